@@ -1,0 +1,1 @@
+"""js7es: workload automation in the shape of JS7 JobScheduler, built on event sourcing."""

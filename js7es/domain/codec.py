@@ -1,0 +1,201 @@
+"""JSON codec for the domain's frozen dataclasses, driven by their type hints.
+
+One explicit registry maps `TYPE` names to classes (JS7's discriminator). A field typed as a base class
+is written with the `TYPE` of the instance's class; field names are written in camelCase, as JS7 does.
+Encoders and decoders are compiled once per class, because the journal encodes every event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+
+from js7es.domain.value import value_from_json, value_to_json
+
+_T = TypeVar("_T")
+_registry: dict[str, type[Any]] = {}
+_Encoder = Callable[[Any], Any]
+_Decoder = Callable[[Any], Any]
+_encoders: dict[type[Any], _Encoder] = {}
+_decoders: dict[type[Any], _Decoder] = {}
+
+
+class CodecError(ValueError):
+    """Malformed JSON for a registered class (a bug or a corrupt journal; input validation is elsewhere)."""
+
+
+def register(cls: type[_T]) -> type[_T]:
+    """Register a dataclass under its class name as its `TYPE`."""
+    name = getattr(cls, "TYPE_NAME", cls.__name__)
+    existing = _registry.get(name)
+    if existing is not None and existing is not cls:
+        raise TypeError(f"TYPE {name} registered twice: {existing} and {cls}")
+    _registry[name] = cls
+    return cls
+
+
+def type_name_of(cls: type[Any]) -> str:
+    return str(getattr(cls, "TYPE_NAME", cls.__name__))
+
+
+def registered(base: type[Any] | None = None) -> dict[str, type[Any]]:
+    """All registered classes, or those that subclass `base`."""
+    return {n: c for n, c in _registry.items() if base is None or issubclass(c, base)}
+
+
+def lookup(type_name: str) -> type[Any] | None:
+    return _registry.get(type_name)
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def encode(obj: Any) -> dict[str, Any]:
+    """A registered dataclass instance as a JSON object with its TYPE."""
+    return _encoder_for(type(obj))(obj)  # type: ignore[no-any-return]
+
+
+def decode(obj: Mapping[str, Any], base: type[_T] | None = None) -> _T:
+    """Decode a JSON object with a TYPE into its registered class (a subclass of `base` if given)."""
+    try:
+        name = obj["TYPE"]
+    except (KeyError, TypeError):
+        raise CodecError(f"missing TYPE in {str(obj)[:200]}") from None
+    cls = _registry.get(name)
+    if cls is None or (base is not None and not issubclass(cls, base)):
+        raise CodecError(f"unknown TYPE {name!r}" + (f" for {base.__name__}" if base else ""))
+    return _decoder_for(cls)(obj)  # type: ignore[no-any-return]
+
+
+class _ValueMarker:
+    """Stands in for the recursive `Value` alias while type hints are resolved for the codec."""
+
+
+# The recursive Value alias cannot be evaluated by get_type_hints; these names resolve to the marker.
+_HINT_NAMES: dict[str, Any] = {"Value": _ValueMarker}
+
+
+def _field_codecs(hint: Any) -> tuple[_Encoder, _Decoder]:
+    if hint is _ValueMarker:
+        return value_to_json, value_from_json
+    if hint in (str, bool, int):
+        return _identity, _checked(hint)
+    if hint is float:
+        return _identity, float
+    if hint is Decimal:
+        return float, lambda v: Decimal(str(v))
+    origin = get_origin(hint)
+    args = get_args(hint)
+    if origin in (Union, types.UnionType):
+        if Decimal in args:  # the recursive Value alias
+            return value_to_json, value_from_json
+        non_none = [a for a in args if a is not type(None)]
+        if len(non_none) == 1:
+            enc, dec = _field_codecs(non_none[0])
+            return (lambda v: None if v is None else enc(v)), (lambda v: None if v is None else dec(v))
+        if all(a in (str, int) for a in non_none):  # positions: tuple[int | str, ...]
+            return _identity, _identity
+        return _polymorphic(object)
+    if origin is typing.Literal:
+        return _identity, _identity
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            ienc, idec = _field_codecs(args[0])
+            return (lambda v: [ienc(x) for x in v]), (lambda v: tuple(idec(x) for x in v))
+        codecs = [_field_codecs(a) for a in args]
+        return (
+            lambda v: [c[0](x) for c, x in zip(codecs, v, strict=True)],
+            lambda v: tuple(c[1](x) for c, x in zip(codecs, v, strict=True)),
+        )
+    if origin in (dict, Mapping, typing.Mapping) or (
+        isinstance(origin, type) and issubclass(origin, Mapping)
+    ):
+        venc, vdec = _field_codecs(args[1])
+        return (lambda v: {k: venc(x) for k, x in v.items()}), (lambda v: {k: vdec(x) for k, x in v.items()})
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return _polymorphic(hint)
+    if hint is Any or hint is object:
+        return _identity, _identity
+    raise TypeError(f"codec cannot handle type {hint!r}")
+
+
+def _polymorphic(base: type[Any]) -> tuple[_Encoder, _Decoder]:
+    return encode, (lambda v: decode(v, base if base is not object else None))
+
+
+def _identity(v: Any) -> Any:
+    return v
+
+
+def _checked(kind: type[Any]) -> _Decoder:
+    def check(v: Any) -> Any:
+        if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
+            raise CodecError(f"expected {kind.__name__}, got {type(v).__name__}")
+        return v
+
+    return check
+
+
+def _encoder_for(cls: type[Any]) -> _Encoder:
+    encoder = _encoders.get(cls)
+    if encoder is None:
+        _compile(cls)
+        encoder = _encoders[cls]
+    return encoder
+
+
+def _decoder_for(cls: type[Any]) -> _Decoder:
+    decoder = _decoders.get(cls)
+    if decoder is None:
+        _compile(cls)
+        decoder = _decoders[cls]
+    return decoder
+
+
+def _compile(cls: type[Any]) -> None:
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls} is not a dataclass")
+    import sys
+
+    module_globals = dict(vars(sys.modules[cls.__module__]))
+    module_globals.update(_HINT_NAMES)
+    hints = get_type_hints(cls, globalns=module_globals, localns=_HINT_NAMES)
+    type_name = type_name_of(cls)
+    fields = []
+    for f in dataclasses.fields(cls):
+        enc, dec = _field_codecs(hints[f.name])
+        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        default = f.default if f.default is not dataclasses.MISSING else None
+        fields.append((f.name, camel(f.name), enc, dec, has_default, default))
+
+    def encode_obj(obj: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"TYPE": type_name}
+        for name, json_name, enc, _, has_default, default in fields:
+            value = getattr(obj, name)
+            if has_default and value is None and default is None:
+                continue  # optional fields left out when empty, as JS7 does
+            out[json_name] = enc(value)
+        return out
+
+    def decode_obj(obj: Mapping[str, Any]) -> Any:
+        kwargs: dict[str, Any] = {}
+        try:
+            for name, json_name, _, dec, has_default, _default in fields:
+                if json_name in obj:
+                    kwargs[name] = dec(obj[json_name])
+                elif not has_default:
+                    raise CodecError(f"{type_name}: missing field {json_name!r}")
+            return cls(**kwargs)
+        except CodecError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
+            raise CodecError(f"{type_name}: {e}") from e
+
+    _encoders[cls] = encode_obj
+    _decoders[cls] = decode_obj

@@ -1,0 +1,409 @@
+"""The segment file format: naming, encoding of lines, the hash chain, and one scanner for all readers.
+
+See the package docstring for the layout. Everything that reads a segment (recovery, `read`, `verify`,
+`dump`, `replay`) goes through `scan_segment` or `iter_event_lines`, so there is one parser to trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from js7es.domain import codec
+from js7es.domain.event import NO_KEY, Event, Stamped
+from js7es.domain.value import loads
+
+JsonObject = dict[str, Any]
+
+JOURNAL_TYPE = "JS7.Journal"
+VERSION = "1"
+ZERO_HASH = "0" * 64
+SNAPSHOT_MARKER = b'"-------SNAPSHOT-------"\n'
+END_OF_SNAPSHOT_MARKER = b'"-------END OF SNAPSHOT-------"\n'
+EVENTS_MARKER = b'"-------EVENTS-------"\n'
+EVENT_PREFIX = b'{"eventId":'
+COMMIT_PREFIX = b'{"TYPE":"Commit",'
+SNAPSHOT_COMMIT_PREFIX = b'{"TYPE":"SnapshotCommit",'
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return float(obj)  # as js7es.domain.value.dumps does
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+# Byte-for-byte the output of js7es.domain.value.dumps, but with the C encoder doing the walk.
+dumps = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False, default=_default
+).encode
+
+
+# ---------------------------------------------------------------------------------------------------
+# Names
+
+
+def segment_name(name: str, file_event_id: int) -> str:
+    return f"{name}--{file_event_id}.journal"
+
+
+def list_segments(directory: Path, name: str) -> list[tuple[int, Path]]:
+    """The segment files of journal `name`, oldest first, as (fileEventId, path)."""
+    pattern = re.compile(re.escape(name) + r"--(\d+)\.journal")
+    found = []
+    for entry in os.scandir(directory):
+        m = pattern.fullmatch(entry.name)
+        if m:
+            found.append((int(m.group(1)), Path(entry.path)))
+    found.sort()
+    return found
+
+
+def journal_names(directory: Path) -> list[str]:
+    names = {m.group(1) for e in os.scandir(directory) if (m := re.fullmatch(r"(.+)--\d+\.journal", e.name))}
+    return sorted(names)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Encoding
+
+
+def chain(previous_hash: str, data: bytes) -> str:
+    """The hash chain: sha256 over the previous hash (64 ASCII hex digits) and the exact bytes."""
+    h = hashlib.sha256(previous_hash.encode("ascii"))
+    h.update(data)
+    return h.hexdigest()
+
+
+def event_body(event: Event) -> str:
+    """The event's own JSON (with TYPE), encoded once, outside any lock."""
+    return dumps(codec.encode(event))
+
+
+def event_line(event_id: int, timestamp_ms: int, key: str, body: str) -> str:
+    """The line of a Stamped event: equal to value.dumps(stamped_to_json(stamped)) plus a newline."""
+    head = f'{{"eventId":{event_id}'
+    if timestamp_ms != event_id // 1000:
+        head += f',"timestamp":{timestamp_ms}'
+    if key != NO_KEY:
+        head += ',"Key":' + dumps(key)
+    return head + "," + body[1:] + "\n"
+
+
+def commit_line(last_event_id: int, count: int, hash_: str) -> bytes:
+    return f'{{"TYPE":"Commit","eventId":{last_event_id},"count":{count},"hash":"{hash_}"}}\n'.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    journal_id: str
+    event_id: int  # fileEventId: the last EventId before this segment
+    generation: int
+    timestamp: int
+    previous_hash: str
+    total_event_count: int
+    name: str
+
+    def to_line(self) -> bytes:
+        obj = {
+            "TYPE": JOURNAL_TYPE,
+            "typeName": self.name,
+            "journalId": self.journal_id,
+            "eventId": self.event_id,
+            "generation": self.generation,
+            "totalEventCount": self.total_event_count,
+            "version": VERSION,
+            "timestamp": self.timestamp,
+            "previousHash": self.previous_hash,
+        }
+        return (dumps(obj) + "\n").encode()
+
+    @staticmethod
+    def from_json(obj: Any) -> Header:
+        if not isinstance(obj, dict) or obj.get("TYPE") != JOURNAL_TYPE or obj.get("version") != VERSION:
+            raise ValueError("not a js7es journal header (version 1)")
+        return Header(
+            journal_id=str(obj["journalId"]),
+            event_id=int(obj["eventId"]),
+            generation=int(obj["generation"]),
+            timestamp=int(obj["timestamp"]),
+            previous_hash=str(obj["previousHash"]),
+            total_event_count=int(obj["totalEventCount"]),
+            name=str(obj.get("typeName", "")),
+        )
+
+
+def segment_prefix(header: Header, snapshot_lines: Sequence[bytes]) -> tuple[bytes, str]:
+    """Header, snapshot and markers up to the EVENTS marker, and the hash that the first commit chains to."""
+    covered = b"".join([header.to_line(), SNAPSHOT_MARKER, *snapshot_lines, END_OF_SNAPSHOT_MARKER])
+    hash_ = chain(header.previous_hash, covered)
+    snapshot_commit = dumps(
+        {"TYPE": "SnapshotCommit", "eventId": header.event_id, "count": len(snapshot_lines), "hash": hash_}
+    )
+    return covered + snapshot_commit.encode() + b"\n" + EVENTS_MARKER, hash_
+
+
+# ---------------------------------------------------------------------------------------------------
+# Decoding
+
+
+def decode_stamped(obj: JsonObject) -> Stamped:
+    """stamped_from_json, faster (it owns `obj`)."""
+    event_id = obj.pop("eventId")
+    if not isinstance(event_id, int) or isinstance(event_id, bool):
+        raise codec.CodecError("eventId must be an integer")
+    timestamp = obj.pop("timestamp", event_id // 1000)
+    key = obj.pop("Key", NO_KEY)
+    return Stamped(event_id, timestamp, key, codec.decode(obj, Event))
+
+
+def decode_lines(lines: Sequence[bytes]) -> list[Stamped]:
+    """Decode event lines (each with its newline) with one json parse for all."""
+    objs = loads(b"[" + b",".join(line.rstrip(b"\n") for line in lines) + b"]")
+    return [decode_stamped(o) for o in objs]
+
+
+@dataclass(slots=True)
+class Defect:
+    """A bad place in a segment. `torn` means it can be a torn tail: nothing valid follows it."""
+
+    path: Path
+    offset: int  # byte offset of the start of the first bad commit (or line)
+    line: int  # 1-based line number there
+    event_id: int | None  # the first EventId of the bad commit, when it could be read
+    message: str
+    torn: bool
+
+    def to_json(self) -> JsonObject:
+        return {
+            "file": str(self.path),
+            "offset": self.offset,
+            "line": self.line,
+            "eventId": self.event_id,
+            "message": self.message,
+            "torn": self.torn,
+        }
+
+
+@dataclass(slots=True)
+class SegmentScan:
+    path: Path
+    header: Header
+    snapshot: list[JsonObject]
+    events: list[Stamped]  # decoded events of all complete commits (when decode_events)
+    good_end: int  # byte offset just after the last complete, valid commit
+    last_event_id: int
+    last_hash: str
+    event_count: int
+    commit_count: int
+    size: int
+    defect: Defect | None = None
+    commit_ends: list[tuple[int, int]] = field(default_factory=list)  # sparse (lastEventId, end offset)
+
+
+class SegmentError(Exception):
+    """A segment whose header or snapshot cannot be read: never a torn tail (snapshots are renamed in)."""
+
+
+def scan_segment(
+    path: Path,
+    *,
+    decode_events: bool = True,
+    check_events: bool = True,
+    index_every: int = 1 << 18,
+) -> SegmentScan:
+    """Read and check one segment: header, snapshot hash, every commit's hash, count and EventIds.
+
+    Stops at the first defect. `check_events` decodes every event through the codec (needed to prove
+    each line readable; recovery does it anyway when `decode_events`).
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    lines = data.split(b"\n")
+    last_line_complete = data.endswith(b"\n")
+    if last_line_complete:
+        lines.pop()
+    n_lines = len(lines)
+    n_complete = n_lines if last_line_complete else n_lines - 1
+
+    def defect(message: str, next_index: int) -> Defect:
+        following = lines[next_index:n_complete]
+        return _defect(path, commit_start, commit_line_no, pending, message, following)
+
+    def bad_prefix(msg: str) -> SegmentError:
+        return SegmentError(f"{path}: {msg}")
+
+    try:
+        header = Header.from_json(loads(lines[0]))
+    except (ValueError, KeyError, TypeError, IndexError) as e:
+        raise bad_prefix(f"bad header: {e}") from None
+    if not (n_lines >= 2 and lines[1] + b"\n" == SNAPSHOT_MARKER):
+        raise bad_prefix("missing SNAPSHOT marker")
+    i = 2
+    snapshot_lines: list[bytes] = []
+    while i < n_lines and lines[i] + b"\n" != END_OF_SNAPSHOT_MARKER:
+        snapshot_lines.append(lines[i] + b"\n")
+        i += 1
+    if i >= n_lines:
+        raise bad_prefix("incomplete snapshot section")
+    prefix, hash_ = segment_prefix(header, snapshot_lines)
+    if not data.startswith(prefix):
+        raise bad_prefix("snapshot hash mismatch (header or snapshot corrupt)")
+    try:
+        snapshot = loads(b"[" + b",".join(s[:-1] for s in snapshot_lines) + b"]")
+    except ValueError as e:
+        raise bad_prefix(f"undecodable snapshot object: {e}") from None
+    offset = len(prefix)
+    i += 3  # END OF SNAPSHOT, SnapshotCommit, EVENTS
+    scan = SegmentScan(
+        path=path,
+        header=header,
+        snapshot=snapshot,
+        events=[],
+        good_end=offset,
+        last_event_id=header.event_id,
+        last_hash=hash_,
+        event_count=0,
+        commit_count=0,
+        size=len(data),
+    )
+    last_indexed = offset
+    pending: list[bytes] = []
+    commit_start = offset
+    commit_line_no = i + 1
+    pos = offset
+    while i < n_lines:
+        line = lines[i]
+        complete = i < n_lines - 1 or last_line_complete
+        line_n = line + b"\n"
+        if not complete:
+            scan.defect = defect("partial line", i + 1)
+            break
+        if line.startswith(EVENT_PREFIX):
+            pending.append(line_n)
+        elif line.startswith(COMMIT_PREFIX):
+            problem = _check_commit(scan, line, pending, decode_events, check_events)
+            if problem is not None:
+                scan.defect = defect(problem, i + 1)
+                break
+            scan.good_end = pos + len(line_n)
+            if scan.good_end - last_indexed >= index_every:
+                scan.commit_ends.append((scan.last_event_id, scan.good_end))
+                last_indexed = scan.good_end
+            pending = []
+            commit_start = scan.good_end
+            commit_line_no = i + 2
+        else:
+            scan.defect = defect("unexpected line", i + 1)
+            break
+        pos += len(line_n)
+        i += 1
+    else:
+        if pending:
+            scan.defect = defect("commit line missing", i)
+    return scan
+
+
+def _check_commit(
+    scan: SegmentScan, line: bytes, pending: list[bytes], decode_events: bool, check_events: bool
+) -> str | None:
+    try:
+        commit = loads(line)
+        commit_event_id, count, hash_ = commit["eventId"], commit["count"], commit["hash"]
+    except (ValueError, KeyError, TypeError):
+        return "undecodable commit line"
+    if count != len(pending) or count == 0:
+        return f"commit count {count} but {len(pending)} event lines"
+    new_hash = chain(scan.last_hash, b"".join(pending))
+    if new_hash != hash_:
+        return "hash mismatch"
+    if decode_events or check_events:
+        try:
+            stamped = decode_lines(pending)
+        except (ValueError, codec.CodecError, KeyError, TypeError) as e:
+            return f"undecodable event: {e}"
+        last = scan.last_event_id
+        for s in stamped:
+            if s.event_id <= last:
+                return f"EventId {s.event_id} does not increase (after {last})"
+            last = s.event_id
+        if decode_events:
+            scan.events.extend(stamped)
+    else:
+        last = _event_id_of(pending[-1])
+        if _event_id_of(pending[0]) <= scan.last_event_id:
+            return "EventId does not increase"
+    if last != commit_event_id:
+        return f"commit eventId {commit_event_id} differs from last event {last}"
+    scan.last_event_id = last
+    scan.last_hash = new_hash
+    scan.event_count += count
+    scan.commit_count += 1
+    return None
+
+
+def _event_id_of(line: bytes) -> int:
+    end = len(EVENT_PREFIX)
+    while line[end : end + 1].isdigit():
+        end += 1
+    return int(line[len(EVENT_PREFIX) : end])
+
+
+def _defect(
+    path: Path, offset: int, line_no: int, pending: list[bytes], message: str, following: list[bytes]
+) -> Defect:
+    event_id: int | None
+    try:
+        event_id = _event_id_of(pending[0]) if pending else None
+    except ValueError:
+        event_id = None
+    # A torn tail has no complete commit line after the defect; anything else is corruption.
+    torn = not any(_is_commit_line(line) for line in following)
+    return Defect(path, offset, line_no, event_id, message, torn)
+
+
+def _is_commit_line(line: bytes) -> bool:
+    if not line.startswith(COMMIT_PREFIX):
+        return False
+    try:
+        obj = loads(line)
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and isinstance(obj.get("eventId"), int) and isinstance(obj.get("hash"), str)
+
+
+def iter_event_lines(f: BinaryIO, start: int | None, end: int | None, after: int) -> Iterator[bytes]:
+    """Event lines of committed commits in `f` between byte offsets `start` and `end`, EventId > after.
+
+    `start=None` means from the EVENTS marker. Reads in chunks; trusts the region (recovery or the
+    writer checked it).
+    """
+    if start is None:
+        f.seek(0)
+        start = 0
+        for line in f:
+            start += len(line)
+            if line == EVENTS_MARKER:
+                break
+    f.seek(start)
+    remaining = None if end is None else end - start
+    rest = b""
+    while remaining is None or remaining > 0:
+        chunk = f.read(1 << 20 if remaining is None else min(1 << 20, remaining))
+        if not chunk:
+            break
+        if remaining is not None:
+            remaining -= len(chunk)
+        parts = (rest + chunk).split(b"\n")
+        rest = parts.pop()
+        for line in parts:
+            if line.startswith(EVENT_PREFIX) and _event_id_of(line) > after:
+                yield line + b"\n"

@@ -1,0 +1,193 @@
+"""MemoryJournal: the journal's semantics without durability, for unit tests.
+
+Commits complete synchronously in the calling thread (under one lock, so listeners still see commits in
+EventId order). A `MemoryStore` outlives the journal objects, so tests can "restart" on it. Snapshot
+objects go through JSON like in a file, so a non-serializable snapshot fails here too.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from js7es.domain.event import KeyedEvent, Stamped, next_event_id
+from js7es.domain.problem import Problem
+from js7es.domain.value import loads
+from js7es.journal.api import (
+    CommitListener,
+    CommitWaiter,
+    Journal,
+    JournalError,
+    ReaderAcks,
+    Recovered,
+    Segment,
+    SnapshotSource,
+    event_seq_torn,
+    releasable,
+    unknown_event_id,
+    unknown_reader,
+)
+from js7es.journal.file import now_ms
+from js7es.journal.format import dumps, event_body
+
+
+@dataclass(slots=True)
+class _MemorySegment:
+    file_event_id: int
+    snapshot_json: str
+    events: list[Stamped] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class MemoryStore:
+    """What a FileJournal keeps in its directory."""
+
+    journal_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    segments: list[_MemorySegment] = field(default_factory=lambda: [_MemorySegment(0, "[]")])
+    acks: ReaderAcks = field(default_factory=ReaderAcks)
+    generation: int = 1
+
+
+class MemoryJournal(Journal):
+    def __init__(self, store: MemoryStore, clock: Callable[[], int]) -> None:
+        self._store = store
+        self._clock = clock
+        self._lock = threading.RLock()
+        current = store.segments[-1]
+        events = list(current.events)
+        self._last = events[-1].event_id if events else current.file_event_id
+        self._recovered = Recovered(
+            journal_id=store.journal_id,
+            snapshot=loads(current.snapshot_json),
+            events=events,
+            snapshot_event_id=current.file_event_id,
+            last_event_id=self._last,
+            generation=store.generation,
+            created=len(store.segments) == 1 and not events and current.file_event_id == 0,
+        )
+        self._listeners: list[CommitListener] = []
+        self._waiter = CommitWaiter()
+        self._waiter.committed(self._last)
+        self._closed = False
+
+    @classmethod
+    def open(cls, store: MemoryStore | None = None, *, clock: Callable[[], int] = now_ms) -> MemoryJournal:
+        return cls(store if store is not None else MemoryStore(), clock)
+
+    @property
+    def store(self) -> MemoryStore:
+        return self._store
+
+    @property
+    def recovered(self) -> Recovered:
+        return self._recovered
+
+    @property
+    def journal_id(self) -> str:
+        return self._store.journal_id
+
+    @property
+    def last_event_id(self) -> int:
+        return self._last
+
+    def persist(self, keyed_events: Sequence[KeyedEvent]) -> Future[list[Stamped]]:
+        future: Future[list[Stamped]] = Future()
+        for ke in keyed_events:
+            event_body(ke.event)  # proves the event encodable, as the file journal would
+        with self._lock:
+            if self._closed:
+                future.set_exception(JournalError("journal is closed"))
+                return future
+            now = self._clock()
+            stamped = []
+            last = self._last
+            for ke in keyed_events:
+                last = next_event_id(last, now)
+                stamped.append(Stamped(last, now, ke.key, ke.event))
+            if stamped:
+                self._store.segments[-1].events.extend(stamped)
+                self._last = last
+                for listener in self._listeners:
+                    listener(stamped)
+            future.set_result(stamped)
+        self._waiter.committed(self._last)
+        return future
+
+    def on_committed(self, listener: CommitListener) -> None:
+        self._listeners.append(listener)
+
+    def snapshot_async(self, source: SnapshotSource) -> Future[int]:
+        future: Future[int] = Future()
+        with self._lock:
+            if self._closed:
+                future.set_exception(JournalError("journal is closed"))
+                return future
+            if self._last == self._store.segments[-1].file_event_id:
+                future.set_result(self._last)
+                return future
+            try:
+                snapshot_json = dumps(list(source()))
+            except Exception as e:
+                future.set_exception(e)
+                return future
+            self._store.segments.append(_MemorySegment(self._last, snapshot_json))
+            self._store.generation += 1
+            future.set_result(self._last)
+        return future
+
+    def segments(self) -> list[Segment]:
+        with self._lock:
+            return [Segment(s.file_event_id, f"memory--{s.file_event_id}") for s in self._store.segments]
+
+    def read(self, after: int, *, limit: int | None = None) -> Iterator[Stamped] | Problem:
+        with self._lock:
+            segments = self._store.segments
+            if after < segments[0].file_event_id:
+                return event_seq_torn(after, segments[0].file_event_id)
+            k = bisect.bisect_right([s.file_event_id for s in segments], after) - 1
+            result: list[Stamped] = []
+            for seg in segments[k:]:
+                i = bisect.bisect_right(seg.events, after, key=lambda s: s.event_id)
+                result.extend(seg.events[i:])
+                if limit is not None and len(result) >= limit:
+                    break
+            return iter(result if limit is None else result[:limit])
+
+    def wait_for(self, after: int, timeout: float | None) -> bool:
+        return self._waiter.wait_for(after, timeout)
+
+    def readers(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._store.acks.acks)
+
+    def register_reader(self, reader_id: str) -> None:
+        with self._lock:
+            self._store.acks.acks.setdefault(reader_id, self._store.segments[0].file_event_id)
+
+    def unregister_reader(self, reader_id: str) -> None:
+        with self._lock:
+            self._store.acks.acks.pop(reader_id, None)
+
+    def acknowledge(self, reader_id: str, event_id: int) -> Problem | None:
+        with self._lock:
+            acks = self._store.acks.acks
+            if reader_id not in acks:
+                return unknown_reader(reader_id)
+            if event_id > self._last:
+                return unknown_event_id(event_id)
+            acks[reader_id] = max(acks[reader_id], event_id)
+            return None
+
+    def release_events(self) -> list[Segment]:
+        with self._lock:
+            released = releasable(self.segments(), self._store.acks, self._last)
+            del self._store.segments[: len(released)]
+            return released
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True

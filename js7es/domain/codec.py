@@ -113,9 +113,7 @@ def _field_codecs(hint: Any) -> tuple[_Encoder, _Decoder]:
             lambda v: [c[0](x) for c, x in zip(codecs, v, strict=True)],
             lambda v: tuple(c[1](x) for c, x in zip(codecs, v, strict=True)),
         )
-    if origin in (dict, Mapping, typing.Mapping) or (
-        isinstance(origin, type) and issubclass(origin, Mapping)
-    ):
+    if origin in (dict, Mapping, typing.Mapping) or (isinstance(origin, type) and issubclass(origin, Mapping)):
         venc, vdec = _field_codecs(args[1])
         return (lambda v: {k: venc(x) for k, x in v.items()}), (lambda v: {k: vdec(x) for k, x in v.items()})
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):

@@ -1,0 +1,288 @@
+"""Order commands: AddOrders, CancelOrders, SuspendOrders, ResumeOrder(s), AnswerOrderPrompt,
+DeleteOrdersWhenTerminated. Each checks every order first: all or nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from js7es.domain import codec
+from js7es.domain.commands.base import Command, Decided, handles
+from js7es.domain.event import KeyedEvent
+from js7es.domain.order.context import Context
+from js7es.domain.order.events import (
+    OrderAdded,
+    OrderCancellationMarked,
+    OrderDeletionMarked,
+    OrderEvent,
+    OrderPromptAnswered,
+    OrderResumed,
+    OrderResumptionMarked,
+    OrderSuspensionMarked,
+)
+from js7es.domain.order.executors.step import enclosing_fork
+from js7es.domain.order.order import CancellationMode, Order, Suspending, is_valid_order_id
+from js7es.domain.order.states import Failed, Forked, ProcessingKilled, Prompting
+from js7es.domain.problem import Problem, problem
+from js7es.domain.value import NamedValues, Value, type_name
+from js7es.domain.workflow import position as pos
+from js7es.domain.workflow.position import Position
+from js7es.domain.workflow.workflow import Workflow
+
+if TYPE_CHECKING:
+    from js7es.domain.state import ControllerState
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FreshOrder:
+    id: str
+    workflow_path: str
+    arguments: NamedValues = field(default_factory=dict)
+    scheduled_for: int | None = None
+    delete_when_terminated: bool = False
+    start_position: Position | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddOrders(Command):
+    orders: tuple[FreshOrder, ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelOrders(Command):
+    order_ids: tuple[str, ...]
+    mode: CancellationMode = "FreshOrStarted"
+    kill: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SuspendOrders(Command):
+    order_ids: tuple[str, ...]
+    kill: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResumeOrders(Command):
+    order_ids: tuple[str, ...]
+    position: Position | None = None
+    as_succeeded: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerOrderPrompt(Command):
+    order_id: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteOrdersWhenTerminated(Command):
+    order_ids: tuple[str, ...]
+
+
+def check_arguments(workflow: Workflow, arguments: NamedValues) -> Problem | None:
+    """Order arguments against the workflow's parameters: declared, required, not final, right type."""
+    for name, value in arguments.items():
+        parameter = workflow.parameters.get(name)
+        if parameter is None:
+            if workflow.parameters and not workflow.allow_undeclared:
+                return problem("UndeclaredOrderArgument", f"Undeclared argument {name!r}", argument=name)
+            continue
+        if parameter.final is not None:
+            return problem("FixedOrderArgument", f"Argument {name!r} is fixed by the workflow", argument=name)
+        if not _has_type(value, parameter.type):
+            return problem(
+                "WrongOrderArgumentType",
+                f"Argument {name!r} must be a {parameter.type}, not a {type_name(value)}",
+                argument=name,
+            )
+    for name, parameter in workflow.parameters.items():
+        if parameter.is_required and name not in arguments:
+            return problem("MissingOrderArgument", f"Missing argument {name!r}", argument=name)
+    return None
+
+
+def _has_type(value: Value, type_: str) -> bool:
+    match type_:
+        case "String":
+            return isinstance(value, str)
+        case "Number":
+            return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+        case "Boolean":
+            return isinstance(value, bool)
+        case "List":
+            return isinstance(value, tuple)
+        case "Object":
+            return isinstance(value, dict)
+    return True
+
+
+def check_fresh_order(state: ControllerState, fresh: FreshOrder) -> OrderAdded | Problem:
+    if not is_valid_order_id(fresh.id):
+        return problem("InvalidOrderId", f"Invalid order id {fresh.id!r}: non-empty, printable, no '|'")
+    workflow = state.current_workflow(fresh.workflow_path)
+    if workflow is None:
+        return problem("UnknownItem", f"No such workflow: {fresh.workflow_path}", path=fresh.workflow_path)
+    checked = check_arguments(workflow, fresh.arguments)
+    if checked is not None:
+        return checked
+    if fresh.start_position is not None and not workflow.is_valid_position(fresh.start_position):
+        return problem("InvalidPosition", f"Invalid start position {list(fresh.start_position)}")
+    if fresh.start_position is not None and any(str(b).startswith("fork+") for b in fresh.start_position[1::2]):
+        return problem("InvalidPosition", "An order cannot start inside a fork branch")
+    return OrderAdded(
+        workflow_id=workflow.id,
+        arguments=fresh.arguments,
+        scheduled_for=fresh.scheduled_for,
+        delete_when_terminated=fresh.delete_when_terminated,
+        start_position=fresh.start_position,
+    )
+
+
+@handles(AddOrders)
+def add_orders(state: ControllerState, command: AddOrders, ctx: Context) -> Decided | Problem:
+    events = []
+    duplicates = []
+    seen: set[str] = set()
+    for fresh in command.orders:
+        if fresh.id in state.orders or fresh.id in seen:
+            duplicates.append(fresh.id)  # never run twice: a duplicate is reported, not added
+            continue
+        added = check_fresh_order(state, fresh)
+        if isinstance(added, Problem):
+            return problem(added.code, f"Order {fresh.id!r}: {added.message}", **added.arguments)
+        seen.add(fresh.id)
+        events.append(KeyedEvent(fresh.id, added))
+    return Decided(
+        events=tuple(events),
+        reply={"ignoredBecauseDuplicate": duplicates},
+        touched_orders=tuple(seen),
+    )
+
+
+def _orders(state: ControllerState, order_ids: tuple[str, ...]) -> list[Order] | Problem:
+    result = []
+    for order_id in order_ids:
+        order = state.orders.get(order_id)
+        if order is None:
+            return problem("UnknownOrder", f"Unknown order {order_id!r}", orderId=order_id)
+        result.append(order)
+    return result
+
+
+def _decided(events: list[KeyedEvent]) -> Decided:
+    return Decided(events=tuple(events), touched_orders=tuple(dict.fromkeys(e.key for e in events)))
+
+
+def _with_children(state: ControllerState, order: Order, event: OrderEvent) -> list[KeyedEvent]:
+    """The event for the order and, when it is forked, for its children (recursively)."""
+    result = [KeyedEvent(order.id, event)]
+    if isinstance(order.state, Forked):
+        for child_id in order.state.children:
+            child = state.orders.get(child_id)
+            if child is not None and not child.is_terminal:
+                result.extend(_with_children(state, child, event))
+    return result
+
+
+@handles(CancelOrders)
+def cancel_orders(state: ControllerState, command: CancelOrders, ctx: Context) -> Decided | Problem:
+    orders = _orders(state, command.order_ids)
+    if isinstance(orders, Problem):
+        return orders
+    events: list[KeyedEvent] = []
+    for order in orders:
+        if order.is_terminal:
+            continue  # already ended: nothing to cancel (JS7 ignores it too)
+        if command.mode == "FreshOnly" and order.is_started:
+            return problem("CancelStartedOrder", f"Order {order.id!r} has started; it is not Fresh")
+        events.extend(_with_children(state, order, OrderCancellationMarked(mode=command.mode, kill=command.kill)))
+    return _decided(events)
+
+
+@handles(SuspendOrders)
+def suspend_orders(state: ControllerState, command: SuspendOrders, ctx: Context) -> Decided | Problem:
+    orders = _orders(state, command.order_ids)
+    if isinstance(orders, Problem):
+        return orders
+    events: list[KeyedEvent] = []
+    for order in orders:
+        if order.is_terminal:
+            return problem("CannotSuspendOrder", f"Order {order.id!r} has ended")
+        if order.is_suspended:
+            continue
+        events.extend(_with_children(state, order, OrderSuspensionMarked(kill=command.kill)))
+    return _decided(events)
+
+
+@handles(ResumeOrders)
+def resume_orders(state: ControllerState, command: ResumeOrders, ctx: Context) -> Decided | Problem:
+    orders = _orders(state, command.order_ids)
+    if isinstance(orders, Problem):
+        return orders
+    events: list[KeyedEvent] = []
+    for order in orders:
+        if command.position is not None:
+            checked = _check_resume_position(state, order, command.position)
+            if checked is not None:
+                return checked
+        resumable = order.is_suspended or isinstance(order.state, (Failed, ProcessingKilled))
+        if resumable and order.attached is None and not order.is_terminal:
+            events.append(
+                KeyedEvent(order.id, OrderResumed(position=command.position, as_succeeded=command.as_succeeded))
+            )
+        elif isinstance(order.mark, Suspending):
+            events.append(
+                KeyedEvent(
+                    order.id,
+                    OrderResumptionMarked(position=command.position, as_succeeded=command.as_succeeded),
+                )
+            )
+        else:
+            return problem("CannotResumeOrder", f"Order {order.id!r} is neither suspended nor failed")
+    return _decided(events)
+
+
+def _check_resume_position(state: ControllerState, order: Order, position: Position) -> Problem | None:
+    workflow = state.workflow_of(order)
+    if workflow is None or not workflow.is_valid_position(position):
+        return problem("InvalidPosition", f"Invalid position {list(position)} for order {order.id!r}")
+    # The order may move only within the fork branch it is in (or the top level when it has no parent).
+    fork = enclosing_fork(order.position)
+    prefix = () if fork is None else order.position[: len(fork) + 1]
+    inside = position[: len(prefix)] == prefix and len(position) > len(prefix)
+    if not inside or any(str(b).startswith("fork+") for b in position[len(prefix) + 1 :: 2]):
+        return problem(
+            "InvalidPosition",
+            f"Order {order.id!r} cannot be moved to {pos.to_string(position)}: outside its block",
+        )
+    return None
+
+
+@handles(AnswerOrderPrompt)
+def answer_prompt(state: ControllerState, command: AnswerOrderPrompt, ctx: Context) -> Decided | Problem:
+    orders = _orders(state, (command.order_id,))
+    if isinstance(orders, Problem):
+        return orders
+    if not isinstance(orders[0].state, Prompting):
+        return problem("OrderNotPrompting", f"Order {command.order_id!r} is not waiting for an answer")
+    return _decided([KeyedEvent(command.order_id, OrderPromptAnswered())])
+
+
+@handles(DeleteOrdersWhenTerminated)
+def delete_when_terminated(
+    state: ControllerState, command: DeleteOrdersWhenTerminated, ctx: Context
+) -> Decided | Problem:
+    orders = _orders(state, command.order_ids)
+    if isinstance(orders, Problem):
+        return orders
+    for order in orders:
+        if order.parent is not None:
+            return problem("CannotDeleteChildOrder", f"Order {order.id!r} is a child order of a fork")
+    return _decided([KeyedEvent(o.id, OrderDeletionMarked()) for o in orders if not o.delete_when_terminated])

@@ -1,0 +1,191 @@
+"""Inventory items besides workflows: agent refs, subagents, job resources; and the item events.
+
+Keys as JS7 writes them: "Workflow:path~version", "AgentRef:path", "SubagentItem:id", "JobResource:path".
+Workflows are versioned (path ~ versionId; an old version stays while orders use it); the other items
+are simple items with add/change/delete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from js7es.domain import codec
+from js7es.domain.event import Event
+from js7es.domain.problem import Problem, problem
+from js7es.domain.value import Value
+from js7es.domain.workflow.parse import _Refused as Refused
+from js7es.domain.workflow.parse import check_expression, valid_name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentRef:
+    path: str
+    directors: tuple[str, ...] = ()
+    uri: str | None = None
+    process_limit: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"AgentRef:{self.path}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubagentItem:
+    id: str
+    agent_path: str
+    uri: str
+    disabled: bool = False
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"SubagentItem:{self.id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobResource:
+    path: str
+    variables: Mapping[str, str] = field(default_factory=dict)  # name -> expression
+    env: Mapping[str, str] = field(default_factory=dict)  # NAME -> expression
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"JobResource:{self.path}"
+
+
+SimpleItem = AgentRef | SubagentItem | JobResource
+
+
+def parse_simple_item(obj: Any) -> SimpleItem | Problem:
+    """An AgentRef, SubagentItem or JobResource from its JSON (with TYPE)."""
+    if not isinstance(obj, Mapping):
+        return problem("InvalidItem", "An item must be a JSON object")
+    try:
+        match obj.get("TYPE"):
+            case "AgentRef":
+                path = _name(obj, "path")
+                directors = obj.get("directors", [])
+                if not isinstance(directors, list) or not all(valid_name(d) for d in directors):
+                    return problem("InvalidItem", f"AgentRef {path}: directors must be a list of subagent ids")
+                if len(directors) > 2:
+                    return problem("InvalidItem", f"AgentRef {path}: at most two directors")
+                uri = obj.get("uri")
+                if not directors and not isinstance(uri, str):
+                    return problem("InvalidItem", f"AgentRef {path}: needs directors or a uri")
+                limit = obj.get("processLimit")
+                if limit is not None and (not isinstance(limit, int) or limit < 1):
+                    return problem("InvalidItem", f"AgentRef {path}: processLimit must be >= 1")
+                return AgentRef(
+                    path=path,
+                    directors=tuple(directors),
+                    uri=uri if isinstance(uri, str) else None,
+                    process_limit=limit,
+                    raw=dict(obj),
+                )
+            case "SubagentItem" | "Subagent":
+                subagent_id = _name(obj, "id")
+                agent_path = _name(obj, "agentPath")
+                uri = obj.get("uri")
+                if not isinstance(uri, str) or not uri:
+                    return problem("InvalidItem", f"SubagentItem {subagent_id}: needs a uri")
+                return SubagentItem(
+                    id=subagent_id,
+                    agent_path=agent_path,
+                    uri=uri,
+                    disabled=bool(obj.get("disabled", False)),
+                    raw={**obj, "TYPE": "SubagentItem"},
+                )
+            case "JobResource":
+                path = _name(obj, "path")
+                return JobResource(
+                    path=path,
+                    variables=_expressions(obj.get("variables", {}), f"JobResource:{path}"),
+                    env=_expressions(obj.get("env", {}), f"JobResource:{path}"),
+                    raw=dict(obj),
+                )
+    except Refused as refused:
+        return refused.problem
+    return problem("UnknownItemType", f"Unknown item TYPE {obj.get('TYPE')!r}", TYPE=obj.get("TYPE"))
+
+
+def _name(obj: Mapping[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if not valid_name(value):
+        raise Refused(problem("InvalidItem", f"Invalid {key} {value!r}"))
+    assert isinstance(value, str)
+    return value
+
+
+def _expressions(obj: Any, where: str) -> dict[str, str]:
+    if not isinstance(obj, Mapping):
+        raise Refused(problem("InvalidItem", f"{where}: expected an object of expressions"))
+    return {str(k): check_expression(v, where) for k, v in obj.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemEvent(Event):
+    """Base of the inventory events (not keyed, as in JS7)."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VersionAdded(ItemEvent):
+    version_id: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VersionedItemAdded(ItemEvent):
+    """A workflow version was added; `item` is its JSON (with path and versionId)."""
+
+    item: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VersionedItemChanged(ItemEvent):
+    item: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VersionedItemRemoved(ItemEvent):
+    """The path has no current version any more; versions still used by orders stay until they end."""
+
+    path: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnsignedSimpleItemAdded(ItemEvent):
+    item: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnsignedSimpleItemChanged(ItemEvent):
+    item: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignedItemAdded(ItemEvent):
+    """A job resource (signed in JS7; js7es checks the deployer's permission instead, for now)."""
+
+    item: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignedItemChanged(ItemEvent):
+    item: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemDeleted(ItemEvent):
+    key: str

@@ -1,0 +1,219 @@
+"""The one transition function of an order: apply(order, event) -> order | Problem.
+
+It never raises and never ignores: an event that does not fit the order's state is an
+"InapplicableEvent" problem (a bug in whoever decided it). Events that create or remove orders
+(OrderAdded, OrderAttachedToAgent, OrderForked's children, OrderJoined, OrderDeleted) are applied by
+the state that holds the orders, which calls this function for the order's own part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from js7es.domain.order.events import (
+    OrderAttachable,
+    OrderAttached,
+    OrderAwoke,
+    OrderBroken,
+    OrderCancellationMarked,
+    OrderCancellationMarkedOnAgent,
+    OrderCancelled,
+    OrderCaught,
+    OrderDeleted,
+    OrderDeletionMarked,
+    OrderDetachable,
+    OrderDetached,
+    OrderEvent,
+    OrderFailed,
+    OrderFailedInFork,
+    OrderFinished,
+    OrderForked,
+    OrderJoined,
+    OrderMoved,
+    OrderOutcomeAdded,
+    OrderProcessed,
+    OrderProcessingKilled,
+    OrderProcessingStarted,
+    OrderPromptAnswered,
+    OrderPrompted,
+    OrderResumed,
+    OrderResumptionMarked,
+    OrderRetrying,
+    OrderSleeping,
+    OrderStarted,
+    OrderStderrWritten,
+    OrderStdoutWritten,
+    OrderSuspended,
+    OrderSuspensionMarked,
+    OrderSuspensionMarkedOnAgent,
+)
+from js7es.domain.order.order import Attachment, Cancelling, Order, Resuming, Suspending
+from js7es.domain.order.outcome import Succeeded
+from js7es.domain.order.states import (
+    Broken,
+    Cancelled,
+    DelayingRetry,
+    Failed,
+    FailedInFork,
+    Finished,
+    Forked,
+    Fresh,
+    OrderState,
+    Processed,
+    Processing,
+    ProcessingKilled,
+    Prompting,
+    Ready,
+    Sleeping,
+)
+from js7es.domain.problem import Problem, problem
+
+_MOVABLE = (Fresh, Ready, Processed, ProcessingKilled, Sleeping)
+_DETACHABLE = (Fresh, Ready, Processed, ProcessingKilled, DelayingRetry, Sleeping)
+_SUSPENDABLE = (Fresh, Ready, ProcessingKilled, Failed)
+_CANCELLABLE = (
+    Fresh,
+    Ready,
+    Processed,
+    ProcessingKilled,
+    DelayingRetry,
+    Sleeping,
+    Prompting,
+    Failed,
+    Broken,
+    FailedInFork,
+)
+_TERMINAL = (Finished, Cancelled)
+
+
+def inapplicable(order: Order, event: OrderEvent) -> Problem:
+    return problem(
+        "InapplicableEvent",
+        f"{type(event).__name__} is not applicable to order {order.id!r} in state "
+        f"{type(order.state).__name__}{' (suspended)' if order.is_suspended else ''}",
+        orderId=order.id,
+        event=type(event).__name__,
+        state=type(order.state).__name__,
+    )
+
+
+def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
+    s = order.state
+    match event:
+        case OrderAttachable(agent_path=agent_path):
+            if isinstance(s, (Fresh, Ready)) and order.attached is None:
+                return replace(order, attached=Attachment(kind="Attaching", agent_path=agent_path))
+        case OrderAttached(agent_path=agent_path):
+            if order.attached == Attachment(kind="Attaching", agent_path=agent_path):
+                return replace(order, attached=Attachment(kind="Attached", agent_path=agent_path))
+        case OrderDetachable():
+            if isinstance(s, _DETACHABLE) and order.attached is not None and order.attached.kind == "Attached":
+                return replace(order, attached=replace(order.attached, kind="Detaching"))
+        case OrderDetached():
+            if order.attached is not None and order.attached.kind == "Detaching":
+                return replace(order, attached=None, mark_on_agent=False)
+        case OrderStarted():
+            if isinstance(s, Fresh):
+                return replace(order, state=Ready())
+        case OrderProcessingStarted(subagent_id=subagent_id):
+            if isinstance(s, Ready) and order.attached is not None and order.attached.kind == "Attached":
+                return replace(order, state=Processing(subagent_id=subagent_id))
+        case OrderStdoutWritten() | OrderStderrWritten():
+            if isinstance(s, Processing):
+                return order
+        case OrderProcessed(outcome=outcome):
+            if isinstance(s, Processing):
+                return replace(order.with_outcome(outcome), state=Processed())
+        case OrderProcessingKilled():
+            if isinstance(s, Processed):
+                return replace(order, state=ProcessingKilled())
+        case OrderMoved(to=to):
+            if isinstance(s, _MOVABLE):
+                return replace(order, position=to, state=Fresh() if isinstance(s, Fresh) else Ready())
+        case OrderForked(children=children):
+            if isinstance(s, Ready):
+                return replace(order, state=Forked(children=tuple(c.order_id for c in children)))
+        case OrderJoined(outcome=outcome):
+            if isinstance(s, Forked):
+                return replace(order.with_outcome(outcome), state=Processed())
+        case OrderOutcomeAdded(outcome=outcome):
+            if not isinstance(s, _TERMINAL):
+                return order.with_outcome(outcome)
+        case OrderFailed(moved_to=moved_to):
+            if isinstance(s, (Fresh, Ready, Processed, ProcessingKilled)) and order.attached is None:
+                return replace(order, state=Failed(), position=moved_to or order.position)
+        case OrderFailedInFork(moved_to=moved_to):
+            if isinstance(s, (Ready, Processed)) and order.parent is not None and order.attached is None:
+                return replace(order, state=FailedInFork(), position=moved_to or order.position)
+        case OrderCaught(moved_to=moved_to):
+            if isinstance(s, (Ready, Processed)):
+                return replace(order, state=Ready(), position=moved_to)
+        case OrderRetrying(moved_to=moved_to, delayed_until=until):
+            if isinstance(s, Ready):
+                state: OrderState = Ready() if until is None else DelayingRetry(until_ms=until)
+                return replace(order, state=state, position=moved_to)
+        case OrderAwoke():
+            if isinstance(s, DelayingRetry):
+                return replace(order, state=Ready())
+        case OrderBroken(problem=text):
+            if not isinstance(s, _TERMINAL):
+                return replace(order, state=Broken(problem=text))
+        case OrderFinished():
+            if isinstance(s, Ready) and order.attached is None:
+                return replace(order, state=Finished(), mark=None)
+        case OrderCancellationMarked(mode=mode, kill=kill):
+            if not isinstance(s, _TERMINAL):
+                return replace(order, mark=Cancelling(mode=mode, kill=kill), mark_on_agent=False)
+        case OrderCancellationMarkedOnAgent():
+            if isinstance(order.mark, Cancelling):
+                return replace(order, mark_on_agent=True)
+        case OrderCancelled():
+            if isinstance(s, _CANCELLABLE) and order.attached is None:
+                return replace(order, state=Cancelled(), mark=None, is_suspended=False)
+        case OrderDeletionMarked():
+            return replace(order, delete_when_terminated=True)
+        case OrderDeleted():
+            if isinstance(s, _TERMINAL) and order.attached is None and order.parent is None:
+                return order
+        case OrderSuspensionMarked(kill=kill):
+            if not isinstance(s, _TERMINAL) and not order.is_suspended:
+                return replace(order, mark=Suspending(kill=kill), mark_on_agent=False)
+        case OrderSuspensionMarkedOnAgent():
+            if isinstance(order.mark, Suspending):
+                return replace(order, mark_on_agent=True)
+        case OrderSuspended():
+            if isinstance(s, _SUSPENDABLE) and order.attached is None and not order.is_suspended:
+                return replace(order, is_suspended=True, mark=None)
+        case OrderResumptionMarked(position=position, as_succeeded=as_succeeded):
+            if isinstance(order.mark, Suspending) and not order.is_suspended:
+                return replace(order, mark=Resuming(position=position, as_succeeded=as_succeeded))
+        case OrderResumed(position=position, as_succeeded=as_succeeded):
+            resumable = order.is_suspended or isinstance(s, Failed) or isinstance(order.mark, Resuming)
+            if resumable and order.attached is None and not isinstance(s, _TERMINAL):
+                resumed = replace(
+                    order,
+                    is_suspended=False,
+                    mark=None,
+                    position=position or order.position,
+                    state=Ready() if isinstance(s, (Failed, ProcessingKilled)) else s,
+                )
+                if as_succeeded and resumed.historic_outcomes:
+                    last = resumed.historic_outcomes[-1]
+                    resumed = replace(
+                        resumed,
+                        historic_outcomes=(
+                            *resumed.historic_outcomes[:-1],
+                            replace(last, outcome=Succeeded(named_values=last.outcome.named_values)),
+                        ),
+                    )
+                return resumed
+        case OrderPrompted(question=question):
+            if isinstance(s, Ready) and order.attached is None:
+                return replace(order, state=Prompting(question=question))
+        case OrderPromptAnswered():
+            if isinstance(s, Prompting):
+                return replace(order, state=Ready())
+        case OrderSleeping(until=until):
+            if isinstance(s, Ready):
+                return replace(order, state=Sleeping(until_ms=until))
+    return inapplicable(order, event)

@@ -1,0 +1,176 @@
+"""Deciding what happens next to an order (JS7's OrderEventSource): pure, from state and context."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from js7es.domain.event import KeyedEvent
+from js7es.domain.order.context import Context
+from js7es.domain.order.events import (
+    OrderAttachable,
+    OrderAwoke,
+    OrderBroken,
+    OrderCancelled,
+    OrderDeleted,
+    OrderDetachable,
+    OrderEvent,
+    OrderForked,
+    OrderMoved,
+    OrderProcessingKilled,
+    OrderResumed,
+    OrderStarted,
+    OrderSuspended,
+)
+from js7es.domain.order.executors import EXECUTORS
+from js7es.domain.order.executors.execute import after_processed
+from js7es.domain.order.executors.fork import join
+from js7es.domain.order.executors.step import Step
+from js7es.domain.order.order import Cancelling, Order, Resuming, Suspending
+from js7es.domain.order.outcome import Killed
+from js7es.domain.order.states import (
+    Broken,
+    DelayingRetry,
+    Failed,
+    FailedInFork,
+    Forked,
+    Fresh,
+    Processed,
+    Processing,
+    ProcessingKilled,
+    Prompting,
+    Ready,
+    Sleeping,
+)
+from js7es.domain.problem import Problem
+from js7es.domain.workflow import position as pos
+
+if TYPE_CHECKING:
+    from js7es.domain.state import ControllerState
+
+MAX_STEPS_PER_ORDER = 1000  # a workflow that moves without end (e.g. If loops) is stopped as Broken
+
+
+class InapplicableEventError(AssertionError):
+    """A decided event did not apply: a bug in the deciding code, never an input error."""
+
+
+def next_events(state: ControllerState, order_id: str, ctx: Context) -> list[OrderEvent]:
+    """The events the order's next step produces now (empty while it waits)."""
+    order = state.orders.get(order_id)
+    if order is None:
+        return []
+    if ctx.at_controller and order.attached is not None:
+        return []  # the Agent has the order
+    if not ctx.at_controller and not (ctx.here is not None and order.is_attached_to(ctx.here)):
+        return []
+    workflow = state.workflow_of(order)
+    if workflow is None or workflow.instruction(order.position) is None:
+        if isinstance(order.state, Broken) or order.is_terminal:
+            return []
+        return [OrderBroken(problem=f"Unknown workflow position {order.workflow_id}:{order.position}")]
+    step = Step(state, order, workflow, ctx)
+    if order.is_terminal:
+        if order.delete_when_terminated and order.parent is None and ctx.at_controller:
+            return [OrderDeleted()]
+        return []
+    marked = _mark_events(step)
+    if marked is not None:
+        return marked
+    if order.is_suspended:
+        return []
+    return _state_events(step)
+
+
+def _state_events(step: Step) -> list[OrderEvent]:
+    order = step.order
+    instruction = step.workflow.instruction(order.position)
+    assert instruction is not None
+    match order.state:
+        case Fresh():
+            if order.scheduled_for is not None and order.scheduled_for > step.ctx.now_ms:
+                return []
+            job = step.workflow.job_of(instruction)
+            if job is not None:
+                if step.ctx.at_controller:
+                    return [OrderAttachable(agent_path=job.agent_path)]
+                return [OrderStarted()] if job.agent_path == step.ctx.here else step.detach()
+            return [OrderStarted()] if step.ctx.at_controller else step.detach()
+        case Ready():
+            executor = EXECUTORS.get(type(instruction))
+            if executor is None:
+                return [OrderBroken(problem=f"No executor for {type(instruction).__name__}")]
+            return executor(step, instruction)
+        case Processed():
+            return after_processed(step)
+        case ProcessingKilled():
+            return step.fail()
+        case DelayingRetry(until_ms=until):
+            return [OrderAwoke()] if until <= step.ctx.now_ms else []
+        case Sleeping(until_ms=until):
+            return [OrderMoved(to=pos.next_of(order.position))] if until <= step.ctx.now_ms else []
+        case Forked():
+            return join(step) if step.ctx.at_controller else []
+    return []  # Processing, Prompting, Failed, FailedInFork, Broken: waiting for a process or a person
+
+
+def _mark_events(step: Step) -> list[OrderEvent] | None:
+    """Events that carry out a cancel/suspend/resume mark, or None to go on as usual."""
+    order = step.order
+    mark = order.mark
+    state = order.state
+    at_controller = step.ctx.at_controller
+    killed = isinstance(state, Processed) and isinstance(order.last_outcome, Killed)
+    match mark:
+        case Cancelling(mode=mode):
+            if mode == "FreshOnly" and order.is_started:
+                return None
+            if isinstance(state, (Processing, Forked)):
+                return [] if isinstance(state, Processing) else None
+            if killed:
+                return [OrderProcessingKilled()]
+            if isinstance(state, (Failed, FailedInFork, Broken, Prompting)) and not at_controller:
+                return []
+            return [OrderCancelled()] if at_controller else [OrderDetachable()]
+        case Suspending():
+            if killed:
+                return [OrderProcessingKilled()]
+            if isinstance(state, (Fresh, Ready, ProcessingKilled, Failed)):
+                return [OrderSuspended()] if at_controller else [OrderDetachable()]
+            return None
+        case Resuming(position=position, as_succeeded=as_succeeded):
+            return [OrderResumed(position=position, as_succeeded=as_succeeded)] if at_controller else None
+    return None
+
+
+def follow_up(state: ControllerState, order_ids: Iterable[str], ctx: Context) -> list[KeyedEvent]:
+    """Decide and apply, order by order, until every touched order waits; returns the events in order.
+
+    The events are applied to `state` as they are decided (the node's uncommitted state); the caller
+    persists them. Parents of touched children and children of forked parents are visited too.
+    """
+    result: list[KeyedEvent] = []
+    pending = list(dict.fromkeys(order_ids))
+    steps: dict[str, int] = {}
+    while pending:
+        order_id = pending.pop(0)
+        events = next_events(state, order_id, ctx)
+        if not events:
+            continue
+        steps[order_id] = steps.get(order_id, 0) + 1
+        if steps[order_id] > MAX_STEPS_PER_ORDER:
+            events = [OrderBroken(problem=f"More than {MAX_STEPS_PER_ORDER} steps without waiting")]
+        order_before: Order | None = state.orders.get(order_id)
+        for event in events:
+            problem = state.apply_event(order_id, event)
+            if isinstance(problem, Problem):
+                raise InapplicableEventError(f"{problem} (decided for {order_before})")
+            result.append(KeyedEvent(order_id, event))
+            if isinstance(event, OrderForked):
+                pending.extend(c.order_id for c in event.children)
+        if isinstance(events[-1], OrderBroken) and steps[order_id] > MAX_STEPS_PER_ORDER:
+            continue
+        pending.append(order_id)
+        if order_before is not None and order_before.parent is not None:
+            pending.append(order_before.parent)
+    return result

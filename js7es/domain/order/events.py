@@ -1,0 +1,252 @@
+"""Order events, by JS7's names (OrderEvent.scala). Keyed by the order id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from js7es.domain import codec
+from js7es.domain.event import Event
+from js7es.domain.order.order import CancellationMode, Order
+from js7es.domain.order.outcome import Outcome
+from js7es.domain.value import NamedValues, Value
+from js7es.domain.workflow.position import Position
+from js7es.domain.workflow.workflow import WorkflowId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderEvent(Event):
+    """Base of the order events."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAdded(OrderEvent):
+    workflow_id: WorkflowId
+    arguments: NamedValues = field(default_factory=dict)
+    scheduled_for: int | None = None
+    delete_when_terminated: bool = False
+    start_position: Position | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAttachable(OrderEvent):
+    agent_path: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAttachedToAgent(OrderEvent):
+    """Written by the Agent when it takes an order over: the whole order as the Controller sent it."""
+
+    order: Order
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAttached(OrderEvent):
+    agent_path: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderDetachable(OrderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderDetached(OrderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStarted(OrderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderProcessingStarted(OrderEvent):
+    subagent_id: str | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStdoutWritten(OrderEvent):
+    chunk: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStderrWritten(OrderEvent):
+    chunk: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderProcessed(OrderEvent):
+    outcome: Outcome
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderProcessingKilled(OrderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderMoved(OrderEvent):
+    to: Position
+    reason: str | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForkedChild:
+    order_id: str
+    branch_id: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderForked(OrderEvent):
+    children: tuple[ForkedChild, ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderJoined(OrderEvent):
+    outcome: Outcome
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderOutcomeAdded(OrderEvent):
+    outcome: Outcome
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFailed(OrderEvent):
+    moved_to: Position | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFailedInFork(OrderEvent):
+    moved_to: Position | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCaught(OrderEvent):
+    moved_to: Position
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRetrying(OrderEvent):
+    moved_to: Position
+    delayed_until: int | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAwoke(OrderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderBroken(OrderEvent):
+    problem: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFinished(OrderEvent):
+    outcome: Outcome | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCancellationMarked(OrderEvent):
+    mode: CancellationMode = "FreshOrStarted"
+    kill: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCancellationMarkedOnAgent(OrderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCancelled(OrderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderDeletionMarked(OrderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderDeleted(OrderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSuspensionMarked(OrderEvent):
+    kill: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSuspensionMarkedOnAgent(OrderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSuspended(OrderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderResumptionMarked(OrderEvent):
+    position: Position | None = None
+    as_succeeded: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderResumed(OrderEvent):
+    position: Position | None = None
+    as_succeeded: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPrompted(OrderEvent):
+    question: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPromptAnswered(OrderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSleeping(OrderEvent):
+    until: int  # epoch milliseconds

@@ -1,0 +1,47 @@
+"""One executor per instruction, registered in one table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from js7es.domain.order.executors.execute import execute_execute
+from js7es.domain.order.executors.fork import execute_fork
+from js7es.domain.order.executors.retry import execute_retry
+from js7es.domain.order.executors.simple import (
+    execute_end,
+    execute_fail,
+    execute_finish,
+    execute_if,
+    execute_prompt,
+    execute_sleep,
+    execute_try,
+)
+from js7es.domain.workflow.instructions import (
+    ExecuteAnonymous,
+    ExecuteNamed,
+    Fail,
+    Finish,
+    Fork,
+    If,
+    ImplicitEnd,
+    Instruction,
+    Prompt,
+    Retry,
+    Sleep,
+    Try,
+)
+
+EXECUTORS: dict[type[Instruction], Callable[[Any, Any], list[Any]]] = {
+    ExecuteNamed: execute_execute,
+    ExecuteAnonymous: execute_execute,
+    If: execute_if,
+    Fork: execute_fork,
+    Try: execute_try,
+    Retry: execute_retry,
+    Fail: execute_fail,
+    Finish: execute_finish,
+    Prompt: execute_prompt,
+    Sleep: execute_sleep,
+    ImplicitEnd: execute_end,
+}

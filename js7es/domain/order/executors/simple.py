@@ -1,0 +1,98 @@
+"""Executors of the instructions that only move, fail, finish, ask or sleep."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from js7es.domain.order.events import (
+    OrderEvent,
+    OrderFinished,
+    OrderMoved,
+    OrderOutcomeAdded,
+    OrderPrompted,
+    OrderSleeping,
+)
+from js7es.domain.order.executors.step import Step, enclosing_fork
+from js7es.domain.order.outcome import Failed, Succeeded
+from js7es.domain.problem import Problem
+from js7es.domain.workflow import position as pos
+from js7es.domain.workflow.instructions import Block, Fail, Finish, If, ImplicitEnd, Prompt, Sleep, Try
+
+
+def execute_if(step: Step, instruction: If) -> list[OrderEvent]:
+    here = step.order.position
+    for i, if_then in enumerate(instruction.if_thens):
+        result = step.evaluate(if_then.predicate)
+        if isinstance(result, Problem):
+            return step.fail_with(result.message)
+        if not isinstance(result, bool):
+            return step.fail_with(f"If predicate {if_then.predicate!r} gives no Boolean but {result!r}")
+        if result:
+            return [OrderMoved(to=pos.nested(here, "then" if i == 0 else f"then+{i}"))]
+    if instruction.else_ is not None:
+        return [OrderMoved(to=pos.nested(here, "else"))]
+    return [OrderMoved(to=pos.next_of(here))]
+
+
+def execute_try(step: Step, instruction: Try) -> list[OrderEvent]:
+    return [OrderMoved(to=pos.nested(step.order.position, "try+0"))]
+
+
+def execute_fail(step: Step, instruction: Fail) -> list[OrderEvent]:
+    message = "Failed"
+    if instruction.message is not None:
+        evaluated = step.evaluate(instruction.message)
+        message = evaluated.message if isinstance(evaluated, Problem) else str(evaluated)
+    named = {}
+    for name, expr in instruction.named_values.items():
+        value = step.evaluate(expr)
+        if not isinstance(value, Problem):
+            named[name] = value
+    handling = step.fail(uncatchable=instruction.uncatchable)
+    if handling == step.detach():
+        return handling
+    return [OrderOutcomeAdded(outcome=Failed(error_message=message, named_values=named)), *handling]
+
+
+def execute_finish(step: Step, instruction: Finish) -> list[OrderEvent]:
+    if not step.ctx.at_controller:
+        return step.detach()
+    fork = enclosing_fork(step.order.position)
+    if fork is not None:  # in a fork branch, Finish ends the branch (the child order), not the parent
+        branch_start = step.order.position[: len(fork) + 2]
+        block = step.workflow.block(branch_start[:-1])
+        assert isinstance(block, Block)
+        return [OrderMoved(to=pos.with_index(branch_start, len(block.instructions)))]
+    outcome = Failed(error_message=instruction.message) if instruction.outcome_failed else Succeeded()
+    return [OrderFinished(outcome=outcome)]
+
+
+def execute_prompt(step: Step, instruction: Prompt) -> list[OrderEvent]:
+    if not step.ctx.at_controller:
+        return step.detach()
+    question = step.evaluate(instruction.question)
+    if isinstance(question, Problem):
+        return step.fail_with(question.message)
+    return [OrderPrompted(question=question)]
+
+
+def execute_sleep(step: Step, instruction: Sleep) -> list[OrderEvent]:
+    duration = step.evaluate(instruction.duration)
+    if isinstance(duration, Problem):
+        return step.fail_with(duration.message)
+    if isinstance(duration, bool) or not isinstance(duration, (int, Decimal)):
+        return step.fail_with(f"Sleep duration must be a number of seconds, not {duration!r}")
+    if duration <= 0:
+        return [OrderMoved(to=pos.next_of(step.order.position))]
+    return [OrderSleeping(until=step.ctx.now_ms + int(duration * 1000))]
+
+
+def execute_end(step: Step, instruction: ImplicitEnd) -> list[OrderEvent]:
+    here = step.order.position
+    if len(here) == 1:
+        if not step.ctx.at_controller:
+            return step.detach()
+        return [OrderFinished(outcome=None)]
+    if str(here[-2]).startswith("fork+"):
+        return [] if step.ctx.at_controller else step.detach()  # the child waits for the join
+    return [OrderMoved(to=pos.next_of(here[:-2]))]

@@ -1,0 +1,101 @@
+"""What an instruction executor sees, and the failure handling they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from js7es.domain.expression import evaluate_text
+from js7es.domain.order.context import Context
+from js7es.domain.order.events import (
+    OrderCaught,
+    OrderDetachable,
+    OrderEvent,
+    OrderFailed,
+    OrderFailedInFork,
+    OrderOutcomeAdded,
+)
+from js7es.domain.order.order import Order
+from js7es.domain.order.outcome import Failed
+from js7es.domain.order.scope import OrderScope
+from js7es.domain.problem import Problem
+from js7es.domain.value import Value
+from js7es.domain.workflow import position as pos
+from js7es.domain.workflow.instructions import Fork
+from js7es.domain.workflow.position import Position
+from js7es.domain.workflow.workflow import Workflow
+
+if TYPE_CHECKING:
+    from js7es.domain.state import ControllerState
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    state: ControllerState
+    order: Order
+    workflow: Workflow
+    ctx: Context
+
+    def evaluate(self, text: str) -> Value | Problem:
+        return evaluate_text(text, OrderScope(self.order, self.workflow, self.ctx))
+
+    def detach(self) -> list[OrderEvent]:
+        return [OrderDetachable()]
+
+    def fail_with(self, message: str, *, uncatchable: bool = False) -> list[OrderEvent]:
+        """An instruction failed: record the outcome where the failure is handled, then fail or catch."""
+        handling = self.fail(uncatchable=uncatchable)
+        if handling == [OrderDetachable()]:
+            return handling  # the Controller records the failure after the order is back
+        return [OrderOutcomeAdded(outcome=Failed(error_message=message)), *handling]
+
+    def fail(self, *, uncatchable: bool = False) -> list[OrderEvent]:
+        """The order failed at its position: caught by the innermost Try, failed in a fork, or failed."""
+        if not uncatchable:
+            catch = catch_position(self.order.position)
+            if catch is not None:
+                return [OrderCaught(moved_to=catch)]
+        if not self.ctx.at_controller:
+            return self.detach()
+        if self.order.parent is not None and self._fork_joins_if_failed():
+            return [OrderFailedInFork()]
+        return [OrderFailed()]
+
+    def _fork_joins_if_failed(self) -> bool:
+        fork_position = enclosing_fork(self.order.position)
+        if fork_position is None:
+            return False
+        fork = self.workflow.instruction(fork_position)
+        return isinstance(fork, Fork) and fork.join_if_failed
+
+
+def catch_position(position: Position) -> Position | None:
+    """The start of the catch block of the innermost Try whose try block holds the position."""
+    for i in range(len(position) - 2, 0, -2):
+        branch = str(position[i])
+        if branch.startswith("fork+"):
+            return None  # a failure in a fork branch is handled by the join, not by an outer Try
+        if branch.startswith("try+"):
+            return (*position[:i], "catch+" + branch[4:], 0)
+    return None
+
+
+def enclosing_catch(position: Position) -> tuple[Position, int] | None:
+    """The position of the Try whose catch block holds the position, and the retry number N."""
+    for i in range(len(position) - 2, 0, -2):
+        branch = str(position[i])
+        if branch.startswith("fork+"):
+            return None
+        if branch.startswith("catch+"):
+            count = pos.try_count(branch)
+            if count is not None:
+                return position[:i], count
+    return None
+
+
+def enclosing_fork(position: Position) -> Position | None:
+    """The position of the Fork whose branch holds the position."""
+    for i in range(len(position) - 2, 0, -2):
+        if str(position[i]).startswith("fork+"):
+            return position[:i]
+    return None

@@ -1,0 +1,127 @@
+"""The Order aggregate (JS7's Order.scala, reduced to what js7es runs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from js7es.domain import codec
+from js7es.domain.order.outcome import Outcome
+from js7es.domain.order.states import (
+    TERMINAL,
+    Broken,
+    Failed,
+    Fresh,
+    OrderState,
+    Processing,
+)
+from js7es.domain.value import NamedValues
+from js7es.domain.workflow.position import Position
+from js7es.domain.workflow.workflow import WorkflowId
+
+codec.register(WorkflowId)
+
+AttachedKind = Literal["Attaching", "Attached", "Detaching"]
+CancellationMode = Literal["FreshOnly", "FreshOrStarted"]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoricOutcome:
+    position: Position
+    outcome: Outcome
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attachment:
+    kind: AttachedKind
+    agent_path: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderMark:
+    """A command waiting for the order to reach a point where it can be carried out."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cancelling(OrderMark):
+    mode: CancellationMode = "FreshOrStarted"
+    kill: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Suspending(OrderMark):
+    kill: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resuming(OrderMark):
+    position: Position | None = None
+    as_succeeded: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Order:
+    id: str
+    workflow_id: WorkflowId
+    position: Position
+    state: OrderState = Fresh()
+    arguments: NamedValues = field(default_factory=dict)
+    scheduled_for: int | None = None  # epoch milliseconds
+    historic_outcomes: tuple[HistoricOutcome, ...] = ()
+    attached: Attachment | None = None
+    parent: str | None = None
+    mark: OrderMark | None = None
+    is_suspended: bool = False
+    delete_when_terminated: bool = False
+    mark_on_agent: bool = False  # the mark has been passed to the Agent
+
+    @property
+    def is_terminal(self) -> bool:
+        return isinstance(self.state, TERMINAL)
+
+    @property
+    def is_detached(self) -> bool:
+        return self.attached is None
+
+    def is_attached_to(self, agent_path: str) -> bool:
+        return self.attached is not None and self.attached == Attachment(kind="Attached", agent_path=agent_path)
+
+    @property
+    def is_started(self) -> bool:
+        return not isinstance(self.state, Fresh)
+
+    @property
+    def is_processing(self) -> bool:
+        return isinstance(self.state, Processing)
+
+    @property
+    def is_failed(self) -> bool:
+        return isinstance(self.state, (Failed, Broken))
+
+    @property
+    def last_outcome(self) -> Outcome | None:
+        return self.historic_outcomes[-1].outcome if self.historic_outcomes else None
+
+    def with_outcome(self, outcome: Outcome) -> Order:
+        return replace(
+            self,
+            historic_outcomes=(
+                *self.historic_outcomes,
+                HistoricOutcome(position=self.position, outcome=outcome),
+            ),
+        )
+
+
+def is_valid_order_id(order_id: object) -> bool:
+    """JS7: non-empty and without '|' (which separates parent and child ids in forks)."""
+    return isinstance(order_id, str) and 0 < len(order_id) <= 512 and "|" not in order_id and order_id.isprintable()
+
+
+def child_order_id(parent_id: str, branch_id: str) -> str:
+    return f"{parent_id}|{branch_id}"

@@ -1,0 +1,117 @@
+"""Order states, by JS7's names (Order.scala)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from js7es.domain import codec
+from js7es.domain.value import Value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderState:
+    """Base of the order states."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fresh(OrderState):
+    """Added, not yet started (it may wait for its scheduledFor time)."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ready(OrderState):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Processing(OrderState):
+    subagent_id: str | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Processed(OrderState):
+    """A step ended; its outcome is the last historic outcome; the order moves on next."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProcessingKilled(OrderState):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DelayingRetry(OrderState):
+    until_ms: int
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Forked(OrderState):
+    children: tuple[str, ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prompting(OrderState):
+    question: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sleeping(OrderState):
+    until_ms: int
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Failed(OrderState):
+    TYPE_NAME = "FailedState"  # the outcome Failed has JS7's plain name
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailedInFork(OrderState):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finished(OrderState):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cancelled(OrderState):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Broken(OrderState):
+    problem: str
+
+
+# Used by the table test and documentation: every state class.
+ALL_STATES: tuple[type[OrderState], ...] = (
+    Fresh,
+    Ready,
+    Processing,
+    Processed,
+    ProcessingKilled,
+    DelayingRetry,
+    Forked,
+    Prompting,
+    Sleeping,
+    Failed,
+    FailedInFork,
+    Finished,
+    Cancelled,
+    Broken,
+)
+TERMINAL = (Finished, Cancelled)

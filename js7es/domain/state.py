@@ -1,0 +1,302 @@
+"""The state of a Controller (and of an Agent, which holds the orders attached to it).
+
+Each order is an immutable value changed only by the pure `apply_order`; this container replaces the
+value of the order an event is keyed by, and handles the events that create or remove orders and
+items. `apply_stamped` is what the journal calls when it recovers and what a node calls for each
+committed event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+from typing import Any
+
+from js7es.domain import codec
+from js7es.domain.event import BEFORE_FIRST, NO_KEY, Event, Stamped
+from js7es.domain.items import (
+    AgentRef,
+    ItemDeleted,
+    JobResource,
+    SignedItemAdded,
+    SignedItemChanged,
+    SimpleItem,
+    SubagentItem,
+    UnsignedSimpleItemAdded,
+    UnsignedSimpleItemChanged,
+    VersionAdded,
+    VersionedItemAdded,
+    VersionedItemChanged,
+    VersionedItemRemoved,
+    parse_simple_item,
+)
+from js7es.domain.order.apply import apply_order
+from js7es.domain.order.events import (
+    OrderAdded,
+    OrderAttachedToAgent,
+    OrderDeleted,
+    OrderEvent,
+    OrderForked,
+    OrderJoined,
+)
+from js7es.domain.order.order import Order
+from js7es.domain.order.states import Forked, Ready
+from js7es.domain.problem import Problem, problem
+from js7es.domain.value import dumps, value_to_json
+from js7es.domain.workflow.parse import parse_workflow
+from js7es.domain.workflow.position import START
+from js7es.domain.workflow.workflow import Workflow, WorkflowId
+
+
+class ControllerState:
+    """Orders, workflow versions and simple items, advanced event by event."""
+
+    def __init__(self) -> None:
+        self.last_event_id: int = BEFORE_FIRST
+        self.orders: dict[str, Order] = {}
+        self.workflows: dict[WorkflowId, Workflow] = {}
+        self.current_versions: dict[str, str] = {}  # workflow path -> current version id
+        self.versions: list[str] = []
+        self.agent_refs: dict[str, AgentRef] = {}
+        self.subagents: dict[str, SubagentItem] = {}
+        self.job_resources: dict[str, JobResource] = {}
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def current_workflow(self, path: str) -> Workflow | None:
+        version = self.current_versions.get(path)
+        return None if version is None else self.workflows.get(WorkflowId(path, version))
+
+    def workflow_of(self, order: Order) -> Workflow | None:
+        return self.workflows.get(order.workflow_id)
+
+    def orders_using(self, workflow_id: WorkflowId) -> bool:
+        return any(o.workflow_id == workflow_id for o in self.orders.values())
+
+    def obsolete_workflow_ids(self) -> list[WorkflowId]:
+        """Versions that are not current and no order uses any more: they can be deleted."""
+        used = {o.workflow_id for o in self.orders.values()}
+        return [
+            wid for wid in self.workflows if self.current_versions.get(wid.path) != wid.version_id and wid not in used
+        ]
+
+    # -- events -------------------------------------------------------------------------------
+
+    def apply_stamped(self, stamped: Stamped) -> Problem | None:
+        if stamped.event_id <= self.last_event_id:
+            return problem(
+                "EventIdNotIncreasing",
+                f"EventId {stamped.event_id} is not after {self.last_event_id}",
+                eventId=stamped.event_id,
+            )
+        result = self.apply_event(stamped.key, stamped.event)
+        if result is None:
+            self.last_event_id = stamped.event_id
+        return result
+
+    def apply_event(self, key: str, event: Event) -> Problem | None:
+        if isinstance(event, OrderEvent):
+            return self._apply_order_event(key, event)
+        return self._apply_item_event(key, event)
+
+    def _apply_order_event(self, order_id: str, event: OrderEvent) -> Problem | None:
+        match event:
+            case OrderAdded():
+                if order_id in self.orders:
+                    return problem("DuplicateOrder", f"Order {order_id!r} exists already", orderId=order_id)
+                if event.workflow_id not in self.workflows:
+                    return problem("UnknownItem", f"Unknown workflow {event.workflow_id}")
+                self.orders[order_id] = Order(
+                    id=order_id,
+                    workflow_id=event.workflow_id,
+                    position=event.start_position or START,
+                    arguments=event.arguments,
+                    scheduled_for=event.scheduled_for,
+                    delete_when_terminated=event.delete_when_terminated,
+                )
+                return None
+            case OrderAttachedToAgent(order=order):
+                if order_id in self.orders or order.id != order_id:
+                    return problem("DuplicateOrder", f"Order {order_id!r} is already attached")
+                self.orders[order_id] = order
+                return None
+        existing = self.orders.get(order_id)
+        if existing is None:
+            return problem("UnknownOrder", f"Unknown order {order_id!r} for {type(event).__name__}")
+        order = existing
+        updated = apply_order(order, event)
+        if isinstance(updated, Problem):
+            return updated
+        match event:
+            case OrderForked(children=children):
+                for child in children:
+                    if child.order_id in self.orders:
+                        return problem("DuplicateOrder", f"Child order {child.order_id!r} exists already")
+                for child in children:
+                    self.orders[child.order_id] = replace(
+                        order,
+                        id=child.order_id,
+                        position=(*order.position, f"fork+{child.branch_id}", 0),
+                        state=Ready(),
+                        parent=order_id,
+                        mark=None,
+                        delete_when_terminated=False,
+                        scheduled_for=None,
+                    )
+            case OrderJoined():
+                assert isinstance(order.state, Forked)
+                for child_id in order.state.children:
+                    self.orders.pop(child_id, None)
+            case OrderDeleted():
+                del self.orders[order_id]
+                return None
+        self.orders[order_id] = updated
+        return None
+
+    def _apply_item_event(self, key: str, event: Event) -> Problem | None:
+        match event:
+            case VersionAdded(version_id=version_id):
+                if version_id in self.versions:
+                    return problem("DuplicateVersion", f"Version {version_id!r} exists already")
+                self.versions.append(version_id)
+                return None
+            case VersionedItemAdded(item=item) | VersionedItemChanged(item=item):
+                workflow = parse_workflow(value_to_json(item))
+                if isinstance(workflow, Problem):
+                    return workflow
+                exists = workflow.path in self.current_versions
+                if exists != isinstance(event, VersionedItemChanged) or workflow.id in self.workflows:
+                    return problem("InapplicableEvent", f"{type(event).__name__} for {workflow.id}")
+                self.workflows[workflow.id] = workflow
+                self.current_versions[workflow.path] = workflow.id.version_id
+                return None
+            case VersionedItemRemoved(path=path):
+                if self.current_versions.pop(path, None) is None:
+                    return problem("UnknownItem", f"Unknown workflow {path!r}")
+                return None
+            case UnsignedSimpleItemAdded(item=item) | SignedItemAdded(item=item):
+                return self._put_simple(item, adding=True)
+            case UnsignedSimpleItemChanged(item=item) | SignedItemChanged(item=item):
+                return self._put_simple(item, adding=False)
+            case ItemDeleted(key=item_key):
+                return self._delete_item(item_key)
+        return problem("UnknownEvent", f"ControllerState cannot apply {type(event).__name__} (key {key!r})")
+
+    def _put_simple(self, obj: Any, *, adding: bool) -> Problem | None:
+        item = parse_simple_item(value_to_json(obj))
+        if isinstance(item, Problem):
+            return item
+        table: dict[str, Any] = self._table_of(item)
+        ident = item.id if isinstance(item, SubagentItem) else item.path
+        if (ident in table) == adding:
+            return problem("InapplicableEvent", f"{'Add' if adding else 'Change'} of {item.key}")
+        table[ident] = item
+        return None
+
+    def _table_of(self, item: SimpleItem) -> dict[str, Any]:
+        if isinstance(item, AgentRef):
+            return self.agent_refs
+        if isinstance(item, SubagentItem):
+            return self.subagents
+        return self.job_resources
+
+    def _delete_item(self, item_key: str) -> Problem | None:
+        kind, _, ident = item_key.partition(":")
+        match kind:
+            case "Workflow":
+                wid = WorkflowId.parse(ident)
+                if wid not in self.workflows or self.orders_using(wid):
+                    return problem("InapplicableEvent", f"ItemDeleted {item_key}")
+                del self.workflows[wid]
+                if self.current_versions.get(wid.path) == wid.version_id:
+                    del self.current_versions[wid.path]
+                return None
+            case "AgentRef" | "SubagentItem" | "JobResource":
+                tables: dict[str, dict[str, Any]] = {
+                    "AgentRef": self.agent_refs,
+                    "SubagentItem": self.subagents,
+                    "JobResource": self.job_resources,
+                }
+                table = tables[kind]
+                if table.pop(ident, None) is None:
+                    return problem("UnknownItem", f"Unknown item {item_key}")
+                return None
+        return problem("UnknownItem", f"Unknown item key {item_key!r}")
+
+    # -- snapshots ----------------------------------------------------------------------------
+
+    def snapshot_objects(self) -> Iterator[dict[str, Any]]:
+        yield {
+            "TYPE": "ControllerMetaState",
+            "lastEventId": self.last_event_id,
+            "versions": list(self.versions),
+            "currentVersions": dict(sorted(self.current_versions.items())),
+        }
+        for item in sorted(self.agent_refs.values(), key=lambda i: i.path):
+            yield {"TYPE": "SimpleItem", "item": dict(item.raw)}
+        for sub in sorted(self.subagents.values(), key=lambda i: i.id):
+            yield {"TYPE": "SimpleItem", "item": dict(sub.raw)}
+        for res in sorted(self.job_resources.values(), key=lambda i: i.path):
+            yield {"TYPE": "SimpleItem", "item": dict(res.raw)}
+        for wid in sorted(self.workflows, key=str):
+            yield {"TYPE": "WorkflowItem", "item": dict(self.workflows[wid].raw)}
+        for order_id in sorted(self.orders):
+            yield codec.encode(self.orders[order_id])
+
+    @classmethod
+    def from_snapshot(cls, objects: Iterable[Mapping[str, Any]]) -> ControllerState:
+        state = cls()
+        for obj in objects:
+            match obj.get("TYPE"):
+                case "ControllerMetaState":
+                    state.last_event_id = int(obj["lastEventId"])
+                    state.versions = list(obj.get("versions", []))
+                    state.current_versions = dict(obj.get("currentVersions", {}))
+                case "SimpleItem":
+                    item = parse_simple_item(obj["item"])
+                    if isinstance(item, Problem):
+                        raise ValueError(f"Bad snapshot item: {item}")
+                    ident = item.id if isinstance(item, SubagentItem) else item.path
+                    state._table_of(item)[ident] = item
+                case "WorkflowItem":
+                    workflow = parse_workflow(obj["item"])
+                    if isinstance(workflow, Problem):
+                        raise ValueError(f"Bad snapshot workflow: {workflow}")
+                    state.workflows[workflow.id] = workflow
+                case "Order":
+                    order = codec.decode(obj, Order)
+                    state.orders[order.id] = order
+                case other:
+                    raise ValueError(f"Unknown snapshot object TYPE {other!r}")
+        return state
+
+    def state_hash(self) -> str:
+        digest = hashlib.sha256()
+        for obj in self.snapshot_objects():
+            digest.update(dumps(obj).encode())
+            digest.update(b"\n")
+        return digest.hexdigest()
+
+    def summary(self) -> dict[str, Any]:
+        by_state: dict[str, int] = {}
+        for order in self.orders.values():
+            name = type(order.state).__name__
+            by_state[name] = by_state.get(name, 0) + 1
+        return {
+            "lastEventId": self.last_event_id,
+            "orders": len(self.orders),
+            "ordersByState": dict(sorted(by_state.items())),
+            "workflows": len(self.workflows),
+            "agentRefs": len(self.agent_refs),
+            "subagents": len(self.subagents),
+            "jobResources": len(self.job_resources),
+        }
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ControllerState) and self.state_hash() == other.state_hash()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+__all__ = ["NO_KEY", "ControllerState"]

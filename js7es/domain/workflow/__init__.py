@@ -1,0 +1,1 @@
+"""Workflows in JS7's JSON form: instructions, jobs, positions, parameters."""

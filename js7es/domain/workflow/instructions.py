@@ -1,0 +1,154 @@
+"""The instructions of a workflow, by JS7's `TYPE` names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from js7es.domain.workflow.job import WorkflowJob
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Instruction:
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Block:
+    instructions: tuple[Instruction, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecuteNamed(Instruction):
+    TYPE_NAME = "Execute.Named"
+    job_name: str
+    default_arguments: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecuteAnonymous(Instruction):
+    TYPE_NAME = "Execute.Anonymous"
+    job: WorkflowJob
+    default_arguments: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IfThen:
+    predicate: str
+    then: Block
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class If(Instruction):
+    TYPE_NAME = "If"
+    if_thens: tuple[IfThen, ...]
+    else_: Block | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForkBranch:
+    id: str
+    workflow: Block
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fork(Instruction):
+    TYPE_NAME = "Fork"
+    branches: tuple[ForkBranch, ...]
+    agent_path: str | None = None
+    join_if_failed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Try(Instruction):
+    TYPE_NAME = "Try"
+    try_: Block
+    catch: Block
+    retry_delays_s: tuple[float, ...] = ()
+    max_tries: int | None = None
+
+    def retry_delay_s(self, tries_done: int) -> float:
+        """JS7: the n-th retry waits retryDelays[n-1]; the last delay repeats."""
+        if not self.retry_delays_s:
+            return 0.0
+        return self.retry_delays_s[min(tries_done, len(self.retry_delays_s)) - 1]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Retry(Instruction):
+    TYPE_NAME = "Retry"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fail(Instruction):
+    TYPE_NAME = "Fail"
+    message: str | None = None  # expression
+    named_values: Mapping[str, str] = field(default_factory=dict)  # name -> expression
+    uncatchable: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finish(Instruction):
+    TYPE_NAME = "Finish"
+    outcome_failed: bool = False
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prompt(Instruction):
+    TYPE_NAME = "Prompt"
+    question: str  # expression
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sleep(Instruction):
+    TYPE_NAME = "Sleep"
+    duration: str  # expression giving seconds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImplicitEnd(Instruction):
+    """The end of every block (not written in JSON)."""
+
+    TYPE_NAME = "ImplicitEnd"
+
+
+IMPLICIT_END = ImplicitEnd()
+
+
+def branches_of(instruction: Instruction) -> tuple[tuple[str, Block], ...]:
+    """The nested blocks of an instruction with their branch ids (try/catch for the first try)."""
+    match instruction:
+        case If(if_thens=if_thens, else_=else_):
+            result = [(("then" if i == 0 else f"then+{i}"), it.then) for i, it in enumerate(if_thens)]
+            if else_ is not None:
+                result.append(("else", else_))
+            return tuple(result)
+        case Fork(branches=branches):
+            return tuple((f"fork+{b.id}", b.workflow) for b in branches)
+        case Try(try_=try_, catch=catch):
+            return (("try+0", try_), ("catch+0", catch))
+    return ()
+
+
+def block_of_branch(instruction: Instruction, branch: str) -> Block | None:
+    """The block of a branch id, including retried try+N/catch+N and else-if then+N."""
+    match instruction:
+        case If(if_thens=if_thens, else_=else_):
+            if branch == "else":
+                return else_
+            if branch == "then":
+                return if_thens[0].then
+            if branch.startswith("then+") and branch[5:].isdigit():
+                i = int(branch[5:])
+                return if_thens[i].then if i < len(if_thens) else None
+        case Fork(branches=branches):
+            for b in branches:
+                if branch == f"fork+{b.id}":
+                    return b.workflow
+        case Try(try_=try_, catch=catch):
+            if branch.startswith("try+") and branch[4:].isdigit():
+                return try_
+            if branch.startswith("catch+") and branch[6:].isdigit():
+                return catch
+    return None

@@ -1,0 +1,431 @@
+"""Reading a workflow from JS7's JSON form, refusing a bad one as a whole with a coded problem.
+
+A problem names where it is: the workflow position (e.g. 1/fork+b:0) and the JSON path. Unknown fields
+are ignored, as JS7's decoders do, so that files exported by JOC Cockpit deploy unchanged; unknown
+`TYPE`s, unknown jobs, bad expressions, bad labels and unreachable instructions are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from js7es.domain.expression import parse_expression
+from js7es.domain.problem import Problem, problem
+from js7es.domain.workflow import position as pos
+from js7es.domain.workflow.instructions import (
+    Block,
+    ExecuteAnonymous,
+    ExecuteNamed,
+    Fail,
+    Finish,
+    Fork,
+    ForkBranch,
+    If,
+    IfThen,
+    Instruction,
+    Prompt,
+    Retry,
+    Sleep,
+    Try,
+)
+from js7es.domain.workflow.job import (
+    DEFAULT_SIGKILL_DELAY_S,
+    CommandLineExecutable,
+    Executable,
+    InternalExecutable,
+    PathExecutable,
+    ReturnCodeMeaning,
+    ShellScriptExecutable,
+    WorkflowJob,
+)
+from js7es.domain.workflow.position import Position
+from js7es.domain.workflow.workflow import Parameter, Workflow, WorkflowId
+
+MAX_NESTING = 50
+PARAMETER_TYPES = frozenset({"String", "Number", "Boolean", "List", "Object", "Any"})
+_NAME_FORBIDDEN = set("|~/\\\"'$ \t\r\n")
+
+
+class _Refused(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def _refuse(code: str, message: str, where: Position | str, **args: object) -> _Refused:
+    at = pos.to_string(where) if isinstance(where, tuple) else where
+    return _Refused(problem(code, f"{message} (at {at})", position=at, **args))
+
+
+def parse_workflow(obj: Any, *, path: str | None = None, version_id: str | None = None) -> Workflow | Problem:
+    """A workflow from its JSON object; `path`/`version_id` fill in what a file name or deployment gives."""
+    try:
+        return _Parser().workflow(obj, path, version_id)
+    except _Refused as refused:
+        return refused.problem
+    except RecursionError:
+        return problem("WorkflowTooDeep", f"Workflow nesting exceeds {MAX_NESTING} levels")
+
+
+def parse_job(obj: Any, where: str = "job") -> WorkflowJob | Problem:
+    try:
+        return _Parser().job(obj, where)
+    except _Refused as refused:
+        return refused.problem
+
+
+def check_expression(text: Any, where: Position | str) -> str:
+    if not isinstance(text, str):
+        raise _refuse("InvalidExpression", f"Expected an expression string, got {_kind(text)}", where)
+    parsed = parse_expression(text)
+    if isinstance(parsed, Problem):
+        raise _refuse("InvalidExpression", f"Bad expression {text!r}: {parsed.message}", where, expression=text)
+    return text
+
+
+def valid_name(name: Any) -> bool:
+    return isinstance(name, str) and bool(name) and not (set(name) & _NAME_FORBIDDEN) and len(name) <= 255
+
+
+class _Parser:
+    def __init__(self) -> None:
+        self.labels: dict[str, Position] = {}
+        self.named_jobs_used: dict[str, Position] = {}
+
+    def workflow(self, obj: Any, path: str | None, version_id: str | None) -> Workflow:
+        if not isinstance(obj, Mapping):
+            raise _refuse("InvalidWorkflow", f"A workflow must be a JSON object, not {_kind(obj)}", "workflow")
+        if obj.get("TYPE", "Workflow") != "Workflow":
+            raise _refuse("InvalidWorkflow", f"Expected TYPE Workflow, got {obj.get('TYPE')!r}", "workflow")
+        path = obj.get("path", path)
+        if not valid_name(path):
+            raise _refuse("InvalidWorkflowPath", f"Invalid workflow path {path!r}", "path")
+        version_id = obj.get("versionId", version_id) or ""
+        if not isinstance(version_id, str) or "~" in version_id:
+            raise _refuse("InvalidVersionId", f"Invalid versionId {version_id!r}", "versionId")
+        jobs_obj = obj.get("jobs", {})
+        if not isinstance(jobs_obj, Mapping):
+            raise _refuse("InvalidWorkflow", "'jobs' must be an object", "jobs")
+        jobs = {}
+        for name, job in jobs_obj.items():
+            if not valid_name(name):
+                raise _refuse("InvalidJobName", f"Invalid job name {name!r}", f"jobs.{name}")
+            jobs[name] = self.job(job, f"jobs.{name}")
+        instructions = self.block(obj.get("instructions"), (), "instructions", depth=0)
+        for job_name, where in self.named_jobs_used.items():
+            if job_name not in jobs:
+                raise _refuse("UnknownJob", f"Unknown job name {job_name!r}", where, job=job_name)
+        parameters, allow_undeclared = self.order_preparation(obj.get("orderPreparation"))
+        resources = self.string_tuple(obj.get("jobResourcePaths", []), "jobResourcePaths")
+        title = obj.get("title")
+        return Workflow(
+            id=WorkflowId(path, version_id),
+            instructions=instructions,
+            jobs=jobs,
+            parameters=parameters,
+            allow_undeclared=allow_undeclared,
+            job_resource_paths=resources,
+            title=title if isinstance(title, str) else None,
+            raw={**obj, "path": path, "versionId": version_id},
+            labels=dict(self.labels),
+        )
+
+    def block(self, obj: Any, branch_path: Position, where: str, depth: int) -> Block:
+        if depth > MAX_NESTING:
+            raise _refuse("WorkflowTooDeep", f"Nesting deeper than {MAX_NESTING} levels", where)
+        if not isinstance(obj, list):
+            raise _refuse("InvalidWorkflow", f"Expected a list of instructions, got {_kind(obj)}", where)
+        result: list[Instruction] = []
+        for nr, item in enumerate(obj):
+            here = (*branch_path, nr)
+            if result and isinstance(result[-1], (Fail, Finish, Retry)):
+                raise _refuse(
+                    "UnreachableInstruction",
+                    f"Instruction follows an unconditional {type(result[-1]).__name__} and can never run",
+                    here,
+                )
+            result.append(self.instruction(item, here, f"{where}[{nr}]", depth))
+        return Block(instructions=tuple(result))
+
+    def instruction(self, obj: Any, here: Position, where: str, depth: int) -> Instruction:
+        if not isinstance(obj, Mapping):
+            raise _refuse("InvalidInstruction", f"An instruction must be an object, not {_kind(obj)}", here)
+        label = obj.get("label")
+        if label is not None:
+            if not valid_name(label):
+                raise _refuse("InvalidLabel", f"Invalid label {label!r}", here)
+            if label in self.labels:
+                raise _refuse("DuplicateLabel", f"Label {label!r} is used twice", here, label=label)
+            self.labels[label] = here
+        type_ = obj.get("TYPE")
+        match type_:
+            case "Execute.Named":
+                job_name = obj.get("jobName")
+                if not isinstance(job_name, str):
+                    raise _refuse("InvalidInstruction", "Execute.Named needs a jobName", here)
+                self.named_jobs_used.setdefault(job_name, here)
+                return ExecuteNamed(
+                    label=label,
+                    job_name=job_name,
+                    default_arguments=self.expressions(obj.get("defaultArguments", {}), here),
+                )
+            case "Execute.Anonymous":
+                return ExecuteAnonymous(
+                    label=label,
+                    job=self.job(obj.get("job"), pos.to_string(here)),
+                    default_arguments=self.expressions(obj.get("defaultArguments", {}), here),
+                )
+            case "If":
+                return self.if_(obj, label, here, where, depth)
+            case "Fork":
+                return self.fork(obj, label, here, where, depth)
+            case "Try":
+                return self.try_(obj, label, here, where, depth)
+            case "Retry":
+                if not any(isinstance(p, str) and p.startswith("catch+") for p in here[1::2]):
+                    raise _refuse("RetryOutsideCatch", "Retry is only allowed inside a catch block", here)
+                return Retry(label=label)
+            case "Fail":
+                message = obj.get("message")
+                return Fail(
+                    label=label,
+                    message=None if message is None else check_expression(message, here),
+                    named_values=self.expressions(obj.get("namedValues", {}), here),
+                    uncatchable=bool(obj.get("uncatchable", False)),
+                )
+            case "Finish":
+                outcome = obj.get("outcome")
+                failed = isinstance(outcome, Mapping) and outcome.get("TYPE") == "Failed"
+                message = outcome.get("message") if isinstance(outcome, Mapping) else None
+                return Finish(label=label, outcome_failed=failed, message=message)
+            case "Prompt":
+                return Prompt(label=label, question=check_expression(obj.get("question"), here))
+            case "Sleep":
+                return Sleep(label=label, duration=check_expression(obj.get("duration"), here))
+        raise _refuse("UnknownInstruction", f"Unknown instruction TYPE {type_!r}", here, TYPE=type_)
+
+    def if_(self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int) -> If:
+        if "ifThens" in obj:
+            pairs = obj["ifThens"]
+            if not isinstance(pairs, list) or not pairs:
+                raise _refuse("InvalidInstruction", "If needs a non-empty list 'ifThens'", here)
+        else:  # the older form {predicate, then, else}
+            pairs = [{"predicate": obj.get("predicate"), "then": obj.get("then")}]
+        if_thens = []
+        for i, pair in enumerate(pairs):
+            if not isinstance(pair, Mapping):
+                raise _refuse("InvalidInstruction", "ifThens entries must be objects", here)
+            branch = "then" if i == 0 else f"then+{i}"
+            predicate = check_expression(pair.get("predicate"), here)
+            then = self.subworkflow(pair.get("then"), (*here, branch), f"{where}.then", depth)
+            if_thens.append(IfThen(predicate=predicate, then=then))
+        else_ = obj.get("else")
+        return If(
+            label=label,
+            if_thens=tuple(if_thens),
+            else_=None if else_ is None else self.subworkflow(else_, (*here, "else"), f"{where}.else", depth),
+        )
+
+    def fork(self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int) -> Fork:
+        branches_obj = obj.get("branches")
+        if not isinstance(branches_obj, list) or not branches_obj:
+            raise _refuse("InvalidInstruction", "Fork needs a non-empty list 'branches'", here)
+        branches = []
+        seen = set()
+        for b in branches_obj:
+            branch_id = b.get("id") if isinstance(b, Mapping) else None
+            if not valid_name(branch_id):
+                raise _refuse("InvalidBranchId", f"Invalid fork branch id {branch_id!r}", here)
+            if branch_id in seen:
+                raise _refuse("DuplicateBranchId", f"Fork branch id {branch_id!r} is used twice", here)
+            seen.add(branch_id)
+            assert isinstance(b, Mapping)
+            block = self.subworkflow(b.get("workflow"), (*here, f"fork+{branch_id}"), f"{where}", depth)
+            branches.append(ForkBranch(id=str(branch_id), workflow=block))
+        agent_path = obj.get("agentPath")
+        return Fork(
+            label=label,
+            branches=tuple(branches),
+            agent_path=agent_path if isinstance(agent_path, str) else None,
+            join_if_failed=bool(obj.get("joinIfFailed", False)),
+        )
+
+    def try_(self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int) -> Try:
+        delays = obj.get("retryDelays", [])
+        if not isinstance(delays, list) or not all(_is_duration(d) for d in delays):
+            raise _refuse("InvalidInstruction", "retryDelays must be a list of seconds >= 0", here)
+        max_tries = obj.get("maxTries")
+        if max_tries is not None and (not isinstance(max_tries, int) or max_tries < 1):
+            raise _refuse("InvalidInstruction", "maxTries must be a number >= 1", here)
+        return Try(
+            label=label,
+            try_=self.subworkflow(obj.get("try"), (*here, "try+0"), f"{where}.try", depth),
+            catch=self.subworkflow(obj.get("catch"), (*here, "catch+0"), f"{where}.catch", depth),
+            retry_delays_s=tuple(float(d) for d in delays),
+            max_tries=max_tries,
+        )
+
+    def subworkflow(self, obj: Any, branch_path: Position, where: str, depth: int) -> Block:
+        if isinstance(obj, Mapping):
+            obj = obj.get("instructions")
+        return self.block(obj, branch_path, where, depth + 1)
+
+    def job(self, obj: Any, where: str) -> WorkflowJob:
+        if not isinstance(obj, Mapping):
+            raise _refuse("InvalidJob", f"A job must be an object, not {_kind(obj)}", where)
+        agent_path = obj.get("agentPath")
+        if not valid_name(agent_path):
+            raise _refuse("InvalidJob", f"Invalid agentPath {agent_path!r}", where)
+        process_limit = obj.get("processLimit", obj.get("parallelism", 1))
+        if not isinstance(process_limit, int) or process_limit < 1:
+            raise _refuse("InvalidJob", "processLimit must be a number >= 1", where)
+        timeout = obj.get("timeout")
+        if timeout is not None and not _is_duration(timeout):
+            raise _refuse("InvalidJob", "timeout must be seconds >= 0", where)
+        sigkill = obj.get("sigkillDelay", DEFAULT_SIGKILL_DELAY_S)
+        if not _is_duration(sigkill):
+            raise _refuse("InvalidJob", "sigkillDelay must be seconds >= 0", where)
+        bundle = obj.get("subagentBundleIdExpr", obj.get("subagentSelectionIdExpr"))
+        if bundle is not None:
+            check_expression(bundle, where)
+        return WorkflowJob(
+            agent_path=str(agent_path),
+            executable=self.executable(obj.get("executable"), where),
+            default_arguments=self.expressions(obj.get("defaultArguments", {}), where),
+            subagent_bundle_id_expr=bundle,
+            job_resource_paths=self.string_tuple(obj.get("jobResourcePaths", []), where),
+            process_limit=process_limit,
+            timeout_s=None if timeout is None else float(timeout),
+            sigkill_delay_s=float(sigkill),
+            fail_on_err_written=bool(obj.get("failOnErrWritten", False)),
+            is_not_restartable=bool(obj.get("isNotRestartable", False)),
+            title=obj.get("title") if isinstance(obj.get("title"), str) else None,
+        )
+
+    def executable(self, obj: Any, where: str) -> Executable:
+        if not isinstance(obj, Mapping):
+            raise _refuse("InvalidJob", "A job needs an 'executable' object", where)
+        common: dict[str, Any] = {
+            "env": self.expressions(obj.get("env", {}), where),
+            "return_code_meaning": self.return_code_meaning(obj.get("returnCodeMeaning"), where),
+            "v1_compatible": bool(obj.get("v1Compatible", False)),
+        }
+        type_ = obj.get("TYPE")
+        login = obj.get("login", {}).get("credentialKey") if isinstance(obj.get("login"), Mapping) else None
+        match type_:
+            case "ShellScriptExecutable" | "ScriptExecutable":
+                script = obj.get("script")
+                if not isinstance(script, str):
+                    raise _refuse("InvalidJob", "ShellScriptExecutable needs a 'script' string", where)
+                return ShellScriptExecutable(script=script, login=login, **common)
+            case "PathExecutable" | "ExecutablePath":
+                path = obj.get("path")
+                if not isinstance(path, str) or not path:
+                    raise _refuse("InvalidJob", "PathExecutable needs a 'path'", where)
+                return PathExecutable(path=path, login=login, **common)
+            case "CommandLineExecutable":
+                command = obj.get("command")
+                if not isinstance(command, str) or not command.strip():
+                    raise _refuse("InvalidJob", "CommandLineExecutable needs a 'command'", where)
+                return CommandLineExecutable(command=command, **common)
+            case "InternalExecutable":
+                class_name = obj.get("className")
+                if not isinstance(class_name, str) or not class_name:
+                    raise _refuse("InvalidJob", "InternalExecutable needs a 'className'", where)
+                return InternalExecutable(
+                    class_name=class_name,
+                    job_arguments=self.expressions(obj.get("jobArguments", {}), where, check=False),
+                    arguments=self.expressions(obj.get("arguments", {}), where),
+                    **common,
+                )
+        raise _refuse("UnknownExecutable", f"Unknown executable TYPE {type_!r}", where, TYPE=type_)
+
+    def return_code_meaning(self, obj: Any, where: str) -> ReturnCodeMeaning:
+        if obj is None:
+            return ReturnCodeMeaning()
+        if isinstance(obj, Mapping) and len(obj) == 1:
+            kind, codes = next(iter(obj.items()))
+            ranges = _ranges(codes)
+            if kind in ("success", "failure") and ranges is not None:
+                return (
+                    ReturnCodeMeaning(success=ranges)
+                    if kind == "success"
+                    else ReturnCodeMeaning(success=None, failure=ranges)
+                )
+        raise _refuse("InvalidJob", 'returnCodeMeaning must be {"success": [...]} or {"failure": [...]}', where)
+
+    def expressions(self, obj: Any, where: Position | str, check: bool = True) -> dict[str, str]:
+        if not isinstance(obj, Mapping):
+            raise _refuse("InvalidWorkflow", f"Expected an object of expressions, got {_kind(obj)}", where)
+        result = {}
+        for name, expr in obj.items():
+            if not isinstance(expr, str):
+                raise _refuse("InvalidExpression", f"Value of {name!r} must be an expression string", where)
+            result[name] = check_expression(expr, where) if check else expr
+        return result
+
+    def order_preparation(self, obj: Any) -> tuple[dict[str, Parameter], bool]:
+        if obj is None:
+            return {}, True  # no declaration: any arguments are accepted (JS7's default)
+        if not isinstance(obj, Mapping):
+            raise _refuse("InvalidWorkflow", "orderPreparation must be an object", "orderPreparation")
+        params = obj.get("parameters", {})
+        if not isinstance(params, Mapping):
+            raise _refuse("InvalidWorkflow", "parameters must be an object", "orderPreparation")
+        result = {}
+        for name, p in params.items():
+            where = f"orderPreparation.parameters.{name}"
+            if not isinstance(p, Mapping):
+                raise _refuse("InvalidParameter", "A parameter must be an object", where)
+            type_ = p.get("type", "Any")
+            if isinstance(type_, Mapping):
+                type_ = type_.get("TYPE", "Any")
+            if type_ not in PARAMETER_TYPES:
+                raise _refuse("InvalidParameter", f"Unknown parameter type {type_!r}", where)
+            default = p.get("default")
+            final = p.get("final")
+            if default is not None and final is not None:
+                raise _refuse("InvalidParameter", "A parameter has either a default or a final value", where)
+            result[name] = Parameter(
+                type=type_,
+                default=None if default is None else check_expression(default, where),
+                final=None if final is None else check_expression(final, where),
+            )
+        return result, bool(obj.get("allowUndeclared", False))
+
+    def string_tuple(self, obj: Any, where: str) -> tuple[str, ...]:
+        if not isinstance(obj, list) or not all(valid_name(s) for s in obj):
+            raise _refuse("InvalidWorkflow", "Expected a list of item paths", where)
+        return tuple(obj)
+
+
+def _ranges(codes: Any) -> tuple[tuple[int, int], ...] | None:
+    """[0, 1, "3..5"] or "0,1,3..5" as ranges."""
+    if isinstance(codes, str):
+        codes = [c.strip() for c in codes.split(",") if c.strip()]
+    if isinstance(codes, int) and not isinstance(codes, bool):
+        codes = [codes]
+    if not isinstance(codes, list):
+        return None
+    result = []
+    for code in codes:
+        if isinstance(code, int) and not isinstance(code, bool):
+            result.append((code, code))
+        elif isinstance(code, str):
+            lo, sep, hi = code.partition("..")
+            try:
+                result.append((int(lo), int(hi)) if sep else (int(lo), int(lo)))
+            except ValueError:
+                return None
+        else:
+            return None
+    return tuple(result)
+
+
+def _is_duration(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+
+
+def _kind(obj: Any) -> str:
+    return type(obj).__name__

@@ -1,0 +1,75 @@
+"""Positions in a workflow: JSON arrays such as [1, "then", 0] (JS7's Position).
+
+A position alternates instruction numbers and branch ids: [i0, branch1, i1, branch2, i2, ...]. The
+branch ids are JS7's: "then" (first if-then), "then+N" (later else-if), "else", "try+N" and "catch+N"
+(N counts retries), "fork+<branchId>".
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+Position: TypeAlias = tuple[int | str, ...]
+START: Position = (0,)
+
+
+def index(position: Position) -> int:
+    last = position[-1]
+    assert isinstance(last, int)
+    return last
+
+
+def with_index(position: Position, nr: int) -> Position:
+    return (*position[:-1], nr)
+
+
+def next_of(position: Position) -> Position:
+    return with_index(position, index(position) + 1)
+
+
+def branch_path(position: Position) -> Position:
+    """The position without its last instruction number: the block it is in."""
+    return position[:-1]
+
+
+def parent(position: Position) -> Position | None:
+    """The position of the instruction that holds this position's block, or None at top level."""
+    return position[:-2] if len(position) >= 3 else None
+
+
+def branch_id(position: Position) -> str | None:
+    return str(position[-2]) if len(position) >= 3 else None
+
+
+def nested(position: Position, branch: str) -> Position:
+    return (*position, branch, 0)
+
+
+def is_valid(obj: object) -> bool:
+    """JSON shape check: odd length, ints (>= 0) at even places, strings at odd places."""
+    if not isinstance(obj, (list, tuple)) or len(obj) % 2 != 1:
+        return False
+    for i, part in enumerate(obj):
+        if i % 2 == 0:
+            if not isinstance(part, int) or isinstance(part, bool) or part < 0:
+                return False
+        elif not isinstance(part, str) or not part:
+            return False
+    return True
+
+
+def to_string(position: Position) -> str:
+    """JS7's short form, e.g. 1/then:0 for [1, "then", 0]."""
+    out = str(position[0])
+    for i in range(1, len(position), 2):
+        out += f"/{position[i]}:{position[i + 1]}"
+    return out
+
+
+def try_count(branch: str) -> int | None:
+    """The retry count of a "try+N"/"catch+N" branch id, or None."""
+    for prefix in ("try+", "catch+"):
+        if branch.startswith(prefix):
+            tail = branch[len(prefix) :]
+            return int(tail) if tail.isdigit() else None
+    return None

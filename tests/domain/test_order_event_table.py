@@ -1,0 +1,150 @@
+"""Every order event against every order state: it applies, or it is refused as InapplicableEvent."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from js7es.domain.event import Event, event_classes
+from js7es.domain.order import events as ev
+from js7es.domain.order import states as st
+from js7es.domain.order.apply import apply_order
+from js7es.domain.order.order import Attachment, Cancelling, Order, Resuming, Suspending
+from js7es.domain.order.outcome import Failed, Succeeded
+from js7es.domain.problem import Problem
+from js7es.domain.workflow.workflow import WorkflowId
+
+AGENT = "AGENT"
+STATE_SAMPLES: dict[type[st.OrderState], st.OrderState] = {
+    st.Fresh: st.Fresh(),
+    st.Ready: st.Ready(),
+    st.Processing: st.Processing(subagent_id="sub"),
+    st.Processed: st.Processed(),
+    st.ProcessingKilled: st.ProcessingKilled(),
+    st.DelayingRetry: st.DelayingRetry(until_ms=5),
+    st.Forked: st.Forked(children=("O|a",)),
+    st.Prompting: st.Prompting(question="?"),
+    st.Sleeping: st.Sleeping(until_ms=5),
+    st.Failed: st.Failed(),
+    st.FailedInFork: st.FailedInFork(),
+    st.Finished: st.Finished(),
+    st.Cancelled: st.Cancelled(),
+    st.Broken: st.Broken(problem="x"),
+}
+
+BASE = Order(id="O", workflow_id=WorkflowId("W", "1"), position=(0,))
+VARIANTS: dict[str, Order] = {
+    "D": BASE,  # detached, top level
+    "C": replace(BASE, parent="P"),  # detached child of a fork
+    "A": replace(BASE, attached=Attachment(kind="Attached", agent_path=AGENT)),
+    "X": replace(BASE, attached=Attachment(kind="Attaching", agent_path=AGENT)),
+    "Y": replace(BASE, attached=Attachment(kind="Detaching", agent_path=AGENT)),
+    "MC": replace(BASE, mark=Cancelling()),
+    "MS": replace(BASE, mark=Suspending()),
+    "MR": replace(BASE, mark=Resuming()),
+    "S": replace(BASE, is_suspended=True),
+}
+
+ALL = frozenset(STATE_SAMPLES)
+TERMINAL = frozenset({st.Finished, st.Cancelled})
+NONTERMINAL = ALL - TERMINAL
+ALL_V = frozenset(VARIANTS)
+DETACHED = frozenset({"D", "C", "MC", "MS", "MR", "S"})
+DETACHABLE = frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.DelayingRetry, st.Sleeping})
+MOVABLE = frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.Sleeping})
+CANCELLABLE = NONTERMINAL - {st.Processing, st.Forked}
+SUSPENDABLE = frozenset({st.Fresh, st.Ready, st.ProcessingKilled, st.Failed})
+
+Cells = frozenset[tuple[type[st.OrderState], str]]
+
+
+def cells(states: frozenset[type[st.OrderState]], variants: frozenset[str]) -> Cells:
+    return frozenset((s, v) for s in states for v in variants)
+
+
+NOTHING: Cells = frozenset()
+
+# event sample -> the (state, variant) cells where it applies, and the state class it leads to
+# (None: the state stays as it was).
+TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
+    (ev.OrderAdded(workflow_id=WorkflowId("W", "1")), NOTHING, None),  # creates; see test_order_state
+    (ev.OrderAttachedToAgent(order=BASE), NOTHING, None),  # creates, on the Agent
+    (ev.OrderAttachable(agent_path=AGENT), cells(frozenset({st.Fresh, st.Ready}), DETACHED), None),
+    (ev.OrderAttached(agent_path=AGENT), cells(ALL, frozenset({"X"})), None),
+    (ev.OrderDetachable(), cells(DETACHABLE, frozenset({"A"})), None),
+    (ev.OrderDetached(), cells(ALL, frozenset({"Y"})), None),
+    (ev.OrderStarted(), cells(frozenset({st.Fresh}), ALL_V), st.Ready),
+    (ev.OrderProcessingStarted(subagent_id="s"), cells(frozenset({st.Ready}), frozenset({"A"})), st.Processing),
+    (ev.OrderStdoutWritten(chunk="x"), cells(frozenset({st.Processing}), ALL_V), None),
+    (ev.OrderStderrWritten(chunk="x"), cells(frozenset({st.Processing}), ALL_V), None),
+    (ev.OrderProcessed(outcome=Succeeded()), cells(frozenset({st.Processing}), ALL_V), st.Processed),
+    (ev.OrderProcessingKilled(), cells(frozenset({st.Processed}), ALL_V), st.ProcessingKilled),
+    (ev.OrderMoved(to=(1,)), cells(MOVABLE, ALL_V), st.Ready),  # Fresh stays Fresh, checked below
+    (ev.OrderForked(children=(ev.ForkedChild(order_id="O|a", branch_id="a"),)), cells(frozenset({st.Ready}), ALL_V),
+     st.Forked),
+    (ev.OrderJoined(outcome=Succeeded()), cells(frozenset({st.Forked}), ALL_V), st.Processed),
+    (ev.OrderOutcomeAdded(outcome=Failed()), cells(NONTERMINAL, ALL_V), None),
+    (ev.OrderFailed(), cells(frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled}), DETACHED),
+     st.Failed),
+    (ev.OrderFailedInFork(), cells(frozenset({st.Ready, st.Processed}), frozenset({"C"})), st.FailedInFork),
+    (ev.OrderCaught(moved_to=(0, "catch+0", 0)), cells(frozenset({st.Ready, st.Processed}), ALL_V), st.Ready),
+    (ev.OrderRetrying(moved_to=(0, "try+1", 0), delayed_until=9), cells(frozenset({st.Ready}), ALL_V),
+     st.DelayingRetry),
+    (ev.OrderAwoke(), cells(frozenset({st.DelayingRetry}), ALL_V), st.Ready),
+    (ev.OrderBroken(problem="p"), cells(NONTERMINAL, ALL_V), st.Broken),
+    (ev.OrderFinished(), cells(frozenset({st.Ready}), DETACHED), st.Finished),
+    (ev.OrderCancellationMarked(), cells(NONTERMINAL, ALL_V), None),
+    (ev.OrderCancellationMarkedOnAgent(), cells(ALL, frozenset({"MC"})), None),
+    (ev.OrderCancelled(), cells(CANCELLABLE, DETACHED), st.Cancelled),
+    (ev.OrderDeletionMarked(), cells(ALL, ALL_V), None),
+    (ev.OrderDeleted(), cells(TERMINAL, DETACHED - {"C"}), None),
+    (ev.OrderSuspensionMarked(), cells(NONTERMINAL, ALL_V - {"S"}), None),
+    (ev.OrderSuspensionMarkedOnAgent(), cells(ALL, frozenset({"MS"})), None),
+    (ev.OrderSuspended(), cells(SUSPENDABLE, DETACHED - {"S"}), None),
+    (ev.OrderResumptionMarked(), cells(ALL, frozenset({"MS"})), None),
+    (ev.OrderResumed(), cells(NONTERMINAL, frozenset({"S", "MR"})) | cells(frozenset({st.Failed}), DETACHED), None),
+    (ev.OrderPrompted(question="q"), cells(frozenset({st.Ready}), DETACHED), st.Prompting),
+    (ev.OrderPromptAnswered(), cells(frozenset({st.Prompting}), ALL_V), st.Ready),
+    (ev.OrderSleeping(until=7), cells(frozenset({st.Ready}), ALL_V), st.Sleeping),
+]
+
+
+def test_the_table_covers_every_order_event_class() -> None:
+    order_events = {name for name, cls in event_classes().items() if issubclass(cls, ev.OrderEvent)}
+    assert order_events == {type(event).__name__ for event, _, _ in TABLE}
+    assert len(order_events) >= 35
+
+
+def test_the_samples_cover_every_state_class() -> None:
+    assert set(STATE_SAMPLES) == set(st.ALL_STATES)
+
+
+@pytest.mark.parametrize(("event", "applies_in", "result_state"), TABLE, ids=lambda x: type(x).__name__)
+def test_event_against_every_state(
+    event: ev.OrderEvent, applies_in: Cells, result_state: type[st.OrderState] | None
+) -> None:
+    wrong = []
+    for state_class, sample in STATE_SAMPLES.items():
+        for variant, base in VARIANTS.items():
+            order = replace(base, state=sample)
+            result = apply_order(order, event)
+            expected = (state_class, variant) in applies_in
+            if isinstance(result, Problem):
+                assert result.code == "InapplicableEvent"
+                if expected:
+                    wrong.append(f"refused in {state_class.__name__}/{variant}: {result.message}")
+                continue
+            if not expected:
+                wrong.append(f"applied in {state_class.__name__}/{variant}")
+                continue
+            want = state_class if result_state is None else result_state
+            if isinstance(event, ev.OrderMoved) and state_class is st.Fresh:
+                want = st.Fresh
+            if isinstance(event, ev.OrderResumed) and state_class in (st.Failed, st.ProcessingKilled):
+                want = st.Ready
+            if isinstance(event, ev.OrderRetrying) and event.delayed_until is None:
+                want = st.Ready
+            if type(result.state) is not want:
+                wrong.append(f"{state_class.__name__}/{variant} led to {type(result.state).__name__}")
+    assert wrong == []

@@ -1,0 +1,64 @@
+"""The one direction of dependencies (ARCHITECTURE §2): domain ← journal ← projections ← nodes."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent / "js7es"
+LAYERS = ["domain", "journal", "projections", "nodes"]
+THIRD_PARTY_ALLOWED = {
+    "domain": set(),
+    "journal": {"tqdm", "fastavro", "eventsourcing"},
+    "projections": {"tqdm", "fastavro", "eventsourcing", "kafka", "psycopg", "psycopg_pool", "sqlalchemy", "alembic"},
+}
+
+
+def imported_modules(source: str) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            found.append((node.lineno, "." * node.level + (node.module or "")))
+    return found
+
+
+def violations(layer: str, source: str) -> list[str]:
+    allowed_layers = {f"js7es.{name}" for name in LAYERS[: LAYERS.index(layer) + 1]}
+    result = []
+    for lineno, module in imported_modules(source):
+        top = module.split(".")[0]
+        if module.startswith("."):
+            result.append(f"line {lineno}: relative import {module}")
+        elif top == "js7es":
+            if not any(module == a or module.startswith(a + ".") for a in allowed_layers) and module != "js7es":
+                result.append(f"line {lineno}: {layer} imports {module}")
+        elif top not in sys.stdlib_module_names and top != "__future__":
+            if layer == "nodes" or top in THIRD_PARTY_ALLOWED.get(layer, set()):
+                continue
+            result.append(f"line {lineno}: {layer} imports third-party {module}")
+    return result
+
+
+def test_every_layer_imports_only_inward() -> None:
+    problems = []
+    checked = 0
+    for layer in LAYERS[:-1]:
+        for path in sorted((ROOT / layer).rglob("*.py")):
+            checked += 1
+            problems.extend(f"{path.relative_to(ROOT)}: {v}" for v in violations(layer, path.read_text()))
+    assert checked > 10
+    assert problems == []
+
+
+def test_the_check_catches_violations() -> None:
+    assert violations("domain", "import fastavro\n") == ["line 1: domain imports third-party fastavro"]
+    assert violations("domain", "from js7es.journal import api\n") == ["line 1: domain imports js7es.journal"]
+    assert violations("journal", "from js7es.nodes.cli import main\n") == ["line 1: journal imports js7es.nodes.cli"]
+    assert violations("domain", "from . import x\n") == ["line 1: relative import ."]
+    assert violations("domain", "import json\nfrom js7es.domain.value import Value\n") == []
+    assert violations("journal", "import tqdm\nfrom js7es.domain import codec\n") == []

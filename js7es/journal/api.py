@@ -82,9 +82,7 @@ def unknown_event_id(event_id: int) -> Problem:
 
 
 def unknown_reader(reader_id: str) -> Problem:
-    return problem(
-        "UnknownJournalReader", f"Journal reader {reader_id!r} is not registered", reader=reader_id
-    )
+    return problem("UnknownJournalReader", f"Journal reader {reader_id!r} is not registered", reader=reader_id)
 
 
 class Journal(ABC):

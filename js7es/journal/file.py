@@ -150,9 +150,7 @@ class FileJournal(Journal):
         # The newest committed events, for readers near the head; `_recent_floor` is the EventId before.
         events = recovered.events
         self._recent: list[Stamped] = list(events[-cache_events:])
-        self._recent_floor = (
-            events[-cache_events - 1].event_id if len(events) > cache_events else current.file_event_id
-        )
+        self._recent_floor = events[-cache_events - 1].event_id if len(events) > cache_events else current.file_event_id
         self._hash = last_hash
         self._total_event_count = total_event_count
         self._listeners: list[CommitListener] = []
@@ -544,9 +542,7 @@ class FileJournal(Journal):
         return None
 
     def _save_acks(self) -> None:
-        write_atomically(
-            self._readers_path(self._directory, self._name), dumps(self._acks.to_json()).encode()
-        )
+        write_atomically(self._readers_path(self._directory, self._name), dumps(self._acks.to_json()).encode())
 
     def release_events(self) -> list[Segment]:
         with self._acks_lock:

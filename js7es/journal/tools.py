@@ -152,9 +152,7 @@ def committed_events(directory: Path | str, *, after: int = 0, name: str | None 
                 yield from decode_lines(batch)
 
 
-def dump(
-    directory: Path | str, after: int = 0, fmt: str = "json", *, name: str | None = None
-) -> Iterator[str]:
+def dump(directory: Path | str, after: int = 0, fmt: str = "json", *, name: str | None = None) -> Iterator[str]:
     """The committed events after `after`, one line each (JS7's Stamped JSON for fmt="json")."""
     formatter = DUMP_FORMATS.get(fmt)
     if formatter is None:

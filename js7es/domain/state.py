@@ -83,7 +83,8 @@ class ControllerState:
 
     # -- events -------------------------------------------------------------------------------
 
-    def apply_stamped(self, stamped: Stamped) -> Problem | None:
+    def apply_stamped(self, stamped: Stamped) -> ControllerState | Problem:
+        """Apply a committed event in place; returns self (the journal's JournaledState protocol)."""
         if stamped.event_id <= self.last_event_id:
             return problem(
                 "EventIdNotIncreasing",
@@ -91,9 +92,10 @@ class ControllerState:
                 eventId=stamped.event_id,
             )
         result = self.apply_event(stamped.key, stamped.event)
-        if result is None:
-            self.last_event_id = stamped.event_id
-        return result
+        if result is not None:
+            return result
+        self.last_event_id = stamped.event_id
+        return self
 
     def apply_event(self, key: str, event: Event) -> Problem | None:
         if isinstance(event, OrderEvent):

@@ -159,11 +159,12 @@ def _check_references(
     }
     for key in deleted_keys:
         kind, _, ident = key.partition(":")
-        table: Mapping[str, object] = {
+        tables: dict[str, Mapping[str, object]] = {
             "AgentRef": state.agent_refs,
             "SubagentItem": state.subagents,
             "JobResource": state.job_resources,
-        }.get(kind, {})
+        }
+        table = tables.get(kind, {})
         if ident not in table:
             return problem("UnknownItem", f"Unknown item {key}", key=key)
     for path in removed_paths:

@@ -16,12 +16,13 @@ from js7es.domain.order.events import (
     OrderCancellationMarked,
     OrderDeletionMarked,
     OrderEvent,
+    OrderMoved,
     OrderPromptAnswered,
     OrderResumed,
     OrderResumptionMarked,
     OrderSuspensionMarked,
 )
-from js7es.domain.order.executors.step import enclosing_fork
+from js7es.domain.order.executors.step import enclosing_fork, move_target
 from js7es.domain.order.order import CancellationMode, Order, Suspending, is_valid_order_id
 from js7es.domain.order.states import Failed, Forked, ProcessingKilled, Prompting
 from js7es.domain.problem import Problem, problem
@@ -272,7 +273,12 @@ def answer_prompt(state: ControllerState, command: AnswerOrderPrompt, ctx: Conte
         return orders
     if not isinstance(orders[0].state, Prompting):
         return problem("OrderNotPrompting", f"Order {command.order_id!r} is not waiting for an answer")
-    return _decided([KeyedEvent(command.order_id, OrderPromptAnswered())])
+    order = orders[0]
+    workflow = state.workflow_of(order)
+    if workflow is None:
+        return problem("UnknownItem", f"Unknown workflow {order.workflow_id}")
+    moved = OrderMoved(to=move_target(workflow, pos.next_of(order.position)))
+    return _decided([KeyedEvent(order.id, OrderPromptAnswered()), KeyedEvent(order.id, moved)])
 
 
 @handles(DeleteOrdersWhenTerminated)

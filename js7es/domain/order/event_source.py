@@ -16,7 +16,6 @@ from js7es.domain.order.events import (
     OrderDetachable,
     OrderEvent,
     OrderForked,
-    OrderMoved,
     OrderProcessingKilled,
     OrderResumed,
     OrderStarted,
@@ -88,14 +87,14 @@ def _state_events(step: Step) -> list[OrderEvent]:
     assert instruction is not None
     match order.state:
         case Fresh():
+            job = step.workflow.job_of(instruction)
+            if job is not None and step.ctx.at_controller:
+                return [OrderAttachable(agent_path=job.agent_path)]  # the Agent waits for scheduledFor
+            if (job is None and not step.ctx.at_controller) or (job is not None and job.agent_path != step.ctx.here):
+                return step.detach()
             if order.scheduled_for is not None and order.scheduled_for > step.ctx.now_ms:
                 return []
-            job = step.workflow.job_of(instruction)
-            if job is not None:
-                if step.ctx.at_controller:
-                    return [OrderAttachable(agent_path=job.agent_path)]
-                return [OrderStarted()] if job.agent_path == step.ctx.here else step.detach()
-            return [OrderStarted()] if step.ctx.at_controller else step.detach()
+            return [OrderStarted()]
         case Ready():
             executor = EXECUTORS.get(type(instruction))
             if executor is None:
@@ -108,7 +107,7 @@ def _state_events(step: Step) -> list[OrderEvent]:
         case DelayingRetry(until_ms=until):
             return [OrderAwoke()] if until <= step.ctx.now_ms else []
         case Sleeping(until_ms=until):
-            return [OrderMoved(to=pos.next_of(order.position))] if until <= step.ctx.now_ms else []
+            return [step.move(pos.next_of(order.position))] if until <= step.ctx.now_ms else []
         case Forked():
             return join(step) if step.ctx.at_controller else []
     return []  # Processing, Prompting, Failed, FailedInFork, Broken: waiting for a process or a person

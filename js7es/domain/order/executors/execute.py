@@ -25,7 +25,7 @@ def after_processed(step: Step) -> list[OrderEvent]:
     outcome = step.order.last_outcome
     here = step.order.position
     if outcome is not None and outcome.is_succeeded:
-        return [OrderMoved(to=pos.next_of(here))]
+        return [step.move(pos.next_of(here))]
     if isinstance(outcome, Disrupted) and outcome.is_process_lost:
         instruction = step.workflow.instruction(here)
         job = step.workflow.job_of(instruction) if instruction is not None else None

@@ -28,14 +28,14 @@ def execute_if(step: Step, instruction: If) -> list[OrderEvent]:
         if not isinstance(result, bool):
             return step.fail_with(f"If predicate {if_then.predicate!r} gives no Boolean but {result!r}")
         if result:
-            return [OrderMoved(to=pos.nested(here, "then" if i == 0 else f"then+{i}"))]
+            return [step.move(pos.nested(here, "then" if i == 0 else f"then+{i}"))]
     if instruction.else_ is not None:
-        return [OrderMoved(to=pos.nested(here, "else"))]
-    return [OrderMoved(to=pos.next_of(here))]
+        return [step.move(pos.nested(here, "else"))]
+    return [step.move(pos.next_of(here))]
 
 
 def execute_try(step: Step, instruction: Try) -> list[OrderEvent]:
-    return [OrderMoved(to=pos.nested(step.order.position, "try+0"))]
+    return [step.move(pos.nested(step.order.position, "try+0"))]
 
 
 def execute_fail(step: Step, instruction: Fail) -> list[OrderEvent]:
@@ -83,7 +83,7 @@ def execute_sleep(step: Step, instruction: Sleep) -> list[OrderEvent]:
     if isinstance(duration, bool) or not isinstance(duration, (int, Decimal)):
         return step.fail_with(f"Sleep duration must be a number of seconds, not {duration!r}")
     if duration <= 0:
-        return [OrderMoved(to=pos.next_of(step.order.position))]
+        return [step.move(pos.next_of(step.order.position))]
     return [OrderSleeping(until=step.ctx.now_ms + int(duration * 1000))]
 
 
@@ -95,4 +95,4 @@ def execute_end(step: Step, instruction: ImplicitEnd) -> list[OrderEvent]:
         return [OrderFinished(outcome=None)]
     if str(here[-2]).startswith("fork+"):
         return [] if step.ctx.at_controller else step.detach()  # the child waits for the join
-    return [OrderMoved(to=pos.next_of(here[:-2]))]
+    return [step.move(pos.next_of(here[:-2]))]

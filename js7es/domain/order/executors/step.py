@@ -13,6 +13,7 @@ from js7es.domain.order.events import (
     OrderEvent,
     OrderFailed,
     OrderFailedInFork,
+    OrderMoved,
     OrderOutcomeAdded,
 )
 from js7es.domain.order.order import Order
@@ -21,7 +22,7 @@ from js7es.domain.order.scope import OrderScope
 from js7es.domain.problem import Problem
 from js7es.domain.value import Value
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import Fork
+from js7es.domain.workflow.instructions import Fork, ImplicitEnd
 from js7es.domain.workflow.position import Position
 from js7es.domain.workflow.workflow import Workflow
 
@@ -38,6 +39,9 @@ class Step:
 
     def evaluate(self, text: str) -> Value | Problem:
         return evaluate_text(text, OrderScope(self.order, self.workflow, self.ctx))
+
+    def move(self, to: Position) -> OrderMoved:
+        return OrderMoved(to=move_target(self.workflow, to))
 
     def detach(self) -> list[OrderEvent]:
         return [OrderDetachable()]
@@ -67,6 +71,16 @@ class Step:
             return False
         fork = self.workflow.instruction(fork_position)
         return isinstance(fork, Fork) and fork.join_if_failed
+
+
+def move_target(workflow: Workflow, position: Position) -> Position:
+    """Where an order moving to `position` lands: past the ends of then/else/try/catch blocks, as JS7
+    moves an order straight to the next instruction after a block (a fork branch end is a real stop)."""
+    while len(position) >= 3 and not str(position[-2]).startswith("fork+"):
+        if not isinstance(workflow.instruction(position), ImplicitEnd):
+            break
+        position = pos.next_of(position[:-2])
+    return position
 
 
 def catch_position(position: Position) -> Position | None:

@@ -1,0 +1,1 @@
+"""Processes: controller, agent, cockpit, cluster watch; HTTP, TLS, configuration and the CLI."""

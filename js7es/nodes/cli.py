@@ -1,0 +1,130 @@
+"""The `js7es` command line.
+
+Every expected failure (bad input, a damaged journal, a missing directory) ends with a one-line message
+on stderr and a non-zero exit: 1 when a check found a problem, 2 for bad usage or input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from js7es.domain.problem import ProblemError
+
+
+class CliError(Exception):
+    """An expected failure: printed as a message, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return command(args)
+    except (CliError, ProblemError, FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as e:
+        print(f"js7es: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="js7es", description="Workload automation in the shape of JS7.")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    standalone = sub.add_parser("standalone", help="run the embedded all-in-one server on a data directory")
+    standalone.add_argument("--data-dir", type=Path, default=Path("js7es-data"), help="default: ./js7es-data")
+    standalone.set_defaults(run=_run_standalone)
+
+    journal = sub.add_parser("journal", help="offline tools for a journal directory")
+    jsub = journal.add_subparsers(metavar="TOOL")
+    verify = jsub.add_parser("verify", help="check hash chain, EventId order and decodability")
+    verify.add_argument("directory", type=Path)
+    verify.add_argument("--name", help="journal name when the directory holds several")
+    verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    verify.set_defaults(run=_run_verify)
+    replay = jsub.add_parser("replay", help="rebuild the state, print a summary and the state hash")
+    replay.add_argument("directory", type=Path)
+    replay.add_argument("--name")
+    replay.add_argument("--no-progress", action="store_true")
+    replay.set_defaults(run=_run_replay)
+    dump = jsub.add_parser("dump", help="print the committed events")
+    dump.add_argument("directory", type=Path)
+    dump.add_argument("--name")
+    dump.add_argument("--after", type=int, default=0, help="only events after this EventId")
+    fmt = dump.add_mutually_exclusive_group()
+    fmt.add_argument("--json", dest="fmt", action="store_const", const="json", help="JS7 Stamped JSON (default)")
+    fmt.add_argument("--avro", dest="fmt", action="store_const", const="avro", help="Avro single-object, hex")
+    dump.set_defaults(run=_run_dump, fmt="json")
+    return parser
+
+
+def _journal_directory(path: Path) -> Path:
+    if not path.is_dir():
+        raise CliError(f"{path}: no such journal directory")
+    _load_domain()
+    return path
+
+
+def _load_domain() -> None:
+    import js7es.domain.commands
+    import js7es.domain.state  # noqa: F401
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    from js7es.journal.tools import verify
+
+    result = verify(_journal_directory(args.directory), name=args.name)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    elif result.ok:
+        tail = f"; a torn tail at byte {result.torn_tail.offset} will be cut" if result.torn_tail else ""
+        print(
+            f"OK: {result.segments} segment(s), {result.commits} commits, {result.events} events, "
+            f"last EventId {result.last_event_id}{tail}"
+        )
+    if not result.ok:
+        first = result.errors[0]
+        print(
+            f"js7es: journal damaged: {first.path} byte {first.offset} line {first.line}"
+            f"{f' EventId {first.event_id}' if first.event_id is not None else ''}: {first.message}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from js7es.domain.state import ControllerState
+    from js7es.journal.tools import replay
+
+    result = replay(_journal_directory(args.directory), ControllerState, not args.no_progress, name=args.name)
+    print(json.dumps(result.to_json(), indent=2))
+    return 0 if result.ok else 1
+
+
+def _run_dump(args: argparse.Namespace) -> int:
+    from js7es.journal.tools import dump
+
+    for line in dump(_journal_directory(args.directory), args.after, args.fmt, name=args.name):
+        sys.stdout.write(line + "\n")
+    return 0
+
+
+def _run_standalone(args: argparse.Namespace) -> int:
+    from js7es.nodes.standalone import run_standalone
+
+    return run_standalone(args.data_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -41,10 +41,26 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
-# Byte-for-byte the output of js7es.domain.value.dumps, but with the C encoder doing the walk.
-dumps = json.JSONEncoder(
+# Byte-for-byte the output of js7es.domain.value.dumps, but with the C encoder doing the whole walk
+# (called directly: the JSONEncoder.encode wrapper costs as much again for small events).
+_encoder = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False, default=_default
-).encode
+)
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_c_encode = (
+    None
+    if _c_make_encoder is None
+    else _c_make_encoder(None, _default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+)
+
+
+def dumps(obj: Any) -> str:
+    if _c_encode is None:  # pragma: no cover - an interpreter without the C accelerator
+        return _encoder.encode(obj)
+    return "".join(_c_encode(obj, 0))
+
+
+encode_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -94,7 +110,7 @@ def event_line(event_id: int, timestamp_ms: int, key: str, body: str) -> str:
     if timestamp_ms != event_id // 1000:
         head += f',"timestamp":{timestamp_ms}'
     if key != NO_KEY:
-        head += ',"Key":' + dumps(key)
+        head += ',"Key":' + encode_string(key)
     return head + "," + body[1:] + "\n"
 
 

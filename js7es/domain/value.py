@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, TypeAlias, Union
+
+_EXACT = Context(prec=10_000)  # normalize() must not round (the default context has 28 digits)
 
 # A number is an int when integral, else a Decimal; lists are tuples; objects are read-only mappings.
 Value: TypeAlias = Union[str, bool, int, Decimal, tuple["Value", ...], Mapping[str, "Value"], None]  # noqa: UP007
@@ -18,9 +20,9 @@ def normalize_number(number: int | Decimal | float) -> int | Decimal:
     if isinstance(number, int):
         return number
     decimal = number if isinstance(number, Decimal) else Decimal(repr(number))
-    if decimal == decimal.to_integral_value() and decimal.is_finite():
+    if decimal.is_finite() and decimal == decimal.to_integral_value():
         return int(decimal)
-    return decimal.normalize()
+    return decimal.normalize(_EXACT)
 
 
 def value_from_json(obj: Any) -> Value:

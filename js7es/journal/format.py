@@ -308,7 +308,7 @@ def scan_segment(
         elif line.startswith(COMMIT_PREFIX):
             problem = _check_commit(scan, line, pending, decode_events, check_events)
             if problem is not None:
-                scan.defect = defect(problem, i + 1)
+                scan.defect = defect(problem, i)  # a complete commit line that fails its check: corruption
                 break
             scan.good_end = pos + len(line_n)
             if scan.good_end - last_indexed >= index_every:

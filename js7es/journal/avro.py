@@ -315,24 +315,29 @@ def generate_schemas() -> dict[str, Schema]:
         builder = _SchemaBuilder()
         result[f"{family}.avsc"] = [builder.record(cls) for cls in members]
     builder = _SchemaBuilder()
-    result[TYPES_FILE] = [builder.record(cls) for cls in sorted(_nested_classes(classes.values()), key=record_name)]
+    result[TYPES_FILE] = [builder.record(cls) for cls in _nested_classes(classes.values())]
     return result
 
 
-def _nested_classes(roots: Iterable[type[Any]]) -> set[type[Any]]:
-    found: set[type[Any]] = set()
-    todo = list(roots)
+def _nested_classes(roots: Iterable[type[Any]]) -> list[type[Any]]:
+    """The non-event records reachable from `roots`, each after the records it uses (but for cycles),
+    so that types.avsc defines most of them at its top level."""
+    ordered: list[type[Any]] = []
     seen: set[type[Any]] = set()
-    while todo:
-        cls = todo.pop()
+
+    def visit(cls: type[Any]) -> None:
         if cls in seen:
-            continue
+            return
         seen.add(cls)
-        if not issubclass(cls, Event):
-            found.add(cls)
         for hint in _hints(cls).values():
-            todo.extend(_classes_in(hint))
-    return found
+            for used in sorted(_classes_in(hint), key=record_name):
+                visit(used)
+        if not issubclass(cls, Event):
+            ordered.append(cls)
+
+    for root in sorted(roots, key=record_name):
+        visit(root)
+    return ordered
 
 
 def _classes_in(hint: Any) -> list[type[Any]]:
@@ -552,8 +557,8 @@ def _matches(writer: Schema, reader: Schema, *, exact: bool) -> bool:
 
 
 def _same_name(writer: Schema, reader: Schema) -> bool:
-    if not (isinstance(writer, dict) and isinstance(reader, dict)):
-        return True
+    if not (isinstance(writer, dict) and isinstance(reader, dict) and "name" in writer and "name" in reader):
+        return True  # only named types (record, enum, fixed) are matched by name
     w, r = writer["name"].rpartition(".")[2], reader["name"].rpartition(".")[2]
     return w == r or writer["name"] in reader.get("aliases", ())
 
@@ -575,7 +580,9 @@ def _value_chunks(value: Any) -> Iterator[str]:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"not a JSON number: {value}")
-        yield str(value)
+        text = str(value)
+        # "5" would read back as an int: an exponent keeps a Decimal a Decimal (5E0 is Decimal("5")).
+        yield text if "." in text or "E" in text else text + "E0"
     elif isinstance(value, tuple | list):
         yield "["
         for k, item in enumerate(value):
@@ -639,7 +646,7 @@ def _field_converters(hint: Any, in_union: bool = False) -> tuple[_Converter, _C
     args = get_args(hint)
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         if args[0] in (str, int, bool, float) or _is_scalar_union(args[0]):
-            return _identity, tuple
+            return list, tuple  # a tuple in a union would be read by fastavro as (branch name, value)
         ienc, idec = _field_converters(args[0])
         return (lambda v: [ienc(x) for x in v]), (lambda v: tuple(idec(x) for x in v))
     if _is_mapping(hint):

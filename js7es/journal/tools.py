@@ -124,9 +124,16 @@ def _json_lines(events: Iterable[Stamped]) -> Iterator[str]:
         yield dumps(stamped_to_json(stamped))
 
 
+def _avro_hex_lines(events: Iterable[Stamped]) -> Iterator[str]:
+    """One line per event: hex of its Avro single-object encoding (js7es.journal.avro, schemas/)."""
+    from js7es.journal.avro import avro_dump_lines  # imported on use: fastavro only when asked for
+
+    return avro_dump_lines(events)
+
+
 # The hook for more formats: the schemas engineer registers "avro" here (e.g. base64 lines or a
 # binary container written by the CLI; widen the element type to bytes then).
-DUMP_FORMATS: dict[str, DumpFormat] = {"json": _json_lines}
+DUMP_FORMATS: dict[str, DumpFormat] = {"json": _json_lines, "avro": _avro_hex_lines}
 
 
 def register_dump_format(fmt: str, formatter: DumpFormat) -> None:

@@ -65,7 +65,9 @@ WORKFLOWS: list[dict[str, Any]] = [
         "instructions": [
             {
                 "TYPE": "If",
-                "ifThens": [{"predicate": "$js7EpochMilli > 1700000003000", "then": {"instructions": [{"TYPE": "Fail"}]}}],
+                "ifThens": [
+                    {"predicate": "$js7EpochMilli > 1700000003000", "then": {"instructions": [{"TYPE": "Fail"}]}}
+                ],
             },
             {"TYPE": "Finish"},
         ],

@@ -11,9 +11,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Self
 
 from js7es.domain import codec
+from js7es.domain.agent.events import (
+    AgentCoupled,
+    AgentCouplingFailed,
+    AgentDedicated,
+    AgentEventsObserved,
+    AgentRefEvent,
+)
+from js7es.domain.agent.state import AgentRefState
 from js7es.domain.event import BEFORE_FIRST, NO_KEY, Event, Stamped
 from js7es.domain.items import (
     AgentRef,
@@ -61,6 +69,7 @@ class ControllerState:
         self.agent_refs: dict[str, AgentRef] = {}
         self.subagents: dict[str, SubagentItem] = {}
         self.job_resources: dict[str, JobResource] = {}
+        self.agents: dict[str, AgentRefState] = {}  # the Controller's view of each Agent
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -100,7 +109,29 @@ class ControllerState:
     def apply_event(self, key: str, event: Event) -> Problem | None:
         if isinstance(event, OrderEvent):
             return self._apply_order_event(key, event)
+        if isinstance(event, AgentRefEvent):
+            return self._apply_agent_ref_event(key, event)
         return self._apply_item_event(key, event)
+
+    def _apply_agent_ref_event(self, agent_path: str, event: AgentRefEvent) -> Problem | None:
+        if agent_path not in self.agent_refs:
+            return problem("UnknownItem", f"{type(event).__name__} for unknown AgentRef:{agent_path}")
+        agent = self.agents.get(agent_path) or AgentRefState(agent_path=agent_path)
+        match event:
+            case AgentDedicated(agent_run_id=run_id, agent_event_id=event_id):
+                agent = replace(agent, agent_run_id=run_id, event_id=event_id, coupling="Reset", problem=None)
+            case AgentCoupled():
+                agent = replace(agent, coupling="Coupled", problem=None)
+            case AgentCouplingFailed(problem=text):
+                agent = replace(agent, coupling="CouplingFailed", problem=text)
+            case AgentEventsObserved(until_event_id=until):
+                if until <= agent.event_id:
+                    return problem("InapplicableEvent", f"AgentEventsObserved({until}) is not after {agent.event_id}")
+                agent = replace(agent, event_id=until)
+            case _:
+                return problem("UnknownEvent", f"Cannot apply {type(event).__name__}")
+        self.agents[agent_path] = agent
+        return None
 
     def _apply_order_event(self, order_id: str, event: OrderEvent) -> Problem | None:
         match event:
@@ -215,6 +246,8 @@ class ControllerState:
                     del self.current_versions[wid.path]
                 return None
             case "AgentRef" | "SubagentItem" | "JobResource":
+                if kind == "AgentRef":
+                    self.agents.pop(ident, None)
                 tables: dict[str, dict[str, Any]] = {
                     "AgentRef": self.agent_refs,
                     "SubagentItem": self.subagents,
@@ -243,35 +276,43 @@ class ControllerState:
             yield {"TYPE": "SimpleItem", "item": dict(res.raw)}
         for wid in sorted(self.workflows, key=str):
             yield {"TYPE": "WorkflowItem", "item": dict(self.workflows[wid].raw)}
+        for agent_path in sorted(self.agents):
+            yield codec.encode(self.agents[agent_path])
         for order_id in sorted(self.orders):
             yield codec.encode(self.orders[order_id])
 
     @classmethod
-    def from_snapshot(cls, objects: Iterable[Mapping[str, Any]]) -> ControllerState:
+    def from_snapshot(cls, objects: Iterable[Mapping[str, Any]]) -> Self:
         state = cls()
         for obj in objects:
-            match obj.get("TYPE"):
-                case "ControllerMetaState":
-                    state.last_event_id = int(obj["lastEventId"])
-                    state.versions = list(obj.get("versions", []))
-                    state.current_versions = dict(obj.get("currentVersions", {}))
-                case "SimpleItem":
-                    item = parse_simple_item(obj["item"])
-                    if isinstance(item, Problem):
-                        raise ValueError(f"Bad snapshot item: {item}")
-                    ident = item.id if isinstance(item, SubagentItem) else item.path
-                    state._table_of(item)[ident] = item
-                case "WorkflowItem":
-                    workflow = parse_workflow(obj["item"])
-                    if isinstance(workflow, Problem):
-                        raise ValueError(f"Bad snapshot workflow: {workflow}")
-                    state.workflows[workflow.id] = workflow
-                case "Order":
-                    order = codec.decode(obj, Order)
-                    state.orders[order.id] = order
-                case other:
-                    raise ValueError(f"Unknown snapshot object TYPE {other!r}")
+            state._restore(obj)
         return state
+
+    def _restore(self, obj: Mapping[str, Any]) -> None:
+        match obj.get("TYPE"):
+            case "ControllerMetaState":
+                self.last_event_id = int(obj["lastEventId"])
+                self.versions = list(obj.get("versions", []))
+                self.current_versions = dict(obj.get("currentVersions", {}))
+            case "SimpleItem":
+                item = parse_simple_item(obj["item"])
+                if isinstance(item, Problem):
+                    raise ValueError(f"Bad snapshot item: {item}")
+                ident = item.id if isinstance(item, SubagentItem) else item.path
+                self._table_of(item)[ident] = item
+            case "WorkflowItem":
+                workflow = parse_workflow(obj["item"])
+                if isinstance(workflow, Problem):
+                    raise ValueError(f"Bad snapshot workflow: {workflow}")
+                self.workflows[workflow.id] = workflow
+            case "Order":
+                order = codec.decode(obj, Order)
+                self.orders[order.id] = order
+            case "AgentRefState":
+                agent = codec.decode(obj, AgentRefState)
+                self.agents[agent.agent_path] = agent
+            case other:
+                raise ValueError(f"Unknown snapshot object TYPE {other!r}")
 
     def state_hash(self) -> str:
         digest = hashlib.sha256()

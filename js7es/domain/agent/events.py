@@ -1,0 +1,76 @@
+"""Events about Agents (JS7's AgentRefStateEvent on the Controller; the Agent's own events).
+
+On the Controller they are keyed by the agent path. On the Agent (its own journal) they are not keyed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from js7es.domain import codec
+from js7es.domain.event import Event
+from js7es.domain.value import Value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentRefEvent(Event):
+    """Controller side, keyed by the agent path."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentDedicated(AgentRefEvent):
+    """The Agent accepted this Controller; `agent_run_id` names the Agent's journal (a reset changes it)."""
+
+    agent_run_id: str
+    agent_event_id: int = 0
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentCoupled(AgentRefEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentCouplingFailed(AgentRefEvent):
+    problem: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentEventsObserved(AgentRefEvent):
+    """The Agent's events up to this EventId are in the Controller's journal (committed with them)."""
+
+    until_event_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentEvent(Event):
+    """Agent side (the Agent's own journal), not keyed."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentDedicatedToController(AgentEvent):
+    """The Agent is dedicated to one Controller for good; another Controller is refused."""
+
+    TYPE_NAME = "AgentDirectorDedicated"
+    agent_path: str
+    controller_id: str
+    agent_run_id: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemAttachedToMe(AgentEvent):
+    """A workflow version or job resource the Controller sent (its JSON)."""
+
+    item: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemDetachedFromMe(AgentEvent):
+    key: str

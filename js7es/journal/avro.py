@@ -432,7 +432,8 @@ def check_compatible(old: Schema, new: Schema) -> list[str]:
 
     Empty means compatible. The rules are Avro's schema resolution: a reader field missing in the
     writer needs a default; writer fields unknown to the reader are skipped; each writer union branch
-    must be readable by the reader; primitives may only be promoted (int → long → float → double)."""
+    must be readable by the reader; primitives may only be promoted (int → long → float → double).
+    Named types are referenced by full name, as `generate_schemas` writes them."""
     checker = _Compatibility(old, new)
     checker.check(checker.old_root, checker.new_root, "")
     return checker.problems
@@ -573,6 +574,8 @@ def _label(schema: Schema) -> str:
 
 def value_json(value: Any) -> str:
     """The JSON text of a JS7 value; a Decimal is written with all its digits (no float rounding)."""
+    if value is None or isinstance(value, str | bool | int):
+        return _json_str(value)
     return "".join(_value_chunks(value))
 
 
@@ -606,11 +609,12 @@ def _value_chunks(value: Any) -> Iterator[str]:
 
 
 _json_str = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_json_decode = json.JSONDecoder(parse_float=Decimal).decode
 
 
 def value_from_json_text(text: str) -> Any:
     """The JS7 value of a JSON text, lists as tuples, numbers exactly as written (no normalization)."""
-    return _thaw(json.loads(text, parse_float=Decimal))
+    return _thaw(_json_decode(text))
 
 
 def _thaw(obj: Any) -> Any:

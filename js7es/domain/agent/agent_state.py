@@ -28,6 +28,11 @@ class AgentState(ControllerState):
         self.agent_path: str | None = None
         self.controller_id: str | None = None
         self.agent_run_id: str | None = None
+        self.directors: tuple[str, ...] = ()
+
+    @property
+    def local_subagent_id(self) -> str | None:
+        return self.directors[0] if self.directors else self.agent_path
 
     @property
     def is_dedicated(self) -> bool:
@@ -35,10 +40,11 @@ class AgentState(ControllerState):
 
     def apply_event(self, key: str, event: Event) -> Problem | None:
         match event:
-            case AgentDedicatedToController(agent_path=agent_path, controller_id=controller_id, agent_run_id=run_id):
+            case AgentDedicatedToController():
                 if self.is_dedicated:
                     return problem("AgentAlreadyDedicated", f"Agent is dedicated to {self.controller_id}")
-                self.agent_path, self.controller_id, self.agent_run_id = agent_path, controller_id, run_id
+                self.agent_path, self.controller_id = event.agent_path, event.controller_id
+                self.agent_run_id, self.directors = event.agent_run_id, event.directors
                 return None
             case ItemAttachedToMe(item=item):
                 return self._attach_item(value_to_json(item))
@@ -88,6 +94,7 @@ class AgentState(ControllerState):
             "agentPath": self.agent_path,
             "controllerId": self.controller_id,
             "agentRunId": self.agent_run_id,
+            "directors": list(self.directors),
         }
         for res in sorted(self.job_resources.values(), key=lambda i: i.path):
             yield {"TYPE": "SimpleItem", "item": dict(res.raw)}
@@ -102,6 +109,7 @@ class AgentState(ControllerState):
             self.agent_path = obj.get("agentPath")
             self.controller_id = obj.get("controllerId")
             self.agent_run_id = obj.get("agentRunId")
+            self.directors = tuple(obj.get("directors", ()))
         else:
             super()._restore(obj)
 

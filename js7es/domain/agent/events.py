@@ -60,6 +60,7 @@ class AgentDedicatedToController(AgentEvent):
     agent_path: str
     controller_id: str
     agent_run_id: str
+    directors: tuple[str, ...] = ()  # subagent ids of the Director(s); the first is the local Subagent
 
 
 @codec.register

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import json
 import os
-import pstats
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._common import peak_rss_mib, profile_top, raw_fdatasync_rate, run_json_subprocess
 from js7es.domain import codec
 from js7es.domain.event import Event, KeyedEvent
 from js7es.journal import FileJournal
@@ -42,26 +40,6 @@ def events(n: int, offset: int = 0) -> list[KeyedEvent]:
         KeyedEvent(f"Order:{(offset + i) % 1000}", BenchOrderMoved(position=(i % 7, "then", 1), note="x" * 20))
         for i in range(n)
     ]
-
-
-def raw_fdatasync_rate(directory: Path, seconds: float) -> dict[str, Any]:
-    """The machine's limit: append + fdatasync of 256 bytes (about what a one-event commit writes:
-    its event line and its commit line), in the journal's directory."""
-    path = directory / "raw.bin"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    line = b"x" * 255 + b"\n"
-    n = 0
-    start = time.perf_counter()
-    try:
-        while time.perf_counter() - start < seconds:
-            os.write(fd, line)
-            os.fdatasync(fd)
-            n += 1
-    finally:
-        os.close(fd)
-        path.unlink()
-    elapsed = time.perf_counter() - start
-    return {"appendsPerSecond": round(n / elapsed), "meanMicroseconds": round(elapsed / n * 1e6, 1)}
 
 
 def committed_rate(directory: Path, per_commit: int, seconds: float, raw: float) -> dict[str, Any]:
@@ -129,12 +107,7 @@ def profile_large_commits(directory: Path, seconds: float) -> list[str]:
         while time.perf_counter() - start < seconds:
             journal.persist_sync(batch)
         profiler.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(10)
-    lines = [line.rstrip() for line in out.getvalue().splitlines() if line.strip()]
-    start_at = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
-    return lines[start_at : start_at + 11]
+    return profile_top(profiler, 10)
 
 
 def build_journal(directory: Path, n_events: int, snapshot: bool) -> None:
@@ -153,15 +126,10 @@ def build_journal(directory: Path, n_events: int, snapshot: bool) -> None:
 
 
 def recover_in_subprocess(directory: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--recover", str(directory)], check=True, capture_output=True, text=True
-    )
-    return dict(json.loads(out.stdout))
+    return run_json_subprocess(__file__, "--recover", str(directory))
 
 
 def recover(directory: Path) -> None:
-    import resource
-
     start = time.perf_counter()
     journal = FileJournal.open(directory)
     elapsed = time.perf_counter() - start
@@ -171,7 +139,7 @@ def recover(directory: Path) -> None:
         "seconds": round(elapsed, 3),
         "snapshotObjects": len(rec.snapshot),
         "eventsAfterSnapshot": len(rec.events),
-        "peakRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peakRssMiB": peak_rss_mib(),
         "fileMiB": round(sum(p.stat().st_size for p in directory.glob("*.journal")) / 2**20, 1),
     }
     print(json.dumps(result))

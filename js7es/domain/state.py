@@ -70,6 +70,7 @@ class ControllerState:
         self.subagents: dict[str, SubagentItem] = {}
         self.job_resources: dict[str, JobResource] = {}
         self.agents: dict[str, AgentRefState] = {}  # the Controller's view of each Agent
+        self._orders_per_workflow: dict[WorkflowId, int] = {}  # kept with `orders`, for item deletion
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -81,14 +82,31 @@ class ControllerState:
         return self.workflows.get(order.workflow_id)
 
     def orders_using(self, workflow_id: WorkflowId) -> bool:
-        return any(o.workflow_id == workflow_id for o in self.orders.values())
+        return self._orders_per_workflow.get(workflow_id, 0) > 0
 
     def obsolete_workflow_ids(self) -> list[WorkflowId]:
         """Versions that are not current and no order uses any more: they can be deleted."""
-        used = {o.workflow_id for o in self.orders.values()}
+        if len(self.workflows) == len(self.current_versions):
+            return []  # every version is current
         return [
-            wid for wid in self.workflows if self.current_versions.get(wid.path) != wid.version_id and wid not in used
+            wid
+            for wid in self.workflows
+            if self.current_versions.get(wid.path) != wid.version_id and not self.orders_using(wid)
         ]
+
+    def _put_order(self, order: Order) -> None:
+        if order.id not in self.orders:
+            self._orders_per_workflow[order.workflow_id] = self._orders_per_workflow.get(order.workflow_id, 0) + 1
+        self.orders[order.id] = order
+
+    def _remove_order(self, order_id: str) -> None:
+        order = self.orders.pop(order_id, None)
+        if order is not None:
+            count = self._orders_per_workflow[order.workflow_id] - 1
+            if count:
+                self._orders_per_workflow[order.workflow_id] = count
+            else:
+                del self._orders_per_workflow[order.workflow_id]
 
     # -- events -------------------------------------------------------------------------------
 
@@ -140,19 +158,21 @@ class ControllerState:
                     return problem("DuplicateOrder", f"Order {order_id!r} exists already", orderId=order_id)
                 if event.workflow_id not in self.workflows:
                     return problem("UnknownItem", f"Unknown workflow {event.workflow_id}")
-                self.orders[order_id] = Order(
-                    id=order_id,
-                    workflow_id=event.workflow_id,
-                    position=event.start_position or START,
-                    arguments=event.arguments,
-                    scheduled_for=event.scheduled_for,
-                    delete_when_terminated=event.delete_when_terminated,
+                self._put_order(
+                    Order(
+                        id=order_id,
+                        workflow_id=event.workflow_id,
+                        position=event.start_position or START,
+                        arguments=event.arguments,
+                        scheduled_for=event.scheduled_for,
+                        delete_when_terminated=event.delete_when_terminated,
+                    )
                 )
                 return None
             case OrderAttachedToAgent(order=order):
                 if order_id in self.orders or order.id != order_id:
                     return problem("DuplicateOrder", f"Order {order_id!r} is already attached")
-                self.orders[order_id] = order
+                self._put_order(order)
                 return None
         existing = self.orders.get(order_id)
         if existing is None:
@@ -167,22 +187,24 @@ class ControllerState:
                     if child.order_id in self.orders:
                         return problem("DuplicateOrder", f"Child order {child.order_id!r} exists already")
                 for child in children:
-                    self.orders[child.order_id] = replace(
-                        order,
-                        id=child.order_id,
-                        position=(*order.position, f"fork+{child.branch_id}", 0),
-                        state=Ready(),
-                        parent=order_id,
-                        mark=None,
-                        delete_when_terminated=False,
-                        scheduled_for=None,
+                    self._put_order(
+                        replace(
+                            order,
+                            id=child.order_id,
+                            position=(*order.position, f"fork+{child.branch_id}", 0),
+                            state=Ready(),
+                            parent=order_id,
+                            mark=None,
+                            delete_when_terminated=False,
+                            scheduled_for=None,
+                        )
                     )
             case OrderJoined():
                 assert isinstance(order.state, Forked)
                 for child_id in order.state.children:
-                    self.orders.pop(child_id, None)
+                    self._remove_order(child_id)
             case OrderDeleted():
-                del self.orders[order_id]
+                self._remove_order(order_id)
                 return None
         self.orders[order_id] = updated
         return None
@@ -306,8 +328,7 @@ class ControllerState:
                     raise ValueError(f"Bad snapshot workflow: {workflow}")
                 self.workflows[workflow.id] = workflow
             case "Order":
-                order = codec.decode(obj, Order)
-                self.orders[order.id] = order
+                self._put_order(codec.decode(obj, Order))
             case "AgentRefState":
                 agent = codec.decode(obj, AgentRefState)
                 self.agents[agent.agent_path] = agent

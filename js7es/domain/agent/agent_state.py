@@ -57,7 +57,7 @@ class AgentState(ControllerState):
                 checked = apply_order(order, event)
                 if isinstance(checked, Problem):
                     return checked
-                del self.orders[key]  # the Controller has it now
+                self._remove_order(key)  # the Controller has it now
                 return None
             case OrderEvent():
                 return super().apply_event(key, event)

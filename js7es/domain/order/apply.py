@@ -102,96 +102,95 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
     match event:
         case OrderAttachable(agent_path=agent_path):
             if isinstance(s, (Fresh, Ready)) and order.attached is None:
-                return replace(order, attached=Attachment(kind="Attaching", agent_path=agent_path))
+                return order.updated(attached=Attachment(kind="Attaching", agent_path=agent_path))
         case OrderAttached(agent_path=agent_path):
             if order.attached == Attachment(kind="Attaching", agent_path=agent_path):
-                return replace(order, attached=Attachment(kind="Attached", agent_path=agent_path))
+                return order.updated(attached=Attachment(kind="Attached", agent_path=agent_path))
         case OrderDetachable():
             if isinstance(s, _DETACHABLE) and order.attached is not None and order.attached.kind == "Attached":
-                return replace(order, attached=replace(order.attached, kind="Detaching"))
+                return order.updated(attached=replace(order.attached, kind="Detaching"))
         case OrderDetached():
             if order.attached is not None and order.attached.kind == "Detaching":
-                return replace(order, attached=None, mark_on_agent=False)
+                return order.updated(attached=None, mark_on_agent=False)
         case OrderStarted():
             if isinstance(s, Fresh):
-                return replace(order, state=Ready())
+                return order.updated(state=Ready())
         case OrderProcessingStarted(subagent_id=subagent_id):
             if isinstance(s, Ready) and order.attached is not None and order.attached.kind == "Attached":
-                return replace(order, state=Processing(subagent_id=subagent_id))
+                return order.updated(state=Processing(subagent_id=subagent_id))
         case OrderStdoutWritten() | OrderStderrWritten():
             if isinstance(s, Processing):
                 return order
         case OrderProcessed(outcome=outcome):
             if isinstance(s, Processing):
-                return replace(order.with_outcome(outcome), state=Processed())
+                return order.with_outcome(outcome).updated(state=Processed())
         case OrderProcessingKilled():
             if isinstance(s, Processed):
-                return replace(order, state=ProcessingKilled())
+                return order.updated(state=ProcessingKilled())
         case OrderMoved(to=to):
             if isinstance(s, _MOVABLE):
-                return replace(order, position=to, state=Fresh() if isinstance(s, Fresh) else Ready())
+                return order.updated(position=to, state=Fresh() if isinstance(s, Fresh) else Ready())
         case OrderForked(children=children):
             if isinstance(s, Ready):
-                return replace(order, state=Forked(children=tuple(c.order_id for c in children)))
+                return order.updated(state=Forked(children=tuple(c.order_id for c in children)))
         case OrderJoined(outcome=outcome):
             if isinstance(s, Forked):
-                return replace(order.with_outcome(outcome), state=Processed())
+                return order.with_outcome(outcome).updated(state=Processed())
         case OrderOutcomeAdded(outcome=outcome):
             if not isinstance(s, _TERMINAL):
                 return order.with_outcome(outcome)
         case OrderFailed(moved_to=moved_to):
             if isinstance(s, (Fresh, Ready, Processed, ProcessingKilled)) and order.attached is None:
-                return replace(order, state=Failed(), position=moved_to or order.position)
+                return order.updated(state=Failed(), position=moved_to or order.position)
         case OrderFailedInFork(moved_to=moved_to):
             if isinstance(s, (Ready, Processed)) and order.parent is not None and order.attached is None:
-                return replace(order, state=FailedInFork(), position=moved_to or order.position)
+                return order.updated(state=FailedInFork(), position=moved_to or order.position)
         case OrderCaught(moved_to=moved_to):
             if isinstance(s, (Ready, Processed)):
-                return replace(order, state=Ready(), position=moved_to)
+                return order.updated(state=Ready(), position=moved_to)
         case OrderRetrying(moved_to=moved_to, delayed_until=until):
             if isinstance(s, Ready):
                 state: OrderState = Ready() if until is None else DelayingRetry(until_ms=until)
-                return replace(order, state=state, position=moved_to)
+                return order.updated(state=state, position=moved_to)
         case OrderAwoke():
             if isinstance(s, DelayingRetry):
-                return replace(order, state=Ready())
+                return order.updated(state=Ready())
         case OrderBroken(problem=text):
             if not isinstance(s, _TERMINAL):
-                return replace(order, state=Broken(problem=text))
+                return order.updated(state=Broken(problem=text))
         case OrderFinished():
             if isinstance(s, Ready) and order.attached is None:
-                return replace(order, state=Finished(), mark=None)
+                return order.updated(state=Finished(), mark=None)
         case OrderCancellationMarked(mode=mode, kill=kill):
             if not isinstance(s, _TERMINAL):
-                return replace(order, mark=Cancelling(mode=mode, kill=kill), mark_on_agent=False)
+                return order.updated(mark=Cancelling(mode=mode, kill=kill), mark_on_agent=False)
         case OrderCancellationMarkedOnAgent():
             if isinstance(order.mark, Cancelling):
-                return replace(order, mark_on_agent=True)
+                return order.updated(mark_on_agent=True)
         case OrderCancelled():
             if isinstance(s, _CANCELLABLE) and order.attached is None:
-                return replace(order, state=Cancelled(), mark=None, is_suspended=False)
+                return order.updated(state=Cancelled(), mark=None, is_suspended=False)
         case OrderDeletionMarked():
-            return replace(order, delete_when_terminated=True)
+            return order.updated(delete_when_terminated=True)
         case OrderDeleted():
             if isinstance(s, _TERMINAL) and order.attached is None and order.parent is None:
                 return order
         case OrderSuspensionMarked(kill=kill):
             if not isinstance(s, _TERMINAL) and not order.is_suspended:
-                return replace(order, mark=Suspending(kill=kill), mark_on_agent=False)
+                return order.updated(mark=Suspending(kill=kill), mark_on_agent=False)
         case OrderSuspensionMarkedOnAgent():
             if isinstance(order.mark, Suspending):
-                return replace(order, mark_on_agent=True)
+                return order.updated(mark_on_agent=True)
         case OrderSuspended():
             if isinstance(s, _SUSPENDABLE) and order.attached is None and not order.is_suspended:
-                return replace(order, is_suspended=True, mark=None)
+                return order.updated(is_suspended=True, mark=None)
         case OrderResumptionMarked(position=position, as_succeeded=as_succeeded):
             if isinstance(order.mark, Suspending) and not order.is_suspended:
-                return replace(order, mark=Resuming(position=position, as_succeeded=as_succeeded))
+                return order.updated(mark=Resuming(position=position, as_succeeded=as_succeeded))
         case OrderResumed(position=position, as_succeeded=as_succeeded):
             resumable = order.is_suspended or isinstance(s, Failed) or isinstance(order.mark, Resuming)
             if resumable and order.attached is None and not isinstance(s, _TERMINAL):
-                resumed = replace(
-                    order,
+                resumed = order.updated(
                     is_suspended=False,
                     mark=None,
                     position=position or order.position,
@@ -199,8 +198,7 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
                 )
                 if as_succeeded and resumed.historic_outcomes:
                     last = resumed.historic_outcomes[-1]
-                    resumed = replace(
-                        resumed,
+                    resumed = resumed.updated(
                         historic_outcomes=(
                             *resumed.historic_outcomes[:-1],
                             replace(last, outcome=Succeeded(named_values=last.outcome.named_values)),
@@ -209,11 +207,11 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
                 return resumed
         case OrderPrompted(question=question):
             if isinstance(s, Ready) and order.attached is None:
-                return replace(order, state=Prompting(question=question))
+                return order.updated(state=Prompting(question=question))
         case OrderPromptAnswered():
             if isinstance(s, Prompting):
-                return replace(order, state=Ready())
+                return order.updated(state=Ready())
         case OrderSleeping(until=until):
             if isinstance(s, Ready):
-                return replace(order, state=Sleeping(until_ms=until))
+                return order.updated(state=Sleeping(until_ms=until))
     return inapplicable(order, event)

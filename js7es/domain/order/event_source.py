@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,7 @@ from js7es.domain.order.states import (
 )
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
+from js7es.domain.workflow.instructions import Instruction
 
 if TYPE_CHECKING:
     from js7es.domain.state import ControllerState
@@ -64,7 +66,8 @@ def next_events(state: ControllerState, order_id: str, ctx: Context) -> list[Ord
     if not ctx.at_controller and not (ctx.here is not None and order.is_attached_to(ctx.here)):
         return []
     workflow = state.workflow_of(order)
-    if workflow is None or workflow.instruction(order.position) is None:
+    instruction = workflow.instruction(order.position) if workflow is not None else None
+    if workflow is None or instruction is None:
         if isinstance(order.state, Broken) or order.is_terminal:
             return []
         return [OrderBroken(problem=f"Unknown workflow position {order.workflow_id}:{order.position}")]
@@ -78,13 +81,11 @@ def next_events(state: ControllerState, order_id: str, ctx: Context) -> list[Ord
         return marked
     if order.is_suspended:
         return []
-    return _state_events(step)
+    return _state_events(step, instruction)
 
 
-def _state_events(step: Step) -> list[OrderEvent]:
+def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
     order = step.order
-    instruction = step.workflow.instruction(order.position)
-    assert instruction is not None
     match order.state:
         case Fresh():
             job = step.workflow.job_of(instruction)
@@ -149,10 +150,10 @@ def follow_up(state: ControllerState, order_ids: Iterable[str], ctx: Context) ->
     persists them. Parents of touched children and children of forked parents are visited too.
     """
     result: list[KeyedEvent] = []
-    pending = list(dict.fromkeys(order_ids))
+    pending = deque(dict.fromkeys(order_ids))
     steps: dict[str, int] = {}
     while pending:
-        order_id = pending.pop(0)
+        order_id = pending.popleft()
         events = next_events(state, order_id, ctx)
         if not events:
             continue

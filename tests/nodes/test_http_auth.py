@@ -146,6 +146,7 @@ def test_hash_password_is_salted() -> None:
      ({"u": {"permissions": ["ReadStat"]}}, "users.u.permissions: unknown permission 'ReadStat'"),
      ({"u": {"permissions": "ReadState"}}, "users.u.permissions: must be a list"),
      ({"u": {"passwort": "plain:x"}}, "users.u: unknown key 'passwort'"),
+     ({"a:b": {"password": "plain:x"}}, "must not be empty nor contain ':'"),
      ({"u": {"distinguished-names": ["CN=a"]}, "v": {"distinguished-names": ["cn=a"]}}, "already belongs to u")],
 )  # fmt: skip
 def test_config_errors_name_the_key_not_the_secret(config: dict[str, Any], message: str) -> None:

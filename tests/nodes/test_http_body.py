@@ -242,7 +242,7 @@ def test_ndjson(client: TestClient) -> None:
     body = assert_problem(
         post_json(client, "/test/api/orders", '{"id":"a"}\n{oops}\n', "application/x-ndjson"), 400, "InvalidJson"
     )
-    assert "line 2" in body["message"]
+    assert "line 2" in body["message"] and body["arguments"]["line"] == "2"
     assert_problem(post_json(client, "/test/api/orders", lines, "application/json"), 415, "UnsupportedMediaType")
 
 

@@ -15,8 +15,10 @@ Modules, one concept each:
 Example, a node with one command route and the event stream::
 
     from starlette.routing import Route
-    from js7es.nodes.http import (Authenticator, NodeMetrics, NodeOverview, Shape, STRING, User, Users,
-                                  build_app, event_stream_route, json_response, problem_response, read_json)
+    from js7es.domain.problem import Problem
+    from js7es.nodes.http import (ARRAY, Authenticator, NodeMetrics, NodeOverview, Shape, User, Users,
+                                  build_app, event_stream_route, hash_password, json_response,
+                                  problem_response, read_json)
 
     users = Users.from_config({"cockpit": {"password": hash_password("secret"),
                                            "permissions": ["ReadState", "Command"]}})

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from js7es.domain.problem import ProblemError
+from js7es.domain.problem import ProblemError, problem
 from js7es.nodes.http.auth import Authenticator
 from js7es.nodes.http.body import MAX_BODY_BYTES, too_large
 from js7es.nodes.http.metrics import MetricsMiddleware, NodeMetrics
@@ -78,9 +78,13 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                await problem_response(too_large(self.max_bytes))(scope, receive, send)
-                return
+            if name == b"content-length":
+                if not value.isdigit():
+                    await problem_response(problem("BadRequest", "Invalid Content-Length"))(scope, receive, send)
+                    return
+                if int(value) > self.max_bytes:
+                    await problem_response(too_large(self.max_bytes))(scope, receive, send)
+                    return
         received = 0
 
         async def limited_receive() -> Message:

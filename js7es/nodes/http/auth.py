@@ -193,6 +193,8 @@ class Users:
             where = f"users.{user_id}"
             if not isinstance(entry, Mapping):
                 raise ConfigError(f"{where}: must be an object")
+            if not user_id or ":" in user_id:
+                raise ConfigError(f"{where}: a user id must not be empty nor contain ':' (HTTP Basic)")
             unknown = set(entry) - {"password", "permissions", "distinguished-names"}
             if unknown:
                 raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")

@@ -158,7 +158,8 @@ async def read_ndjson(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> l
         if line.strip():
             value = decode_json(line, where=f"line {number}")
             if isinstance(value, Problem):
-                return value
+                arguments = {**value.arguments, "line": str(number)}  # the line in the body, not in the value
+                return Problem(code=value.code, message=value.message, arguments=arguments)
             values.append(value)
     return values
 

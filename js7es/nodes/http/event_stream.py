@@ -42,7 +42,7 @@ from starlette.responses import Response, StreamingResponse
 from js7es.domain.event import Stamped, stamped_to_json
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps
-from js7es.journal.api import Journal, unknown_event_id
+from js7es.journal.api import Journal, JournalError, unknown_event_id
 from js7es.nodes.http.auth import Authenticator, auth_problem_response
 from js7es.nodes.http.problems import problem_response
 from js7es.nodes.http.responses import NDJSON
@@ -172,7 +172,10 @@ def _read_chunk(
     journal: Journal, after: int, limit: int, encode: Callable[[Stamped], Any]
 ) -> Problem | tuple[int, int, bytes]:
     """(number of events, last EventId, ndjson bytes) of up to `limit` events after `after`."""
-    events = journal.read(after, limit=limit)
+    try:
+        events = journal.read(after, limit=limit)
+    except JournalError as e:  # closed: the node is shutting down (or halting)
+        return problem("ServiceUnavailable", f"The journal is not available: {e}")
     if isinstance(events, Problem):
         return events
     lines = []

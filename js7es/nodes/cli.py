@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", dest="fmt", action="store_const", const="json", help="JS7 Stamped JSON (default)")
     fmt.add_argument("--avro", dest="fmt", action="store_const", const="avro", help="Avro single-object, hex")
     dump.set_defaults(run=_run_dump, fmt="json")
+    from js7es.nodes.certs import add_certs_command  # here: certs imports CliError from this module
+
+    add_certs_command(sub)
     return parser
 
 

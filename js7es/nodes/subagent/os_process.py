@@ -1,0 +1,282 @@
+"""A job step as an OS process in its own process group, killed with the whole group.
+
+Killing (JS7's `kill`, `timeout`, `sigkillDelay`): SIGTERM goes to the process group, SIGKILL
+follows after `sigkill_delay_s` unless the group is gone by then; `kill(immediately=True)` sends
+SIGKILL at once. A process that ends by a signal has the return code 128 + signal, as JS7 reports it.
+
+When the main process ends while other members of its group remain (background children, children
+that ignored SIGTERM), the job is over: the rest get the same treatment, SIGTERM at once and SIGKILL
+after `sigkill_delay_s`, so they may clean up but never outlive the step. `wait()` returns when no
+member of the group runs any more, so no process of the step is left behind (zombies waiting for
+init to reap them are not waited for; a process that made itself a new session, e.g. with `setsid`,
+has left the group and is not the step's any more; if it still holds the output pipes, they are
+closed PIPE_GRACE_S after the group has gone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from js7es.domain.order.outcome import Failed, Outcome
+from js7es.domain.value import NamedValues
+from js7es.nodes.subagent.base import EndedBy, JobProcess, outcome_of
+from js7es.nodes.subagent.environment import ReturnValuesError, read_return_values
+from js7es.nodes.subagent.output import OutputCollector
+from js7es.nodes.subagent.spec import OutputCallback, ProcessSpec, StdoutOrStderr
+
+log = logging.getLogger(__name__)
+
+PIPE_GRACE_S = 2.0  # how long pipes may stay open after the group has gone
+GONE_AFTER_SIGKILL_S = 5.0  # a group still there this long after SIGKILL is given up (logged)
+_KIND: dict[int, StdoutOrStderr] = {1: "stdout", 2: "stderr"}
+
+
+class _Protocol(asyncio.SubprocessProtocol):
+    def __init__(self, on_output: OutputCallback, chunk_delay_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        self.collector = OutputCollector(on_output, chunk_delay_s=chunk_delay_s, pause=self._pause, resume=self._resume)
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.pipes_closed: asyncio.Future[None] = loop.create_future()
+        self.transport: asyncio.SubprocessTransport | None = None
+        self._open = {1, 2}
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self.transport = transport
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        assert isinstance(data, bytes)
+        self.collector.feed_bytes(_KIND[fd], data)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd in self._open:
+            self._open.discard(fd)
+            self.collector.close(_KIND[fd])
+            if not self._open and not self.pipes_closed.done():
+                self.pipes_closed.set_result(None)
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    def _pipes(self) -> list[asyncio.ReadTransport]:
+        if self.transport is None:
+            return []
+        pipes = (self.transport.get_pipe_transport(fd) for fd in self._open)
+        return [p for p in pipes if isinstance(p, asyncio.ReadTransport) and not p.is_closing()]
+
+    def _pause(self) -> None:
+        for pipe in self._pipes():
+            pipe.pause_reading()
+
+    def _resume(self) -> None:
+        for pipe in self._pipes():
+            pipe.resume_reading()
+
+
+class OsJobProcess(JobProcess):
+    def __init__(
+        self,
+        spec: ProcessSpec,
+        transport: asyncio.SubprocessTransport,
+        protocol: _Protocol,
+        *,
+        return_values_file: Path,
+        on_end: Callable[[], None],
+    ) -> None:
+        self.spec = spec
+        self.pid = transport.get_pid()
+        self._transport = transport
+        self._protocol = protocol
+        self._return_values_file = return_values_file
+        self._on_end = on_end
+        self._loop = asyncio.get_running_loop()
+        self._ended_by: EndedBy = None
+        self._sigterm_sent = False
+        self._sigkill_sent = False
+        self._group_gone = False
+        self._sigkill_timer: asyncio.TimerHandle | None = None
+        self._timeout_timer = (
+            self._loop.call_later(spec.timeout_s, self._on_timeout) if spec.timeout_s is not None else None
+        )
+        self._task = self._loop.create_task(self._run(), name=f"job process {self.pid} of {spec.order_id}")
+
+    @staticmethod
+    async def spawn(
+        argv: list[str], env: dict[str, str], spec: ProcessSpec, on_output: OutputCallback, chunk_delay_s: float
+    ) -> tuple[asyncio.SubprocessTransport, _Protocol]:
+        loop = asyncio.get_running_loop()
+        protocol = _Protocol(on_output, chunk_delay_s)
+        for attempt in range(5):
+            try:
+                transport, _ = await loop.subprocess_exec(
+                    lambda: protocol,
+                    *argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    cwd=spec.work_dir,
+                    env=env,
+                    start_new_session=True,  # its own process group, killed as a whole
+                )
+                return transport, protocol
+            except OSError as e:
+                # ETXTBSY: another thread forked while a script file was open for writing; it passes.
+                if e.errno != errno.ETXTBSY or attempt == 4:
+                    raise
+                await asyncio.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def wait(self) -> Outcome:
+        return await asyncio.shield(self._task)
+
+    def kill(self, immediately: bool = False) -> None:
+        if self._task.done():
+            return
+        if self._ended_by is None and not self._protocol.exited.done():
+            self._ended_by = "killed"
+        self._terminate(immediately)
+
+    def _on_timeout(self) -> None:
+        if self._ended_by is None and not self._protocol.exited.done():
+            log.info("Order %s: process %s timed out after %ss", self.spec.order_id, self.pid, self.spec.timeout_s)
+            self._ended_by = "timed out"
+            self._terminate(False)
+
+    def _terminate(self, immediately: bool) -> None:
+        if immediately:
+            self._sigkill()
+            return
+        if not self._sigterm_sent and not self._sigkill_sent:
+            self._sigterm_sent = True
+            self._signal(signal.SIGTERM)
+        if self._sigkill_timer is None and not self._sigkill_sent:
+            self._sigkill_timer = self._loop.call_later(self.spec.sigkill_delay_s, self._sigkill)
+
+    def _sigkill(self) -> None:
+        if not self._sigkill_sent:
+            self._sigkill_sent = True
+            self._signal(signal.SIGKILL)
+
+    def _signal(self, signum: signal.Signals) -> None:
+        if self._group_gone or self.pid is None:
+            return
+        log.info("Order %s: %s to process group %s", self.spec.order_id, signum.name, self.pid)
+        try:
+            os.killpg(self.pid, signum)
+        except ProcessLookupError:
+            if self._protocol.exited.done():
+                self._group_gone = True
+        except PermissionError as e:
+            log.warning("Order %s: cannot signal process group %s: %s", self.spec.order_id, self.pid, e)
+
+    def _group_alive(self) -> bool:
+        """Whether a member of the group still runs, asked after the main process has exited.
+
+        Members that are zombies do not count: they have ended and wait for init to reap them,
+        which some inits do only every few seconds. The group id stays reserved while any member
+        exists, zombies included, so this never mistakes a stranger's group for the job's.
+        """
+        if self._group_gone or self.pid is None:
+            return False
+        try:
+            os.killpg(self.pid, 0)
+        except ProcessLookupError:
+            self._group_gone = True
+            return False
+        except PermissionError:
+            return True
+        return any_live_member(self.pid)
+
+    async def _until_group_gone(self) -> None:
+        delay = 0.002
+        given_up_at: float | None = None
+        while self._group_alive():
+            if self._sigkill_sent:
+                given_up_at = given_up_at or self._loop.time() + GONE_AFTER_SIGKILL_S
+                if self._loop.time() > given_up_at:
+                    log.warning("Order %s: process group %s is still there after SIGKILL", self.spec.order_id, self.pid)
+                    return
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, 0.05)
+
+    async def _run(self) -> Outcome:
+        try:
+            await asyncio.shield(self._protocol.exited)  # a cancellation must not cancel the future itself
+            raw = self._transport.get_returncode()
+            return_code = 128 - raw if raw is not None and raw < 0 else (raw or 0)
+            if self._group_alive():
+                log.info("Order %s: process %s ended, its descendants are terminated", self.spec.order_id, self.pid)
+                self._terminate(False)
+                await self._until_group_gone()
+            self._group_gone = True  # from here on its pid may belong to another process: no more signals
+            self._cancel_timers()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._protocol.pipes_closed), PIPE_GRACE_S)
+            except TimeoutError:
+                log.warning("Order %s: output pipes still open after the process group has gone", self.spec.order_id)
+            await self._protocol.collector.drain()
+            return self._outcome(return_code)
+        except asyncio.CancelledError:  # the Agent is stopping: leave nothing behind
+            self._sigkill()
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._protocol.exited), 1.0)  # reaped, not a zombie
+            raise
+        finally:
+            self._cancel_timers()
+            self._transport.close()
+            with contextlib.suppress(FileNotFoundError):
+                self._return_values_file.unlink()
+            self._on_end()
+
+    def _outcome(self, return_code: int) -> Outcome:
+        named_values: NamedValues
+        try:
+            named_values = read_return_values(self._return_values_file)
+        except (ReturnValuesError, OSError) as e:
+            return Failed(error_message=f"Reading return values failed: {e}", named_values={"returnCode": return_code})
+        collector = self._protocol.collector
+        return outcome_of(
+            return_code,
+            named_values,
+            self.spec.return_code_meaning,
+            ended_by=self._ended_by,
+            err_written=collector.stderr_written,
+            fail_on_err_written=self.spec.fail_on_err_written,
+            last_err_line=collector.last_err_line,
+        )
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._timeout_timer, self._sigkill_timer):
+            if timer is not None:
+                timer.cancel()
+        self._timeout_timer = self._sigkill_timer = None
+
+
+def any_live_member(pgid: int) -> bool:
+    """Whether a process of the group is not a zombie (scans /proc; without it, assumes so)."""
+    try:
+        entries = os.scandir("/proc")
+    except OSError:
+        return True
+    with entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as file:
+                    stat = file.read()
+            except OSError:
+                continue
+            # "pid (comm) state ppid pgrp ...": comm may contain anything, so split after its ')'
+            fields = stat[stat.rfind(b")") + 2 :].split(b" ", 3)
+            if len(fields) >= 3 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+                return True
+    return False

@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from js7es.nodes.cli import CliError
+from js7es.nodes.errors import CliError
 
 if TYPE_CHECKING:
     from js7es.nodes.tls import TlsConfig

@@ -13,10 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from js7es.domain.problem import ProblemError
-
-
-class CliError(Exception):
-    """An expected failure: printed as a message, exit code 2."""
+from js7es.nodes.errors import CliError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,6 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="js7es", description="Workload automation in the shape of JS7.")
     sub = parser.add_subparsers(metavar="COMMAND")
+
+    for kind in ("controller", "agent"):
+        node = sub.add_parser(kind, help=f"run a{'n' if kind == 'agent' else ''} {kind.capitalize()} node")
+        node.add_argument("--config", type=Path, required=True, help="the node's TOML configuration file")
+        node.add_argument("--insecure", action="store_true", help="plain HTTP without TLS (tests, demos)")
+        node.set_defaults(run=_run_node, kind=kind)
 
     standalone = sub.add_parser("standalone", help="run the embedded all-in-one server on a data directory")
     standalone.add_argument("--data-dir", type=Path, default=Path("js7es-data"), help="default: ./js7es-data")
@@ -65,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", dest="fmt", action="store_const", const="json", help="JS7 Stamped JSON (default)")
     fmt.add_argument("--avro", dest="fmt", action="store_const", const="avro", help="Avro single-object, hex")
     dump.set_defaults(run=_run_dump, fmt="json")
-    from js7es.nodes.certs import add_certs_command  # here: certs imports CliError from this module
+    from js7es.nodes.certs import add_certs_command
 
     add_certs_command(sub)
     return parser
@@ -121,6 +124,20 @@ def _run_dump(args: argparse.Namespace) -> int:
     for line in dump(_journal_directory(args.directory), args.after, args.fmt, name=args.name):
         sys.stdout.write(line + "\n")
     return 0
+
+
+def _run_node(args: argparse.Namespace) -> int:
+    import logging
+
+    from js7es.nodes.config import load_settings
+    from js7es.nodes.server import run_agent, run_controller
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    settings = load_settings(args.config, args.kind)
+    run = run_controller if args.kind == "controller" else run_agent
+    return run(settings, insecure=args.insecure)
 
 
 def _run_standalone(args: argparse.Namespace) -> int:

@@ -509,3 +509,28 @@ def test_old_workflow_version_stays_while_an_order_uses_it() -> None:
     sim.command(DeleteOrdersWhenTerminated(order_ids=()))  # follow-up removes obsolete versions
     assert set(sim.state.workflows) == {WorkflowId("W", "v2")}
     assert any(isinstance(k.event, ItemDeleted) and k.event.key == "Workflow:W~v1" for k in sim.log)
+
+
+def test_a_child_detached_by_its_agent_lets_the_parent_join() -> None:
+    """The node applies OrderDetached (from the Agent) itself; follow_up must still visit the parent."""
+    from js7es.domain.event import KeyedEvent
+    from js7es.domain.order.event_source import follow_up
+
+    sim = Simulator()
+    sim.deploy(workflow(fork(("a", [execute()]))))
+    sim.add_order("O", "W")
+    for _ in range(20):  # run until the child waits for its detachment
+        if sim.state.orders["O|a"].attached is not None and sim.state.orders["O|a"].attached.kind == "Detaching":
+            break
+        sim.log.extend(follow_up(sim.state, list(sim.state.orders), sim.ctx()))
+        sim.log.extend(follow_up(sim.state, ["O|a"], sim.ctx("AGENT")))
+        order = sim.state.orders["O|a"]
+        if order.attached is not None and order.attached.kind == "Attaching":
+            sim._emit("O|a", ev.OrderAttached(agent_path="AGENT"))
+        elif isinstance(order.state, st.Ready) and order.attached is not None and order.position[-1] == 0:
+            sim._emit("O|a", ev.OrderProcessingStarted(subagent_id="s"))
+            sim._emit("O|a", ev.OrderProcessed(outcome=Succeeded()))
+    assert sim.state.apply_event("O|a", ev.OrderDetached()) is None
+    events = follow_up(sim.state, ["O|a"], sim.ctx())
+    assert [type(k.event).__name__ for k in events] == ["OrderJoined", "OrderMoved", "OrderFinished"]
+    assert all(isinstance(k, KeyedEvent) and k.key == "O" for k in events)

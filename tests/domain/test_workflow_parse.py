@@ -254,3 +254,31 @@ def test_a_refused_deployment_changes_nothing() -> None:
     assert isinstance(result, Problem) and result.code == "UnknownItem"
     assert "AgentRef:A" in result.message and result.arguments["workflow"] == "B"
     assert sim.state.workflows == {} and sim.state.versions == [] and sim.log == []
+
+
+def test_durations_read_as_decimals_from_http_bodies() -> None:
+    from decimal import Decimal
+
+    workflow = parse_workflow(
+        {
+            "path": "W",
+            "versionId": "1",
+            "instructions": [
+                {
+                    "TYPE": "Try",
+                    "try": {"instructions": []},
+                    "catch": {"instructions": []},
+                    "retryDelays": [Decimal("0.2"), 1],
+                },
+                {
+                    "TYPE": "Execute.Anonymous",
+                    "job": {**JOB, "timeout": Decimal("0.5"), "sigkillDelay": Decimal("1.5")},
+                },
+            ],
+        }
+    )
+    assert isinstance(workflow, Workflow), workflow
+    try_ = workflow.instruction((0,))
+    assert isinstance(try_, Try) and try_.retry_delays_s == (0.2, 1.0)
+    job = workflow.job_of(workflow.instruction((1,)))  # type: ignore[arg-type]
+    assert job is not None and (job.timeout_s, job.sigkill_delay_s) == (0.5, 1.5)

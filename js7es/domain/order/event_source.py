@@ -150,7 +150,9 @@ def follow_up(state: ControllerState, order_ids: Iterable[str], ctx: Context) ->
     persists them. Parents of touched children and children of forked parents are visited too.
     """
     result: list[KeyedEvent] = []
-    pending = deque(dict.fromkeys(order_ids))
+    initial = list(order_ids)
+    parents = [o.parent for o in map(state.orders.get, initial) if o is not None and o.parent is not None]
+    pending = deque(dict.fromkeys([*initial, *parents]))  # a child's change may let its parent join
     steps: dict[str, int] = {}
     while pending:
         order_id = pending.popleft()

@@ -8,6 +8,7 @@ are ignored, as JS7's decoders do, so that files exported by JOC Cockpit deploy 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from js7es.domain.expression import parse_expression
@@ -424,7 +425,7 @@ def _ranges(codes: Any) -> tuple[tuple[int, int], ...] | None:
 
 
 def _is_duration(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and value >= 0
 
 
 def _kind(obj: Any) -> str:

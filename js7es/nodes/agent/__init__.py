@@ -1,0 +1,1 @@
+"""The Agent: a Director that keeps its own journal and runs orders with its local Subagent."""

@@ -1,0 +1,96 @@
+"""The Agent Director's web service, `/agent/api/...`: the Controller's commands and the event stream.
+
+Only a user with the permission AgentDirector (the Controller, normally known by its client
+certificate) may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from js7es.domain import codec
+from js7es.domain.order.order import OrderMark
+from js7es.domain.problem import Problem, problem
+from js7es.nodes.agent.director import AgentDirector
+from js7es.nodes.http import Authenticator, json_response, problem_response, read_json
+from js7es.nodes.http.event_stream import event_stream_route
+from js7es.nodes.http.problems import problem_body, register_status
+
+PREFIX = "/agent/api"
+PERMISSION = "AgentDirector"
+register_status("AgentWrongController", 403)
+
+
+def agent_routes(director: AgentDirector, auth: Authenticator, *, on_shutdown: Callable[[], None]) -> list[BaseRoute]:
+    async def one(command: Any) -> Any | Problem:
+        if not isinstance(command, Mapping) or not isinstance(command.get("TYPE"), str):
+            return problem("InvalidRequest", "A command is a JSON object with a TYPE")
+        try:
+            return await _execute(director, command, on_shutdown)
+        except (KeyError, TypeError, ValueError, codec.CodecError) as e:
+            return problem("InvalidRequest", f"{command['TYPE']}: {type(e).__name__}: {e}")
+
+    @auth.require(PERMISSION)
+    async def post_command(request: Request, user: Any) -> Response:
+        body = await read_json(request)
+        if isinstance(body, Problem):
+            return problem_response(body)
+        if isinstance(body, Mapping) and body.get("TYPE") == "Batch":
+            commands = body.get("commands")
+            if not isinstance(commands, list):
+                return problem_response(problem("InvalidRequest", "Batch.commands must be a list"))
+            results = []
+            for command in commands:
+                result = await one(command)
+                results.append(problem_body(result) if isinstance(result, Problem) else result)
+            return json_response(results)
+        result = await one(body)
+        if isinstance(result, Problem):
+            return problem_response(result)
+        return json_response(result)
+
+    async def health(request: Request) -> Response:
+        return json_response({"status": "ok", "eventId": director.journal.last_event_id})
+
+    return [
+        Route(f"{PREFIX}/command", post_command, methods=["POST"]),
+        Route(
+            f"{PREFIX}/event", event_stream_route(lambda: director.journal, authenticator=auth, permission=PERMISSION)
+        ),
+        Route(f"{PREFIX}/health", health, methods=["GET"]),
+    ]
+
+
+async def _execute(director: AgentDirector, c: Mapping[str, Any], on_shutdown: Callable[[], None]) -> Any | Problem:
+    accepted = {"TYPE": "Accepted"}
+    match c["TYPE"]:
+        case "DedicateAgentDirector":
+            directors = c.get("directors", [])
+            return await director.dedicate(str(c["agentPath"]), str(c["controllerId"]), [str(d) for d in directors])
+        case "CoupleController":
+            return await director.couple(str(c["agentPath"]), str(c["agentRunId"]), int(c["eventId"]))
+        case "AttachItems":
+            items = c["items"]
+            if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+                return problem("InvalidRequest", "AttachItems.items must be a list of objects")
+            return await director.attach_items(items) or accepted
+        case "AttachOrder":
+            return await director.attach_order(c["order"]) or accepted
+        case "DetachOrder":
+            return await director.detach_order(str(c["orderId"])) or accepted
+        case "MarkOrder":
+            mark = codec.decode(c["mark"], OrderMark)
+            return await director.mark_order(str(c["orderId"]), mark) or accepted
+        case "ReleaseEvents":
+            return await director.release_events(int(c["untilEventId"])) or accepted
+        case "ShutDown":
+            on_shutdown()
+            return accepted
+        case "NoOperation":
+            return accepted
+    return problem("UnknownCommand", f"Unknown Agent command {c['TYPE']!r}")

@@ -1,0 +1,248 @@
+"""Starts, watches and ends the job processes of the orders attached to this Agent.
+
+Every side effect follows a commit: an order's process starts only after `OrderProcessingStarted` is
+durable, and its end is journaled as `OrderProcessed`. A process that was running when the Agent died
+cannot be trusted to have ended cleanly: on restart its process group is killed (the pid files kept
+beside the journal name it) and the step ends as Disrupted(ProcessLost), so the order repeats it —
+unless the job is not restartable — and never runs it twice at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import signal
+from collections import deque
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from js7es.domain.agent.agent_state import AgentState
+from js7es.domain.event import KeyedEvent, Stamped
+from js7es.domain.order.events import (
+    OrderCancellationMarked,
+    OrderProcessed,
+    OrderProcessingStarted,
+    OrderStderrWritten,
+    OrderStdoutWritten,
+    OrderSuspensionMarked,
+)
+from js7es.domain.order.job_step import JobStep, job_step
+from js7es.domain.order.outcome import Disrupted, Failed, Outcome
+from js7es.domain.order.states import Processing, Ready
+from js7es.domain.problem import Problem
+from js7es.domain.workflow.instructions import ExecuteAnonymous, ExecuteNamed
+from js7es.nodes.engine import Engine
+from js7es.nodes.subagent import JobProcess, ProcessSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Running:
+    step: JobStep
+    process: JobProcess | None = None
+    kill_requested: bool = False
+
+
+class JobRunner:
+    def __init__(self, engine: Engine, *, work_dir: Path, process_limit: int | None = None) -> None:
+        self.engine = engine
+        self.work_dir = work_dir
+        self.pid_dir = work_dir / "pids"
+        self.executables_dir = work_dir / "executables"
+        self.process_limit = process_limit
+        self._running: dict[str, _Running] = {}
+        self._per_job: dict[str, int] = {}
+        self._waiting: dict[str, deque[str]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        for directory in (self.pid_dir, self.executables_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def state(self) -> AgentState:
+        state = self.engine.state
+        assert isinstance(state, AgentState)
+        return state
+
+    @property
+    def running_count(self) -> int:
+        return len(self._running)
+
+    # -- after each commit ------------------------------------------------------------------------
+
+    def on_commit(self, stamped: Sequence[Stamped]) -> None:
+        touched = []
+        for s in stamped:
+            match s.event:
+                case OrderProcessingStarted() if s.key in self._running:
+                    self._spawn(self._run(s.key))
+                case OrderCancellationMarked(kill=True) | OrderSuspensionMarked(kill=True):
+                    self.kill(s.key)
+            touched.append(s.key)
+        for order_id in dict.fromkeys(touched):
+            self.try_start(order_id)
+
+    def try_start(self, order_id: str) -> None:
+        order = self.state.orders.get(order_id)
+        here = self.engine.here
+        if (
+            order is None
+            or here is None
+            or order_id in self._running
+            or not order.is_attached_to(here)
+            or not isinstance(order.state, Ready)
+            or order.is_suspended
+            or order.mark is not None
+        ):
+            return
+        workflow = self.state.workflow_of(order)
+        instruction = workflow.instruction(order.position) if workflow is not None else None
+        if workflow is None or not isinstance(instruction, (ExecuteNamed, ExecuteAnonymous)):
+            return
+        job = workflow.job_of(instruction)
+        if job is None or job.agent_path != here:
+            return
+        step = job_step(self.state, order, workflow, self.engine.ctx())
+        subagent_id = self.state.local_subagent_id
+        started = KeyedEvent(order_id, OrderProcessingStarted(subagent_id=subagent_id))
+        if isinstance(step, Problem):  # e.g. an argument does not evaluate: the step fails at once
+            failed = KeyedEvent(order_id, OrderProcessed(outcome=Failed(error_message=step.message)))
+            self._spawn(self._emit([started, failed]))
+            return
+        if not self._has_slot(step):
+            queue = self._waiting.setdefault(step.job_key, deque())
+            if order_id not in queue:
+                queue.append(order_id)
+            return
+        self._running[order_id] = _Running(step)
+        self._per_job[step.job_key] = self._per_job.get(step.job_key, 0) + 1
+        self._spawn(self._emit([started]))
+
+    def _has_slot(self, step: JobStep) -> bool:
+        if self.process_limit is not None and len(self._running) >= self.process_limit:
+            return False
+        return self._per_job.get(step.job_key, 0) < step.job.process_limit
+
+    def _release_slot(self, order_id: str) -> str | None:
+        """Free the order's slot; returns its job key."""
+        running = self._running.pop(order_id, None)
+        if running is None:
+            return None
+        key = running.step.job_key
+        self._per_job[key] -= 1
+        return key
+
+    def _start_waiting(self, key: str) -> None:
+        """A slot is free: start the next waiting order of the job (or of any job, for the Agent limit)."""
+        for queue in [self._waiting.get(key), *self._waiting.values()]:
+            while queue:
+                candidate = queue.popleft()
+                self.try_start(candidate)
+                if candidate in self._running:
+                    return
+
+    # -- processes ------------------------------------------------------------------------------
+
+    async def _run(self, order_id: str) -> None:
+        running = self._running[order_id]
+        step = running.step
+        job = step.job
+        order = self.state.orders[order_id]
+
+        async def on_output(kind: str, chunk: str) -> None:
+            event = OrderStdoutWritten(chunk=chunk) if kind == "stdout" else OrderStderrWritten(chunk=chunk)
+            await self.engine.emit([KeyedEvent(order_id, event)])
+
+        spec = ProcessSpec(
+            order_id=order_id,
+            job_name=step.job_name,
+            workflow_path=order.workflow_id.path,
+            executable=job.executable,
+            env=step.env,
+            arguments=step.arguments,
+            work_dir=self.work_dir,
+            executables_dir=self.executables_dir,
+            timeout_s=job.timeout_s,
+            sigkill_delay_s=job.sigkill_delay_s,
+            return_code_meaning=job.executable.return_code_meaning,
+            fail_on_err_written=job.fail_on_err_written,
+            v1_compatible=job.executable.v1_compatible,
+        )
+        pid_file = self._pid_file(order_id)
+        outcome: Outcome
+        try:
+            process = await JobProcess.start(spec, on_output)
+            running.process = process
+            if process.pid is not None:
+                pid_file.write_text(str(process.pid))
+            if running.kill_requested:
+                process.kill()
+            outcome = await process.wait()
+        except Exception as e:  # the process could not be started: the step fails, the Agent goes on
+            log.warning("Order %s: job process failed: %s", order_id, e)
+            outcome = Failed(error_message=f"{type(e).__name__}: {e}")
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                pid_file.unlink()
+        # The slot is free before OrderProcessed is committed, so that the order's next step can start
+        # right after the commit; other waiting orders start then, too.
+        key = self._release_slot(order_id)
+        await self._emit([KeyedEvent(order_id, OrderProcessed(outcome=outcome))])
+        if key is not None:
+            self._start_waiting(key)
+
+    async def _emit(self, events: list[KeyedEvent]) -> None:
+        await self.engine.emit(events)
+
+    def kill(self, order_id: str, immediately: bool = False) -> None:
+        running = self._running.get(order_id)
+        if running is None:
+            return
+        running.kill_requested = True
+        if running.process is not None:
+            running.process.kill(immediately=immediately)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("job runner task failed", exc_info=task.exception())
+
+    def _pid_file(self, order_id: str) -> Path:
+        return self.pid_dir / (hashlib.sha256(order_id.encode()).hexdigest()[:32] + ".pid")
+
+    # -- start and stop ---------------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """Kill what survived the last run and end its steps as ProcessLost; then start what is ready."""
+        for pid_file in self.pid_dir.glob("*.pid"):
+            with contextlib.suppress(ValueError, ProcessLookupError, PermissionError, FileNotFoundError):
+                os.killpg(int(pid_file.read_text().strip()), signal.SIGKILL)
+            pid_file.unlink(missing_ok=True)
+        here = self.engine.here
+        lost = [
+            KeyedEvent(o.id, OrderProcessed(outcome=Disrupted(reason="ProcessLost", message="Agent restarted")))
+            for o in self.state.orders.values()
+            if isinstance(o.state, Processing) and here is not None and o.is_attached_to(here)
+        ]
+        if lost:
+            await self.engine.emit(lost)
+        for order_id in list(self.state.orders):
+            self.try_start(order_id)
+
+    async def stop(self) -> None:
+        for running in self._running.values():
+            if running.process is not None:
+                running.process.kill(immediately=True)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

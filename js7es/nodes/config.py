@@ -1,0 +1,163 @@
+"""Node configuration: one TOML file per node, parsed once into a frozen settings object.
+
+Every key and its default is documented in the sample configurations under deploy/config/. A wrong
+key or value is refused at start with a message naming it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpSettings:
+    host: str = "127.0.0.1"
+    port: int = 4444
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsSettings:
+    cert: Path
+    key: Path
+    ca: Path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientLogin:
+    """How this node logs in at another when no client certificate is used (insecure mode)."""
+
+    user: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeSettings:
+    kind: str  # "controller" or "agent"
+    config_file: Path
+    data_dir: Path
+    http: HttpSettings
+    tls: TlsSettings | None
+    users: Mapping[str, Any] = field(default_factory=dict)
+    controller_id: str = "js7es"
+    process_limit: int | None = None  # Agent: processes at once, over all jobs
+    agent_login: ClientLogin | None = None  # Controller: login at the Agents without TLS
+    agent_poll_timeout_s: float = 10.0
+    agent_release_period_s: float = 5.0
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.data_dir / "state"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"
+
+
+_SECTIONS = {
+    "controller": {"controller", "http", "tls", "users", "agent-login", "timing"},
+    "agent": {"agent", "http", "tls", "users"},
+}
+
+
+def load_settings(path: Path, kind: str) -> NodeSettings:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    return parse_settings(raw, path, kind)
+
+
+def parse_settings(raw: Mapping[str, Any], path: Path, kind: str) -> NodeSettings:
+    reader = _Reader(path)
+    unknown = set(raw) - _SECTIONS[kind]
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; known: {sorted(_SECTIONS[kind])}")
+    node = reader.section(raw, kind, {"id", "data-dir"} if kind == "controller" else {"data-dir", "process-limit"})
+    base = path.parent
+    data_dir = reader.path(node, f"{kind}.data-dir", base, required=True)
+    assert data_dir is not None
+    http_section = reader.section(raw, "http", {"host", "port"})
+    http = HttpSettings(
+        host=reader.text(http_section, "http.host", "127.0.0.1"),
+        port=reader.number(http_section, "http.port", 4444 if kind == "controller" else 4445, 0, 65535),
+    )
+    tls_section = reader.section(raw, "tls", {"cert", "key", "ca"})
+    tls = None
+    if tls_section:
+        cert = reader.path(tls_section, "tls.cert", base, required=True)
+        key = reader.path(tls_section, "tls.key", base, required=True)
+        ca = reader.path(tls_section, "tls.ca", base, required=True)
+        assert cert is not None and key is not None and ca is not None
+        tls = TlsSettings(cert=cert, key=key, ca=ca)
+    users = raw.get("users", {})
+    if not isinstance(users, Mapping):
+        raise ConfigError(f"{path}: [users] must be a table of users")
+    settings: dict[str, Any] = {}
+    if kind == "controller":
+        settings["controller_id"] = reader.text(node, "controller.id", "js7es")
+        login = reader.section(raw, "agent-login", {"user", "password"})
+        if login:
+            settings["agent_login"] = ClientLogin(
+                user=reader.text(login, "agent-login.user", ""), password=reader.text(login, "agent-login.password", "")
+            )
+        timing = reader.section(raw, "timing", {"agent-poll-timeout", "agent-release-period"})
+        settings["agent_poll_timeout_s"] = reader.seconds(timing, "timing.agent-poll-timeout", 10.0)
+        settings["agent_release_period_s"] = reader.seconds(timing, "timing.agent-release-period", 5.0)
+    else:
+        limit = node.get("process-limit")
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise ConfigError(f"{path}: agent.process-limit must be a number >= 1")
+        settings["process_limit"] = limit
+    return NodeSettings(kind=kind, config_file=path, data_dir=data_dir, http=http, tls=tls, users=users, **settings)
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.file = path
+
+    def section(self, raw: Mapping[str, Any], name: str, keys: set[str]) -> Mapping[str, Any]:
+        section = raw.get(name, {})
+        if not isinstance(section, Mapping):
+            raise ConfigError(f"{self.file}: [{name}] must be a table")
+        unknown = set(section) - keys
+        if unknown:
+            raise ConfigError(f"{self.file}: unknown key(s) {sorted(unknown)} in [{name}]; known: {sorted(keys)}")
+        return section
+
+    def text(self, section: Mapping[str, Any], key: str, default: str) -> str:
+        value = section.get(key.rpartition(".")[2], default)
+        if not isinstance(value, str):
+            raise ConfigError(f"{self.file}: {key} must be a string")
+        return value
+
+    def number(self, section: Mapping[str, Any], key: str, default: int, lo: int, hi: int) -> int:
+        value = section.get(key.rpartition(".")[2], default)
+        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+            raise ConfigError(f"{self.file}: {key} must be a number from {lo} to {hi}")
+        return value
+
+    def seconds(self, section: Mapping[str, Any], key: str, default: float) -> float:
+        value = section.get(key.rpartition(".")[2], default)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{self.file}: {key} must be a positive number of seconds")
+        return float(value)
+
+    def path(self, section: Mapping[str, Any], key: str, base: Path, *, required: bool) -> Path | None:
+        value = section.get(key.rpartition(".")[2])
+        if value is None:
+            if required:
+                raise ConfigError(f"{self.file}: {key} is required")
+            return None
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{self.file}: {key} must be a path")
+        return (base / value).resolve()

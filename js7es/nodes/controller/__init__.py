@@ -1,0 +1,1 @@
+"""The Controller: holds workflows and orders, orchestrates the Agents."""

@@ -1,0 +1,245 @@
+"""Couples the Controller with one Agent: dedicates and couples it, sends it orders, items and marks,
+adopts its events, and lets it release what the Controller has adopted (JS7's AgentDriver).
+
+Everything it sends is derived from the Controller's committed state and is idempotent at the Agent,
+so after any connection loss or restart it simply sends again what is still pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from js7es.domain import codec
+from js7es.domain.agent.events import AgentCoupled, AgentCouplingFailed, AgentDedicated
+from js7es.domain.agent.translate import check_applicable, controller_events
+from js7es.domain.event import KeyedEvent
+from js7es.domain.order.order import Order
+from js7es.domain.problem import Problem
+from js7es.domain.state import ControllerState
+from js7es.nodes.controller.agent_client import AgentClient, AgentUnreachable
+
+if TYPE_CHECKING:
+    from js7es.nodes.engine import Engine
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 3.0)
+
+
+class AgentDriver:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        agent_path: str,
+        client_factory: Callable[[str], AgentClient],
+        poll_timeout_s: float = 10.0,
+        release_period_s: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self.agent_path = agent_path
+        self._client_factory = client_factory
+        self.poll_timeout_s = poll_timeout_s
+        self.release_period_s = release_period_s
+        self._pending: set[str] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._items_sent: set[str] = set()
+        self._released = 0
+
+    @property
+    def state(self) -> ControllerState:
+        return self.engine.state
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"AgentDriver:{self.agent_path}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def order_changed(self, order_id: str) -> None:
+        self._pending.add(order_id)
+        self._wake.set()
+
+    # -- the session loop -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            uri = self._agent_uri()
+            client = self._client_factory(uri) if uri else None
+            try:
+                if client is None:
+                    raise AgentUnreachable(f"AgentRef:{self.agent_path} has no URI")
+                await self._session(client)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                error = _first_error(e)
+                if isinstance(error, (AgentUnreachable, _CouplingProblem)):
+                    await self._coupling_failed(str(error))
+                else:
+                    log.error("AgentDriver %s failed", self.agent_path, exc_info=error)
+                    await self._coupling_failed(f"{type(error).__name__}: {error}")
+            else:
+                failures = 0
+            finally:
+                if client is not None:
+                    await client.close()
+            await asyncio.sleep(RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)])
+            failures += 1
+
+    def _agent_uri(self) -> str | None:
+        ref = self.state.agent_refs.get(self.agent_path)
+        if ref is None:
+            return None
+        if ref.directors:
+            subagent = self.state.subagents.get(ref.directors[0])
+            if subagent is not None:
+                return subagent.uri
+        return ref.uri
+
+    async def _coupling_failed(self, message: str) -> None:
+        log.info("Agent %s: %s", self.agent_path, message)
+        agent = self.state.agents.get(self.agent_path)
+        if self.agent_path in self.state.agent_refs and (agent is None or agent.problem != message):
+            with contextlib.suppress(Exception):
+                await self.engine.emit([KeyedEvent(self.agent_path, AgentCouplingFailed(problem=message))])
+
+    async def _session(self, client: AgentClient) -> None:
+        agent = self.state.agents.get(self.agent_path)
+        if agent is None or agent.agent_run_id is None:
+            ref = self.state.agent_refs[self.agent_path]
+            reply = _checked(
+                await client.command(
+                    {
+                        "TYPE": "DedicateAgentDirector",
+                        "agentPath": self.agent_path,
+                        "directors": list(ref.directors),
+                        "controllerId": self.engine.controller_id,
+                    }
+                )
+            )
+            dedicated = AgentDedicated(agent_run_id=reply["agentRunId"], agent_event_id=int(reply["agentEventId"]))
+            await self.engine.emit([KeyedEvent(self.agent_path, dedicated)])
+            agent = self.state.agents[self.agent_path]
+        _checked(
+            await client.command(
+                {
+                    "TYPE": "CoupleController",
+                    "agentPath": self.agent_path,
+                    "agentRunId": agent.agent_run_id,
+                    "eventId": agent.event_id,
+                }
+            )
+        )
+        if self.state.agents[self.agent_path].coupling != "Coupled":
+            await self.engine.emit([KeyedEvent(self.agent_path, AgentCoupled())])
+        self._items_sent.clear()
+        self._pending.update(o.id for o in self.state.orders.values() if self._is_mine(o))
+        self._wake.set()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._send_loop(client))
+            group.create_task(self._event_loop(client))
+            group.create_task(self._release_loop(client))
+
+    def _is_mine(self, order: Order) -> bool:
+        return order.attached is not None and order.attached.agent_path == self.agent_path
+
+    # -- Controller → Agent ------------------------------------------------------------------------
+
+    async def _send_loop(self, client: AgentClient) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                order_ids = [self._pending.pop() for _ in range(min(BATCH_SIZE, len(self._pending)))]
+                commands: list[dict[str, Any]] = []
+                for order_id in order_ids:
+                    commands.extend(self._commands_for(order_id))
+                if commands:
+                    replies = _checked(await client.command({"TYPE": "Batch", "commands": commands}))
+                    for command, reply in zip(commands, replies, strict=False):
+                        if isinstance(reply, dict) and reply.get("TYPE") == "Problem":
+                            log.warning("Agent %s refused %s: %s", self.agent_path, command["TYPE"], reply)
+                            self._items_sent.clear()  # maybe the Agent lost an item: send them again
+
+    def _commands_for(self, order_id: str) -> list[dict[str, Any]]:
+        order = self.state.orders.get(order_id)
+        if order is None or order.attached is None or order.attached.agent_path != self.agent_path:
+            return []
+        match order.attached.kind:
+            case "Attaching":
+                return [*self._item_commands(order), {"TYPE": "AttachOrder", "order": codec.encode(order)}]
+            case "Detaching":
+                return [{"TYPE": "DetachOrder", "orderId": order.id}]
+        if order.mark is not None and not order.mark_on_agent:
+            return [{"TYPE": "MarkOrder", "orderId": order.id, "mark": codec.encode(order.mark)}]
+        return []
+
+    def _item_commands(self, order: Order) -> list[dict[str, Any]]:
+        workflow = self.state.workflow_of(order)
+        if workflow is None:
+            return []
+        items = []
+        key = f"Workflow:{workflow.id}"
+        if key not in self._items_sent:
+            items.append(dict(workflow.raw))
+            self._items_sent.add(key)
+        paths = set(workflow.job_resource_paths)
+        for _, instruction in workflow.positions():
+            job = workflow.job_of(instruction)
+            if job is not None:
+                paths.update(job.job_resource_paths)
+        for path in sorted(paths):
+            resource = self.state.job_resources.get(path)
+            if resource is not None and resource.key not in self._items_sent:
+                items.append(dict(resource.raw))
+                self._items_sent.add(resource.key)
+        return [{"TYPE": "AttachItems", "items": items}] if items else []
+
+    # -- Agent → Controller ------------------------------------------------------------------------
+
+    async def _event_loop(self, client: AgentClient) -> None:
+        while True:
+            after = self.state.agents[self.agent_path].event_id
+            batches = _checked(await client.events(after, timeout_s=self.poll_timeout_s, limit=10_000))
+            async for stamped in batches:
+                events = controller_events(self.agent_path, stamped)
+                inapplicable = check_applicable(self.state.orders, events)
+                if inapplicable is not None:
+                    raise _CouplingProblem(f"Agent events do not fit: {inapplicable}")
+                await self.engine.emit(events)
+
+    async def _release_loop(self, client: AgentClient) -> None:
+        while True:
+            await asyncio.sleep(self.release_period_s)
+            observed = self.state.agents[self.agent_path].event_id
+            if observed > self._released:
+                _checked(await client.command({"TYPE": "ReleaseEvents", "untilEventId": observed}))
+                self._released = observed
+
+
+class _CouplingProblem(Exception):
+    pass
+
+
+def _first_error(e: BaseException) -> BaseException:
+    """The cause of a session's end: the first error of a TaskGroup's group."""
+    while isinstance(e, BaseExceptionGroup) and e.exceptions:
+        e = e.exceptions[0]
+    return e
+
+
+def _checked(result: Any) -> Any:
+    if isinstance(result, Problem):
+        raise _CouplingProblem(str(result))
+    return result

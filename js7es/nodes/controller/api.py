@@ -1,0 +1,138 @@
+"""The Controller's web service, `/controller/api/...` in JS7's shapes (reference §7).
+
+- ``POST /controller/api/order``: one FreshOrder (201 + Location, 409 when the id exists), or a JSON
+  array / ndjson of them (200 with ``ignoredBecauseDuplicate``);
+- ``POST /controller/api/item``: ItemOperations (array or ndjson), all or nothing;
+- ``POST /controller/api/command``: CancelOrders, SuspendOrders, ResumeOrder(s), AnswerOrderPrompt,
+  DeleteOrdersWhenTerminated, TakeSnapshot, ShutDown, NoOperation;
+- ``GET /controller/api/event``: the event stream; ``GET /controller/api/snapshot``: the state as ndjson;
+- ``GET /controller/api/order[?id=…]``: orders (a js7es addition, for `js7es ctl`);
+- ``GET /controller/api/health``: readiness (public).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from js7es.domain import codec
+from js7es.domain.commands import Decided
+from js7es.domain.problem import Problem, problem
+from js7es.domain.value import dumps, value_from_json
+from js7es.nodes.controller.controller import ControllerCore
+from js7es.nodes.controller.requests import BadRequest, command, fresh_order
+from js7es.nodes.http import Authenticator, json_response, problem_response, read_json, read_ndjson
+from js7es.nodes.http.body import is_ndjson
+from js7es.nodes.http.event_stream import event_stream_route
+from js7es.nodes.http.problems import register_status
+
+PREFIX = "/controller/api"
+register_status("DuplicateOrder", 409)
+register_status("UnknownOrder", 404)
+
+
+def controller_routes(core: ControllerCore, auth: Authenticator, *, on_shutdown: Callable[[], None]) -> list[BaseRoute]:
+    async def read_body(request: Request) -> Any | Problem:
+        return await (read_ndjson(request) if is_ndjson(request) else read_json(request))
+
+    @auth.require("Command")
+    async def post_order(request: Request, user: Any) -> Response:
+        body = await read_body(request)
+        if isinstance(body, Problem):
+            return problem_response(body)
+        single = isinstance(body, dict)
+        try:
+            orders = [fresh_order(o) for o in ([body] if single else body if isinstance(body, list) else [body])]
+        except BadRequest as e:
+            return problem_response(e.problem)
+        decided = await core.add_orders(orders)
+        if isinstance(decided, Problem):
+            return problem_response(decided)
+        if single:
+            if decided.reply.get("ignoredBecauseDuplicate"):
+                return problem_response(problem("DuplicateOrder", f"Order {orders[0].id!r} exists already"))
+            return json_response({}, status=201, headers={"Location": f"{PREFIX}/order/{orders[0].id}"})
+        return json_response({"TYPE": "Accepted", **decided.reply})
+
+    @auth.require("UpdateItem")
+    async def post_item(request: Request, user: Any) -> Response:
+        body = await read_body(request)
+        if isinstance(body, Problem):
+            return problem_response(body)
+        operations = body if isinstance(body, list) else [body]
+        decided = await core.update_items([value_from_json(o) for o in operations])
+        if isinstance(decided, Problem):
+            return problem_response(decided)
+        return json_response({"TYPE": "Accepted", "events": len(decided.events)})
+
+    @auth.require("Command")
+    async def post_command(request: Request, user: Any) -> Response:
+        body = await read_json(request)
+        if isinstance(body, Problem):
+            return problem_response(body)
+        try:
+            parsed = command(body)
+        except BadRequest as e:
+            return problem_response(e.problem)
+        if parsed == "NoOperation":
+            return json_response({"TYPE": "Accepted"})
+        if parsed == "TakeSnapshot":
+            taken = await core.take_snapshot()
+            if isinstance(taken, Problem):
+                return problem_response(taken)
+            return json_response({"TYPE": "Accepted", "eventId": taken})
+        if parsed == "ShutDown":
+            on_shutdown()
+            return json_response({"TYPE": "Accepted"})
+        assert not isinstance(parsed, str)
+        decided = await core.execute(parsed)
+        if isinstance(decided, Problem):
+            return problem_response(decided)
+        return json_response(_reply(decided))
+
+    @auth.require("ReadState")
+    async def get_orders(request: Request, user: Any) -> Response:
+        ids = request.query_params.getlist("id")
+        orders = core.state.orders
+        selected = [orders[i] for i in ids if i in orders] if ids else list(orders.values())
+        return json_response({"eventId": core.journal.last_event_id, "orders": [codec.encode(o) for o in selected]})
+
+    @auth.require("ReadState")
+    async def get_order(request: Request, user: Any) -> Response:
+        order = core.state.orders.get(request.path_params["order_id"])
+        if order is None:
+            return problem_response(problem("UnknownOrder", f"Unknown order {request.path_params['order_id']!r}"))
+        return json_response(codec.encode(order))
+
+    @auth.require("ReadState")
+    async def get_snapshot(request: Request, user: Any) -> Response:
+        await core.engine.idle()
+        objects = list(core.state.snapshot_objects())
+
+        async def lines() -> Any:
+            for obj in objects:
+                yield dumps(obj) + "\n"
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    async def health(request: Request) -> Response:
+        return json_response({"status": "ok", "eventId": core.journal.last_event_id})
+
+    return [
+        Route(f"{PREFIX}/order", post_order, methods=["POST"]),
+        Route(f"{PREFIX}/order", get_orders, methods=["GET"]),
+        Route(f"{PREFIX}/order/{{order_id:path}}", get_order, methods=["GET"]),
+        Route(f"{PREFIX}/item", post_item, methods=["POST"]),
+        Route(f"{PREFIX}/command", post_command, methods=["POST"]),
+        Route(f"{PREFIX}/event", event_stream_route(lambda: core.journal, authenticator=auth)),
+        Route(f"{PREFIX}/snapshot", get_snapshot, methods=["GET"]),
+        Route(f"{PREFIX}/health", health, methods=["GET"]),
+    ]
+
+
+def _reply(decided: Decided) -> dict[str, Any]:
+    return {"TYPE": "Accepted", **decided.reply}

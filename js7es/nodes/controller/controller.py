@@ -1,0 +1,113 @@
+"""The Controller node's core: its state and journal, the Agent drivers, and the operations its
+HTTP API offers (all through the one command → event → journal loop of `Engine`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from js7es.domain.commands import Command, Decided
+from js7es.domain.commands.items import UpdateItems
+from js7es.domain.commands.orders import AddOrders, FreshOrder
+from js7es.domain.event import Stamped
+from js7es.domain.items import ItemDeleted, UnsignedSimpleItemAdded
+from js7es.domain.problem import Problem
+from js7es.domain.state import ControllerState
+from js7es.domain.value import Value
+from js7es.journal.api import Journal
+from js7es.nodes.controller.agent_client import AgentClient
+from js7es.nodes.controller.agent_driver import AgentDriver
+from js7es.nodes.engine import Engine, recover_state
+
+log = logging.getLogger(__name__)
+
+
+class ControllerCore:
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        controller_id: str,
+        agent_client_factory: Callable[[str], AgentClient],
+        agent_poll_timeout_s: float = 10.0,
+        agent_release_period_s: float = 5.0,
+    ) -> None:
+        self.journal = journal
+        self.controller_id = controller_id
+        state: ControllerState = recover_state(journal, ControllerState)
+        self.state = state
+        self.engine = Engine(state=state, journal=journal, here=None, controller_id=controller_id)
+        self._agent_client_factory = agent_client_factory
+        self._agent_poll_timeout_s = agent_poll_timeout_s
+        self._agent_release_period_s = agent_release_period_s
+        self.drivers: dict[str, AgentDriver] = {}
+        self.engine.on_commit(self._on_commit)
+
+    async def start(self) -> None:
+        self._sync_drivers()
+        self.engine.start()
+
+    async def stop(self) -> None:
+        self.engine.cancel_timers()
+        await asyncio.gather(*(driver.stop() for driver in self.drivers.values()))
+        self.drivers.clear()
+
+    def _sync_drivers(self) -> None:
+        for agent_path in self.state.agent_refs:
+            if agent_path not in self.drivers:
+                driver = AgentDriver(
+                    engine=self.engine,
+                    agent_path=agent_path,
+                    client_factory=self._agent_client_factory,
+                    poll_timeout_s=self._agent_poll_timeout_s,
+                    release_period_s=self._agent_release_period_s,
+                )
+                self.drivers[agent_path] = driver
+                driver.start()
+        for agent_path in [p for p in self.drivers if p not in self.state.agent_refs]:
+            driver = self.drivers.pop(agent_path)
+            asyncio.get_running_loop().create_task(driver.stop())
+
+    def _on_commit(self, stamped: Sequence[Stamped]) -> None:
+        items_changed = False
+        for s in stamped:
+            if isinstance(s.event, (UnsignedSimpleItemAdded, ItemDeleted)):
+                items_changed = True
+            order = self.state.orders.get(s.key)
+            if order is not None and order.attached is not None:
+                driver = self.drivers.get(order.attached.agent_path)
+                if driver is not None:
+                    driver.order_changed(order.id)
+        if items_changed:
+            self._sync_drivers()
+
+    # -- operations of the API --------------------------------------------------------------------
+
+    async def execute(self, command: Command) -> Decided | Problem:
+        return await self.engine.execute(command)
+
+    async def add_orders(self, orders: Sequence[FreshOrder]) -> Decided | Problem:
+        return await self.engine.execute(AddOrders(orders=tuple(orders)))
+
+    async def update_items(self, operations: Sequence[Value]) -> Decided | Problem:
+        return await self.engine.execute(UpdateItems(operations=tuple(operations)))
+
+    async def take_snapshot(self) -> int | Problem:
+        return await self.engine.take_snapshot()
+
+    def overview(self) -> dict[str, Any]:
+        return {
+            "id": self.controller_id,
+            "eventId": self.journal.last_event_id,
+            "orders": len(self.state.orders),
+            "agents": {
+                path: {
+                    "coupling": agent.coupling,
+                    "eventId": agent.event_id,
+                    **({"problem": agent.problem} if agent.problem else {}),
+                }
+                for path, agent in sorted(self.state.agents.items())
+            },
+        }

@@ -1,0 +1,148 @@
+"""The Controller API's request bodies (JS7's JSON shapes) read strictly into domain commands.
+
+Unknown fields are refused rather than ignored: a misspelt option must not silently do something else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from js7es.domain.commands import Command
+from js7es.domain.commands.orders import (
+    AnswerOrderPrompt,
+    CancelOrders,
+    DeleteOrdersWhenTerminated,
+    FreshOrder,
+    ResumeOrders,
+    SuspendOrders,
+)
+from js7es.domain.problem import Problem, problem
+from js7es.domain.value import value_from_json
+from js7es.domain.workflow import position as pos
+
+
+class BadRequest(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def _bad(code: str, message: str) -> BadRequest:
+    return BadRequest(problem(code, message))
+
+
+def _object(obj: Any, where: str, required: set[str], optional: set[str]) -> Mapping[str, Any]:
+    if not isinstance(obj, Mapping):
+        raise _bad("InvalidRequest", f"{where}: expected a JSON object")
+    unknown = set(obj) - required - optional - {"TYPE"}
+    if unknown:
+        raise _bad("UnknownField", f"{where}: unknown field(s) {sorted(unknown)}")
+    missing = required - set(obj)
+    if missing:
+        raise _bad("MissingField", f"{where}: missing field(s) {sorted(missing)}")
+    return obj
+
+
+def _string(obj: Mapping[str, Any], key: str, where: str) -> str:
+    value = obj[key]
+    if not isinstance(value, str):
+        raise _bad("InvalidRequest", f"{where}.{key} must be a string")
+    return value
+
+
+def _strings(obj: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = obj[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _bad("InvalidRequest", f"{where}.{key} must be a list of strings")
+    return tuple(value)
+
+
+def _bool(obj: Mapping[str, Any], key: str, where: str, default: bool = False) -> bool:
+    value = obj.get(key, default)
+    if not isinstance(value, bool):
+        raise _bad("InvalidRequest", f"{where}.{key} must be true or false")
+    return value
+
+
+def _position(obj: Mapping[str, Any], key: str, where: str) -> pos.Position | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not pos.is_valid(value):
+        raise _bad("InvalidPosition", f'{where}.{key} must be a position like [1, "then", 0]')
+    return tuple(value)
+
+
+def fresh_order(obj: Any) -> FreshOrder:
+    where = "order"
+    o = _object(
+        obj, where, {"id", "workflowPath"}, {"arguments", "scheduledFor", "deleteWhenTerminated", "startPosition"}
+    )
+    arguments = o.get("arguments", {})
+    if not isinstance(arguments, Mapping):
+        raise _bad("InvalidRequest", "order.arguments must be an object")
+    scheduled_for = o.get("scheduledFor")
+    if scheduled_for is not None and (not isinstance(scheduled_for, int) or isinstance(scheduled_for, bool)):
+        raise _bad("InvalidRequest", "order.scheduledFor must be epoch milliseconds")
+    converted = value_from_json(dict(arguments))
+    assert isinstance(converted, Mapping)
+    return FreshOrder(
+        id=_string(o, "id", where),
+        workflow_path=_string(o, "workflowPath", where),
+        arguments=converted,
+        scheduled_for=scheduled_for,
+        delete_when_terminated=_bool(o, "deleteWhenTerminated", where),
+        start_position=_position(o, "startPosition", where),
+    )
+
+
+def _kill(mode: Mapping[str, Any], where: str) -> bool:
+    kill = mode.get("kill")
+    if kill is None:
+        return False
+    _object(kill, f"{where}.kill", set(), {"immediately", "workflowPosition"})
+    return True
+
+
+def command(obj: Any) -> Command | str:
+    """A domain command, or the name of a node command (TakeSnapshot, ShutDown, NoOperation)."""
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("TYPE"), str):
+        raise _bad("InvalidRequest", "A command is a JSON object with a TYPE")
+    type_ = obj["TYPE"]
+    where = type_
+    match type_:
+        case "CancelOrders":
+            o = _object(obj, where, {"orderIds"}, {"mode"})
+            mode = _object(o.get("mode", {"TYPE": "FreshOrStarted"}), f"{where}.mode", set(), {"kill"})
+            mode_type = mode.get("TYPE", "FreshOrStarted")
+            if mode_type not in ("FreshOnly", "FreshOrStarted"):
+                raise _bad("InvalidRequest", f"{where}.mode.TYPE must be FreshOnly or FreshOrStarted")
+            return CancelOrders(order_ids=_strings(o, "orderIds", where), mode=mode_type, kill=_kill(mode, where))
+        case "SuspendOrders":
+            o = _object(obj, where, {"orderIds"}, {"mode"})
+            mode = _object(o.get("mode", {}), f"{where}.mode", set(), {"kill", "resetState"})
+            return SuspendOrders(order_ids=_strings(o, "orderIds", where), kill=_kill(mode, where))
+        case "ResumeOrder":
+            o = _object(obj, where, {"orderId"}, {"position", "asSucceeded", "historyOperations", "restartKilledJob"})
+            return ResumeOrders(
+                order_ids=(_string(o, "orderId", where),),
+                position=_position(o, "position", where),
+                as_succeeded=_bool(o, "asSucceeded", where),
+            )
+        case "ResumeOrders":
+            o = _object(obj, where, {"orderIds"}, {"asSucceeded", "restartKilledJob"})
+            return ResumeOrders(order_ids=_strings(o, "orderIds", where), as_succeeded=_bool(o, "asSucceeded", where))
+        case "AnswerOrderPrompt":
+            o = _object(obj, where, {"orderId"}, set())
+            return AnswerOrderPrompt(order_id=_string(o, "orderId", where))
+        case "DeleteOrdersWhenTerminated":
+            o = _object(obj, where, {"orderIds"}, set())
+            return DeleteOrdersWhenTerminated(order_ids=_strings(o, "orderIds", where))
+        case "TakeSnapshot" | "NoOperation":
+            _object(obj, where, set(), set())
+            return str(type_)
+        case "ShutDown":
+            _object(obj, where, set(), {"restart", "suppressSnapshot", "clusterAction"})
+            return str(type_)
+    raise _bad("UnknownCommand", f"Unknown command TYPE {type_!r}")

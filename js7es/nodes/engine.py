@@ -1,0 +1,218 @@
+"""One node's command → event → journal loop (ARCHITECTURE §3), on the asyncio loop thread.
+
+Deciding and applying happen synchronously on the loop thread, so every decision sees every earlier
+one; the events are handed to the journal in the same order, and nothing observable (a reply, a process
+start, a command to another node) happens before the journal has made them durable. If the journal
+fails, the node halts: its state is ahead of what is durable and must not be acted on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+from js7es.domain import commands
+from js7es.domain.commands import Command, Decided
+from js7es.domain.event import KeyedEvent, Stamped
+from js7es.domain.order.context import Context
+from js7es.domain.order.event_source import InapplicableEventError, follow_up
+from js7es.domain.order.order import Order
+from js7es.domain.order.states import DelayingRetry, Fresh, Sleeping
+from js7es.domain.problem import Problem
+from js7es.domain.state import ControllerState
+from js7es.journal.api import Journal
+
+log = logging.getLogger(__name__)
+
+CommitListener = Callable[[Sequence[Stamped]], Awaitable[None] | None]
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def halt(reason: str) -> None:
+    """Stop the process at once: the state is ahead of the journal (JS7 halts the JVM likewise)."""
+    log.critical("HALT: %s", reason)
+    logging.shutdown()
+    os._exit(70)
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        state: ControllerState,
+        journal: Journal,
+        here: str | None,
+        controller_id: str,
+        clock: Callable[[], int] = now_ms,
+        on_halt: Callable[[str], None] = halt,
+    ) -> None:
+        self.state = state
+        self.journal = journal
+        self.here = here
+        self.controller_id = controller_id
+        self.clock = clock
+        self._on_halt = on_halt
+        self._listeners: list[CommitListener] = []
+        self._timers: dict[str, tuple[int, asyncio.TimerHandle]] = {}
+        self._halted = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def ctx(self) -> Context:
+        return Context(now_ms=self.clock(), here=self.here, controller_id=self.controller_id)
+
+    def on_commit(self, listener: CommitListener) -> None:
+        """Called on the loop thread after each commit, in order, with its stamped events."""
+        self._listeners.append(listener)
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    async def execute(self, command: Command) -> Decided | Problem:
+        """Decide a command, apply it and what the orders do next, persist it all in one commit."""
+        try:
+            decided = commands.execute(self.state, command, self.ctx())
+        except InapplicableEventError as e:
+            self._halt(f"{e}")
+            raise
+        if isinstance(decided, Problem):
+            return decided
+        await self.persist(list(decided.events))
+        return decided
+
+    async def emit(self, keyed_events: Iterable[KeyedEvent], *, follow: Iterable[str] = ()) -> list[Stamped]:
+        """Apply events the node produced (a process started or ended, an Agent's events arrived),
+        then let the touched orders (and `follow`) go on; persist all in one commit."""
+        events = list(keyed_events)
+        touched = list(dict.fromkeys(k.key for k in events if k.key))
+        try:
+            for keyed in events:
+                problem = self.state.apply_event(keyed.key, keyed.event)
+                if problem is not None:
+                    raise InapplicableEventError(f"{problem}")
+            events.extend(follow_up(self.state, [*touched, *follow], self.ctx()))
+            if self.here is None:  # only the Controller deletes workflow versions
+                events.extend(commands.obsolete_item_events(self.state))
+        except InapplicableEventError as e:
+            self._halt(str(e))
+            raise
+        return await self.persist(events)
+
+    async def persist(self, events: list[KeyedEvent]) -> list[Stamped]:
+        if not events:
+            return []
+        if self._halted:
+            raise RuntimeError("the node is halting")
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            future = self.journal.persist(events)
+            stamped = await asyncio.wrap_future(future)
+        except Exception as e:
+            self._halt(f"journal failed: {e!r}")
+            raise
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+        self.state.last_event_id = stamped[-1].event_id
+        self._schedule_timers({s.key for s in stamped})
+        for listener in self._listeners:
+            try:
+                result = listener(stamped)
+                if result is not None:
+                    await result
+            except Exception:
+                log.exception("commit listener failed")
+        return stamped
+
+    async def idle(self) -> None:
+        """Until no commit is in flight: then the state is exactly the committed state."""
+        await self._idle.wait()
+
+    async def take_snapshot(self, attempts: int = 20) -> int | Problem:
+        """Start a new journal segment with a snapshot of the committed state.
+
+        The state may be ahead of the journal while commits are in flight, so the objects are taken
+        when none is; if events were committed meanwhile the journal refuses, and we try again.
+        """
+        result: int | Problem = Problem(code="SnapshotRefused", message="No snapshot was taken")
+        for _ in range(attempts):
+            await self._idle.wait()
+            at = self.state.last_event_id
+            objects = list(self.state.snapshot_objects())
+            result = await asyncio.to_thread(self.journal.take_snapshot, objects, at_event_id=at, timeout=60)
+            if not isinstance(result, Problem):
+                return result
+        return result
+
+    def _halt(self, reason: str) -> None:
+        self._halted = True
+        self._on_halt(reason)
+
+    # -- timers: scheduledFor, retry delays, sleeps -------------------------------------------------
+
+    def start(self) -> None:
+        """After recovery: wake every order that is due and arm the timers of the others."""
+        self._schedule_timers(self.state.orders)
+        asyncio.get_running_loop().create_task(self.emit([], follow=list(self.state.orders)))
+
+    def _schedule_timers(self, order_ids: Iterable[str]) -> None:
+        loop = asyncio.get_running_loop()
+        for order_id in order_ids:
+            order = self.state.orders.get(order_id)
+            when = self._wake_time(order) if order is not None else None
+            existing = self._timers.get(order_id)
+            if existing is not None and (when is None or existing[0] != when):
+                existing[1].cancel()
+                del self._timers[order_id]
+                existing = None
+            if when is not None and existing is None:
+                delay = max(0.0, (when - self.clock()) / 1000)
+                handle = loop.call_later(delay, self._wake, order_id)
+                self._timers[order_id] = (when, handle)
+
+    def _wake_time(self, order: Order) -> int | None:
+        match order.state:
+            case Fresh() if order.scheduled_for is not None:
+                return order.scheduled_for
+            case DelayingRetry(until_ms=until) | Sleeping(until_ms=until):
+                return until
+        return None
+
+    def _wake(self, order_id: str) -> None:
+        self._timers.pop(order_id, None)
+        order = self.state.orders.get(order_id)
+        if order is not None and (when := self._wake_time(order)) is not None and when > self.clock():
+            self._schedule_timers([order_id])  # the clock is behind the timer's: try again
+            return
+        asyncio.get_running_loop().create_task(self._wake_order(order_id))
+
+    async def _wake_order(self, order_id: str) -> None:
+        try:
+            await self.emit([], follow=[order_id])
+        except Exception:
+            log.exception("waking order %s failed", order_id)
+
+    def cancel_timers(self) -> None:
+        for _, handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+
+
+def recover_state(journal: Journal, state_class: type[Any]) -> Any:
+    """The state from the journal's newest snapshot and the events after it."""
+    recovered = journal.recovered
+    state = state_class.from_snapshot(recovered.snapshot)
+    for stamped in recovered.events:
+        applied = state.apply_stamped(stamped)
+        if isinstance(applied, Problem):
+            raise RuntimeError(f"Journal does not apply at EventId {stamped.event_id}: {applied}")
+    return state

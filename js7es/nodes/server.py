@@ -1,0 +1,159 @@
+"""Running a node as a process: the journal, the core, the web service on uvicorn, TLS, and shutdown.
+
+`js7es controller --config FILE` and `js7es agent --config FILE` end here. The process stops cleanly on
+SIGTERM/SIGINT or a ShutDown command; a kill -9 at any moment loses nothing that was committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+
+from js7es.journal.file import FileJournal
+from js7es.nodes.agent.api import PREFIX as AGENT_PREFIX
+from js7es.nodes.agent.api import agent_routes
+from js7es.nodes.agent.director import AgentDirector
+from js7es.nodes.config import NodeSettings
+from js7es.nodes.controller.agent_client import AgentClient
+from js7es.nodes.controller.api import PREFIX as CONTROLLER_PREFIX
+from js7es.nodes.controller.api import controller_routes
+from js7es.nodes.controller.controller import ControllerCore
+from js7es.nodes.http import Authenticator, NodeMetrics, NodeOverview, Users, build_app
+from js7es.nodes.tls import TlsConfig, client_ssl_context, uvicorn_http_protocol, uvicorn_ssl_kwargs
+
+log = logging.getLogger(__name__)
+
+
+def _tls(settings: NodeSettings, insecure: bool) -> TlsConfig | None:
+    if settings.tls is None:
+        if not insecure:
+            raise ValueError(f"{settings.config_file}: no [tls] section; plain HTTP needs the explicit --insecure flag")
+        return None
+    if insecure:
+        raise ValueError("--insecure given, but the configuration has a [tls] section: choose one")
+    return TlsConfig(cert_file=settings.tls.cert, key_file=settings.tls.key, ca_file=settings.tls.ca)
+
+
+def _serve(app: Starlette, settings: NodeSettings, tls: TlsConfig | None, server_box: list[uvicorn.Server]) -> int:
+    kwargs: dict[str, Any] = {}
+    if tls is not None:
+        kwargs.update(uvicorn_ssl_kwargs(tls))
+        kwargs["http"] = uvicorn_http_protocol(tls)
+    config = uvicorn.Config(
+        app,
+        host=settings.http.host,
+        port=settings.http.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+        lifespan="on",
+        **kwargs,
+    )
+    server = uvicorn.Server(config)
+    server_box.append(server)
+    server.run()
+    return 0
+
+
+def _scheme(tls: TlsConfig | None) -> str:
+    return "https" if tls is not None else "http"
+
+
+def run_controller(settings: NodeSettings, *, insecure: bool = False) -> int:
+    tls = _tls(settings, insecure)
+    users = Users.from_config(settings.users)
+    auth = Authenticator(users)
+    client_context: ssl.SSLContext | None = client_ssl_context(tls) if tls is not None else None
+    login = settings.agent_login
+
+    def agent_client(uri: str) -> AgentClient:
+        return AgentClient(
+            uri, ssl_context=client_context, auth=(login.user, login.password) if login is not None else None
+        )
+
+    settings.journal_dir.mkdir(parents=True, exist_ok=True)
+    journal = FileJournal.open(settings.journal_dir, name="controller")
+    core = ControllerCore(
+        journal=journal,
+        controller_id=settings.controller_id,
+        agent_client_factory=agent_client,
+        agent_poll_timeout_s=settings.agent_poll_timeout_s,
+        agent_release_period_s=settings.agent_release_period_s,
+    )
+    server_box: list[uvicorn.Server] = []
+    overview = NodeOverview(id=settings.controller_id, extra=core.overview)
+    metrics = NodeMetrics()
+    metrics.track_journal(journal, "controller")
+
+    def shut_down() -> None:
+        overview.is_terminating = True
+        server_box[0].should_exit = True
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await core.start()
+        print(
+            f"js7es controller {settings.controller_id!r} ready at "
+            f"{_scheme(tls)}://{settings.http.host}:{settings.http.port}{CONTROLLER_PREFIX}",
+            flush=True,
+        )
+        try:
+            yield
+        finally:
+            await core.stop()
+            journal.close()
+
+    app = build_app(
+        prefix=CONTROLLER_PREFIX,
+        overview=overview,
+        authenticator=auth,
+        metrics=metrics,
+        routes=controller_routes(core, auth, on_shutdown=shut_down),
+        lifespan=lifespan,
+    )
+    return _serve(app, settings, tls, server_box)
+
+
+def run_agent(settings: NodeSettings, *, insecure: bool = False) -> int:
+    tls = _tls(settings, insecure)
+    auth = Authenticator(Users.from_config(settings.users))
+    settings.journal_dir.mkdir(parents=True, exist_ok=True)
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    journal = FileJournal.open(settings.journal_dir, name="agent")
+    director = AgentDirector(journal=journal, work_dir=settings.work_dir, process_limit=settings.process_limit)
+    server_box: list[uvicorn.Server] = []
+    overview = NodeOverview(id=director.state.agent_path or "Agent", extra=director.overview)
+    metrics = NodeMetrics()
+    metrics.track_journal(journal, "agent")
+
+    def shut_down() -> None:
+        overview.is_terminating = True
+        server_box[0].should_exit = True
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await director.start()
+        print(
+            f"js7es agent ready at {_scheme(tls)}://{settings.http.host}:{settings.http.port}{AGENT_PREFIX}", flush=True
+        )
+        try:
+            yield
+        finally:
+            await director.stop()
+            journal.close()
+
+    app = build_app(
+        prefix=AGENT_PREFIX,
+        overview=overview,
+        authenticator=auth,
+        metrics=metrics,
+        routes=agent_routes(director, auth, on_shutdown=shut_down),
+        lifespan=lifespan,
+    )
+    return _serve(app, settings, tls, server_box)

@@ -1,0 +1,203 @@
+"""Orders through real Controller and Agent processes over mutual TLS: the exact events of each order."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.topology import Topology
+
+OUTPUT = {"OrderStdoutWritten", "OrderStderrWritten"}
+
+
+def shell(script: str, **job: Any) -> dict[str, Any]:
+    return {"agentPath": "agent", "executable": {"TYPE": "ShellScriptExecutable", "script": script}, **job}
+
+
+def workflow(path: str, *instructions: dict[str, Any], **jobs: dict[str, Any]) -> dict[str, Any]:
+    return {"path": path, "instructions": list(instructions), "jobs": jobs}
+
+
+def execute(job: str = "J", **more: Any) -> dict[str, Any]:
+    return {"TYPE": "Execute.Named", "jobName": job, **more}
+
+
+def without_output(names: list[str]) -> list[str]:
+    return [n for n in names if n not in OUTPUT]
+
+
+def test_one_shell_job_with_output_and_arguments(topology: Topology) -> None:
+    script = 'echo "hello $JS7_ARG_name"\necho "to stderr" >&2\necho "result=42" >>"$JS7_RETURN_VALUES"\n'
+    w = workflow("hello", execute(), J=shell(script))
+    assert topology.deploy(w, version="1").status_code == 200
+    response = topology.add_order("o1", "hello", arguments={"name": "Ada"})
+    assert response.status_code == 201, response.text
+    events = topology.wait_for(lambda es: topology.terminated(es, "o1"))
+    names = topology.order_events(events, "o1")
+    assert without_output(names) == [
+        "OrderAdded",
+        "OrderAttachable",
+        "OrderAttached",
+        "OrderStarted",
+        "OrderProcessingStarted",
+        "OrderProcessed",
+        "OrderMoved",
+        "OrderDetachable",
+        "OrderDetached",
+        "OrderFinished",
+    ]
+    out = "".join(e["chunk"] for e in events if e.get("Key") == "o1" and e["TYPE"] == "OrderStdoutWritten")
+    err = "".join(e["chunk"] for e in events if e.get("Key") == "o1" and e["TYPE"] == "OrderStderrWritten")
+    assert out == "hello Ada\n" and err == "to stderr\n"
+    processed = next(e for e in events if e.get("Key") == "o1" and e["TYPE"] == "OrderProcessed")
+    assert processed["outcome"]["TYPE"] == "Succeeded"
+    assert processed["outcome"]["namedValues"]["returnCode"] == 0
+    assert processed["outcome"]["namedValues"]["result"] == "42"
+    started = next(e for e in events if e.get("Key") == "o1" and e["TYPE"] == "OrderProcessingStarted")
+    assert started["subagentId"] == "agent-director"
+
+
+def test_instructions_on_real_nodes(topology: Topology) -> None:
+    fail_once = shell('if [ -f "$MARK" ]; then exit 0; fi; touch "$MARK"; exit 3\n')
+    flaky = {**fail_once, "executable": {**fail_once["executable"], "env": {"MARK": "$mark"}}}
+    w = workflow(
+        "many",
+        {"TYPE": "If", "ifThens": [{"predicate": "$n > 1", "then": {"instructions": [execute("ok")]}}]},
+        {
+            "TYPE": "Try",
+            "try": {"instructions": [execute("flaky")]},
+            "catch": {"instructions": [{"TYPE": "Retry"}]},
+            "retryDelays": [0.2],
+            "maxTries": 3,
+        },
+        {
+            "TYPE": "Fork",
+            "branches": [
+                {"id": "a", "workflow": {"instructions": [execute("ok")]}},
+                {"id": "b", "workflow": {"instructions": [{"TYPE": "Sleep", "duration": "0.3"}, execute("ok")]}},
+            ],
+        },
+        {"TYPE": "Prompt", "question": "'Go on?'"},
+        {"TYPE": "Finish"},
+        ok=shell("exit 0"),
+        flaky=flaky,
+    )
+    assert topology.deploy(w, version="1").status_code == 200
+    mark = topology.root / "flaky-mark"
+    assert topology.add_order("o", "many", arguments={"n": 2, "mark": str(mark)}).status_code == 201
+    events = topology.wait_for(lambda es: "OrderPrompted" in topology.order_events(es, "o"))
+    assert topology.command({"TYPE": "AnswerOrderPrompt", "orderId": "o"}).status_code == 200
+    events = topology.wait_for(lambda es: topology.terminated(es, "o"))
+    assert without_output(topology.order_events(events, "o")) == [
+        "OrderAdded",
+        "OrderStarted",
+        "OrderMoved",  # into then
+        "OrderAttachable",
+        "OrderAttached",
+        "OrderProcessingStarted",
+        "OrderProcessed",
+        "OrderMoved",  # to the Try
+        "OrderMoved",  # into its try block
+        "OrderProcessingStarted",
+        "OrderProcessed",  # exit 3
+        "OrderCaught",
+        "OrderRetrying",
+        "OrderAwoke",
+        "OrderProcessingStarted",
+        "OrderProcessed",
+        "OrderMoved",
+        "OrderDetachable",
+        "OrderDetached",
+        "OrderForked",
+        "OrderJoined",
+        "OrderMoved",
+        "OrderPrompted",
+        "OrderPromptAnswered",
+        "OrderMoved",
+        "OrderFinished",
+    ]
+    assert without_output(topology.order_events(events, "o|b")) == [
+        "OrderSleeping",
+        "OrderMoved",
+        "OrderAttachable",
+        "OrderAttached",
+        "OrderProcessingStarted",
+        "OrderProcessed",
+        "OrderMoved",
+        "OrderDetachable",
+        "OrderDetached",
+    ]
+
+
+def test_job_timeout_kills_the_process_group(topology: Topology) -> None:
+    pid_file = topology.root / "timeout.pid"
+    script = f'echo $$ > "{pid_file}"\nsleep 60 &\nwait\n'
+    w = workflow("slow", execute(), J=shell(script, timeout=0.5, sigkillDelay=0.5))
+    topology.deploy(w, version="1")
+    topology.add_order("t", "slow")
+    events = topology.wait_for(lambda es: topology.terminated(es, "t"))
+    processed = next(e for e in events if e.get("Key") == "t" and e["TYPE"] == "OrderProcessed")
+    assert processed["outcome"]["TYPE"] == "TimedOut"
+    assert without_output(topology.order_events(events, "t"))[-3:] == [
+        "OrderDetachable",
+        "OrderDetached",
+        "OrderFailed",
+    ]
+    assert not _process_group_alive(int(pid_file.read_text()))
+
+
+def test_cancel_with_kill_of_a_running_process_tree(topology: Topology) -> None:
+    pid_file = topology.root / "cancel.pid"
+    script = f'echo $$ > "{pid_file}"\nsleep 60 &\nsleep 61\n'
+    topology.deploy(workflow("long", execute(), J=shell(script, sigkillDelay=1)), version="1")
+    topology.add_order("c", "long")
+    topology.wait_for(lambda es: "OrderProcessingStarted" in topology.order_events(es, "c"))
+    _wait_for_file(pid_file)
+    response = topology.command(
+        {"TYPE": "CancelOrders", "orderIds": ["c"], "mode": {"TYPE": "FreshOrStarted", "kill": {}}}
+    )
+    assert response.status_code == 200, response.text
+    events = topology.wait_for(lambda es: topology.terminated(es, "c"))
+    assert without_output(topology.order_events(events, "c"))[-7:] == [
+        "OrderCancellationMarked",
+        "OrderCancellationMarkedOnAgent",
+        "OrderProcessed",
+        "OrderProcessingKilled",
+        "OrderDetachable",
+        "OrderDetached",
+        "OrderCancelled",
+    ]
+    processed = next(e for e in events if e.get("Key") == "c" and e["TYPE"] == "OrderProcessed")
+    assert processed["outcome"]["TYPE"] == "Killed"
+    assert not _process_group_alive(int(pid_file.read_text()))
+
+
+def test_scheduled_order_starts_at_its_time(topology: Topology) -> None:
+    topology.deploy(workflow("w", execute(), J=shell("exit 0")), version="1")
+    at = int(time.time() * 1000) + 1500
+    assert topology.add_order("s", "w", scheduledFor=at).status_code == 201
+    events = topology.wait_for(lambda es: topology.terminated(es, "s"))
+    started = next(e for e in events if e.get("Key") == "s" and e["TYPE"] == "OrderStarted")
+    assert started["eventId"] // 1000 >= at
+    assert started["eventId"] // 1000 - at < 1000
+
+
+def _process_group_alive(pgid: int) -> bool:
+    import os
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _wait_for_file(path: Path) -> None:
+    deadline = time.monotonic() + 10
+    while not path.exists() or not path.read_text().strip():
+        assert time.monotonic() < deadline, f"{path} not written"
+        time.sleep(0.02)

@@ -1,0 +1,246 @@
+"""Real js7es node processes on loopback for end-to-end tests, behind one small interface.
+
+`Topology` writes certificates and configurations, starts `js7es controller` and `js7es agent` as
+subprocesses, kills and restarts them, and offers a client that talks to the Controller over HTTPS
+with our CA. A container-based launcher can implement the same interface later (deploy/ images).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from js7es.nodes.certs import create_ca, create_node_certificate
+from js7es.nodes.tls import TlsConfig, client_ssl_context
+
+HOST = "127.0.0.1"
+ADMIN = ("admin", "admin-secret")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class NodeProcess:
+    kind: str
+    name: str
+    config: Path
+    data_dir: Path
+    port: int
+    log_file: Path
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def prefix(self) -> str:
+        return "/controller/api" if self.kind == "controller" else "/agent/api"
+
+
+@dataclass
+class Topology:
+    root: Path
+    agents: tuple[str, ...] = ("agent",)
+    controller_id: str = "js7es-test"
+    nodes: dict[str, NodeProcess] = field(default_factory=dict)
+    scheme: str = "https"
+
+    def __post_init__(self) -> None:
+        certs = self.root / "certs"
+        create_ca(certs / "ca")
+        for name in ("controller", *self.agents, "client"):
+            create_node_certificate(certs / "ca", certs / name, name, [HOST, "localhost"])
+        self.client_tls = TlsConfig.from_dir(certs / "client", certs / "ca")
+        self.nodes["controller"] = self._node("controller", "controller")
+        for agent in self.agents:
+            self.nodes[agent] = self._node("agent", agent)
+
+    def _node(self, kind: str, name: str) -> NodeProcess:
+        data_dir = self.root / name
+        data_dir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        certs = self.root / "certs"
+        lines = [
+            f"[{kind}]",
+            f'data-dir = "{data_dir}"',
+            *([f'id = "{self.controller_id}"'] if kind == "controller" else []),
+            "[http]",
+            f'host = "{HOST}"',
+            f"port = {port}",
+            "[tls]",
+            f'cert = "{certs / name / "node.crt"}"',
+            f'key = "{certs / name / "node.key"}"',
+            f'ca = "{certs / "ca" / "ca.crt"}"',
+        ]
+        if kind == "controller":
+            lines += [
+                "[timing]",
+                "agent-poll-timeout = 2",
+                "agent-release-period = 1",
+                "[users.admin]",
+                f'password = "plain:{ADMIN[1]}"',
+                'permissions = ["SuperPermission"]',
+                "[users.client]",
+                'distinguished-names = ["CN=client"]',
+                'permissions = ["SuperPermission"]',
+            ]
+        else:
+            lines += [
+                "[users.controller]",
+                'distinguished-names = ["CN=controller"]',
+                'permissions = ["AgentDirector"]',
+            ]
+        config = data_dir / f"{kind}.toml"
+        config.write_text("\n".join(lines) + "\n")
+        return NodeProcess(
+            kind=kind, name=name, config=config, data_dir=data_dir, port=port, log_file=data_dir / "node.log"
+        )
+
+    # -- processes ----------------------------------------------------------------------------------
+
+    def start(self, name: str, *, wait: bool = True) -> NodeProcess:
+        node = self.nodes[name]
+        assert node.process is None or node.process.poll() is not None, f"{name} runs already"
+        with node.log_file.open("ab") as log:
+            node.process = subprocess.Popen(
+                [sys.executable, "-m", "js7es.nodes.cli", node.kind, "--config", str(node.config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=node.data_dir,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        node.starts += 1
+        if wait:
+            self.wait_ready(name)
+        return node
+
+    def start_all(self) -> None:
+        for name in self.nodes:
+            self.start(name, wait=False)
+        for name in self.nodes:
+            self.wait_ready(name)
+
+    def wait_ready(self, name: str, timeout: float = 30) -> None:
+        node = self.nodes[name]
+        deadline = time.monotonic() + timeout
+        with self._client(node) as client:
+            while time.monotonic() < deadline:
+                if node.process is not None and node.process.poll() is not None:
+                    raise AssertionError(f"{name} exited with {node.process.returncode}:\n{self.log(name)}")
+                try:
+                    if client.get(f"{node.prefix}/health").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.05)
+        raise AssertionError(f"{name} not ready after {timeout} s:\n{self.log(name)}")
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        node = self.nodes[name]
+        if node.process is not None and node.process.poll() is None:
+            node.process.send_signal(sig)
+            node.process.wait(timeout=30)
+
+    def restart(self, name: str) -> None:
+        self.kill(name)
+        self.start(name)
+
+    def stop_all(self) -> None:
+        for name in self.nodes:
+            self.kill(name, signal.SIGTERM)
+
+    def log(self, name: str) -> str:
+        path = self.nodes[name].log_file
+        return path.read_text(errors="replace")[-5000:] if path.exists() else ""
+
+    # -- talking to the Controller ------------------------------------------------------------------
+
+    def _client(self, node: NodeProcess, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"{self.scheme}://{HOST}:{node.port}",
+            verify=client_ssl_context(self.client_tls),
+            timeout=30,
+            **kwargs,
+        )
+
+    def controller(self) -> httpx.Client:
+        """A client of the Controller, logged in by its client certificate (user "client")."""
+        return self._client(self.nodes["controller"])
+
+    def agent_items(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for agent in self.agents:
+            items.append({"TYPE": "AgentRef", "path": agent, "directors": [f"{agent}-director"]})
+            items.append(
+                {
+                    "TYPE": "SubagentItem",
+                    "id": f"{agent}-director",
+                    "agentPath": agent,
+                    "uri": f"https://{HOST}:{self.nodes[agent].port}",
+                }
+            )
+        return items
+
+    def deploy(self, *workflows: dict[str, Any], version: str, with_agents: bool = True) -> httpx.Response:
+        operations: list[dict[str, Any]] = [{"TYPE": "AddVersion", "versionId": version}]
+        if with_agents:
+            operations += [{"TYPE": "AddOrChangeSimple", "item": item} for item in self.agent_items()]
+        operations += [{"TYPE": "AddOrChangeSimple", "item": w} for w in workflows]
+        with self.controller() as c:
+            return c.post("/controller/api/item", json=operations)
+
+    def add_order(self, order_id: str, workflow: str, **fields: Any) -> httpx.Response:
+        with self.controller() as c:
+            return c.post("/controller/api/order", json={"id": order_id, "workflowPath": workflow, **fields})
+
+    def command(self, command: dict[str, Any]) -> httpx.Response:
+        with self.controller() as c:
+            return c.post("/controller/api/command", json=command)
+
+    def events(self, after: int = 0, timeout: float = 0) -> list[dict[str, Any]]:
+        with self.controller() as c:
+            response = c.get("/controller/api/event", params={"after": after, "timeout": timeout})
+            assert response.status_code == 200, response.text
+            return [json.loads(line) for line in response.text.splitlines() if line.strip()]
+
+    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 30) -> list[dict[str, Any]]:
+        """Follow the Controller's event stream until `predicate(all events so far)` holds."""
+        seen: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            after = seen[-1]["eventId"] if seen else 0
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out; last events: {seen[-20:]}")
+            try:
+                seen.extend(self.events(after, timeout=min(remaining, 2)))
+            except httpx.HTTPError:
+                time.sleep(0.1)  # the Controller is restarting
+                continue
+            if predicate(seen):
+                return seen
+
+    def order_events(self, events: list[dict[str, Any]], order_id: str) -> list[str]:
+        return [e["TYPE"] for e in events if e.get("Key") == order_id]
+
+    def terminated(self, events: list[dict[str, Any]], *order_ids: str) -> bool:
+        ended = {e.get("Key") for e in events if e["TYPE"] in ("OrderFinished", "OrderFailed", "OrderCancelled")}
+        return all(o in ended for o in order_ids)
+
+
+def iter_lines(path: Path) -> Iterator[str]:
+    if path.exists():
+        yield from path.read_text().splitlines()

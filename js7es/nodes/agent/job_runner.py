@@ -140,7 +140,8 @@ class JobRunner:
     def _start_waiting(self, key: str) -> None:
         """A slot is free: start the next waiting order of the job (or of any job, for the Agent limit)."""
         for queue in [self._waiting.get(key), *self._waiting.values()]:
-            while queue:
+            for _ in range(len(queue) if queue else 0):  # try_start puts back whoever still has no slot
+                assert queue is not None
                 candidate = queue.popleft()
                 self.try_start(candidate)
                 if candidate in self._running:

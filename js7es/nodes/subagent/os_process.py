@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import errno
 import logging
 import os
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +39,36 @@ log = logging.getLogger(__name__)
 PIPE_GRACE_S = 2.0  # how long pipes may stay open after the group has gone
 GONE_AFTER_SIGKILL_S = 5.0  # a group still there this long after SIGKILL is given up (logged)
 _KIND: dict[int, StdoutOrStderr] = {1: "stdout", 2: "stderr"}
+
+
+def _die_with_agent() -> Callable[[], None] | None:
+    """A job's main process is killed when the Agent dies (Linux PR_SET_PDEATHSIG), so that a job
+    cannot finish behind the back of an Agent that was killed: after its restart the step is
+    ProcessLost and runs again, and must not have had its effect meanwhile. (What the job started
+    itself is killed with its process group when the Agent recovers.)"""
+    if not sys.platform.startswith("linux") or _PRCTL is None:
+        return None
+    agent_pid = os.getpid()
+    prctl = _PRCTL
+
+    def set_parent_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != agent_pid:  # the Agent died before the signal was armed
+            os._exit(137)
+
+    return set_parent_death_signal
+
+
+def _load_prctl() -> Callable[[int, int], int] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PR_SET_PDEATHSIG = 1
+_PRCTL = _load_prctl() if sys.platform.startswith("linux") else None
 
 
 class _Protocol(asyncio.SubprocessProtocol):
@@ -125,6 +158,7 @@ class OsJobProcess(JobProcess):
                     cwd=spec.work_dir,
                     env=env,
                     start_new_session=True,  # its own process group, killed as a whole
+                    preexec_fn=_die_with_agent(),
                 )
                 return transport, protocol
             except OSError as e:

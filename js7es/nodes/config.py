@@ -51,6 +51,7 @@ class NodeSettings:
     agent_login: ClientLogin | None = None  # Controller: login at the Agents without TLS
     agent_poll_timeout_s: float = 10.0
     agent_release_period_s: float = 5.0
+    snapshot_after_events: int = 100_000  # a new journal segment with a snapshot after so many events
 
     @property
     def journal_dir(self) -> Path:
@@ -62,8 +63,8 @@ class NodeSettings:
 
 
 _SECTIONS = {
-    "controller": {"controller", "http", "tls", "users", "agent-login", "timing"},
-    "agent": {"agent", "http", "tls", "users"},
+    "controller": {"controller", "http", "tls", "users", "agent-login", "timing", "journal"},
+    "agent": {"agent", "http", "tls", "users", "journal"},
 }
 
 
@@ -103,6 +104,10 @@ def parse_settings(raw: Mapping[str, Any], path: Path, kind: str) -> NodeSetting
     if not isinstance(users, Mapping):
         raise ConfigError(f"{path}: [users] must be a table of users")
     settings: dict[str, Any] = {}
+    journal = reader.section(raw, "journal", {"snapshot-after-events"})
+    settings["snapshot_after_events"] = reader.number(
+        journal, "journal.snapshot-after-events", 100_000, 10, 1_000_000_000
+    )
     if kind == "controller":
         settings["controller_id"] = reader.text(node, "controller.id", "js7es")
         login = reader.section(raw, "agent-login", {"user", "password"})

@@ -52,6 +52,7 @@ class Engine:
         controller_id: str,
         clock: Callable[[], int] = now_ms,
         on_halt: Callable[[str], None] = halt,
+        snapshot_after_events: int = 100_000,
     ) -> None:
         self.state = state
         self.journal = journal
@@ -63,6 +64,9 @@ class Engine:
         self._timers: dict[str, tuple[int, asyncio.TimerHandle]] = {}
         self._halted = False
         self._in_flight = 0
+        self.snapshot_after_events = snapshot_after_events
+        self._events_since_snapshot = len(journal.recovered.events)
+        self._snapshotting = False
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -124,6 +128,10 @@ class Engine:
                 self._idle.set()
         self.state.last_event_id = stamped[-1].event_id
         self._schedule_timers({s.key for s in stamped})
+        self._events_since_snapshot += len(stamped)
+        if self._events_since_snapshot >= self.snapshot_after_events and not self._snapshotting:
+            self._snapshotting = True
+            asyncio.get_running_loop().create_task(self._snapshot_and_release())
         for listener in self._listeners:
             try:
                 result = listener(stamped)
@@ -152,6 +160,23 @@ class Engine:
             if not isinstance(result, Problem):
                 return result
         return result
+
+    async def _snapshot_and_release(self) -> None:
+        """A new segment starting with a snapshot keeps recovery short; older segments go once every
+        registered reader has read past them (ARCHITECTURE §4)."""
+        try:
+            taken = await self.take_snapshot()
+            if isinstance(taken, Problem):
+                log.warning("Snapshot not taken: %s", taken)
+            else:
+                self._events_since_snapshot = 0
+                released = await asyncio.to_thread(self.journal.release_events)
+                if released:
+                    log.info("Released %d journal segment(s)", len(released))
+        except Exception:
+            log.exception("Snapshot failed")
+        finally:
+            self._snapshotting = False
 
     def _halt(self, reason: str) -> None:
         self._halted = True

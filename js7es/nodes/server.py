@@ -85,6 +85,7 @@ def run_controller(settings: NodeSettings, *, insecure: bool = False) -> int:
         agent_client_factory=agent_client,
         agent_poll_timeout_s=settings.agent_poll_timeout_s,
         agent_release_period_s=settings.agent_release_period_s,
+        snapshot_after_events=settings.snapshot_after_events,
     )
     server_box: list[uvicorn.Server] = []
     overview = NodeOverview(id=settings.controller_id, extra=core.overview)
@@ -126,7 +127,12 @@ def run_agent(settings: NodeSettings, *, insecure: bool = False) -> int:
     settings.journal_dir.mkdir(parents=True, exist_ok=True)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     journal = FileJournal.open(settings.journal_dir, name="agent")
-    director = AgentDirector(journal=journal, work_dir=settings.work_dir, process_limit=settings.process_limit)
+    director = AgentDirector(
+        journal=journal,
+        work_dir=settings.work_dir,
+        process_limit=settings.process_limit,
+        snapshot_after_events=settings.snapshot_after_events,
+    )
     server_box: list[uvicorn.Server] = []
     overview = NodeOverview(id=director.state.agent_path or "Agent", extra=director.overview)
     metrics = NodeMetrics()

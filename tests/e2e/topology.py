@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,18 +57,30 @@ class Topology:
     controller_id: str = "js7es-test"
     nodes: dict[str, NodeProcess] = field(default_factory=dict)
     scheme: str = "https"
+    snapshot_after_events: int | None = None  # [journal] snapshot-after-events of every node
+    # Node name → user id → entry (password, permissions, distinguished-names), added to that node's users.
+    extra_users: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    # More client certificates from our CA (CN = the name), e.g. for users in `extra_users`.
+    extra_certificates: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         certs = self.root / "certs"
         create_ca(certs / "ca")
-        for name in ("controller", *self.agents, "client"):
+        for name in ("controller", *self.agents, "client", *self.extra_certificates):
             create_node_certificate(certs / "ca", certs / name, name, [HOST, "localhost"])
         self.client_tls = TlsConfig.from_dir(certs / "client", certs / "ca")
         self.nodes["controller"] = self._node("controller", "controller")
         for agent in self.agents:
             self.nodes[agent] = self._node("agent", agent)
 
-    def _node(self, kind: str, name: str) -> NodeProcess:
+    def add_controller(self, name: str, controller_id: str) -> NodeProcess:
+        """Another Controller, not started, with its own id and certificate (CN = `name`) from our CA."""
+        certs = self.root / "certs"
+        create_node_certificate(certs / "ca", certs / name, name, [HOST, "localhost"])
+        self.nodes[name] = self._node("controller", name, controller_id=controller_id)
+        return self.nodes[name]
+
+    def _node(self, kind: str, name: str, *, controller_id: str | None = None) -> NodeProcess:
         data_dir = self.root / name
         data_dir.mkdir(parents=True, exist_ok=True)
         port = free_port()
@@ -76,7 +88,7 @@ class Topology:
         lines = [
             f"[{kind}]",
             f'data-dir = "{data_dir}"',
-            *([f'id = "{self.controller_id}"'] if kind == "controller" else []),
+            *([f'id = "{controller_id or self.controller_id}"'] if kind == "controller" else []),
             "[http]",
             f'host = "{HOST}"',
             f"port = {port}",
@@ -103,6 +115,10 @@ class Topology:
                 'distinguished-names = ["CN=controller"]',
                 'permissions = ["AgentDirector"]',
             ]
+        for user_id, entry in self.extra_users.get(name, {}).items():
+            lines += [f"[users.{user_id}]", *(f"{key} = {json.dumps(value)}" for key, value in entry.items())]
+        if self.snapshot_after_events is not None:
+            lines += ["[journal]", f"snapshot-after-events = {self.snapshot_after_events}"]
         config = data_dir / f"{kind}.toml"
         config.write_text("\n".join(lines) + "\n")
         return NodeProcess(
@@ -168,10 +184,10 @@ class Topology:
 
     # -- talking to the Controller ------------------------------------------------------------------
 
-    def _client(self, node: NodeProcess, **kwargs: Any) -> httpx.Client:
+    def _client(self, node: NodeProcess, *, tls: TlsConfig | None = None, **kwargs: Any) -> httpx.Client:
         return httpx.Client(
             base_url=f"{self.scheme}://{HOST}:{node.port}",
-            verify=client_ssl_context(self.client_tls),
+            verify=client_ssl_context(tls or self.client_tls),
             timeout=30,
             **kwargs,
         )
@@ -179,6 +195,11 @@ class Topology:
     def controller(self) -> httpx.Client:
         """A client of the Controller, logged in by its client certificate (user "client")."""
         return self._client(self.nodes["controller"])
+
+    def client(self, name: str, *, certificate: str = "client", **kwargs: Any) -> httpx.Client:
+        """A client of node `name` presenting the client certificate `certificate` (one of ours)."""
+        certs = self.root / "certs"
+        return self._client(self.nodes[name], tls=TlsConfig.from_dir(certs / certificate, certs / "ca"), **kwargs)
 
     def agent_items(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -40,12 +40,23 @@ CONTROLLER_READER = "controller"
 
 
 class AgentDirector:
-    def __init__(self, *, journal: Journal, work_dir: Path, process_limit: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        work_dir: Path,
+        process_limit: int | None = None,
+        snapshot_after_events: int = 100_000,
+    ) -> None:
         self.journal = journal
         state: AgentState = recover_state(journal, AgentState)
         self.state = state
         self.engine = Engine(
-            state=state, journal=journal, here=state.agent_path, controller_id=state.controller_id or ""
+            state=state,
+            journal=journal,
+            here=state.agent_path,
+            controller_id=state.controller_id or "",
+            snapshot_after_events=snapshot_after_events,
         )
         self.runner = JobRunner(self.engine, work_dir=work_dir, process_limit=process_limit)
         self.engine.on_commit(self.runner.on_commit)

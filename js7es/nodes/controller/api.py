@@ -24,7 +24,7 @@ from js7es.domain.commands import Decided
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, value_from_json
 from js7es.nodes.controller.controller import ControllerCore
-from js7es.nodes.controller.requests import BadRequest, command, fresh_order
+from js7es.nodes.controller.requests import BadRequest, command, fresh_order, item_operations
 from js7es.nodes.http import Authenticator, json_response, problem_response, read_json, read_ndjson
 from js7es.nodes.http.body import is_ndjson
 from js7es.nodes.http.event_stream import event_stream_route
@@ -63,7 +63,10 @@ def controller_routes(core: ControllerCore, auth: Authenticator, *, on_shutdown:
         body = await read_body(request)
         if isinstance(body, Problem):
             return problem_response(body)
-        operations = body if isinstance(body, list) else [body]
+        try:
+            operations = item_operations(body)
+        except BadRequest as e:
+            return problem_response(e.problem)
         decided = await core.update_items([value_from_json(o) for o in operations])
         if isinstance(decided, Problem):
             return problem_response(decided)
@@ -98,7 +101,7 @@ def controller_routes(core: ControllerCore, auth: Authenticator, *, on_shutdown:
     async def get_orders(request: Request, user: Any) -> Response:
         ids = request.query_params.getlist("id")
         orders = core.state.orders
-        selected = [orders[i] for i in ids if i in orders] if ids else list(orders.values())
+        selected = [orders[i] for i in ids if i in orders] if ids else [orders[i] for i in sorted(orders)]
         return json_response({"eventId": core.journal.last_event_id, "orders": [codec.encode(o) for o in selected]})
 
     @auth.require("ReadState")

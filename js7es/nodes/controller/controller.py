@@ -33,12 +33,19 @@ class ControllerCore:
         agent_client_factory: Callable[[str], AgentClient],
         agent_poll_timeout_s: float = 10.0,
         agent_release_period_s: float = 5.0,
+        snapshot_after_events: int = 100_000,
     ) -> None:
         self.journal = journal
         self.controller_id = controller_id
         state: ControllerState = recover_state(journal, ControllerState)
         self.state = state
-        self.engine = Engine(state=state, journal=journal, here=None, controller_id=controller_id)
+        self.engine = Engine(
+            state=state,
+            journal=journal,
+            here=None,
+            controller_id=controller_id,
+            snapshot_after_events=snapshot_after_events,
+        )
         self._agent_client_factory = agent_client_factory
         self._agent_poll_timeout_s = agent_poll_timeout_s
         self._agent_release_period_s = agent_release_period_s

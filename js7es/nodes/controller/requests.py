@@ -97,6 +97,32 @@ def fresh_order(obj: Any) -> FreshOrder:
     )
 
 
+# The fields of each ItemOperation. The items inside are the domain's to read (leniently, as JS7 does).
+_ITEM_OPERATIONS: dict[str, tuple[set[str], set[str]]] = {
+    "AddVersion": ({"versionId"}, set()),
+    "AddOrChangeSigned": ({"signedString"}, set()),
+    "AddOrChangeSimple": ({"item"}, set()),
+    "RemoveVersioned": ({"path"}, set()),
+    "DeleteSimple": ({"path"}, set()),
+}
+
+
+def item_operations(body: Any) -> list[Any]:
+    """The ItemOperations of a deployment (one or a list), each with exactly its own fields.
+
+    Unknown operation TYPEs and the items themselves are left to the domain, which refuses the
+    deployment as a whole.
+    """
+    operations = body if isinstance(body, list) else [body]
+    for nr, op in enumerate(operations):
+        if isinstance(op, Mapping) and isinstance(op.get("TYPE"), str) and op["TYPE"] in _ITEM_OPERATIONS:
+            where = f"Operation {nr} ({op['TYPE']})"
+            _object(op, where, *_ITEM_OPERATIONS[op["TYPE"]])
+            if op["TYPE"] == "AddOrChangeSigned":
+                _object(op["signedString"], f"{where}.signedString", {"string"}, {"signature"})
+    return operations
+
+
 def _kill(mode: Mapping[str, Any], where: str) -> bool:
     kill = mode.get("kill")
     if kill is None:

@@ -201,3 +201,60 @@ def _wait_for_file(path: Path) -> None:
     while not path.exists() or not path.read_text().strip():
         assert time.monotonic() < deadline, f"{path} not written"
         time.sleep(0.02)
+
+
+def test_process_limit_per_job_and_an_in_process_job(topology: Topology) -> None:
+    spans = topology.root / "spans"
+    script = f'echo "start $(date +%s%N)" >> "{spans}"\nsleep 0.2\necho "end $(date +%s%N)" >> "{spans}"\n'
+    internal = {
+        "agentPath": "agent",
+        "executable": {
+            "TYPE": "InternalExecutable",
+            "className": "js7es.nodes.subagent.builtin_jobs:echo",
+            "arguments": {"text": "'from Python ' ++ $js7OrderId"},
+        },
+    }
+    w = workflow("limited", execute(), execute("I"), J=shell(script, processLimit=1), I=internal)
+    topology.deploy(w, version="1")
+    ids = [f"p{i}" for i in range(3)]
+    with topology.controller() as c:
+        assert (
+            c.post("/controller/api/order", json=[{"id": i, "workflowPath": "limited"} for i in ids]).status_code == 200
+        )
+    events = topology.wait_for(lambda es: topology.terminated(es, *ids))
+    marks = [line.split() for line in spans.read_text().splitlines()]
+    assert [kind for kind, _ in marks] == ["start", "end"] * 3  # never two at once
+    for order_id in ids:
+        processed = [e for e in events if e.get("Key") == order_id and e["TYPE"] == "OrderProcessed"]
+        assert [p["outcome"]["TYPE"] for p in processed] == ["Succeeded", "Succeeded"]
+        assert topology.order_events(events, order_id)[-1] == "OrderFinished"
+
+
+def test_js7_sample_nested_forks_run_unchanged_on_two_agents(tmp_path: Path) -> None:
+    import json
+
+    samples = Path(__file__).resolve().parent.parent / "fixtures" / "js7-samples"
+    topo = Topology(tmp_path, agents=("agent-1", "agent-2"))
+    topo.start_all()
+    try:
+        items = [json.loads((samples / n).read_text()) for n in ("agent-1.agent.json", "agent-2.agent.json")]
+        for subagent_file in sorted(samples.glob("subagent-*.subagent.json")):
+            subagent = json.loads(subagent_file.read_text())
+            node = {"subagent-1a": "agent-1", "subagent-2a": "agent-2"}.get(subagent["id"])
+            port = topo.nodes[node].port if node else 9  # only the first Director of each Agent is used
+            items.append({**subagent, "uri": f"https://127.0.0.1:{port}"})  # mapping only the URIs
+        w = {**json.loads((samples / "testCase3.workflow.json").read_text()), "path": "testCase3"}
+        operations = [{"TYPE": "AddVersion", "versionId": "1"}]
+        operations += [{"TYPE": "AddOrChangeSimple", "item": i} for i in items]
+        operations += [{"TYPE": "AddOrChangeSigned", "signedString": {"string": json.dumps(w)}}]
+        with topo.controller() as c:
+            assert c.post("/controller/api/item", json=operations).status_code == 200
+        assert topo.add_order("nested", "testCase3").status_code == 201
+        events = topo.wait_for(lambda es: topo.terminated(es, "nested"), timeout=60)
+        assert topo.order_events(events, "nested")[-1] == "OrderFinished"
+        processed = [e for e in events if e["TYPE"] == "OrderProcessed"]
+        assert len(processed) == 16 and all(p["outcome"]["TYPE"] == "Succeeded" for p in processed)
+        by_agent = {e["agentPath"] for e in events if e["TYPE"] == "OrderAttached"}
+        assert by_agent == {"agent-1", "agent-2"}
+    finally:
+        topo.stop_all()

@@ -110,10 +110,10 @@ class Engine:
         return await self.persist(events)
 
     async def persist(self, events: list[KeyedEvent]) -> list[Stamped]:
-        if not events:
-            return []
         if self._halted:
             raise RuntimeError("the node is halting")
+        if not events:
+            return []
         self._in_flight += 1
         self._idle.clear()
         try:

@@ -91,7 +91,7 @@ def test_the_node_halts_when_the_journal_fails(tmp_path: Path, monkeypatch: pyte
             await engine.execute(AddOrders(orders=(FreshOrder(id="o", workflow_path="W"),)))
         assert len(halts) == 1 and "journal failed" in halts[0]
         with pytest.raises(RuntimeError, match="halting"):
-            await engine.persist([]) or await engine.emit([], follow=["o"])  # noqa: SIM222
+            await engine.persist([]) or await engine.emit([], follow=["o"])
         engine.journal.close()
 
     asyncio.run(run())

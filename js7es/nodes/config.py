@@ -52,6 +52,7 @@ class NodeSettings:
     agent_poll_timeout_s: float = 10.0
     agent_release_period_s: float = 5.0
     snapshot_after_events: int = 100_000  # a new journal segment with a snapshot after so many events
+    readers: tuple[str, ...] = ()  # users whose ReleaseEvents old journal segments wait for
 
     @property
     def journal_dir(self) -> Path:
@@ -104,7 +105,11 @@ def parse_settings(raw: Mapping[str, Any], path: Path, kind: str) -> NodeSetting
     if not isinstance(users, Mapping):
         raise ConfigError(f"{path}: [users] must be a table of users")
     settings: dict[str, Any] = {}
-    journal = reader.section(raw, "journal", {"snapshot-after-events"})
+    journal = reader.section(raw, "journal", {"snapshot-after-events", "readers"})
+    readers = journal.get("readers", [])
+    if not isinstance(readers, list) or not all(isinstance(r, str) and r for r in readers):
+        raise ConfigError(f"{path}: journal.readers must be a list of user ids")
+    settings["readers"] = tuple(readers)
     settings["snapshot_after_events"] = reader.number(
         journal, "journal.snapshot-after-events", 100_000, 10, 1_000_000_000
     )

@@ -87,6 +87,7 @@ def run_controller(settings: NodeSettings, *, insecure: bool = False) -> int:
         agent_release_period_s=settings.agent_release_period_s,
         snapshot_after_events=settings.snapshot_after_events,
     )
+    core.register_readers(settings.readers)
     server_box: list[uvicorn.Server] = []
     overview = NodeOverview(id=settings.controller_id, extra=core.overview)
     metrics = NodeMetrics()

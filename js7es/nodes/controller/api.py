@@ -4,7 +4,7 @@
   array / ndjson of them (200 with ``ignoredBecauseDuplicate``);
 - ``POST /controller/api/item``: ItemOperations (array or ndjson), all or nothing;
 - ``POST /controller/api/command``: CancelOrders, SuspendOrders, ResumeOrder(s), AnswerOrderPrompt,
-  DeleteOrdersWhenTerminated, TakeSnapshot, ShutDown, NoOperation;
+  DeleteOrdersWhenTerminated, ReleaseEvents (by a registered reader), TakeSnapshot, ShutDown, NoOperation;
 - ``GET /controller/api/event``: the event stream; ``GET /controller/api/snapshot``: the state as ndjson;
 - ``GET /controller/api/order[?id=…]``: orders (a js7es addition, for `js7es ctl`);
 - ``GET /controller/api/health``: readiness (public).
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -24,7 +25,7 @@ from js7es.domain.commands import Decided
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, value_from_json
 from js7es.nodes.controller.controller import ControllerCore
-from js7es.nodes.controller.requests import BadRequest, command, fresh_order, item_operations
+from js7es.nodes.controller.requests import BadRequest, ReleaseEvents, command, fresh_order, item_operations
 from js7es.nodes.http import Authenticator, json_response, problem_response, read_json, read_ndjson
 from js7es.nodes.http.body import is_ndjson
 from js7es.nodes.http.event_stream import event_stream_route
@@ -55,7 +56,9 @@ def controller_routes(core: ControllerCore, auth: Authenticator, *, on_shutdown:
         if single:
             if decided.reply.get("ignoredBecauseDuplicate"):
                 return problem_response(problem("DuplicateOrder", f"Order {orders[0].id!r} exists already"))
-            return json_response({}, status=201, headers={"Location": f"{PREFIX}/order/{orders[0].id}"})
+            # Percent-encoded: an order id may hold blanks and any printable Unicode, a header may not.
+            location = f"{PREFIX}/order/{quote(orders[0].id, safe='')}"
+            return json_response({}, status=201, headers={"Location": location})
         return json_response({"TYPE": "Accepted", **decided.reply})
 
     @auth.require("UpdateItem")
@@ -90,6 +93,11 @@ def controller_routes(core: ControllerCore, auth: Authenticator, *, on_shutdown:
             return json_response({"TYPE": "Accepted", "eventId": taken})
         if parsed == "ShutDown":
             on_shutdown()
+            return json_response({"TYPE": "Accepted"})
+        if isinstance(parsed, ReleaseEvents):
+            released = await core.release_events(user.id, parsed.until_event_id)
+            if isinstance(released, Problem):
+                return problem_response(released)
             return json_response({"TYPE": "Accepted"})
         assert not isinstance(parsed, str)
         decided = await core.execute(parsed)

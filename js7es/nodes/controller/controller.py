@@ -104,6 +104,25 @@ class ControllerCore:
     async def take_snapshot(self) -> int | Problem:
         return await self.engine.take_snapshot()
 
+    def register_readers(self, reader_ids: Sequence[str]) -> None:
+        """Readers of the event stream (Cockpit, Kafka exporter) whose acknowledgements hold old segments."""
+        known = self.journal.readers()
+        for reader_id in reader_ids:
+            if reader_id not in known:
+                self.journal.register_reader(reader_id)
+
+    async def release_events(self, reader_id: str, until_event_id: int) -> Problem | None:
+        if reader_id not in self.journal.readers():
+            return Problem(
+                code="UnknownJournalReader",
+                message=f"User {reader_id!r} is not a registered event reader ([journal] readers)",
+            )
+        acknowledged = self.journal.acknowledge(reader_id, until_event_id)
+        if isinstance(acknowledged, Problem):
+            return acknowledged
+        await asyncio.to_thread(self.journal.release_events)
+        return None
+
     def overview(self) -> dict[str, Any]:
         return {
             "id": self.controller_id,

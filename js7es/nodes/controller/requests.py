@@ -6,6 +6,7 @@ Unknown fields are refused rather than ignored: a misspelt option must not silen
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from js7es.domain.commands import Command
@@ -131,7 +132,14 @@ def _kill(mode: Mapping[str, Any], where: str) -> bool:
     return True
 
 
-def command(obj: Any) -> Command | str:
+@dataclass(frozen=True, slots=True)
+class ReleaseEvents:
+    """A reader (JS7: a user listed in users-allowed-to-release-events) has read up to this EventId."""
+
+    until_event_id: int
+
+
+def command(obj: Any) -> Command | ReleaseEvents | str:
     """A domain command, or the name of a node command (TakeSnapshot, ShutDown, NoOperation)."""
     if not isinstance(obj, Mapping) or not isinstance(obj.get("TYPE"), str):
         raise _bad("InvalidRequest", "A command is a JSON object with a TYPE")
@@ -165,6 +173,12 @@ def command(obj: Any) -> Command | str:
         case "DeleteOrdersWhenTerminated":
             o = _object(obj, where, {"orderIds"}, set())
             return DeleteOrdersWhenTerminated(order_ids=_strings(o, "orderIds", where))
+        case "ReleaseEvents":
+            o = _object(obj, where, {"untilEventId"}, set())
+            until = o["untilEventId"]
+            if not isinstance(until, int) or isinstance(until, bool) or until < 0:
+                raise _bad("InvalidRequest", "ReleaseEvents.untilEventId must be an EventId")
+            return ReleaseEvents(until_event_id=until)
         case "TakeSnapshot" | "NoOperation":
             _object(obj, where, set(), set())
             return str(type_)

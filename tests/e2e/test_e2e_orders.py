@@ -258,3 +258,60 @@ def test_js7_sample_nested_forks_run_unchanged_on_two_agents(tmp_path: Path) -> 
         assert by_agent == {"agent-1", "agent-2"}
     finally:
         topo.stop_all()
+
+
+def test_fail_instruction_caught_and_uncaught(topology: Topology) -> None:
+    caught = {
+        "TYPE": "Try",
+        "try": {"instructions": [{"TYPE": "Fail", "message": "'no luck'"}]},
+        "catch": {"instructions": [execute()]},
+    }
+    topology.deploy(
+        workflow("caught", caught, J=shell("exit 0")),
+        workflow("uncaught", {"TYPE": "Fail", "message": "'stop here'"}),
+        version="1",
+    )
+    topology.add_order("c", "caught")
+    topology.add_order("u", "uncaught")
+    events = topology.wait_for(lambda es: topology.terminated(es, "c", "u"))
+    assert without_output(topology.order_events(events, "c"))[:5] == [
+        "OrderAdded",
+        "OrderStarted",
+        "OrderMoved",
+        "OrderOutcomeAdded",
+        "OrderCaught",
+    ]
+    assert topology.order_events(events, "c")[-1] == "OrderFinished"
+    assert topology.order_events(events, "u") == ["OrderAdded", "OrderStarted", "OrderOutcomeAdded", "OrderFailed"]
+    added = next(e for e in events if e.get("Key") == "u" and e["TYPE"] == "OrderOutcomeAdded")
+    assert added["outcome"] == {"TYPE": "Failed", "errorMessage": "stop here", "namedValues": {}}
+
+
+def test_a_scheduled_order_keeps_its_time_across_restarts(topology: Topology) -> None:
+    topology.deploy(workflow("w", execute(), J=shell("exit 0")), version="1")
+    at = int(time.time() * 1000) + 4000
+    assert topology.add_order("later", "w", scheduledFor=at).status_code == 201
+    topology.wait_for(lambda es: "OrderAttached" in topology.order_events(es, "later"))
+    topology.restart("controller")
+    topology.restart("agent")
+    events = topology.wait_for(lambda es: topology.terminated(es, "later"))
+    started = next(e for e in events if e.get("Key") == "later" and e["TYPE"] == "OrderStarted")
+    assert at <= started["eventId"] // 1000 < at + 1000
+    assert topology.order_events(events, "later").count("OrderProcessingStarted") == 1
+
+
+def test_plain_http_only_with_the_explicit_insecure_flag(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "agent.toml"
+    config.write_text(f'[agent]\ndata-dir = "{tmp_path / "data"}"\n[http]\nport = 0\n')
+    refused = subprocess.run(
+        [sys.executable, "-m", "js7es.nodes.cli", "agent", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "plain HTTP needs the explicit --insecure flag" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -17,7 +17,18 @@ from js7es.domain import codec
 from js7es.domain.order.order import OrderMark
 from js7es.domain.problem import Problem, problem
 from js7es.nodes.agent.director import AgentDirector
-from js7es.nodes.http import Authenticator, json_response, problem_response, read_json
+from js7es.nodes.http import (
+    ARRAY,
+    BOOLEAN,
+    INTEGER,
+    OBJECT,
+    STRING,
+    Authenticator,
+    Shape,
+    json_response,
+    problem_response,
+    read_json,
+)
 from js7es.nodes.http.event_stream import event_stream_route
 from js7es.nodes.http.problems import problem_body, register_status
 
@@ -25,11 +36,45 @@ PREFIX = "/agent/api"
 PERMISSION = "AgentDirector"
 register_status("AgentWrongController", 403)
 
+# The fields of each command, checked before it runs: a wrong type is refused, not converted.
+_SHAPES = {
+    shape.where: shape
+    for shape in (
+        Shape("DedicateAgentDirector", {"agentPath": STRING, "controllerId": STRING}, {"directors": ARRAY}),
+        Shape("CoupleController", {"agentPath": STRING, "agentRunId": STRING, "eventId": INTEGER}),
+        Shape("AttachItems", {"items": ARRAY}),
+        Shape("AttachOrder", {"order": OBJECT}),
+        Shape("DetachOrder", {"orderId": STRING}),
+        Shape("MarkOrder", {"orderId": STRING, "mark": OBJECT}),
+        Shape("ReleaseEvents", {"untilEventId": INTEGER}),
+        Shape("ShutDown", optional={"processSignal": STRING, "suppressSnapshot": BOOLEAN, "restart": BOOLEAN}),
+        Shape("NoOperation"),
+    )
+}
+
+
+def _checked(command: Mapping[str, Any]) -> Problem | None:
+    shape = _SHAPES.get(command["TYPE"])
+    if shape is None:
+        return None  # Batch, or an unknown command: answered by the caller
+    checked = shape.check(dict(command))
+    if isinstance(checked, Problem):
+        return checked
+    for name in ("eventId", "untilEventId"):
+        if isinstance(command.get(name), int) and command[name] < 0:
+            return problem("InvalidRequest", f"{command['TYPE']}.{name} must be an EventId (>= 0)")
+    directors = command.get("directors", [])
+    if not all(isinstance(d, str) for d in directors):
+        return problem("InvalidRequest", f"{command['TYPE']}.directors must be a list of strings")
+    return None
+
 
 def agent_routes(director: AgentDirector, auth: Authenticator, *, on_shutdown: Callable[[], None]) -> list[BaseRoute]:
     async def one(command: Any) -> Any | Problem:
         if not isinstance(command, Mapping) or not isinstance(command.get("TYPE"), str):
             return problem("InvalidRequest", "A command is a JSON object with a TYPE")
+        if (refused := _checked(command)) is not None:
+            return refused
         try:
             return await _execute(director, command, on_shutdown)
         except (KeyError, TypeError, ValueError, codec.CodecError) as e:

@@ -22,6 +22,8 @@ from js7es.domain.problem import Problem, problem
 from js7es.domain.value import value_from_json
 from js7es.domain.workflow import position as pos
 
+MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: beyond it, no timestamp can be shown or stored as JS7's
+
 
 class BadRequest(Exception):
     def __init__(self, problem: Problem) -> None:
@@ -84,8 +86,10 @@ def fresh_order(obj: Any) -> FreshOrder:
     if not isinstance(arguments, Mapping):
         raise _bad("InvalidRequest", "order.arguments must be an object")
     scheduled_for = o.get("scheduledFor")
-    if scheduled_for is not None and (not isinstance(scheduled_for, int) or isinstance(scheduled_for, bool)):
-        raise _bad("InvalidRequest", "order.scheduledFor must be epoch milliseconds")
+    if scheduled_for is not None and (
+        not isinstance(scheduled_for, int) or isinstance(scheduled_for, bool) or not 0 <= scheduled_for <= MAX_MS
+    ):
+        raise _bad("InvalidRequest", "order.scheduledFor must be epoch milliseconds (1970 to 9999)")
     converted = value_from_json(dict(arguments))
     assert isinstance(converted, Mapping)
     return FreshOrder(

@@ -125,9 +125,9 @@ def build_app(
     ]
     if metrics is not None:
         standard.append(metrics.route(authenticator=None if public_metrics else authenticator))
-    middleware = [Middleware(CatchAllMiddleware)]
-    if metrics is not None:
-        middleware.append(Middleware(MetricsMiddleware, metrics=metrics))
+    # Metrics outermost: they count also the 500 that CatchAllMiddleware answers for an escaped exception.
+    middleware = [Middleware(MetricsMiddleware, metrics=metrics)] if metrics is not None else []
+    middleware.append(Middleware(CatchAllMiddleware))
     middleware.append(Middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes))
     return Starlette(
         routes=[*standard, *routes],

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import functools
 import hashlib
 import hmac
@@ -387,7 +386,7 @@ class Authenticator:
             return problem("Unauthorized", f"Unsupported authorization scheme {scheme[:20]!r}")
         try:
             user_id, sep, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text (b64decode of a str)
             sep = ""
         if not sep:
             return problem("Unauthorized", "Malformed HTTP Basic credentials")

@@ -128,9 +128,10 @@ def exception_handlers() -> dict[Any, Any]:
 class CatchAllMiddleware:
     """Turn any exception escaping the app into a logged 500 InternalError (never a traceback to the client).
 
-    Installed as the outermost user middleware, so it sees everything but what starlette's
-    ExceptionMiddleware already handled. Unlike starlette's ServerErrorMiddleware it does not re-raise:
-    the error is logged once, here. A client that disconnects is not an error.
+    Installed outside all other middleware but the request metrics (which count its 500s), so it sees
+    everything but what starlette's ExceptionMiddleware already handled. Unlike starlette's
+    ServerErrorMiddleware it does not re-raise: the error is logged once, here. A client that
+    disconnects is not an error.
     """
 
     def __init__(self, app: ASGIApp) -> None:

@@ -175,7 +175,7 @@ def test_a_process_lost_with_the_agent_repeats_the_step_or_fails_when_not_restar
     events = topology.wait_for(lambda es: topology.terminated(es, "again-1", "once-1"))
     again = topology.order_events(events, "again-1")
     assert again.count("OrderProcessingStarted") == 2 and again[-1] == "OrderFinished"
-    lost = [e for e in events if e.get("Key") == "again-1" and e["TYPE"] == "OrderProcessed"][0]
+    lost = next(e for e in events if e.get("Key") == "again-1" and e["TYPE"] == "OrderProcessed")
     assert lost["outcome"] == {"TYPE": "Disrupted", "reason": "ProcessLost", "message": "Agent restarted"}
     once = topology.order_events(events, "once-1")
     assert once.count("OrderProcessingStarted") == 1 and once[-1] == "OrderFailed"

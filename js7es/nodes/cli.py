@@ -44,9 +44,9 @@ def _parser() -> argparse.ArgumentParser:
         node.add_argument("--insecure", action="store_true", help="plain HTTP without TLS (tests, demos)")
         node.set_defaults(run=_run_node, kind=kind)
 
-    standalone = sub.add_parser("standalone", help="run the embedded all-in-one server on a data directory")
-    standalone.add_argument("--data-dir", type=Path, default=Path("js7es-data"), help="default: ./js7es-data")
-    standalone.set_defaults(run=_run_standalone)
+    from js7es.nodes.standalone import add_standalone_command
+
+    add_standalone_command(sub)
 
     journal = sub.add_parser("journal", help="offline tools for a journal directory")
     jsub = journal.add_subparsers(metavar="TOOL")
@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     from js7es.nodes.certs import add_certs_command
 
     add_certs_command(sub)
+    from js7es.nodes.ctl import add_ctl_command
+
+    add_ctl_command(sub)
     return parser
 
 
@@ -138,12 +141,6 @@ def _run_node(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, args.kind)
     run = run_controller if args.kind == "controller" else run_agent
     return run(settings, insecure=args.insecure)
-
-
-def _run_standalone(args: argparse.Namespace) -> int:
-    from js7es.nodes.standalone import run_standalone
-
-    return run_standalone(args.data_dir)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from js7es.domain.commands import execute
+from js7es.domain.commands.items import UpdateItems
+from js7es.domain.order.context import Context
+from js7es.domain.problem import Problem
+from js7es.domain.state import ControllerState
+from js7es.domain.value import value_from_json
+from js7es.journal.file import FileJournal
+from js7es.nodes.standalone import sample_items
 
 
 def js7es(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -18,22 +29,29 @@ def js7es(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("standalone")
-    first = js7es("standalone", "--data-dir", str(directory))
-    assert first.returncode == 0, first.stderr
-    assert "Deployed the sample workflow 'hello'" in first.stdout
+    """A Controller journal with the standalone's sample items, made in-process through the domain's
+    command -> event loop (`js7es standalone` itself runs the nodes: tests/nodes/test_standalone.py)."""
+    directory = tmp_path_factory.mktemp("journal")
+    state_dir = journal_dir(directory)
+    state_dir.mkdir(parents=True)
+    operations: list[dict[str, Any]] = [{"TYPE": "AddVersion", "versionId": "v1"}]
+    operations += [{"TYPE": "AddOrChangeSimple", "item": item} for item in sample_items(4445)]
+    decided = execute(
+        ControllerState(),
+        UpdateItems(operations=tuple(value_from_json(o) for o in operations)),
+        Context(now_ms=int(time.time() * 1000)),
+    )
+    assert not isinstance(decided, Problem), decided
+    journal = FileJournal.open(state_dir, name="controller")
+    try:
+        journal.persist_sync(list(decided.events))
+    finally:
+        journal.close()
     return directory
 
 
 def journal_dir(data_dir: Path) -> Path:
     return data_dir / "controller" / "state"
-
-
-def test_standalone_resumes_where_it_was(data_dir: Path) -> None:
-    again = js7es("standalone", "--data-dir", str(data_dir))
-    assert again.returncode == 0, again.stderr
-    assert "Deployed" not in again.stdout
-    assert '"workflows": 1' in again.stdout
 
 
 def test_verify_replay_dump(data_dir: Path) -> None:

@@ -1,0 +1,337 @@
+"""`js7es ctl` against real Controller and Agent processes over mutual TLS (tests/e2e/topology.py),
+and its error cases: every failure one line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from js7es.nodes.certs import create_ca, create_node_certificate
+from js7es.nodes.ctl import (
+    Connection,
+    ControllerClient,
+    format_event,
+    parse_argument,
+    parse_at,
+    read_item_file,
+)
+from tests.e2e.topology import ADMIN, Topology, free_port
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "js7es.nodes.cli", "ctl", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        cwd=Path(__file__).parent,  # no ./js7es-data here
+    )
+
+
+@pytest.fixture(scope="module")
+def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    topo = Topology(tmp_path_factory.mktemp("ctl"))
+    topo.start_all()
+    try:
+        yield topo
+    finally:
+        topo.stop_all()
+
+
+@pytest.fixture(scope="module")
+def where(topology: Topology) -> list[str]:
+    """The global options naming the Controller and the client certificate "client"."""
+    certs = topology.root / "certs"
+    return [
+        "--controller",
+        f"https://127.0.0.1:{topology.nodes['controller'].port}",
+        "--ca",
+        str(certs / "ca" / "ca.crt"),
+        "--cert",
+        str(certs / "client" / "node.crt"),
+        "--key",
+        str(certs / "client" / "node.key"),
+    ]
+
+
+class Events:
+    """The Controller's events, followed by a client of our own; each wait returns as soon as it holds."""
+
+    def __init__(self, where: list[str]) -> None:
+        options = dict(zip(where[::2], where[1::2], strict=True))
+        self.client = ControllerClient(
+            Connection(
+                url=options["--controller"],
+                ca=Path(options["--ca"]),
+                cert=Path(options["--cert"]),
+                key=Path(options["--key"]),
+            )
+        )
+        self.seen: list[dict[str, Any]] = []
+
+    def wait_for(self, key: str, *types: str, timeout: float = 30) -> list[str]:
+        """The event TYPEs of `key` until one of `types` has come."""
+        deadline = time.monotonic() + timeout
+        while not self._has(key, types):
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no {types} for {key}: {self.of(key)}"
+            for event in self.client.events(self.seen[-1]["eventId"] if self.seen else 0, timeout=min(remaining, 5)):
+                self.seen.append(event)
+                if event.get("Key") == key and event["TYPE"] in types:
+                    break
+        return self.of(key)
+
+    def _has(self, key: str, types: tuple[str, ...]) -> bool:
+        return any(e.get("Key") == key and e["TYPE"] in types for e in self.seen)
+
+    def of(self, key: str) -> list[str]:
+        return [e["TYPE"] for e in self.seen if e.get("Key") == key]
+
+
+@pytest.fixture(scope="module")
+def events(where: list[str]) -> Iterator[Events]:
+    followed = Events(where)
+    try:
+        yield followed
+    finally:
+        followed.client.close()
+
+
+TERMINATED = ("OrderFinished", "OrderFailed", "OrderCancelled")
+
+
+def ctl(where: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = run(*where, *args)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def failing(result: subprocess.CompletedProcess[str], code: int) -> str:
+    """The one-line message of a failure with exit `code`."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("js7es: "), result.stderr
+    return lines[0].removeprefix("js7es: ")
+
+
+def write(directory: Path, name: str, obj: Any) -> Path:
+    path = directory / name
+    path.write_text(json.dumps(obj))
+    return path
+
+
+def shell(script: str) -> dict[str, Any]:
+    return {"agentPath": "agent", "executable": {"TYPE": "ShellScriptExecutable", "script": script}}
+
+
+@pytest.fixture(scope="module")
+def deployed(topology: Topology, where: list[str], tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Items from files as JS7 exports them: no path in the workflow, the kind in the file name."""
+    d = tmp_path_factory.mktemp("items")
+    agent_uri = f"https://127.0.0.1:{topology.nodes['agent'].port}"
+    files = [
+        write(d, "agent.agent.json", {"path": "agent", "directors": ["agent-director"]}),
+        write(d, "agent-director.subagent.json", {"TYPE": "SubagentItem", "agentPath": "agent", "uri": agent_uri}),
+        write(d, "greeting.jobresource.json", {"TYPE": "JobResource", "env": {"GREETING": "'hi'"}}),
+        write(
+            d,
+            "ask.workflow.json",
+            {
+                "instructions": [
+                    {"TYPE": "Prompt", "question": "'Go on?'"},
+                    {"TYPE": "Execute.Named", "jobName": "greet"},
+                ],
+                "jobs": {"greet": {**shell('echo "$GREETING $JS7_ARG_name"\n'), "jobResourcePaths": ["greeting"]}},
+            },
+        ),
+        write(
+            d,
+            "sleepy.workflow.json",
+            {"TYPE": "Workflow", "instructions": [{"TYPE": "Execute.Anonymous", "job": shell("sleep 60\n")}]},
+        ),
+    ]
+    result = ctl(where, "deploy", *map(str, files))
+    assert result.stdout.startswith(
+        "Deployed 5 item(s): AgentRef:agent, SubagentItem:agent-director, JobResource:greeting, Workflow:ask, "
+        "Workflow:sleepy (version "
+    )
+
+
+def test_add_order_answer_show_orders_events(
+    topology: Topology, where: list[str], deployed: None, events: Events
+) -> None:
+    added = ctl(where, "add-order", "ask", "--id", "p1", "--arg", "name=Ada", "--arg", "n=3")
+    assert added.stdout.strip() == "Added order p1 to workflow ask"
+    events.wait_for("p1", "OrderPrompted")
+    table = ctl(where, "orders", "--state", "prompting").stdout.splitlines()
+    assert table[0].split() == ["ID", "WORKFLOW", "POSITION", "STATE"]
+    assert [row.split()[0::2] for row in table[1:]] == [["p1", "0"]] and table[1].split()[3] == "Prompting"
+    assert ctl(where, "answer", "p1").stdout.strip() == "Answered the prompt of p1"
+    assert events.wait_for("p1", *TERMINATED)[-1] == "OrderFinished"
+    out = "".join(e["chunk"] for e in events.seen if e.get("Key") == "p1" and e["TYPE"] == "OrderStdoutWritten")
+    assert out == "hi Ada\n"
+
+    shown = json.loads(ctl(where, "show", "p1").stdout)
+    assert (
+        shown["id"] == "p1" and shown["state"]["TYPE"] == "Finished" and shown["arguments"] == {"name": "Ada", "n": 3}
+    )
+
+    ndjson = [json.loads(line) for line in ctl(where, "events", "--json").stdout.splitlines()]
+    assert [e["eventId"] for e in ndjson] == [e["eventId"] for e in topology.events()]
+    added_event = next(e for e in ndjson if e.get("Key") == "p1" and e["TYPE"] == "OrderAdded")
+    later = ctl(where, "events", "--after", str(added_event["eventId"])).stdout.splitlines()
+    assert len(later) == len([e for e in ndjson if e["eventId"] > added_event["eventId"]])
+    assert any(line.split()[3:5] == ["p1", "OrderFinished"] for line in later)
+    assert any(line.split()[3:5] == ["p1", "OrderStdoutWritten"] and line.endswith("'hi Ada'") for line in later)
+
+
+def test_cancel_with_kill_and_scheduled_orders(where: list[str], deployed: None, events: Events) -> None:
+    ctl(where, "add-order", "sleepy", "--id", "s1")
+    events.wait_for("s1", "OrderProcessingStarted")
+    assert ctl(where, "cancel", "s1", "--kill").stdout.strip() == "Cancelling s1"
+    assert events.wait_for("s1", *TERMINATED)[-1] == "OrderCancelled"
+
+    added = ctl(where, "add-order", "sleepy", "--at", "+3600")
+    order_id = added.stdout.split()[2]
+    assert order_id.startswith("#") and order_id.endswith("-sleepy") and ", scheduled for " in added.stdout
+    fresh = ctl(where, "orders", "--state", "Fresh").stdout
+    assert order_id in fresh and "scheduled for" in fresh
+    ctl(where, "suspend", order_id)
+    events.wait_for(order_id, "OrderSuspended")
+    assert order_id in ctl(where, "orders", "--state", "suspended").stdout
+    ctl(where, "resume", order_id)
+    events.wait_for(order_id, "OrderResumed")
+    ctl(where, "cancel", order_id)
+    assert events.wait_for(order_id, *TERMINATED)[-1] == "OrderCancelled"
+
+
+def test_events_follow_prints_new_events_as_they_come(topology: Topology, where: list[str], deployed: None) -> None:
+    after = topology.events()[-1]["eventId"]
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "js7es.nodes.cli", "ctl", *where, "events", "--follow", "--after", str(after)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ctl(where, "add-order", "ask", "--id", "f1")
+        assert follower.stdout is not None
+        deadline = time.monotonic() + 20
+        line = ""
+        while "OrderPrompted" not in line:
+            assert time.monotonic() < deadline, "no OrderPrompted followed"
+            line = follower.stdout.readline()
+    finally:
+        follower.send_signal(signal.SIGINT)
+        _, err = follower.communicate(timeout=10)
+    assert follower.returncode == 130 and "Traceback" not in err
+    ctl(where, "cancel", "f1")
+
+
+def test_overview_and_password_login(topology: Topology, where: list[str], deployed: None) -> None:
+    overview = ctl(where, "overview").stdout
+    assert overview.startswith("Controller js7es-test at https://127.0.0.1:") and "Agent agent: Coupled" in overview
+    with_password = run(*where, "--user", ADMIN[0], "overview", "--json", env={"JS7ES_PASSWORD": ADMIN[1]})
+    assert with_password.returncode == 0 and json.loads(with_password.stdout)["id"] == "js7es-test"
+    wrong = run(*where, "--user", ADMIN[0], "--password", "wrong", "orders")
+    assert failing(wrong, 1) == "InvalidLogin: Login: unknown user or invalid password"
+
+
+def test_problems_are_shown_with_their_code(where: list[str], deployed: None, tmp_path: Path) -> None:
+    assert failing(run(*where, "show", "nope"), 1) == "UnknownOrder: Unknown order 'nope'"
+    assert failing(run(*where, "cancel", "nope"), 1) == "UnknownOrder: Unknown order 'nope'"
+    assert failing(run(*where, "answer", "p1"), 1).startswith("OrderNotPrompting: ")
+    ctl(where, "add-order", "ask", "--id", "dup")
+    assert failing(run(*where, "add-order", "ask", "--id", "dup"), 1).startswith("DuplicateOrder: ")
+    ctl(where, "cancel", "dup")
+    # all or nothing: a workflow naming an unknown Agent takes its good neighbour down with it
+    good = write(tmp_path, "good.workflow.json", {"instructions": [{"TYPE": "Execute.Anonymous", "job": shell(":")}]})
+    bad = write(
+        tmp_path,
+        "bad.workflow.json",
+        {"instructions": [{"TYPE": "Execute.Anonymous", "job": {**shell(":"), "agentPath": "nowhere"}}]},
+    )
+    assert failing(run(*where, "deploy", str(good), str(bad)), 1).startswith("UnknownItem: Workflow bad")
+    assert failing(run(*where, "add-order", "good"), 1).endswith("No such workflow: good")
+
+
+def test_bad_files_and_arguments_exit_2(where: list[str], tmp_path: Path) -> None:
+    missing = tmp_path / "missing.workflow.json"
+    assert failing(run(*where, "deploy", str(missing)), 2) == f"{missing}: no such file"
+    broken = tmp_path / "broken.workflow.json"
+    broken.write_text("{ not json")
+    assert failing(run(*where, "deploy", str(broken)), 2).startswith(f"{broken}: not valid JSON")
+    unknown = write(tmp_path, "thing.json", {"a": 1})
+    assert failing(run(*where, "deploy", str(unknown)), 2).startswith(f"{unknown}: unknown item kind")
+    mixed = write(tmp_path, "x.agent.json", {"TYPE": "JobResource"})
+    assert "the file name says AgentRef, its TYPE says JobResource" in failing(run(*where, "deploy", str(mixed)), 2)
+    assert failing(run(*where, "add-order", "w", "--at", "tomorrow"), 2).startswith("--at 'tomorrow'")
+    assert failing(run(*where, "add-order", "w", "--arg", "novalue"), 2).startswith("--arg 'novalue'")
+    assert failing(run(*where, "resume", "x", "--position", "[1,"), 2).startswith("--position")
+    assert failing(run("orders"), 2).startswith("no Controller given")
+    assert run(*where).returncode == 2  # no action: the usage
+
+
+def test_unreachable_and_refused_tls(topology: Topology, where: list[str], tmp_path: Path) -> None:
+    port = free_port()
+    unreachable = run(*where[2:], "--controller", f"https://127.0.0.1:{port}", "orders")
+    assert (
+        failing(unreachable, 1)
+        == f"cannot talk to the Controller at https://127.0.0.1:{port}: connection refused (is it running?)"
+    )
+    # no client certificate: the Controller refuses the handshake
+    no_cert = run(*where[:4], "orders")
+    assert "it wants a client certificate: give --cert and --key" in failing(no_cert, 1)
+    # a stranger's CA: we refuse the Controller's certificate
+    create_ca(tmp_path / "ca")
+    create_node_certificate(tmp_path / "ca", tmp_path / "me", "me", ["127.0.0.1"])
+    stranger = run(
+        *where[:2],
+        "--ca",
+        str(tmp_path / "ca" / "ca.crt"),
+        "--cert",
+        str(tmp_path / "me" / "node.crt"),
+        "--key",
+        str(tmp_path / "me" / "node.key"),
+        "orders",
+    )
+    assert "TLS: the Controller's certificate was refused" in failing(stranger, 1)
+    missing = run(*where[:2], "--ca", str(tmp_path / "nope.crt"), "orders")
+    assert failing(missing, 2).startswith(f"{tmp_path / 'nope.crt'}: no such file")
+    plain = run("--controller", f"http://127.0.0.1:{topology.nodes['controller'].port}", "orders")
+    assert failing(plain, 1).startswith("cannot talk to the Controller at http://127.0.0.1:")
+
+
+def test_helpers() -> None:
+    assert parse_argument("n=3") == ("n", 3)
+    assert parse_argument('s="3"') == ("s", "3")
+    assert parse_argument("name=Ada Lovelace") == ("name", "Ada Lovelace")
+    assert parse_argument("e=") == ("e", "")
+    assert parse_at("+10", now=lambda: 1000.0) == 1_010_000
+    assert parse_at("2026-01-31T12:00:00Z") == 1_769_860_800_000
+    line = format_event({"eventId": 1_769_860_800_000_001, "Key": "o", "TYPE": "OrderMoved", "to": [1]})
+    assert line.split()[2:] == ["1769860800000001", "o", "OrderMoved", "to=[1]"]
+
+
+def test_item_files_get_their_kind_and_path_from_the_name(tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    w = read_item_file(write(folder, "daily.workflow.json", {"TYPE": "Workflow", "instructions": []}))
+    assert w == {"TYPE": "Workflow", "instructions": [], "path": "daily"}
+    a = read_item_file(write(folder, "a1.agentref.json", {"directors": ["s"]}))
+    assert a == {"TYPE": "AgentRef", "directors": ["s"], "path": "a1"}
+    s = read_item_file(write(folder, "s1.subagent.json", {"agentPath": "a1", "uri": "https://h:1"}))
+    assert s["TYPE"] == "SubagentItem" and s["id"] == "s1"
+    kept = read_item_file(write(folder, "x.jobresource.json", {"path": "own", "env": {}}))
+    assert kept["path"] == "own" and kept["TYPE"] == "JobResource"

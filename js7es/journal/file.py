@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import fcntl
 import itertools
 import logging
 import os
@@ -159,6 +160,7 @@ class FileJournal(Journal):
         self._acks = acks
         self._acks_lock = threading.Lock()
         self._fd = os.open(current.path, os.O_WRONLY | os.O_APPEND)
+        self._lock_fd: int | None = None
         self._writer = threading.Thread(target=self._run_writer, name=f"journal-writer-{name}", daemon=True)
         self._writer.start()
 
@@ -178,10 +180,28 @@ class FileJournal(Journal):
 
         Recovery reads the newest segment; a torn tail (an incomplete or invalid last commit with nothing
         valid after it) is cut off and the truncation fsynced. Damage before the last commit raises
-        JournalCorruptError: acknowledged commits are never dropped silently.
+        JournalCorruptError: acknowledged commits are never dropped silently. Only one process may have
+        a journal open: a second one is refused (an exclusive lock on `<name>.lock`, released by the
+        kernel when the process dies, so kill -9 leaves no stale lock).
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        lock_fd = os.open(directory / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock_fd)
+            raise JournalError(f"{directory}: journal {name!r} is in use by another process") from None
+        try:
+            journal = cls._open_locked(directory, name, clock, cache_events)
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        journal._lock_fd = lock_fd
+        return journal
+
+    @classmethod
+    def _open_locked(cls, directory: Path, name: str, clock: Callable[[], int], cache_events: int) -> FileJournal:
         for tmp in directory.glob(f"{name}--*.journal.tmp"):
             tmp.unlink()  # a snapshot that was not renamed in: it never became part of the journal
         found = list_segments(directory, name)
@@ -459,6 +479,9 @@ class FileJournal(Journal):
             self._cond.notify()
         self._writer.join()
         os.close(self._fd)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
 
     # -----------------------------------------------------------------------------------------------
     # Reading

@@ -231,3 +231,25 @@ def test_reads_from_files_beyond_the_cache(tmp_path: Path) -> None:
         result = journal.read(stamped[10].event_id)
         assert not isinstance(result, Problem)
         assert list(result) == stamped[11:]
+
+
+def test_a_second_process_cannot_open_the_same_journal(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from js7es.journal.api import JournalError
+
+    journal = FileJournal.open(tmp_path, name="controller")
+    try:
+        with pytest.raises(JournalError, match="in use by another process"):
+            FileJournal.open(tmp_path, name="controller")
+        other = subprocess.run(
+            [sys.executable, "-c", f"from js7es.journal.file import FileJournal; FileJournal.open({str(tmp_path)!r})"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert other.returncode != 0 and "in use by another process" in other.stderr
+    finally:
+        journal.close()
+    FileJournal.open(tmp_path, name="controller").close()  # closing released the lock

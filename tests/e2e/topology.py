@@ -247,12 +247,33 @@ class Topology:
             if remaining <= 0:
                 raise AssertionError(f"timed out; last events: {seen[-20:]}")
             try:
-                seen.extend(self.events(after, timeout=min(remaining, 2)))
+                if self._follow(seen, after, min(remaining, 5), predicate):
+                    return seen
             except httpx.HTTPError:
                 time.sleep(0.1)  # the Controller is restarting
                 continue
             if predicate(seen):
                 return seen
+
+    def _follow(
+        self,
+        seen: list[dict[str, Any]],
+        after: int,
+        timeout: float,
+        predicate: Callable[[list[dict[str, Any]]], bool],
+    ) -> bool:
+        """Read one long-poll of the event stream line by line; stop as soon as `predicate` holds."""
+        with (
+            self.controller() as c,
+            c.stream("GET", "/controller/api/event", params={"after": after, "timeout": timeout}) as response,
+        ):
+            assert response.status_code == 200, response.read().decode()
+            for line in response.iter_lines():
+                if line.strip():
+                    seen.append(json.loads(line))
+                    if predicate(seen):
+                        return True
+        return False
 
     def order_events(self, events: list[dict[str, Any]], order_id: str) -> list[str]:
         return [e["TYPE"] for e in events if e.get("Key") == order_id]

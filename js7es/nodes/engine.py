@@ -9,10 +9,13 @@ fails, the node halts: its state is ahead of what is durable and must not be act
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from js7es.domain import commands
@@ -42,6 +45,14 @@ def halt(reason: str) -> None:
     os._exit(70)
 
 
+@dataclass(slots=True)
+class _Batch:
+    """Events persisted within one turn of the event loop: one commit."""
+
+    done: asyncio.Future[list[Stamped]]
+    events: list[KeyedEvent] = field(default_factory=list)
+
+
 class Engine:
     def __init__(
         self,
@@ -64,6 +75,8 @@ class Engine:
         self._timers: dict[str, tuple[int, asyncio.TimerHandle]] = {}
         self._halted = False
         self._in_flight = 0
+        self._pending: _Batch | None = None
+        self._last_batch: asyncio.Future[Any] | None = None
         self.snapshot_after_events = snapshot_after_events
         self._events_since_snapshot = len(journal.recovered.events)
         self._snapshotting = False
@@ -110,22 +123,60 @@ class Engine:
         return await self.persist(events)
 
     async def persist(self, events: list[KeyedEvent]) -> list[Stamped]:
+        """Persist events that are applied already; returns them stamped, after listeners ran.
+
+        Everything persisted within one turn of the event loop goes into ONE commit (one fsync): a
+        batch of Agent commands, the processes that ended meanwhile, the output of many jobs.
+        """
         if self._halted:
             raise RuntimeError("the node is halting")
         if not events:
             return []
-        self._in_flight += 1
-        self._idle.clear()
+        batch = self._pending
+        if batch is None:
+            batch = self._pending = _Batch(asyncio.get_running_loop().create_future())
+            self._in_flight += 1
+            self._idle.clear()
+            asyncio.get_running_loop().call_soon(self._flush)
+        start = len(batch.events)
+        batch.events.extend(events)
+        stamped = await asyncio.shield(batch.done)
+        return stamped[start : start + len(events)]
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, None
+        assert batch is not None
+        previous, self._last_batch = self._last_batch, batch.done
         try:
-            future = self.journal.persist(events)
-            stamped = await asyncio.wrap_future(future)
+            journal_future = self.journal.persist(batch.events)
         except Exception as e:
-            self._halt(f"journal failed: {e!r}")
-            raise
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
+            self._finish_failed(batch, e)
+            return
+        asyncio.get_running_loop().create_task(self._complete(batch, journal_future, previous))
+
+    def _finish_failed(self, batch: _Batch, error: BaseException) -> None:
+        self._halt(f"journal failed: {error!r}")
+        self._in_flight -= 1
+        if not batch.done.done():
+            batch.done.set_exception(error)
+
+    async def _complete(
+        self,
+        batch: _Batch,
+        journal_future: concurrent.futures.Future[list[Stamped]],
+        previous: asyncio.Future[Any] | None,
+    ) -> None:
+        try:
+            stamped = await asyncio.wrap_future(journal_future)
+        except Exception as e:
+            self._finish_failed(batch, e)
+            return
+        if previous is not None:  # what follows a commit happens in commit order
+            with contextlib.suppress(Exception):
+                await asyncio.shield(previous)
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
         self.state.last_event_id = stamped[-1].event_id
         self._schedule_timers({s.key for s in stamped})
         self._events_since_snapshot += len(stamped)
@@ -139,7 +190,7 @@ class Engine:
                     await result
             except Exception:
                 log.exception("commit listener failed")
-        return stamped
+        batch.done.set_result(stamped)
 
     async def idle(self) -> None:
         """Until no commit is in flight: then the state is exactly the committed state."""

@@ -6,6 +6,7 @@ certificate) may use it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -89,10 +90,9 @@ def agent_routes(director: AgentDirector, auth: Authenticator, *, on_shutdown: C
             commands = body.get("commands")
             if not isinstance(commands, list):
                 return problem_response(problem("InvalidRequest", "Batch.commands must be a list"))
-            results = []
-            for command in commands:
-                result = await one(command)
-                results.append(problem_body(result) if isinstance(result, Problem) else result)
+            # All commands of a batch apply in order, then share one commit (Engine batches per loop turn).
+            answers = await asyncio.gather(*(one(command) for command in commands))
+            results = [problem_body(r) if isinstance(r, Problem) else r for r in answers]
             return json_response(results)
         result = await one(body)
         if isinstance(result, Problem):

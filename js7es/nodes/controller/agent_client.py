@@ -54,7 +54,8 @@ class AgentClient:
     async def events(self, after: int, *, timeout_s: float, limit: int) -> AsyncIterator[list[Stamped]] | Problem:
         """The Agent's events after `after` as they come (a long-poll stream of JS7's ndjson), in batches
         of what arrived together; or the Problem (e.g. EventSeqTorn) the Agent answered with."""
-        params = {"after": str(after), "timeout": str(timeout_s), "limit": str(limit)}
+        # delay: after the first new event the Agent waits a moment to send more in one chunk.
+        params = {"after": str(after), "timeout": str(timeout_s), "limit": str(limit), "delay": "0.005"}
         request = self._client.build_request(
             "GET", "/agent/api/event", params=params, timeout=httpx.Timeout(timeout_s + 10, connect=3.0)
         )

@@ -46,7 +46,10 @@ class AgentDriver:
         self._client_factory = client_factory
         self.poll_timeout_s = poll_timeout_s
         self.release_period_s = release_period_s
-        self._pending: set[str] = set()
+        # Orders with something to send, in arrival order; attachments wait behind detachments and
+        # marks, so that a flood of new orders does not hold back the ones finishing.
+        self._pending: dict[str, None] = {}
+        self._pending_attach: dict[str, None] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._items_sent: set[str] = set()
@@ -66,8 +69,21 @@ class AgentDriver:
                 await self._task
 
     def order_changed(self, order_id: str) -> None:
-        self._pending.add(order_id)
+        order = self.state.orders.get(order_id)
+        if order is not None and order.attached is not None and order.attached.kind == "Attaching":
+            self._pending_attach[order_id] = None
+        else:
+            self._pending[order_id] = None
         self._wake.set()
+
+    def _take_pending(self, n: int) -> list[str]:
+        taken: list[str] = []
+        for queue in (self._pending, self._pending_attach):
+            while queue and len(taken) < n:
+                order_id = next(iter(queue))
+                del queue[order_id]
+                taken.append(order_id)
+        return taken
 
     # -- the session loop -------------------------------------------------------------------------
 
@@ -144,7 +160,9 @@ class AgentDriver:
         if self.state.agents[self.agent_path].coupling != "Coupled":
             await self.engine.emit([KeyedEvent(self.agent_path, AgentCoupled())])
         self._items_sent.clear()
-        self._pending.update(o.id for o in self.state.orders.values() if self._is_mine(o))
+        for order in self.state.orders.values():
+            if self._is_mine(order):
+                self.order_changed(order.id)
         self._wake.set()
         async with asyncio.TaskGroup() as group:
             group.create_task(self._send_loop(client))
@@ -160,8 +178,7 @@ class AgentDriver:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._pending:
-                order_ids = [self._pending.pop() for _ in range(min(BATCH_SIZE, len(self._pending)))]
+            while order_ids := self._take_pending(BATCH_SIZE):
                 commands: list[dict[str, Any]] = []
                 for order_id in order_ids:
                     commands.extend(self._commands_for(order_id))

@@ -436,3 +436,30 @@ def test_stopping_the_event_loop_kills_the_group(launcher: ProcessLauncher, tmp_
         return process.pid  # asyncio.run cancels the process's task, as an Agent stopping does
 
     assert_group_gone(run(body()), waited=False)
+
+
+def test_internal_jobs_run_side_by_side_in_reused_threads() -> None:
+    import threading
+    import time
+
+    from js7es.nodes.subagent.internal import _DaemonPool
+
+    pool = _DaemonPool(4)
+
+    def run_round() -> None:
+        together = threading.Barrier(3, timeout=5)  # passed only when three jobs run at the same time
+        done: list[bool] = []
+        for _ in range(3):
+            pool.submit(lambda: done.append(together.wait() >= 0))
+        deadline = time.monotonic() + 5
+        while len(done) < 3:
+            assert time.monotonic() < deadline, "jobs did not run side by side"
+            time.sleep(0.01)
+        assert done == [True, True, True]
+        while pool._idle < 3:  # the threads report back idle
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+
+    run_round()
+    run_round()
+    assert pool._threads == 3  # the second round reused the threads of the first

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,38 @@ from js7es.domain.value import Value, value_from_json
 from js7es.nodes.subagent.base import EndedBy, JobProcess, outcome_of
 from js7es.nodes.subagent.output import OutputCollector
 from js7es.nodes.subagent.spec import OutputCallback, ProcessSpec, StdoutOrStderr
+
+
+class _DaemonPool:
+    """Reused daemon threads for internal jobs: a new thread per step cost ~10 % of the Agent's CPU
+    (bench/node_bench.py). Daemon threads, unlike ThreadPoolExecutor's, never hold up the Agent's exit
+    when a job ignores its `killed` event. Threads are added up to `max_threads`; then jobs queue."""
+
+    def __init__(self, max_threads: int) -> None:
+        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+        self._max = max_threads
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        self._queue.put(lambda: fn(*args))
+        with self._lock:
+            if self._idle > 0:
+                self._idle -= 1  # an idle thread takes it
+            elif self._threads < self._max:
+                self._threads += 1
+                threading.Thread(target=self._work, name=f"internal-job-{self._threads}", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            self._queue.get()()
+            with self._lock:
+                self._idle += 1
+
+
+INTERNAL_JOB_THREADS = 64
+_POOL = _DaemonPool(INTERNAL_JOB_THREADS)
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +132,7 @@ class InternalJobProcess(JobProcess):
         self._timeout_timer = (
             self._loop.call_later(spec.timeout_s, self._end, "timed out") if spec.timeout_s is not None else None
         )
-        threading.Thread(
-            target=self._run_in_thread, args=(class_name,), name=f"job {spec.order_id}", daemon=True
-        ).start()
+        _POOL.submit(self._run_in_thread, class_name)
         self._task = self._loop.create_task(self._run())
 
     async def wait(self) -> Outcome:

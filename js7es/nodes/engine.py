@@ -76,6 +76,7 @@ class Engine:
         self._halted = False
         self._in_flight = 0
         self._pending: _Batch | None = None
+        self._before_commit: list[Callable[[Sequence[KeyedEvent]], list[KeyedEvent]]] = []
         self._last_batch: asyncio.Future[Any] | None = None
         self.snapshot_after_events = snapshot_after_events
         self._events_since_snapshot = len(journal.recovered.events)
@@ -85,6 +86,18 @@ class Engine:
 
     def ctx(self) -> Context:
         return Context(now_ms=self.clock(), here=self.here, controller_id=self.controller_id)
+
+    def before_commit(self, hook: Callable[[Sequence[KeyedEvent]], list[KeyedEvent]]) -> None:
+        """`hook(events)` may add events (applied with `apply_now`) to the commit being written."""
+        self._before_commit.append(hook)
+
+    def apply_now(self, events: Iterable[KeyedEvent]) -> None:
+        """Apply events to the state (they are persisted by the caller, or by a before_commit hook)."""
+        for keyed in events:
+            problem = self.state.apply_event(keyed.key, keyed.event)
+            if problem is not None:
+                self._halt(f"{problem}")
+                raise InapplicableEventError(str(problem))
 
     def on_commit(self, listener: CommitListener) -> None:
         """Called on the loop thread after each commit, in order, with its stamped events."""
@@ -148,6 +161,8 @@ class Engine:
         assert batch is not None
         previous, self._last_batch = self._last_batch, batch.done
         try:
+            for hook in self._before_commit:
+                batch.events.extend(hook(list(batch.events)))
             journal_future = self.journal.persist(batch.events)
         except Exception as e:
             self._finish_failed(batch, e)

@@ -60,6 +60,7 @@ class AgentDirector:
         )
         self.runner = JobRunner(self.engine, work_dir=work_dir, process_limit=process_limit)
         self.engine.on_commit(self.runner.on_commit)
+        self.engine.before_commit(self.runner.before_commit)
 
     async def start(self) -> None:
         if self.state.is_dedicated:

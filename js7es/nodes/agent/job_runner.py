@@ -88,6 +88,24 @@ class JobRunner:
             self.try_start(order_id)
 
     def try_start(self, order_id: str) -> None:
+        """Start the order's job step if it can start now (a slot is free), in a commit of its own."""
+        started = self._reserve(order_id)
+        if started is not None:
+            self._spawn(self._emit(started))
+
+    def before_commit(self, events: Sequence[KeyedEvent]) -> list[KeyedEvent]:
+        """Engine hook: the steps that the events about to be committed make startable start in the
+        SAME commit (one fsync and one loop turn less from "due" to the process start)."""
+        extra: list[KeyedEvent] = []
+        for order_id in dict.fromkeys(k.key for k in events if k.key in self.state.orders):
+            started = self._reserve(order_id, fail_later=True)
+            if started:
+                self.engine.apply_now(started)
+                extra.extend(started)
+        return extra
+
+    def _reserve(self, order_id: str, *, fail_later: bool = False) -> list[KeyedEvent] | None:
+        """The events that start the order's step, with its slot reserved; None when it can't start."""
         order = self.state.orders.get(order_id)
         here = self.engine.here
         if (
@@ -99,29 +117,30 @@ class JobRunner:
             or order.is_suspended
             or order.mark is not None
         ):
-            return
+            return None
         workflow = self.state.workflow_of(order)
         instruction = workflow.instruction(order.position) if workflow is not None else None
         if workflow is None or not isinstance(instruction, (ExecuteNamed, ExecuteAnonymous)):
-            return
+            return None
         job = workflow.job_of(instruction)
         if job is None or job.agent_path != here:
-            return
+            return None
         step = job_step(self.state, order, workflow, self.engine.ctx())
         subagent_id = self.state.local_subagent_id
         started = KeyedEvent(order_id, OrderProcessingStarted(subagent_id=subagent_id))
         if isinstance(step, Problem):  # e.g. an argument does not evaluate: the step fails at once
+            if fail_later:
+                return None  # needs the order's follow-up: done by the commit listener's try_start
             failed = KeyedEvent(order_id, OrderProcessed(outcome=Failed(error_message=step.message)))
-            self._spawn(self._emit([started, failed]))
-            return
+            return [started, failed]
         if not self._has_slot(step):
             queue = self._waiting.setdefault(step.job_key, deque())
             if order_id not in queue:
                 queue.append(order_id)
-            return
+            return None
         self._running[order_id] = _Running(step)
         self._per_job[step.job_key] = self._per_job.get(step.job_key, 0) + 1
-        self._spawn(self._emit([started]))
+        return [started]
 
     def _has_slot(self, step: JobStep) -> bool:
         if self.process_limit is not None and len(self._running) >= self.process_limit:

@@ -86,5 +86,13 @@ def job_step(state: ControllerState, order: Order, workflow: Workflow, ctx: Cont
             return problem(env_value.code, f"env {name}: {env_value.message}")
         if env_value is not None:
             env[name] = env_string(env_value)
-    key = f"{workflow.id}:{job_name}" if job_name else f"{workflow.id}:{order.position}"
-    return JobStep(job=job, job_name=job_name, job_key=key, arguments=arguments, env=env)
+    return JobStep(
+        job=job, job_name=job_name, job_key=job_key(workflow, order.position, instruction), arguments=arguments, env=env
+    )
+
+
+def job_key(workflow: Workflow, position: tuple[int | str, ...], instruction: ExecuteNamed | ExecuteAnonymous) -> str:
+    """What a job's process limit counts: the named job of a workflow version, or an anonymous job's position."""
+    if isinstance(instruction, ExecuteNamed):
+        return f"{workflow.id}:{instruction.job_name}"
+    return f"{workflow.id}:{list(position)}"

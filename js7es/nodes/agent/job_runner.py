@@ -31,7 +31,7 @@ from js7es.domain.order.events import (
     OrderStdoutWritten,
     OrderSuspensionMarked,
 )
-from js7es.domain.order.job_step import JobStep, job_step
+from js7es.domain.order.job_step import JobStep, job_key, job_step
 from js7es.domain.order.outcome import Disrupted, Failed, Outcome
 from js7es.domain.order.states import Processing, Ready
 from js7es.domain.problem import Problem
@@ -125,6 +125,12 @@ class JobRunner:
         job = workflow.job_of(instruction)
         if job is None or job.agent_path != here:
             return None
+        key = job_key(workflow, order.position, instruction)
+        if not self._has_slot(key, job.process_limit):  # checked first: evaluating the step costs
+            queue = self._waiting.setdefault(key, deque())
+            if order_id not in queue:
+                queue.append(order_id)
+            return None
         step = job_step(self.state, order, workflow, self.engine.ctx())
         subagent_id = self.state.local_subagent_id
         started = KeyedEvent(order_id, OrderProcessingStarted(subagent_id=subagent_id))
@@ -133,19 +139,14 @@ class JobRunner:
                 return None  # needs the order's follow-up: done by the commit listener's try_start
             failed = KeyedEvent(order_id, OrderProcessed(outcome=Failed(error_message=step.message)))
             return [started, failed]
-        if not self._has_slot(step):
-            queue = self._waiting.setdefault(step.job_key, deque())
-            if order_id not in queue:
-                queue.append(order_id)
-            return None
         self._running[order_id] = _Running(step)
         self._per_job[step.job_key] = self._per_job.get(step.job_key, 0) + 1
         return [started]
 
-    def _has_slot(self, step: JobStep) -> bool:
+    def _has_slot(self, key: str, process_limit: int) -> bool:
         if self.process_limit is not None and len(self._running) >= self.process_limit:
             return False
-        return self._per_job.get(step.job_key, 0) < step.job.process_limit
+        return self._per_job.get(key, 0) < process_limit
 
     def _release_slot(self, order_id: str) -> str | None:
         """Free the order's slot; returns its job key."""
@@ -157,14 +158,21 @@ class JobRunner:
         return key
 
     def _start_waiting(self, key: str) -> None:
-        """A slot is free: start the next waiting order of the job (or of any job, for the Agent limit)."""
-        for queue in [self._waiting.get(key), *self._waiting.values()]:
-            for _ in range(len(queue) if queue else 0):  # try_start puts back whoever still has no slot
-                assert queue is not None
+        """A slot is free: start the next waiting orders of the job — and, when the Agent's own limit
+        was what held them, of the other jobs. Each queue is tried only while it gets its orders
+        started, so a long queue costs nothing while its job is busy."""
+        queues = [self._waiting.get(key)]
+        if self.process_limit is not None:
+            queues += [q for k, q in self._waiting.items() if k != key]
+        for queue in queues:
+            while queue:
                 candidate = queue.popleft()
                 self.try_start(candidate)
-                if candidate in self._running:
-                    return
+                if candidate not in self._running and candidate in queue:
+                    queue.remove(candidate)  # no slot: it went back to the end; keep the queue's order
+                    queue.appendleft(candidate)
+                    break
+                # started, or it cannot start at all any more (cancelled, detached): try the next one
 
     # -- processes ------------------------------------------------------------------------------
 

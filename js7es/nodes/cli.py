@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     from js7es.nodes.certs import add_certs_command
 
     add_certs_command(sub)
+    from js7es.nodes.exporter import add_export_command, add_schemas_command
+
+    add_export_command(sub)
+    add_schemas_command(sub)
     from js7es.nodes.ctl import add_ctl_command
 
     add_ctl_command(sub)

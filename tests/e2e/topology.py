@@ -62,6 +62,8 @@ class Topology:
     extra_users: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     # More client certificates from our CA (CN = the name), e.g. for users in `extra_users`.
     extra_certificates: tuple[str, ...] = ()
+    # [journal] readers of the Controllers: users whose ReleaseEvents old journal segments wait for.
+    journal_readers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         certs = self.root / "certs"
@@ -117,8 +119,13 @@ class Topology:
             ]
         for user_id, entry in self.extra_users.get(name, {}).items():
             lines += [f"[users.{user_id}]", *(f"{key} = {json.dumps(value)}" for key, value in entry.items())]
+        journal = []
         if self.snapshot_after_events is not None:
-            lines += ["[journal]", f"snapshot-after-events = {self.snapshot_after_events}"]
+            journal.append(f"snapshot-after-events = {self.snapshot_after_events}")
+        if self.journal_readers and kind == "controller":
+            journal.append(f"readers = {json.dumps(list(self.journal_readers))}")
+        if journal:
+            lines += ["[journal]", *journal]
         config = data_dir / f"{kind}.toml"
         config.write_text("\n".join(lines) + "\n")
         return NodeProcess(

@@ -1,0 +1,196 @@
+"""The Cockpit's read model: SQLAlchemy Core tables, in JOC's spirit (HISTORY_ORDERS, HISTORY_ORDER_STEPS,
+HISTORY_LOGS, …), one set for all Controllers: every row carries its `controller_id` (multi-client).
+
+Every column is derived from the events alone (no wall clock, no configuration except the task log
+limit), so a rebuild yields the very same rows as the live projection; `digest` proves it. Times are
+epoch milliseconds (the events' timestamps). The migrations (migrations/versions) create exactly these
+tables; a test checks that they agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+ID = String(512)  # JS7's limit for order ids and paths
+
+# One row per registered Controller: the stored EventId that the projection has committed (the
+# offset, written in the same transaction as the rows of each batch) and, later, its cluster state.
+controllers = Table(
+    "controllers",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("event_id", BigInteger, nullable=False),
+    Column("event_count", BigInteger, nullable=False),  # events applied so far
+    Column("last_event_at", BigInteger),  # timestamp of the last applied event
+    Column("cluster_state", Text),  # the Controller cluster's state (JSON), with the cluster issue
+    Column("inapplicable_events", BigInteger, nullable=False),  # events the model could not place (bugs)
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("agent_path", ID, primary_key=True),
+    Column("uri", Text),
+    Column("directors", Text),  # JSON array of subagent ids
+    Column("process_limit", Integer),
+    Column("coupling", String(32), nullable=False),  # Reset | Coupled | CouplingFailed (JS7's names)
+    Column("agent_run_id", String(128)),
+    Column("agent_event_id", BigInteger, nullable=False),  # the Agent's events observed so far
+    Column("last_problem", Text),
+    Column("deleted", Boolean, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+subagents = Table(
+    "subagents",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("subagent_id", ID, primary_key=True),
+    Column("agent_path", ID, nullable=False),
+    Column("uri", Text, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Every deployed workflow version; `is_current` marks the one new orders get.
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("path", ID, primary_key=True),
+    Column("version_id", ID, primary_key=True),
+    Column("workflow_json", Text, nullable=False),
+    Column("is_current", Boolean, nullable=False),
+    Column("deployed_at", BigInteger, nullable=False),
+    Column("removed_at", BigInteger),  # no longer the current version (VersionedItemRemoved, a newer one)
+    Column("deleted_at", BigInteger),  # gone from the Controller (ItemDeleted)
+)
+
+# The current orders, one row each, until OrderDeleted (or the join of a fork's children).
+orders = Table(
+    "orders",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("order_id", ID, primary_key=True),
+    Column("workflow_path", ID, nullable=False),
+    Column("workflow_version", ID, nullable=False),
+    Column("state", String(32), nullable=False),  # JS7's state name: Fresh, Ready, Processing, Finished, …
+    Column("is_suspended", Boolean, nullable=False),
+    Column("position", Text, nullable=False),  # JSON array, e.g. [1,"then",0]
+    Column("arguments", Text, nullable=False),  # JSON object
+    Column("scheduled_for", BigInteger),
+    Column("agent_path", ID),  # attached to (or attaching to, detaching from) this Agent
+    Column("parent_order_id", ID),
+    Column("run_event_id", BigInteger, nullable=False),  # the order_history row of this run
+    Column("step_event_id", BigInteger),  # the order_steps row of the running job, if any
+    Column("order_json", Text, nullable=False),  # the whole order, as the domain has it
+    Column("updated_at", BigInteger, nullable=False),
+    Column("last_event_id", BigInteger, nullable=False),
+)
+
+# One row per order run (an order id used again after deletion is a new run), also one per child
+# order of a fork (parent_order_id set), as JOC does.
+order_history = Table(
+    "order_history",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("order_id", ID, primary_key=True),
+    Column("run_event_id", BigInteger, primary_key=True),  # EventId of OrderAdded / OrderForked
+    Column("parent_order_id", ID),
+    Column("workflow_path", ID, nullable=False),
+    Column("workflow_version", ID, nullable=False),
+    Column("arguments", Text, nullable=False),
+    Column("added_at", BigInteger, nullable=False),
+    Column("scheduled_for", BigInteger),
+    Column("started_at", BigInteger),
+    Column("ended_at", BigInteger),
+    Column("state", String(32), nullable=False),  # Pending | Running | Finished | Failed | Cancelled | Broken
+    Column("end_position", Text),
+    Column("error_message", Text),
+)
+
+order_steps = Table(
+    "order_steps",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("step_event_id", BigInteger, primary_key=True),  # EventId of OrderProcessingStarted
+    Column("order_id", ID, nullable=False),
+    Column("run_event_id", BigInteger, nullable=False),
+    Column("workflow_path", ID, nullable=False),
+    Column("workflow_version", ID, nullable=False),
+    Column("position", Text, nullable=False),
+    Column("job_name", ID),
+    Column("agent_path", ID),
+    Column("subagent_id", ID),
+    Column("started_at", BigInteger, nullable=False),
+    Column("ended_at", BigInteger),
+    Column("return_code", Integer),
+    Column("outcome", String(32)),  # Succeeded | Failed | Killed | TimedOut | Disrupted
+    Column("error_message", Text),
+    Column("log_bytes", BigInteger, nullable=False),  # stored bytes of stdout + stderr (UTF-8)
+    Column("log_dropped_bytes", BigInteger, nullable=False),  # beyond the task log limit
+    Column("log_truncated", Boolean, nullable=False),
+)
+
+# Task output, one zlib-compressed chunk per OrderStdoutWritten/OrderStderrWritten event, committed
+# with its batch: readable while the task runs, and never held whole in memory.
+task_logs = Table(
+    "task_logs",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("event_id", BigInteger, primary_key=True),
+    Column("step_event_id", BigInteger, nullable=False),
+    Column("stream", String(8), nullable=False),  # stdout | stderr | marker (the truncation notice)
+    Column("size", Integer, nullable=False),  # uncompressed bytes
+    Column("data", LargeBinary, nullable=False),  # zlib
+)
+
+# Filled by the API issue (who did what, with which comment); the projection never writes it.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("controller_id", ID),
+    Column("account", String(255), nullable=False),
+    Column("request", String(255), nullable=False),
+    Column("parameters", Text),
+    Column("category", String(64)),
+    Column("comment", Text),
+    Column("ticket_link", Text),
+    Column("time_spent_s", Integer),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+Index("ix_orders_state", orders.c.controller_id, orders.c.state)
+Index("ix_orders_workflow", orders.c.controller_id, orders.c.workflow_path)
+Index("ix_orders_scheduled", orders.c.controller_id, orders.c.scheduled_for)
+Index("ix_history_added", order_history.c.controller_id, order_history.c.added_at)
+Index("ix_history_ended", order_history.c.controller_id, order_history.c.ended_at)
+Index("ix_history_state", order_history.c.controller_id, order_history.c.state, order_history.c.added_at)
+Index("ix_history_workflow", order_history.c.controller_id, order_history.c.workflow_path, order_history.c.added_at)
+Index("ix_history_parent", order_history.c.controller_id, order_history.c.parent_order_id)
+Index("ix_steps_order", order_steps.c.controller_id, order_steps.c.order_id, order_steps.c.run_event_id)
+Index("ix_steps_started", order_steps.c.controller_id, order_steps.c.started_at)
+Index("ix_steps_job", order_steps.c.controller_id, order_steps.c.workflow_path, order_steps.c.job_name)
+Index("ix_steps_outcome", order_steps.c.controller_id, order_steps.c.outcome, order_steps.c.started_at)
+Index("ix_task_logs_step", task_logs.c.controller_id, task_logs.c.step_event_id, task_logs.c.event_id)
+Index("ix_audit_created", audit_log.c.created_at)
+
+# The tables of one Controller's read model, in the order a rebuild deletes them; audit_log is not one.
+PROJECTED_TABLES = (task_logs, order_steps, order_history, orders, workflows, subagents, agents, controllers)
+ALL_TABLES = (*PROJECTED_TABLES, audit_log)

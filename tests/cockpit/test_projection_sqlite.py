@@ -1,0 +1,12 @@
+"""The projection contract on an SQLite file."""
+
+import pytest
+
+from tests.cockpit.conftest import DatabaseFactory
+from tests.cockpit.contract import ProjectionContract
+
+
+class TestSqliteProjection(ProjectionContract):
+    @pytest.fixture
+    def make_database(self, sqlite_database: DatabaseFactory) -> DatabaseFactory:
+        return sqlite_database

@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from js7es.journal.file import FileJournal
 from js7es.nodes.agent.api import PREFIX as AGENT_PREFIX
@@ -88,38 +89,19 @@ def run_controller(settings: NodeSettings, *, insecure: bool = False) -> int:
         snapshot_after_events=settings.snapshot_after_events,
     )
     core.register_readers(settings.readers)
-    server_box: list[uvicorn.Server] = []
     overview = NodeOverview(id=settings.controller_id, extra=core.overview)
-    metrics = NodeMetrics()
-    metrics.track_journal(journal, "controller")
-
-    def shut_down() -> None:
-        overview.is_terminating = True
-        server_box[0].should_exit = True
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await core.start()
-        print(
-            f"js7es controller {settings.controller_id!r} ready at "
-            f"{_scheme(tls)}://{settings.http.host}:{settings.http.port}{CONTROLLER_PREFIX}",
-            flush=True,
-        )
-        try:
-            yield
-        finally:
-            await core.stop()
-            journal.close()
-
-    app = build_app(
-        prefix=CONTROLLER_PREFIX,
-        overview=overview,
-        authenticator=auth,
-        metrics=metrics,
-        routes=controller_routes(core, auth, on_shutdown=shut_down),
-        lifespan=lifespan,
+    name = f"controller {settings.controller_id!r}"
+    return _run_node(
+        settings,
+        tls,
+        journal,
+        core,
+        overview,
+        auth,
+        CONTROLLER_PREFIX,
+        name,
+        lambda shut_down: controller_routes(core, auth, on_shutdown=shut_down),
     )
-    return _serve(app, settings, tls, server_box)
 
 
 def run_agent(settings: NodeSettings, *, insecure: bool = False) -> int:
@@ -134,10 +116,42 @@ def run_agent(settings: NodeSettings, *, insecure: bool = False) -> int:
         process_limit=settings.process_limit,
         snapshot_after_events=settings.snapshot_after_events,
     )
-    server_box: list[uvicorn.Server] = []
     overview = NodeOverview(id=director.state.agent_path or "Agent", extra=director.overview)
+    return _run_node(
+        settings,
+        tls,
+        journal,
+        director,
+        overview,
+        auth,
+        AGENT_PREFIX,
+        "agent",
+        lambda shut_down: agent_routes(director, auth, on_shutdown=shut_down),
+    )
+
+
+class _Core(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def _run_node(
+    settings: NodeSettings,
+    tls: TlsConfig | None,
+    journal: FileJournal,
+    core: _Core,
+    overview: NodeOverview,
+    auth: Authenticator,
+    prefix: str,
+    name: str,
+    routes: Callable[[Callable[[], None]], list[BaseRoute]],
+) -> int:
+    """The web service around a node's core: start it with the server, stop it and close its journal
+    after; a ShutDown command ends the server like SIGTERM does."""
+    server_box: list[uvicorn.Server] = []
     metrics = NodeMetrics()
-    metrics.track_journal(journal, "agent")
+    metrics.track_journal(journal, settings.kind)
 
     def shut_down() -> None:
         overview.is_terminating = True
@@ -145,22 +159,21 @@ def run_agent(settings: NodeSettings, *, insecure: bool = False) -> int:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await director.start()
-        print(
-            f"js7es agent ready at {_scheme(tls)}://{settings.http.host}:{settings.http.port}{AGENT_PREFIX}", flush=True
-        )
+        await core.start()
+        url = f"{_scheme(tls)}://{settings.http.host}:{settings.http.port}{prefix}"
+        print(f"js7es {name} ready at {url}", flush=True)
         try:
             yield
         finally:
-            await director.stop()
+            await core.stop()
             journal.close()
 
     app = build_app(
-        prefix=AGENT_PREFIX,
+        prefix=prefix,
         overview=overview,
         authenticator=auth,
         metrics=metrics,
-        routes=agent_routes(director, auth, on_shutdown=shut_down),
+        routes=routes(shut_down),
         lifespan=lifespan,
     )
     return _serve(app, settings, tls, server_box)

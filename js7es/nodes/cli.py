@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     from js7es.nodes.ctl import add_ctl_command
 
     add_ctl_command(sub)
+    from js7es.nodes.cockpit.command import add_cockpit_command
+
+    add_cockpit_command(sub)
     return parser
 
 

@@ -1,0 +1,147 @@
+"""``js7es cockpit``: run the Cockpit, migrate its database, rebuild its read model, print table digests.
+
+js7es cockpit --config FILE [--insecure]
+js7es cockpit migrate --config FILE
+js7es cockpit rebuild --config FILE [--controller ID] [--journal DIR] [--no-progress]
+js7es cockpit digest --config FILE [--controller ID]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from js7es.domain.event import Stamped, stamped_from_json
+from js7es.domain.value import loads
+from js7es.nodes.cockpit.config import CockpitSettings, ControllerConnection, load_cockpit_settings
+from js7es.nodes.errors import CliError
+from js7es.nodes.tls import client_ssl_context
+
+
+def add_cockpit_command(sub: Any) -> None:
+    cockpit = sub.add_parser("cockpit", help="run the Cockpit (read side), or migrate/rebuild its database")
+    cockpit.add_argument("--config", type=Path, help="the Cockpit's TOML configuration file")
+    cockpit.add_argument("--insecure", action="store_true", help="plain HTTP without TLS (tests, demos)")
+    cockpit.set_defaults(run=_run)
+    tools = cockpit.add_subparsers(metavar="TOOL")
+    migrate = tools.add_parser("migrate", help="apply the database migrations, print the revision")
+    migrate.add_argument("--config", type=Path, default=argparse.SUPPRESS)
+    migrate.set_defaults(run=_migrate)
+    rebuild = tools.add_parser("rebuild", help="drop a Controller's read model and replay it from the start")
+    rebuild.add_argument("--config", type=Path, default=argparse.SUPPRESS)
+    rebuild.add_argument("--controller", help="the Controller id (default: the only one configured)")
+    rebuild.add_argument("--journal", type=Path, help="replay this journal directory instead of the event stream")
+    rebuild.add_argument("--insecure", action="store_true", default=argparse.SUPPRESS)
+    rebuild.add_argument("--no-progress", action="store_true")
+    rebuild.set_defaults(run=_rebuild)
+    digest = tools.add_parser("digest", help="print a digest of every table of a Controller's read model")
+    digest.add_argument("--config", type=Path, default=argparse.SUPPRESS)
+    digest.add_argument("--controller")
+    digest.set_defaults(run=_digest)
+
+
+def _settings(args: argparse.Namespace) -> CockpitSettings:
+    if getattr(args, "config", None) is None:
+        raise CliError("--config FILE is required")
+    return load_cockpit_settings(args.config)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from js7es.nodes.cockpit.server import run_cockpit
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return run_cockpit(_settings(args), insecure=args.insecure)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from js7es.nodes.cockpit.server import open_projector
+
+    projector = open_projector(_settings(args))
+    from js7es.projections.cockpit.database import current_revision
+
+    print(json.dumps({"database": projector.engine.dialect.name, "revision": current_revision(projector.engine)}))
+    projector.engine.dispose()
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from js7es.nodes.cockpit.server import cockpit_tls, open_projector
+    from js7es.projections.cockpit.rebuild import journal_events, rebuild
+
+    settings = _settings(args)
+    connection = settings.controller(args.controller)
+    projector = open_projector(settings)
+    events: Iterator[Stamped]
+    if args.journal is not None:
+        if not args.journal.is_dir():
+            raise CliError(f"{args.journal}: no such journal directory")
+        events = journal_events(args.journal)
+        source = str(args.journal)
+    else:
+        tls = cockpit_tls(settings, getattr(args, "insecure", False))
+        events = stream_events(connection, client_ssl_context(tls) if tls is not None else None)
+        source = connection.uris[0]
+    result = rebuild(
+        projector,
+        connection.controller_id,
+        events,
+        batch_size=settings.projection.rebuild_batch_events,
+        progress=not args.no_progress,
+    )
+    print(
+        json.dumps(
+            {
+                "controller": connection.controller_id,
+                "source": source,
+                "events": result.events,
+                "eventId": result.event_id,
+                "seconds": round(result.seconds, 3),
+                "eventsPerSecond": round(result.events_per_second),
+            }
+        )
+    )
+    projector.engine.dispose()
+    return 0
+
+
+def stream_events(connection: ControllerConnection, ssl_context: Any, *, chunk: int = 10_000) -> Iterator[Stamped]:
+    """The Controller's events from the first one up to the last committed one, in chunks."""
+    import js7es.domain.state  # noqa: F401  (registers every event class)
+
+    auth = httpx.BasicAuth(connection.user, connection.password) if connection.user and connection.password else None
+    after = 0
+    with httpx.Client(base_url=connection.uris[0], verify=ssl_context or True, auth=auth, timeout=60) as client:
+        while True:
+            response = client.get("/controller/api/event", params={"after": after, "timeout": 0, "limit": chunk})
+            if response.status_code != 200:
+                answer = f"{response.status_code}: {response.text[:500]}"
+                raise CliError(f"{connection.uris[0]}: the event stream answered {answer}")
+            got = 0
+            for line in response.text.splitlines():
+                if line.strip():
+                    stamped = stamped_from_json(loads(line))
+                    after = stamped.event_id
+                    got += 1
+                    yield stamped
+            if got == 0:
+                return
+
+
+def _digest(args: argparse.Namespace) -> int:
+    from js7es.nodes.cockpit.server import open_projector
+    from js7es.projections.cockpit.database import table_digests
+
+    settings = _settings(args)
+    connection = settings.controller(args.controller)
+    projector = open_projector(settings)
+    print(json.dumps(table_digests(projector.engine, connection.controller_id), indent=2))
+    projector.engine.dispose()
+    return 0

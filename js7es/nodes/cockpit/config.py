@@ -1,0 +1,153 @@
+"""The Cockpit's configuration: one TOML file, parsed once into `CockpitSettings`.
+
+Every key and its default is in deploy/config/cockpit.toml. A wrong key or value is refused at start
+with a message naming it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from js7es.nodes.config import ConfigError, HttpSettings, TlsSettings, _Reader
+from js7es.projections.cockpit.database import sqlite_url
+
+DEFAULT_PORT = 4446
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControllerConnection:
+    """A Controller the Cockpit follows: its id, and its URI (a cluster's two URIs, with issue 4)."""
+
+    controller_id: str
+    uris: tuple[str, ...]
+    user: str | None = None  # Basic login instead of the client certificate (insecure mode only)
+    password: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProjectionSettings:
+    batch_max_events: int = 1000  # events per transaction at most (the live follower)
+    rebuild_batch_events: int = 5000  # events per transaction in a rebuild
+    task_log_limit: int = 10 * 1024 * 1024  # bytes of stdout+stderr kept per task; the rest is dropped, marked
+    release_period_s: float = 5.0  # ReleaseEvents to the Controller at most this often
+    poll_timeout_s: float = 50.0  # how long one event request waits for new events
+    retry_delay_s: float = 2.0  # after an error, wait this long before following again
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CockpitSettings:
+    config_file: Path
+    cockpit_id: str
+    data_dir: Path
+    http: HttpSettings
+    tls: TlsSettings | None
+    database_url: str
+    database_schema: str | None
+    controllers: tuple[ControllerConnection, ...]
+    projection: ProjectionSettings = field(default_factory=ProjectionSettings)
+    users: Mapping[str, Any] = field(default_factory=dict)
+
+    def controller(self, controller_id: str | None) -> ControllerConnection:
+        if controller_id is None:
+            if len(self.controllers) != 1:
+                ids = [c.controller_id for c in self.controllers]
+                raise ConfigError(f"{self.config_file}: several Controllers {ids}: name one with --controller")
+            return self.controllers[0]
+        for connection in self.controllers:
+            if connection.controller_id == controller_id:
+                return connection
+        raise ConfigError(f"{self.config_file}: no Controller {controller_id!r} in [controllers]")
+
+
+_SECTIONS = {"cockpit", "http", "tls", "database", "projection", "controllers", "users"}
+
+
+def load_cockpit_settings(path: Path) -> CockpitSettings:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    return parse_cockpit_settings(raw, path)
+
+
+def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSettings:
+    reader = _Reader(path)
+    unknown = set(raw) - _SECTIONS
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; known: {sorted(_SECTIONS)}")
+    base = path.parent
+    node = reader.section(raw, "cockpit", {"id", "data-dir"})
+    data_dir = reader.path(node, "cockpit.data-dir", base, required=True)
+    assert data_dir is not None
+    http_section = reader.section(raw, "http", {"host", "port"})
+    http = HttpSettings(
+        host=reader.text(http_section, "http.host", "127.0.0.1"),
+        port=reader.number(http_section, "http.port", DEFAULT_PORT, 0, 65535),
+    )
+    tls_section = reader.section(raw, "tls", {"cert", "key", "ca"})
+    tls = None
+    if tls_section:
+        cert = reader.path(tls_section, "tls.cert", base, required=True)
+        key = reader.path(tls_section, "tls.key", base, required=True)
+        ca = reader.path(tls_section, "tls.ca", base, required=True)
+        assert cert is not None and key is not None and ca is not None
+        tls = TlsSettings(cert=cert, key=key, ca=ca)
+    database = reader.section(raw, "database", {"url", "schema"})
+    url = reader.text(database, "database.url", "")
+    if not url:
+        url = sqlite_url(data_dir / "cockpit.sqlite")
+    elif url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = sqlite_url((base / url[len("sqlite:///") :]).resolve())  # relative to the configuration file
+    schema_name = reader.text(database, "database.schema", "") or None
+    p = reader.section(
+        raw,
+        "projection",
+        {"batch-max-events", "rebuild-batch-events", "task-log-limit", "release-period", "poll-timeout", "retry-delay"},
+    )
+    projection = ProjectionSettings(
+        batch_max_events=reader.number(p, "projection.batch-max-events", 1000, 1, 100_000),
+        rebuild_batch_events=reader.number(p, "projection.rebuild-batch-events", 5000, 1, 1_000_000),
+        task_log_limit=reader.number(p, "projection.task-log-limit", 10 * 1024 * 1024, 1024, 2**40),
+        release_period_s=reader.seconds(p, "projection.release-period", 5.0),
+        poll_timeout_s=reader.seconds(p, "projection.poll-timeout", 50.0),
+        retry_delay_s=reader.seconds(p, "projection.retry-delay", 2.0),
+    )
+    controllers_raw = raw.get("controllers", {})
+    if not isinstance(controllers_raw, Mapping) or not controllers_raw:
+        raise ConfigError(f"{path}: [controllers.<id>] with uris = [...] is required (one per Controller)")
+    controllers = []
+    for controller_id in controllers_raw:
+        section = reader.section(controllers_raw, controller_id, {"uris", "user", "password"})
+        uris = section.get("uris")
+        if not isinstance(uris, list) or not 1 <= len(uris) <= 2 or not all(isinstance(u, str) and u for u in uris):
+            raise ConfigError(f"{path}: controllers.{controller_id}.uris must be a list of one or two URIs")
+        user = section.get("user")
+        password = section.get("password")
+        if (user is None) != (password is None) or not all(v is None or isinstance(v, str) for v in (user, password)):
+            raise ConfigError(f"{path}: controllers.{controller_id}: user and password go together, as strings")
+        controllers.append(
+            ControllerConnection(
+                controller_id=controller_id, uris=tuple(u.rstrip("/") for u in uris), user=user, password=password
+            )
+        )
+    users = raw.get("users", {})
+    if not isinstance(users, Mapping):
+        raise ConfigError(f"{path}: [users] must be a table of users")
+    return CockpitSettings(
+        config_file=path,
+        cockpit_id=reader.text(node, "cockpit.id", "cockpit"),
+        data_dir=data_dir,
+        http=http,
+        tls=tls,
+        database_url=url,
+        database_schema=schema_name,
+        controllers=tuple(controllers),
+        projection=projection,
+        users=users,
+    )

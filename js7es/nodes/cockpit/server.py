@@ -1,0 +1,156 @@
+"""The Cockpit process: migrations, one follower per Controller, and a small web service on uvicorn.
+
+``GET /cockpit/api`` (overview: each Controller's stored EventId and follower state),
+``GET /cockpit/api/health`` (public), ``GET /metrics``. The JOC-style API and the UI are later issues.
+A kill -9 at any moment loses nothing: every batch commits with its EventId, and a restart follows on
+from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import uvicorn
+from prometheus_client import Histogram
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from js7es.domain.event import Stamped
+from js7es.nodes.cockpit.config import CockpitSettings
+from js7es.nodes.cockpit.follower import ControllerFollower
+from js7es.nodes.http import Authenticator, NodeMetrics, NodeOverview, Users, build_app, json_response
+from js7es.nodes.tls import TlsConfig, client_ssl_context, uvicorn_http_protocol, uvicorn_ssl_kwargs
+from js7es.projections.cockpit.database import migrate, open_database
+from js7es.projections.cockpit.projector import BatchResult, Projector
+
+log = logging.getLogger(__name__)
+PREFIX = "/cockpit/api"
+
+
+def cockpit_tls(settings: CockpitSettings, insecure: bool) -> TlsConfig | None:
+    if settings.tls is None:
+        if not insecure:
+            raise ValueError(f"{settings.config_file}: no [tls] section; plain HTTP needs the explicit --insecure flag")
+        return None
+    if insecure:
+        raise ValueError("--insecure given, but the configuration has a [tls] section: choose one")
+    # Browsers reach the Cockpit without a client certificate; the Controllers see ours.
+    return TlsConfig(
+        cert_file=settings.tls.cert, key_file=settings.tls.key, ca_file=settings.tls.ca, require_client_cert=False
+    )
+
+
+def open_projector(settings: CockpitSettings) -> Projector:
+    """The database, migrated to the newest schema, behind a Projector."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = open_database(settings.database_url, schema_name=settings.database_schema)
+    migrate(engine, schema_name=settings.database_schema)
+    return Projector(engine, task_log_limit=settings.projection.task_log_limit)
+
+
+class CockpitMetrics(NodeMetrics):
+    def __init__(self) -> None:
+        super().__init__()
+        self.event_id = self.gauge("js7es_cockpit_event_id", "The stored EventId per Controller", ("controller",))
+        self.events = self.counter("js7es_cockpit_events", "Events applied to the read model", ("controller",))
+        self.inapplicable = self.counter(
+            "js7es_cockpit_inapplicable_events", "Events the read model could not place", ("controller",)
+        )
+        self.lag = Histogram(
+            "js7es_cockpit_projection_lag_seconds",
+            "From an event's timestamp at the Controller to the commit of its batch",
+            ("controller",),
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+
+    def batch(self, controller_id: str, result: BatchResult, events: Sequence[Stamped]) -> None:
+        import time
+
+        self.event_id.labels(controller=controller_id).set(result.event_id)
+        self.events.labels(controller=controller_id).inc(result.applied)
+        if result.inapplicable:
+            self.inapplicable.labels(controller=controller_id).inc(result.inapplicable)
+        if events:
+            self.lag.labels(controller=controller_id).observe(max(0.0, time.time() - events[-1].timestamp_ms / 1000))
+
+
+def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
+    tls = cockpit_tls(settings, insecure)
+    projector = open_projector(settings)
+    client_context: ssl.SSLContext | None = client_ssl_context(tls) if tls is not None else None
+    metrics = CockpitMetrics()
+    followers = [
+        ControllerFollower(
+            connection=connection,
+            projector=projector,
+            settings=settings.projection,
+            ssl_context=client_context,
+            on_batch=metrics.batch,
+        )
+        for connection in settings.controllers
+    ]
+    auth = Authenticator(Users.from_config(settings.users))
+    server_box: list[uvicorn.Server] = []
+
+    def extra() -> dict[str, Any]:
+        return {
+            "database": projector.engine.dialect.name,
+            "controllers": {f.controller_id: f.status.to_json() for f in followers},
+        }
+
+    overview = NodeOverview(id=settings.cockpit_id, extra=extra)
+
+    async def health(request: Request) -> Response:
+        return json_response({"status": "up", **extra()})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(f.run(), name=f"follow {f.controller_id}") for f in followers]
+        scheme = "https" if tls is not None else "http"
+        print(
+            f"js7es cockpit {settings.cockpit_id!r} ready at {scheme}://{settings.http.host}:{settings.http.port}"
+            f"{PREFIX}, following {[f.controller_id for f in followers]} into {projector.engine.url!r}",
+            flush=True,
+        )
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            projector.engine.dispose()
+
+    app = build_app(
+        prefix=PREFIX,
+        overview=overview,
+        authenticator=auth,
+        metrics=metrics,
+        routes=[Route(f"{PREFIX}/health", health, methods=["GET"])],
+        lifespan=lifespan,
+    )
+    kwargs: dict[str, Any] = {}
+    if tls is not None:
+        kwargs.update(uvicorn_ssl_kwargs(tls))
+        kwargs["http"] = uvicorn_http_protocol(tls)
+    config = uvicorn.Config(
+        app,
+        host=settings.http.host,
+        port=settings.http.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+        lifespan="on",
+        **kwargs,
+    )
+    server = uvicorn.Server(config)
+    server_box.append(server)
+    server.run()
+    return 0

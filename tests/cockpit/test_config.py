@@ -1,0 +1,52 @@
+"""The Cockpit's configuration: the sample with every key parses to the documented defaults; mistakes
+are refused naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from js7es.nodes.cockpit.config import CockpitSettings, ConfigError, ProjectionSettings, parse_cockpit_settings
+from js7es.nodes.cockpit.config import load_cockpit_settings as load
+
+SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "config" / "cockpit.toml"
+
+
+def test_the_sample_configuration_has_every_default() -> None:
+    settings = load(SAMPLE)
+    assert isinstance(settings, CockpitSettings)
+    assert settings.projection == ProjectionSettings()
+    assert settings.database_url == f"sqlite:///{settings.data_dir / 'cockpit.sqlite'}"
+    assert settings.database_schema is None
+    assert settings.http.port == 4446
+    assert [c.controller_id for c in settings.controllers] == ["js7es"]
+    assert settings.controllers[0].uris == ("https://127.0.0.1:4444",)
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[cockpit]\ndata-dir="d"\n', "[controllers.<id>] with uris"),
+        ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=[]\n', "controllers.c.uris must be a list"),
+        ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\nuser="x"\n', "user and password go together"),
+        ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[projection]\ntask-log-limit=5\n', "task-log-limit"),
+        ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[database]\nport=1\n', "unknown key(s) ['port']"),
+        ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[extra]\n', "unknown section(s) ['extra']"),
+    ],
+)
+def test_mistakes_are_refused_naming_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    import tomllib
+
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
+        parse_cockpit_settings(tomllib.loads(toml), tmp_path / "c.toml")
+
+
+def test_a_relative_sqlite_url_is_relative_to_the_file(tmp_path: Path) -> None:
+    import tomllib
+
+    raw = tomllib.loads(
+        '[cockpit]\ndata-dir="d"\n[database]\nurl="sqlite:///db/x.sqlite"\n[controllers.c]\nuris=["u"]\n'
+    )
+    settings = parse_cockpit_settings(raw, tmp_path / "c.toml")
+    assert settings.database_url == f"sqlite:///{tmp_path / 'db' / 'x.sqlite'}"

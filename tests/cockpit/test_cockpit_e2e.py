@@ -5,8 +5,10 @@
 - two Controllers projected into one database without mixing;
 - `js7es cockpit migrate` / `rebuild` / `digest` from the command line, rebuild from the event stream.
 
-The burst is the issue's 10,000 orders (JS7ES_COCKPIT_BURST changes it): measured on the 2-core machine,
-with a kill -9 every 0.3-1.5 s, about 30 s on SQLite and 70 s on PostgreSQL, plus the rebuild.
+The burst is 5,000 orders (JS7ES_COCKPIT_BURST changes it), what fits in about two minutes per database
+on the 2-core machine even while other work runs on it: the issue's 10,000, with a kill -9 every
+0.3-1.5 s, took 30 s (SQLite) and 67 s (PostgreSQL) on a quiet machine, but 87 s and 218 s on a busy
+one. The 10,000 run is the slow variant below (JS7ES_COCKPIT_10K=1).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from tests.cockpit.conftest import PG_URL, drop_schema, require_postgres
 from tests.e2e.topology import Topology
 
 CONTROLLER_ID = "js7es-test"
-BURST_ORDERS = int(os.environ.get("JS7ES_COCKPIT_BURST", "10000"))
+BURST_ORDERS = int(os.environ.get("JS7ES_COCKPIT_BURST", "5000"))
 ECHO_JOB = {
     "agentPath": "agent",
     "executable": {"TYPE": "InternalExecutable", "className": "js7es.nodes.subagent.builtin_jobs:echo"},
@@ -203,6 +205,12 @@ def run_burst_with_kills(tmp_path: Path, database: Database, orders: int) -> Non
 @pytest.mark.slow
 def test_kill_9_during_a_burst_then_every_table_equals_a_rebuild(tmp_path: Path, database: Database) -> None:
     run_burst_with_kills(tmp_path, database, BURST_ORDERS)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("JS7ES_COCKPIT_10K") != "1", reason="the issue's 10,000 orders: JS7ES_COCKPIT_10K=1")
+def test_kill_9_during_10000_orders(tmp_path: Path, database: Database) -> None:
+    run_burst_with_kills(tmp_path, database, 10_000)
 
 
 def test_two_controllers_in_one_database_and_the_command_line(tmp_path: Path, database: Database) -> None:

@@ -50,6 +50,7 @@ from js7es.nodes.errors import CliError
 
 DEFAULT_CONTROLLER_PORT = 4444
 DEFAULT_AGENT_PORT = 4445
+DEFAULT_COCKPIT_PORT = 4446
 HOST = "127.0.0.1"
 STANDALONE_CERTIFICATES = ("controller", "agent", "cockpit", "cli")
 SAMPLE_WORKFLOW = "hello"
@@ -157,6 +158,10 @@ class Layout:
         return self.data_dir / "agent" / "agent.toml"
 
     @property
+    def cockpit_config(self) -> Path:
+        return self.data_dir / "cockpit" / "cockpit.toml"
+
+    @property
     def admin_password(self) -> Path:
         return self.data_dir / "admin-password"
 
@@ -192,9 +197,38 @@ permissions = ["SuperPermission"]
 distinguished-names = ["CN=cli"]
 permissions = ["SuperPermission"]
 
-# The Cockpit (once it exists) logs in with ../certs/cockpit/.
+# The Cockpit logs in with ../certs/cockpit/ and reads the event stream as a registered reader.
 [users.cockpit]
 distinguished-names = ["CN=cockpit"]
+permissions = ["SuperPermission"]
+
+[journal]
+readers = ["cockpit"]
+"""
+
+
+def _cockpit_toml(port: int, controller_port: int, admin_password_hash: str) -> str:
+    return f"""\
+# The Cockpit of `js7es standalone` (written on the first start; edit freely).
+# Paths are relative to this file. Keys: deploy/config/cockpit.toml. Its database: ./cockpit.sqlite.
+[cockpit]
+id = "cockpit"
+data-dir = "."
+
+[http]
+host = "{HOST}"
+port = {port}
+
+[tls]
+cert = "../certs/cockpit/node.crt"
+key = "../certs/cockpit/node.key"
+ca = "../certs/ca/ca.crt"
+
+[controllers.js7es]
+uris = ["https://{HOST}:{controller_port}"]
+
+[users.admin]
+password = "{admin_password_hash}"
 permissions = ["SuperPermission"]
 """
 
@@ -227,6 +261,7 @@ class Prepared:
     agent_port: int
     admin_password: str | None  # set on the start that created it: shown once
     first_start: bool
+    cockpit_port: int | None = None
 
 
 def prepare(layout: Layout, controller_port: int | None, agent_port: int | None) -> Prepared:
@@ -247,7 +282,11 @@ def prepare(layout: Layout, controller_port: int | None, agent_port: int | None)
         from js7es.nodes.http.auth import hash_password
 
         port = controller_port or DEFAULT_CONTROLLER_PORT
-        _write_new(layout.controller_config, _controller_toml(port, hash_password(password)))
+        password_hash = hash_password(password)
+        _write_new(layout.controller_config, _controller_toml(port, password_hash))
+        if not layout.cockpit_config.exists():
+            cockpit_port = _free_port(DEFAULT_COCKPIT_PORT if controller_port is None else port + 2)
+            _write_new(layout.cockpit_config, _cockpit_toml(cockpit_port, port, password_hash))
     if not layout.agent_config.exists():
         _write_new(layout.agent_config, _agent_toml(agent_port or DEFAULT_AGENT_PORT))
     ports = []
@@ -267,11 +306,34 @@ def prepare(layout: Layout, controller_port: int | None, agent_port: int | None)
                 f"(the configuration decides once written) or leave out {option}"
             )
         ports.append(settings.http.port)
+    configured_cockpit_port: int | None = None
+    if layout.cockpit_config.exists():  # data directories of before the Cockpit run without it
+        import tomllib
+
+        configured_cockpit_port = int(tomllib.loads(layout.cockpit_config.read_text())["http"]["port"])
     if ports[0] == ports[1]:
         raise StandaloneError(f"the Controller and the Agent cannot both use port {ports[0]}")
     return Prepared(
-        controller_port=ports[0], agent_port=ports[1], admin_password=shown_password, first_start=first_start
+        controller_port=ports[0],
+        agent_port=ports[1],
+        admin_password=shown_password,
+        first_start=first_start,
+        cockpit_port=configured_cockpit_port,
     )
+
+
+def _free_port(preferred: int) -> int:
+    """`preferred` if nothing listens there, else any free port (chosen once, kept in the file)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, preferred))
+            return preferred
+        except OSError:
+            pass
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
 
 
 def _read_password(path: Path) -> str | None:
@@ -296,7 +358,21 @@ def _write_new(path: Path, text: str) -> None:
 
 
 def _children(layout: Layout, prepared: Prepared) -> list[Child]:
-    """The node processes, in start order (stopped in reverse). The Cockpit will be appended here."""
+    """The node processes, in start order (stopped in reverse)."""
+    cockpit = (
+        [
+            Child(
+                name="Cockpit",
+                kind="cockpit",
+                config=layout.cockpit_config,
+                port=prepared.cockpit_port,
+                api_prefix="/cockpit/api",
+                log_file=layout.logs / "cockpit.log",
+            )
+        ]
+        if prepared.cockpit_port is not None
+        else []
+    )
     return [
         Child(
             name="Agent",
@@ -314,6 +390,7 @@ def _children(layout: Layout, prepared: Prepared) -> list[Child]:
             api_prefix="/controller/api",
             log_file=layout.logs / "controller.log",
         ),
+        *cockpit,
     ]
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -170,7 +172,16 @@ def test_first_start_runs_the_sample_order(first_run: Standalone, ports: tuple[i
     assert overview.returncode == 0, overview.stderr
     assert "Agent agent: Coupled" in overview.stdout
     logs = {p.name for p in (data_dir / "logs").iterdir()}
-    assert logs == {"controller.log", "agent.log"}
+    assert logs == {"controller.log", "agent.log", "cockpit.log"}
+    # the Cockpit projected the sample order into its SQLite database
+    deadline = time.monotonic() + 20
+    while True:
+        with contextlib.closing(sqlite3.connect(data_dir / "cockpit" / "cockpit.sqlite")) as db:
+            rows = db.execute("SELECT order_id, state FROM orders").fetchall()
+        if rows == [(SAMPLE_ORDER, "Finished")]:
+            break
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.1)
     assert "ready at" in (data_dir / "logs" / "controller.log").read_text()
     assert "ready at" not in out  # the nodes' output goes to their logs
 
@@ -191,7 +202,7 @@ def test_a_taken_port_is_refused_with_one_line(tmp_path: Path, ports: tuple[int,
 
 def test_sigint_stops_cleanly_and_the_next_start_resumes(first_run: Standalone, ports: tuple[int, int]) -> None:
     data_dir = first_run.data_dir
-    assert len(node_processes(data_dir)) == 2
+    assert len(node_processes(data_dir)) == 3  # Agent, Controller, Cockpit
     assert first_run.stop(signal.SIGINT) == 0, first_run.errors
     assert first_run.lines[-2:] == ["Stopping ...", "Stopped."]
     assert not first_run.errors
@@ -238,7 +249,7 @@ def test_a_node_that_dies_ends_the_standalone_with_its_log(tmp_path: Path) -> No
     again = Standalone(data_dir)
     try:
         again.wait_for_line("Running.")
-        assert len(node_processes(data_dir)) == 2
+        assert len(node_processes(data_dir)) == 3
     finally:
         again.stop(signal.SIGKILL)
     wait_no_node_processes(data_dir, timeout=15)

@@ -41,15 +41,16 @@ def _tls(settings: NodeSettings, insecure: bool) -> TlsConfig | None:
     return TlsConfig(cert_file=settings.tls.cert, key_file=settings.tls.key, ca_file=settings.tls.ca)
 
 
-def _serve(app: Starlette, settings: NodeSettings, tls: TlsConfig | None, server_box: list[uvicorn.Server]) -> int:
+def serve(app: Starlette, host: str, port: int, tls: TlsConfig | None, server_box: list[uvicorn.Server]) -> int:
+    """Run a node's app on uvicorn (mutual TLS unless `tls` is None) until SIGTERM/SIGINT or should_exit."""
     kwargs: dict[str, Any] = {}
     if tls is not None:
         kwargs.update(uvicorn_ssl_kwargs(tls))
         kwargs["http"] = uvicorn_http_protocol(tls)
     config = uvicorn.Config(
         app,
-        host=settings.http.host,
-        port=settings.http.port,
+        host=host,
+        port=port,
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=3,
@@ -176,4 +177,4 @@ def _run_node(
         routes=routes(shut_down),
         lifespan=lifespan,
     )
-    return _serve(app, settings, tls, server_box)
+    return serve(app, settings.http.host, settings.http.port, tls, server_box)

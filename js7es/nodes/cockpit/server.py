@@ -26,7 +26,8 @@ from js7es.domain.event import Stamped
 from js7es.nodes.cockpit.config import CockpitSettings
 from js7es.nodes.cockpit.follower import ControllerFollower
 from js7es.nodes.http import Authenticator, NodeMetrics, NodeOverview, Users, build_app, json_response
-from js7es.nodes.tls import TlsConfig, client_ssl_context, uvicorn_http_protocol, uvicorn_ssl_kwargs
+from js7es.nodes.server import serve
+from js7es.nodes.tls import TlsConfig, client_ssl_context
 from js7es.projections.cockpit.database import migrate, open_database
 from js7es.projections.cockpit.projector import BatchResult, Projector
 
@@ -136,21 +137,4 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
         routes=[Route(f"{PREFIX}/health", health, methods=["GET"])],
         lifespan=lifespan,
     )
-    kwargs: dict[str, Any] = {}
-    if tls is not None:
-        kwargs.update(uvicorn_ssl_kwargs(tls))
-        kwargs["http"] = uvicorn_http_protocol(tls)
-    config = uvicorn.Config(
-        app,
-        host=settings.http.host,
-        port=settings.http.port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=3,
-        lifespan="on",
-        **kwargs,
-    )
-    server = uvicorn.Server(config)
-    server_box.append(server)
-    server.run()
-    return 0
+    return serve(app, settings.http.host, settings.http.port, tls, server_box)

@@ -612,11 +612,9 @@ class Standalone:
 
     def _print_where(self) -> None:
         data = self.layout.data_dir.resolve()
-        controller, agent = (next(c for c in self.children if c.kind == k) for k in ("controller", "agent"))
         lines = [
             f"js7es standalone on {data}{' (first start)' if self.prepared.first_start else ''}",
-            f"  Controller  {controller.url}   log: {controller.log_file}",
-            f"  Agent       {agent.url}   log: {agent.log_file}",
+            *(f"  {child.name:<11} {child.url}   log: {child.log_file}" for child in reversed(self.children)),
             f"  TLS         CA {self.layout.certs / 'ca' / 'ca.crt'}; client certificate {self.layout.certs / 'cli'}",
         ]
         if self.prepared.admin_password is not None:

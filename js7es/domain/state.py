@@ -22,6 +22,7 @@ from js7es.domain.agent.events import (
     AgentRefEvent,
 )
 from js7es.domain.agent.state import AgentRefState
+from js7es.domain.cluster import ClusterEmpty, ClusterEvent, ClusterState, apply_cluster
 from js7es.domain.event import BEFORE_FIRST, NO_KEY, Event, Stamped
 from js7es.domain.items import (
     AgentRef,
@@ -70,6 +71,7 @@ class ControllerState:
         self.subagents: dict[str, SubagentItem] = {}
         self.job_resources: dict[str, JobResource] = {}
         self.agents: dict[str, AgentRefState] = {}  # the Controller's view of each Agent
+        self.cluster: ClusterState = ClusterEmpty()
         self._orders_per_workflow: dict[WorkflowId, int] = {}  # kept with `orders`, for item deletion
 
     # -- queries ------------------------------------------------------------------------------
@@ -129,6 +131,14 @@ class ControllerState:
             return self._apply_order_event(key, event)
         if isinstance(event, AgentRefEvent):
             return self._apply_agent_ref_event(key, event)
+        if isinstance(event, ClusterEvent):
+            if key != NO_KEY:
+                return problem("InapplicableEvent", f"{type(event).__name__} must not have a key")
+            cluster = apply_cluster(self.cluster, event)
+            if isinstance(cluster, Problem):
+                return cluster
+            self.cluster = cluster
+            return None
         return self._apply_item_event(key, event)
 
     def _apply_agent_ref_event(self, agent_path: str, event: AgentRefEvent) -> Problem | None:
@@ -290,6 +300,8 @@ class ControllerState:
             "versions": list(self.versions),
             "currentVersions": dict(sorted(self.current_versions.items())),
         }
+        if not isinstance(self.cluster, ClusterEmpty):
+            yield {"TYPE": "ClusterStateSnapshot", "clusterState": codec.encode(self.cluster)}
         for item in sorted(self.agent_refs.values(), key=lambda i: i.path):
             yield {"TYPE": "SimpleItem", "item": dict(item.raw)}
         for sub in sorted(self.subagents.values(), key=lambda i: i.id):
@@ -316,6 +328,8 @@ class ControllerState:
                 self.last_event_id = int(obj["lastEventId"])
                 self.versions = list(obj.get("versions", []))
                 self.current_versions = dict(obj.get("currentVersions", {}))
+            case "ClusterStateSnapshot":
+                self.cluster = codec.decode(obj["clusterState"], ClusterState)
             case "SimpleItem":
                 item = parse_simple_item(obj["item"])
                 if isinstance(item, Problem):

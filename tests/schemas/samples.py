@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from js7es.domain import cluster as c
 from js7es.domain.agent import events as a
 from js7es.domain.event import NO_KEY, Event, Stamped
 from js7es.domain.items import (
@@ -92,6 +93,12 @@ ORDER = Order(
     mark_on_agent=True,
 )
 
+CLUSTER_SETTING = c.ClusterSetting(
+    id_to_uri={"Primary": "https://controller-1:4443", "Backup": "https://controller-2:4443"},
+    active_id="Primary",
+    timing=c.ClusterTiming(heartbeat_ms=500, heartbeat_timeout_ms=2000, consent_timeout_ms=1000),
+)
+
 EVENT_SAMPLES: dict[str, Event] = {
     "OrderAdded": e.OrderAdded(
         workflow_id=WORKFLOW_ID,
@@ -163,6 +170,16 @@ EVENT_SAMPLES: dict[str, Event] = {
     ),
     "ItemAttachedToMe": a.ItemAttachedToMe(item=WORKFLOW_JSON),
     "ItemDetachedFromMe": a.ItemDetachedFromMe(key="Workflow:/daily/ProcessInvoices~2024-11-25#1"),
+    "ClusterNodesAppointed": c.ClusterNodesAppointed(setting=CLUSTER_SETTING),
+    "ClusterCouplingPrepared": c.ClusterCouplingPrepared(active_id="Primary"),
+    "ClusterCoupled": c.ClusterCoupled(active_id="Primary"),
+    "ClusterPassiveLost": c.ClusterPassiveLost(id="Backup"),
+    "ClusterFailedOver": c.ClusterFailedOver(
+        failed_active_id="Primary", activated_id="Backup", failed_at=1_732_521_599_000_041
+    ),
+    "ClusterSwitchedOver": c.ClusterSwitchedOver(activated_id="Backup"),
+    "ClusterActiveNodeShutDown": c.ClusterActiveNodeShutDown(),
+    "ClusterActiveNodeRestarted": c.ClusterActiveNodeRestarted(),
 }
 
 # The nested records (types.avsc): one instance each, carried inside an OrderAttachedToAgent.
@@ -195,6 +212,8 @@ TYPE_SAMPLES: dict[str, Any] = {
     "Finished": s.Finished(),
     "Cancelled": s.Cancelled(),
     "Broken": s.Broken(problem="boom"),
+    "ClusterSetting": CLUSTER_SETTING,
+    "ClusterTiming": CLUSTER_SETTING.timing,
 }
 
 

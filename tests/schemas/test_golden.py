@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from js7es.domain.cluster import ClusterNodesAppointed, ClusterSetting, ClusterTiming
 from js7es.domain.event import Event, Stamped, stamped_from_json, stamped_to_json
 from js7es.domain.order.events import ForkedChild, OrderAttachedToAgent, OrderForked
 from js7es.domain.order.order import Attachment, HistoricOutcome, Order, OrderMark
@@ -23,7 +24,7 @@ from js7es.domain.order.states import OrderState
 from js7es.domain.value import loads
 from js7es.domain.workflow.workflow import WorkflowId
 from js7es.journal.avro import AvroCodec, contract_event_classes, generate_schemas, record_name
-from tests.schemas.samples import EVENT_SAMPLES, ORDER, TYPE_SAMPLES, WORKFLOW_ID, stamped_sample
+from tests.schemas.samples import CLUSTER_SETTING, EVENT_SAMPLES, ORDER, TYPE_SAMPLES, WORKFLOW_ID, stamped_sample
 from tests.schemas.support import differences
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "events"
@@ -92,6 +93,10 @@ def test_every_nested_type_has_a_sample_that_round_trips() -> None:
 
 def _event_holding(sample: Any) -> Event:
     match sample:
+        case ClusterSetting():
+            return ClusterNodesAppointed(setting=sample)
+        case ClusterTiming():
+            return ClusterNodesAppointed(setting=replace(CLUSTER_SETTING, timing=sample))
         case ForkedChild():
             return OrderForked(children=(sample,))
         case Attachment():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import threading
 from abc import ABC, abstractmethod
@@ -77,6 +78,15 @@ def snapshot_not_at(expected: int, actual: int) -> Problem:
     )
 
 
+def not_a_commit_boundary(after: int, last_event_id: int) -> Problem:
+    return problem(
+        "NotACommitBoundary",
+        f"EventId {after} is not the end of a commit nor a snapshot position (the journal is at {last_event_id})",
+        after=after,
+        lastEventId=last_event_id,
+    )
+
+
 def unknown_event_id(event_id: int) -> Problem:
     return problem("UnknownEventId", f"EventId {event_id} has not been committed", eventId=event_id)
 
@@ -95,7 +105,15 @@ class Journal(ABC):
       must not wait for `persist` themselves.
     - After a failed write the journal refuses everything (`JournalError`); the node must halt.
     - `read(after)` yields committed events only; a position older than what is kept is `EventSeqTorn`.
+    - Replication (a cluster's standby copies the active's journal commit by commit): the active serves
+      `read_commits(after)`, the standby appends each commit with `persist_replicated`, which writes
+      the same event lines `persist` wrote on the active. So both journals hold identical event lines in
+      identical commits, and a standby that becomes active just goes on with `persist`.
     - Thread-safe: any thread may persist, read and wait.
+
+    Offline operations on a closed journal (they are not part of this port because they address the
+    storage, not an open journal): `FileJournal.truncate_after` / `FileJournal.reset_to_snapshot` and
+    their `MemoryJournal` equivalents on a `MemoryStore`.
     """
 
     @property
@@ -117,6 +135,22 @@ class Journal(ABC):
 
     def persist_sync(self, keyed_events: Sequence[KeyedEvent], timeout: float | None = None) -> list[Stamped]:
         return self.persist(keyed_events).result(timeout)
+
+    @abstractmethod
+    def persist_replicated(self, stamped: Sequence[Stamped]) -> Future[list[Stamped]]:
+        """Commit events that already carry their EventIds and timestamps as ONE commit (a standby
+        appending one of the active's commits), exactly as durable as `persist`: same group commit,
+        hash chain, listeners, `wait_for` and readers. The event lines equal those `persist` writes for
+        the same Stamped. Later `persist` calls continue with EventIds after them.
+
+        Raises ValueError, and writes nothing, unless the EventIds strictly increase after every
+        EventId this journal has assigned: a standby that receives such a commit has diverged from the
+        active (or replays a commit twice), which is a bug of the caller, not a failure of the journal,
+        so the journal stays usable. A closed or failed journal fails the future with JournalError.
+        """
+
+    def persist_replicated_sync(self, stamped: Sequence[Stamped], timeout: float | None = None) -> list[Stamped]:
+        return self.persist_replicated(stamped).result(timeout)
 
     @abstractmethod
     def on_committed(self, listener: CommitListener) -> None:
@@ -159,6 +193,18 @@ class Journal(ABC):
         """Committed events with EventId > after, across segments."""
 
     @abstractmethod
+    def read_commits(self, after: int, *, limit: int | None = None) -> Iterator[list[Stamped]] | Problem:
+        """The committed events after `after`, one list per commit as it was committed (at most `limit`
+        commits): what a standby replicates.
+
+        `after` must be a commit boundary: the last EventId of a commit, the fileEventId of a kept
+        segment (a snapshot position), or 0 for a journal that started empty; anything else (also a
+        position beyond the last commit) is Problem NotACommitBoundary, because a standby there has
+        diverged and must not continue mid-commit. Older than the oldest kept segment: EventSeqTorn,
+        as for `read`. Served from memory near the head, so a standby can poll it cheaply.
+        """
+
+    @abstractmethod
     def wait_for(self, after: int, timeout: float | None) -> bool:
         """Block until an event after `after` is committed (True) or the timeout passes (False)."""
 
@@ -196,6 +242,50 @@ class Journal(ABC):
 
 class _SnapshotRefused(Exception):
     pass
+
+
+def check_replicated(stamped: Sequence[Stamped], last_assigned: int) -> None:
+    """Refuse (ValueError) replicated EventIds that do not strictly increase after `last_assigned`."""
+    last = last_assigned
+    for s in stamped:
+        if s.event_id <= last:
+            if last == last_assigned:
+                raise ValueError(f"replicated EventId {s.event_id} is not after the journal's last EventId {last}")
+            raise ValueError(f"replicated EventIds do not increase: {s.event_id} after {last}")
+        last = s.event_id
+
+
+def _last_event_id(commit: Sequence[Stamped]) -> int:
+    return commit[-1].event_id
+
+
+def _event_id(stamped: Stamped) -> int:
+    return stamped.event_id
+
+
+def events_after(commits: Sequence[Sequence[Stamped]], after: int, limit: int | None) -> list[Stamped]:
+    """The events after `after` in `commits` (non-empty commits in EventId order), at most `limit`."""
+    k = bisect.bisect_right(commits, after, key=_last_event_id)
+    if k == len(commits):
+        return []
+    first = commits[k]
+    result = list(first[bisect.bisect_right(first, after, key=_event_id) :])
+    for j in range(k + 1, len(commits)):
+        if limit is not None and len(result) >= limit:
+            break
+        result.extend(commits[j])
+    return result if limit is None else result[:limit]
+
+
+def commits_after(
+    commits: Sequence[Sequence[Stamped]], floor: int, after: int, limit: int | None
+) -> list[list[Stamped]] | None:
+    """The commits after `after`, at most `limit`; None unless `after` is `floor` (the EventId before the
+    first commit) or the last EventId of one of `commits`."""
+    k = bisect.bisect_right(commits, after, key=_last_event_id)
+    if (commits[k - 1][-1].event_id if k else floor) != after:
+        return None
+    return [list(c) for c in commits[k : None if limit is None else k + limit]]
 
 
 def releasable(segments: Sequence[Segment], acks: ReaderAcks, committed: int) -> list[Segment]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import fcntl
 import itertools
 import logging
@@ -10,7 +11,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,20 +30,28 @@ from js7es.journal.api import (
     Recovered,
     Segment,
     SnapshotSource,
+    check_replicated,
+    commits_after,
     event_seq_torn,
+    events_after,
+    not_a_commit_boundary,
     releasable,
     unknown_event_id,
     unknown_reader,
 )
 from js7es.journal.format import (
+    EVENT_PREFIX,
     ZERO_HASH,
     Header,
+    JsonObject,
+    SegmentError,
     chain,
     commit_line,
     decode_lines,
     dumps,
     event_body,
     event_line,
+    iter_commits,
     iter_event_lines,
     list_segments,
     scan_segment,
@@ -89,6 +98,52 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
+def _lock(directory: Path, name: str) -> int:
+    """Take the journal's exclusive lock on `<name>.lock`; closing the returned fd releases it.
+
+    flock: the kernel releases it when the process dies, so kill -9 leaves no stale lock.
+    """
+    lock_fd = os.open(directory / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock_fd)
+        raise JournalError(f"{directory}: journal {name!r} is in use by another process") from None
+    return lock_fd
+
+
+@contextlib.contextmanager
+def _locked(directory: Path, name: str) -> Iterator[None]:
+    """Hold the journal's lock for an offline operation: refused while the journal is open anywhere."""
+    lock_fd = _lock(directory, name)
+    try:
+        yield
+    finally:
+        os.close(lock_fd)
+
+
+_CommittedEvents = tuple[Stamped, ...]  # one commit, as the recent cache holds it
+# An open segment file to read, the byte offsets to read between (None: from the EVENTS marker / to the
+# end), and the EventId of the commit boundary at the start offset.
+_FileRegion = tuple[BinaryIO, int | None, int | None, int]
+
+
+def _newest_commits(
+    events: Sequence[Stamped], sizes: Sequence[int], max_events: int, floor: int
+) -> tuple[list[_CommittedEvents], int, int]:
+    """The newest whole commits of `events` (grouped by `sizes`) with at most `max_events` events in all,
+    their event count, and the EventId before them (`floor` if they are all)."""
+    commits: list[_CommittedEvents] = []
+    end = len(events)
+    for n in reversed(sizes):
+        if len(events) - end + n > max_events:
+            break
+        commits.append(tuple(events[end - n : end]))
+        end -= n
+    commits.reverse()
+    return commits, len(events) - end, events[end - 1].event_id if end else floor
+
+
 @dataclass(slots=True)
 class _Commit:
     stamped: list[Stamped]
@@ -124,6 +179,7 @@ class FileJournal(Journal):
         name: str,
         clock: Callable[[], int],
         recovered: Recovered,
+        commit_sizes: Sequence[int],
         current: _Current,
         last_hash: str,
         total_event_count: int,
@@ -148,10 +204,11 @@ class FileJournal(Journal):
         self._current = current
         self._segments = segments
         self._last_committed = recovered.last_event_id
-        # The newest committed events, for readers near the head; `_recent_floor` is the EventId before.
-        events = recovered.events
-        self._recent: list[Stamped] = list(events[-cache_events:])
-        self._recent_floor = events[-cache_events - 1].event_id if len(events) > cache_events else current.file_event_id
+        # The newest commits (whole, for read_commits), for readers near the head; `_recent_floor` is the
+        # EventId before them, always a commit boundary.
+        self._recent, self._recent_count, self._recent_floor = _newest_commits(
+            recovered.events, commit_sizes, cache_events, current.file_event_id
+        )
         self._hash = last_hash
         self._total_event_count = total_event_count
         self._listeners: list[CommitListener] = []
@@ -186,12 +243,7 @@ class FileJournal(Journal):
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        lock_fd = os.open(directory / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(lock_fd)
-            raise JournalError(f"{directory}: journal {name!r} is in use by another process") from None
+        lock_fd = _lock(directory, name)
         try:
             journal = cls._open_locked(directory, name, clock, cache_events)
         except BaseException:
@@ -250,6 +302,7 @@ class FileJournal(Journal):
             name,
             clock,
             recovered,
+            scan.commit_sizes,
             current,
             scan.last_hash,
             header.total_event_count + scan.event_count,
@@ -268,7 +321,7 @@ class FileJournal(Journal):
         recovered = Recovered(journal_id, [], [], 0, 0, generation=1, created=True)
         current = _Current(0, path, 1, len(prefix), [])
         acks = cls._load_acks(directory, name)
-        return cls(directory, name, clock, recovered, current, hash_, 0, [Segment(0, path.name)], acks,
+        return cls(directory, name, clock, recovered, [], current, hash_, 0, [Segment(0, path.name)], acks,
                    cache_events)  # fmt: skip
 
     @staticmethod
@@ -281,6 +334,117 @@ class FileJournal(Journal):
         if not path.exists():
             return ReaderAcks()
         return ReaderAcks.from_json(loads(path.read_bytes()))
+
+    # -----------------------------------------------------------------------------------------------
+    # Offline operations for a cluster: on a closed journal, under its lock
+
+    @classmethod
+    def truncate_after(cls, directory: Path | str, name: str, event_id: int) -> int:
+        """Cut the journal `name` so that its last event is `event_id`; returns the number of events removed.
+
+        Fencing: a former active node drops the commits the new active never got, so that both journals
+        agree again. Segments whose fileEventId > event_id are deleted (newest first, so a crash in
+        between leaves a shorter but valid journal and the call can be repeated); the newest remaining
+        segment is cut right after the Commit line of `event_id` (after its EVENTS marker when
+        `event_id` is its fileEventId), and file and directory are fsynced. Registered readers'
+        acknowledgements are lowered to `event_id`: new events will reuse the positions after it.
+
+        Refused with JournalError, changing nothing, when the journal is open (its lock), when
+        `event_id` is not the end of a commit (mid-commit, between commits, beyond the end) or older
+        than the oldest kept segment; with JournalCorruptError when a segment to keep is damaged.
+        """
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise JournalError(f"{directory}: no such journal directory")
+        with _locked(directory, name):
+            found = list_segments(directory, name)
+            if not found:
+                if event_id == 0:
+                    return 0
+                raise JournalError(f"{directory}: no journal {name!r} to truncate after {event_id}")
+            if event_id < found[0][0]:
+                raise JournalError(
+                    f"cannot truncate {name!r} after {event_id}: older than the oldest kept segment, "
+                    f"which starts after {found[0][0]}"
+                )
+            k = bisect.bisect_right([fid for fid, _ in found], event_id) - 1
+            cut, removed = _cut_point(found[k][1], event_id)
+            for _, later in found[k + 1 :]:
+                try:
+                    removed += scan_segment(later, decode_events=False, check_events=False).event_count
+                except SegmentError as e:
+                    raise JournalCorruptError(f"cannot truncate {name!r}: {e}") from None
+            acks = cls._load_acks(directory, name)
+            if any(acked > event_id for acked in acks.acks.values()):
+                acks.acks = {reader: min(acked, event_id) for reader, acked in acks.acks.items()}
+                write_atomically(cls._readers_path(directory, name), dumps(acks.to_json()).encode())
+            for _, later in reversed(found[k + 1 :]):
+                later.unlink()
+                fsync_directory(directory)
+            path = found[k][1]
+            if path.stat().st_size != cut:
+                fd = os.open(path, os.O_WRONLY)
+                try:
+                    os.ftruncate(fd, cut)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                fsync_directory(directory)
+            log.info("%s: truncated after EventId %d, %d events removed", path, event_id, removed)
+            return removed
+
+    @classmethod
+    def reset_to_snapshot(
+        cls,
+        directory: Path | str,
+        name: str,
+        *,
+        journal_id: str,
+        event_id: int,
+        objects: Iterable[JsonObject],
+        total_event_count: int = 0,
+    ) -> Path:
+        """Replace the whole journal `name` by one segment `<name>--<event_id>.journal` holding the snapshot
+        `objects` (the state after `event_id`, as a SnapshotSource gives it) and no events.
+
+        A standby whose journal cannot follow the active's (another journalId, or a position the active
+        no longer keeps) starts over from the active's snapshot. The header carries `journal_id`,
+        `event_id` and `total_event_count` (the events before it, for the header only); its previousHash
+        is 64 zeros: nothing before it is kept, so the hash chain starts anew here (verify chains only
+        between kept segments). The generation continues after the replaced journal's newest.
+        Segments after `event_id` are deleted first, then the new segment is written atomically (.tmp,
+        fsync, rename), then the older ones are deleted and the directory fsynced: a crash leaves a valid
+        prefix of the old journal, or the new segment with some stale older ones (open refuses those
+        when their journalId differs); either way, run it again. The readers file stays.
+        Returns the new segment's path. Refused with JournalError while the journal is open.
+        """
+        directory = Path(directory)
+        if event_id < 0:
+            raise ValueError(f"event_id must not be negative: {event_id}")
+        directory.mkdir(parents=True, exist_ok=True)
+        with _locked(directory, name):
+            lines = [(dumps(obj) + "\n").encode() for obj in objects]
+            found = list_segments(directory, name)
+            generation = 1
+            if found:
+                try:
+                    with open(found[-1][1], "rb") as f:
+                        generation = Header.from_json(loads(f.readline())).generation + 1
+                except (OSError, ValueError, KeyError, TypeError):
+                    pass  # a damaged journal is what a reset replaces
+            header = Header(journal_id, event_id, generation, now_ms(), ZERO_HASH, total_event_count, name)
+            path = directory / segment_name(name, event_id)
+            for fid, old in reversed(found):
+                if fid > event_id:
+                    old.unlink()
+                    fsync_directory(directory)
+            write_atomically(path, segment_prefix(header, lines)[0])
+            for fid, old in found:
+                if fid < event_id:
+                    old.unlink()
+            fsync_directory(directory)
+            log.info("%s: journal %r reset to a snapshot at EventId %d", path, name, event_id)
+            return path
 
     # -----------------------------------------------------------------------------------------------
     # Properties
@@ -329,6 +493,24 @@ class FileJournal(Journal):
                 lines.append(event_line(last, now, ke.key, body))
             self._last_assigned = last
             self._queue.append(_Commit(stamped, "".join(lines).encode(), future))
+            self._cond.notify()
+        return future
+
+    def persist_replicated(self, stamped: Sequence[Stamped]) -> Future[list[Stamped]]:
+        future: Future[list[Stamped]] = Future()
+        commit = list(stamped)
+        if not commit:
+            future.set_result([])
+            return future
+        # The same line encoder as persist: both nodes' journals hold byte-identical event lines.
+        data = "".join(event_line(s.event_id, s.timestamp_ms, s.key, event_body(s.event)) for s in commit).encode()
+        with self._cond:
+            if self._failed is not None or self._closing:
+                future.set_exception(self._failed or JournalError("journal is closed"))
+                return future
+            check_replicated(commit, self._last_assigned)  # against queued commits too: nothing is queued
+            self._last_assigned = commit[-1].event_id  # persist continues after them
+            self._queue.append(_Commit(commit, data, future))
             self._cond.notify()
         return future
 
@@ -399,11 +581,10 @@ class FileJournal(Journal):
             self._last_committed = last
             recent = self._recent
             for c in commits:
-                recent.extend(c.stamped)
-            if len(recent) > 2 * self._cache_events:
-                cut = len(recent) - self._cache_events
-                self._recent_floor = recent[cut - 1].event_id
-                del recent[:cut]
+                recent.append(tuple(c.stamped))
+            self._recent_count += count
+            if self._recent_count > 2 * self._cache_events:
+                self._trim_recent()
         for c in commits:
             for listener in self._listeners:
                 try:
@@ -412,6 +593,18 @@ class FileJournal(Journal):
                     log.exception("on_committed listener failed")
             c.future.set_result(c.stamped)
         self._waiter.committed(last)
+
+    def _trim_recent(self) -> None:
+        """Drop the oldest whole commits down to `cache_events` events (called under the state lock)."""
+        recent = self._recent
+        drop = 0
+        count = self._recent_count
+        while count > self._cache_events:
+            count -= len(recent[drop])
+            drop += 1
+        self._recent_floor = recent[drop - 1][-1].event_id
+        del recent[:drop]
+        self._recent_count = count
 
     def _fail(self, error: JournalError, commits: list[_Commit]) -> None:
         log.error("%s", error)
@@ -499,26 +692,48 @@ class FileJournal(Journal):
             if after >= last:
                 return iter(())
             if after >= self._recent_floor:
-                i = bisect.bisect_right(self._recent, after, key=lambda s: s.event_id)
-                return iter(self._recent[i : None if limit is None else i + limit])
-            # Open the files now: release may delete them, but not from under an open handle.
-            k = bisect.bisect_right([s.file_event_id for s in self._segments], after) - 1
-            files: list[tuple[BinaryIO, int | None, int | None]] = []
-            for seg in self._segments[k:]:
-                f = open(self._directory / seg.name, "rb")  # noqa: SIM115 - closed by the generator
-                if seg.file_event_id == self._current.file_event_id:
-                    index = self._current.index
-                    j = bisect.bisect_right(index, after, key=lambda e: e[0]) - 1
-                    files.append((f, index[j][1] if j >= 0 else None, self._current.committed_size))
-                else:
-                    files.append((f, None, None))
+                return iter(events_after(self._recent, after, limit))
+            files = self._open_files(after)
         events = self._read_files(files, after)
         return events if limit is None else itertools.islice(events, limit)
 
+    def read_commits(self, after: int, *, limit: int | None = None) -> Iterator[list[Stamped]] | Problem:
+        with self._state_lock:
+            last = self._last_committed
+            oldest = self._segments[0].file_event_id
+            if after < oldest:
+                return event_seq_torn(after, oldest)
+            if after > last:
+                return not_a_commit_boundary(after, last)
+            if after >= self._recent_floor:
+                commits = commits_after(self._recent, self._recent_floor, after, limit)
+                return not_a_commit_boundary(after, last) if commits is None else iter(commits)
+            files = self._open_files(after)
+        return self._read_commit_files(files, after, last, limit)
+
+    def _open_files(self, after: int) -> list[_FileRegion]:
+        """Open the segments holding the events after `after` (called under the state lock).
+
+        Opened now: release may delete the files, but not from under an open handle. The current segment
+        is read from its sparse index entry before `after` up to its committed size.
+        """
+        k = bisect.bisect_right([s.file_event_id for s in self._segments], after) - 1
+        files: list[_FileRegion] = []
+        for seg in self._segments[k:]:
+            f = open(self._directory / seg.name, "rb")  # noqa: SIM115 - closed by the generator
+            if seg.file_event_id == self._current.file_event_id:
+                index = self._current.index
+                j = bisect.bisect_right(index, after, key=lambda e: e[0]) - 1
+                start, boundary = (index[j][1], index[j][0]) if j >= 0 else (None, seg.file_event_id)
+                files.append((f, start, self._current.committed_size, boundary))
+            else:
+                files.append((f, None, None, seg.file_event_id))
+        return files
+
     @staticmethod
-    def _read_files(files: list[tuple[BinaryIO, int | None, int | None]], after: int) -> Iterator[Stamped]:
+    def _read_files(files: list[_FileRegion], after: int) -> Iterator[Stamped]:
         try:
-            for f, start, end in files:
+            for f, start, end, _ in files:
                 batch: list[bytes] = []
                 for line in iter_event_lines(f, start, end, after):
                     batch.append(line)
@@ -528,8 +743,54 @@ class FileJournal(Journal):
                 if batch:
                     yield from decode_lines(batch)
         finally:
-            for f, _, _ in files:
+            for f, _, _, _ in files:
                 f.close()
+
+    @classmethod
+    def _read_commit_files(
+        cls, files: list[_FileRegion], after: int, last: int, limit: int | None
+    ) -> Iterator[list[Stamped]] | Problem:
+        """The commits after `after` from the files; NotACommitBoundary unless one ends at `after`.
+
+        Reads up to the first commit after `after` before returning, to tell whether `after` is a
+        commit boundary (the first region starts at one: a segment start or an index entry).
+        """
+        raw = cls._iter_file_commits(files)
+        boundary = files[0][3]
+        first: list[bytes] | None = None
+        for last_event_id, lines in raw:
+            if last_event_id > after:
+                first = lines
+                break
+            boundary = last_event_id
+        if boundary != after or first is None:
+            raw.close()  # closes the files
+            return not_a_commit_boundary(after, last)
+        commits = cls._decode_commits(itertools.chain([first], (lines for _, lines in raw)))
+        return commits if limit is None else itertools.islice(commits, limit)
+
+    @staticmethod
+    def _iter_file_commits(files: list[_FileRegion]) -> Generator[tuple[int, list[bytes]], None, None]:
+        try:
+            for f, start, end, _ in files:
+                yield from iter_commits(f, start, end)
+        finally:
+            for f, _, _, _ in files:
+                f.close()
+
+    @staticmethod
+    def _decode_commits(commits: Iterator[list[bytes]]) -> Iterator[list[Stamped]]:
+        """Decode commits of event lines, many at a time (one json parse per about 1000 lines)."""
+        batch: list[bytes] = []
+        sizes: list[int] = []
+        for lines in commits:
+            batch += lines
+            sizes.append(len(lines))
+            if len(batch) >= 1000:
+                yield from _split(decode_lines(batch), sizes)
+                batch, sizes = [], []
+        if batch:
+            yield from _split(decode_lines(batch), sizes)
 
     def wait_for(self, after: int, timeout: float | None) -> bool:
         return self._waiter.wait_for(after, timeout)
@@ -578,3 +839,39 @@ class FileJournal(Journal):
         if released:
             fsync_directory(self._directory)
         return released
+
+
+def _split(events: list[Stamped], sizes: list[int]) -> Iterator[list[Stamped]]:
+    i = 0
+    for n in sizes:
+        yield events[i : i + n]
+        i += n
+
+
+def _cut_point(path: Path, event_id: int) -> tuple[int, int]:
+    """Where to cut segment `path` so that `event_id` is its last event, and how many events follow.
+
+    Raises JournalError unless `event_id` is the segment's fileEventId or the end of one of its complete
+    commits; JournalCorruptError when the segment is damaged before that (a torn tail after it is fine:
+    the cut removes it).
+    """
+    try:
+        scan = scan_segment(path, decode_events=False, check_events=False, index_every=0)
+    except SegmentError as e:
+        raise JournalCorruptError(f"cannot truncate: {e}") from None
+    if scan.defect is not None and not scan.defect.torn:
+        d = scan.defect
+        raise JournalCorruptError(f"cannot truncate: {path}: {d.message} at byte {d.offset} (line {d.line})")
+    if event_id == scan.header.event_id:
+        cut = scan.events_start
+    else:
+        cut = dict(scan.commit_ends).get(event_id, -1)
+        if cut < 0:
+            where = "beyond the end" if event_id > scan.last_event_id else "not the end of a commit"
+            raise JournalError(
+                f"cannot truncate {path.name} after {event_id}: {where} (its last commit ends at {scan.last_event_id})"
+            )
+    with open(path, "rb") as f:
+        f.seek(cut - 1)
+        following = f.read(scan.good_end - cut + 1)
+    return cut, following.count(b"\n" + EVENT_PREFIX)

@@ -1,7 +1,8 @@
 """The segment file format: naming, encoding of lines, the hash chain, and one scanner for all readers.
 
-See the package docstring for the layout. Everything that reads a segment (recovery, `read`, `verify`,
-`dump`, `replay`) goes through `scan_segment` or `iter_event_lines`, so there is one parser to trust.
+See the package docstring for the layout. Everything that reads a segment (recovery, `read`,
+`read_commits`, `verify`, `dump`, `replay`, `truncate_after`) goes through `scan_segment`,
+`iter_event_lines` or `iter_commits`, so there is one parser to trust.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ END_OF_SNAPSHOT_MARKER = b'"-------END OF SNAPSHOT-------"\n'
 EVENTS_MARKER = b'"-------EVENTS-------"\n'
 EVENT_PREFIX = b'{"eventId":'
 COMMIT_PREFIX = b'{"TYPE":"Commit",'
+COMMIT_EVENT_ID_PREFIX = COMMIT_PREFIX + b'"eventId":'  # as commit_line writes it
 SNAPSHOT_COMMIT_PREFIX = b'{"TYPE":"SnapshotCommit",'
 
 
@@ -223,6 +225,8 @@ class SegmentScan:
     size: int
     defect: Defect | None = None
     commit_ends: list[tuple[int, int]] = field(default_factory=list)  # sparse (lastEventId, end offset)
+    commit_sizes: list[int] = field(default_factory=list)  # events per commit (when decode_events)
+    events_start: int = 0  # byte offset just after the EVENTS marker
 
 
 class SegmentError(Exception):
@@ -239,7 +243,8 @@ def scan_segment(
     """Read and check one segment: header, snapshot hash, every commit's hash, count and EventIds.
 
     Stops at the first defect. `check_events` decodes every event through the codec (needed to prove
-    each line readable; recovery does it anyway when `decode_events`).
+    each line readable; recovery does it anyway when `decode_events`). `index_every=0` lists every
+    commit end in `commit_ends` (what `truncate_after` needs to find an exact cut).
     """
     with open(path, "rb") as f:
         data = f.read()
@@ -290,6 +295,7 @@ def scan_segment(
         event_count=0,
         commit_count=0,
         size=len(data),
+        events_start=offset,
     )
     last_indexed = offset
     pending: list[bytes] = []
@@ -353,6 +359,7 @@ def _check_commit(
             last = s.event_id
         if decode_events:
             scan.events.extend(stamped)
+            scan.commit_sizes.append(count)
     else:
         last = _event_id_of(pending[-1])
         if _event_id_of(pending[0]) <= scan.last_event_id:
@@ -396,11 +403,10 @@ def _is_commit_line(line: bytes) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("eventId"), int) and isinstance(obj.get("hash"), str)
 
 
-def iter_event_lines(f: BinaryIO, start: int | None, end: int | None, after: int) -> Iterator[bytes]:
-    """Event lines of committed commits in `f` between byte offsets `start` and `end`, EventId > after.
+def _line_batches(f: BinaryIO, start: int | None, end: int | None) -> Iterator[list[bytes]]:
+    """The complete lines (without newline) between byte offsets `start` and `end`, a chunk at a time.
 
-    `start=None` means from the EVENTS marker. Reads in chunks; trusts the region (recovery or the
-    writer checked it).
+    `start=None` means from the EVENTS marker. A last line without its newline is left out.
     """
     if start is None:
         f.seek(0)
@@ -420,6 +426,46 @@ def iter_event_lines(f: BinaryIO, start: int | None, end: int | None, after: int
             remaining -= len(chunk)
         parts = (rest + chunk).split(b"\n")
         rest = parts.pop()
-        for line in parts:
+        yield parts
+
+
+def iter_event_lines(f: BinaryIO, start: int | None, end: int | None, after: int) -> Iterator[bytes]:
+    """Event lines of committed commits in `f` between byte offsets `start` and `end`, EventId > after.
+
+    `start=None` means from the EVENTS marker. Reads in chunks; trusts the region (recovery or the
+    writer checked it).
+    """
+    for lines in _line_batches(f, start, end):
+        for line in lines:
             if line.startswith(EVENT_PREFIX) and _event_id_of(line) > after:
                 yield line + b"\n"
+
+
+def iter_commits(f: BinaryIO, start: int | None, end: int | None) -> Iterator[tuple[int, list[bytes]]]:
+    """The commits in `f` between byte offsets `start` and `end`: (the commit's last EventId, its event
+    lines with their newlines), one per Commit line, in file order.
+
+    The sibling of `iter_event_lines` for readers that must keep the commit grouping (replication:
+    a standby appends each of the active's commits as one commit). `start` must be a commit boundary
+    (None: the EVENTS marker); event lines without a Commit line after them (a torn tail) are left out.
+    Trusts the region like `iter_event_lines`.
+    """
+    pending: list[bytes] = []
+    for lines in _line_batches(f, start, end):
+        for line in lines:
+            if line.startswith(EVENT_PREFIX):
+                pending.append(line + b"\n")
+            elif line.startswith(COMMIT_PREFIX):
+                yield commit_event_id_of(line), pending
+                pending = []
+
+
+def commit_event_id_of(line: bytes) -> int:
+    """The eventId of a Commit line, read from its fixed prefix without a JSON parse."""
+    if line.startswith(COMMIT_EVENT_ID_PREFIX):
+        end = start = len(COMMIT_EVENT_ID_PREFIX)
+        while line[end : end + 1].isdigit():
+            end += 1
+        if end > start:
+            return int(line[start:end])
+    return int(loads(line)["eventId"])  # not as commit_line writes it: parse it fully

@@ -2,15 +2,18 @@
 
 Commits complete synchronously in the calling thread (under one lock, so listeners still see commits in
 EventId order). A `MemoryStore` outlives the journal objects, so tests can "restart" on it. Snapshot
-objects go through JSON like in a file, so a non-serializable snapshot fails here too.
+objects go through JSON like in a file, so a non-serializable snapshot fails here too. Each segment keeps
+its commits as committed, for `read_commits`. The offline operations `truncate_after` and
+`reset_to_snapshot` work on a store without an open journal, like FileJournal's on a directory.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -26,20 +29,31 @@ from js7es.journal.api import (
     Recovered,
     Segment,
     SnapshotSource,
+    check_replicated,
+    commits_after,
     event_seq_torn,
+    events_after,
+    not_a_commit_boundary,
     releasable,
     unknown_event_id,
     unknown_reader,
 )
 from js7es.journal.file import now_ms
-from js7es.journal.format import dumps, event_body
+from js7es.journal.format import JsonObject, dumps, event_body
 
 
 @dataclass(slots=True)
 class _MemorySegment:
     file_event_id: int
     snapshot_json: str
-    events: list[Stamped] = field(default_factory=list)
+    commits: list[tuple[Stamped, ...]] = field(default_factory=list)  # non-empty, in EventId order
+
+    @property
+    def last_event_id(self) -> int:
+        return self.commits[-1][-1].event_id if self.commits else self.file_event_id
+
+    def event_count(self) -> int:
+        return sum(len(c) for c in self.commits)
 
 
 @dataclass(slots=True)
@@ -50,6 +64,7 @@ class MemoryStore:
     segments: list[_MemorySegment] = field(default_factory=lambda: [_MemorySegment(0, "[]")])
     acks: ReaderAcks = field(default_factory=ReaderAcks)
     generation: int = 1
+    in_use: bool = False  # a MemoryJournal is open on it (FileJournal's lock)
 
 
 class MemoryJournal(Journal):
@@ -58,8 +73,8 @@ class MemoryJournal(Journal):
         self._clock = clock
         self._lock = threading.RLock()
         current = store.segments[-1]
-        events = list(current.events)
-        self._last = events[-1].event_id if events else current.file_event_id
+        events = list(itertools.chain.from_iterable(current.commits))
+        self._last = current.last_event_id
         self._recovered = Recovered(
             journal_id=store.journal_id,
             snapshot=loads(current.snapshot_json),
@@ -73,6 +88,7 @@ class MemoryJournal(Journal):
         self._waiter = CommitWaiter()
         self._waiter.committed(self._last)
         self._closed = False
+        store.in_use = True
 
     @classmethod
     def open(cls, store: MemoryStore | None = None, *, clock: Callable[[], int] = now_ms) -> MemoryJournal:
@@ -108,14 +124,32 @@ class MemoryJournal(Journal):
             for ke in keyed_events:
                 last = next_event_id(last, now)
                 stamped.append(Stamped(last, now, ke.key, ke.event))
-            if stamped:
-                self._store.segments[-1].events.extend(stamped)
-                self._last = last
-                for listener in self._listeners:
-                    listener(stamped)
+            self._commit(stamped)
             future.set_result(stamped)
         self._waiter.committed(self._last)
         return future
+
+    def persist_replicated(self, stamped: Sequence[Stamped]) -> Future[list[Stamped]]:
+        future: Future[list[Stamped]] = Future()
+        commit = list(stamped)
+        for s in commit:
+            event_body(s.event)  # proves the events encodable, as the file journal would
+        with self._lock:
+            if self._closed:
+                future.set_exception(JournalError("journal is closed"))
+                return future
+            check_replicated(commit, self._last)
+            self._commit(commit)
+            future.set_result(commit)
+        self._waiter.committed(self._last)
+        return future
+
+    def _commit(self, stamped: list[Stamped]) -> None:
+        if stamped:
+            self._store.segments[-1].commits.append(tuple(stamped))
+            self._last = stamped[-1].event_id
+            for listener in self._listeners:
+                listener(stamped)
 
     def on_committed(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
@@ -151,10 +185,25 @@ class MemoryJournal(Journal):
             k = bisect.bisect_right([s.file_event_id for s in segments], after) - 1
             result: list[Stamped] = []
             for seg in segments[k:]:
-                i = bisect.bisect_right(seg.events, after, key=lambda s: s.event_id)
-                result.extend(seg.events[i:])
+                result.extend(events_after(seg.commits, after, None if limit is None else limit - len(result)))
                 if limit is not None and len(result) >= limit:
                     break
+            return iter(result)
+
+    def read_commits(self, after: int, *, limit: int | None = None) -> Iterator[list[Stamped]] | Problem:
+        with self._lock:
+            segments = self._store.segments
+            if after < segments[0].file_event_id:
+                return event_seq_torn(after, segments[0].file_event_id)
+            k = bisect.bisect_right([s.file_event_id for s in segments], after) - 1
+            first = commits_after(segments[k].commits, segments[k].file_event_id, after, limit)
+            if first is None:
+                return not_a_commit_boundary(after, self._last)
+            result = first
+            for seg in segments[k + 1 :]:
+                if limit is not None and len(result) >= limit:
+                    break
+                result.extend(list(c) for c in seg.commits)
             return iter(result if limit is None else result[:limit])
 
     def wait_for(self, after: int, timeout: float | None) -> bool:
@@ -190,4 +239,58 @@ class MemoryJournal(Journal):
 
     def close(self) -> None:
         with self._lock:
-            self._closed = True
+            if not self._closed:
+                self._closed = True
+                self._store.in_use = False
+
+    # -----------------------------------------------------------------------------------------------
+    # Offline operations on a store, the equivalents of FileJournal's on a directory
+
+    @staticmethod
+    def _refuse_in_use(store: MemoryStore) -> None:
+        if store.in_use:
+            raise JournalError("the memory journal is open: close it first")
+
+    @classmethod
+    def truncate_after(cls, store: MemoryStore, event_id: int) -> int:
+        """Cut the stored journal so that its last event is `event_id` (see FileJournal.truncate_after)."""
+        cls._refuse_in_use(store)
+        segments = store.segments
+        if event_id < segments[0].file_event_id:
+            raise JournalError(
+                f"cannot truncate after {event_id}: older than the oldest kept segment {segments[0].file_event_id}"
+            )
+        if event_id > segments[-1].last_event_id:
+            raise JournalError(f"cannot truncate after {event_id}: the journal ends at {segments[-1].last_event_id}")
+        k = bisect.bisect_right([s.file_event_id for s in segments], event_id) - 1
+        target = segments[k]
+        ends = [target.file_event_id] + [c[-1].event_id for c in target.commits]
+        if event_id not in ends:
+            raise JournalError(f"cannot truncate after {event_id}: it is not the end of a commit")
+        keep = ends.index(event_id)
+        removed = sum(s.event_count() for s in segments[k + 1 :]) + sum(len(c) for c in target.commits[keep:])
+        del target.commits[keep:]
+        del segments[k + 1 :]
+        for reader, acked in store.acks.acks.items():
+            store.acks.acks[reader] = min(acked, event_id)
+        return removed
+
+    @classmethod
+    def reset_to_snapshot(
+        cls,
+        store: MemoryStore,
+        *,
+        journal_id: str,
+        event_id: int,
+        objects: Iterable[JsonObject],
+        total_event_count: int = 0,
+    ) -> None:
+        """Replace the stored journal by one snapshot segment (see FileJournal.reset_to_snapshot).
+
+        `total_event_count` is accepted for symmetry; a memory store counts no events.
+        """
+        cls._refuse_in_use(store)
+        snapshot_json = dumps(list(objects))
+        store.journal_id = journal_id
+        store.segments[:] = [_MemorySegment(event_id, snapshot_json)]
+        store.generation += 1

@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     from js7es.nodes.cockpit.command import add_cockpit_command
 
     add_cockpit_command(sub)
+    from js7es.nodes.cluster_watch.command import add_cluster_watch_command
+
+    add_cluster_watch_command(sub)
     return parser
 
 

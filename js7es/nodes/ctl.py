@@ -689,7 +689,29 @@ def add_ctl_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     overview.add_argument("--json", action="store_true")
     overview.set_defaults(action=_cmd_overview)
 
+    confirm = sub.add_parser(
+        "confirm-node-loss",
+        help="tell a Cluster Watch that a Controller cluster node is really down",
+        description=(
+            "The Cluster Watch grants the next node-loss request about the node, even when it is untaught "
+            "(restarted) or the node seemed alive. Use it only when the node is down for sure: else both "
+            "nodes may become active. The global --ca/--cert/--key/--user options apply."
+        ),
+    )
+    confirm.add_argument("--watch", required=True, metavar="URL", help="the Cluster Watch, e.g. https://host:4447")
+    confirm.add_argument("--cluster-id", required=True, metavar="ID", help="the cluster (its Controller id)")
+    confirm.add_argument("--lost-node", required=True, metavar="NODE", help="the node that is down: Primary or Backup")
+    confirm.add_argument("--confirmer", required=True, metavar="NAME", help="who confirms (logged by the Watch)")
+    # Its own `run`, overriding ctl's below: it talks to the Cluster Watch, not to a Controller.
+    confirm.set_defaults(run=_run_confirm_node_loss)
+
     ctl.set_defaults(run=lambda args: run(args, ctl))
+
+
+def _run_confirm_node_loss(args: argparse.Namespace) -> int:
+    from js7es.nodes.cluster_watch.client import run_confirm_node_loss
+
+    return run_confirm_node_loss(args)
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

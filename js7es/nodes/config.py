@@ -39,6 +39,22 @@ class ClientLogin:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterSettings:
+    """[cluster] of a Controller: two nodes with each other's URIs and the Cluster Watch(es)."""
+
+    node_id: str  # "Primary" or "Backup": the Primary is the active node when the cluster starts
+    nodes: Mapping[str, str]  # node id -> URI of its Controller web service
+    watches: tuple[str, ...]  # URIs of Cluster Watches
+    heartbeat_s: float = 0.3
+    heartbeat_timeout_s: float = 1.5
+    consent_timeout_s: float = 1.0
+
+    @property
+    def peer_id(self) -> str:
+        return next(n for n in sorted(self.nodes) if n != self.node_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeSettings:
     kind: str  # "controller" or "agent"
     config_file: Path
@@ -53,6 +69,8 @@ class NodeSettings:
     agent_release_period_s: float = 5.0
     snapshot_after_events: int = 100_000  # a new journal segment with a snapshot after so many events
     readers: tuple[str, ...] = ()  # users whose ReleaseEvents old journal segments wait for
+    cluster: ClusterSettings | None = None  # Controller: a cluster of two nodes
+    peer_login: ClientLogin | None = None  # Controller cluster: login at the peer and the Watch without TLS
 
     @property
     def journal_dir(self) -> Path:
@@ -64,7 +82,7 @@ class NodeSettings:
 
 
 _SECTIONS = {
-    "controller": {"controller", "http", "tls", "users", "agent-login", "timing", "journal"},
+    "controller": {"controller", "http", "tls", "users", "agent-login", "timing", "journal", "cluster"},
     "agent": {"agent", "http", "tls", "users", "journal"},
 }
 
@@ -123,12 +141,60 @@ def parse_settings(raw: Mapping[str, Any], path: Path, kind: str) -> NodeSetting
         timing = reader.section(raw, "timing", {"agent-poll-timeout", "agent-release-period"})
         settings["agent_poll_timeout_s"] = reader.seconds(timing, "timing.agent-poll-timeout", 10.0)
         settings["agent_release_period_s"] = reader.seconds(timing, "timing.agent-release-period", 5.0)
+        cluster = reader.section(
+            raw,
+            "cluster",
+            {"node-id", "nodes", "watches", "heartbeat", "heartbeat-timeout", "consent-timeout", "peer-login"},
+        )
+        if cluster:
+            settings["cluster"], settings["peer_login"] = _cluster_settings(reader, cluster)
     else:
         limit = node.get("process-limit")
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise ConfigError(f"{path}: agent.process-limit must be a number >= 1")
         settings["process_limit"] = limit
     return NodeSettings(kind=kind, config_file=path, data_dir=data_dir, http=http, tls=tls, users=users, **settings)
+
+
+def _cluster_settings(reader: _Reader, cluster: Mapping[str, Any]) -> tuple[ClusterSettings, ClientLogin | None]:
+    file = reader.file
+    nodes = cluster.get("nodes")
+    if (
+        not isinstance(nodes, Mapping)
+        or set(nodes) != {"Primary", "Backup"}
+        or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in nodes.values())
+    ):
+        raise ConfigError(f'{file}: cluster.nodes must be {{ Primary = "https://…", Backup = "https://…" }}')
+    node_id = reader.text(cluster, "cluster.node-id", "")
+    if node_id not in nodes:
+        raise ConfigError(f'{file}: cluster.node-id must be "Primary" or "Backup"')
+    watches = cluster.get("watches", [])
+    if (
+        not isinstance(watches, list)
+        or not watches
+        or not all(isinstance(w, str) and w.startswith(("http://", "https://")) for w in watches)
+    ):
+        raise ConfigError(f"{file}: cluster.watches must be a non-empty list of Cluster Watch URIs")
+    heartbeat = reader.seconds(cluster, "cluster.heartbeat", 0.3)
+    heartbeat_timeout = reader.seconds(cluster, "cluster.heartbeat-timeout", 1.5)
+    consent_timeout = reader.seconds(cluster, "cluster.consent-timeout", 1.0)
+    if not heartbeat < heartbeat_timeout or not consent_timeout < heartbeat_timeout:
+        raise ConfigError(f"{file}: cluster.heartbeat and cluster.consent-timeout must be below heartbeat-timeout")
+    login = cluster.get("peer-login")
+    peer_login = None
+    if login is not None:
+        if not isinstance(login, Mapping) or set(login) != {"user", "password"}:
+            raise ConfigError(f'{file}: cluster.peer-login must be {{ user = "…", password = "…" }}')
+        peer_login = ClientLogin(user=str(login["user"]), password=str(login["password"]))
+    settings = ClusterSettings(
+        node_id=node_id,
+        nodes={k: str(v).rstrip("/") for k, v in nodes.items()},
+        watches=tuple(w.rstrip("/") for w in watches),
+        heartbeat_s=heartbeat,
+        heartbeat_timeout_s=heartbeat_timeout,
+        consent_timeout_s=consent_timeout,
+    )
+    return settings, peer_login
 
 
 class _Reader:

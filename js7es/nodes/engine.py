@@ -25,7 +25,7 @@ from js7es.domain.order.context import Context
 from js7es.domain.order.event_source import InapplicableEventError, follow_up
 from js7es.domain.order.order import Order
 from js7es.domain.order.states import DelayingRetry, Fresh, Sleeping
-from js7es.domain.problem import Problem
+from js7es.domain.problem import Problem, ProblemError
 from js7es.domain.state import ControllerState
 from js7es.journal.api import Journal
 
@@ -43,6 +43,17 @@ def halt(reason: str) -> None:
     log.critical("HALT: %s", reason)
     logging.shutdown()
     os._exit(70)
+
+
+class RoleLost(ProblemError):
+    """This node is no longer the active node of its cluster: nothing more is committed here.
+
+    Raised by a commit gate (and then by every later `persist`); answered as its problem (503), the
+    node's cluster role then starts over as standby.
+    """
+
+
+CommitGate = Callable[[int], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -83,6 +94,11 @@ class Engine:
         self._snapshotting = False
         self._idle = asyncio.Event()
         self._idle.set()
+        # Awaited with each commit's last EventId after it is durable here and before it counts as
+        # committed: a coupled cluster waits there for the standby's acknowledgement.
+        self.commit_gate: CommitGate | None = None
+        self._role_lost: RoleLost | None = None
+        self._frozen: RoleLost | None = None
 
     def ctx(self) -> Context:
         return Context(now_ms=self.clock(), here=self.here, controller_id=self.controller_id)
@@ -117,7 +133,9 @@ class Engine:
         await self.persist(list(decided.events))
         return decided
 
-    async def emit(self, keyed_events: Iterable[KeyedEvent], *, follow: Iterable[str] = ()) -> list[Stamped]:
+    async def emit(
+        self, keyed_events: Iterable[KeyedEvent], *, follow: Iterable[str] = (), final: bool = False
+    ) -> list[Stamped]:
         """Apply events the node produced (a process started or ended, an Agent's events arrived),
         then let the touched orders (and `follow`) go on; persist all in one commit."""
         events = list(keyed_events)
@@ -133,14 +151,18 @@ class Engine:
         except InapplicableEventError as e:
             self._halt(str(e))
             raise
-        return await self.persist(events)
+        return await self.persist(events, final=final)
 
-    async def persist(self, events: list[KeyedEvent]) -> list[Stamped]:
+    async def persist(self, events: list[KeyedEvent], *, final: bool = False) -> list[Stamped]:
         """Persist events that are applied already; returns them stamped, after listeners ran.
 
         Everything persisted within one turn of the event loop goes into ONE commit (one fsync): a
         batch of Agent commands, the processes that ended meanwhile, the output of many jobs.
         """
+        if self._role_lost is not None:
+            raise self._role_lost
+        if self._frozen is not None and not final:
+            raise self._frozen
         if self._halted:
             raise RuntimeError("the node is halting")
         if not events:
@@ -189,6 +211,15 @@ class Engine:
         if previous is not None:  # what follows a commit happens in commit order
             with contextlib.suppress(Exception):
                 await asyncio.shield(previous)
+        if self.commit_gate is not None and self._role_lost is None:
+            try:
+                await self.commit_gate(stamped[-1].event_id)
+            except RoleLost as e:
+                self._role_lost = e
+        if self._role_lost is not None:  # durable here, but never committed: the state is void
+            self._in_flight -= 1
+            batch.done.set_exception(self._role_lost)
+            return
         self._in_flight -= 1
         if self._in_flight == 0:
             self._idle.set()
@@ -243,6 +274,20 @@ class Engine:
             log.exception("Snapshot failed")
         finally:
             self._snapshotting = False
+
+    def freeze(self, error: RoleLost) -> None:
+        """Refuse new events (with `error`) but the `final` ones: the last commit of an active role."""
+        self._frozen = error
+
+    def lose_role(self, error: RoleLost) -> None:
+        """Commit nothing more: commits in flight and later `persist` calls fail with `error`."""
+        if self._role_lost is None:
+            self._role_lost = error
+        self.cancel_timers()
+
+    @property
+    def role_lost(self) -> bool:
+        return self._role_lost is not None
 
     def _halt(self, reason: str) -> None:
         self._halted = True

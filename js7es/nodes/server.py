@@ -6,10 +6,12 @@ SIGTERM/SIGINT or a ShutDown command; a kill -9 at any moment loses nothing that
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import FrameType
 from typing import Any, Protocol
 
 import uvicorn
@@ -41,7 +43,50 @@ def _tls(settings: NodeSettings, insecure: bool) -> TlsConfig | None:
     return TlsConfig(cert_file=settings.tls.cert, key_file=settings.tls.key, ca_file=settings.tls.ca)
 
 
-def serve(app: Starlette, host: str, port: int, tls: TlsConfig | None, server_box: list[uvicorn.Server]) -> int:
+class _Server(uvicorn.Server):
+    """uvicorn's server, running `before_exit()` on SIGTERM/SIGINT (or `begin_exit`) while it still
+    serves: a cluster's active node commits ActiveShutDown, which its standby must still receive."""
+
+    def __init__(self, config: uvicorn.Config, before_exit: Callable[[], Awaitable[None]] | None) -> None:
+        super().__init__(config)
+        self._before_exit = before_exit
+        self._exiting = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._before_exit is None or self._exiting:
+            super().handle_exit(sig, frame)
+            return
+        self._captured_signals.append(sig)  # re-raised after the shutdown, as uvicorn does
+        self.begin_exit()
+
+    def begin_exit(self) -> None:
+        if self._before_exit is None:
+            self.should_exit = True
+            return
+        if self._exiting:
+            return
+        self._exiting = True
+        before_exit = self._before_exit
+
+        async def run() -> None:
+            try:
+                await asyncio.wait_for(before_exit(), 10)
+            except Exception:
+                log.exception("preparing the shutdown failed")
+            finally:
+                self.should_exit = True
+
+        asyncio.get_event_loop().create_task(run())
+
+
+def serve(
+    app: Starlette,
+    host: str,
+    port: int,
+    tls: TlsConfig | None,
+    server_box: list[uvicorn.Server],
+    before_exit: Callable[[], Awaitable[None]] | None = None,
+) -> int:
     """Run a node's app on uvicorn (mutual TLS unless `tls` is None) until SIGTERM/SIGINT or should_exit."""
     kwargs: dict[str, Any] = {}
     if tls is not None:
@@ -57,7 +102,7 @@ def serve(app: Starlette, host: str, port: int, tls: TlsConfig | None, server_bo
         lifespan="on",
         **kwargs,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config, before_exit)
     server_box.append(server)
     server.run()
     return 0
@@ -79,6 +124,8 @@ def run_controller(settings: NodeSettings, *, insecure: bool = False) -> int:
             uri, ssl_context=client_context, auth=(login.user, login.password) if login is not None else None
         )
 
+    if settings.cluster is not None:
+        return _run_cluster_node(settings, tls, auth, client_context, agent_client)
     settings.journal_dir.mkdir(parents=True, exist_ok=True)
     journal = FileJournal.open(settings.journal_dir, name="controller")
     core = ControllerCore(
@@ -103,6 +150,76 @@ def run_controller(settings: NodeSettings, *, insecure: bool = False) -> int:
         name,
         lambda shut_down: controller_routes(core, auth, on_shutdown=shut_down),
     )
+
+
+def _run_cluster_node(
+    settings: NodeSettings,
+    tls: TlsConfig | None,
+    auth: Authenticator,
+    client_context: ssl.SSLContext | None,
+    agent_client: Callable[[str], AgentClient],
+) -> int:
+    """A Controller that is one node of a cluster: its role (active or standby) changes beneath the
+    web service, which runs all the time (see js7es.nodes.controller.cluster)."""
+    from js7es.nodes.controller.cluster.clients import PeerClient, WatchClient
+    from js7es.nodes.controller.cluster.node import ClusterNode
+    from js7es.nodes.controller.cluster.routes import cluster_routes, committed_view, switchover
+
+    cluster = settings.cluster
+    assert cluster is not None
+    login = settings.peer_login
+    peer_auth = (login.user, login.password) if login is not None else None
+    timeout = cluster.consent_timeout_s
+    node = ClusterNode(
+        settings,
+        agent_client_factory=agent_client,
+        peer_client=PeerClient(
+            cluster.nodes[cluster.peer_id], ssl_context=client_context, auth=peer_auth, timeout_s=max(timeout, 2.0)
+        ),
+        watch_client=WatchClient(cluster.watches[0], ssl_context=client_context, auth=peer_auth, timeout_s=timeout),
+    )
+
+    def extra() -> dict[str, Any]:
+        core = node.active_core()
+        return {"cluster": node.info(), **(core.overview() if isinstance(core, ControllerCore) else {})}
+
+    overview = NodeOverview(id=settings.controller_id, extra=extra)
+    name = f"controller {settings.controller_id!r} cluster node {cluster.node_id}"
+    return _run_node(
+        settings,
+        tls,
+        _LiveJournal(node),
+        node,
+        overview,
+        auth,
+        CONTROLLER_PREFIX,
+        name,
+        lambda shut_down: [
+            *cluster_routes(node, auth),
+            *controller_routes(
+                node.active_core,
+                auth,
+                on_shutdown=shut_down,
+                on_switchover=switchover(node),
+                event_journal=committed_view,
+            ),
+        ],
+    )
+
+
+class _LiveJournal:
+    """The journal a cluster node has open at the moment (it changes with the role), for the metrics."""
+
+    def __init__(self, node: Any) -> None:
+        self._node = node
+
+    @property
+    def last_event_id(self) -> int:
+        journal = self._node.journal
+        return journal.last_event_id if journal is not None else 0
+
+    def close(self) -> None:
+        pass  # the node closes its journal itself
 
 
 def run_agent(settings: NodeSettings, *, insecure: bool = False) -> int:
@@ -140,7 +257,7 @@ class _Core(Protocol):
 def _run_node(
     settings: NodeSettings,
     tls: TlsConfig | None,
-    journal: FileJournal,
+    journal: Any,
     core: _Core,
     overview: NodeOverview,
     auth: Authenticator,
@@ -156,7 +273,11 @@ def _run_node(
 
     def shut_down() -> None:
         overview.is_terminating = True
-        server_box[0].should_exit = True
+        server = server_box[0]
+        if isinstance(server, _Server):
+            server.begin_exit()
+        else:
+            server.should_exit = True
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -177,4 +298,4 @@ def _run_node(
         routes=routes(shut_down),
         lifespan=lifespan,
     )
-    return serve(app, settings.http.host, settings.http.port, tls, server_box)
+    return serve(app, settings.http.host, settings.http.port, tls, server_box, getattr(core, "before_exit", None))

@@ -388,3 +388,17 @@ def test_a_confirmation_must_name_a_node_of_a_known_cluster() -> None:
     unknown = NodeLossConfirmation(lost_node_id="Tertiary", confirmer="Jane")
     assert outcome(decide_confirmation(watch(COUPLED), unknown, 1.0)) == INVALID
     assert accepted(decide_confirmation(watch(), unknown, 1.0)).watch.confirmation_of("Tertiary") is not None
+
+
+def test_an_untaught_watch_does_not_learn_coupled_from_a_restarted_active() -> None:
+    """A node that restarts with a Coupled state may have been failed over while it was down: its
+    report must not teach an untaught Watch, or the Watch could consent to its PassiveLost."""
+    restarted = replace(report(COUPLED, P), restarted=True)
+    decided = decide_report(watch(), restarted, 10.0)
+    assert isinstance(decided, Accepted) and decided.watch.known is None
+    assert isinstance(decide_node_loss(decided.watch, passive_lost(B), 11.0), Problem)
+    # A taught Watch takes the same report as a heartbeat; a decoupled state teaches even after a restart.
+    taught = decide_report(watch(COUPLED, P), restarted, 10.0)
+    assert isinstance(taught, Accepted) and taught.watch.known == state(COUPLED, P)
+    decoupled = decide_report(watch(), replace(report(PASSIVE_LOST, P), restarted=True), 10.0)
+    assert isinstance(decoupled, Accepted) and decoupled.watch.known == state(PASSIVE_LOST, P)

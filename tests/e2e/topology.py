@@ -47,7 +47,7 @@ class NodeProcess:
 
     @property
     def prefix(self) -> str:
-        return "/controller/api" if self.kind == "controller" else "/agent/api"
+        return {"controller": "/controller/api", "cluster-watch": "/cluster-watch/api"}.get(self.kind, "/agent/api")
 
 
 @dataclass
@@ -195,8 +195,7 @@ class Topology:
         return httpx.Client(
             base_url=f"{self.scheme}://{HOST}:{node.port}",
             verify=client_ssl_context(tls or self.client_tls),
-            timeout=30,
-            **kwargs,
+            **{"timeout": 30, **kwargs},
         )
 
     def controller(self) -> httpx.Client:

@@ -75,7 +75,7 @@ async def boom(request: Request) -> Response:
 
 
 async def problem_error(request: Request) -> Response:
-    raise ProblemError(problem("UnknownOrder", "Unknown OrderId 'x'", orderId="x"))
+    raise ProblemError(problem("UnknownKey", "Unknown OrderId 'x'", orderId="x"))
 
 
 async def http_exception(request: Request) -> Response:
@@ -132,7 +132,7 @@ def test_problem_body_has_type_code_message_and_arguments() -> None:
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [("UnknownOrder", 400), ("UnknownItem", 400), ("EventSeqTorn", 400), ("InvalidJson", 400),
+    [("InvalidRequest", 400), ("UnknownItem", 400), ("EventSeqTorn", 400), ("InvalidJson", 400),
      ("Unauthorized", 401), ("InvalidSessionToken", 401), ("Forbidden", 403), ("DuplicateOrder", 409),
      ("PayloadTooLarge", 413), ("UnsupportedMediaType", 415), ("InternalError", 500)],
 )  # fmt: skip
@@ -155,7 +155,7 @@ def test_unexpected_exception_is_a_logged_500_without_internals(
 
 
 def test_problem_error_and_http_exception_become_problems(client: TestClient) -> None:
-    body = assert_problem(client.get("/test/api/problem-error"), 400, "UnknownOrder")
+    body = assert_problem(client.get("/test/api/problem-error"), 400, "UnknownKey")
     assert body["arguments"] == {"orderId": "x"}
     assert_problem(client.get("/test/api/http-exception"), 409, "Conflict")
 

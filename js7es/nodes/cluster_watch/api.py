@@ -38,13 +38,27 @@ from js7es.nodes.cluster_watch.logic import (
     Report,
 )
 from js7es.nodes.cluster_watch.watch import ClusterWatch
-from js7es.nodes.http import INTEGER, OBJECT, STRING, Authenticator, Shape, User, json_response, problem_response
+from js7es.nodes.http import (
+    BOOLEAN,
+    INTEGER,
+    OBJECT,
+    STRING,
+    Authenticator,
+    Shape,
+    User,
+    json_response,
+    problem_response,
+)
 from js7es.nodes.http.body import read_json
 
 PREFIX = "/cluster-watch/api"
 MAX_BODY_BYTES = 64 * 1024  # a report is a few hundred bytes
 
-_REPORT = Shape("report", required={"clusterId": STRING, "from": STRING, "eventId": INTEGER, "clusterState": OBJECT})
+_REPORT = Shape(
+    "report",
+    required={"clusterId": STRING, "from": STRING, "eventId": INTEGER, "clusterState": OBJECT},
+    optional={"restarted": BOOLEAN},
+)
 _NODE_LOSS = Shape(
     "node-loss",
     required={"clusterId": STRING, "from": STRING, "lostNodeId": STRING, "eventId": INTEGER, "clusterState": OBJECT},
@@ -86,7 +100,12 @@ def cluster_watch_routes(watch: ClusterWatch, auth: Authenticator) -> list[BaseR
         body = await _read(request, _REPORT)
         if isinstance(body, Problem):
             return problem_response(body)
-        report = Report(from_id=body["from"], event_id=body["eventId"], cluster_state=body["clusterState"])
+        report = Report(
+            from_id=body["from"],
+            event_id=body["eventId"],
+            cluster_state=body["clusterState"],
+            restarted=body.get("restarted", False),
+        )
         return _answer(watch.report(body["clusterId"], report))
 
     @auth.require("Command")

@@ -7,7 +7,8 @@ node ("node loss") for at most one side, so that never both nodes are active (sp
 Reports (`decide_report`), sent by the node that is active in the state it reports, every heartbeat
 and after every cluster event:
 
-- Untaught: learn the reported state.
+- Untaught: learn the reported state, unless the node restarted with a Coupled state and has not yet
+  heard from its standby (``restarted``): it may have been failed over while it was down.
 - From the known active: the same state is a heartbeat; a changed state needs a newer EventId (so that
   a heartbeat the active sent before the Watch granted a node loss cannot undo the grant).
 - From the other node, with a newer EventId: a SwitchedOver, or any later state but FailedOver, when
@@ -110,6 +111,9 @@ class Report:
     from_id: str
     event_id: int
     cluster_state: ClusterState
+    # The node restarted with a Coupled state in which it was active and has not yet heard from its
+    # standby: it may have been failed over meanwhile, so an untaught Watch must not learn from it.
+    restarted: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,6 +157,13 @@ def decide_report(watch: WatchState, report: Report, now: float) -> Decision:
             **{"from": report.from_id, "activeId": state.setting.active_id},
         )
     known = watch.known
+    if known is None and report.restarted and state.kind == COUPLED:
+        return Accepted(
+            watch=watch,
+            cluster_state=None,
+            reason=f"not learned from {report.from_id}: it restarted and may have been failed over meanwhile",
+            changed=False,
+        )
     if known is None:
         return _learn(watch, report, now, f"learned {state} at EventId {report.event_id} from {report.from_id}")
     assert known.setting is not None

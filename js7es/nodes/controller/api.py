@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from js7es.domain import codec
 from js7es.domain.commands import Decided
-from js7es.domain.problem import Problem, problem
+from js7es.domain.problem import Problem, ProblemError, problem
 from js7es.domain.value import dumps, value_from_json
 from js7es.nodes.controller.controller import ControllerCore
 from js7es.nodes.controller.requests import BadRequest, ReleaseEvents, command, fresh_order, item_operations
@@ -36,7 +36,27 @@ register_status("DuplicateOrder", 409)
 register_status("UnknownOrder", 404)
 
 
-def controller_routes(core: ControllerCore, auth: Authenticator, *, on_shutdown: Callable[[], None]) -> list[BaseRoute]:
+CoreSource = Callable[[], ControllerCore | Problem]
+
+
+def controller_routes(
+    core_source: ControllerCore | CoreSource,
+    auth: Authenticator,
+    *,
+    on_shutdown: Callable[[], None],
+    on_switchover: Callable[[], Awaitable[Problem | None]] | None = None,
+    event_journal: Callable[[ControllerCore], Any] | None = None,
+) -> list[BaseRoute]:
+    """The routes over a Controller core, or over whatever core `core_source()` gives at each request (a
+    cluster node: the active role's core, or the problem ClusterNodeIsNotActive naming the active node).
+    `event_journal(core)` gives what the event stream serves (default: the core's journal)."""
+
+    def active() -> ControllerCore:
+        got = core_source() if callable(core_source) else core_source
+        if isinstance(got, Problem):
+            raise ProblemError(got)
+        return got
+
     async def read_body(request: Request) -> Any | Problem:
         return await (read_ndjson(request) if is_ndjson(request) else read_json(request))
 
@@ -50,7 +70,7 @@ def controller_routes(core: ControllerCore, auth: Authenticator, *, on_shutdown:
             orders = [fresh_order(o) for o in ([body] if single else body if isinstance(body, list) else [body])]
         except BadRequest as e:
             return problem_response(e.problem)
-        decided = await core.add_orders(orders)
+        decided = await active().add_orders(orders)
         if isinstance(decided, Problem):
             return problem_response(decided)
         if single:
@@ -70,7 +90,7 @@ def controller_routes(core: ControllerCore, auth: Authenticator, *, on_shutdown:
             operations = item_operations(body)
         except BadRequest as e:
             return problem_response(e.problem)
-        decided = await core.update_items([value_from_json(o) for o in operations])
+        decided = await active().update_items([value_from_json(o) for o in operations])
         if isinstance(decided, Problem):
             return problem_response(decided)
         return json_response({"TYPE": "Accepted", "events": len(decided.events)})
@@ -87,20 +107,27 @@ def controller_routes(core: ControllerCore, auth: Authenticator, *, on_shutdown:
         if parsed == "NoOperation":
             return json_response({"TYPE": "Accepted"})
         if parsed == "TakeSnapshot":
-            taken = await core.take_snapshot()
+            taken = await active().take_snapshot()
             if isinstance(taken, Problem):
                 return problem_response(taken)
             return json_response({"TYPE": "Accepted", "eventId": taken})
         if parsed == "ShutDown":
             on_shutdown()
             return json_response({"TYPE": "Accepted"})
+        if parsed == "ClusterSwitchOver":
+            if on_switchover is None:
+                return problem_response(problem("ClusterNodesNotCoupled", "This Controller is not a cluster node"))
+            switched = await on_switchover()
+            if isinstance(switched, Problem):
+                return problem_response(switched)
+            return json_response({"TYPE": "Accepted"})
         if isinstance(parsed, ReleaseEvents):
-            released = await core.release_events(user.id, parsed.until_event_id)
+            released = await active().release_events(user.id, parsed.until_event_id)
             if isinstance(released, Problem):
                 return problem_response(released)
             return json_response({"TYPE": "Accepted"})
         assert not isinstance(parsed, str)
-        decided = await core.execute(parsed)
+        decided = await active().execute(parsed)
         if isinstance(decided, Problem):
             return problem_response(decided)
         return json_response(_reply(decided))
@@ -108,19 +135,21 @@ def controller_routes(core: ControllerCore, auth: Authenticator, *, on_shutdown:
     @auth.require("ReadState")
     async def get_orders(request: Request, user: Any) -> Response:
         ids = request.query_params.getlist("id")
+        core = active()
         orders = core.state.orders
         selected = [orders[i] for i in ids if i in orders] if ids else [orders[i] for i in sorted(orders)]
         return json_response({"eventId": core.journal.last_event_id, "orders": [codec.encode(o) for o in selected]})
 
     @auth.require("ReadState")
     async def get_order(request: Request, user: Any) -> Response:
-        order = core.state.orders.get(request.path_params["order_id"])
+        order = active().state.orders.get(request.path_params["order_id"])
         if order is None:
             return problem_response(problem("UnknownOrder", f"Unknown order {request.path_params['order_id']!r}"))
         return json_response(codec.encode(order))
 
     @auth.require("ReadState")
     async def get_snapshot(request: Request, user: Any) -> Response:
+        core = active()
         await core.engine.idle()
         objects = list(core.state.snapshot_objects())
 
@@ -131,7 +160,14 @@ def controller_routes(core: ControllerCore, auth: Authenticator, *, on_shutdown:
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     async def health(request: Request) -> Response:
-        return json_response({"status": "ok", "eventId": core.journal.last_event_id})
+        got = core_source() if callable(core_source) else core_source
+        if isinstance(got, Problem):
+            return json_response({"status": "standby"})
+        return json_response({"status": "ok", "eventId": got.journal.last_event_id})
+
+    def journal_of_active() -> Any:
+        core = active()
+        return core.journal if event_journal is None else event_journal(core)
 
     return [
         Route(f"{PREFIX}/order", post_order, methods=["POST"]),
@@ -139,7 +175,7 @@ def controller_routes(core: ControllerCore, auth: Authenticator, *, on_shutdown:
         Route(f"{PREFIX}/order/{{order_id:path}}", get_order, methods=["GET"]),
         Route(f"{PREFIX}/item", post_item, methods=["POST"]),
         Route(f"{PREFIX}/command", post_command, methods=["POST"]),
-        Route(f"{PREFIX}/event", event_stream_route(lambda: core.journal, authenticator=auth)),
+        Route(f"{PREFIX}/event", event_stream_route(journal_of_active, authenticator=auth)),
         Route(f"{PREFIX}/snapshot", get_snapshot, methods=["GET"]),
         Route(f"{PREFIX}/health", health, methods=["GET"]),
     ]

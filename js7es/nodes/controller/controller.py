@@ -34,10 +34,14 @@ class ControllerCore:
         agent_poll_timeout_s: float = 10.0,
         agent_release_period_s: float = 5.0,
         snapshot_after_events: int = 100_000,
+        state: ControllerState | None = None,
     ) -> None:
+        """`state`: the state at the journal's last EventId when the caller has it (a standby becoming
+        active); otherwise it is recovered from the journal."""
         self.journal = journal
         self.controller_id = controller_id
-        state: ControllerState = recover_state(journal, ControllerState)
+        if state is None:
+            state = recover_state(journal, ControllerState)
         self.state = state
         self.engine = Engine(
             state=state,

@@ -144,7 +144,8 @@ class ReleaseEvents:
 
 
 def command(obj: Any) -> Command | ReleaseEvents | str:
-    """A domain command, or the name of a node command (TakeSnapshot, ShutDown, NoOperation)."""
+    """A domain command, or the name of a node command (TakeSnapshot, ShutDown, NoOperation,
+    ClusterSwitchOver)."""
     if not isinstance(obj, Mapping) or not isinstance(obj.get("TYPE"), str):
         raise _bad("InvalidRequest", "A command is a JSON object with a TYPE")
     type_ = obj["TYPE"]
@@ -183,7 +184,7 @@ def command(obj: Any) -> Command | ReleaseEvents | str:
             if not isinstance(until, int) or isinstance(until, bool) or until < 0:
                 raise _bad("InvalidRequest", "ReleaseEvents.untilEventId must be an EventId")
             return ReleaseEvents(until_event_id=until)
-        case "TakeSnapshot" | "NoOperation":
+        case "TakeSnapshot" | "NoOperation" | "ClusterSwitchOver":
             _object(obj, where, set(), set())
             return str(type_)
         case "ShutDown":

@@ -1,0 +1,310 @@
+"""The active node of a Controller cluster.
+
+Its commits count only after the standby acknowledged them while the cluster is Coupled (the Engine's
+commit gate). It drives the coupling (CouplingPrepared when the standby has caught up, Coupled when
+the standby has that event), declares the standby lost when its acknowledgements stop — only with the
+Cluster Watch's consent —, switches over by command, and reports to the Watch every heartbeat. When
+the Watch says another node is active, or a switchover or shutdown is committed, the role ends: the
+engine commits nothing more and the node starts over (as standby).
+
+A node that restarts as active with a recovered Coupled state may have been failed over meanwhile; it
+therefore does nothing observable (no Agent, no timer) until the standby acknowledged everything it
+recovered, or the Watch consented to the standby's loss. Its reports say `restarted` until then, so
+that an untaught Watch does not learn the state from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from js7es.domain.cluster import (
+    ActiveShutDown,
+    ClusterActiveNodeRestarted,
+    ClusterActiveNodeShutDown,
+    ClusterCoupled,
+    ClusterCouplingPrepared,
+    ClusterEmpty,
+    ClusterEvent,
+    ClusterNodesAppointed,
+    ClusterPassiveLost,
+    ClusterSetting,
+    ClusterSwitchedOver,
+    Coupled,
+    HasNodes,
+    PreparedToBeCoupled,
+    cluster_state_to_json,
+)
+from js7es.domain.event import NO_KEY, KeyedEvent
+from js7es.domain.problem import Problem, problem
+from js7es.journal.file import FileJournal
+from js7es.nodes.controller.cluster.clients import Unreachable, WatchClient
+from js7es.nodes.controller.controller import ControllerCore
+from js7es.nodes.engine import RoleLost
+
+log = logging.getLogger(__name__)
+
+
+def not_active_problem(active_id: str | None, active_uri: str | None, reason: str = "") -> Problem:
+    where = f": the active node is {active_id} at {active_uri}" if active_id else ""
+    return problem(
+        "ClusterNodeIsNotActive",
+        f"This cluster node is not active{where}{'; ' + reason if reason else ''}",
+        **({"activeId": active_id, "activeUri": active_uri or ""} if active_id else {}),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RoleEnded:
+    """Why the active role ended: the node starts over and decides its role again."""
+
+    reason: str
+    stop: bool = False  # the node shuts down (ActiveShutDown or ShutDown command)
+
+
+class ActiveRole:
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        setting: ClusterSetting,
+        cluster_id: str,
+        core: ControllerCore,
+        journal: FileJournal,
+        watch: WatchClient,
+        failed_over_event: ClusterEvent | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.node_id = node_id
+        self.setting = setting  # as configured; the journal's setting wins once appointed
+        self.cluster_id = cluster_id
+        self.core = core
+        self.engine = core.engine
+        self.journal = journal
+        self.watch = watch
+        self._clock = clock
+        self._first_event = failed_over_event
+        self._acked = 0
+        self._last_ack = clock()
+        self._ack_changed = asyncio.Event()
+        # A standby that takes over (failover, switchover) needs no acknowledgement: its peer is gone.
+        self._acks_required = isinstance(core.state.cluster, Coupled) and failed_over_event is None
+        self._restarted_coupled = self._acks_required
+        self._recovered_until = journal.last_event_id
+        self._prepared_at: int | None = None
+        self._ended: asyncio.Future[RoleEnded] = asyncio.get_running_loop().create_future()
+        self._frozen: RoleEnded | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._duties_started = False
+        self.engine.commit_gate = self._gate
+
+    # -- state --------------------------------------------------------------------------------------
+
+    @property
+    def timing(self) -> Any:
+        cluster = self.core.state.cluster
+        return (cluster.setting if isinstance(cluster, HasNodes) else self.setting).timing
+
+    @property
+    def peer_id(self) -> str:
+        return self.setting.passive_id if self.setting.active_id == self.node_id else self.setting.active_id
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "nodeId": self.node_id,
+            "active": True,
+            "clusterState": cluster_state_to_json(self.core.state.cluster),
+            "eventId": self.journal.last_event_id,
+            "acknowledgedEventId": self._acked,
+            "ready": self._duties_started,
+        }
+
+    # -- running ------------------------------------------------------------------------------------
+
+    async def run(self) -> RoleEnded:
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._report_loop()), loop.create_task(self._peer_loop())]
+        try:
+            first = self._first_event or self._startup_event()
+            if first is not None:
+                await self.engine.emit([KeyedEvent(NO_KEY, first)])
+            if self._restarted_coupled:
+                log.info("Restarted with a Coupled cluster: waiting for the standby's acknowledgement first")
+                await self._gate(self._recovered_until)
+                self._restarted_coupled = False
+            await self.core.start()
+            self._duties_started = True
+            log.info("Cluster node %s is active", self.node_id)
+            return await self._ended
+        except RoleLost as e:
+            return self._end(RoleEnded(str(e.problem)))
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+            await self.core.stop()
+
+    def _startup_event(self) -> ClusterEvent | None:
+        cluster = self.core.state.cluster
+        if isinstance(cluster, ClusterEmpty):
+            return ClusterNodesAppointed(setting=self.setting)
+        if isinstance(cluster, ActiveShutDown):
+            return ClusterActiveNodeRestarted()
+        return None
+
+    def _end(self, ended: RoleEnded) -> RoleEnded:
+        if not self.engine.role_lost:
+            self.engine.lose_role(RoleLost(not_active_problem(None, None, ended.reason)))
+        if not self._ended.done():
+            self._ended.set_result(ended)
+        self._ack_changed.set()
+        return ended
+
+    def lose(self, reason: str) -> None:
+        log.warning("Cluster node %s gives up its active role: %s", self.node_id, reason)
+        self._end(RoleEnded(reason))
+
+    # -- the standby's acknowledgements -------------------------------------------------------------
+
+    def acknowledged(self, node_id: str, event_id: int) -> Problem | None:
+        if node_id != self.peer_id:
+            return problem("UnknownClusterNode", f"{node_id!r} is not this cluster's standby")
+        self._last_ack = self._clock()
+        if event_id > self._acked:
+            self._acked = event_id
+        self._ack_changed.set()
+        return None
+
+    async def _gate(self, event_id: int) -> None:
+        """While Coupled, a commit counts only when the standby has acknowledged it."""
+        while self._acks_required and self._acked < event_id:
+            if self._ended.done():
+                raise RoleLost(not_active_problem(None, None, self._ended.result().reason))
+            self._ack_changed.clear()
+            await self._ack_changed.wait()
+
+    def _standby_connected(self) -> bool:
+        timeout_s: float = self.timing.heartbeat_timeout_ms / 1000
+        return self._clock() - self._last_ack < timeout_s
+
+    # -- the coupling, and the standby's loss -------------------------------------------------------
+
+    async def _peer_loop(self) -> None:
+        while not self._ended.done():
+            await asyncio.sleep(self.timing.heartbeat_ms / 2000)
+            try:
+                await self._peer_step()
+            except RoleLost:
+                return
+            except Exception:
+                log.exception("cluster coupling step failed")
+
+    async def _peer_step(self) -> None:
+        cluster = self.core.state.cluster
+        if self._frozen is not None or not isinstance(cluster, HasNodes):
+            return
+        connected = self._standby_connected()
+        if self._acks_required:
+            if not connected:
+                await self._declare_passive_lost()
+            return
+        if isinstance(cluster, PreparedToBeCoupled):
+            if not connected:
+                await self.engine.emit([KeyedEvent(NO_KEY, ClusterPassiveLost(id=self.peer_id))])
+            elif self._prepared_at is not None and self._acked >= self._prepared_at:
+                self._acks_required = True  # from this commit on, the standby must acknowledge
+                await self.engine.emit([KeyedEvent(NO_KEY, ClusterCoupled(active_id=self.node_id))])
+                log.info("Cluster coupled: %s active, %s standby", self.node_id, self.peer_id)
+            return
+        if isinstance(cluster, Coupled):
+            return
+        if connected and self._acked >= self.journal.last_event_id:
+            stamped = await self.engine.emit([KeyedEvent(NO_KEY, ClusterCouplingPrepared(active_id=self.node_id))])
+            self._prepared_at = stamped[-1].event_id
+
+    async def _declare_passive_lost(self) -> None:
+        body = self._report_body()
+        body["lostNodeId"] = self.peer_id
+        try:
+            answer = await self.watch.node_loss(body)
+        except Unreachable as e:
+            log.warning("Standby %s is silent, and the Cluster Watch does not answer: %s", self.peer_id, e)
+            return
+        if isinstance(answer, Problem):
+            if answer.code == "ClusterNodeIsNotActive":
+                self.lose(f"the Cluster Watch says: {answer.message}")
+            else:
+                log.warning("Cluster Watch refuses the loss of the standby %s: %s", self.peer_id, answer)
+            return
+        log.warning("Standby %s lost (the Cluster Watch consented): committing without it", self.peer_id)
+        self._acks_required = False
+        self._restarted_coupled = False
+        self._ack_changed.set()
+        await self.engine.emit([KeyedEvent(NO_KEY, ClusterPassiveLost(id=self.peer_id))])
+
+    # -- the Cluster Watch --------------------------------------------------------------------------
+
+    def _report_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "clusterId": self.cluster_id,
+            "from": self.node_id,
+            "eventId": self.journal.last_event_id,
+            "clusterState": cluster_state_to_json(self.core.state.cluster),
+        }
+        if self._restarted_coupled:
+            body["restarted"] = True
+        return body
+
+    async def _report_loop(self) -> None:
+        while not self._ended.done():
+            if isinstance(self.core.state.cluster, HasNodes) and self._frozen is None:
+                try:
+                    answer = await self.watch.report(self._report_body())
+                    if isinstance(answer, Problem):
+                        if answer.code == "ClusterNodeIsNotActive":
+                            self.lose(f"the Cluster Watch says: {answer.message}")
+                            return
+                        log.warning("Cluster Watch refuses the report: %s", answer)
+                except Unreachable as e:
+                    log.debug("Cluster Watch unreachable: %s", e)
+            await asyncio.sleep(self.timing.heartbeat_ms / 1000)
+
+    # -- commands -----------------------------------------------------------------------------------
+
+    async def switch_over(self) -> Problem | None:
+        """JS7's ClusterSwitchOver: the standby becomes active; nothing is lost or done twice."""
+        cluster = self.core.state.cluster
+        if not isinstance(cluster, Coupled) or not self._acks_required:
+            return problem(
+                "ClusterNodesNotCoupled", f"Switchover needs a Coupled cluster (it is {type(cluster).__name__})"
+            )
+        if self._frozen is not None:
+            return problem("ClusterSwitchOverInProgress", "The cluster is switching over already")
+        await self._freeze_with(ClusterSwitchedOver(activated_id=self.peer_id), RoleEnded("switched over"))
+        return None
+
+    async def shut_down(self) -> None:
+        """A clean shutdown: when Coupled the standby learns it must not fail over (ActiveShutDown)."""
+        if isinstance(self.core.state.cluster, Coupled) and self._acks_required and self._frozen is None:
+            with contextlib.suppress(RoleLost):
+                await asyncio.wait_for(
+                    self._freeze_with(ClusterActiveNodeShutDown(), RoleEnded("shut down", stop=True)),
+                    self.timing.heartbeat_timeout_ms / 1000,
+                )
+        self._end(RoleEnded("shut down", stop=True))
+
+    async def _freeze_with(self, event: ClusterEvent, ended: RoleEnded) -> None:
+        """Commit `event` as the last commit of this role: later events are refused (the other node
+        will not have them), then the role ends."""
+        self._frozen = ended
+        self.engine.freeze(RoleLost(not_active_problem(self.peer_id, self.setting.uri(self.peer_id), ended.reason)))
+        stamped = await self.engine.emit([KeyedEvent(NO_KEY, event)], final=True)
+        log.info("%s committed at %d", type(event).__name__, stamped[-1].event_id)
+        self._end(ended)

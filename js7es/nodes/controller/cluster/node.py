@@ -1,0 +1,239 @@
+"""A Controller node of a cluster: which role it plays, and starting over after each change of role.
+
+The web service runs all the time; the role beneath it changes. At start, and whenever a role ends, the
+node opens its journal, recovers its state and decides:
+
+- no cluster yet: the Primary is active (it appoints the nodes), the Backup passive;
+- the journal names the other node active: passive;
+- the journal names this node active in a Coupled cluster: the other node may have failed over meanwhile.
+  If the peer answers that it is active (FailedOver), this node truncates its journal at `failedAt`
+  (fencing) and becomes passive; otherwise it is active, but does nothing observable until the
+  standby acknowledged everything it recovered (see `active`);
+- otherwise (a decoupled state naming this node): active.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from js7es.domain.cluster import ClusterEmpty, ClusterSetting, ClusterTiming, Coupled, HasNodes
+from js7es.domain.problem import Problem
+from js7es.domain.state import ControllerState
+from js7es.journal.api import JournalError
+from js7es.journal.file import FileJournal
+from js7es.nodes.config import ClusterSettings, NodeSettings
+from js7es.nodes.controller.agent_client import AgentClient
+from js7es.nodes.controller.cluster.active import ActiveRole, not_active_problem
+from js7es.nodes.controller.cluster.clients import PeerClient, Unreachable, WatchClient
+from js7es.nodes.controller.cluster.passive import JOURNAL_NAME, FatalClusterError, PassiveRole, Promoted
+from js7es.nodes.controller.controller import ControllerCore
+from js7es.nodes.engine import halt, recover_state
+
+log = logging.getLogger(__name__)
+
+
+class ClusterNode:
+    def __init__(
+        self,
+        settings: NodeSettings,
+        *,
+        agent_client_factory: Callable[[str], AgentClient],
+        peer_client: PeerClient,
+        watch_client: WatchClient,
+        on_halt: Callable[[str], None] = halt,
+    ) -> None:
+        assert settings.cluster is not None
+        self.settings = settings
+        self.cluster: ClusterSettings = settings.cluster
+        self.node_id = self.cluster.node_id
+        self.peer = peer_client
+        self.watch = watch_client
+        self._agent_client_factory = agent_client_factory
+        self._on_halt = on_halt
+        self.role: ActiveRole | PassiveRole | None = None
+        self.journal: FileJournal | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.setting = ClusterSetting(
+            id_to_uri=dict(self.cluster.nodes),
+            active_id="Primary",
+            timing=ClusterTiming(
+                heartbeat_ms=round(self.cluster.heartbeat_s * 1000),
+                heartbeat_timeout_ms=round(self.cluster.heartbeat_timeout_s * 1000),
+                consent_timeout_ms=round(self.cluster.consent_timeout_s * 1000),
+            ),
+        )
+
+    # -- what the web service asks ------------------------------------------------------------------
+
+    def active_core(self) -> ControllerCore | Problem:
+        role = self.role
+        if isinstance(role, ActiveRole) and not role.engine.role_lost:
+            return role.core
+        return self._not_active()
+
+    def _not_active(self) -> Problem:
+        state = self.role.state if isinstance(self.role, PassiveRole) else None
+        cluster = state.cluster if state is not None else None
+        if isinstance(cluster, HasNodes) and cluster.setting.active_id != self.node_id:
+            active = cluster.setting.active_id
+            return not_active_problem(active, cluster.setting.uri(active))
+        peer = self.cluster.peer_id
+        return not_active_problem(None, None, f"the other node is {peer} at {self.cluster.nodes[peer]}")
+
+    def info(self) -> dict[str, Any]:
+        role = self.role
+        if role is None:
+            return {"nodeId": self.node_id, "active": False, "starting": True}
+        return role.info()
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def before_exit(self) -> None:
+        """While the web service still serves: an active node shuts down cleanly (ActiveShutDown)."""
+        self._stopping = True
+        role = self.role
+        if isinstance(role, ActiveRole):
+            await role.shut_down()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        role = self.role
+        if isinstance(role, ActiveRole):
+            await role.shut_down()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        if self.journal is not None:
+            self.journal.close()
+        await self.peer.close()
+        await self.watch.close()
+
+    async def _run(self) -> None:
+        promoted: Promoted | None = None
+        while not self._stopping:
+            try:
+                promoted = await self._run_role(promoted)
+            except asyncio.CancelledError:
+                raise
+            except FatalClusterError as e:
+                self._on_halt(f"cluster node {self.node_id}: {e}")
+                return
+            except Exception:
+                log.exception("Cluster node %s: role failed; starting over", self.node_id)
+                promoted = None
+            self.role = None
+            if promoted is None:
+                if self.journal is not None:
+                    self.journal.close()
+                    self.journal = None
+                await asyncio.sleep(self.cluster.heartbeat_s)
+
+    async def _run_role(self, promoted: Promoted | None) -> Promoted | None:
+        if promoted is None:
+            journal, state = await self._open()
+            decision = await self._decide(state, journal)
+            if isinstance(decision, int):
+                journal.close()
+                self.journal = None
+                removed = await asyncio.to_thread(
+                    FileJournal.truncate_after, self.settings.journal_dir, JOURNAL_NAME, decision
+                )
+                log.warning("Fenced: journal truncated after failedAt=%d (%d events removed)", decision, removed)
+                journal, state = await self._open()
+                decision = "passive"
+        else:
+            journal, state, decision = promoted.journal, promoted.state, "active"
+        self.journal = journal
+        if decision == "passive":
+            passive = PassiveRole(
+                node_id=self.node_id,
+                cluster_id=self.settings.controller_id,
+                journal=journal,
+                state=state,
+                peer=self.peer,
+                watch=self.watch,
+                heartbeat_s=self.cluster.heartbeat_s,
+                heartbeat_timeout_s=self.cluster.heartbeat_timeout_s,
+                snapshot_after_events=self.settings.snapshot_after_events,
+            )
+            self.role = passive
+            log.info("Cluster node %s is the standby", self.node_id)
+            try:
+                result = await passive.run()
+            finally:
+                self.journal = passive.journal
+            return result
+        core = ControllerCore(
+            journal=journal,
+            state=state,
+            controller_id=self.settings.controller_id,
+            agent_client_factory=self._agent_client_factory,
+            agent_poll_timeout_s=self.settings.agent_poll_timeout_s,
+            agent_release_period_s=self.settings.agent_release_period_s,
+            snapshot_after_events=self.settings.snapshot_after_events,
+        )
+        core.register_readers(self.settings.readers)
+        active = ActiveRole(
+            node_id=self.node_id,
+            setting=self.setting,
+            cluster_id=self.settings.controller_id,
+            core=core,
+            journal=journal,
+            watch=self.watch,
+            failed_over_event=promoted.event if promoted is not None else None,
+        )
+        self.role = active
+        ended = await active.run()
+        log.info("Cluster node %s: active role ended (%s)", self.node_id, ended.reason)
+        if ended.stop:
+            self._stopping = True
+        return None
+
+    async def _open(self) -> tuple[FileJournal, ControllerState]:
+        self.settings.journal_dir.mkdir(parents=True, exist_ok=True)
+        for attempt in range(50):
+            try:
+                journal = await asyncio.to_thread(FileJournal.open, self.settings.journal_dir, name=JOURNAL_NAME)
+                break
+            except JournalError:
+                if attempt == 49:
+                    raise
+                await asyncio.sleep(0.1)  # the previous role's journal is still closing
+        self.journal = journal
+        state: ControllerState = await asyncio.to_thread(recover_state, journal, ControllerState)
+        return journal, state
+
+    async def _decide(self, state: ControllerState, journal: FileJournal) -> str | int:
+        """ "active", "passive", or the EventId to truncate the journal after (fencing)."""
+        cluster = state.cluster
+        if isinstance(cluster, ClusterEmpty):
+            return "active" if self.node_id == "Primary" else "passive"
+        assert isinstance(cluster, HasNodes)
+        if cluster.setting.active_id != self.node_id:
+            return "passive"
+        if not isinstance(cluster, Coupled):
+            return "active"
+        try:
+            info = await self.peer.info()
+        except Unreachable:
+            return "active"  # the standby's acknowledgement or the Watch's consent decides (see active)
+        if isinstance(info, Problem) or not info.get("active"):
+            return "active"
+        peer_state = info.get("clusterState") or {}
+        failed_at = peer_state.get("failedAt")
+        if peer_state.get("TYPE") == "FailedOver" and isinstance(failed_at, int):
+            if journal.last_event_id <= failed_at:
+                return "passive"
+            return failed_at
+        raise FatalClusterError(
+            f"both nodes claim to be active: the peer's cluster state is {peer_state.get('TYPE')}, ours Coupled"
+        )

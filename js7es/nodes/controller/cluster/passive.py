@@ -1,0 +1,315 @@
+"""The standby (passive) node of a Controller cluster.
+
+It pulls the active node's journal commit by commit from its own last EventId, writes each commit to its
+own journal durably (same EventIds, same event lines), applies it to its state and acknowledges it.
+If its position is no longer kept by the active (released segments) or it has no journal of this
+cluster yet, it starts from the active's snapshot. When the replicated cluster state is Coupled and
+the active falls silent for the heartbeat timeout, it stops replicating and asks the Cluster Watch to
+consent to the active's loss; only with that consent it becomes active, writing ClusterFailedOver with
+`failedAt`, the end of the last commit it has. A replicated ClusterSwitchedOver naming it makes it
+active at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from js7es.domain.cluster import (
+    ClusterFailedOver,
+    ClusterSwitchedOver,
+    Coupled,
+    HasNodes,
+    cluster_state_to_json,
+)
+from js7es.domain.event import Stamped
+from js7es.domain.problem import Problem
+from js7es.domain.state import ControllerState
+from js7es.journal.file import FileJournal
+from js7es.nodes.controller.cluster.clients import PeerClient, Unreachable, WatchClient
+from js7es.nodes.engine import recover_state
+
+log = logging.getLogger(__name__)
+JOURNAL_NAME = "controller"
+
+
+class FatalClusterError(Exception):
+    """Something a person must look at (two different journals, two active nodes): the node halts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Promoted:
+    """The standby becomes active with its journal and state; `event` is its first event (FailedOver)."""
+
+    journal: FileJournal
+    state: ControllerState
+    event: ClusterFailedOver | None
+
+
+class PassiveRole:
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        cluster_id: str,
+        journal: FileJournal,
+        state: ControllerState,
+        peer: PeerClient,
+        watch: WatchClient,
+        heartbeat_s: float,
+        heartbeat_timeout_s: float,
+        snapshot_after_events: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.node_id = node_id
+        self.cluster_id = cluster_id
+        self.journal = journal
+        self.state = state
+        self.peer = peer
+        self.watch = watch
+        self._heartbeat_s = heartbeat_s
+        self._heartbeat_timeout_s = heartbeat_timeout_s
+        self._snapshot_after = snapshot_after_events
+        self._events_since_snapshot = len(journal.recovered.events)
+        self._clock = clock
+        self._last_heard = clock()
+        self._written: asyncio.Queue[tuple[asyncio.Future[list[Stamped]], list[Stamped]]] = asyncio.Queue()
+        self._acked_target = journal.last_event_id
+        self._ack_wanted = asyncio.Event()
+        self._result: asyncio.Future[Promoted] = asyncio.get_running_loop().create_future()
+        self._replicating: asyncio.Task[None] | None = None
+        self._applier: asyncio.Task[None] | None = None
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "nodeId": self.node_id,
+            "active": False,
+            "clusterState": cluster_state_to_json(self.state.cluster),
+            "eventId": self.journal.last_event_id,
+        }
+
+    @property
+    def timing(self) -> tuple[float, float]:
+        cluster = self.state.cluster
+        if isinstance(cluster, HasNodes):
+            t = cluster.setting.timing
+            return t.heartbeat_ms / 1000, t.heartbeat_timeout_ms / 1000
+        return self._heartbeat_s, self._heartbeat_timeout_s
+
+    async def run(self) -> Promoted:
+        loop = asyncio.get_running_loop()
+        self._start_replication()
+        tasks = [loop.create_task(self._ack_loop()), loop.create_task(self._failover_loop())]
+        try:
+            return await self._result
+        finally:
+            for task in tasks:
+                task.cancel()
+            await self._stop_replication()
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+
+    # -- replication --------------------------------------------------------------------------------
+
+    def _start_replication(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._applier = loop.create_task(self._apply_loop())
+        self._replicating = loop.create_task(self._replicate_loop())
+
+    async def _stop_replication(self) -> None:
+        """Stop reading, then let every commit handed to the journal be written and applied."""
+        if self._replicating is not None:
+            self._replicating.cancel()
+            with contextlib.suppress(BaseException):
+                await self._replicating
+            self._replicating = None
+        if self._applier is not None:
+            await self._written.put((asyncio.get_running_loop().create_future(), []))  # end marker
+            with contextlib.suppress(BaseException):
+                await self._applier
+            self._applier = None
+
+    async def _replicate_loop(self) -> None:
+        while True:
+            heartbeat, _ = self.timing
+            try:
+                await self._replicate_once(heartbeat)
+            except asyncio.CancelledError:
+                raise
+            except Unreachable as e:
+                log.debug("Active node unreachable: %s", e)
+            except FatalClusterError as e:
+                if not self._result.done():
+                    self._result.set_exception(e)
+                return
+            except Exception:
+                log.exception("Replication failed; trying again")
+            await asyncio.sleep(heartbeat / 2)
+
+    async def _replicate_once(self, heartbeat: float) -> None:
+        await self._drain()
+        stream = await self.peer.journal(self.journal.last_event_id, node_id=self.node_id, heartbeat_s=heartbeat)
+        if isinstance(stream, Problem):
+            if stream.code in ("EventSeqTorn", "NotACommitBoundary", "UnknownEventId"):
+                if stream.code != "EventSeqTorn":
+                    raise FatalClusterError(f"The active node refuses this journal's position: {stream}")
+                await self._start_from_snapshot(f"the active node no longer keeps our position: {stream.message}")
+            else:
+                log.info("Active node refuses replication: %s", stream)
+            return
+        loop = asyncio.get_running_loop()
+        async for item in stream:
+            self._last_heard = self._clock()
+            if item is None:
+                continue  # heartbeat
+            if isinstance(item, dict):
+                if item.get("journalId") != self.journal.journal_id:
+                    if (
+                        self.journal.last_event_id != 0
+                        and self.journal.last_event_id != self.journal.recovered.snapshot_event_id
+                    ):
+                        raise FatalClusterError(
+                            f"The active node's journal {item.get('journalId')} is not ours ({self.journal.journal_id})"
+                        )
+                    if self.journal.last_event_id == 0:  # a new node: the whole journal, if kept
+                        await self._adopt_journal(str(item["journalId"]))
+                    else:
+                        await self._start_from_snapshot("this node has no journal of the cluster yet")
+                    return
+                continue
+            future = asyncio.wrap_future(self.journal.persist_replicated(item), loop=loop)
+            await self._written.put((future, item))
+
+    async def _apply_loop(self) -> None:
+        while True:
+            future, commit = await self._written.get()
+            if not commit:
+                return
+            stamped = await future
+            for s in stamped:
+                applied = self.state.apply_stamped(s)
+                if isinstance(applied, Problem):
+                    raise FatalClusterError(f"Replicated event {s.event_id} does not apply: {applied}")
+            self._acked_target = stamped[-1].event_id
+            self._ack_wanted.set()
+            self._events_since_snapshot += len(stamped)
+            for s in stamped:
+                if isinstance(s.event, ClusterSwitchedOver) and s.event.activated_id == self.node_id:
+                    await self._promote_after_switchover(s.event_id)
+            if self._events_since_snapshot >= self._snapshot_after and self._written.empty():
+                await self._snapshot()
+
+    async def _drain(self) -> None:
+        while not self._written.empty():
+            await asyncio.sleep(0.001)
+
+    async def _snapshot(self) -> None:
+        objects = list(self.state.snapshot_objects())
+        taken = await asyncio.to_thread(
+            self.journal.take_snapshot, objects, at_event_id=self.state.last_event_id, timeout=60
+        )
+        if not isinstance(taken, Problem):
+            self._events_since_snapshot = 0
+            await asyncio.to_thread(self.journal.release_events)
+
+    async def _adopt_journal(self, journal_id: str) -> None:
+        """An empty journal with the active's journalId: replication then starts at its beginning."""
+        await self._reset(journal_id, 0, [])
+
+    async def _reset(self, journal_id: str, event_id: int, objects: list[dict[str, Any]]) -> None:
+        directory = self.journal.directory
+        self.journal.close()
+        await asyncio.to_thread(
+            FileJournal.reset_to_snapshot,
+            directory,
+            JOURNAL_NAME,
+            journal_id=journal_id,
+            event_id=event_id,
+            objects=objects,
+        )
+        self.journal = await asyncio.to_thread(FileJournal.open, directory, name=JOURNAL_NAME)
+        self.state = recover_state(self.journal, ControllerState)
+        self._acked_target = self.journal.last_event_id
+        self._events_since_snapshot = 0
+
+    async def _start_from_snapshot(self, reason: str) -> None:
+        got = await self.peer.snapshot()
+        if isinstance(got, Problem):
+            log.warning("Active node refuses its snapshot: %s", got)
+            return
+        header, objects = got
+        journal_id, event_id = str(header["journalId"]), int(header["eventId"])
+        log.warning("Starting from the active node's snapshot at EventId %d (%s)", event_id, reason)
+        await self._reset(journal_id, event_id, objects)
+
+    # -- acknowledgements ---------------------------------------------------------------------------
+
+    async def _ack_loop(self) -> None:
+        """Acknowledge what is durable here; every heartbeat also when nothing changed (a heartbeat)."""
+        while True:
+            heartbeat, _ = self.timing
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ack_wanted.wait(), heartbeat)
+            self._ack_wanted.clear()
+            try:
+                answer = await self.peer.ack(self.node_id, self._acked_target)
+                if isinstance(answer, Problem) and answer.code != "ClusterNodeIsNotActive":
+                    log.warning("Active node refuses the acknowledgement: %s", answer)
+            except Unreachable:
+                pass
+
+    # -- failover and switchover --------------------------------------------------------------------
+
+    async def _failover_loop(self) -> None:
+        while True:
+            heartbeat, timeout = self.timing
+            await asyncio.sleep(heartbeat / 2)
+            cluster = self.state.cluster
+            if not isinstance(cluster, Coupled) or cluster.setting.active_id == self.node_id:
+                continue
+            if self._clock() - self._last_heard < timeout:
+                continue
+            await self._try_failover(cluster)
+
+    async def _try_failover(self, cluster: Coupled) -> None:
+        lost = cluster.setting.active_id
+        await self._stop_replication()  # nothing more may arrive after failedAt
+        failed_at = self.journal.last_event_id
+        body = {
+            "clusterId": self.cluster_id,
+            "from": self.node_id,
+            "lostNodeId": lost,
+            "eventId": failed_at,
+            "failedAt": failed_at,
+            "clusterState": cluster_state_to_json(cluster),
+        }
+        try:
+            answer = await self.watch.node_loss(body)
+        except Unreachable as e:
+            answer = Problem(code="ClusterWatchUnreachable", message=str(e))
+        if isinstance(answer, Problem):
+            log.warning("Active node %s is silent, but no failover: %s", lost, answer)
+            self._start_replication()
+            return
+        log.warning("Failing over: active node %s lost (the Cluster Watch consented), failedAt=%d", lost, failed_at)
+        event = ClusterFailedOver(failed_active_id=lost, activated_id=self.node_id, failed_at=failed_at)
+        if not self._result.done():
+            self._result.set_result(Promoted(self.journal, self.state, event))
+
+    async def _promote_after_switchover(self, event_id: int) -> None:
+        with contextlib.suppress(Unreachable):
+            await self.peer.ack(self.node_id, event_id)  # the old active waits for it to finish
+        log.info("Switched over: this node %s becomes active", self.node_id)
+        if not self._result.done():
+            self._result.set_result(Promoted(self.journal, self.state, None))
+
+
+def journal_directory(data_dir: Path) -> Path:
+    return data_dir / "state"

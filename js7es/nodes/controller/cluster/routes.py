@@ -1,0 +1,202 @@
+"""The cluster's web service on each Controller node, and what readers of a cluster may see.
+
+- ``GET /controller/api/cluster``: this node's role and cluster state (``nodeId``, ``active``,
+  ``clusterState`` in JS7's JSON, ``eventId``);
+- ``GET /controller/api/cluster/journal?after=&heartbeat=&nodeId=`` (active only): the replication
+  stream for the standby. ndjson: a header ``{"TYPE":"ClusterJournalHeader","journalId",...}``, then one
+  JSON array of Stamped events per commit of the active's journal, and ``{"TYPE":"Heartbeat"}`` after
+  each `heartbeat` seconds without commits. `after` must be a commit boundary (``NotACommitBoundary``)
+  and still kept (``EventSeqTorn``: the standby then starts from the snapshot);
+- ``POST /controller/api/cluster/ack`` ``{"nodeId","eventId"}`` (active only): the standby has made the
+  events up to `eventId` durable; sent at least every heartbeat;
+- ``GET /controller/api/cluster/snapshot`` (active only): a header with ``journalId`` and ``eventId``,
+  then the state's snapshot objects at that EventId, as ndjson.
+
+`CommittedView` is what the event stream of a cluster node serves: only events that are committed,
+i.e. acknowledged by the standby while Coupled, never what is merely durable on the active.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from js7es.domain.event import Stamped, stamped_to_json
+from js7es.domain.problem import Problem, ProblemError, problem
+from js7es.domain.value import dumps
+from js7es.journal.api import CommitListener
+from js7es.nodes.controller.api import PREFIX
+from js7es.nodes.controller.cluster.active import ActiveRole
+from js7es.nodes.controller.cluster.node import ClusterNode
+from js7es.nodes.controller.controller import ControllerCore
+from js7es.nodes.http import Authenticator, json_response, problem_response, read_json
+from js7es.nodes.http.event_stream import commit_signal
+from js7es.nodes.http.problems import register_status
+from js7es.nodes.http.responses import NDJSON
+
+register_status("ClusterNodeIsNotActive", 503)
+register_status("ClusterNodesNotCoupled", 409)
+register_status("ClusterSwitchOverInProgress", 409)
+register_status("NotACommitBoundary", 400)
+register_status("UnknownClusterNode", 403)
+
+COMMITS_PER_CHUNK = 500
+
+
+class CommittedView:
+    """A core's journal as readers may see it: up to the last committed EventId of the engine."""
+
+    def __init__(self, core: ControllerCore) -> None:
+        self._core = core
+        self._journal = core.journal
+        self._listeners: list[CommitListener] = []
+        self._lock = threading.Lock()
+        core.engine.on_commit(self._committed)
+
+    @property
+    def last_event_id(self) -> int:
+        return self._core.state.last_event_id
+
+    def _committed(self, stamped: Any) -> None:
+        for listener in list(self._listeners):
+            listener(list(stamped))
+
+    def on_committed(self, listener: CommitListener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def read(self, after: int, *, limit: int | None = None) -> Iterator[Stamped] | Problem:
+        cap = self.last_event_id
+        events = self._journal.read(after, limit=limit)
+        if isinstance(events, Problem):
+            return events
+        return itertools.takewhile(lambda s: s.event_id <= cap, events)
+
+
+def committed_view(core: ControllerCore) -> CommittedView:
+    view = getattr(core, "_committed_view", None)
+    if view is None:
+        view = CommittedView(core)
+        core._committed_view = view  # type: ignore[attr-defined]
+    return view
+
+
+def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
+    def active_role() -> ActiveRole:
+        role = node.role
+        if not isinstance(role, ActiveRole) or role.engine.role_lost:
+            got = node.active_core()
+            assert isinstance(got, Problem)
+            raise ProblemError(got)
+        return role
+
+    @auth.require("ReadState")
+    async def get_cluster(request: Request, user: Any) -> Response:
+        return json_response(node.info())
+
+    @auth.require("Command")
+    async def post_ack(request: Request, user: Any) -> Response:
+        body = await read_json(request)
+        if isinstance(body, Problem):
+            return problem_response(body)
+        node_id, event_id = (body.get("nodeId"), body.get("eventId")) if isinstance(body, dict) else (None, None)
+        if not isinstance(node_id, str) or not isinstance(event_id, int) or isinstance(event_id, bool):
+            return problem_response(problem("InvalidRequest", 'Expected {"nodeId": "…", "eventId": EventId}'))
+        if set(body) - {"nodeId", "eventId"}:
+            return problem_response(
+                problem("InvalidRequest", f"Unknown fields {sorted(set(body) - {'nodeId', 'eventId'})}")
+            )
+        refused = active_role().acknowledged(node_id, event_id)
+        if refused is not None:
+            return problem_response(refused)
+        return json_response({"TYPE": "Accepted"})
+
+    @auth.require("ReadState")
+    async def get_journal(request: Request, user: Any) -> Response:
+        role = active_role()
+        query = dict(request.query_params)
+        unknown = set(query) - {"after", "heartbeat", "nodeId"}
+        try:
+            after = int(query["after"])
+            heartbeat = float(query.get("heartbeat", "1"))
+            if unknown or not 0.01 <= heartbeat <= 60 or after < 0:
+                raise ValueError
+        except (KeyError, ValueError):
+            return problem_response(problem("InvalidRequest", "Expected after=EventId&heartbeat=seconds[&nodeId=…]"))
+        journal = role.journal
+        if after > journal.last_event_id:
+            return problem_response(
+                problem("UnknownEventId", f"EventId {after} is not in the active node's journal", eventId=after)
+            )
+        first = journal.read_commits(after, limit=COMMITS_PER_CHUNK)
+        if isinstance(first, Problem):
+            return problem_response(first)
+        first_commits = list(first)
+        header = {
+            "TYPE": "ClusterJournalHeader",
+            "journalId": journal.journal_id,
+            "activeId": role.node_id,
+            "eventId": journal.last_event_id,
+        }
+        signal = commit_signal(journal)
+
+        async def stream() -> Any:
+            yield (dumps(header) + "\n").encode()
+            position = after
+            commits = first_commits
+            while not role.engine.role_lost:
+                if commits:
+                    yield "".join(dumps([stamped_to_json(s) for s in c]) + "\n" for c in commits).encode()
+                    position = commits[-1][-1].event_id
+                if len(commits) < COMMITS_PER_CHUNK:
+                    woke = await signal.wait(journal, position, heartbeat)
+                    if not woke:
+                        yield b'{"TYPE":"Heartbeat"}\n'
+                read = journal.read_commits(position, limit=COMMITS_PER_CHUNK)
+                if isinstance(read, Problem):
+                    return
+                commits = await asyncio.to_thread(list, read)  # from memory near the head, else from files
+
+        return StreamingResponse(stream(), media_type=NDJSON, headers={"Cache-Control": "no-store"})
+
+    @auth.require("ReadState")
+    async def get_snapshot(request: Request, user: Any) -> Response:
+        role = active_role()
+        core = role.core
+        await core.engine.idle()
+        header = {
+            "TYPE": "ClusterSnapshotHeader",
+            "journalId": role.journal.journal_id,
+            "eventId": core.state.last_event_id,
+        }
+        objects = [header, *core.state.snapshot_objects()]
+
+        async def lines() -> Any:
+            for obj in objects:
+                yield dumps(obj) + "\n"
+
+        return StreamingResponse(lines(), media_type=NDJSON)
+
+    return [
+        Route(f"{PREFIX}/cluster", get_cluster, methods=["GET"]),
+        Route(f"{PREFIX}/cluster/ack", post_ack, methods=["POST"]),
+        Route(f"{PREFIX}/cluster/journal", get_journal, methods=["GET"]),
+        Route(f"{PREFIX}/cluster/snapshot", get_snapshot, methods=["GET"]),
+    ]
+
+
+def switchover(node: ClusterNode) -> Callable[[], Any]:
+    async def switch() -> Problem | None:
+        role = node.role
+        if not isinstance(role, ActiveRole):
+            return node.active_core() if isinstance(node.active_core(), Problem) else None  # type: ignore[return-value]
+        return await role.switch_over()
+
+    return switch

@@ -1,0 +1,272 @@
+"""A Controller cluster as real processes on loopback: Primary, Backup, a Cluster Watch and Agents.
+
+Like `Topology`, with the Controller replaced by two cluster nodes ("primary", "backup") and a
+"watch". `controller()` is a client of whichever node is active at the moment, as a client given both
+URIs would use. Optional TCP proxies between the nodes let a test cut the replication link only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import js7es.domain.state  # noqa: F401  (registers every event class for decoding)
+from js7es.journal.file import FileJournal
+from js7es.journal.format import event_body
+from js7es.nodes.certs import create_node_certificate
+from tests.e2e.topology import HOST, NodeProcess, Topology, free_port
+
+NODES = ("primary", "backup")
+NODE_ID = {"primary": "Primary", "backup": "Backup"}
+
+
+class CuttableProxy:
+    """A TCP proxy on loopback whose links can be cut (existing connections are closed, new ones are
+    refused by closing them at once) and healed: a network partition between two processes."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self._server = socket.create_server((HOST, 0))
+        self.port = int(self._server.getsockname()[1])
+        self._cut = threading.Event()
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut(self) -> None:
+        self._cut.set()
+        with self._lock:
+            for s in list(self._sockets):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            self._sockets.clear()
+
+    def heal(self) -> None:
+        self._cut.clear()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if self._cut.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection((HOST, self.target_port), timeout=2)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while not self._cut.is_set():
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+            with self._lock:
+                self._sockets.discard(source)
+                self._sockets.discard(sink)
+
+    def close(self) -> None:
+        self.cut()
+        self._server.close()
+
+
+@dataclass
+class ClusterTopology(Topology):
+    heartbeat: float = 0.3
+    heartbeat_timeout: float = 1.5
+    consent_timeout: float = 1.0
+    proxies: bool = False  # the nodes reach each other through CuttableProxy (see `cut_link`)
+    links: dict[str, CuttableProxy] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        del self.nodes["controller"]
+        certs = self.root / "certs"
+        for name in (*NODES, "watch"):
+            create_node_certificate(certs / "ca", certs / name, name, [HOST, "localhost"])
+        for name in NODES:
+            self.nodes[name] = self._node("controller", name)
+        self.nodes["watch"] = self._watch_node()
+        if self.proxies:  # a proxy in front of each node, used by the other node only
+            for name in NODES:
+                self.links[name] = CuttableProxy(self.nodes[name].port)
+        for name in NODES:
+            self._add_cluster_config(self.nodes[name])
+        for agent in self.agents:
+            config = self.nodes[agent].config
+            config.write_text(
+                config.read_text().replace('["CN=controller"]', '["CN=controller", "CN=primary", "CN=backup"]')
+            )
+
+    def _uri(self, name: str, *, via_proxy: bool) -> str:
+        port = self.links[name].port if via_proxy and name in self.links else self.nodes[name].port
+        return f"https://{HOST}:{port}"
+
+    def _add_cluster_config(self, node: NodeProcess) -> None:
+        peer = "backup" if node.name == "primary" else "primary"
+        nodes = {NODE_ID[n]: self._uri(n, via_proxy=(n == peer)) for n in NODES}
+        lines = [
+            "[cluster]",
+            f'node-id = "{NODE_ID[node.name]}"',
+            "nodes = { " + ", ".join(f'{k} = "{v}"' for k, v in nodes.items()) + " }",
+            f'watches = ["https://{HOST}:{self.nodes["watch"].port}"]',
+            f"heartbeat = {self.heartbeat}",
+            f"heartbeat-timeout = {self.heartbeat_timeout}",
+            f"consent-timeout = {self.consent_timeout}",
+            f"[users.{peer}]",
+            f'distinguished-names = ["CN={peer}"]',
+            'permissions = ["ReadState", "Command"]',
+        ]
+        node.config.write_text(node.config.read_text() + "\n".join(lines) + "\n")
+
+    def _watch_node(self) -> NodeProcess:
+        name = "watch"
+        data_dir = self.root / name
+        data_dir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        certs = self.root / "certs"
+        lines = [
+            "[cluster-watch]",
+            'id = "watch"',
+            "[http]",
+            f'host = "{HOST}"',
+            f"port = {port}",
+            "[tls]",
+            f'cert = "{certs / name / "node.crt"}"',
+            f'key = "{certs / name / "node.key"}"',
+            f'ca = "{certs / "ca" / "ca.crt"}"',
+            "[users.nodes]",
+            'distinguished-names = ["CN=primary", "CN=backup"]',
+            'permissions = ["Command"]',
+            "[users.client]",
+            'distinguished-names = ["CN=client"]',
+            'permissions = ["SuperPermission"]',
+        ]
+        config = data_dir / "cluster-watch.toml"
+        config.write_text("\n".join(lines) + "\n")
+        return NodeProcess(
+            kind="cluster-watch", name=name, config=config, data_dir=data_dir, port=port, log_file=data_dir / "node.log"
+        )
+
+    # -- roles --------------------------------------------------------------------------------------
+
+    def info(self, name: str) -> dict[str, Any] | None:
+        """The node's `GET /controller/api/cluster`, or None when it does not answer."""
+        node = self.nodes[name]
+        if node.process is None or node.process.poll() is not None:
+            return None
+        try:
+            with self._client(node, timeout=5) as c:
+                response = c.get("/controller/api/cluster")
+        except httpx.HTTPError:
+            return None
+        return response.json() if response.status_code == 200 else None
+
+    def active_nodes(self) -> list[str]:
+        return [n for n in NODES if (i := self.info(n)) is not None and i.get("active") and i.get("ready")]
+
+    def active(self) -> str | None:
+        active = self.active_nodes()
+        return active[0] if len(active) == 1 else None
+
+    def wait_active(self, name: str | None = None, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            active = self.active()
+            if active is not None and (name is None or active == name):
+                return active
+            time.sleep(0.05)
+        raise AssertionError(f"no active node {name or ''} after {timeout} s: {[self.info(n) for n in NODES]}")
+
+    def wait_coupled(self, timeout: float = 30) -> str:
+        """Until the active node's cluster state is Coupled (and the standby has it); returns the active."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            active = self.active()
+            if active is not None:
+                info = self.info(active) or {}
+                standby = "backup" if active == "primary" else "primary"
+                other = self.info(standby) or {}
+                if info.get("clusterState", {}).get("TYPE") == "Coupled" and (
+                    other.get("clusterState", {}).get("TYPE") == "Coupled"
+                ):
+                    return active
+            time.sleep(0.05)
+        raise AssertionError(f"not coupled after {timeout} s: {[self.info(n) for n in NODES]}")
+
+    def controller(self) -> httpx.Client:
+        """A client of the active node (what a client given both URIs reaches)."""
+        active = self.active()
+        if active is None:
+            raise httpx.ConnectError("no active cluster node")
+        return self._client(self.nodes[active])
+
+    def cut_link(self) -> None:
+        for proxy in self.links.values():
+            proxy.cut()
+
+    def heal_link(self) -> None:
+        for proxy in self.links.values():
+            proxy.heal()
+
+    def stop_all(self) -> None:
+        for name in self.nodes:
+            self.kill(name, signal.SIGTERM)
+        for proxy in self.links.values():
+            proxy.close()
+
+    # -- journals -----------------------------------------------------------------------------------
+
+    def journal_lines(self, name: str) -> list[tuple[int, int, str, str]]:
+        """The events of a stopped node's journal: (EventId, timestamp, key, event JSON), oldest kept first."""
+        journal = FileJournal.open(self.nodes[name].data_dir / "state", name="controller")
+        try:
+            events = journal.read(journal.segments()[0].file_event_id)
+            assert not isinstance(events, type(None))
+            return [(s.event_id, s.timestamp_ms, s.key, event_body(s.event)) for s in events]  # type: ignore[union-attr]
+        finally:
+            journal.close()
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True)
+
+
+def assert_journals_agree(topology: ClusterTopology) -> int:
+    """The two stopped nodes' journals hold the same events up to the shorter one; returns how many."""
+    a, b = (topology.journal_lines(n) for n in NODES)
+    first = max(a[0][0] if a else 0, b[0][0] if b else 0)
+    a = [x for x in a if x[0] >= first]
+    b = [x for x in b if x[0] >= first]
+    common = min(len(a), len(b))
+    assert common > 0
+    assert a[:common] == b[:common]
+    return common
+
+
+__all__ = ["NODES", "ClusterTopology", "CuttableProxy", "Path", "assert_journals_agree"]

@@ -4,7 +4,9 @@ Where the Controller is and how to log in, first match wins:
 
 - ``--controller URL`` (env ``JS7ES_CONTROLLER``); without it, the standalone data directory
   (``--data-dir``, env ``JS7ES_DATA_DIR``, default ``./js7es-data``) tells the URL from its
-  ``controller/controller.toml``;
+  ``controller/controller.toml``. ``--controller`` twice: the two nodes of a Controller cluster; each
+  request goes to the active node (a node that does not answer, or answers ClusterNodeIsNotActive, makes
+  the client try the other);
 - TLS: ``--ca FILE`` (the CA that signed the Controller's certificate) and the client certificate
   ``--cert FILE --key FILE``; without them, the standalone's CA and its client certificate ``cli``
   (``<data dir>/certs/``) when that directory exists;
@@ -51,9 +53,10 @@ class CtlError(CliError, ValueError):
 
     Also a ValueError for the same reason as `CertsCliError` (``python -m js7es.nodes.cli``)."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str, exit_code: int = 1, *, elsewhere: bool = False) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.elsewhere = elsewhere  # another node of a Controller cluster may answer
 
 
 def usage_error(message: str) -> CtlError:
@@ -68,6 +71,8 @@ class Connection:
     """How to reach and log in at one Controller."""
 
     url: str  # scheme://host:port, without the API prefix
+    # Every node of a Controller cluster (url first): requests go to the one that is active.
+    urls: tuple[str, ...] = ()
     ca: Path | None = None
     cert: Path | None = None
     key: Path | None = None
@@ -127,11 +132,15 @@ def connection_from_args(args: argparse.Namespace) -> Connection:
     standalone = None
     if not controllers or (args.ca is None and args.cert is None):
         standalone = standalone_connection(data_dir)
-    if controllers:
-        url = controllers[0].rstrip("/").removesuffix(PREFIX)
-        parsed = urllib.parse.urlsplit(url)
+    urls: list[str] = []
+    for given in controllers:
+        candidate = given.rstrip("/").removesuffix(PREFIX)
+        parsed = urllib.parse.urlsplit(candidate)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise usage_error(f"--controller {controllers[0]!r}: expected a URL like https://host:4444")
+            raise usage_error(f"--controller {given!r}: expected a URL like https://host:4444")
+        urls.append(candidate)
+    if controllers:
+        url = urls[0]
     elif standalone is not None:
         url = standalone.url
     else:
@@ -154,7 +163,7 @@ def connection_from_args(args: argparse.Namespace) -> Connection:
             if not sys.stdin.isatty():
                 raise usage_error(f"--user {args.user}: no password (--password or env JS7ES_PASSWORD)")
             password = getpass.getpass(f"Password of {args.user}: ")
-    return Connection(url=url, ca=ca, cert=cert, key=key, user=args.user, password=password)
+    return Connection(url=url, urls=tuple(urls), ca=ca, cert=cert, key=key, user=args.user, password=password)
 
 
 class ControllerClient:
@@ -164,10 +173,38 @@ class ControllerClient:
         import httpx
 
         self.connection = connection
-        self._http = httpx.Client(
-            base_url=connection.url, verify=connection.ssl_context(), timeout=connection.timeout_s
-        )
+        self._urls = list(connection.urls) or [connection.url]
+        self._index = 0
+        self._verify = connection.ssl_context()
+        self._http = httpx.Client(base_url=self._urls[0], verify=self._verify, timeout=connection.timeout_s)
         self._session: str | None = None
+
+    @property
+    def url(self) -> str:
+        return self._urls[self._index]
+
+    def _next_node(self) -> None:
+        """Go on with the next node of the cluster (a new session there, if any)."""
+        import httpx
+
+        self._http.close()
+        self._index = (self._index + 1) % len(self._urls)
+        self._http = httpx.Client(base_url=self.url, verify=self._verify, timeout=self.connection.timeout_s)
+        if self._session is not None:
+            self._session = None
+            self.login()
+
+    def _on_active(self, call: Callable[[], Any]) -> Any:
+        """`call()` at the active node: a node that does not answer or is the standby
+        (ClusterNodeIsNotActive) makes us try the next --controller URL, each once."""
+        for attempt in range(len(self._urls)):
+            try:
+                return call()
+            except CtlError as e:
+                if not e.elsewhere or attempt == len(self._urls) - 1:
+                    raise
+                self._next_node()
+        raise AssertionError("unreachable")
 
     def __enter__(self) -> ControllerClient:
         return self
@@ -196,17 +233,25 @@ class ControllerClient:
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """The JSON answer to ``method PREFIX+path``; a problem or a transport failure raises CtlError."""
-        with self._transport():
-            response = self._http.request(method, PREFIX + path, headers=self._headers(), **kwargs)
-        return self._answer(response)
+
+        def call() -> Any:
+            with self._transport():
+                response = self._http.request(method, PREFIX + path, headers=self._headers(), **kwargs)
+            return self._answer(response)
+
+        return self._on_active(call)
 
     def get_ndjson(self, path: str) -> list[Any]:
         """The lines of an ndjson answer (the snapshot), each parsed."""
-        with self._transport():
-            response = self._http.get(PREFIX + path, headers=self._headers())
-        if not response.is_success:
-            self._answer(response)
-        return [json.loads(line) for line in response.text.splitlines() if line.strip()]
+
+        def call() -> list[Any]:
+            with self._transport():
+                response = self._http.get(PREFIX + path, headers=self._headers())
+            if not response.is_success:
+                self._answer(response)
+            return [json.loads(line) for line in response.text.splitlines() if line.strip()]
+
+        return self._on_active(call)  # type: ignore[no-any-return]
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params or None)
@@ -220,22 +265,33 @@ class ControllerClient:
     def events(self, after: int, *, timeout: float = 0) -> Iterator[dict[str, Any]]:
         """The Stamped events after `after`, as they arrive during one request (up to `timeout` s)."""
         params = {"after": after, "timeout": timeout}
-        with (
-            self._transport(),
-            self._http.stream(
-                "GET", f"{PREFIX}/event", params=params, headers=self._headers(), timeout=timeout + 30
-            ) as response,
-        ):
-            if response.status_code != 200:
-                response.read()
-                self._answer(response)
-            for line in response.iter_lines():
-                if line.strip():
-                    yield json.loads(line)
+        for attempt in range(len(self._urls)):
+            yielded = False
+            try:
+                with (
+                    self._transport(),
+                    self._http.stream(
+                        "GET", f"{PREFIX}/event", params=params, headers=self._headers(), timeout=timeout + 30
+                    ) as response,
+                ):
+                    if response.status_code != 200:
+                        response.read()
+                        self._answer(response)
+                    for line in response.iter_lines():
+                        if line.strip():
+                            yielded = True
+                            yield json.loads(line)
+                return
+            except CtlError as e:  # before the first event another cluster node may be the active one
+                if yielded or not e.elsewhere or attempt == len(self._urls) - 1:
+                    raise
+                self._next_node()
 
     def _transport(self) -> _TransportErrors:
         c = self.connection
-        return _TransportErrors(c.url, without_client_cert=c.url.startswith("https:") and c.cert is None)
+        return _TransportErrors(
+            self.url, without_client_cert=self.url.startswith("https:") and c.cert is None, others=len(self._urls) > 1
+        )
 
     def _answer(self, response: httpx.Response) -> Any:
         try:
@@ -245,16 +301,18 @@ class ControllerClient:
         if response.is_success:
             return body
         if isinstance(body, dict) and body.get("TYPE") == "Problem":
-            raise CtlError(f"{body.get('code')}: {body.get('message')}")
+            elsewhere = body.get("code") == "ClusterNodeIsNotActive" and len(self._urls) > 1
+            raise CtlError(f"{body.get('code')}: {body.get('message')}", elsewhere=elsewhere)
         raise CtlError(f"HTTP {response.status_code} from {response.request.url}: {response.text[:200].strip()}")
 
 
 class _TransportErrors:
     """Turns httpx's transport failures into one-line CtlErrors naming the URL and the cause."""
 
-    def __init__(self, url: str, *, without_client_cert: bool = False) -> None:
+    def __init__(self, url: str, *, without_client_cert: bool = False, others: bool = False) -> None:
         self.url = url
         self.without_client_cert = without_client_cert
+        self.others = others  # other cluster nodes may answer instead
 
     def __enter__(self) -> None:
         return None
@@ -263,7 +321,7 @@ class _TransportErrors:
         import httpx
 
         if isinstance(error, httpx.TimeoutException):
-            raise CtlError(f"the Controller at {self.url} did not answer in time") from None
+            raise CtlError(f"the Controller at {self.url} did not answer in time", elsewhere=self.others) from None
         if isinstance(error, httpx.TransportError):
             reason = _reason(error)
             if self.without_client_cert and isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError)):
@@ -272,7 +330,7 @@ class _TransportErrors:
                     f"the Controller closed the connection ({reason}); it wants a client certificate: "
                     "give --cert and --key (or --data-dir of a standalone)"
                 )
-            raise CtlError(f"cannot talk to the Controller at {self.url}: {reason}") from None
+            raise CtlError(f"cannot talk to the Controller at {self.url}: {reason}", elsewhere=self.others) from None
 
 
 def _reason(error: BaseException) -> str:
@@ -605,6 +663,27 @@ def _cmd_overview(client: ControllerClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cluster(client: ControllerClient, args: argparse.Namespace) -> int:
+    info = client.request("GET", "/cluster")
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    state = info.get("clusterState") or {}
+    setting = state.get("setting") or {}
+    role = "active" if info.get("active") else "standby"
+    print(f"Node {info.get('nodeId')} at {client.url}: {role}, EventId {info.get('eventId')}")
+    print(f"Cluster {state.get('TYPE')}, active node {setting.get('activeId')}")
+    for node_id, uri in sorted((setting.get("idToUri") or {}).items()):
+        print(f"  {node_id}: {uri}")
+    return 0
+
+
+def _cmd_switch_over(client: ControllerClient, args: argparse.Namespace) -> int:
+    client.command({"TYPE": "ClusterSwitchOver"})
+    print("Switchover accepted: the standby becomes active, this node restarts as standby")
+    return 0
+
+
 # ------------------------------------------------------------------------------------------ the command
 
 
@@ -624,7 +703,10 @@ def add_ctl_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         "--controller",
         action="append",
         metavar="URL",
-        help="the Controller, e.g. https://host:4444 (env JS7ES_CONTROLLER)",
+        help=(
+            "the Controller, e.g. https://host:4444 (env JS7ES_CONTROLLER); give it twice for both nodes of a "
+            "Controller cluster: requests go to the active one"
+        ),
     )
     where.add_argument(
         "--data-dir", type=Path, help="a js7es standalone data directory (env JS7ES_DATA_DIR; default ./js7es-data)"
@@ -688,6 +770,13 @@ def add_ctl_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     overview = sub.add_parser("overview", help="the Controller and its Agents")
     overview.add_argument("--json", action="store_true")
     overview.set_defaults(action=_cmd_overview)
+
+    cluster = sub.add_parser("cluster", help="the Controller cluster: this node's role and the cluster state")
+    cluster.add_argument("--json", action="store_true")
+    cluster.set_defaults(action=_cmd_cluster)
+
+    switch = sub.add_parser("switch-over", help="make the standby of a coupled Controller cluster the active node")
+    switch.set_defaults(action=_cmd_switch_over)
 
     confirm = sub.add_parser(
         "confirm-node-loss",

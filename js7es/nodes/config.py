@@ -171,10 +171,11 @@ def _cluster_settings(reader: _Reader, cluster: Mapping[str, Any]) -> tuple[Clus
     watches = cluster.get("watches", [])
     if (
         not isinstance(watches, list)
-        or not watches
+        or len(watches) != 1
         or not all(isinstance(w, str) and w.startswith(("http://", "https://")) for w in watches)
     ):
-        raise ConfigError(f"{file}: cluster.watches must be a non-empty list of Cluster Watch URIs")
+        # Two Watches could each consent to a different side: one Watch per cluster (as JS7).
+        raise ConfigError(f"{file}: cluster.watches must be a list of exactly one Cluster Watch URI")
     heartbeat = reader.seconds(cluster, "cluster.heartbeat", 0.3)
     heartbeat_timeout = reader.seconds(cluster, "cluster.heartbeat-timeout", 1.5)
     consent_timeout = reader.seconds(cluster, "cluster.consent-timeout", 1.0)

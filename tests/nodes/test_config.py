@@ -46,3 +46,42 @@ def test_bad_configurations_name_the_key(tmp_path: Path, text: str, message: str
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such configuration file"):
         load_settings(tmp_path / "none.toml", "controller")
+
+
+CLUSTER = """[controller]
+data-dir = "d"
+[cluster]
+node-id = "Backup"
+nodes = { Primary = "https://a:1", Backup = "https://b:2" }
+watches = ["https://w:3"]
+heartbeat = 0.2
+"""
+
+
+def test_a_cluster_node(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(CLUSTER)
+    cluster = load_settings(path, "controller").cluster
+    assert cluster is not None
+    assert (cluster.node_id, cluster.peer_id, cluster.watches) == ("Backup", "Primary", ("https://w:3",))
+    assert (cluster.heartbeat_s, cluster.heartbeat_timeout_s, cluster.consent_timeout_s) == (0.2, 1.5, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('node-id = "Backup"', 'node-id = "Third"'), "cluster.node-id"),
+        (('Backup = "https://b:2"', 'Other = "https://b:2"'), "cluster.nodes"),
+        (('Backup = "https://b:2"', 'Backup = "b:2"'), "cluster.nodes"),
+        (('watches = ["https://w:3"]', 'watches = ["https://w:3", "https://w:4"]'), "exactly one"),
+        (('watches = ["https://w:3"]', "watches = []"), "exactly one"),
+        (("heartbeat = 0.2", "heartbeat = 2"), "below heartbeat-timeout"),
+        (("heartbeat = 0.2", "heartbeat = -1"), "cluster.heartbeat"),
+        (("heartbeat = 0.2", "hearbeat = 0.2"), "unknown key"),
+    ],
+)
+def test_bad_cluster_configurations_name_the_key(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(CLUSTER.replace(*change))
+    with pytest.raises(ConfigError, match=message):
+        load_settings(path, "controller")

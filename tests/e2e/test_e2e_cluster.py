@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.cluster_topology import NODES, ClusterTopology, assert_journals_agree
@@ -158,3 +159,54 @@ def test_restart_of_both_nodes_after_a_failover(cluster: ClusterTopology) -> Non
     assert cluster.wait_coupled(timeout=40) == "backup"
     cluster.wait_for(lambda ev: cluster.terminated(ev, *ids, *more), timeout=60)
     assert all(lines(log)[i] == 1 for i in [*ids, *more])
+
+
+def wait_finished(topo: ClusterTopology, ids: list[str], timeout: float = 60) -> None:
+    """Until the orders are Finished (by their state: the journal's beginning may be released)."""
+    deadline = time.monotonic() + timeout
+    states: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        try:
+            with topo.controller() as c:
+                orders = c.get("/controller/api/order", params={"id": ids}).json()["orders"]
+            states = {o["id"]: o["state"]["TYPE"] for o in orders}
+            if len(states) == len(ids) and set(states.values()) == {"Finished"}:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"not finished: {states}")
+
+
+def test_a_standby_whose_position_was_released_starts_from_the_snapshot(tmp_path: Path) -> None:
+    cluster = ClusterTopology(tmp_path, snapshot_after_events=40)
+    for name in ("watch", "agent", "primary", "backup"):
+        cluster.start(name, wait=False)
+    try:
+        for name in ("watch", "agent", "primary", "backup"):
+            cluster.wait_ready(name)
+        assert cluster.wait_coupled() == "primary"
+        log = cluster.root / "effects.log"
+        deploy(cluster, log)
+        first = add_orders(cluster, "before", 5)
+        wait_finished(cluster, first)
+        cluster.kill("backup")  # the active goes on alone (PassiveLost, with the Watch's consent)
+        later = add_orders(cluster, "while-down", 30)
+        wait_finished(cluster, later)
+        segments = sorted((cluster.nodes["primary"].data_dir / "state").glob("controller--*.journal"))
+        backup_last = max(
+            int(p.stem.split("--")[1])
+            for p in (cluster.nodes["backup"].data_dir / "state").glob("controller--*.journal")
+        )
+        assert int(segments[0].stem.split("--")[1]) > backup_last  # what the standby needs is released
+        cluster.start("backup")
+        assert cluster.wait_coupled(timeout=30) == "primary"
+        last = add_orders(cluster, "after", 5)
+        wait_finished(cluster, last)
+        assert "Starting from the active node's snapshot" in cluster.log("backup")
+        cluster.kill("primary", 15)
+        cluster.kill("backup", 15)
+        assert assert_journals_agree(cluster) > 0
+        assert all(lines(log)[i] == 1 for i in [*first, *later, *last])
+    finally:
+        cluster.stop_all()

@@ -54,6 +54,8 @@ class AgentDriver:
         self._task: asyncio.Task[None] | None = None
         self._items_sent: set[str] = set()
         self._released = 0
+        self._adopted = 0  # the Agent's EventId up to which its events are committed here
+        self._stopping = False
 
     @property
     def state(self) -> ControllerState:
@@ -63,6 +65,7 @@ class AgentDriver:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"AgentDriver:{self.agent_path}")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -89,7 +92,7 @@ class AgentDriver:
 
     async def _run(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             uri = self._agent_uri()
             client = self._client_factory(uri) if uri else None
             try:
@@ -99,6 +102,10 @@ class AgentDriver:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
+                if self._stopping:
+                    # Python 3.11's TaskGroup drops a cancellation that arrives while a child fails
+                    # (it raises the child's error instead): `stop()` must still stop this loop.
+                    raise asyncio.CancelledError from e
                 error = _first_error(e)
                 if isinstance(error, (AgentUnreachable, _CouplingProblem)):
                     await self._coupling_failed(str(error))
@@ -159,6 +166,8 @@ class AgentDriver:
         )
         if self.state.agents[self.agent_path].coupling != "Coupled":
             await self.engine.emit([KeyedEvent(self.agent_path, AgentCoupled())])
+        # Only this driver adopts the Agent's events, and none is in flight now: all are committed.
+        self._adopted = self.state.agents[self.agent_path].event_id
         self._items_sent.clear()
         for order in self.state.orders.values():
             if self._is_mine(order):
@@ -235,11 +244,14 @@ class AgentDriver:
                 if inapplicable is not None:
                     raise _CouplingProblem(f"Agent events do not fit: {inapplicable}")
                 await self.engine.emit(events)
+                self._adopted = self.state.agents[self.agent_path].event_id  # committed with that emit
 
     async def _release_loop(self, client: AgentClient) -> None:
         while True:
             await asyncio.sleep(self.release_period_s)
-            observed = self.state.agents[self.agent_path].event_id
+            # Committed, not merely applied: in a cluster a commit may still wait for the standby, and
+            # a new active node after a failover must find at the Agent every event it does not have.
+            observed = self._adopted
             if observed > self._released:
                 _checked(await client.command({"TYPE": "ReleaseEvents", "untilEventId": observed}))
                 self._released = observed

@@ -1,11 +1,13 @@
 """The active node of a Controller cluster.
 
 Its commits count only after the standby acknowledged them while the cluster is Coupled (the Engine's
-commit gate). It drives the coupling (CouplingPrepared when the standby has caught up, Coupled when
-the standby has that event), declares the standby lost when its acknowledgements stop — only with the
-Cluster Watch's consent —, switches over by command, and reports to the Watch every heartbeat. When
-the Watch says another node is active, or a switchover or shutdown is committed, the role ends: the
-engine commits nothing more and the node starts over (as standby).
+commit gate). It drives the coupling (CouplingPrepared when the standby replicates and acknowledges,
+Coupled when the standby has that event), declares the standby lost when its acknowledgements stop —
+only with the Cluster Watch's consent —, switches over by command, and reports to the Watch every
+heartbeat. When the Watch says another node is active, or a switchover or shutdown is committed, the
+role ends: the engine commits nothing more and the node starts over (as standby). From the moment it
+starts handing over (the switchover's or shutdown's last commit) it no longer says it is active, and its
+API refuses with the problem naming the other node.
 
 A node that restarts as active with a recovered Coupled state may have been failed over meanwhile; it
 therefore does nothing observable (no Agent, no timer) until the standby acknowledged everything it
@@ -96,9 +98,13 @@ class ActiveRole:
         self._acks_required = isinstance(core.state.cluster, Coupled) and failed_over_event is None
         self._restarted_coupled = self._acks_required
         self._recovered_until = journal.last_event_id
-        self._prepared_at: int | None = None
+        self._heard_from_standby = False  # an acknowledgement arrived in this role
+        # Where the standby must have come for ClusterCoupled; a recovered PreparedToBeCoupled has its
+        # ClusterCouplingPrepared at or before the recovered end.
+        self._prepared_at = journal.last_event_id if isinstance(core.state.cluster, PreparedToBeCoupled) else None
         self._ended: asyncio.Future[RoleEnded] = asyncio.get_running_loop().create_future()
         self._frozen: RoleEnded | None = None
+        self._freeze_problem: Problem | None = None  # what the API answers while handing over
         self._tasks: list[asyncio.Task[Any]] = []
         self._duties_started = False
         self.engine.commit_gate = self._gate
@@ -114,10 +120,28 @@ class ActiveRole:
     def peer_id(self) -> str:
         return self.setting.passive_id if self.setting.active_id == self.node_id else self.setting.active_id
 
+    def refusal(self) -> Problem | None:
+        """Why this role must not serve the Controller's API now, if it must not: it is handing over
+        (switchover, shutdown) or has lost its role, or it has not yet started its duties (a restarted
+        node whose recovered events are not yet known to be committed)."""
+        if self._freeze_problem is not None:
+            return self._freeze_problem
+        if self.engine.role_lost or self._ended.done():
+            reason = self._ended.result().reason if self._ended.done() else "role lost"
+            return not_active_problem(None, None, reason)
+        if not self._duties_started:
+            what = (
+                "it restarted and waits for its standby's acknowledgement or the Cluster Watch's consent"
+                if self._restarted_coupled
+                else "it is starting"
+            )
+            return not_active_problem(None, None, what)
+        return None
+
     def info(self) -> dict[str, Any]:
         return {
             "nodeId": self.node_id,
-            "active": True,
+            "active": self._freeze_problem is None and not self.engine.role_lost and not self._ended.done(),
             "clusterState": cluster_state_to_json(self.core.state.cluster),
             "eventId": self.journal.last_event_id,
             "acknowledgedEventId": self._acked,
@@ -177,6 +201,7 @@ class ActiveRole:
         if node_id != self.peer_id:
             return problem("UnknownClusterNode", f"{node_id!r} is not this cluster's standby")
         self._last_ack = self._clock()
+        self._heard_from_standby = True
         if event_id > self._acked:
             self._acked = event_id
         self._ack_changed.set()
@@ -225,7 +250,9 @@ class ActiveRole:
             return
         if isinstance(cluster, Coupled):
             return
-        if connected and self._acked >= self.journal.last_event_id:
+        # The standby need not have caught up yet (under load it always lags a little): ClusterCoupled
+        # waits until it has ClusterCouplingPrepared, and every commit after that waits for it.
+        if connected and self._heard_from_standby:
             stamped = await self.engine.emit([KeyedEvent(NO_KEY, ClusterCouplingPrepared(active_id=self.node_id))])
             self._prepared_at = stamped[-1].event_id
 
@@ -304,7 +331,8 @@ class ActiveRole:
         """Commit `event` as the last commit of this role: later events are refused (the other node
         will not have them), then the role ends."""
         self._frozen = ended
-        self.engine.freeze(RoleLost(not_active_problem(self.peer_id, self.setting.uri(self.peer_id), ended.reason)))
+        self._freeze_problem = not_active_problem(self.peer_id, self.setting.uri(self.peer_id), ended.reason)
+        self.engine.freeze(RoleLost(self._freeze_problem))
         stamped = await self.engine.emit([KeyedEvent(NO_KEY, event)], final=True)
         log.info("%s committed at %d", type(event).__name__, stamped[-1].event_id)
         self._end(ended)

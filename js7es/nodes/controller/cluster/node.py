@@ -72,8 +72,9 @@ class ClusterNode:
 
     def active_core(self) -> ControllerCore | Problem:
         role = self.role
-        if isinstance(role, ActiveRole) and not role.engine.role_lost:
-            return role.core
+        if isinstance(role, ActiveRole):
+            refused = role.refusal()
+            return role.core if refused is None else refused
         return self._not_active()
 
     def _not_active(self) -> Problem:

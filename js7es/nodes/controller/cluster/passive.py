@@ -4,10 +4,11 @@ It pulls the active node's journal commit by commit from its own last EventId, w
 own journal durably (same EventIds, same event lines), applies it to its state and acknowledges it.
 If its position is no longer kept by the active (released segments) or it has no journal of this
 cluster yet, it starts from the active's snapshot. When the replicated cluster state is Coupled and
-the active falls silent for the heartbeat timeout, it stops replicating and asks the Cluster Watch to
-consent to the active's loss; only with that consent it becomes active, writing ClusterFailedOver with
-`failedAt`, the end of the last commit it has. A replicated ClusterSwitchedOver naming it makes it
-active at once.
+the active falls silent for the heartbeat timeout, it stops replicating and acknowledging and asks the
+Cluster Watch to consent to the active's loss; only with that consent it becomes active, writing
+ClusterFailedOver with `failedAt`, the end of the last commit it has. Refused, it replicates again and
+asks again only after its next attempt to reach the active (so that a healed link is noticed). A
+replicated ClusterSwitchedOver naming it makes it active at once.
 """
 
 from __future__ import annotations
@@ -82,6 +83,12 @@ class PassiveRole:
         self._written: asyncio.Queue[tuple[asyncio.Future[list[Stamped]], list[Stamped]]] = asyncio.Queue()
         self._acked_target = journal.last_event_id
         self._ack_wanted = asyncio.Event()
+        # No acknowledgement while asking for the active's loss, nor after the consent: a restarted
+        # active node takes an acknowledgement of its recovered position as proof that its standby
+        # has not failed over.
+        self._failing_over = False
+        self._replication_attempts = 0  # ended attempts to read the active's journal stream
+        self._last_refusal = ""
         self._result: asyncio.Future[Promoted] = asyncio.get_running_loop().create_future()
         self._replicating: asyncio.Task[None] | None = None
         self._applier: asyncio.Task[None] | None = None
@@ -151,6 +158,7 @@ class PassiveRole:
                 return
             except Exception:
                 log.exception("Replication failed; trying again")
+            self._replication_attempts += 1
             await asyncio.sleep(heartbeat / 2)
 
     async def _replicate_once(self, heartbeat: float) -> None:
@@ -167,6 +175,7 @@ class PassiveRole:
         loop = asyncio.get_running_loop()
         async for item in stream:
             self._last_heard = self._clock()
+            self._last_refusal = ""
             if item is None:
                 continue  # heartbeat
             if isinstance(item, dict):
@@ -258,6 +267,8 @@ class PassiveRole:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._ack_wanted.wait(), heartbeat)
             self._ack_wanted.clear()
+            if self._failing_over:
+                continue
             try:
                 answer = await self.peer.ack(self.node_id, self._acked_target)
                 if isinstance(answer, Problem) and answer.code != "ClusterNodeIsNotActive":
@@ -268,6 +279,7 @@ class PassiveRole:
     # -- failover and switchover --------------------------------------------------------------------
 
     async def _failover_loop(self) -> None:
+        refused_after: int | None = None  # the replication attempts when the last failover was refused
         while True:
             heartbeat, timeout = self.timing
             await asyncio.sleep(heartbeat / 2)
@@ -276,11 +288,21 @@ class PassiveRole:
                 continue
             if self._clock() - self._last_heard < timeout:
                 continue
-            await self._try_failover(cluster)
+            if refused_after is not None and self._replication_attempts <= refused_after:
+                # Asking again at once would stop the replication again before it could reach the
+                # active (a healed link would never be noticed): let it try once first.
+                continue
+            if not await self._try_failover(cluster):
+                refused_after = self._replication_attempts
 
-    async def _try_failover(self, cluster: Coupled) -> None:
+    async def _try_failover(self, cluster: Coupled) -> bool:
         lost = cluster.setting.active_id
+        self._failing_over = True
         await self._stop_replication()  # nothing more may arrive after failedAt
+        if self.state.cluster != cluster:  # a replicated cluster event (ActiveShutDown, say) came first
+            self._failing_over = False
+            self._start_replication()
+            return False
         failed_at = self.journal.last_event_id
         body = {
             "clusterId": self.cluster_id,
@@ -295,13 +317,17 @@ class PassiveRole:
         except Unreachable as e:
             answer = Problem(code="ClusterWatchUnreachable", message=str(e))
         if isinstance(answer, Problem):
-            log.warning("Active node %s is silent, but no failover: %s", lost, answer)
+            level = logging.WARNING if answer.code != self._last_refusal else logging.DEBUG
+            log.log(level, "Active node %s is silent, but no failover: %s", lost, answer)
+            self._last_refusal = answer.code
+            self._failing_over = False
             self._start_replication()
-            return
+            return False
         log.warning("Failing over: active node %s lost (the Cluster Watch consented), failedAt=%d", lost, failed_at)
         event = ClusterFailedOver(failed_active_id=lost, activated_id=self.node_id, failed_at=failed_at)
         if not self._result.done():
             self._result.set_result(Promoted(self.journal, self.state, event))
+        return True
 
     async def _promote_after_switchover(self, event_id: int) -> None:
         with contextlib.suppress(Unreachable):

@@ -195,8 +195,10 @@ def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
 def switchover(node: ClusterNode) -> Callable[[], Any]:
     async def switch() -> Problem | None:
         role = node.role
-        if not isinstance(role, ActiveRole):
-            return node.active_core() if isinstance(node.active_core(), Problem) else None  # type: ignore[return-value]
+        refused = node.active_core()  # only a ready active node that is not handing over switches over
+        if isinstance(refused, Problem):
+            return refused
+        assert isinstance(role, ActiveRole)
         return await role.switch_over()
 
     return switch

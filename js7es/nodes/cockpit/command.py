@@ -58,6 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("kafka").setLevel(logging.ERROR)  # [export.kafka]: kafka-python logs every reconnect
     return run_cockpit(_settings(args), insecure=args.insecure)
 
 

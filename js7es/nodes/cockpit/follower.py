@@ -5,7 +5,9 @@
 through a bounded queue to the writer, which takes whatever has arrived (up to `batch_max_events`) and
 commits it as one batch with `Projector.apply`. While one batch commits, the next one gathers: low lag
 at low rates, large batches under load. After a commit, and at most every `release_period_s`, it sends
-``ReleaseEvents(untilEventId=<stored>)`` so the Controller can delete old journal segments.
+``ReleaseEvents(untilEventId=<stored>)`` so the Controller can delete old journal segments — with a
+Kafka export of this Controller configured, the smaller of <stored> and the export's checkpoint
+(release.py).
 
 On any error (Controller down, TLS, a torn stream, a database error) it waits `retry_delay_s` and
 starts over from the stored EventId, trying the Controller's next URI (a cluster's other node). Events
@@ -29,6 +31,7 @@ import js7es.domain.state  # noqa: F401  (registers every event class for decodi
 from js7es.domain.event import Stamped, stamped_from_json
 from js7es.domain.value import loads
 from js7es.nodes.cockpit.config import ControllerConnection, ProjectionSettings
+from js7es.nodes.cockpit.release import PROJECTION, ReleaseGate
 from js7es.projections.cockpit.database import stored_event_id
 from js7es.projections.cockpit.projector import BatchResult, Projector
 
@@ -81,12 +84,14 @@ class ControllerFollower:
         settings: ProjectionSettings,
         ssl_context: ssl.SSLContext | None,
         on_batch: Any = None,  # callable(controller_id, BatchResult, events) for metrics
+        release_gate: ReleaseGate | None = None,  # shared with the Kafka export of this Controller
     ) -> None:
         self.connection = connection
         self.projector = projector
         self.settings = settings
         self.ssl_context = ssl_context
         self.on_batch = on_batch
+        self.release_gate = release_gate or ReleaseGate([PROJECTION])
         self.status = FollowerStatus(controller_id=connection.controller_id)
         self._uri_index = 0
         self._last_release = 0.0
@@ -189,7 +194,10 @@ class ControllerFollower:
             self.on_batch(self.controller_id, result, batch)
 
     async def _maybe_release(self, client: httpx.AsyncClient, event_id: int, *, force: bool = False) -> None:
+        """Release what the projection has committed (`event_id`) and the Cockpit's other consumers of
+        this Controller (the Kafka export) have made durable too."""
         now = time.monotonic()
+        event_id = self.release_gate.advance(PROJECTION, event_id)
         if event_id <= self.status.released_event_id:
             return
         if not force and now - self._last_release < self.settings.release_period_s:

@@ -1,15 +1,17 @@
 """The Cockpit process: migrations, one follower per Controller, and a small web service on uvicorn.
 
-``GET /cockpit/api`` (overview: each Controller's stored EventId and follower state),
+``GET /cockpit/api`` (overview: each Controller's stored EventId and follower state; with
+``[export.kafka]``, each export's position, checkpoint and lag under ``export.kafka``),
 ``GET /cockpit/api/health`` (public), ``GET /metrics``. The JOC-style API and the UI are later issues.
 A kill -9 at any moment loses nothing: every batch commits with its EventId, and a restart follows on
-from there.
+from there; the Kafka export (export.py) resumes from its topic, exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
 from collections.abc import AsyncIterator, Sequence
@@ -24,7 +26,10 @@ from starlette.routing import Route
 
 from js7es.domain.event import Stamped
 from js7es.nodes.cockpit.config import CockpitSettings
+from js7es.nodes.cockpit.export import KafkaExports
 from js7es.nodes.cockpit.follower import ControllerFollower
+from js7es.nodes.cockpit.release import KAFKA_EXPORT, PROJECTION, ReleaseGate
+from js7es.nodes.exporter import ExportStatus
 from js7es.nodes.http import Authenticator, NodeMetrics, NodeOverview, Users, build_app, json_response
 from js7es.nodes.server import serve
 from js7es.nodes.tls import TlsConfig, client_ssl_context
@@ -72,6 +77,20 @@ class CockpitMetrics(NodeMetrics):
             registry=self.registry,
         )
 
+    def track_exports(self, exports: KafkaExports) -> None:
+        """The Kafka export's positions per Controller (read at each scrape)."""
+        event_id = self.gauge(
+            "js7es_cockpit_export_event_id", "The last EventId acknowledged by Kafka per Controller", ("controller",)
+        )
+        lag = self.gauge(
+            "js7es_cockpit_export_lag_seconds",
+            "How much older the last event in Kafka is than the last one read from the Controller",
+            ("controller",),
+        )
+        for controller_id, status in exports.statuses.items():
+            event_id.labels(controller=controller_id).set_function(functools.partial(getattr, status, "event_id"))
+            lag.labels(controller=controller_id).set_function(functools.partial(_lag_seconds, status))
+
     def batch(self, controller_id: str, result: BatchResult, events: Sequence[Stamped]) -> None:
         import time
 
@@ -83,11 +102,21 @@ class CockpitMetrics(NodeMetrics):
             self.lag.labels(controller=controller_id).observe(max(0.0, time.time() - events[-1].timestamp_ms / 1000))
 
 
+def _lag_seconds(status: ExportStatus) -> float:
+    return float(status.to_json()["lagSeconds"])
+
+
 def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
     tls = cockpit_tls(settings, insecure)
     projector = open_projector(settings)
     client_context: ssl.SSLContext | None = client_ssl_context(tls) if tls is not None else None
     metrics = CockpitMetrics()
+    export_settings = settings.kafka_export
+    exported = export_settings.controllers if export_settings is not None else ()
+    gates = {
+        c.controller_id: ReleaseGate([PROJECTION, *([KAFKA_EXPORT] if c.controller_id in exported else [])])
+        for c in settings.controllers
+    }
     followers = [
         ControllerFollower(
             connection=connection,
@@ -95,17 +124,26 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
             settings=settings.projection,
             ssl_context=client_context,
             on_batch=metrics.batch,
+            release_gate=gates[connection.controller_id],
         )
         for connection in settings.controllers
     ]
+    exports: KafkaExports | None = None
+    if export_settings is not None:
+        connections = {c.controller_id: c for c in settings.controllers}
+        exports = KafkaExports(export_settings, connections, client_context, gates)
+        metrics.track_exports(exports)
     auth = Authenticator(Users.from_config(settings.users))
     server_box: list[uvicorn.Server] = []
 
     def extra() -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "database": projector.engine.dialect.name,
             "controllers": {f.controller_id: f.status.to_json() for f in followers},
         }
+        if exports is not None:
+            out["export"] = {"kafka": exports.to_json()}
+        return out
 
     overview = NodeOverview(id=settings.cockpit_id, extra=extra)
 
@@ -115,15 +153,20 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(f.run(), name=f"follow {f.controller_id}") for f in followers]
+        if exports is not None:
+            exports.start()
         scheme = "https" if tls is not None else "http"
+        exporting = f", exporting to Kafka {dict(exports.settings.topics)}" if exports is not None else ""
         print(
             f"js7es cockpit {settings.cockpit_id!r} ready at {scheme}://{settings.http.host}:{settings.http.port}"
-            f"{PREFIX}, following {[f.controller_id for f in followers]} into {projector.engine.url!r}",
+            f"{PREFIX}, following {[f.controller_id for f in followers]} into {projector.engine.url!r}{exporting}",
             flush=True,
         )
         try:
             yield
         finally:
+            if exports is not None:
+                await asyncio.to_thread(exports.stop)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -87,6 +87,19 @@ class PeerClient:
             self._client, self.uri, "/controller/api/cluster/ack", {"nodeId": node_id, "eventId": event_id}
         )
 
+    async def ack_stream(self, lines: AsyncIterator[bytes]) -> Any | Problem:
+        """POST the acknowledgement lines as one streamed body; returns when the active answers."""
+        try:
+            response = await self._client.post(
+                "/controller/api/cluster/acks",
+                content=lines,
+                headers={"Content-Type": "application/x-ndjson"},
+                timeout=httpx.Timeout(None, connect=2.0),
+            )
+        except httpx.HTTPError as e:
+            raise Unreachable(f"{self.uri}: {type(e).__name__}: {e}") from e
+        return _result(response, self.uri)
+
     async def journal(self, after: int, *, node_id: str, heartbeat_s: float) -> AsyncIterator[Any] | Problem:
         """The active's commits after `after`: the header, then `list[Stamped]` per commit, and `None` for
         each heartbeat. Raises Unreachable when the stream cannot be opened or breaks."""

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from js7es.nodes.engine import recover_state
 
 log = logging.getLogger(__name__)
 JOURNAL_NAME = "controller"
+ACKS_PER_REQUEST = 20_000  # then the streamed request ends and a new one begins (bodies are bounded)
 
 
 class FatalClusterError(Exception):
@@ -202,12 +203,13 @@ class PassiveRole:
             if not commit:
                 return
             stamped = await future
+            # Durable here: acknowledge before applying, the active's commit waits for it.
+            self._acked_target = stamped[-1].event_id
+            self._ack_wanted.set()
             for s in stamped:
                 applied = self.state.apply_stamped(s)
                 if isinstance(applied, Problem):
                     raise FatalClusterError(f"Replicated event {s.event_id} does not apply: {applied}")
-            self._acked_target = stamped[-1].event_id
-            self._ack_wanted.set()
             self._events_since_snapshot += len(stamped)
             for s in stamped:
                 if isinstance(s.event, ClusterSwitchedOver) and s.event.activated_id == self.node_id:
@@ -261,20 +263,29 @@ class PassiveRole:
     # -- acknowledgements ---------------------------------------------------------------------------
 
     async def _ack_loop(self) -> None:
-        """Acknowledge what is durable here; every heartbeat also when nothing changed (a heartbeat)."""
+        """Acknowledge what is durable here, as lines of one streamed request (reopened when it ends);
+        every heartbeat also when nothing changed (a heartbeat)."""
         while True:
+            try:
+                answer = await self.peer.ack_stream(self._ack_lines())
+                if isinstance(answer, Problem) and answer.code != "ClusterNodeIsNotActive":
+                    log.warning("Active node refuses the acknowledgements: %s", answer)
+            except Unreachable as e:
+                log.debug("Acknowledgements: %s", e)
             heartbeat, _ = self.timing
+            await asyncio.sleep(heartbeat / 2)
+
+    async def _ack_lines(self) -> AsyncIterator[bytes]:
+        for _ in range(ACKS_PER_REQUEST):
+            heartbeat, timeout = self.timing
+            if self._clock() - self._last_heard > timeout:
+                return  # the active is silent: end this request (it may be stuck) and open a new one later
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._ack_wanted.wait(), heartbeat)
             self._ack_wanted.clear()
             if self._failing_over:
                 continue
-            try:
-                answer = await self.peer.ack(self.node_id, self._acked_target)
-                if isinstance(answer, Problem) and answer.code != "ClusterNodeIsNotActive":
-                    log.warning("Active node refuses the acknowledgement: %s", answer)
-            except Unreachable:
-                pass
+            yield f'{{"nodeId":"{self.node_id}","eventId":{self._acked_target}}}\n'.encode()
 
     # -- failover and switchover --------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from js7es.domain.event import Stamped, stamped_to_json
 from js7es.domain.problem import Problem, ProblemError, problem
-from js7es.domain.value import dumps
+from js7es.domain.value import dumps, loads
 from js7es.journal.api import CommitListener
 from js7es.nodes.controller.api import PREFIX
 from js7es.nodes.controller.cluster.active import ActiveRole
@@ -118,6 +118,32 @@ def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
             return problem_response(refused)
         return json_response({"TYPE": "Accepted"})
 
+    @auth.require("Command")
+    async def post_acks(request: Request, user: Any) -> Response:
+        """The standby's acknowledgements as one streamed body, a line ``{"nodeId","eventId"}`` each:
+        no HTTP request per acknowledgement (each one ends a commit's wait while Coupled)."""
+        role = active_role()
+        rest = b""
+        async for chunk in request.stream():
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    obj = loads(line)
+                    node_id, event_id = obj["nodeId"], obj["eventId"]
+                    if not isinstance(node_id, str) or not isinstance(event_id, int) or isinstance(event_id, bool):
+                        raise ValueError
+                except (ValueError, KeyError, TypeError):
+                    return problem_response(problem("InvalidRequest", 'Expected lines {"nodeId": "…", "eventId": N}'))
+                refused = role.acknowledged(node_id, event_id)
+                if refused is not None:
+                    return problem_response(refused)
+            if role.engine.role_lost:
+                break
+        return json_response({"TYPE": "Accepted"})
+
     @auth.require("ReadState")
     async def get_journal(request: Request, user: Any) -> Response:
         role = active_role()
@@ -155,14 +181,16 @@ def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
                 if commits:
                     yield "".join(dumps([stamped_to_json(s) for s in c]) + "\n" for c in commits).encode()
                     position = commits[-1][-1].event_id
-                if len(commits) < COMMITS_PER_CHUNK:
+                at_head = len(commits) < COMMITS_PER_CHUNK
+                if at_head:
                     woke = await signal.wait(journal, position, heartbeat)
                     if not woke:
                         yield b'{"TYPE":"Heartbeat"}\n'
                 read = journal.read_commits(position, limit=COMMITS_PER_CHUNK)
                 if isinstance(read, Problem):
                     return
-                commits = await asyncio.to_thread(list, read)  # from memory near the head, else from files
+                # At the head the journal serves from memory: no thread hand-off on the commit's path.
+                commits = list(read) if at_head else await asyncio.to_thread(list, read)
 
         return StreamingResponse(stream(), media_type=NDJSON, headers={"Cache-Control": "no-store"})
 
@@ -187,6 +215,7 @@ def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
     return [
         Route(f"{PREFIX}/cluster", get_cluster, methods=["GET"]),
         Route(f"{PREFIX}/cluster/ack", post_ack, methods=["POST"]),
+        Route(f"{PREFIX}/cluster/acks", post_acks, methods=["POST"]),
         Route(f"{PREFIX}/cluster/journal", get_journal, methods=["GET"]),
         Route(f"{PREFIX}/cluster/snapshot", get_snapshot, methods=["GET"]),
     ]

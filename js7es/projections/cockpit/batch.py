@@ -1,18 +1,22 @@
 """One batch of events applied to the read model inside the projector's transaction.
 
 `Batch.run` reads the rows the batch touches (orders, their current history and step rows, the
-children of forks that join), applies each event in memory — orders through the domain's `apply_order`,
-so the read model cannot disagree with the Controller about states and positions — and writes the
-changed rows back with one executemany per table and kind. Item and Agent events are rare and written
-as they come. An event that does not fit (an unknown order, an inapplicable transition) changes
-nothing and is counted: the read model never raises on the Controller's history.
+children of forks that join) from the database, or in a rebuild from the rows carried over from its
+previous batches (carry.py). It applies each event in memory — orders through the domain's
+`apply_order`, so the read model cannot disagree with the Controller about states and positions — and
+writes the changed rows back through a `writers.RowWriter`: one executemany, or COPY, per table and
+kind. Item and Agent events are rare and written as they come. An event that does not fit (an unknown
+order, an inapplicable transition) changes nothing and is counted: the read model never raises on the
+Controller's history.
 """
 
 from __future__ import annotations
 
+import json
 import zlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -52,10 +56,12 @@ from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Disrupted, Killed, Outcome, TimedOut, error_message
 from js7es.domain.order.states import FailedInFork, Forked, Ready
 from js7es.domain.problem import Problem
-from js7es.domain.value import dumps, loads, value_to_json
+from js7es.domain.value import loads, value_to_json
 from js7es.domain.workflow.instructions import ExecuteNamed
 from js7es.domain.workflow.position import START
 from js7es.projections.cockpit import schema
+from js7es.projections.cockpit.carry import CarriedOrder, OrderRow, Rebuilding
+from js7es.projections.cockpit.writers import RowWriter
 
 if TYPE_CHECKING:
     from js7es.projections.cockpit.projector import Projector
@@ -65,22 +71,22 @@ CHUNK = 500  # keys per IN (...) list
 TRUNCATION_MARKER = "\n[js7es: task log truncated at the limit of {limit} bytes per task; more output dropped]\n"
 
 
-@dataclass(slots=True)
-class _OrderRow:
-    order: Order
-    run_event_id: int
-    step_event_id: int | None
-    updated_at: int
-    last_event_id: int
-
-
 def _chunks(keys: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for i in range(0, len(keys), CHUNK):
         yield keys[i : i + CHUNK]
 
 
-def _json(value: Any) -> str:
-    return dumps(value_to_json(value))
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return float(obj)
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    raise TypeError(f"not a JSON value: {type(obj).__name__}")
+
+
+# The very text of `js7es.domain.value.dumps` (a test compares them), in one pass of the C encoder
+# instead of a copy of the value first: every changed order is written whole in each batch.
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default).encode
 
 
 def return_code_of(outcome: Outcome) -> int | None:
@@ -96,12 +102,21 @@ def outcome_name(outcome: Outcome) -> str:
 
 
 class Batch:
-    def __init__(self, connection: Connection, controller_id: str, projector: Projector) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        controller_id: str,
+        projector: Projector,
+        writer: RowWriter,
+        carried: Rebuilding | None = None,
+    ) -> None:
         self.connection = connection
+        self.writer = writer
+        self.carried = carried  # the committed rows in memory: read from here, not from the database
         self.cid = controller_id
         self.projector = projector
         self.inapplicable = 0
-        self.orders: dict[str, _OrderRow] = {}
+        self.orders: dict[str, OrderRow] = {}
         self.orders_in_db: set[str] = set()
         self.dirty_orders: set[str] = set()
         self.history: dict[tuple[str, int], Row] = {}
@@ -129,7 +144,8 @@ class Batch:
             if child not in self.orders
         ]
         self._load_orders(sorted(children))
-        self._load_history_and_steps()
+        if self.carried is None:
+            self._load_history_and_steps()
         for stamped in events:
             event = stamped.event
             if isinstance(event, OrderEvent):
@@ -141,6 +157,9 @@ class Batch:
         self._write()
 
     def _load_orders(self, order_ids: Sequence[str]) -> None:
+        if self.carried is not None:
+            self._take_carried(order_ids)
+            return
         table = schema.orders
         for chunk in _chunks(order_ids):
             query = sa.select(
@@ -154,7 +173,7 @@ class Batch:
             for order_id, order_json, run_event_id, step_event_id, updated_at, last_event_id in self.connection.execute(
                 query
             ):
-                self.orders[order_id] = _OrderRow(
+                self.orders[order_id] = OrderRow(
                     order=codec.decode(loads(order_json), Order),
                     run_event_id=run_event_id,
                     step_event_id=step_event_id,
@@ -162,6 +181,37 @@ class Batch:
                     last_event_id=last_event_id,
                 )
                 self.orders_in_db.add(order_id)
+
+    def _take_carried(self, order_ids: Sequence[str]) -> None:
+        # copies: the carried rows stay as committed until `carry` (this transaction may roll back)
+        assert self.carried is not None
+        for order_id in order_ids:
+            carried = self.carried.orders.get(order_id)
+            if carried is None:
+                continue  # not in the database either
+            row = self.orders[order_id] = replace(carried.row)
+            self.orders_in_db.add(order_id)
+            if carried.run is not None:
+                self.history[(order_id, row.run_event_id)] = dict(carried.run)
+            if carried.step is not None:
+                assert row.step_event_id is not None
+                self.steps[row.step_event_id] = dict(carried.step)
+
+    def carry(self, event_id: int) -> None:
+        """After the commit: the carried rows are now this batch's, at the stored `event_id`."""
+        carried = self.carried
+        assert carried is not None
+        for order_id in self.orders_in_db - self.orders.keys():
+            del carried.orders[order_id]
+        for order_id, row in self.orders.items():
+            carried.orders[order_id] = CarriedOrder(
+                row,
+                self.history.get((order_id, row.run_event_id)),
+                self.steps.get(row.step_event_id) if row.step_event_id is not None else None,
+            )
+        if self.agents is not None:
+            carried.agents = self.agents
+        carried.event_id = event_id
 
     def _load_history_and_steps(self) -> None:
         history, steps = schema.order_history, schema.order_steps
@@ -197,7 +247,7 @@ class Batch:
                 scheduled_for=event.scheduled_for,
                 delete_when_terminated=event.delete_when_terminated,
             )
-            self.orders[order_id] = _OrderRow(order, eid, None, ts, eid)
+            self.orders[order_id] = OrderRow(order, eid, None, ts, eid)
             self.dirty_orders.add(order_id)
             self._new_run(order, eid, ts, state="Pending")
             return
@@ -234,7 +284,7 @@ class Batch:
                         delete_when_terminated=False,
                         scheduled_for=None,
                     )
-                    self.orders[child.order_id] = _OrderRow(child_order, eid, None, ts, eid)
+                    self.orders[child.order_id] = OrderRow(child_order, eid, None, ts, eid)
                     self.dirty_orders.add(child.order_id)
                     self._new_run(child_order, eid, ts, state="Running", started_at=ts)
             case OrderJoined():
@@ -277,7 +327,7 @@ class Batch:
             "parent_order_id": order.parent,
             "workflow_path": order.workflow_id.path,
             "workflow_version": order.workflow_id.version_id,
-            "arguments": _json(order.arguments),
+            "arguments": _dumps(order.arguments),
             "added_at": ts,
             "scheduled_for": order.scheduled_for,
             "started_at": started_at,
@@ -306,14 +356,14 @@ class Batch:
             run,
             ended_at=ts,
             state=state,
-            end_position=dumps(list(order.position)),
+            end_position=_dumps(order.position),
             error_message=message,
             started_at=run["started_at"] if run is not None and run["started_at"] is not None else ts,
         )
 
     # -- steps and task logs --------------------------------------------------------------------------
 
-    def _start_step(self, row: _OrderRow, order: Order, eid: int, ts: int, subagent_id: str | None) -> None:
+    def _start_step(self, row: OrderRow, order: Order, eid: int, ts: int, subagent_id: str | None) -> None:
         job_name = None
         workflow = self.projector.workflow(self.connection, self.cid, order.workflow_id)
         if workflow is not None:
@@ -327,7 +377,7 @@ class Batch:
             "run_event_id": row.run_event_id,
             "workflow_path": order.workflow_id.path,
             "workflow_version": order.workflow_id.version_id,
-            "position": dumps(list(order.position)),
+            "position": _dumps(order.position),
             "job_name": job_name,
             "agent_path": order.attached.agent_path if order.attached is not None else None,
             "subagent_id": subagent_id,
@@ -343,7 +393,7 @@ class Batch:
         self.new_steps.add(eid)
         row.step_event_id = eid
 
-    def _step_of(self, row: _OrderRow) -> Row | None:
+    def _step_of(self, row: OrderRow) -> Row | None:
         step = self.steps.get(row.step_event_id) if row.step_event_id is not None else None
         if step is None:
             self.inapplicable += 1
@@ -352,7 +402,7 @@ class Batch:
             self.dirty_steps.add(step["step_event_id"])
         return step
 
-    def _end_step(self, row: _OrderRow, ts: int, outcome: Outcome) -> None:
+    def _end_step(self, row: OrderRow, ts: int, outcome: Outcome) -> None:
         step = self._step_of(row)
         row.step_event_id = None
         if step is None:
@@ -367,7 +417,7 @@ class Batch:
                 else error_message(outcome)
             )
 
-    def _task_log(self, row: _OrderRow, eid: int, stream: str, chunk: str) -> None:
+    def _task_log(self, row: OrderRow, eid: int, stream: str, chunk: str) -> None:
         step = self._step_of(row)
         if step is None:
             return
@@ -399,6 +449,9 @@ class Batch:
     # -- Agents and items -----------------------------------------------------------------------------
 
     def _load_agents(self) -> dict[str, Row]:
+        if self.agents is None and self.carried is not None and self.carried.agents is not None:
+            self.agents = {path: dict(agent) for path, agent in self.carried.agents.items()}
+            self.agents_in_db = set(self.agents)
         if self.agents is None:
             table = schema.agents
             rows = self.connection.execute(sa.select(*table.columns).where(table.c.controller_id == self.cid))
@@ -459,7 +512,7 @@ class Batch:
             }
         agent.update(
             uri=obj.get("uri"),
-            directors=dumps(obj.get("directors", [])),
+            directors=_dumps(obj.get("directors", [])),
             process_limit=obj.get("processLimit"),
             deleted=False,
             updated_at=ts,
@@ -494,7 +547,7 @@ class Batch:
                 controller_id=self.cid,
                 path=path,
                 version_id=version_id,
-                workflow_json=dumps(obj),
+                workflow_json=_dumps(obj),
                 is_current=True,
                 deployed_at=ts,
             )
@@ -526,77 +579,49 @@ class Batch:
 
     # -- writing --------------------------------------------------------------------------------------
 
-    def _order_values(self, row: _OrderRow) -> Row:
+    def _order_values(self, order_id: str, row: OrderRow) -> Row:
         order = row.order
         return {
+            "controller_id": self.cid,
+            "order_id": order_id,
             "workflow_path": order.workflow_id.path,
             "workflow_version": order.workflow_id.version_id,
             "state": type(order.state).__name__,
             "is_suspended": order.is_suspended,
-            "position": dumps(list(order.position)),
-            "arguments": _json(order.arguments),
+            "position": _dumps(order.position),
+            "arguments": _dumps(order.arguments),
             "scheduled_for": order.scheduled_for,
             "agent_path": order.attached.agent_path if order.attached is not None else None,
             "parent_order_id": order.parent,
             "run_event_id": row.run_event_id,
             "step_event_id": row.step_event_id,
-            "order_json": dumps(codec.encode(order)),
+            "order_json": _dumps(codec.encode(order)),
             "updated_at": row.updated_at,
             "last_event_id": row.last_event_id,
         }
 
     def _write(self) -> None:
-        c = self.connection
+        c, w = self.connection, self.writer
         orders = schema.orders
         deleted = sorted(self.orders_in_db - set(self.orders))
         for chunk in _chunks(deleted):
             c.execute(orders.delete().where(orders.c.controller_id == self.cid, orders.c.order_id.in_(list(chunk))))
-        inserts, updates = [], []
+        inserts: list[Row] = []
+        updates: list[Row] = []
         for order_id in sorted(self.dirty_orders):
-            values = self._order_values(self.orders[order_id])
-            if order_id in self.orders_in_db:
-                updates.append({"k_order_id": order_id, **values})
-            else:
-                inserts.append({"controller_id": self.cid, "order_id": order_id, **values})
-        self._insert(orders, inserts)
-        self._update(orders, updates, ("order_id",))
-        self._insert(schema.order_history, [self.history[k] for k in sorted(self.new_history)])
-        self._update(
-            schema.order_history,
-            [self._keyed(self.history[k], ("order_id", "run_event_id")) for k in sorted(self.dirty_history)],
-            ("order_id", "run_event_id"),
+            values = self._order_values(order_id, self.orders[order_id])
+            (updates if order_id in self.orders_in_db else inserts).append(values)
+        w.insert(orders, inserts)
+        w.update(orders, updates, ("order_id",))
+        w.insert(schema.order_history, [self.history[k] for k in sorted(self.new_history)])
+        w.update(
+            schema.order_history, [self.history[k] for k in sorted(self.dirty_history)], ("order_id", "run_event_id")
         )
-        self._insert(schema.order_steps, [self.steps[k] for k in sorted(self.new_steps)])
-        self._update(
-            schema.order_steps,
-            [self._keyed(self.steps[k], ("step_event_id",)) for k in sorted(self.dirty_steps)],
-            ("step_event_id",),
-        )
-        self._insert(schema.task_logs, self.logs)
+        w.insert(schema.order_steps, [self.steps[k] for k in sorted(self.new_steps)])
+        w.update(schema.order_steps, [self.steps[k] for k in sorted(self.dirty_steps)], ("step_event_id",))
+        w.insert(schema.task_logs, self.logs)
         if self.agents is not None:
-            self._insert(
-                schema.agents,
-                [self.agents[p] for p in sorted(self.dirty_agents) if p not in self.agents_in_db],
+            w.insert(schema.agents, [self.agents[p] for p in sorted(self.dirty_agents) if p not in self.agents_in_db])
+            w.update(
+                schema.agents, [self.agents[p] for p in sorted(self.dirty_agents & self.agents_in_db)], ("agent_path",)
             )
-            self._update(
-                schema.agents,
-                [self._keyed(self.agents[p], ("agent_path",)) for p in sorted(self.dirty_agents & self.agents_in_db)],
-                ("agent_path",),
-            )
-
-    def _keyed(self, row: Row, keys: tuple[str, ...]) -> Row:
-        out = {k: v for k, v in row.items() if k != "controller_id" and k not in keys}
-        out.update({f"k_{k}": row[k] for k in keys})
-        return out
-
-    def _insert(self, table: sa.Table, rows: list[Row]) -> None:
-        if rows:
-            self.connection.execute(table.insert(), rows)
-
-    def _update(self, table: sa.Table, rows: list[Row], keys: tuple[str, ...]) -> None:
-        if not rows:
-            return
-        statement = table.update().where(
-            table.c.controller_id == self.cid, *(table.c[k] == sa.bindparam(f"k_{k}") for k in keys)
-        )
-        self.connection.execute(statement, rows)

@@ -7,8 +7,10 @@ with the old EventId or the new rows with the new one; the follower then asks ag
 
 Inside the transaction the batch is applied in memory (`batch.Batch`): the rows the batch touches are
 read once, the domain's own `apply_order` moves each order, and the changed rows are written back with
-one executemany per table and kind. That is what makes rebuilds fast (thousands of events per
-transaction) without a second implementation of the order state machine.
+one executemany per table and kind. A rebuild (thousands of events per transaction) also keeps its
+rows in memory from batch to batch instead of reading them again (`carry.Rebuilding`) and, on
+PostgreSQL, writes them with COPY (`writers.CopyWriter`) — the same rows, without a second
+implementation of the order state machine.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow, WorkflowId
 from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.batch import Batch
+from js7es.projections.cockpit.carry import Rebuilding
+from js7es.projections.cockpit.writers import CopyWriter, ExecutemanyWriter
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +70,23 @@ class Projector:
         with self.engine.begin() as connection:
             connection.execute(insert.values(**values).on_conflict_do_nothing())
 
-    def apply(self, controller_id: str, events: Sequence[Stamped]) -> BatchResult:
+    def apply(
+        self, controller_id: str, events: Sequence[Stamped], *, rebuilding: Rebuilding | None = None
+    ) -> BatchResult:
+        """Apply `events` in one transaction with the stored EventId.
+
+        `rebuilding` is for a rebuild (large batches into a read model that nothing else writes): the
+        batch reads the rows it needs from there instead of the database, on PostgreSQL it writes them
+        with COPY and commits without waiting for the WAL flush. The rows and the transaction are the
+        same as without it."""
         table = schema.controllers
         with self.engine.begin() as connection:
+            bulk = rebuilding is not None and connection.dialect.name == "postgresql"
+            if bulk:
+                # For this transaction only. A server crash may lose the last such commits, never part
+                # of one (the rows and their stored EventId go together), and a rebuild that did not
+                # finish is run again from the start.
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO off")
             row = connection.execute(
                 sa.select(table.c.event_id, table.c.event_count, table.c.inapplicable_events)
                 .where(table.c.controller_id == controller_id)
@@ -77,6 +95,9 @@ class Projector:
             if row is None:
                 raise LookupError(f"Controller {controller_id!r} is not registered in the database")
             stored, count, inapplicable_before = int(row[0]), int(row[1]), int(row[2])
+            if rebuilding is not None and not rebuilding.usable_at(stored):
+                log.warning("%s: the rebuild's rows changed underneath; reading them from the database", controller_id)
+                rebuilding = None
             fresh: list[Stamped] = []
             last = stored
             for stamped in events:
@@ -85,7 +106,8 @@ class Projector:
                     last = stamped.event_id
             if not fresh:
                 return BatchResult(applied=0, skipped=len(events), event_id=stored)
-            batch = Batch(connection, controller_id, self)
+            writer = (CopyWriter if bulk else ExecutemanyWriter)(connection, controller_id)
+            batch = Batch(connection, controller_id, self, writer, rebuilding)
             batch.run(fresh)
             connection.execute(
                 table.update()
@@ -97,6 +119,8 @@ class Projector:
                     inapplicable_events=inapplicable_before + batch.inapplicable,
                 )
             )
+        if rebuilding is not None:
+            batch.carry(last)
         if batch.inapplicable:
             log.warning("%s: %d event(s) did not fit the read model", controller_id, batch.inapplicable)
         return BatchResult(

@@ -32,6 +32,29 @@ class RowWriter(Protocol):
         ...
 
 
+class _Statistics:
+    """ANALYZE a PostgreSQL table when it grew by a fifth since it was last analyzed (autovacuum's rule),
+    so that the live path's per-row UPDATEs keep taking the primary key while the tables fill up, also
+    on a server whose autovacuum is off or has not yet come by. Speed only: the rows are the same."""
+
+    def __init__(self) -> None:
+        self._grown: dict[tuple[int, str], tuple[int, int]] = {}  # (engine, table) -> (new rows, rows before)
+
+    def inserted(self, connection: Connection, table: sa.Table, count: int) -> None:
+        if connection.dialect.name != "postgresql":
+            return
+        key = (id(connection.engine), table.name)  # one engine per database and schema
+        new, base = self._grown.get(key, (0, 0))
+        new += count
+        if new >= max(1000, base // 5):
+            connection.exec_driver_sql(f'ANALYZE "{table.name}"')
+            base, new = base + new, 0
+        self._grown[key] = (new, base)
+
+
+_statistics = _Statistics()
+
+
 class ExecutemanyWriter:
     """One executemany per table and kind, through SQLAlchemy: small live batches, SQLite."""
 
@@ -42,6 +65,7 @@ class ExecutemanyWriter:
     def insert(self, table: sa.Table, rows: Sequence[Row]) -> None:
         if rows:
             self.connection.execute(table.insert(), list(rows))
+            _statistics.inserted(self.connection, table, len(rows))
 
     def update(self, table: sa.Table, rows: Sequence[Row], keys: tuple[str, ...]) -> None:
         if not rows:

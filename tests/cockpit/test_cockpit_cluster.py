@@ -5,6 +5,7 @@ exactly one run, Finished."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -103,6 +104,8 @@ def test_the_cockpit_follows_a_controller_failover_without_gap_or_duplicate(tmp_
             controller = c.execute(sa.select(schema.controllers)).mappings().one()
         assert len(runs) == ORDERS and all(n == 1 for _, n in runs)
         assert controller["inapplicable_events"] == 0
+        cluster_state = json.loads(controller["cluster_state"])  # the cluster's state, projected
+        assert cluster_state["TYPE"] == "FailedOver" and cluster_state["setting"]["activeId"] == "Backup"
     finally:
         cockpit.kill()
         topology.stop_all()

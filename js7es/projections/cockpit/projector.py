@@ -15,6 +15,7 @@ implementation of the order state machine.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from js7es.domain import codec
+from js7es.domain.cluster import ClusterEmpty, ClusterEvent, ClusterState, apply_cluster
 from js7es.domain.event import Stamped
 from js7es.domain.problem import Problem
 from js7es.domain.value import Value, loads, value_to_json
@@ -88,13 +91,14 @@ class Projector:
                 # finish is run again from the start.
                 connection.exec_driver_sql("SET LOCAL synchronous_commit TO off")
             row = connection.execute(
-                sa.select(table.c.event_id, table.c.event_count, table.c.inapplicable_events)
+                sa.select(table.c.event_id, table.c.event_count, table.c.inapplicable_events, table.c.cluster_state)
                 .where(table.c.controller_id == controller_id)
                 .with_for_update()
             ).one_or_none()
             if row is None:
                 raise LookupError(f"Controller {controller_id!r} is not registered in the database")
             stored, count, inapplicable_before = int(row[0]), int(row[1]), int(row[2])
+            cluster_json: str | None = row[3]
             if rebuilding is not None and not rebuilding.usable_at(stored):
                 log.warning("%s: the rebuild's rows changed underneath; reading them from the database", controller_id)
                 rebuilding = None
@@ -109,6 +113,7 @@ class Projector:
             writer = (CopyWriter if bulk else ExecutemanyWriter)(connection, controller_id)
             batch = Batch(connection, controller_id, self, writer, rebuilding)
             batch.run(fresh)
+            cluster_json, cluster_inapplicable = _cluster_state(cluster_json, fresh)
             connection.execute(
                 table.update()
                 .where(table.c.controller_id == controller_id, table.c.event_id == stored)
@@ -116,7 +121,8 @@ class Projector:
                     event_id=last,
                     event_count=count + len(fresh),
                     last_event_at=fresh[-1].timestamp_ms,
-                    inapplicable_events=inapplicable_before + batch.inapplicable,
+                    inapplicable_events=inapplicable_before + batch.inapplicable + cluster_inapplicable,
+                    cluster_state=cluster_json,
                 )
             )
         if rebuilding is not None:
@@ -149,3 +155,20 @@ class Projector:
             log.warning("%s: a deployed workflow does not parse: %s", controller_id, parsed)
             return
         self._workflows[(controller_id, parsed.id.path, parsed.id.version_id)] = parsed
+
+
+def _cluster_state(stored: str | None, events: Sequence[Stamped]) -> tuple[str | None, int]:
+    """The Controller cluster's state after `events` (JS7's ClusterState JSON, None without a cluster),
+    and how many cluster events did not apply."""
+    cluster_events = [s.event for s in events if isinstance(s.event, ClusterEvent)]
+    if not cluster_events:
+        return stored, 0
+    state: ClusterState = codec.decode(json.loads(stored), ClusterState) if stored else ClusterEmpty()
+    inapplicable = 0
+    for event in cluster_events:
+        applied = apply_cluster(state, event)
+        if isinstance(applied, Problem):
+            inapplicable += 1
+        else:
+            state = applied
+    return json.dumps(codec.encode(state), separators=(",", ":")), inapplicable

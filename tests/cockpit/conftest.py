@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from js7es.projections.cockpit.database import migrate, open_database, sqlite_url
+from tests.components import missing
 
 PG_DSN = os.environ.get("JS7ES_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 PG_URL = PG_DSN.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -35,9 +36,7 @@ def require_postgres() -> None:
     reason = postgres_unreachable()
     if reason is None:
         return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI needs PostgreSQL: {reason}")
-    pytest.skip(reason)
+    missing(f"CI needs PostgreSQL: {reason}" if os.environ.get("CI") == "true" else reason)
 
 
 def drop_schema(name: str) -> None:

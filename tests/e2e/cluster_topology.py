@@ -8,14 +8,12 @@ URIs would use. Optional TCP proxies between the nodes let a test cut the replic
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -333,10 +331,6 @@ class ActiveOrderFeeder(threading.Thread):
             clients.close()
 
 
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True)
-
-
 def assert_journals_agree(topology: ClusterTopology) -> int:
     """The two stopped nodes' journals hold the same events up to the shorter one; returns how many."""
     a, b = (topology.journal_lines(n) for n in NODES)
@@ -349,4 +343,4 @@ def assert_journals_agree(topology: ClusterTopology) -> int:
     return common
 
 
-__all__ = ["NODES", "ActiveOrderFeeder", "ClusterTopology", "CuttableProxy", "Path", "assert_journals_agree"]
+__all__ = ["NODES", "ActiveOrderFeeder", "ClusterTopology", "CuttableProxy", "assert_journals_agree"]

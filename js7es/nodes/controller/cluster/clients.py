@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from js7es.domain.event import Stamped, stamped_from_json
+from js7es.domain.event import stamped_from_json
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, loads
 
@@ -169,7 +169,3 @@ class WatchClient:
 
     async def node_loss(self, body: Mapping[str, Any]) -> Any | Problem:
         return await _post(self._client, self.uri, "/cluster-watch/api/node-loss", body)
-
-
-def stamped_list(commit: list[Stamped]) -> list[Stamped]:
-    return commit

@@ -19,7 +19,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from js7es.domain.cluster import (
@@ -346,7 +345,3 @@ class PassiveRole:
         log.info("Switched over: this node %s becomes active", self.node_id)
         if not self._result.done():
             self._result.set_result(Promoted(self.journal, self.state, None))
-
-
-def journal_directory(data_dir: Path) -> Path:
-    return data_dir / "state"

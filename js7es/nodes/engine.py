@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,10 @@ class RoleLost(ProblemError):
 
 
 CommitGate = Callable[[int], Awaitable[None]]
+
+
+class _SnapshotRefusedError(Exception):
+    pass
 
 
 @dataclass(slots=True)
@@ -99,6 +103,8 @@ class Engine:
         self.commit_gate: CommitGate | None = None
         self._role_lost: RoleLost | None = None
         self._frozen: RoleLost | None = None
+        # While set, new decisions wait: the state is being read at a commit boundary (`quiesced`).
+        self._barrier: asyncio.Future[None] | None = None
 
     def ctx(self) -> Context:
         return Context(now_ms=self.clock(), here=self.here, controller_id=self.controller_id)
@@ -122,13 +128,21 @@ class Engine:
     # -- writing ----------------------------------------------------------------------------------
 
     async def execute(self, command: Command) -> Decided | Problem:
-        """Decide a command, apply it and what the orders do next, persist it all in one commit."""
+        """Decide a command, apply it and what the orders do next, persist it all in one commit.
+
+        A refusal, or a reply without events of its own (say, every order a duplicate), is returned only
+        once the commits in flight when it was decided are committed: it may rest on their events, and
+        nothing is observable before its commit (a duplicate must never be reported for an order that
+        then never gets committed).
+        """
+        await self._pass_barrier()
         try:
             decided = commands.execute(self.state, command, self.ctx())
         except InapplicableEventError as e:
             self._halt(f"{e}")
             raise
-        if isinstance(decided, Problem):
+        if isinstance(decided, Problem) or not decided.events:
+            await self.settle()
             return decided
         await self.persist(list(decided.events))
         return decided
@@ -138,6 +152,7 @@ class Engine:
     ) -> list[Stamped]:
         """Apply events the node produced (a process started or ended, an Agent's events arrived),
         then let the touched orders (and `follow`) go on; persist all in one commit."""
+        await self._pass_barrier()
         events = list(keyed_events)
         touched = list(dict.fromkeys(k.key for k in events if k.key))
         try:
@@ -238,25 +253,69 @@ class Engine:
                 log.exception("commit listener failed")
         batch.done.set_result(stamped)
 
+    async def _pass_barrier(self) -> None:
+        while self._barrier is not None:
+            await asyncio.shield(self._barrier)
+
+    async def settle(self) -> int:
+        """Until every commit in flight now is committed: an answer computed from the state before this
+        call then rests on committed events only. Returns the EventId the answer rests on (the last
+        of those commits); raises RoleLost (or the journal's error) if they never will be committed."""
+        at = self.state.last_event_id
+        latest = self._pending.done if self._pending is not None else self._last_batch
+        if latest is not None:
+            stamped = await asyncio.shield(latest)
+            at = max(at, stamped[-1].event_id)
+        if self._role_lost is not None:
+            raise self._role_lost
+        return at
+
+    @contextlib.asynccontextmanager
+    async def quiesced(self) -> AsyncIterator[ControllerState]:
+        """The state exactly at a commit boundary: new decisions wait until the block ends, and it is
+        entered once no commit is in flight. Read the state before the block's first await (after
+        it, commits of the journal's own writer may go on, but no new event is applied)."""
+        while self._barrier is not None:
+            await asyncio.shield(self._barrier)
+        barrier: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._barrier = barrier
+        try:
+            while self._in_flight:
+                await self._idle.wait()
+            if self._role_lost is not None:
+                raise self._role_lost
+            yield self.state
+        finally:
+            self._barrier = None
+            barrier.set_result(None)
+
     async def idle(self) -> None:
-        """Until no commit is in flight: then the state is exactly the committed state."""
+        """Until no commit is in flight (the state may be ahead again by the time the caller runs:
+        use `quiesced` to read the committed state)."""
         await self._idle.wait()
 
-    async def take_snapshot(self, attempts: int = 20) -> int | Problem:
+    async def take_snapshot(self) -> int | Problem:
         """Start a new journal segment with a snapshot of the committed state.
 
-        The state may be ahead of the journal while commits are in flight, so the objects are taken
-        when none is; if events were committed meanwhile the journal refuses, and we try again.
+        The objects are taken at a commit boundary (`quiesced`), and the snapshot is queued on the
+        journal's writer before any later commit: exactly the state at its EventId.
         """
-        result: int | Problem = Problem(code="SnapshotRefused", message="No snapshot was taken")
-        for _ in range(attempts):
-            await self._idle.wait()
-            at = self.state.last_event_id
-            objects = list(self.state.snapshot_objects())
-            result = await asyncio.to_thread(self.journal.take_snapshot, objects, at_event_id=at, timeout=60)
-            if not isinstance(result, Problem):
-                return result
-        return result
+        async with self.quiesced() as state:
+            at = state.last_event_id
+            objects = list(state.snapshot_objects())
+            refused: list[Problem] = []
+
+            def source() -> list[Any]:
+                if self.journal.last_event_id != at:  # a bug: something committed past the barrier
+                    refused.append(Problem(code="SnapshotRefused", message=f"The journal moved past {at}"))
+                    raise _SnapshotRefusedError
+                return objects
+
+            future = self.journal.snapshot_async(source)
+        try:
+            return await asyncio.wrap_future(future)
+        except _SnapshotRefusedError:
+            return refused[0]
 
     async def _snapshot_and_release(self) -> None:
         """A new segment starting with a snapshot keeps recovery short; older segments go once every
@@ -343,6 +402,10 @@ class Engine:
         self._timers.clear()
 
 
+class JournalDoesNotApplyError(RuntimeError):
+    """Recovery found an event that does not apply to the state before it (a bug, or a bad snapshot)."""
+
+
 def recover_state(journal: Journal, state_class: type[Any]) -> Any:
     """The state from the journal's newest snapshot and the events after it."""
     recovered = journal.recovered
@@ -350,5 +413,5 @@ def recover_state(journal: Journal, state_class: type[Any]) -> Any:
     for stamped in recovered.events:
         applied = state.apply_stamped(stamped)
         if isinstance(applied, Problem):
-            raise RuntimeError(f"Journal does not apply at EventId {stamped.event_id}: {applied}")
+            raise JournalDoesNotApplyError(f"Journal does not apply at EventId {stamped.event_id}: {applied}")
     return state

@@ -138,11 +138,15 @@ def controller_routes(
         core = active()
         orders = core.state.orders
         selected = [orders[i] for i in ids if i in orders] if ids else [orders[i] for i in sorted(orders)]
-        return json_response({"eventId": core.journal.last_event_id, "orders": [codec.encode(o) for o in selected]})
+        encoded = [codec.encode(o) for o in selected]
+        event_id = await core.engine.settle()  # nothing is observable before its commit
+        return json_response({"eventId": event_id, "orders": encoded})
 
     @auth.require("ReadState")
     async def get_order(request: Request, user: Any) -> Response:
-        order = active().state.orders.get(request.path_params["order_id"])
+        core = active()
+        order = core.state.orders.get(request.path_params["order_id"])
+        await core.engine.settle()
         if order is None:
             return problem_response(problem("UnknownOrder", f"Unknown order {request.path_params['order_id']!r}"))
         return json_response(codec.encode(order))
@@ -150,8 +154,8 @@ def controller_routes(
     @auth.require("ReadState")
     async def get_snapshot(request: Request, user: Any) -> Response:
         core = active()
-        await core.engine.idle()
-        objects = list(core.state.snapshot_objects())
+        async with core.engine.quiesced() as state:
+            objects = list(state.snapshot_objects())
 
         async def lines() -> Any:
             for obj in objects:

@@ -130,7 +130,7 @@ class ControllerCore:
     def overview(self) -> dict[str, Any]:
         return {
             "id": self.controller_id,
-            "eventId": self.journal.last_event_id,
+            "eventId": self.state.last_event_id,  # committed (the journal's may wait for the standby)
             "orders": len(self.state.orders),
             "agents": {
                 path: {

@@ -198,13 +198,14 @@ def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
     async def get_snapshot(request: Request, user: Any) -> Response:
         role = active_role()
         core = role.core
-        await core.engine.idle()
-        header = {
-            "TYPE": "ClusterSnapshotHeader",
-            "journalId": role.journal.journal_id,
-            "eventId": core.state.last_event_id,
-        }
-        objects = [header, *core.state.snapshot_objects()]
+        # Exactly the state at its EventId: never one holding applied but uncommitted events.
+        async with core.engine.quiesced() as state:
+            header = {
+                "TYPE": "ClusterSnapshotHeader",
+                "journalId": role.journal.journal_id,
+                "eventId": state.last_event_id,
+            }
+            objects = [header, *state.snapshot_objects()]
 
         async def lines() -> Any:
             for obj in objects:

@@ -33,7 +33,7 @@ JsonObject = dict[str, Any]
 S = TypeVar("S", bound=JournaledState)
 
 
-def _journal_name(directory: Path, name: str | None) -> str:
+def journal_name(directory: Path, name: str | None) -> str:
     if name is not None:
         return name
     names = journal_names(directory)
@@ -72,7 +72,7 @@ def verify(directory: Path | str, *, name: str | None = None) -> VerifyResult:
     """Check every segment: header, snapshot hash, each commit's hash chained across segments, counts,
     strictly increasing EventIds, and that every event decodes through the registered classes."""
     directory = Path(directory)
-    name = _journal_name(directory, name)
+    name = journal_name(directory, name)
     found = list_segments(directory, name)
     result = VerifyResult(ok=True, segments=len(found))
     previous: tuple[Header, str, int] | None = None  # header, last hash, last EventId
@@ -143,7 +143,7 @@ def register_dump_format(fmt: str, formatter: DumpFormat) -> None:
 def committed_events(directory: Path | str, *, after: int = 0, name: str | None = None) -> Iterator[Stamped]:
     """Every committed event after `after` in the kept segments (a torn tail is left out)."""
     directory = Path(directory)
-    name = _journal_name(directory, name)
+    name = journal_name(directory, name)
     for _, path in list_segments(directory, name):
         scan = scan_segment(path, decode_events=False, check_events=False)
         if scan.last_event_id <= after:
@@ -208,7 +208,7 @@ def replay(
     segment that the replayed state equals that segment's snapshot, and at the end that the state
     survives its own snapshot round trip."""
     directory = Path(directory)
-    name = _journal_name(directory, name)
+    name = journal_name(directory, name)
     found = list_segments(directory, name)
     show = progress and sys.stderr.isatty()
     bar = tqdm(total=None, unit=" events", disable=not show, file=sys.stderr, mininterval=0.5)
@@ -231,7 +231,11 @@ def replay(
             for stamped in scan.events:
                 applied = state.apply_stamped(stamped)
                 if isinstance(applied, Problem):
-                    result.problems.append(f"event {stamped.event_id}: {applied}")
+                    result.problems.append(
+                        f"{path.name}: event {stamped.event_id} ({type(stamped.event).__name__} of "
+                        f"{stamped.key or 'the node'}; replayed event no. {result.event_count + 1}) "
+                        f"does not apply: {applied}"
+                    )
                     result.state = state
                     return result
                 state = applied

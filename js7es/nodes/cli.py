@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from js7es.domain.problem import ProblemError
 from js7es.nodes.errors import CliError
@@ -54,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("directory", type=Path)
     verify.add_argument("--name", help="journal name when the directory holds several")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    verify.add_argument(
+        "--replay",
+        action="store_true",
+        help="also replay every event into the state (an inapplicable event is reported with its position)",
+    )
     verify.set_defaults(run=_run_verify)
     replay = jsub.add_parser("replay", help="rebuild the state, print a summary and the state hash")
     replay.add_argument("directory", type=Path)
@@ -99,12 +105,25 @@ def _load_domain() -> None:
     import js7es.domain.state  # noqa: F401
 
 
-def _run_verify(args: argparse.Namespace) -> int:
-    from js7es.journal.tools import verify
+def _state_class(directory: Path, name: str | None) -> type[Any]:
+    """The state a journal holds: the Agent's for a journal named ``agent``, else the Controller's."""
+    from js7es.domain.agent.agent_state import AgentState
+    from js7es.domain.state import ControllerState
+    from js7es.journal.tools import journal_name
 
-    result = verify(_journal_directory(args.directory), name=args.name)
+    return AgentState if journal_name(directory, name) == "agent" else ControllerState
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    from js7es.journal.tools import replay, verify
+
+    directory = _journal_directory(args.directory)
+    result = verify(directory, name=args.name)
+    replayed = None
+    if args.replay and result.ok:
+        replayed = replay(directory, _state_class(directory, args.name), False, name=args.name)
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        print(json.dumps({**result.to_json(), **({"replay": replayed.to_json()} if replayed else {})}, indent=2))
     elif result.ok:
         tail = f"; a torn tail at byte {result.torn_tail.offset} will be cut" if result.torn_tail else ""
         print(
@@ -119,14 +138,20 @@ def _run_verify(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if replayed is not None:
+        if not replayed.ok:
+            print(f"js7es: journal does not replay: {replayed.problems[0]}", file=sys.stderr)
+            return 1
+        if not args.json:
+            print(f"Replayed: {replayed.event_count} events into the state, state hash {replayed.state.state_hash()}")
     return 0
 
 
 def _run_replay(args: argparse.Namespace) -> int:
-    from js7es.domain.state import ControllerState
     from js7es.journal.tools import replay
 
-    result = replay(_journal_directory(args.directory), ControllerState, not args.no_progress, name=args.name)
+    directory = _journal_directory(args.directory)
+    result = replay(directory, _state_class(directory, args.name), not args.no_progress, name=args.name)
     print(json.dumps(result.to_json(), indent=2))
     return 0 if result.ok else 1
 

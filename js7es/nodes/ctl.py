@@ -675,7 +675,23 @@ def _cmd_cluster(client: ControllerClient, args: argparse.Namespace) -> int:
     print(f"Cluster {state.get('TYPE')}, active node {setting.get('activeId')}")
     for node_id, uri in sorted((setting.get("idToUri") or {}).items()):
         print(f"  {node_id}: {uri}")
+    if info.get("problem"):
+        print(f"PROBLEM: {info['problem']}")
+    if info.get("active"):
+        print(f"Failover: {_failover_possible(state.get('TYPE'), info.get('clusterWatch') or {})}")
     return 0
+
+
+def _failover_possible(cluster_state: str | None, watch: dict[str, Any]) -> str:
+    """Whether the standby could take over now if the active node died: only from a Coupled cluster
+    that the Cluster Watch knows Coupled."""
+    if cluster_state != "Coupled":
+        return f"not possible now: the cluster is {cluster_state}, not Coupled"
+    if watch.get("problem"):
+        return f"unknown: the Cluster Watch's last answer was {watch['problem']}"
+    if watch.get("failoverPossible"):
+        return "possible now (the Cluster Watch knows the cluster Coupled)"
+    return f"not possible now: the Cluster Watch knows {watch.get('clusterState') or 'nothing yet'}, not Coupled"
 
 
 def _cmd_switch_over(client: ControllerClient, args: argparse.Namespace) -> int:

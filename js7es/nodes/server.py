@@ -185,6 +185,32 @@ def _run_cluster_node(
 
     overview = NodeOverview(id=settings.controller_id, extra=extra)
     name = f"controller {settings.controller_id!r} cluster node {cluster.node_id}"
+
+    def cluster_metrics(metrics: NodeMetrics) -> None:
+        def info_value(compute: Callable[[dict[str, Any]], Any]) -> Callable[[], float]:
+            return lambda: float(bool(compute(node.info())))
+
+        gauges = {
+            "js7es_cluster_node_active": (
+                "1 while this node is the ready active node",
+                lambda i: i.get("active") and i.get("ready"),
+            ),
+            "js7es_cluster_standby_problem": (
+                "1 while this standby's state does not follow the replicated journal (it does not acknowledge)",
+                lambda i: i.get("problem"),
+            ),
+            "js7es_cluster_failover_possible": (
+                "1 while the Cluster Watch knows the cluster Coupled (a failover can be granted)",
+                lambda i: (i.get("clusterWatch") or {}).get("failoverPossible"),
+            ),
+        }
+        for metric, (documentation, compute) in gauges.items():
+            metrics.gauge(metric, documentation).set_function(info_value(compute))
+        metrics.gauge(
+            "js7es_cluster_standby_applier_failures",
+            "Times this node's standby role found its state not following the journal",
+        ).set_function(lambda: float(node.applier_failures))
+
     return _run_node(
         settings,
         tls,
@@ -204,6 +230,7 @@ def _run_cluster_node(
                 event_journal=committed_view,
             ),
         ],
+        cluster_metrics,
     )
 
 
@@ -264,12 +291,15 @@ def _run_node(
     prefix: str,
     name: str,
     routes: Callable[[Callable[[], None]], list[BaseRoute]],
+    more_metrics: Callable[[NodeMetrics], None] | None = None,
 ) -> int:
     """The web service around a node's core: start it with the server, stop it and close its journal
     after; a ShutDown command ends the server like SIGTERM does."""
     server_box: list[uvicorn.Server] = []
     metrics = NodeMetrics()
     metrics.track_journal(journal, settings.kind)
+    if more_metrics is not None:
+        more_metrics(metrics)
 
     def shut_down() -> None:
         overview.is_terminating = True

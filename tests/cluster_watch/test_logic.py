@@ -124,6 +124,27 @@ NODE_LOSS = [
         FAIL_OVER_WHILE_PASSIVE_LOST,
     ),
     ("failover while not yet coupled", watch(PREPARED_TO_BE_COUPLED), failover(), 10.0, INAPPLICABLE),
+    (
+        "a Watch that lags (knows PreparedToBeCoupled), the loss confirmed: failover",
+        watch(PREPARED_TO_BE_COUPLED, heard=9.9, confirmed=(P,)),
+        failover(),
+        10.0,
+        "FailedOver(active Backup)",
+    ),
+    (
+        "a Watch that knows NodesAppointed, the loss confirmed: failover",
+        watch(NODES_APPOINTED, heard=0.0, confirmed=(P,)),
+        failover(),
+        10.0,
+        "FailedOver(active Backup)",
+    ),
+    (
+        "confirmed, but the passive's own state is not Coupled",
+        watch(PREPARED_TO_BE_COUPLED, confirmed=(P,)),
+        failover(P, sender_kind=PREPARED_TO_BE_COUPLED),
+        10.0,
+        INAPPLICABLE,
+    ),
     ("failover after the active shut down", watch(ACTIVE_SHUT_DOWN), failover(), 10.0, INAPPLICABLE),
     ("failover from the node that is active already", watch(COUPLED, B), failover(P), 10.0, INAPPLICABLE),
     (

@@ -24,10 +24,15 @@ passive (PassiveLost).
 - The requester and node granted last ask again (their answer got lost): the same consent.
 - Untaught, and no person confirmed the loss: ``UntaughtClusterWatch``.
 - Failover: refused with ``ClusterFailOverWhilePassiveLost`` when the known state is PassiveLost with
-  the lost node active (it may have committed events alone); ``ClusterWatchInapplicable`` unless both
-  the known and the sender's state are Coupled with the lost node active; ``ClusterWatchActiveStillAlive``
-  when the active's last report is younger than the heartbeat timeout and no person confirmed.
+  the lost node active (it may have committed events alone: failing over would lose them, even when a
+  person confirmed the loss); ``ClusterWatchInapplicable`` unless the sender's state is Coupled with the
+  lost node active and so is the known state — or a person confirmed the loss (the Watch may have
+  missed a state change, say after its own restart); ``ClusterWatchActiveStillAlive`` when the
+  active's last report is younger than the heartbeat timeout and no person confirmed.
   Granted: the known state becomes FailedOver with the sender active.
+
+The active node tells the Watch a Coupled state before it writes ClusterCoupled (see the active role),
+so that the Watch never lags behind a standby that may ask to fail over.
 - PassiveLost: ``ClusterNodeIsNotActive`` unless the sender is the known active;
   ``ClusterWatchInapplicable`` unless the known and the sender's state are Coupled or
   PreparedToBeCoupled. Granted: the known state becomes PassiveLost.
@@ -272,10 +277,11 @@ def decide_node_loss(watch: WatchState, request: NodeLossRequest, now: float) ->
                 f"{asked}, but {lost_id} lost its passive and may have committed events {from_id} lacks",
                 lostNodeId=lost_id,
             )
-        if known.kind != COUPLED or known.setting.active_id != lost_id:
+        if (known.kind != COUPLED or known.setting.active_id != lost_id) and confirmation is None:
             return problem(
                 INAPPLICABLE,
-                f"{asked}, but the Cluster Watch knows {known}, not Coupled with {lost_id} active",
+                f"{asked}, but the Cluster Watch knows {known}, not Coupled with {lost_id} active "
+                f"(if {lost_id} is down for sure, `js7es ctl confirm-node-loss {lost_id}` lets the failover through)",
                 clusterState=known.kind,
             )
         inapplicable = _sender_inapplicable(state, failover, asked)

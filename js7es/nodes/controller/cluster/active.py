@@ -36,10 +36,12 @@ from js7es.domain.cluster import (
     ClusterNodesAppointed,
     ClusterPassiveLost,
     ClusterSetting,
+    ClusterState,
     ClusterSwitchedOver,
     Coupled,
     HasNodes,
     PreparedToBeCoupled,
+    apply_cluster,
     cluster_state_to_json,
 )
 from js7es.domain.event import NO_KEY, KeyedEvent
@@ -107,6 +109,7 @@ class ActiveRole:
         self._freeze_problem: Problem | None = None  # what the API answers while handing over
         self._tasks: list[asyncio.Task[Any]] = []
         self._duties_started = False
+        self._watch_view: dict[str, Any] = {}  # what the Cluster Watch said last (for `info`)
         self.engine.commit_gate = self._gate
 
     # -- state --------------------------------------------------------------------------------------
@@ -146,6 +149,7 @@ class ActiveRole:
             "eventId": self.journal.last_event_id,
             "acknowledgedEventId": self._acked,
             "ready": self._duties_started,
+            "clusterWatch": self._watch_view,
         }
 
     # -- running ------------------------------------------------------------------------------------
@@ -244,8 +248,11 @@ class ActiveRole:
             if not connected:
                 await self.engine.emit([KeyedEvent(NO_KEY, ClusterPassiveLost(id=self.peer_id))])
             elif self._prepared_at is not None and self._acked >= self._prepared_at:
+                coupled = ClusterCoupled(active_id=self.node_id)
+                if not await self._watch_confirms(coupled):
+                    return
                 self._acks_required = True  # from this commit on, the standby must acknowledge
-                await self.engine.emit([KeyedEvent(NO_KEY, ClusterCoupled(active_id=self.node_id))])
+                await self.engine.emit([KeyedEvent(NO_KEY, coupled)])
                 log.info("Cluster coupled: %s active, %s standby", self.node_id, self.peer_id)
             return
         if isinstance(cluster, Coupled):
@@ -278,28 +285,74 @@ class ActiveRole:
 
     # -- the Cluster Watch --------------------------------------------------------------------------
 
-    def _report_body(self) -> dict[str, Any]:
+    async def _watch_confirms(self, event: ClusterEvent) -> bool:
+        """Tell the Watch the cluster state `event` will make, before it is written (JS7's
+        ClusterWatchCheckEvent): the standby learns of ClusterCoupled as soon as it is written here,
+        and from then on may ask to fail over; the Watch must know the cluster Coupled by then, or it
+        would refuse that failover. If this node dies before writing the event, the Watch knows a
+        Coupled state the journals lack: harmless, as a standby asks to fail over only from a Coupled
+        state of its own journal (and that needs the event)."""
+        state = apply_cluster(self.core.state.cluster, event)
+        if isinstance(state, Problem):
+            log.warning("%s does not apply: %s", type(event).__name__, state)
+            return False
+        # A lower bound of the event's EventId (ids grow strictly): the Watch takes a changed state
+        # only with a newer EventId than it knows.
+        body = self._report_body(state, event_id=self.journal.last_event_id + 1)
+        try:
+            answer = await self.watch.report(body)
+        except Unreachable as e:
+            self._watch_view = {"problem": f"unreachable: {e}"}
+            log.warning("%s waits for the Cluster Watch, which does not answer: %s", type(event).__name__, e)
+            return False
+        if isinstance(answer, Problem):
+            self._watch_view = {"problem": str(answer)}
+            if answer.code == "ClusterNodeIsNotActive":
+                self.lose(f"the Cluster Watch says: {answer.message}")
+            else:
+                log.warning("The Cluster Watch does not confirm %s: %s", type(event).__name__, answer)
+            return False
+        self._note_watch_answer(answer, body["eventId"])
+        return True
+
+    def _report_body(self, state: ClusterState | None = None, *, event_id: int | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "clusterId": self.cluster_id,
             "from": self.node_id,
-            "eventId": self.journal.last_event_id,
-            "clusterState": cluster_state_to_json(self.core.state.cluster),
+            "eventId": self.journal.last_event_id if event_id is None else event_id,
+            "clusterState": cluster_state_to_json(self.core.state.cluster if state is None else state),
         }
         if self._restarted_coupled:
             body["restarted"] = True
         return body
 
+    def _note_watch_answer(self, answer: Any, event_id: int) -> None:
+        """What the Watch knows after accepting a report: it can grant a failover only while it knows
+        the cluster Coupled (shown by `js7es ctl cluster`)."""
+        known = answer.get("clusterState") if isinstance(answer, dict) else None
+        kind = known.get("TYPE") if isinstance(known, dict) else None
+        self._watch_view = {
+            "clusterState": kind,
+            "eventId": event_id,
+            "failoverPossible": kind == "Coupled" and isinstance(self.core.state.cluster, Coupled),
+        }
+
     async def _report_loop(self) -> None:
         while not self._ended.done():
             if isinstance(self.core.state.cluster, HasNodes) and self._frozen is None:
                 try:
-                    answer = await self.watch.report(self._report_body())
+                    body = self._report_body()
+                    answer = await self.watch.report(body)
                     if isinstance(answer, Problem):
+                        self._watch_view = {"problem": str(answer)}
                         if answer.code == "ClusterNodeIsNotActive":
                             self.lose(f"the Cluster Watch says: {answer.message}")
                             return
                         log.warning("Cluster Watch refuses the report: %s", answer)
+                    else:
+                        self._note_watch_answer(answer, body["eventId"])
                 except Unreachable as e:
+                    self._watch_view = {"problem": f"unreachable: {e}"}
                     log.debug("Cluster Watch unreachable: %s", e)
             await asyncio.sleep(self.timing.heartbeat_ms / 1000)
 

@@ -17,21 +17,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from js7es.domain.cluster import ClusterEmpty, ClusterSetting, ClusterTiming, Coupled, HasNodes
 from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
 from js7es.journal.api import JournalError
-from js7es.journal.file import FileJournal
+from js7es.journal.file import FileJournal, fsync_directory
 from js7es.nodes.config import ClusterSettings, NodeSettings
 from js7es.nodes.controller.agent_client import AgentClient
 from js7es.nodes.controller.cluster.active import ActiveRole, not_active_problem
 from js7es.nodes.controller.cluster.clients import PeerClient, Unreachable, WatchClient
 from js7es.nodes.controller.cluster.passive import JOURNAL_NAME, FatalClusterError, PassiveRole, Promoted
 from js7es.nodes.controller.controller import ControllerCore
-from js7es.nodes.engine import halt, recover_state
+from js7es.nodes.engine import JournalDoesNotApplyError, halt, recover_state
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class ClusterNode:
         self.journal: FileJournal | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._earlier_applier_failures = 0  # of ended standby roles
         self.setting = ClusterSetting(
             id_to_uri=dict(self.cluster.nodes),
             active_id="Primary",
@@ -91,6 +94,11 @@ class ClusterNode:
         if role is None:
             return {"nodeId": self.node_id, "active": False, "starting": True}
         return role.info()
+
+    @property
+    def applier_failures(self) -> int:
+        role = self.role
+        return self._earlier_applier_failures + (role.applier_failures if isinstance(role, PassiveRole) else 0)
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -172,6 +180,7 @@ class ClusterNode:
                 result = await passive.run()
             finally:
                 self.journal = passive.journal
+                self._earlier_applier_failures += passive.applier_failures
             return result
         core = ControllerCore(
             journal=journal,
@@ -200,6 +209,28 @@ class ClusterNode:
         return None
 
     async def _open(self) -> tuple[FileJournal, ControllerState]:
+        """The journal and its recovered state. A journal that does not replay is set aside (kept for
+        a person to look at) once the peer is the ready active node: this node then starts over as
+        its standby from the active's snapshot. Until then, an ERROR every heartbeat."""
+        while True:
+            try:
+                return await self._open_once()
+            except JournalDoesNotApplyError as e:
+                if self.journal is not None:
+                    self.journal.close()
+                    self.journal = None
+                try:
+                    info = await self.peer.info()
+                except Unreachable:
+                    info = None
+                if isinstance(info, dict) and info.get("active") and info.get("ready"):
+                    aside = await asyncio.to_thread(_set_journal_aside, self.settings.journal_dir)
+                    log.error("%s: journal set aside in %s; starting over as standby of the active peer", e, aside)
+                    continue
+                log.error("%s: waiting for the peer to be active, to start over from its snapshot", e)
+                await asyncio.sleep(self.cluster.heartbeat_s)
+
+    async def _open_once(self) -> tuple[FileJournal, ControllerState]:
         self.settings.journal_dir.mkdir(parents=True, exist_ok=True)
         for attempt in range(50):
             try:
@@ -238,3 +269,15 @@ class ClusterNode:
         raise FatalClusterError(
             f"both nodes claim to be active: the peer's cluster state is {peer_state.get('TYPE')}, ours Coupled"
         )
+
+
+def _set_journal_aside(directory: Path) -> Path:
+    """Move this node's journal files into a new subdirectory ``broken-<time>``; returns it."""
+    aside = directory / time.strftime("broken-%Y%m%dT%H%M%S")
+    aside.mkdir()
+    for path in directory.iterdir():
+        kept = path.name.endswith((".lock", "-readers.json"))  # the lock, and the readers' positions
+        if path.is_file() and path.name.startswith(JOURNAL_NAME) and not kept:
+            path.rename(aside / path.name)
+    fsync_directory(directory)
+    return aside

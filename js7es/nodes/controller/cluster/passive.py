@@ -92,6 +92,9 @@ class PassiveRole:
         self._result: asyncio.Future[Promoted] = asyncio.get_running_loop().create_future()
         self._replicating: asyncio.Task[None] | None = None
         self._applier: asyncio.Task[None] | None = None
+        self._recovering: asyncio.Task[None] | None = None
+        self.problem: str | None = None  # set while the state does not follow the journal (see _applier_failed)
+        self.applier_failures = 0
 
     def info(self) -> dict[str, Any]:
         return {
@@ -99,6 +102,8 @@ class PassiveRole:
             "active": False,
             "clusterState": cluster_state_to_json(self.state.cluster),
             "eventId": self.journal.last_event_id,
+            "applierFailures": self.applier_failures,
+            **({"problem": self.problem} if self.problem is not None else {}),
         }
 
     @property
@@ -118,6 +123,10 @@ class PassiveRole:
         finally:
             for task in tasks:
                 task.cancel()
+            if self._recovering is not None:
+                self._recovering.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._recovering
             await self._stop_replication()
             for task in tasks:
                 with contextlib.suppress(BaseException):
@@ -208,13 +217,52 @@ class PassiveRole:
             for s in stamped:
                 applied = self.state.apply_stamped(s)
                 if isinstance(applied, Problem):
-                    raise FatalClusterError(f"Replicated event {s.event_id} does not apply: {applied}")
+                    what = f"replicated event {s.event_id} ({type(s.event).__name__})"
+                    self._applier_failed(f"{what} does not apply: {applied}")
+                    return
             self._events_since_snapshot += len(stamped)
             for s in stamped:
                 if isinstance(s.event, ClusterSwitchedOver) and s.event.activated_id == self.node_id:
                     await self._promote_after_switchover(s.event_id)
             if self._events_since_snapshot >= self._snapshot_after and self._written.empty():
                 await self._snapshot()
+
+    def _applier_failed(self, reason: str) -> None:
+        """This node's state no longer follows its journal (it must never happen; it did once, from a
+        snapshot holding uncommitted events): stop acknowledging at once — the active then goes on
+        without this standby, with the Watch's consent — and start over from a fresh snapshot."""
+        self.problem = f"The standby's state does not follow the replicated journal: {reason}"
+        log.error("%s. No more acknowledgements; starting over from the active node's snapshot", self.problem)
+        self.applier_failures += 1
+        self._ack_wanted.set()
+        if self._recovering is None:
+            self._recovering = asyncio.get_running_loop().create_task(self._recover())
+
+    async def _recover(self) -> None:
+        """Replace the journal by the active's snapshot once it covers everything acknowledged (so that
+        no acknowledged event is missing here), then replicate again."""
+        highest_acked = self._acked_target
+        try:
+            await self._stop_replication()
+            while True:
+                heartbeat, _ = self.timing
+                try:
+                    got = await self.peer.snapshot()
+                except Unreachable as e:
+                    got = Problem(code="ClusterNodeUnreachable", message=str(e))
+                if not isinstance(got, Problem) and int(got[0]["eventId"]) >= highest_acked:
+                    header, objects = got
+                    log.warning("Starting from the active node's snapshot at EventId %d", int(header["eventId"]))
+                    await self._reset(str(header["journalId"]), int(header["eventId"]), objects)
+                    break
+                log.warning("Waiting for a snapshot of the active node covering EventId %d: %s", highest_acked, got)
+                await asyncio.sleep(heartbeat)
+            self.problem = None
+            log.info("The standby follows the active node again from EventId %d", self.journal.last_event_id)
+            self._written = asyncio.Queue()  # what the failed applier left (commits of the replaced journal)
+            self._start_replication()
+        finally:
+            self._recovering = None
 
     async def _drain(self) -> None:
         while not self._written.empty():
@@ -282,7 +330,7 @@ class PassiveRole:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._ack_wanted.wait(), heartbeat)
             self._ack_wanted.clear()
-            if self._failing_over:
+            if self._failing_over or self.problem is not None:
                 continue
             yield f'{{"nodeId":"{self.node_id}","eventId":{self._acked_target}}}\n'.encode()
 
@@ -296,7 +344,7 @@ class PassiveRole:
             cluster = self.state.cluster
             if not isinstance(cluster, Coupled) or cluster.setting.active_id == self.node_id:
                 continue
-            if self._clock() - self._last_heard < timeout:
+            if self._clock() - self._last_heard < timeout or self.problem is not None:
                 continue
             if refused_after is not None and self._replication_attempts <= refused_after:
                 # Asking again at once would stop the replication again before it could reach the

@@ -218,6 +218,21 @@ class Journal(ABC):
     @abstractmethod
     def unregister_reader(self, reader_id: str) -> None: ...
 
+    def hold(self, holder: str, after: int | None) -> None:
+        """Keep every event after `after` from release for `holder`, like a reader's acknowledgement
+        but in memory only (a standby that replicates, while it does); None ends the hold."""
+        holds: dict[str, int] = self.__dict__.setdefault("_holds", {})
+        with _HOLDS_LOCK:
+            if after is None:
+                holds.pop(holder, None)
+            else:
+                holds[holder] = after
+
+    def _with_holds(self, acks: ReaderAcks) -> ReaderAcks:
+        with _HOLDS_LOCK:
+            holds = dict(self.__dict__.get("_holds") or {})
+        return ReaderAcks({**acks.acks, **{f"hold:{h}": at for h, at in holds.items()}})
+
     @abstractmethod
     def acknowledge(self, reader_id: str, event_id: int) -> Problem | None:
         """The reader has processed every event up to `event_id` (durably recorded; never moves back)."""
@@ -286,6 +301,9 @@ def commits_after(
     if (commits[k - 1][-1].event_id if k else floor) != after:
         return None
     return [list(c) for c in commits[k : None if limit is None else k + limit]]
+
+
+_HOLDS_LOCK = threading.Lock()
 
 
 def releasable(segments: Sequence[Segment], acks: ReaderAcks, committed: int) -> list[Segment]:

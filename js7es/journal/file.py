@@ -830,7 +830,7 @@ class FileJournal(Journal):
 
     def release_events(self) -> list[Segment]:
         with self._acks_lock:
-            acks = ReaderAcks(dict(self._acks.acks))
+            acks = self._with_holds(ReaderAcks(dict(self._acks.acks)))
         with self._state_lock:
             released = releasable(self._segments, acks, self._last_committed)
             del self._segments[: len(released)]

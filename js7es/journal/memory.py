@@ -233,7 +233,7 @@ class MemoryJournal(Journal):
 
     def release_events(self) -> list[Segment]:
         with self._lock:
-            released = releasable(self.segments(), self._store.acks, self._last)
+            released = releasable(self.segments(), self._with_holds(self._store.acks), self._last)
             del self._store.segments[: len(released)]
             return released
 

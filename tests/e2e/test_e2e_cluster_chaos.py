@@ -38,8 +38,10 @@ def other(name: str) -> str:
     return "backup" if name == "primary" else "primary"
 
 
-def start_cluster(tmp_path: Path, *, proxies: bool = False) -> ClusterTopology:
-    topo = ClusterTopology(tmp_path, proxies=proxies)
+def start_cluster(
+    tmp_path: Path, *, proxies: bool = False, snapshot_after_events: int | None = None
+) -> ClusterTopology:
+    topo = ClusterTopology(tmp_path, proxies=proxies, snapshot_after_events=snapshot_after_events)
     topo.start("watch")
     for name in ("agent", "primary", "backup"):
         topo.start(name, wait=False)

@@ -52,6 +52,7 @@ from js7es.nodes.controller.controller import ControllerCore
 from js7es.nodes.engine import RoleLost
 
 log = logging.getLogger(__name__)
+STANDBY_HOLD = "cluster-standby"
 
 
 def not_active_problem(active_id: str | None, active_uri: str | None, reason: str = "") -> Problem:
@@ -110,6 +111,9 @@ class ActiveRole:
         self._tasks: list[asyncio.Task[Any]] = []
         self._duties_started = False
         self._watch_view: dict[str, Any] = {}  # what the Cluster Watch said last (for `info`)
+        self._standby_hold: int | None = None  # the standby's position, kept from release (see standby_reads)
+        self._standby_seen = clock()
+        self._hold_expiry_s = max(60.0, 10 * self.timing.heartbeat_timeout_ms / 1000)
         self.engine.commit_gate = self._gate
 
     # -- state --------------------------------------------------------------------------------------
@@ -172,6 +176,7 @@ class ActiveRole:
         except RoleLost as e:
             return self._end(RoleEnded(str(e.problem)))
         finally:
+            self.journal.hold(STANDBY_HOLD, None)
             for task in self._tasks:
                 task.cancel()
             for task in self._tasks:
@@ -208,8 +213,26 @@ class ActiveRole:
         self._heard_from_standby = True
         if event_id > self._acked:
             self._acked = event_id
+        self.standby_reads(event_id)
         self._ack_changed.set()
         return None
+
+    def standby_reads(self, after: int) -> None:
+        """The standby reads (or will read: it got a snapshot at `after`) the journal after `after`:
+        keep those segments from release while it does, else under load a standby that starts from a
+        snapshot would find its position released again before it got there, time after time."""
+        self._standby_seen = self._clock()
+        if after != self._standby_hold:
+            self._standby_hold = after
+            self.journal.hold(STANDBY_HOLD, after)
+
+    def _drop_standby_hold_if_gone(self) -> None:
+        """A standby silent for long holds nothing: the journal must not grow without bound; it
+        will start from a snapshot when it comes back."""
+        if self._standby_hold is not None and self._clock() - self._standby_seen > self._hold_expiry_s:
+            log.info("Standby %s silent: the journal no longer keeps its position", self.peer_id)
+            self._standby_hold = None
+            self.journal.hold(STANDBY_HOLD, None)
 
     async def _gate(self, event_id: int) -> None:
         """While Coupled, a commit counts only when the standby has acknowledged it."""
@@ -236,6 +259,7 @@ class ActiveRole:
                 log.exception("cluster coupling step failed")
 
     async def _peer_step(self) -> None:
+        self._drop_standby_hold_if_gone()
         cluster = self.core.state.cluster
         if self._frozen is not None or not isinstance(cluster, HasNodes):
             return
@@ -247,13 +271,12 @@ class ActiveRole:
         if isinstance(cluster, PreparedToBeCoupled):
             if not connected:
                 await self.engine.emit([KeyedEvent(NO_KEY, ClusterPassiveLost(id=self.peer_id))])
-            elif self._prepared_at is not None and self._acked >= self._prepared_at:
-                coupled = ClusterCoupled(active_id=self.node_id)
-                if not await self._watch_confirms(coupled):
-                    return
-                self._acks_required = True  # from this commit on, the standby must acknowledge
-                await self.engine.emit([KeyedEvent(NO_KEY, coupled)])
-                log.info("Cluster coupled: %s active, %s standby", self.node_id, self.peer_id)
+            elif (
+                self._prepared_at is not None
+                and self._acked >= self._prepared_at
+                and "problem" not in self._watch_view  # the Watch answered the last report
+            ):
+                await self._couple()
             return
         if isinstance(cluster, Coupled):
             return
@@ -262,6 +285,34 @@ class ActiveRole:
         if connected and self._heard_from_standby:
             stamped = await self.engine.emit([KeyedEvent(NO_KEY, ClusterCouplingPrepared(active_id=self.node_id))])
             self._prepared_at = stamped[-1].event_id
+
+    async def _couple(self) -> None:
+        """Write ClusterCoupled once the Cluster Watch knows the cluster Coupled (JS7's
+        ClusterWatchCheckEvent): the standby learns of ClusterCoupled as soon as it is written here and
+        may from then on ask to fail over, which the Watch grants only while it knows the cluster
+        Coupled. The engine is quiesced meanwhile, so that ClusterCoupled directly follows the EventId
+        the Watch was told (no commit can make that report stale). If this node dies before writing
+        it, the Watch knows a Coupled state the journals lack: harmless, as a standby asks to fail over
+        only from a Coupled state in its own journal.
+
+        The commit is not awaited: while it waits for the standby's acknowledgement, the peer loop must
+        stay free to declare the standby lost."""
+        coupled = ClusterCoupled(active_id=self.node_id)
+        async with self.engine.quiesced() as state:
+            if not isinstance(state.cluster, PreparedToBeCoupled) or self._frozen is not None:
+                return
+            if not await self._watch_confirms(coupled, event_id=self.journal.last_event_id + 1):
+                return
+            self._acks_required = True  # from this commit on, the standby must acknowledge
+            keyed = [KeyedEvent(NO_KEY, coupled)]
+            self.engine.apply_now(keyed)
+            commit = asyncio.ensure_future(self.engine.persist(keyed))  # before any other decision
+        log.info("Cluster coupling: %s active, %s standby", self.node_id, self.peer_id)
+        commit.add_done_callback(self._coupled)
+
+    def _coupled(self, commit: asyncio.Future[Any]) -> None:
+        if not commit.cancelled() and commit.exception() is None:
+            log.info("Cluster coupled: %s active, %s standby", self.node_id, self.peer_id)
 
     async def _declare_passive_lost(self) -> None:
         body = self._report_body()
@@ -285,20 +336,14 @@ class ActiveRole:
 
     # -- the Cluster Watch --------------------------------------------------------------------------
 
-    async def _watch_confirms(self, event: ClusterEvent) -> bool:
-        """Tell the Watch the cluster state `event` will make, before it is written (JS7's
-        ClusterWatchCheckEvent): the standby learns of ClusterCoupled as soon as it is written here,
-        and from then on may ask to fail over; the Watch must know the cluster Coupled by then, or it
-        would refuse that failover. If this node dies before writing the event, the Watch knows a
-        Coupled state the journals lack: harmless, as a standby asks to fail over only from a Coupled
-        state of its own journal (and that needs the event)."""
+    async def _watch_confirms(self, event: ClusterEvent, *, event_id: int) -> bool:
+        """Whether the Cluster Watch accepts the cluster state that `event`, about to be written with
+        `event_id`, makes."""
         state = apply_cluster(self.core.state.cluster, event)
         if isinstance(state, Problem):
             log.warning("%s does not apply: %s", type(event).__name__, state)
             return False
-        # A lower bound of the event's EventId (ids grow strictly): the Watch takes a changed state
-        # only with a newer EventId than it knows.
-        body = self._report_body(state, event_id=self.journal.last_event_id + 1)
+        body = self._report_body(state, event_id=event_id)
         try:
             answer = await self.watch.report(body)
         except Unreachable as e:

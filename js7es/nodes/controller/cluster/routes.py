@@ -164,6 +164,7 @@ def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
         first = journal.read_commits(after, limit=COMMITS_PER_CHUNK)
         if isinstance(first, Problem):
             return problem_response(first)
+        role.standby_reads(after)
         first_commits = list(first)
         header = {
             "TYPE": "ClusterJournalHeader",
@@ -206,6 +207,7 @@ def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
                 "eventId": state.last_event_id,
             }
             objects = [header, *state.snapshot_objects()]
+            role.standby_reads(state.last_event_id)  # it will read the journal after the snapshot
 
         async def lines() -> Any:
             for obj in objects:

@@ -423,3 +423,63 @@ def test_an_untaught_watch_does_not_learn_coupled_from_a_restarted_active() -> N
     assert isinstance(taught, Accepted) and taught.watch.known == state(COUPLED, P)
     decoupled = decide_report(watch(), replace(report(PASSIVE_LOST, P), restarted=True), 10.0)
     assert isinstance(decoupled, Accepted) and decoupled.watch.known == state(PASSIVE_LOST, P)
+
+
+# -- each cluster state change racing a node loss (issue 10) ------------------------------------------------
+# The active tells the Watch a Coupled state before it writes ClusterCoupled (at the next EventId, with
+# its engine quiesced); the other changes are told after they are written, or are the Watch's own grants.
+
+
+def test_coupled_confirmed_before_it_is_written_then_the_active_dies() -> None:
+    w = accepted(decide_report(watch(), report(PREPARED_TO_BE_COUPLED, event_id=100), 0.0)).watch
+    w = accepted(decide_report(w, report(COUPLED, event_id=101), 0.1)).watch  # before ClusterCoupled is written
+    # A heartbeat sent before the confirmation arrives late: refused, it cannot undo the Coupled state
+    assert outcome(decide_report(w, report(PREPARED_TO_BE_COUPLED, event_id=100), 0.2)) == INAPPLICABLE
+    assert w.known == state(COUPLED)
+    # Primary dies right after writing ClusterCoupled (EventId 101): Backup has it and asks to fail over
+    granted = accepted(decide_node_loss(w, failover(P, event_id=101), 3.0))
+    assert granted.cluster_state == state(FAILED_OVER, B, failed_at=101)
+
+
+def test_coupled_confirmed_but_never_written_grants_no_failover_to_an_uncoupled_passive() -> None:
+    w = accepted(decide_report(watch(PREPARED_TO_BE_COUPLED), report(COUPLED, event_id=101), 0.0)).watch
+    # Primary died before writing ClusterCoupled: Backup's journal says PreparedToBeCoupled
+    assert outcome(decide_node_loss(w, failover(P, sender_kind=PREPARED_TO_BE_COUPLED), 10.0)) == INAPPLICABLE
+    # Primary restarts (PreparedToBeCoupled, nothing new) and couples again: the same state, a heartbeat
+    again = accepted(decide_report(w, report(COUPLED, event_id=101), 11.0))
+    assert not again.changed
+
+
+def test_a_watch_that_missed_coupled_is_unblocked_by_a_confirmation() -> None:
+    # Without the confirmation before writing (the bug of issue 10), or a Watch restarted after coupling
+    # that learned an older state: a person's confirmation lets the failover through.
+    w = watch(PREPARED_TO_BE_COUPLED, heard=0.0)
+    assert outcome(decide_node_loss(w, failover(P, event_id=101), 10.0)) == INAPPLICABLE
+    w = accepted(decide_confirmation(w, NodeLossConfirmation(lost_node_id=P, confirmer="Jane"), 10.5)).watch
+    assert outcome(decide_node_loss(w, failover(P, event_id=101), 11.0)) == "FailedOver(active Backup)"
+
+
+def test_passive_lost_racing_a_failover_one_of_them_wins() -> None:
+    coupled = accepted(decide_report(watch(), report(COUPLED, event_id=100), 0.0)).watch
+    # PassiveLost first: the failover is refused
+    w = accepted(decide_node_loss(coupled, passive_lost(P, event_id=100), 5.0)).watch
+    assert outcome(decide_node_loss(w, failover(P, event_id=100), 5.0)) == FAIL_OVER_WHILE_PASSIVE_LOST
+    # The failover first: PassiveLost is refused, naming Backup active
+    w = accepted(decide_node_loss(coupled, failover(P, event_id=100), 5.0)).watch
+    assert outcome(decide_node_loss(w, passive_lost(P, event_id=100), 5.0)) == NOT_ACTIVE
+
+
+def test_switchover_racing_a_failover_request() -> None:
+    coupled = accepted(decide_report(watch(), report(COUPLED, event_id=100), 0.0)).watch
+    # Backup reports the switchover first: its later failover request (its old Coupled state) is refused
+    w = accepted(decide_report(coupled, report(SWITCHED_OVER, B, event_id=101), 0.5)).watch
+    assert outcome(decide_node_loss(w, failover(P, event_id=100), 10.0)) == INAPPLICABLE
+    # Primary's late report of its old Coupled state: refused
+    assert outcome(decide_report(w, report(COUPLED, P, event_id=100), 0.6)) == NOT_ACTIVE
+
+
+def test_active_shutdown_racing_a_failover_request() -> None:
+    coupled = accepted(decide_report(watch(), report(COUPLED, event_id=100), 0.0)).watch
+    w = accepted(decide_report(coupled, report(ACTIVE_SHUT_DOWN, event_id=101), 0.5)).watch
+    # Backup, which has not yet replicated ActiveShutDown, asks to fail over: refused (a clean shutdown)
+    assert outcome(decide_node_loss(w, failover(P, event_id=100), 10.0)) == INAPPLICABLE

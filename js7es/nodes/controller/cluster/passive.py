@@ -29,7 +29,7 @@ from js7es.domain.cluster import (
     cluster_state_to_json,
 )
 from js7es.domain.event import Stamped
-from js7es.domain.problem import Problem
+from js7es.domain.problem import Problem, problem
 from js7es.domain.state import ControllerState
 from js7es.journal.file import FileJournal
 from js7es.nodes.controller.cluster.clients import PeerClient, Unreachable, WatchClient
@@ -253,8 +253,12 @@ class PassiveRole:
                 if not isinstance(got, Problem) and int(got[0]["eventId"]) >= highest_acked:
                     header, objects = got
                     log.warning("Starting from the active node's snapshot at EventId %d", int(header["eventId"]))
-                    await self._reset(str(header["journalId"]), int(header["eventId"]), objects)
-                    break
+                    try:
+                        await self._reset(str(header["journalId"]), int(header["eventId"]), objects)
+                        break
+                    except Exception:
+                        log.exception("Starting from the active node's snapshot failed; trying again")
+                        got = problem("SnapshotResetFailed", "see the log")
                 log.warning("Waiting for a snapshot of the active node covering EventId %d: %s", highest_acked, got)
                 await asyncio.sleep(heartbeat)
             self.problem = None

@@ -181,6 +181,7 @@ class Engine:
         if self._halted:
             raise RuntimeError("the node is halting")
         if not events:
+            await self.settle()  # what the caller decided rests on the commits in flight: let them commit
             return []
         batch = self._pending
         if batch is None:

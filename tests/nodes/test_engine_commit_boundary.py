@@ -153,3 +153,21 @@ def test_a_snapshot_waits_for_commits_and_new_decisions_wait_for_it(tmp_path: Pa
         assert replayed.state.state_hash() == engine.state.state_hash()
 
     asyncio.run(run())
+
+
+def test_an_emit_without_events_returns_once_the_commits_in_flight_are_committed(tmp_path: Path) -> None:
+    """The Agent's answers without events of their own ("attached already", the order ids at coupling)
+    rest on the commits in flight: `emit([])` and `persist([])` wait for them."""
+
+    async def run() -> None:
+        engine, gate = await gated_engine(tmp_path)
+        first = asyncio.create_task(engine.execute(add("o")))
+        await asyncio.sleep(0)
+        nothing = asyncio.create_task(engine.emit([]))
+        await not_done_after_a_while(nothing)
+        gate.opened.set()
+        await first
+        assert await nothing == []
+        engine.journal.close()
+
+    asyncio.run(run())

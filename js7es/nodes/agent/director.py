@@ -83,6 +83,7 @@ class AgentDirector:
                 )
             if state.agent_path != agent_path:
                 return problem("AgentPathMismatch", f"This Agent is {state.agent_path!r}, not {agent_path!r}")
+            await self.engine.settle()  # the dedication is committed before it is confirmed
             return {"agentRunId": state.agent_run_id, "agentEventId": 0}
         run_id = uuid.uuid4().hex
         event = AgentDedicatedToController(
@@ -110,7 +111,9 @@ class AgentDirector:
             return checked
         if event_id > self.journal.last_event_id:
             return problem("UnknownEventId", f"EventId {event_id} is in the future of this Agent")
-        return {"orderIds": sorted(self.state.orders)}
+        order_ids = sorted(self.state.orders)
+        await self.engine.settle()  # only orders whose attachment is committed
+        return {"orderIds": order_ids}
 
     async def attach_items(self, items: Sequence[Mapping[str, Any]]) -> Problem | None:
         checked = self._check_controller()
@@ -137,7 +140,10 @@ class AgentDirector:
         except codec.CodecError as e:
             return problem("InvalidOrder", f"AttachOrder: {e}")
         if order.id in self.state.orders:
-            return None  # attached already: the Controller repeats commands after reconnecting
+            # Attached already (the Controller repeats commands after reconnecting): confirmed only
+            # once that attachment is committed — it may be the one in flight.
+            await self.engine.settle()
+            return None
         if order.workflow_id not in self.state.workflows:
             return problem("UnknownItem", f"Workflow {order.workflow_id} has not been attached to this Agent")
         assert self.state.agent_path is not None
@@ -150,9 +156,10 @@ class AgentDirector:
         if checked is not None:
             return checked
         order = self.state.orders.get(order_id)
-        if order is None:
-            return None  # detached already
-        if order.attached is None or order.attached.kind != "Detaching":
+        if order is None or order.attached is None or order.attached.kind != "Detaching":
+            await self.engine.settle()  # nothing observable before its commit
+            if order is None:
+                return None  # detached already
             return problem("OrderNotDetachable", f"Order {order_id!r} is not detachable")
         await self.engine.emit([KeyedEvent(order_id, OrderDetached())])
         return None
@@ -163,6 +170,7 @@ class AgentDirector:
             return checked
         order = self.state.orders.get(order_id)
         if order is None or order.mark == mark or order.is_terminal:
+            await self.engine.settle()  # nothing observable before its commit
             return None
         match mark:
             case Cancelling(mode=mode, kill=kill):
@@ -171,6 +179,7 @@ class AgentDirector:
                 event = OrderSuspensionMarked(kill=kill)
             case Resuming(position=position, as_succeeded=as_succeeded):
                 if not isinstance(order.mark, Suspending):
+                    await self.engine.settle()
                     return None
                 event = OrderResumptionMarked(position=position, as_succeeded=as_succeeded)
             case _:

@@ -230,7 +230,11 @@ class ActiveRole:
         """A standby silent for long holds nothing: the journal must not grow without bound; it
         will start from a snapshot when it comes back."""
         if self._standby_hold is not None and self._clock() - self._standby_seen > self._hold_expiry_s:
-            log.info("Standby %s silent: the journal no longer keeps its position", self.peer_id)
+            self._drop_standby_hold()
+
+    def _drop_standby_hold(self) -> None:
+        if self._standby_hold is not None:
+            log.info("Standby %s gone: the journal no longer keeps its position", self.peer_id)
             self._standby_hold = None
             self.journal.hold(STANDBY_HOLD, None)
 
@@ -270,6 +274,7 @@ class ActiveRole:
             return
         if isinstance(cluster, PreparedToBeCoupled):
             if not connected:
+                self._drop_standby_hold()
                 await self.engine.emit([KeyedEvent(NO_KEY, ClusterPassiveLost(id=self.peer_id))])
             elif (
                 self._prepared_at is not None
@@ -329,6 +334,7 @@ class ActiveRole:
                 log.warning("Cluster Watch refuses the loss of the standby %s: %s", self.peer_id, answer)
             return
         log.warning("Standby %s lost (the Cluster Watch consented): committing without it", self.peer_id)
+        self._drop_standby_hold()  # it starts from a snapshot if its position is released meanwhile
         self._acks_required = False
         self._restarted_coupled = False
         self._ack_changed.set()

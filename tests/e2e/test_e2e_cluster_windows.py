@@ -181,7 +181,7 @@ def test_standbys_start_from_snapshots_under_bursts_and_are_killed_while_catchin
     from_snapshot = Counter[str]()
     try:
         active = topo.wait_coupled(timeout=60)
-        for round_ in range(4):
+        for round_ in range(6):
             topo.kill(active)
             killed_at = time.monotonic()
             standby = other(active)

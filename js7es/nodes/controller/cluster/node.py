@@ -150,6 +150,13 @@ class ClusterNode:
         if promoted is None:
             journal, state = await self._open()
             decision = await self._decide(state, journal)
+            if decision == "set-aside":
+                journal.close()
+                self.journal = None
+                aside = await asyncio.to_thread(_set_journal_aside, self.settings.journal_dir)
+                log.warning("Fenced: the journal is set aside in %s; starting over as standby", aside)
+                journal, state = await self._open()
+                decision = "passive"
             if isinstance(decision, int):
                 journal.close()
                 self.journal = None
@@ -245,7 +252,8 @@ class ClusterNode:
         return journal, state
 
     async def _decide(self, state: ControllerState, journal: FileJournal) -> str | int:
-        """ "active", "passive", or the EventId to truncate the journal after (fencing)."""
+        """ "active", "passive", the EventId to truncate the journal after (fencing), or "set-aside"
+        (fencing when the fork point is unknown: the journal is replaced by the active's)."""
         cluster = state.cluster
         if isinstance(cluster, ClusterEmpty):
             return "active" if self.node_id == "Primary" else "passive"
@@ -266,14 +274,20 @@ class ClusterNode:
             if journal.last_event_id <= failed_at:
                 return "passive"
             return failed_at
+        peer_active = (peer_state.get("setting") or {}).get("activeId")
+        if peer_active is not None and peer_active != self.node_id and peer_state.get("TYPE") != "Coupled":
+            # The peer took over while this node was down and has moved on since (it couples with this
+            # node's earlier incarnation, say): the fork point (failedAt) is no longer in its state.
+            # Events of this journal after it were never committed; the peer's journal is the truth.
+            return "set-aside"
         raise FatalClusterError(
             f"both nodes claim to be active: the peer's cluster state is {peer_state.get('TYPE')}, ours Coupled"
         )
 
 
 def _set_journal_aside(directory: Path) -> Path:
-    """Move this node's journal files into a new subdirectory ``broken-<time>``; returns it."""
-    aside = directory / time.strftime("broken-%Y%m%dT%H%M%S")
+    """Move this node's journal files into a new subdirectory ``set-aside-<time>``; returns it."""
+    aside = directory / time.strftime("set-aside-%Y%m%dT%H%M%S")
     aside.mkdir()
     for path in directory.iterdir():
         kept = path.name.endswith((".lock", "-readers.json"))  # the lock, and the readers' positions

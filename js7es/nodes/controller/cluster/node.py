@@ -287,7 +287,7 @@ class ClusterNode:
 
 def _set_journal_aside(directory: Path) -> Path:
     """Move this node's journal files into a new subdirectory ``set-aside-<time>``; returns it."""
-    aside = directory / time.strftime("set-aside-%Y%m%dT%H%M%S")
+    aside = directory / f"set-aside-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 1_000_000_000:09d}"
     aside.mkdir()
     for path in directory.iterdir():
         kept = path.name.endswith((".lock", "-readers.json"))  # the lock, and the readers' positions

@@ -106,6 +106,18 @@ class Example:
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
 
+def metric_values(example: Example, name: str) -> dict[str, float]:
+    """The unlabelled samples of the node's ``GET /metrics``."""
+    with example.client(name) as c:
+        response = c.get("/metrics")
+    assert response.status_code == 200, response.text
+    return {
+        line.split()[0]: float(line.split()[1])
+        for line in response.text.splitlines()
+        if line and not line.startswith("#") and "{" not in line
+    }
+
+
 @pytest.fixture
 def example(tmp_path: Path) -> Iterator[Example]:
     ex = Example(tmp_path)
@@ -155,6 +167,12 @@ def test_the_example_couples_and_fails_over(example: Example) -> None:
     assert shown.returncode == 0, shown.stderr
     assert "Cluster Coupled, active node Primary" in shown.stdout
     assert "Failover: possible now" in shown.stdout
+    metrics = {name: metric_values(example, name) for name in ("primary", "backup")}
+    assert metrics["primary"]["js7es_cluster_node_active"] == 1.0
+    assert metrics["primary"]["js7es_cluster_failover_possible"] == 1.0
+    assert metrics["backup"]["js7es_cluster_node_active"] == 0.0
+    assert metrics["backup"]["js7es_cluster_standby_problem"] == 0.0
+    assert metrics["backup"]["js7es_cluster_standby_applier_failures"] == 0.0
 
     example.kill("primary")
     deadline = time.monotonic() + 30

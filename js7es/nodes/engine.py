@@ -135,7 +135,7 @@ class Engine:
         nothing is observable before its commit (a duplicate must never be reported for an order that
         then never gets committed).
         """
-        await self._pass_barrier()
+        await self.admission()
         try:
             decided = commands.execute(self.state, command, self.ctx())
         except InapplicableEventError as e:
@@ -151,8 +151,11 @@ class Engine:
         self, keyed_events: Iterable[KeyedEvent], *, follow: Iterable[str] = (), final: bool = False
     ) -> list[Stamped]:
         """Apply events the node produced (a process started or ended, an Agent's events arrived),
-        then let the touched orders (and `follow`) go on; persist all in one commit."""
-        await self._pass_barrier()
+        then let the touched orders (and `follow`) go on; persist all in one commit.
+
+        The events are applied before the first await: callers decide them from the state just before
+        (no other decision may come between). Callers that keep emitting (an Agent's event stream)
+        should `await admission()` before they decide, so that a snapshot's barrier is not starved."""
         events = list(keyed_events)
         touched = list(dict.fromkeys(k.key for k in events if k.key))
         try:
@@ -254,7 +257,8 @@ class Engine:
                 log.exception("commit listener failed")
         batch.done.set_result(stamped)
 
-    async def _pass_barrier(self) -> None:
+    async def admission(self) -> None:
+        """Until no snapshot's barrier stands (see `quiesced`): await it before deciding from the state."""
         while self._barrier is not None:
             await asyncio.shield(self._barrier)
 
@@ -273,9 +277,10 @@ class Engine:
 
     @contextlib.asynccontextmanager
     async def quiesced(self) -> AsyncIterator[ControllerState]:
-        """The state exactly at a commit boundary: new decisions wait until the block ends, and it is
-        entered once no commit is in flight. Read the state before the block's first await (after
-        it, commits of the journal's own writer may go on, but no new event is applied)."""
+        """The state exactly at a commit boundary: entered once no commit is in flight; new decisions
+        that pass `admission` (commands, an Agent's events, timers) wait until the block ends, so that
+        the commits in flight drain. Read the state before the block's first await: `emit` still
+        applies what a caller decided without admission."""
         while self._barrier is not None:
             await asyncio.shield(self._barrier)
         barrier: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -393,6 +398,7 @@ class Engine:
 
     async def _wake_order(self, order_id: str) -> None:
         try:
+            await self.admission()
             await self.emit([], follow=[order_id])
         except Exception:
             log.exception("waking order %s failed", order_id)

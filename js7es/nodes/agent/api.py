@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from js7es.domain import codec
-from js7es.domain.order.order import OrderMark
+from js7es.domain.agent.commands import AgentCommand, AgentNoOperation, ReleaseAgentEvents, ShutDownAgent
+from js7es.domain.agent.decide import ACCEPTED, decode_command
 from js7es.domain.problem import Problem, problem
 from js7es.nodes.agent.director import AgentDirector
 from js7es.nodes.http import (
@@ -47,7 +47,7 @@ _SHAPES = {
         Shape("AttachOrder", {"order": OBJECT}),
         Shape("DetachOrder", {"orderId": STRING}),
         Shape("MarkOrder", {"orderId": STRING, "mark": OBJECT}),
-        Shape("ReleaseEvents", {"untilEventId": INTEGER}),
+        Shape("ReleaseEvents", {"untilEventId": INTEGER}),  # the node's commands: ReleaseEvents, ShutDown, …
         Shape("ShutDown", optional={"processSignal": STRING, "suppressSnapshot": BOOLEAN, "restart": BOOLEAN}),
         Shape("NoOperation"),
     )
@@ -74,12 +74,14 @@ def agent_routes(director: AgentDirector, auth: Authenticator, *, on_shutdown: C
     async def one(command: Any) -> Any | Problem:
         if not isinstance(command, Mapping) or not isinstance(command.get("TYPE"), str):
             return problem("InvalidRequest", "A command is a JSON object with a TYPE")
+        if command["TYPE"] == "Batch" or command["TYPE"] not in _SHAPES:
+            return problem("UnknownCommand", f"Unknown Agent command {command['TYPE']!r}")
         if (refused := _checked(command)) is not None:
             return refused
-        try:
-            return await _execute(director, command, on_shutdown)
-        except (KeyError, TypeError, ValueError, codec.CodecError) as e:
-            return problem("InvalidRequest", f"{command['TYPE']}: {type(e).__name__}: {e}")
+        decoded = decode_command(command)
+        if isinstance(decoded, Problem):
+            return decoded
+        return await _execute(director, decoded, on_shutdown)
 
     @auth.require(PERMISSION)
     async def post_command(request: Request, user: Any) -> Response:
@@ -111,31 +113,14 @@ def agent_routes(director: AgentDirector, auth: Authenticator, *, on_shutdown: C
     ]
 
 
-async def _execute(director: AgentDirector, c: Mapping[str, Any], on_shutdown: Callable[[], None]) -> Any | Problem:
-    accepted = {"TYPE": "Accepted"}
-    match c["TYPE"]:
-        case "DedicateAgentDirector":
-            directors = c.get("directors", [])
-            return await director.dedicate(str(c["agentPath"]), str(c["controllerId"]), [str(d) for d in directors])
-        case "CoupleController":
-            return await director.couple(str(c["agentPath"]), str(c["agentRunId"]), int(c["eventId"]))
-        case "AttachItems":
-            items = c["items"]
-            if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
-                return problem("InvalidRequest", "AttachItems.items must be a list of objects")
-            return await director.attach_items(items) or accepted
-        case "AttachOrder":
-            return await director.attach_order(c["order"]) or accepted
-        case "DetachOrder":
-            return await director.detach_order(str(c["orderId"])) or accepted
-        case "MarkOrder":
-            mark = codec.decode(c["mark"], OrderMark)
-            return await director.mark_order(str(c["orderId"]), mark) or accepted
-        case "ReleaseEvents":
-            return await director.release_events(int(c["untilEventId"])) or accepted
-        case "ShutDown":
+async def _execute(director: AgentDirector, command: AgentCommand, on_shutdown: Callable[[], None]) -> Any | Problem:
+    """The node's own commands here; the others are decided on the Agent's state (`AgentDirector.execute`)."""
+    match command:
+        case ReleaseAgentEvents(until_event_id=until):
+            return await director.release_events(until) or ACCEPTED
+        case ShutDownAgent():
             on_shutdown()
-            return accepted
-        case "NoOperation":
-            return accepted
-    return problem("UnknownCommand", f"Unknown Agent command {c['TYPE']!r}")
+            return ACCEPTED
+        case AgentNoOperation():
+            return ACCEPTED
+    return await director.execute(command)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
+from js7es.domain import codec
+from js7es.domain.agent.commands import AgentCommand
 from js7es.domain.event import Stamped, stamped_from_json
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, loads
@@ -40,11 +42,12 @@ class AgentClient:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def command(self, command: Mapping[str, Any]) -> Any | Problem:
+    async def command(self, command: AgentCommand) -> Any | Problem:
+        """Send a typed command (encoded by the codec); the Agent's reply, or its problem."""
         try:
             response = await self._client.post(
                 "/agent/api/command",
-                content=dumps(dict(command)).encode(),
+                content=dumps(codec.encode(command)).encode(),
                 headers={"Content-Type": "application/json"},
             )
         except httpx.HTTPError as e:

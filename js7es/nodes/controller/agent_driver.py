@@ -13,9 +13,20 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from js7es.domain import codec
+from js7es.domain.agent.commands import (
+    AgentBatch,
+    AgentCommand,
+    AttachItems,
+    AttachOrder,
+    CoupleController,
+    DedicateAgentDirector,
+    DetachOrder,
+    MarkOrder,
+    ReleaseAgentEvents,
+)
 from js7es.domain.agent.events import AgentCoupled, AgentCouplingFailed, AgentDedicated
 from js7es.domain.agent.translate import check_applicable, controller_events
+from js7es.domain.codec import type_name_of
 from js7es.domain.event import KeyedEvent
 from js7es.domain.order.order import Order
 from js7es.domain.problem import Problem
@@ -143,25 +154,20 @@ class AgentDriver:
             ref = self.state.agent_refs[self.agent_path]
             reply = _checked(
                 await client.command(
-                    {
-                        "TYPE": "DedicateAgentDirector",
-                        "agentPath": self.agent_path,
-                        "directors": list(ref.directors),
-                        "controllerId": self.engine.controller_id,
-                    }
+                    DedicateAgentDirector(
+                        agent_path=self.agent_path,
+                        directors=tuple(ref.directors),
+                        controller_id=self.engine.controller_id,
+                    )
                 )
             )
             dedicated = AgentDedicated(agent_run_id=reply["agentRunId"], agent_event_id=int(reply["agentEventId"]))
             await self.engine.emit([KeyedEvent(self.agent_path, dedicated)])
             agent = self.state.agents[self.agent_path]
+        assert agent.agent_run_id is not None  # dedicated above
         _checked(
             await client.command(
-                {
-                    "TYPE": "CoupleController",
-                    "agentPath": self.agent_path,
-                    "agentRunId": agent.agent_run_id,
-                    "eventId": agent.event_id,
-                }
+                CoupleController(agent_path=self.agent_path, agent_run_id=agent.agent_run_id, event_id=agent.event_id)
             )
         )
         if self.state.agents[self.agent_path].coupling != "Coupled":
@@ -188,30 +194,30 @@ class AgentDriver:
             await self._wake.wait()
             self._wake.clear()
             while order_ids := self._take_pending(BATCH_SIZE):
-                commands: list[dict[str, Any]] = []
+                commands: list[AgentCommand] = []
                 for order_id in order_ids:
                     commands.extend(self._commands_for(order_id))
                 if commands:
-                    replies = _checked(await client.command({"TYPE": "Batch", "commands": commands}))
+                    replies = _checked(await client.command(AgentBatch(commands=tuple(commands))))
                     for command, reply in zip(commands, replies, strict=False):
                         if isinstance(reply, dict) and reply.get("TYPE") == "Problem":
-                            log.warning("Agent %s refused %s: %s", self.agent_path, command["TYPE"], reply)
+                            log.warning("Agent %s refused %s: %s", self.agent_path, type_name_of(type(command)), reply)
                             self._items_sent.clear()  # maybe the Agent lost an item: send them again
 
-    def _commands_for(self, order_id: str) -> list[dict[str, Any]]:
+    def _commands_for(self, order_id: str) -> list[AgentCommand]:
         order = self.state.orders.get(order_id)
         if order is None or order.attached is None or order.attached.agent_path != self.agent_path:
             return []
         match order.attached.kind:
             case "Attaching":
-                return [*self._item_commands(order), {"TYPE": "AttachOrder", "order": codec.encode(order)}]
+                return [*self._item_commands(order), AttachOrder(order=order)]
             case "Detaching":
-                return [{"TYPE": "DetachOrder", "orderId": order.id}]
+                return [DetachOrder(order_id=order.id)]
         if order.mark is not None and not order.mark_on_agent:
-            return [{"TYPE": "MarkOrder", "orderId": order.id, "mark": codec.encode(order.mark)}]
+            return [MarkOrder(order_id=order.id, mark=order.mark)]
         return []
 
-    def _item_commands(self, order: Order) -> list[dict[str, Any]]:
+    def _item_commands(self, order: Order) -> list[AgentCommand]:
         workflow = self.state.workflow_of(order)
         if workflow is None:
             return []
@@ -230,7 +236,7 @@ class AgentDriver:
             if resource is not None and resource.key not in self._items_sent:
                 items.append(dict(resource.raw))
                 self._items_sent.add(resource.key)
-        return [{"TYPE": "AttachItems", "items": items}] if items else []
+        return [AttachItems(items=tuple(items))] if items else []
 
     # -- Agent → Controller ------------------------------------------------------------------------
 
@@ -239,6 +245,7 @@ class AgentDriver:
             after = self.state.agents[self.agent_path].event_id
             batches = _checked(await client.events(after, timeout_s=self.poll_timeout_s, limit=10_000))
             async for stamped in batches:
+                await self.engine.admission()  # before deciding from the state: emit applies at once
                 events = controller_events(self.agent_path, stamped)
                 inapplicable = check_applicable(self.state.orders, events)
                 if inapplicable is not None:
@@ -253,7 +260,7 @@ class AgentDriver:
             # a new active node after a failover must find at the Agent every event it does not have.
             observed = self._adopted
             if observed > self._released:
-                _checked(await client.command({"TYPE": "ReleaseEvents", "untilEventId": observed}))
+                _checked(await client.command(ReleaseAgentEvents(until_event_id=observed)))
                 self._released = observed
 
 

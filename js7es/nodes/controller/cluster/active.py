@@ -295,23 +295,33 @@ class ActiveRole:
         """Write ClusterCoupled once the Cluster Watch knows the cluster Coupled (JS7's
         ClusterWatchCheckEvent): the standby learns of ClusterCoupled as soon as it is written here and
         may from then on ask to fail over, which the Watch grants only while it knows the cluster
-        Coupled. The engine is quiesced meanwhile, so that ClusterCoupled directly follows the EventId
-        the Watch was told (no commit can make that report stale). If this node dies before writing
+        Coupled, at the EventId ClusterCoupled will directly follow (checked with the engine quiesced,
+        so that no commit can come between and make that report stale). If this node dies before writing
         it, the Watch knows a Coupled state the journals lack: harmless, as a standby asks to fail over
-        only from a Coupled state in its own journal.
+        only from a Coupled state in its own journal. The Watch is not awaited inside the quiesced
+        block (a slow Watch must not stall every command); if an event was committed meanwhile, the
+        Watch is told again.
 
         The commit is not awaited: while it waits for the standby's acknowledgement, the peer loop must
         stay free to declare the standby lost."""
         coupled = ClusterCoupled(active_id=self.node_id)
-        async with self.engine.quiesced() as state:
-            if not isinstance(state.cluster, PreparedToBeCoupled) or self._frozen is not None:
+        for _ in range(10):
+            reported = self.journal.last_event_id + 1
+            if not await self._watch_confirms(coupled, event_id=reported):
                 return
-            if not await self._watch_confirms(coupled, event_id=self.journal.last_event_id + 1):
-                return
-            self._acks_required = True  # from this commit on, the standby must acknowledge
-            keyed = [KeyedEvent(NO_KEY, coupled)]
-            self.engine.apply_now(keyed)
-            commit = asyncio.ensure_future(self.engine.persist(keyed))  # before any other decision
+            async with self.engine.quiesced() as state:
+                # No await from here on: nothing can come between the check and ClusterCoupled.
+                if not isinstance(state.cluster, PreparedToBeCoupled) or self._frozen is not None:
+                    return
+                if self.journal.last_event_id + 1 != reported:
+                    continue  # events were committed meanwhile: tell the Watch again
+                self._acks_required = True  # from this commit on, the standby must acknowledge
+                keyed = [KeyedEvent(NO_KEY, coupled)]
+                self.engine.apply_now(keyed)
+                commit = asyncio.ensure_future(self.engine.persist(keyed))  # before any other decision
+                break
+        else:
+            return
         log.info("Cluster coupling: %s active, %s standby", self.node_id, self.peer_id)
         commit.add_done_callback(self._coupled)
 
@@ -424,11 +434,17 @@ class ActiveRole:
     async def shut_down(self) -> None:
         """A clean shutdown: when Coupled the standby learns it must not fail over (ActiveShutDown)."""
         if isinstance(self.core.state.cluster, Coupled) and self._acks_required and self._frozen is None:
-            with contextlib.suppress(RoleLost):
+            try:
                 await asyncio.wait_for(
                     self._freeze_with(ClusterActiveNodeShutDown(), RoleEnded("shut down", stop=True)),
                     self.timing.heartbeat_timeout_ms / 1000,
                 )
+            except RoleLost:
+                pass
+            except TimeoutError:
+                # The standby did not acknowledge in time: stop without it, as after a crash (it may
+                # fail over, which is safe: this node is fenced when it comes back).
+                log.warning("ClusterActiveNodeShutDown was not acknowledged in time: stopping without it")
         self._end(RoleEnded("shut down", stop=True))
 
     async def _freeze_with(self, event: ClusterEvent, ended: RoleEnded) -> None:

@@ -1,0 +1,203 @@
+"""The Agent Director's decisions on the Controller's commands: pure, like the Controller's `decide`.
+
+`decide(state, command, ctx)` returns the events a command yields and the reply, or the Problem why it
+is refused; the state is not changed. The commands are idempotent (the Controller repeats them after
+any connection loss): attaching an order that is here already, detaching one that is gone, marking an
+order as it is marked already yields no event. The node applies and persists the events, and answers
+only once they — or, for a reply without events, the commits it rests on — are committed.
+
+`ReleaseEvents`, `ShutDown`, `NoOperation` and `Batch` are about the node (its journal, its process),
+not its state: the node handles them (`NODE_COMMANDS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from js7es.domain import codec
+from js7es.domain.agent.agent_state import AgentState
+from js7es.domain.agent.commands import (
+    AgentBatch,
+    AgentCommand,
+    AgentNoOperation,
+    AttachItems,
+    AttachOrder,
+    CoupleController,
+    DedicateAgentDirector,
+    DetachOrder,
+    MarkOrder,
+    ReleaseAgentEvents,
+    ShutDownAgent,
+)
+from js7es.domain.agent.events import AgentDedicatedToController, ItemAttachedToMe
+from js7es.domain.event import NO_KEY, KeyedEvent
+from js7es.domain.order.events import (
+    OrderAttachedToAgent,
+    OrderCancellationMarked,
+    OrderDetached,
+    OrderResumptionMarked,
+    OrderSuspensionMarked,
+)
+from js7es.domain.order.order import Attachment, Cancelling, Resuming, Suspending
+from js7es.domain.problem import Problem, problem
+from js7es.domain.value import value_from_json
+
+ACCEPTED: Mapping[str, Any] = {"TYPE": "Accepted"}
+NODE_COMMANDS = (ReleaseAgentEvents, ShutDownAgent, AgentNoOperation, AgentBatch)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentContext:
+    """What a decision needs from outside the state: the domain draws no random numbers."""
+
+    new_agent_run_id: str  # the id a new dedication gets (names this Agent's journal for the Controller)
+    last_event_id: int  # the Agent journal's last EventId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentDecided:
+    events: tuple[KeyedEvent, ...] = ()
+    reply: Mapping[str, Any] = field(default_factory=lambda: dict(ACCEPTED))
+
+
+Handler = Callable[[AgentState, Any, AgentContext], AgentDecided | Problem]
+_HANDLERS: dict[type[AgentCommand], Handler] = {}
+
+
+def _handles(command_class: type[AgentCommand]) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        _HANDLERS[command_class] = handler
+        return handler
+
+    return register
+
+
+def decide(state: AgentState, command: AgentCommand, ctx: AgentContext) -> AgentDecided | Problem:
+    handler = _HANDLERS.get(type(command))
+    if handler is None:
+        return problem("UnknownCommand", f"The Agent's state does not decide {type(command).__name__}")
+    return handler(state, command, ctx)
+
+
+def handled_commands() -> frozenset[type[AgentCommand]]:
+    return frozenset(_HANDLERS)
+
+
+def _dedicated(state: AgentState, agent_path: str | None = None, agent_run_id: str | None = None) -> Problem | None:
+    if not state.is_dedicated:
+        return problem("AgentNotDedicated", "This Agent is not dedicated to a Controller")
+    if agent_path is not None and agent_path != state.agent_path:
+        return problem("AgentPathMismatch", f"This Agent is {state.agent_path!r}, not {agent_path!r}")
+    if agent_run_id is not None and agent_run_id != state.agent_run_id:
+        return problem("AgentRunIdMismatch", "The Agent has been reset: its journal is another one")
+    return None
+
+
+@_handles(DedicateAgentDirector)
+def _dedicate(state: AgentState, c: DedicateAgentDirector, ctx: AgentContext) -> AgentDecided | Problem:
+    if state.is_dedicated:
+        if state.controller_id != c.controller_id:
+            return problem(
+                "AgentWrongController",
+                f"This Agent is dedicated to Controller {state.controller_id!r}, not {c.controller_id!r}",
+            )
+        if state.agent_path != c.agent_path:
+            return problem("AgentPathMismatch", f"This Agent is {state.agent_path!r}, not {c.agent_path!r}")
+        return AgentDecided(reply={"agentRunId": state.agent_run_id, "agentEventId": 0})
+    event = AgentDedicatedToController(
+        agent_path=c.agent_path,
+        controller_id=c.controller_id,
+        agent_run_id=ctx.new_agent_run_id,
+        directors=c.directors,
+    )
+    return AgentDecided(
+        events=(KeyedEvent(NO_KEY, event),), reply={"agentRunId": ctx.new_agent_run_id, "agentEventId": 0}
+    )
+
+
+@_handles(CoupleController)
+def _couple(state: AgentState, c: CoupleController, ctx: AgentContext) -> AgentDecided | Problem:
+    refused = _dedicated(state, c.agent_path, c.agent_run_id)
+    if refused is not None:
+        return refused
+    if c.event_id > ctx.last_event_id:
+        return problem("UnknownEventId", f"EventId {c.event_id} is in the future of this Agent")
+    return AgentDecided(reply={"orderIds": sorted(state.orders)})
+
+
+@_handles(AttachItems)
+def _attach_items(state: AgentState, c: AttachItems, ctx: AgentContext) -> AgentDecided | Problem:
+    refused = _dedicated(state)
+    if refused is not None:
+        return refused
+    events = []
+    for item in c.items:
+        if state.has_item(item):
+            continue
+        keyed = KeyedEvent(NO_KEY, ItemAttachedToMe(item=value_from_json(dict(item))))
+        bad = AgentState().apply_event(keyed.key, keyed.event)  # refuse a bad item before anything is journaled
+        if bad is not None:
+            return bad
+        events.append(keyed)
+    return AgentDecided(events=tuple(events))
+
+
+@_handles(AttachOrder)
+def _attach_order(state: AgentState, c: AttachOrder, ctx: AgentContext) -> AgentDecided | Problem:
+    refused = _dedicated(state)
+    if refused is not None:
+        return refused
+    order = c.order
+    if order.id in state.orders:
+        return AgentDecided()  # attached already
+    if order.workflow_id not in state.workflows:
+        return problem("UnknownItem", f"Workflow {order.workflow_id} has not been attached to this Agent")
+    assert state.agent_path is not None
+    attached = replace(order, attached=Attachment(kind="Attached", agent_path=state.agent_path))
+    return AgentDecided(events=(KeyedEvent(order.id, OrderAttachedToAgent(order=attached)),))
+
+
+@_handles(DetachOrder)
+def _detach_order(state: AgentState, c: DetachOrder, ctx: AgentContext) -> AgentDecided | Problem:
+    refused = _dedicated(state)
+    if refused is not None:
+        return refused
+    order = state.orders.get(c.order_id)
+    if order is None:
+        return AgentDecided()  # detached already
+    if order.attached is None or order.attached.kind != "Detaching":
+        return problem("OrderNotDetachable", f"Order {c.order_id!r} is not detachable")
+    return AgentDecided(events=(KeyedEvent(c.order_id, OrderDetached()),))
+
+
+@_handles(MarkOrder)
+def _mark_order(state: AgentState, c: MarkOrder, ctx: AgentContext) -> AgentDecided | Problem:
+    refused = _dedicated(state)
+    if refused is not None:
+        return refused
+    order = state.orders.get(c.order_id)
+    if order is None or order.mark == c.mark or order.is_terminal:
+        return AgentDecided()
+    match c.mark:
+        case Cancelling(mode=mode, kill=kill):
+            event: Any = OrderCancellationMarked(mode=mode, kill=kill)
+        case Suspending(kill=kill):
+            event = OrderSuspensionMarked(kill=kill)
+        case Resuming(position=position, as_succeeded=as_succeeded):
+            if not isinstance(order.mark, Suspending):
+                return AgentDecided()
+            event = OrderResumptionMarked(position=position, as_succeeded=as_succeeded)
+        case _:
+            return problem("InvalidMark", f"Unknown mark {type(c.mark).__name__}")
+    return AgentDecided(events=(KeyedEvent(c.order_id, event),))
+
+
+def decode_command(obj: Mapping[str, Any]) -> AgentCommand | Problem:
+    """A command from its JSON (already checked for its fields' presence and JSON types)."""
+    try:
+        return codec.decode(obj, AgentCommand)
+    except codec.CodecError as e:
+        what = str(obj.get("TYPE"))
+        return problem("InvalidOrder" if what == "AttachOrder" else "InvalidRequest", f"{what}: {e}")

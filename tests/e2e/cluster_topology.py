@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -331,6 +332,29 @@ class ActiveOrderFeeder(threading.Thread):
             clients.close()
 
 
+def start_cluster(
+    tmp_path: Path, *, proxies: bool = False, snapshot_after_events: int | None = None
+) -> ClusterTopology:
+    """The Watch first, then the Agent and both nodes at once; returns when all answer."""
+    topo = ClusterTopology(tmp_path, proxies=proxies, snapshot_after_events=snapshot_after_events)
+    topo.start("watch")
+    for name in ("agent", "primary", "backup"):
+        topo.start(name, wait=False)
+    for name in ("agent", "primary", "backup"):
+        topo.wait_ready(name)
+    return topo
+
+
+@contextlib.contextmanager
+def running_cluster(tmp_path: Path, **options: Any) -> Iterator[ClusterTopology]:
+    """`start_cluster(tmp_path, **options)`, stopped at the end (for fixtures)."""
+    topo = start_cluster(tmp_path, **options)
+    try:
+        yield topo
+    finally:
+        topo.stop_all()
+
+
 def assert_journals_agree(topology: ClusterTopology) -> int:
     """The two stopped nodes' journals hold the same events up to the shorter one; returns how many."""
     a, b = (topology.journal_lines(n) for n in NODES)
@@ -343,4 +367,12 @@ def assert_journals_agree(topology: ClusterTopology) -> int:
     return common
 
 
-__all__ = ["NODES", "ActiveOrderFeeder", "ClusterTopology", "CuttableProxy", "assert_journals_agree"]
+__all__ = [
+    "NODES",
+    "ActiveOrderFeeder",
+    "ClusterTopology",
+    "CuttableProxy",
+    "assert_journals_agree",
+    "running_cluster",
+    "start_cluster",
+]

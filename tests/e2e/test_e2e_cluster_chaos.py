@@ -26,7 +26,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.cluster_topology import NODES, ActiveOrderFeeder, ClusterTopology, assert_journals_agree
+from tests.e2e.cluster_topology import (
+    NODES,
+    ActiveOrderFeeder,
+    ClusterTopology,
+    assert_journals_agree,
+    running_cluster,
+)
 from tests.e2e.test_e2e_chaos import lines, side_effect_workflow
 
 pytestmark = pytest.mark.slow
@@ -38,34 +44,16 @@ def other(name: str) -> str:
     return "backup" if name == "primary" else "primary"
 
 
-def start_cluster(
-    tmp_path: Path, *, proxies: bool = False, snapshot_after_events: int | None = None
-) -> ClusterTopology:
-    topo = ClusterTopology(tmp_path, proxies=proxies, snapshot_after_events=snapshot_after_events)
-    topo.start("watch")
-    for name in ("agent", "primary", "backup"):
-        topo.start(name, wait=False)
-    for name in ("agent", "primary", "backup"):
-        topo.wait_ready(name)
-    return topo
-
-
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[ClusterTopology]:
-    topo = start_cluster(tmp_path)
-    try:
+    with running_cluster(tmp_path) as topo:
         yield topo
-    finally:
-        topo.stop_all()
 
 
 @pytest.fixture
 def partitionable_cluster(tmp_path: Path) -> Iterator[ClusterTopology]:
-    topo = start_cluster(tmp_path, proxies=True)
-    try:
+    with running_cluster(tmp_path, proxies=True) as topo:
         yield topo
-    finally:
-        topo.stop_all()
 
 
 @dataclass

@@ -25,9 +25,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.cluster_topology import NODE_ID, NODES, ActiveOrderFeeder, ClusterTopology, assert_journals_agree
+from tests.e2e.cluster_topology import (
+    NODE_ID,
+    NODES,
+    ActiveOrderFeeder,
+    ClusterTopology,
+    assert_journals_agree,
+    running_cluster,
+)
 from tests.e2e.test_e2e_chaos import lines, side_effect_workflow
-from tests.e2e.test_e2e_cluster_chaos import RoleSampler, other, start_cluster
+from tests.e2e.test_e2e_cluster_chaos import RoleSampler, other
 
 pytestmark = pytest.mark.slow
 
@@ -37,20 +44,35 @@ FAILOVER_LIMIT_S = 15  # heartbeat timeout 1.5 s + the Watch's consent; refused 
 
 @pytest.fixture
 def snapshotting_cluster(tmp_path: Path) -> Iterator[ClusterTopology]:
-    topo = start_cluster(tmp_path, snapshot_after_events=1000)
-    try:
+    with running_cluster(tmp_path, snapshot_after_events=1000) as topo:
         yield topo
-    finally:
-        topo.stop_all()
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[ClusterTopology]:
-    topo = start_cluster(tmp_path)
-    try:
+    with running_cluster(tmp_path) as topo:
         yield topo
-    finally:
-        topo.stop_all()
+
+
+def start_clients(
+    topo: ClusterTopology, prefix: str, count: int, *, pause: float
+) -> tuple[Path, list[ActiveOrderFeeder], RoleSampler]:
+    """Deploy the side-effect workflow; start the role sampler and `count` clients adding orders."""
+    log = topo.root / "effects.log"
+    deploy(topo, log)
+    sampler = RoleSampler(topo)
+    sampler.start()
+    feeders = [ActiveOrderFeeder(topo, "effects", f"{prefix}{i}", pause=pause) for i in range(count)]
+    for feeder in feeders:
+        feeder.start()
+    return log, feeders, sampler
+
+
+def stop_clients(feeders: list[ActiveOrderFeeder], sampler: RoleSampler) -> None:
+    for feeder in feeders:
+        feeder.stop.set()
+        feeder.join(timeout=60)
+    sampler.finish()
 
 
 def full_log(topo: ClusterTopology, name: str) -> str:
@@ -135,13 +157,7 @@ def stop_verify_and_compare(topo: ClusterTopology) -> int:
 
 def test_the_active_killed_the_moment_the_cluster_couples(cluster: ClusterTopology) -> None:
     topo = cluster
-    log = topo.root / "effects.log"
-    deploy(topo, log)
-    sampler = RoleSampler(topo)
-    sampler.start()
-    feeders = [ActiveOrderFeeder(topo, "effects", f"c{i}", pause=0.005) for i in range(2)]
-    for feeder in feeders:
-        feeder.start()
+    log, feeders, sampler = start_clients(topo, "c", 2, pause=0.005)
     failover_s: list[float] = []
     active = topo.wait_active()
     try:
@@ -156,10 +172,7 @@ def test_the_active_killed_the_moment_the_cluster_couples(cluster: ClusterTopolo
             active = standby
         topo.wait_coupled(timeout=60)
     finally:
-        for feeder in feeders:
-            feeder.stop.set()
-            feeder.join(timeout=60)
-        sampler.finish()
+        stop_clients(feeders, sampler)
     print(f"failover right after coupling: median {statistics.median(failover_s):.2f} s, max {max(failover_s):.2f} s")
     assert sampler.two_active() == []
     count = assert_exactly_once(topo, feeders, log)
@@ -171,13 +184,7 @@ def test_standbys_start_from_snapshots_under_bursts_and_are_killed_while_catchin
     snapshotting_cluster: ClusterTopology,
 ) -> None:
     topo = snapshotting_cluster
-    log = topo.root / "effects.log"
-    deploy(topo, log)
-    sampler = RoleSampler(topo)
-    sampler.start()
-    feeders = [ActiveOrderFeeder(topo, "effects", f"b{i}", pause=0.0) for i in range(3)]
-    for feeder in feeders:
-        feeder.start()
+    log, feeders, sampler = start_clients(topo, "b", 3, pause=0.0)
     from_snapshot = Counter[str]()
     try:
         active = topo.wait_coupled(timeout=60)
@@ -208,10 +215,7 @@ def test_standbys_start_from_snapshots_under_bursts_and_are_killed_while_catchin
                   f"starting from its snapshot, then coupled again")  # fmt: skip
             active = standby
     finally:
-        for feeder in feeders:
-            feeder.stop.set()
-            feeder.join(timeout=60)
-        sampler.finish()
+        stop_clients(feeders, sampler)
     assert sampler.two_active() == []
     for name in NODES:
         assert "does not follow the replicated journal" not in full_log(topo, name)

@@ -33,7 +33,7 @@ from js7es.domain.problem import Problem, ProblemError, problem
 from js7es.domain.value import dumps, loads
 from js7es.journal.api import CommitListener
 from js7es.nodes.controller.api import PREFIX
-from js7es.nodes.controller.cluster.active import ActiveRole
+from js7es.nodes.controller.cluster.active import ActiveRole, not_active_problem
 from js7es.nodes.controller.cluster.node import ClusterNode
 from js7es.nodes.controller.controller import ControllerCore
 from js7es.nodes.http import Authenticator, json_response, problem_response, read_json
@@ -121,8 +121,16 @@ def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
     @auth.require("Command")
     async def post_acks(request: Request, user: Any) -> Response:
         """The standby's acknowledgements as one streamed body, a line ``{"nodeId","eventId"}`` each:
-        no HTTP request per acknowledgement (each one ends a commit's wait while Coupled)."""
-        role = active_role()
+        no HTTP request per acknowledgement (each one ends a commit's wait while Coupled).
+
+        Every answer closes the connection: an answer that comes before the body ended (this node is
+        not active, or stopped being active) must end the standby's request, which otherwise goes on
+        sending into a connection nobody reads — and no acknowledgement would ever arrive again."""
+        close = {"Connection": "close"}
+        try:
+            role = active_role()
+        except ProblemError as e:
+            return problem_response(e.problem, headers=close)
         rest = b""
         async for chunk in request.stream():
             lines = (rest + chunk).split(b"\n")
@@ -136,13 +144,14 @@ def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
                     if not isinstance(node_id, str) or not isinstance(event_id, int) or isinstance(event_id, bool):
                         raise ValueError
                 except (ValueError, KeyError, TypeError):
-                    return problem_response(problem("InvalidRequest", 'Expected lines {"nodeId": "…", "eventId": N}'))
+                    expected = problem("InvalidRequest", 'Expected lines {"nodeId": "…", "eventId": N}')
+                    return problem_response(expected, headers=close)
                 refused = role.acknowledged(node_id, event_id)
                 if refused is not None:
-                    return problem_response(refused)
+                    return problem_response(refused, headers=close)
             if role.engine.role_lost:
-                break
-        return json_response({"TYPE": "Accepted"})
+                return problem_response(not_active_problem(None, None, "role lost"), headers=close)
+        return json_response({"TYPE": "Accepted"}, headers=close)
 
     @auth.require("ReadState")
     async def get_journal(request: Request, user: Any) -> Response:

@@ -59,6 +59,7 @@ def start_clients(
 ) -> tuple[Path, list[ActiveOrderFeeder], RoleSampler]:
     """Deploy the side-effect workflow; start the role sampler and `count` clients adding orders."""
     log = topo.root / "effects.log"
+    topo.wait_active()
     deploy(topo, log)
     sampler = RoleSampler(topo)
     sampler.start()

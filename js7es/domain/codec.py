@@ -88,8 +88,8 @@ def _field_codecs(hint: Any) -> tuple[_Encoder, _Decoder]:
         return _identity, _checked(hint)
     if hint is float:
         return _identity, float
-    if hint is Decimal:
-        return float, lambda v: Decimal(str(v))
+    if hint is Decimal:  # written exactly by value.dumps, read by value.loads as a Decimal
+        return _identity, lambda v: v if isinstance(v, Decimal) else Decimal(str(v))
     origin = get_origin(hint)
     args = get_args(hint)
     if origin in (Union, types.UnionType):

@@ -1,8 +1,8 @@
 """One realistic sample per event class (and per nested type), for the golden files and round trips.
 
 Every field that has a default gets a non-default value where the class allows it, so that a field
-silently dropped by a codec shows. Decimals keep to 15 significant digits: the JSON journal writes
-numbers through float (js7es.domain.value.dumps); Avro itself is exact (see test_properties).
+silently dropped by a codec shows. Numbers are exact in JSON and Avro alike, as JS7's BigDecimal:
+`RICH_VALUES` holds one with more digits than a float keeps.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ RICH_VALUES: dict[str, Any] = {
     "invoiceCount": 1200,
     "amount": Decimal("1234.56"),
     "ratio": Decimal("-0.000125"),
+    "pi": Decimal("3.14159265358979323846264338327950288"),
+    "tiny": Decimal("1E-30"),
     "customer": "Müller & Söhne — ÄÖÜ ✓ 日本",
     "urgent": True,
     "tags": ("q4", "eu", 7, None),

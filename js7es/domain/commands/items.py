@@ -7,7 +7,6 @@ DeleteSimple{path: "AgentRef:a"}. A workflow may also come with AddOrChangeSimpl
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,7 +32,7 @@ from js7es.domain.items import (
 )
 from js7es.domain.order.context import Context
 from js7es.domain.problem import Problem, problem
-from js7es.domain.value import Value, value_from_json, value_to_json
+from js7es.domain.value import Value, loads, value_from_json, value_to_json
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow, WorkflowId
@@ -111,7 +110,7 @@ def _read_operation(batch: _Batch, op: Any, nr: int) -> Problem | None:
             if not isinstance(text, str):
                 return problem("InvalidItemOperation", f"Operation {nr}: signedString.string is missing")
             try:
-                item = json.loads(text)
+                item = loads(text)  # numbers exact, as everywhere in js7es
             except ValueError as e:
                 return problem("InvalidItemOperation", f"Operation {nr}: the signed string is no JSON: {e}")
             return _add_item(batch, item, nr)

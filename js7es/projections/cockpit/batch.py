@@ -12,11 +12,9 @@ Controller's history.
 
 from __future__ import annotations
 
-import json
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -56,7 +54,7 @@ from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Disrupted, Killed, Outcome, TimedOut, error_message
 from js7es.domain.order.states import FailedInFork, Forked, Ready
 from js7es.domain.problem import Problem
-from js7es.domain.value import loads, value_to_json
+from js7es.domain.value import dumps, loads, value_to_json
 from js7es.domain.workflow.instructions import ExecuteNamed
 from js7es.domain.workflow.position import START
 from js7es.projections.cockpit import schema
@@ -76,17 +74,9 @@ def _chunks(keys: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield keys[i : i + CHUNK]
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, Decimal):
-        return float(obj)
-    if isinstance(obj, Mapping):
-        return dict(obj)
-    raise TypeError(f"not a JSON value: {type(obj).__name__}")
-
-
-# The very text of `js7es.domain.value.dumps` (a test compares them), in one pass of the C encoder
-# instead of a copy of the value first: every changed order is written whole in each batch.
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default).encode
+# The very text of `js7es.domain.value.dumps` (every changed order is written whole in each batch):
+# numbers exact, one pass of the C encoder when no Decimal is in it.
+_dumps = dumps
 
 
 def return_code_of(outcome: Outcome) -> int | None:

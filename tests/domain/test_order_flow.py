@@ -130,7 +130,7 @@ def test_if_else_if_else_with_arguments() -> None:
     }
     assert moved == {
         "big": [(0, "then", 0), (1,)],
-        "middle": [(0, "then+1", 0), (0, "then+1", 1), (1,)],
+        "middle": [(0, "then+2", 0), (0, "then+2", 1), (1,)],
         "small": [(1,)],  # an empty else block is passed over
     }
     assert sim.events_of("small") == ["OrderAdded", "OrderStarted", "OrderMoved", "OrderFinished"]

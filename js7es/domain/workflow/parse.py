@@ -29,6 +29,7 @@ from js7es.domain.workflow.instructions import (
     Retry,
     Sleep,
     Try,
+    then_branch,
 )
 from js7es.domain.workflow.job import (
     DEFAULT_SIGKILL_DELAY_S,
@@ -217,7 +218,7 @@ class _Parser:
         for i, pair in enumerate(pairs):
             if not isinstance(pair, Mapping):
                 raise _refuse("InvalidInstruction", "ifThens entries must be objects", here)
-            branch = "then" if i == 0 else f"then+{i}"
+            branch = then_branch(i)
             predicate = check_expression(pair.get("predicate"), here)
             then = self.subworkflow(pair.get("then"), (*here, branch), f"{where}.then", depth)
             if_thens.append(IfThen(predicate=predicate, then=then))

@@ -16,7 +16,7 @@ from js7es.domain.order.executors.step import Step, enclosing_fork
 from js7es.domain.order.outcome import Failed, Succeeded
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import Block, Fail, Finish, If, ImplicitEnd, Prompt, Sleep, Try
+from js7es.domain.workflow.instructions import Block, Fail, Finish, If, ImplicitEnd, Prompt, Sleep, Try, then_branch
 
 
 def execute_if(step: Step, instruction: If) -> list[OrderEvent]:
@@ -28,7 +28,7 @@ def execute_if(step: Step, instruction: If) -> list[OrderEvent]:
         if not isinstance(result, bool):
             return step.fail_with(f"If predicate {if_then.predicate!r} gives no Boolean but {result!r}")
         if result:
-            return [step.move(pos.nested(here, "then" if i == 0 else f"then+{i}"))]
+            return [step.move(pos.nested(here, then_branch(i)))]
     if instruction.else_ is not None:
         return [step.move(pos.nested(here, "else"))]
     return [step.move(pos.next_of(here))]

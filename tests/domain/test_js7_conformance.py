@@ -1,0 +1,91 @@
+"""js7es against JS7's own JSON: each scenario's events are compared with a golden file under
+tests/golden/js7/ (one `{"Key":…, "TYPE":…, …}` line per event, as JS7's journal holds them without
+EventIds). The JS7 source each expectation comes from is named at the test.
+
+UPDATE_GOLDEN=1 rewrites the files after an intended change; review the diff against JS7's sources.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from js7es.domain import codec
+from js7es.domain.commands.orders import ResumeOrders
+from js7es.domain.event import KeyedEvent
+from js7es.domain.order.order import Order
+from js7es.domain.order.outcome import Outcome, Succeeded, failed_with_return_code
+from js7es.domain.problem import Problem
+from js7es.domain.value import dumps
+from js7es.domain.workflow.job import WorkflowJob
+from tests.domain.simulator import Simulator
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "js7"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+def assert_golden(name: str, events: Sequence[KeyedEvent]) -> None:
+    text = "".join(dumps({"Key": k.key, **codec.encode(k.event)}) + "\n" for k in events)
+    path = GOLDEN / f"{name}.ndjson"
+    if UPDATE:
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"{path} is missing: run UPDATE_GOLDEN=1 pytest {__file__}"
+    assert text == path.read_text(encoding="utf-8"), f"{path.name} differs (UPDATE_GOLDEN=1 if intended)"
+
+
+def job(name: str) -> dict[str, Any]:
+    return {"agentPath": "AGENT", "executable": {"TYPE": "PathExecutable", "path": name}}
+
+
+def events_of(sim: Simulator, order_id: str) -> list[KeyedEvent]:
+    return [k for k in sim.log if k.key == order_id]
+
+
+# JS7 JS-2134 (IfExecutorTest "JS-2134 else if", WorkflowTest): the if-thens of an If are the branches
+# "then", "then+2", "then+3", …; JS7 has no "then+1".
+ELSE_IF = {
+    "path": "W",
+    "instructions": [
+        {
+            "TYPE": "If",
+            "ifThens": [
+                {"predicate": "false", "then": {"instructions": [{"TYPE": "Execute.Named", "jobName": "THEN"}]}},
+                {"predicate": "false", "then": {"instructions": [{"TYPE": "Execute.Named", "jobName": "THEN-2"}]}},
+                {"predicate": "true", "then": {"instructions": [{"TYPE": "Execute.Named", "jobName": "THEN-3"}]}},
+            ],
+            "else": {"instructions": [{"TYPE": "Execute.Named", "jobName": "ELSE"}]},
+        }
+    ],
+    "jobs": {name: job(name) for name in ("THEN", "THEN-2", "THEN-3", "ELSE")},
+}
+
+
+def test_else_if_branches_are_named_then_then2_then3() -> None:
+    sim = Simulator()
+    sim.deploy(ELSE_IF)
+    workflow = sim.state.current_workflow("W")
+    assert workflow is not None
+    assert [p for p, _ in workflow.positions() if len(p) == 3 and p[2] == 0] == [
+        (0, "then", 0),
+        (0, "then+2", 0),
+        (0, "then+3", 0),
+        (0, "else", 0),
+    ]
+    assert not workflow.is_valid_position((0, "then+1", 0))
+    assert not workflow.is_valid_position((0, "then+4", 0))
+
+    def fail_then_3(order: Order, job: WorkflowJob) -> Outcome:
+        if order.position == (0, "then+3", 0):
+            return failed_with_return_code(1)
+        return Succeeded(named_values={"returnCode": 0})
+
+    sim.run_job = fail_then_3
+    sim.add_order("ORDER", "W")
+    sim.run()
+    refused = sim.command(ResumeOrders(order_ids=("ORDER",), position=(0, "then+1", 0)))
+    assert isinstance(refused, Problem) and refused.code == "InvalidPosition"
+    sim.command(ResumeOrders(order_ids=("ORDER",), position=(0, "then+2", 0)))
+    sim.run()
+    assert_golden("if-else-if", events_of(sim, "ORDER"))

@@ -15,10 +15,13 @@ from typing import Any
 from js7es.domain import codec
 from js7es.domain.commands.orders import ResumeOrders
 from js7es.domain.event import KeyedEvent
+from js7es.domain.order.events import OrderAttachedToAgent
 from js7es.domain.order.order import Order
+from js7es.domain.order.outcome import Failed as FailedOutcome
 from js7es.domain.order.outcome import Outcome, Succeeded, failed_with_return_code
+from js7es.domain.order.states import Failed, OrderState
 from js7es.domain.problem import Problem
-from js7es.domain.value import dumps
+from js7es.domain.value import dumps, loads
 from js7es.domain.workflow.job import WorkflowJob
 from tests.domain.simulator import Simulator
 
@@ -89,3 +92,22 @@ def test_else_if_branches_are_named_then_then2_then3() -> None:
     sim.command(ResumeOrders(order_ids=("ORDER",), position=(0, "then+2", 0)))
     sim.run()
     assert_golden("if-else-if", events_of(sim, "ORDER"))
+
+
+# JS7 Order.scala: the state of a failed order is {"TYPE": "Failed"} (Subtype(Failed)), the same TYPE as
+# the outcome OrderOutcome.Failed; the field (state or outcome) tells which one it is.
+def test_a_failed_order_has_js7s_state_Failed() -> None:
+    sim = Simulator()
+    sim.run_job = lambda order, job: failed_with_return_code(1, "exit 1")
+    sim.deploy({"path": "W", "instructions": [{"TYPE": "Execute.Named", "jobName": "J"}], "jobs": {"J": job("J")}})
+    sim.add_order("ORDER", "W")
+    sim.run()
+    order = sim.state.orders["ORDER"]
+    assert isinstance(order.state, Failed)
+    assert_golden("failed-order", [KeyedEvent("ORDER", OrderAttachedToAgent(order=order))])
+    encoded = codec.encode(order)
+    assert encoded["state"] == {"TYPE": "Failed"}
+    assert encoded["historicOutcomes"][0]["outcome"]["TYPE"] == "Failed"
+    assert codec.decode(loads(dumps(encoded)), Order) == order
+    assert codec.decode({"TYPE": "Failed"}, OrderState) == Failed()
+    assert codec.decode({"TYPE": "Failed", "errorMessage": "x"}, Outcome) == FailedOutcome(error_message="x")

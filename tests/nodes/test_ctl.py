@@ -16,12 +16,17 @@ from typing import Any
 
 import pytest
 
-from js7es.domain.value import loads
+from js7es.domain import codec
+from js7es.domain.order.order import Order
+from js7es.domain.order.states import Failed, FailedInFork, Ready
+from js7es.domain.value import dumps, loads
+from js7es.domain.workflow.workflow import WorkflowId
 from js7es.nodes.certs import create_ca, create_node_certificate
 from js7es.nodes.ctl import (
     Connection,
     ControllerClient,
     format_event,
+    order_row,
     parse_argument,
     parse_at,
     read_item_file,
@@ -328,6 +333,14 @@ def test_helpers() -> None:
     assert parse_at("2026-01-31T12:00:00Z") == 1_769_860_800_000
     line = format_event({"eventId": 1_769_860_800_000_001, "Key": "o", "TYPE": "OrderMoved", "to": [1]})
     assert line.split()[2:] == ["1769860800000001", "o", "OrderMoved", "to=[1]"]
+
+
+def test_orders_show_js7s_state_names() -> None:
+    """The state column is the order's JSON TYPE, JS7's name: Failed (not FailedState), Ready, ..."""
+    for state, name in ((Failed(), "Failed"), (Ready(), "Ready"), (FailedInFork(), "FailedInFork")):
+        order = Order(id="o", workflow_id=WorkflowId("W", "1"), position=(0, "then+2", 1), state=state)
+        row = order_row(loads(dumps(codec.encode(order))))
+        assert row[2:4] == ["0/then+2:1", name]
 
 
 def test_item_files_get_their_kind_and_path_from_the_name(tmp_path: Path) -> None:

@@ -494,13 +494,15 @@ def _cmd_add_order(client: ControllerClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def _kill_mode(kill: bool) -> dict[str, Any]:
-    return {"kill": {"immediately": False}} if kill else {}
+def _kill_mode(args: argparse.Namespace) -> dict[str, Any]:
+    if args.kill_immediately:
+        return {"kill": {"immediately": True}}
+    return {"kill": {"immediately": False}} if args.kill else {}
 
 
 def _cmd_cancel(client: ControllerClient, args: argparse.Namespace) -> int:
     client.login()
-    mode = {"TYPE": "FreshOrStarted", **_kill_mode(args.kill)}
+    mode = {"TYPE": "FreshOrStarted", **_kill_mode(args)}
     client.command({"TYPE": "CancelOrders", "orderIds": args.ids, "mode": mode})
     print(f"Cancelling {', '.join(args.ids)}")
     return 0
@@ -509,8 +511,8 @@ def _cmd_cancel(client: ControllerClient, args: argparse.Namespace) -> int:
 def _cmd_suspend(client: ControllerClient, args: argparse.Namespace) -> int:
     client.login()
     command: dict[str, Any] = {"TYPE": "SuspendOrders", "orderIds": args.ids}
-    if args.kill:
-        command["mode"] = _kill_mode(True)
+    if args.kill or args.kill_immediately:
+        command["mode"] = _kill_mode(args)
     client.command(command)
     print(f"Suspending {', '.join(args.ids)}")
     return 0
@@ -744,6 +746,7 @@ def add_ctl_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         p = sub.add_parser(name, help=text)
         p.add_argument("ids", nargs="+", metavar="ID")
         p.add_argument("--kill", action="store_true", help="kill a running job process (SIGTERM, then SIGKILL)")
+        p.add_argument("--kill-immediately", action="store_true", help="kill a running job process with SIGKILL")
         p.set_defaults(action=function)
 
     resume = sub.add_parser("resume", help="resume a suspended or failed order")

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from js7es.domain import codec
-from js7es.domain.commands.orders import ResumeOrders
+from js7es.domain.commands.orders import CancelOrders, ResumeOrders, SuspendOrders
 from js7es.domain.event import KeyedEvent
-from js7es.domain.order.events import OrderAttachedToAgent
-from js7es.domain.order.order import Order
+from js7es.domain.order.events import OrderAttachedToAgent, OrderCancellationMarked, OrderResumed, mark_event
+from js7es.domain.order.order import Cancelling, Order
 from js7es.domain.order.outcome import Failed as FailedOutcome
-from js7es.domain.order.outcome import Outcome, Succeeded, failed_with_return_code
-from js7es.domain.order.states import Failed, OrderState
+from js7es.domain.order.outcome import Killed, Outcome, Succeeded, failed_with_return_code
+from js7es.domain.order.states import Failed, Finished, OrderState, Prompting, Ready, Sleeping
 from js7es.domain.problem import Problem
 from js7es.domain.value import dumps, loads
 from js7es.domain.workflow.job import WorkflowJob
@@ -111,3 +111,98 @@ def test_a_failed_order_has_js7s_state_Failed() -> None:
     assert codec.decode(loads(dumps(encoded)), Order) == order
     assert codec.decode({"TYPE": "Failed"}, OrderState) == Failed()
     assert codec.decode({"TYPE": "Failed", "errorMessage": "x"}, Outcome) == FailedOutcome(error_message="x")
+
+
+# JS7 OrderEventSource.resume / Order.scala OrderResumed: restartKilledJob (default: the last outcome is
+# Killed and the job is restartable) forgets the Killed outcome and runs the job again; without it, a
+# killed order resumed asSucceeded continues after the job.
+def _killed_while_suspending(*, restartable: bool = True) -> Simulator:
+    sim = Simulator()
+    job_ = {**job("J"), "isNotRestartable": not restartable}
+    sim.deploy({"path": "W", "instructions": [{"TYPE": "Execute.Named", "jobName": "J"}], "jobs": {"J": job_}})
+    runs: list[str] = []
+
+    def run(order: Order, workflow_job: WorkflowJob) -> Outcome:
+        runs.append(order.id)
+        if len(runs) == 1:  # while the first run goes on, suspend with kill: the process is killed
+            sim.command(SuspendOrders(order_ids=(order.id,), kill=True))
+            return Killed(outcome=failed_with_return_code(137))
+        return Succeeded(named_values={"returnCode": 0})
+
+    sim.run_job = run
+    sim.add_order("ORDER", "W")
+    sim.run()
+    order = sim.state.orders["ORDER"]
+    assert order.is_suspended and isinstance(order.last_outcome, Killed) and runs == ["ORDER"]
+    return sim
+
+
+def test_resume_restarts_a_killed_job() -> None:
+    sim = _killed_while_suspending()
+    sim.command(ResumeOrders(order_ids=("ORDER",)))
+    sim.run()
+    order = sim.state.orders["ORDER"]
+    assert isinstance(order.state, Finished)
+    assert [type(h.outcome) for h in order.historic_outcomes] == [Succeeded]  # the Killed one is forgotten
+    assert_golden("resume-restart-killed-job", events_of(sim, "ORDER"))
+
+
+def test_resume_as_succeeded_without_restart_continues_after_the_killed_job() -> None:
+    sim = _killed_while_suspending()
+    sim.command(ResumeOrders(order_ids=("ORDER",), as_succeeded=True, restart_killed_job=False))
+    sim.run()
+    order = sim.state.orders["ORDER"]
+    assert isinstance(order.state, Finished) and order.position == (1,)
+    assert sim.events_of("ORDER").count("OrderProcessingStarted") == 1  # not run again
+    resumed = [e for e in sim.typed_events_of("ORDER") if isinstance(e, OrderResumed)]
+    assert resumed == [OrderResumed(as_succeeded=True, restart_killed_job=False)]
+
+
+def test_a_killed_job_that_is_not_restartable_is_not_restarted_by_default() -> None:
+    sim = _killed_while_suspending(restartable=False)
+    sim.command(ResumeOrders(order_ids=("ORDER",)))
+    resumed = [e for e in sim.typed_events_of("ORDER") if isinstance(e, OrderResumed)]
+    assert resumed == [OrderResumed(restart_killed_job=False)]
+    assert isinstance(sim.state.orders["ORDER"].historic_outcomes[-1].outcome, Killed)
+
+
+# JS7 SuspensionMode(resetState) / OrderEventSource.trySuspendNow: an order waiting in a resettable state
+# (here Prompting, Sleeping, DelayingRetry) gets OrderStateReset and OrderSuspended at once; resumed, it
+# starts its instruction anew. Without resetState it stays waiting, marked.
+def test_suspend_with_reset_state() -> None:
+    sim = Simulator()
+    sim.deploy(
+        {"path": "P", "instructions": [{"TYPE": "Prompt", "question": "'Go on?'"}]},
+        {"path": "S", "instructions": [{"TYPE": "Sleep", "duration": "3600"}]},
+    )
+    for order_id, path in (("PROMPTING", "P"), ("SLEEPING", "S"), ("KEPT", "P")):
+        sim.add_order(order_id, path)
+    while sim.step():  # without letting the clock run
+        pass
+    assert isinstance(sim.state.orders["SLEEPING"].state, Sleeping)
+    assert not isinstance(sim.command(SuspendOrders(order_ids=("PROMPTING", "SLEEPING"), reset_state=True)), Problem)
+    sim.command(SuspendOrders(order_ids=("KEPT",)))
+    assert isinstance(sim.state.orders["KEPT"].state, Prompting) and not sim.state.orders["KEPT"].is_suspended
+    for order_id in ("PROMPTING", "SLEEPING"):
+        order = sim.state.orders[order_id]
+        assert order.is_suspended and isinstance(order.state, Ready) and order.mark is None
+    sim.now_ms += 1000
+    sim.command(ResumeOrders(order_ids=("PROMPTING", "SLEEPING")))
+    assert isinstance(sim.state.orders["PROMPTING"].state, Prompting)
+    sleeping = sim.state.orders["SLEEPING"].state
+    assert isinstance(sleeping, Sleeping) and sleeping.until_ms == sim.now_ms + 3_600_000  # sleeps anew
+    assert_golden("suspend-reset-state", events_of(sim, "PROMPTING") + events_of(sim, "SLEEPING"))
+
+
+# JS7 CancellationMode.FreshOrStarted(kill = Some(Kill(immediately = true))): the mark carries it to the
+# Agent, which sends SIGKILL at once (tests/e2e/test_e2e_orders.py runs it on a real process).
+def test_cancel_with_kill_immediately_is_marked_so() -> None:
+    sim = Simulator()
+    sim.deploy({"path": "W", "instructions": [{"TYPE": "Prompt", "question": "'?'"}]})
+    sim.add_order("ORDER", "W")
+    sim.run()
+    sim.command(CancelOrders(order_ids=("ORDER",), kill=True, kill_immediately=True))
+    marked = [e for e in sim.typed_events_of("ORDER") if isinstance(e, OrderCancellationMarked)]
+    assert marked == [OrderCancellationMarked(kill=True, kill_immediately=True)]
+    assert mark_event(Cancelling(kill=True, kill_immediately=True)) == marked[0]
+    assert sim.events_of("ORDER")[-1] == "OrderCancelled"

@@ -112,6 +112,7 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
     (ev.OrderPrompted(question="q"), cells(frozenset({st.Ready}), DETACHED), st.Prompting),
     (ev.OrderPromptAnswered(), cells(frozenset({st.Prompting}), ALL_V), st.Ready),
     (ev.OrderSleeping(until=7), cells(frozenset({st.Ready}), ALL_V), st.Sleeping),
+    (ev.OrderStateReset(), cells(frozenset({st.DelayingRetry, st.Prompting, st.Sleeping}), ALL_V), st.Ready),
 ]
 
 

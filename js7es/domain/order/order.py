@@ -49,12 +49,15 @@ class OrderMark:
 class Cancelling(OrderMark):
     mode: CancellationMode = "FreshOrStarted"
     kill: bool = False
+    kill_immediately: bool = False  # JS7's kill.immediately: SIGKILL at once, not SIGTERM first
 
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Suspending(OrderMark):
     kill: bool = False
+    kill_immediately: bool = False
+    reset_state: bool = False  # JS7's resetState: a waiting order (retry delay, prompt, sleep) is reset
 
 
 @codec.register
@@ -62,6 +65,7 @@ class Suspending(OrderMark):
 class Resuming(OrderMark):
     position: Position | None = None
     as_succeeded: bool = False
+    restart_killed_job: bool = False
 
 
 @codec.register

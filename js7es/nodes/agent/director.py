@@ -22,10 +22,8 @@ from js7es.domain.agent.events import AgentDedicatedToController, ItemAttachedTo
 from js7es.domain.event import NO_KEY, KeyedEvent
 from js7es.domain.order.events import (
     OrderAttachedToAgent,
-    OrderCancellationMarked,
     OrderDetached,
-    OrderResumptionMarked,
-    OrderSuspensionMarked,
+    mark_event,
 )
 from js7es.domain.order.order import Attachment, Cancelling, Order, OrderMark, Resuming, Suspending
 from js7es.domain.problem import Problem, problem
@@ -164,18 +162,11 @@ class AgentDirector:
         order = self.state.orders.get(order_id)
         if order is None or order.mark == mark or order.is_terminal:
             return None
-        match mark:
-            case Cancelling(mode=mode, kill=kill):
-                event: Any = OrderCancellationMarked(mode=mode, kill=kill)
-            case Suspending(kill=kill):
-                event = OrderSuspensionMarked(kill=kill)
-            case Resuming(position=position, as_succeeded=as_succeeded):
-                if not isinstance(order.mark, Suspending):
-                    return None
-                event = OrderResumptionMarked(position=position, as_succeeded=as_succeeded)
-            case _:
-                return problem("InvalidMark", f"Unknown mark {type(mark).__name__}")
-        await self.engine.emit([KeyedEvent(order_id, event)])
+        if not isinstance(mark, (Cancelling, Suspending, Resuming)):
+            return problem("InvalidMark", f"Unknown mark {type(mark).__name__}")
+        if isinstance(mark, Resuming) and not isinstance(order.mark, Suspending):
+            return None
+        await self.engine.emit([KeyedEvent(order_id, mark_event(mark))])
         return None
 
     async def release_events(self, until_event_id: int) -> Problem | None:

@@ -47,6 +47,7 @@ class _Running:
     step: JobStep
     process: JobProcess | None = None
     kill_requested: bool = False
+    kill_immediately: bool = False
 
 
 class JobRunner:
@@ -81,8 +82,11 @@ class JobRunner:
             match s.event:
                 case OrderProcessingStarted() if s.key in self._running:
                     self._spawn(self._run(s.key))
-                case OrderCancellationMarked(kill=True) | OrderSuspensionMarked(kill=True):
-                    self.kill(s.key)
+                case (
+                    OrderCancellationMarked(kill=True, kill_immediately=immediately)
+                    | OrderSuspensionMarked(kill=True, kill_immediately=immediately)
+                ):
+                    self.kill(s.key, immediately=immediately)
             touched.append(s.key)
         for order_id in dict.fromkeys(touched):
             self.try_start(order_id)
@@ -209,7 +213,7 @@ class JobRunner:
             if process.pid is not None:
                 pid_file.write_text(str(process.pid))
             if running.kill_requested:
-                process.kill()
+                process.kill(immediately=running.kill_immediately)
             outcome = await process.wait()
         except Exception as e:  # the process could not be started: the step fails, the Agent goes on
             log.warning("Order %s: job process failed: %s", order_id, e)
@@ -232,6 +236,7 @@ class JobRunner:
         if running is None:
             return
         running.kill_requested = True
+        running.kill_immediately = running.kill_immediately or immediately
         if running.process is not None:
             running.process.kill(immediately=immediately)
 

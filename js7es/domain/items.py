@@ -79,6 +79,13 @@ def parse_simple_item(obj: Any) -> SimpleItem | Problem:
                 limit = obj.get("processLimit")
                 if limit is not None and (not isinstance(limit, int) or limit < 1):
                     return problem("InvalidItem", f"AgentRef {path}: processLimit must be >= 1")
+                if limit is not None:  # the Agent's own setting rules; ignoring it would run more at once
+                    return problem(
+                        "NotSupported",
+                        f"AgentRef {path}: js7es does not support processLimit in the AgentRef yet; "
+                        "set process-limit in the Agent's configuration (agent.toml)",
+                        field="processLimit",
+                    )
                 return AgentRef(
                     path=path,
                     directors=tuple(directors),
@@ -92,6 +99,12 @@ def parse_simple_item(obj: Any) -> SimpleItem | Problem:
                 uri = obj.get("uri")
                 if not isinstance(uri, str) or not uri:
                     return problem("InvalidItem", f"SubagentItem {subagent_id}: needs a uri")
+                if obj.get("disabled"):  # js7es runs jobs on the Director, disabled or not
+                    return problem(
+                        "NotSupported",
+                        f"SubagentItem {subagent_id}: js7es does not support disabled subagents yet",
+                        field="disabled",
+                    )
                 return SubagentItem(
                     id=subagent_id,
                     agent_path=agent_path,

@@ -3,6 +3,11 @@ tests/golden/js7/ (one `{"Key":…, "TYPE":…, …}` line per event, as JS7's j
 EventIds). The JS7 source each expectation comes from is named at the test.
 
 UPDATE_GOLDEN=1 rewrites the files after an intended change; review the diff against JS7's sources.
+
+What each test checks is JS7's (positions, state and event names, what the commands do). Shapes where
+js7es's JSON still differs from JS7's, outside these tests' subject, show in the files as they are: the
+outcome Failed's text is "errorMessage" (JS7: "message"), a WorkflowId carries a TYPE, and the marks'
+kill options are flat fields (JS7: "mode": {"TYPE": …, "kill": {"immediately": …}}).
 """
 
 from __future__ import annotations
@@ -206,3 +211,22 @@ def test_cancel_with_kill_immediately_is_marked_so() -> None:
     assert marked == [OrderCancellationMarked(kill=True, kill_immediately=True)]
     assert mark_event(Cancelling(kill=True, kill_immediately=True)) == marked[0]
     assert sim.events_of("ORDER")[-1] == "OrderCancelled"
+
+
+# JS7 Finish(outcome: Option[OrderOutcome.Completed]): the order finishes with that outcome, named values
+# included; Fail's namedValues are values (FailTest: "namedValues": {"returnCode": 7}).
+def test_finish_and_fail_outcomes_carry_their_named_values() -> None:
+    sim = Simulator()
+    sim.deploy(
+        {
+            "path": "F",
+            "instructions": [
+                {"TYPE": "Finish", "outcome": {"TYPE": "Failed", "message": "given up", "namedValues": {"n": 1}}}
+            ],
+        },
+        {"path": "X", "instructions": [{"TYPE": "Fail", "message": "'ERROR'", "namedValues": {"returnCode": 7}}]},
+    )
+    sim.add_order("FINISH", "F")
+    sim.add_order("FAIL", "X")
+    sim.run()
+    assert_golden("finish-and-fail-outcomes", events_of(sim, "FINISH") + events_of(sim, "FAIL"))

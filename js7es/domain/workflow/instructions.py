@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from js7es.domain.value import Value
 from js7es.domain.workflow.job import WorkflowJob
 
 
@@ -83,7 +84,7 @@ class Retry(Instruction):
 class Fail(Instruction):
     TYPE_NAME = "Fail"
     message: str | None = None  # expression
-    named_values: Mapping[str, str] = field(default_factory=dict)  # name -> expression
+    named_values: Mapping[str, Value] = field(default_factory=dict)  # JS7's NamedValues: constants
     uncatchable: bool = False
 
 
@@ -92,6 +93,7 @@ class Finish(Instruction):
     TYPE_NAME = "Finish"
     outcome_failed: bool = False
     message: str | None = None
+    named_values: Mapping[str, Value] = field(default_factory=dict)  # of the outcome, constants
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,6 +3,11 @@
 A problem names where it is: the workflow position (e.g. 1/fork+b:0) and the JSON path. Unknown fields
 are ignored, as JS7's decoders do, so that files exported by JOC Cockpit deploy unchanged; unknown
 `TYPE`s, unknown jobs, bad expressions, bad labels and unreachable instructions are refused.
+
+JS7 fields and instructions that js7es does not implement yet are refused with the problem NotSupported
+wherever they would change what runs (a job's admission times, a Cycle, a branch's result, a login, ...),
+never dropped silently. JS7 fields that change nothing js7es runs are ignored: `timeZone` and
+`calendarPath` only matter to admission times and cycles, which are refused themselves.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 
 from js7es.domain.expression import parse_expression
 from js7es.domain.problem import Problem, problem
+from js7es.domain.value import Value, value_from_json
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import (
     Block,
@@ -58,6 +64,34 @@ class _Refused(Exception):
 def _refuse(code: str, message: str, where: Position | str, **args: object) -> _Refused:
     at = pos.to_string(where) if isinstance(where, tuple) else where
     return _Refused(problem(code, f"{message} (at {at})", position=at, **args))
+
+
+# JS7's instructions (Instructions.scala) that js7es does not run yet: refused as NotSupported, not as unknown.
+JS7_INSTRUCTIONS_NOT_SUPPORTED = frozenset(
+    {
+        "AddOrder",
+        "AdmissionTime",
+        "Break",
+        "BreakOrder",
+        "ConsumeNotices",
+        "Cycle",
+        "EmptyInstruction",
+        "ExpectNotice",
+        "ExpectNotices",
+        "ForkList",
+        "Lock",
+        "Options",
+        "PostNotice",
+        "PostNotices",
+        "Say",
+        "StickySubagent",
+        "Stop",
+    }
+)
+
+
+def _not_supported(what: str, where: Position | str, field: str) -> _Refused:
+    return _refuse("NotSupported", f"js7es does not support {what} yet", where, field=field)
 
 
 def parse_workflow(obj: Any, *, path: str | None = None, version_id: str | None = None) -> Workflow | Problem:
@@ -106,6 +140,8 @@ class _Parser:
         version_id = obj.get("versionId", version_id) or ""
         if not isinstance(version_id, str) or "~" in version_id:
             raise _refuse("InvalidVersionId", f"Invalid versionId {version_id!r}", "versionId")
+        if obj.get("result"):
+            raise _not_supported("a workflow's result", "result", "result")
         jobs_obj = obj.get("jobs", {})
         if not isinstance(jobs_obj, Mapping):
             raise _refuse("InvalidWorkflow", "'jobs' must be an object", "jobs")
@@ -193,18 +229,17 @@ class _Parser:
                 return Fail(
                     label=label,
                     message=None if message is None else check_expression(message, here),
-                    named_values=self.expressions(obj.get("namedValues", {}), here),
+                    named_values=self.named_values(obj.get("namedValues", {}), here),
                     uncatchable=bool(obj.get("uncatchable", False)),
                 )
             case "Finish":
-                outcome = obj.get("outcome")
-                failed = isinstance(outcome, Mapping) and outcome.get("TYPE") == "Failed"
-                message = outcome.get("message") if isinstance(outcome, Mapping) else None
-                return Finish(label=label, outcome_failed=failed, message=message)
+                return self.finish(obj.get("outcome"), label, here)
             case "Prompt":
                 return Prompt(label=label, question=check_expression(obj.get("question"), here))
             case "Sleep":
                 return Sleep(label=label, duration=check_expression(obj.get("duration"), here))
+        if type_ in JS7_INSTRUCTIONS_NOT_SUPPORTED:
+            raise _not_supported(f"the instruction {type_}", here, "TYPE")
         raise _refuse("UnknownInstruction", f"Unknown instruction TYPE {type_!r}", here, TYPE=type_)
 
     def if_(self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int) -> If:
@@ -253,6 +288,30 @@ class _Parser:
             join_if_failed=bool(obj.get("joinIfFailed", False)),
         )
 
+    def finish(self, outcome: Any, label: str | None, here: Position) -> Finish:
+        """JS7's Finish(outcome?: Succeeded{namedValues} | Failed{message, namedValues})."""
+        if outcome is None:
+            return Finish(label=label)
+        if not isinstance(outcome, Mapping) or outcome.get("TYPE") not in ("Succeeded", "Failed"):
+            raise _refuse("InvalidInstruction", "Finish.outcome must be a Succeeded or Failed outcome", here)
+        message = outcome.get("message")
+        if message is not None and not isinstance(message, str):
+            raise _refuse("InvalidInstruction", "Finish.outcome.message must be a string", here)
+        return Finish(
+            label=label,
+            outcome_failed=outcome["TYPE"] == "Failed",
+            message=message,
+            named_values=self.named_values(outcome.get("namedValues", {}), here),
+        )
+
+    def named_values(self, obj: Any, where: Position | str) -> dict[str, Value]:
+        """JS7's NamedValues: constant values (not expressions), e.g. {"returnCode": 7}."""
+        if not isinstance(obj, Mapping):
+            raise _refuse("InvalidWorkflow", f"Expected an object of named values, got {_kind(obj)}", where)
+        converted = value_from_json(dict(obj))
+        assert isinstance(converted, Mapping)
+        return dict(converted)
+
     def try_(self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int) -> Try:
         delays = obj.get("retryDelays", [])
         if not isinstance(delays, list) or not all(_is_duration(d) for d in delays):
@@ -270,6 +329,8 @@ class _Parser:
 
     def subworkflow(self, obj: Any, branch_path: Position, where: str, depth: int) -> Block:
         if isinstance(obj, Mapping):
+            if obj.get("result"):  # JS7: a fork branch's result values go into the parent's join outcome
+                raise _not_supported("a block's result", branch_path[:-1], "result")
             obj = obj.get("instructions")
         return self.block(obj, branch_path, where, depth + 1)
 
@@ -289,8 +350,18 @@ class _Parser:
         if not _is_duration(sigkill):
             raise _refuse("InvalidJob", "sigkillDelay must be seconds >= 0", where)
         bundle = obj.get("subagentBundleIdExpr", obj.get("subagentSelectionIdExpr"))
+        constant = obj.get("subagentBundleId", obj.get("subagentSelectionId"))  # JS7's older constant form
+        if bundle is None and constant is not None:
+            if not valid_name(constant):
+                raise _refuse("InvalidJob", f"Invalid subagentBundleId {constant!r}", where)
+            bundle = f"'{constant}'"
         if bundle is not None:
             check_expression(bundle, where)
+        if obj.get("admissionTimeScheme") is not None:
+            raise _not_supported("admission times of a job", where, "admissionTimeScheme")
+        for flag in ("killAtEndOfAdmissionPeriod", "skipIfNoAdmissionStartForOrderDay", "skipIfNoAdmissionForOrderDay"):
+            if obj.get(flag):
+                raise _not_supported(f"{flag} (admission times)", where, flag)
         return WorkflowJob(
             agent_path=str(agent_path),
             executable=self.executable(obj.get("executable"), where),
@@ -314,7 +385,9 @@ class _Parser:
             "v1_compatible": bool(obj.get("v1Compatible", False)),
         }
         type_ = obj.get("TYPE")
-        login = obj.get("login", {}).get("credentialKey") if isinstance(obj.get("login"), Mapping) else None
+        if obj.get("login") is not None:  # every job runs as the Agent's user
+            raise _not_supported("a job's login (running as another user)", where, "login")
+        login = None
         match type_:
             case "ShellScriptExecutable" | "ScriptExecutable":
                 script = obj.get("script")
@@ -335,6 +408,8 @@ class _Parser:
                 class_name = obj.get("className")
                 if not isinstance(class_name, str) or not class_name:
                     raise _refuse("InvalidJob", "InternalExecutable needs a 'className'", where)
+                if obj.get("script"):
+                    raise _not_supported("a script of an InternalExecutable", where, "script")
                 return InternalExecutable(
                     class_name=class_name,
                     job_arguments=self.expressions(obj.get("jobArguments", {}), where, check=False),

@@ -43,11 +43,7 @@ def execute_fail(step: Step, instruction: Fail) -> list[OrderEvent]:
     if instruction.message is not None:
         evaluated = step.evaluate(instruction.message)
         message = evaluated.message if isinstance(evaluated, Problem) else str(evaluated)
-    named = {}
-    for name, expr in instruction.named_values.items():
-        value = step.evaluate(expr)
-        if not isinstance(value, Problem):
-            named[name] = value
+    named = dict(instruction.named_values)
     handling = step.fail(uncatchable=instruction.uncatchable)
     if handling == step.detach():
         return handling
@@ -63,7 +59,12 @@ def execute_finish(step: Step, instruction: Finish) -> list[OrderEvent]:
         block = step.workflow.block(branch_start[:-1])
         assert isinstance(block, Block)
         return [OrderMoved(to=pos.with_index(branch_start, len(block.instructions)))]
-    outcome = Failed(error_message=instruction.message) if instruction.outcome_failed else Succeeded()
+    named = instruction.named_values
+    outcome = (
+        Failed(error_message=instruction.message, named_values=named)
+        if instruction.outcome_failed
+        else Succeeded(named_values=named)
+    )
     return [OrderFinished(outcome=outcome)]
 
 

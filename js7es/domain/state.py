@@ -49,8 +49,8 @@ from js7es.domain.order.events import (
     OrderForked,
     OrderJoined,
 )
-from js7es.domain.order.order import Order
-from js7es.domain.order.states import Forked, Ready
+from js7es.domain.order.order import Order, forked_child
+from js7es.domain.order.states import Forked
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, value_to_json
 from js7es.domain.workflow.parse import parse_workflow
@@ -197,18 +197,7 @@ class ControllerState:
                     if child.order_id in self.orders:
                         return problem("DuplicateOrder", f"Child order {child.order_id!r} exists already")
                 for child in children:
-                    self._put_order(
-                        replace(
-                            order,
-                            id=child.order_id,
-                            position=(*order.position, f"fork+{child.branch_id}", 0),
-                            state=Ready(),
-                            parent=order_id,
-                            mark=None,
-                            delete_when_terminated=False,
-                            scheduled_for=None,
-                        )
-                    )
+                    self._put_order(forked_child(order, child.order_id, child.branch_id))
             case OrderJoined():
                 assert isinstance(order.state, Forked)
                 for child_id in order.state.children:

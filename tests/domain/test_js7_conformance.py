@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from js7es.domain import codec
+from js7es.domain.commands.items import UpdateItems
 from js7es.domain.commands.orders import CancelOrders, ResumeOrders, SuspendOrders
 from js7es.domain.event import KeyedEvent
 from js7es.domain.order.events import OrderAttachedToAgent, OrderCancellationMarked, OrderResumed, mark_event
@@ -230,3 +231,43 @@ def test_finish_and_fail_outcomes_carry_their_named_values() -> None:
     sim.add_order("FAIL", "X")
     sim.run()
     assert_golden("finish-and-fail-outcomes", events_of(sim, "FINISH") + events_of(sim, "FAIL"))
+
+
+# JS7 ForkInstructionExecutor: with agentPath the order is attached to that Agent and forked there (the
+# children are created attached to it, Order.newForkedOrders copies attachedState); the forked parent is
+# detachable and the Controller joins, after the children came back at the ends of their branches.
+def test_fork_with_agent_path_forks_on_that_agent() -> None:
+    sim = Simulator(agents=("AGENT", "B"))
+    fork = {
+        "TYPE": "Fork",
+        "agentPath": "AGENT",
+        "branches": [
+            {"id": "a", "workflow": {"instructions": [{"TYPE": "Execute.Named", "jobName": "A"}]}},
+            {"id": "b", "workflow": {"instructions": [{"TYPE": "Execute.Named", "jobName": "B"}]}},
+        ],
+    }
+    sim.deploy(
+        {"path": "W", "instructions": [fork], "jobs": {"A": job("A"), "B": {**job("B"), "agentPath": "B"}}},
+    )
+    sim.add_order("ORDER", "W")
+    sim.run()
+    assert sim.events_of("ORDER")[-1] == "OrderFinished"
+    forked = [k for k in sim.log if k.key.startswith("ORDER")]
+    assert_golden("fork-on-agent", forked)
+    # The child whose job is on this Agent starts at once; the other one goes to its Agent via the Controller.
+    assert sim.events_of("ORDER|a")[:2] == ["OrderProcessingStarted", "OrderProcessed"]
+    assert sim.events_of("ORDER|b")[:4] == ["OrderDetachable", "OrderDetached", "OrderAttachable", "OrderAttached"]
+
+
+def test_fork_with_an_unknown_agent_path_is_not_deployed() -> None:
+    sim = Simulator()
+    fork = {"TYPE": "Fork", "agentPath": "NONE", "branches": [{"id": "a", "workflow": {"instructions": []}}]}
+    refused = sim.command(
+        UpdateItems(
+            operations=(
+                {"TYPE": "AddVersion", "versionId": "1"},
+                {"TYPE": "AddOrChangeSimple", "item": {"path": "W", "instructions": [fork]}},
+            )
+        )
+    )
+    assert isinstance(refused, Problem) and refused.arguments["key"] == "AgentRef:NONE"

@@ -51,7 +51,9 @@ TERMINAL = frozenset({st.Finished, st.Cancelled})
 NONTERMINAL = ALL - TERMINAL
 ALL_V = frozenset(VARIANTS)
 DETACHED = frozenset({"D", "C", "MC", "MS", "MR", "S"})
-DETACHABLE = frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.DelayingRetry, st.Sleeping})
+DETACHABLE = frozenset(
+    {st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.DelayingRetry, st.Sleeping, st.Forked}
+)
 MOVABLE = frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.Sleeping})
 CANCELLABLE = NONTERMINAL - {st.Processing, st.Forked}
 SUSPENDABLE = frozenset({st.Fresh, st.Ready, st.ProcessingKilled, st.Failed})

@@ -310,6 +310,71 @@ def test_js7_sample_nested_forks_run_unchanged_on_two_agents(tmp_path: Path) -> 
         topo.stop_all()
 
 
+def test_fork_with_agent_path_forks_on_that_agent(tmp_path: Path) -> None:
+    """JS7's Fork.agentPath: the order is attached to that Agent and forked there; a child whose job is
+    on that Agent starts without a round trip through the Controller, the other goes via the Controller
+    to its Agent; the Controller joins."""
+    topo = Topology(tmp_path, agents=("agent-1", "agent-2"))
+    topo.start_all()
+    try:
+        on_2 = {**shell("echo b"), "agentPath": "agent-2"}
+        fork = {
+            "TYPE": "Fork",
+            "agentPath": "agent-1",
+            "branches": [
+                {"id": "a", "workflow": {"instructions": [execute("A")]}},
+                {"id": "b", "workflow": {"instructions": [execute("B")]}},
+            ],
+        }
+        w = workflow("forking", fork, execute("A"), A={**shell("echo a"), "agentPath": "agent-1"}, B=on_2)
+        assert topo.deploy(w, version="1").status_code == 200
+        assert topo.add_order("f", "forking").status_code == 201
+        events = topo.wait_for(lambda es: topo.terminated(es, "f"))
+        assert without_output(topo.order_events(events, "f")) == [
+            "OrderAdded",
+            "OrderStarted",
+            "OrderAttachable",
+            "OrderAttached",
+            "OrderForked",  # on agent-1
+            "OrderDetachable",
+            "OrderDetached",
+            "OrderJoined",  # on the Controller
+            "OrderMoved",
+            "OrderAttachable",
+            "OrderAttached",
+            "OrderProcessingStarted",
+            "OrderProcessed",
+            "OrderMoved",
+            "OrderDetachable",
+            "OrderDetached",
+            "OrderFinished",
+        ]
+        attached = next(e for e in events if e.get("Key") == "f" and e["TYPE"] == "OrderAttached")
+        assert attached["agentPath"] == "agent-1"
+        assert without_output(topo.order_events(events, "f|a")) == [
+            "OrderProcessingStarted",  # at once: the child is on agent-1 already
+            "OrderProcessed",
+            "OrderMoved",
+            "OrderDetachable",
+            "OrderDetached",
+        ]
+        assert without_output(topo.order_events(events, "f|b")) == [
+            "OrderDetachable",
+            "OrderDetached",
+            "OrderAttachable",
+            "OrderAttached",
+            "OrderProcessingStarted",
+            "OrderProcessed",
+            "OrderMoved",
+            "OrderDetachable",
+            "OrderDetached",
+        ]
+        started = {e["Key"]: e["subagentId"] for e in events if e["TYPE"] == "OrderProcessingStarted"}
+        assert started == {"f|a": "agent-1-director", "f|b": "agent-2-director", "f": "agent-1-director"}
+    finally:
+        topo.stop_all()
+
+
 def test_fail_instruction_caught_and_uncaught(topology: Topology) -> None:
     caught = {
         "TYPE": "Try",

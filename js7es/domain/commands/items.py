@@ -176,11 +176,12 @@ def _check_references(
             continue
         for position, instruction in workflow.positions():
             job = workflow.job_of(instruction)
-            if job is not None and job.agent_path not in agents:
+            agent_path = workflow.agent_path_of(instruction)
+            if agent_path is not None and agent_path not in agents:
                 return problem(
                     "UnknownItem",
-                    f"Workflow {workflow.path} at {pos.to_string(position)}: unknown AgentRef:{job.agent_path}",
-                    key=f"AgentRef:{job.agent_path}",
+                    f"Workflow {workflow.path} at {pos.to_string(position)}: unknown AgentRef:{agent_path}",
+                    key=f"AgentRef:{agent_path}",
                     workflow=workflow.path,
                     position=pos.to_string(position),
                 )

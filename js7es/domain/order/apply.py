@@ -71,7 +71,8 @@ from js7es.domain.problem import Problem, problem
 from js7es.domain.workflow import position as pos
 
 _MOVABLE = (Fresh, Ready, Processed, ProcessingKilled, Sleeping)
-_DETACHABLE = (Fresh, Ready, Processed, ProcessingKilled, DelayingRetry, Sleeping)
+# Forked: a parent forked on an Agent goes back to the Controller, which joins (JS7: Forked IsDetachable).
+_DETACHABLE = (Fresh, Ready, Processed, ProcessingKilled, DelayingRetry, Sleeping, Forked)
 _SUSPENDABLE = (Fresh, Ready, ProcessingKilled, Failed)
 _CANCELLABLE = (
     Fresh,

@@ -110,8 +110,8 @@ def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
             return [OrderAwoke()] if until <= step.ctx.now_ms else []
         case Sleeping(until_ms=until):
             return [step.move(pos.next_of(order.position))] if until <= step.ctx.now_ms else []
-        case Forked():
-            return join(step) if step.ctx.at_controller else []
+        case Forked():  # forked on an Agent (Fork.agentPath): the Controller joins
+            return join(step) if step.ctx.at_controller else step.detach()
     return []  # Processing, Prompting, Failed, FailedInFork, Broken: waiting for a process or a person
 
 

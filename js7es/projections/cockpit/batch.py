@@ -50,9 +50,9 @@ from js7es.domain.order.events import (
     OrderStderrWritten,
     OrderStdoutWritten,
 )
-from js7es.domain.order.order import Order
+from js7es.domain.order.order import Order, forked_child
 from js7es.domain.order.outcome import Disrupted, Killed, Outcome, TimedOut, error_message
-from js7es.domain.order.states import FailedInFork, Forked, Ready
+from js7es.domain.order.states import FailedInFork, Forked
 from js7es.domain.problem import Problem
 from js7es.domain.value import dumps, loads, value_to_json
 from js7es.domain.workflow.instructions import ExecuteNamed
@@ -265,15 +265,7 @@ class Batch:
                 self._end_step(row, ts, outcome)
             case OrderForked(children=forked):
                 for child in forked:
-                    child_order = before.updated(
-                        id=child.order_id,
-                        position=(*before.position, f"fork+{child.branch_id}", 0),
-                        state=Ready(),
-                        parent=order_id,
-                        mark=None,
-                        delete_when_terminated=False,
-                        scheduled_for=None,
-                    )
+                    child_order = forked_child(before, child.order_id, child.branch_id)
                     self.orders[child.order_id] = OrderRow(child_order, eid, None, ts, eid)
                     self.dirty_orders.add(child.order_id)
                     self._new_run(child_order, eid, ts, state="Running", started_at=ts)

@@ -216,7 +216,7 @@ class ControllerState:
                 self.versions.append(version_id)
                 return None
             case VersionedItemAdded(item=item) | VersionedItemChanged(item=item):
-                workflow = parse_workflow(value_to_json(item))
+                workflow = parse_workflow(value_to_json(item), committed=True)
                 if isinstance(workflow, Problem):
                     return workflow
                 exists = workflow.path in self.current_versions
@@ -238,7 +238,7 @@ class ControllerState:
         return problem("UnknownEvent", f"ControllerState cannot apply {type(event).__name__} (key {key!r})")
 
     def _put_simple(self, obj: Any, *, adding: bool) -> Problem | None:
-        item = parse_simple_item(value_to_json(obj))
+        item = parse_simple_item(value_to_json(obj), committed=True)
         if isinstance(item, Problem):
             return item
         table: dict[str, Any] = self._table_of(item)
@@ -320,13 +320,13 @@ class ControllerState:
             case "ClusterStateSnapshot":
                 self.cluster = codec.decode(obj["clusterState"], ClusterState)
             case "SimpleItem":
-                item = parse_simple_item(obj["item"])
+                item = parse_simple_item(obj["item"], committed=True)
                 if isinstance(item, Problem):
                     raise ValueError(f"Bad snapshot item: {item}")
                 ident = item.id if isinstance(item, SubagentItem) else item.path
                 self._table_of(item)[ident] = item
             case "WorkflowItem":
-                workflow = parse_workflow(obj["item"])
+                workflow = parse_workflow(obj["item"], committed=True)
                 if isinstance(workflow, Problem):
                     raise ValueError(f"Bad snapshot workflow: {workflow}")
                 self.workflows[workflow.id] = workflow

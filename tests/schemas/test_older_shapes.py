@@ -8,11 +8,17 @@ import shutil
 from pathlib import Path
 
 from js7es.domain import codec
+from js7es.domain.commands import execute
+from js7es.domain.commands.items import UpdateItems
+from js7es.domain.items import UnsignedSimpleItemAdded, VersionAdded, VersionedItemAdded
+from js7es.domain.order.context import Context
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Failed as FailedOutcome
 from js7es.domain.order.states import Failed, OrderState
+from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
 from js7es.domain.value import dumps, loads
+from js7es.domain.workflow.workflow import WorkflowId
 from js7es.journal import FileJournal
 from js7es.journal.tools import replay, verify
 
@@ -49,3 +55,36 @@ def test_the_older_state_name_decodes_only_as_a_state() -> None:
     order = codec.decode(loads((OLDER / "order-FailedState.json").read_text()), Order)
     assert order.state == Failed() and isinstance(order.last_outcome, FailedOutcome)
     assert '"state":{"TYPE":"Failed"}' in dumps(codec.encode(order))
+
+
+def test_items_deployed_before_js7es_refused_their_unsupported_fields_still_apply() -> None:
+    """Older js7es accepted (and ignored) JS7 fields it now refuses at deployment, e.g. a job's admission
+    times or an AgentRef's processLimit: their journaled item events must still apply on recovery."""
+    job = {
+        "agentPath": "A",
+        "executable": {"TYPE": "ShellScriptExecutable", "script": "true", "login": {"credentialKey": "k"}},
+        "admissionTimeScheme": {"periods": []},
+    }
+    workflow = {"path": "W", "versionId": "1", "instructions": [{"TYPE": "Execute.Anonymous", "job": job}]}
+    agent = {"TYPE": "AgentRef", "path": "A", "uri": "https://a", "processLimit": 3}
+    state = ControllerState()
+    for event in (
+        UnsignedSimpleItemAdded(item=agent),
+        VersionAdded(version_id="1"),
+        VersionedItemAdded(item=workflow),
+    ):
+        assert state.apply_event("", event) is None
+    assert WorkflowId("W", "1") in state.workflows
+    assert ControllerState.from_snapshot(loads(dumps(list(state.snapshot_objects())))) == state
+    deployed = execute(
+        ControllerState(),
+        UpdateItems(
+            operations=(
+                {"TYPE": "AddVersion", "versionId": "1"},
+                {"TYPE": "AddOrChangeSimple", "item": {**agent, "processLimit": None}},
+                {"TYPE": "AddOrChangeSimple", "item": workflow},
+            )
+        ),
+        Context(now_ms=0),
+    )
+    assert isinstance(deployed, Problem) and deployed.code == "NotSupported"

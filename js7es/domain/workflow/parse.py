@@ -94,10 +94,17 @@ def _not_supported(what: str, where: Position | str, field: str) -> _Refused:
     return _refuse("NotSupported", f"js7es does not support {what} yet", where, field=field)
 
 
-def parse_workflow(obj: Any, *, path: str | None = None, version_id: str | None = None) -> Workflow | Problem:
-    """A workflow from its JSON object; `path`/`version_id` fill in what a file name or deployment gives."""
+def parse_workflow(
+    obj: Any, *, path: str | None = None, version_id: str | None = None, committed: bool = False
+) -> Workflow | Problem:
+    """A workflow from its JSON object; `path`/`version_id` fill in what a file name or deployment gives.
+
+    `committed`: the workflow is in the journal already (applying, recovering, projecting). JS7 fields
+    that js7es does not support are refused only when a workflow is deployed; one deployed before
+    they were refused is read as it ran then (those fields ignored), so that the journal still applies.
+    """
     try:
-        return _Parser().workflow(obj, path, version_id)
+        return _Parser(committed=committed).workflow(obj, path, version_id)
     except _Refused as refused:
         return refused.problem
     except RecursionError:
@@ -125,9 +132,14 @@ def valid_name(name: Any) -> bool:
 
 
 class _Parser:
-    def __init__(self) -> None:
+    def __init__(self, *, committed: bool = False) -> None:
+        self.committed = committed
         self.labels: dict[str, Position] = {}
         self.named_jobs_used: dict[str, Position] = {}
+
+    def unsupported(self, what: str, where: Position | str, field: str) -> None:
+        if not self.committed:
+            raise _not_supported(what, where, field)
 
     def workflow(self, obj: Any, path: str | None, version_id: str | None) -> Workflow:
         if not isinstance(obj, Mapping):
@@ -141,7 +153,7 @@ class _Parser:
         if not isinstance(version_id, str) or "~" in version_id:
             raise _refuse("InvalidVersionId", f"Invalid versionId {version_id!r}", "versionId")
         if obj.get("result"):
-            raise _not_supported("a workflow's result", "result", "result")
+            self.unsupported("a workflow's result", "result", "result")
         jobs_obj = obj.get("jobs", {})
         if not isinstance(jobs_obj, Mapping):
             raise _refuse("InvalidWorkflow", "'jobs' must be an object", "jobs")
@@ -330,7 +342,7 @@ class _Parser:
     def subworkflow(self, obj: Any, branch_path: Position, where: str, depth: int) -> Block:
         if isinstance(obj, Mapping):
             if obj.get("result"):  # JS7: a fork branch's result values go into the parent's join outcome
-                raise _not_supported("a block's result", branch_path[:-1], "result")
+                self.unsupported("a block's result", branch_path[:-1], "result")
             obj = obj.get("instructions")
         return self.block(obj, branch_path, where, depth + 1)
 
@@ -358,10 +370,10 @@ class _Parser:
         if bundle is not None:
             check_expression(bundle, where)
         if obj.get("admissionTimeScheme") is not None:
-            raise _not_supported("admission times of a job", where, "admissionTimeScheme")
+            self.unsupported("admission times of a job", where, "admissionTimeScheme")
         for flag in ("killAtEndOfAdmissionPeriod", "skipIfNoAdmissionStartForOrderDay", "skipIfNoAdmissionForOrderDay"):
             if obj.get(flag):
-                raise _not_supported(f"{flag} (admission times)", where, flag)
+                self.unsupported(f"{flag} (admission times)", where, flag)
         return WorkflowJob(
             agent_path=str(agent_path),
             executable=self.executable(obj.get("executable"), where),
@@ -386,7 +398,7 @@ class _Parser:
         }
         type_ = obj.get("TYPE")
         if obj.get("login") is not None:  # every job runs as the Agent's user
-            raise _not_supported("a job's login (running as another user)", where, "login")
+            self.unsupported("a job's login (running as another user)", where, "login")
         login = None
         match type_:
             case "ShellScriptExecutable" | "ScriptExecutable":
@@ -409,7 +421,7 @@ class _Parser:
                 if not isinstance(class_name, str) or not class_name:
                     raise _refuse("InvalidJob", "InternalExecutable needs a 'className'", where)
                 if obj.get("script"):
-                    raise _not_supported("a script of an InternalExecutable", where, "script")
+                    self.unsupported("a script of an InternalExecutable", where, "script")
                 return InternalExecutable(
                     class_name=class_name,
                     job_arguments=self.expressions(obj.get("jobArguments", {}), where, check=False),

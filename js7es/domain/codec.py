@@ -17,7 +17,10 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 from js7es.domain.value import value_from_json, value_to_json
 
 _T = TypeVar("_T")
-_registry: dict[str, type[Any]] = {}
+# TYPE -> the classes of that name: one per family (JS7 names the order state and the outcome both
+# "Failed"; the field's declared type, the context, tells which one is meant).
+_registry: dict[str, tuple[type[Any], ...]] = {}
+_aliases: dict[str, tuple[type[Any], ...]] = {}  # older TYPEs that still decode (never written)
 _Encoder = Callable[[Any], Any]
 _Decoder = Callable[[Any], Any]
 _encoders: dict[type[Any], _Encoder] = {}
@@ -29,26 +32,55 @@ class CodecError(ValueError):
 
 
 def register(cls: type[_T]) -> type[_T]:
-    """Register a dataclass under its class name as its `TYPE`."""
+    """Register a dataclass under its class name (or TYPE_NAME) as its `TYPE`.
+
+    Two classes may share a TYPE only when they belong to unrelated families (no common base but
+    `object`), so that the declared type of a field always tells them apart.
+    """
     name = getattr(cls, "TYPE_NAME", cls.__name__)
-    existing = _registry.get(name)
-    if existing is not None and existing is not cls:
-        raise TypeError(f"TYPE {name} registered twice: {existing} and {cls}")
-    _registry[name] = cls
+    existing = _registry.get(name, ())
+    if cls in existing:
+        return cls
+    for other in existing:
+        if _related(other, cls):
+            raise TypeError(f"TYPE {name} registered twice: {other} and {cls}")
+    _registry[name] = (*existing, cls)
     return cls
+
+
+def register_alias(old_name: str, cls: type[Any]) -> None:
+    """Decode the older TYPE `old_name` as `cls` (journals written before a rename); never encoded."""
+    if cls not in _registry.get(type_name_of(cls), ()):
+        raise TypeError(f"{cls} is not registered")
+    _aliases[old_name] = (*_aliases.get(old_name, ()), cls)
+
+
+def _related(a: type[Any], b: type[Any]) -> bool:
+    return bool((set(a.__mro__) & set(b.__mro__)) - {object})
 
 
 def type_name_of(cls: type[Any]) -> str:
     return str(getattr(cls, "TYPE_NAME", cls.__name__))
 
 
-def registered(base: type[Any] | None = None) -> dict[str, type[Any]]:
-    """All registered classes, or those that subclass `base`."""
-    return {n: c for n, c in _registry.items() if base is None or issubclass(c, base)}
+def registered(base: type[Any]) -> dict[str, type[Any]]:
+    """The registered subclasses of `base` by TYPE (unique within a family)."""
+    return {n: c for n, classes in _registry.items() for c in classes if issubclass(c, base)}
 
 
-def lookup(type_name: str) -> type[Any] | None:
-    return _registry.get(type_name)
+def registered_classes() -> list[type[Any]]:
+    """Every registered class."""
+    return [c for classes in _registry.values() for c in classes]
+
+
+def lookup(type_name: str, base: type[Any] | None = None) -> type[Any] | None:
+    """The class of a TYPE (within `base`'s family), or None when unknown or ambiguous."""
+    found = [c for c in _candidates(type_name) if base is None or issubclass(c, base)]
+    return found[0] if len(found) == 1 else None
+
+
+def _candidates(type_name: str) -> tuple[type[Any], ...]:
+    return _registry.get(type_name) or _aliases.get(type_name, ())
 
 
 def camel(name: str) -> str:
@@ -67,10 +99,13 @@ def decode(obj: Mapping[str, Any], base: type[_T] | None = None) -> _T:
         name = obj["TYPE"]
     except (KeyError, TypeError):
         raise CodecError(f"missing TYPE in {str(obj)[:200]}") from None
-    cls = _registry.get(name)
-    if cls is None or (base is not None and not issubclass(cls, base)):
-        raise CodecError(f"unknown TYPE {name!r}" + (f" for {base.__name__}" if base else ""))
-    return _decoder_for(cls)(obj)  # type: ignore[no-any-return]
+    if not isinstance(name, str):
+        raise CodecError(f"TYPE must be a string: {str(obj)[:200]}")
+    found = [c for c in _candidates(name) if base is None or issubclass(c, base)]
+    if len(found) != 1:
+        what = "ambiguous" if found else "unknown"
+        raise CodecError(f"{what} TYPE {name!r}" + (f" for {base.__name__}" if base else ""))
+    return _decoder_for(found[0])(obj)  # type: ignore[no-any-return]
 
 
 class _ValueMarker:
@@ -88,8 +123,8 @@ def _field_codecs(hint: Any) -> tuple[_Encoder, _Decoder]:
         return _identity, _checked(hint)
     if hint is float:
         return _identity, float
-    if hint is Decimal:
-        return float, lambda v: Decimal(str(v))
+    if hint is Decimal:  # written exactly by value.dumps, read by value.loads as a Decimal
+        return _identity, lambda v: v if isinstance(v, Decimal) else Decimal(str(v))
     origin = get_origin(hint)
     args = get_args(hint)
     if origin in (Union, types.UnionType):

@@ -60,8 +60,9 @@ class JobResource:
 SimpleItem = AgentRef | SubagentItem | JobResource
 
 
-def parse_simple_item(obj: Any) -> SimpleItem | Problem:
-    """An AgentRef, SubagentItem or JobResource from its JSON (with TYPE)."""
+def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Problem:
+    """An AgentRef, SubagentItem or JobResource from its JSON (with TYPE); `committed` as for
+    parse_workflow: fields js7es does not support are refused at deployment only."""
     if not isinstance(obj, Mapping):
         return problem("InvalidItem", "An item must be a JSON object")
     try:
@@ -79,6 +80,13 @@ def parse_simple_item(obj: Any) -> SimpleItem | Problem:
                 limit = obj.get("processLimit")
                 if limit is not None and (not isinstance(limit, int) or limit < 1):
                     return problem("InvalidItem", f"AgentRef {path}: processLimit must be >= 1")
+                if limit is not None and not committed:  # the Agent's setting rules; ignoring it runs more
+                    return problem(
+                        "NotSupported",
+                        f"AgentRef {path}: js7es does not support processLimit in the AgentRef yet; "
+                        "set process-limit in the Agent's configuration (agent.toml)",
+                        field="processLimit",
+                    )
                 return AgentRef(
                     path=path,
                     directors=tuple(directors),
@@ -92,6 +100,12 @@ def parse_simple_item(obj: Any) -> SimpleItem | Problem:
                 uri = obj.get("uri")
                 if not isinstance(uri, str) or not uri:
                     return problem("InvalidItem", f"SubagentItem {subagent_id}: needs a uri")
+                if obj.get("disabled") and not committed:  # js7es runs jobs on the Director, disabled or not
+                    return problem(
+                        "NotSupported",
+                        f"SubagentItem {subagent_id}: js7es does not support disabled subagents yet",
+                        field="disabled",
+                    )
                 return SubagentItem(
                     id=subagent_id,
                     agent_path=agent_path,

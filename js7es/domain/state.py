@@ -49,8 +49,8 @@ from js7es.domain.order.events import (
     OrderForked,
     OrderJoined,
 )
-from js7es.domain.order.order import Order
-from js7es.domain.order.states import Forked, Ready
+from js7es.domain.order.order import Order, forked_child
+from js7es.domain.order.states import Forked
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, value_to_json
 from js7es.domain.workflow.parse import parse_workflow
@@ -197,18 +197,7 @@ class ControllerState:
                     if child.order_id in self.orders:
                         return problem("DuplicateOrder", f"Child order {child.order_id!r} exists already")
                 for child in children:
-                    self._put_order(
-                        replace(
-                            order,
-                            id=child.order_id,
-                            position=(*order.position, f"fork+{child.branch_id}", 0),
-                            state=Ready(),
-                            parent=order_id,
-                            mark=None,
-                            delete_when_terminated=False,
-                            scheduled_for=None,
-                        )
-                    )
+                    self._put_order(forked_child(order, child.order_id, child.branch_id))
             case OrderJoined():
                 assert isinstance(order.state, Forked)
                 for child_id in order.state.children:
@@ -227,7 +216,7 @@ class ControllerState:
                 self.versions.append(version_id)
                 return None
             case VersionedItemAdded(item=item) | VersionedItemChanged(item=item):
-                workflow = parse_workflow(value_to_json(item))
+                workflow = parse_workflow(value_to_json(item), committed=True)
                 if isinstance(workflow, Problem):
                     return workflow
                 exists = workflow.path in self.current_versions
@@ -249,7 +238,7 @@ class ControllerState:
         return problem("UnknownEvent", f"ControllerState cannot apply {type(event).__name__} (key {key!r})")
 
     def _put_simple(self, obj: Any, *, adding: bool) -> Problem | None:
-        item = parse_simple_item(value_to_json(obj))
+        item = parse_simple_item(value_to_json(obj), committed=True)
         if isinstance(item, Problem):
             return item
         table: dict[str, Any] = self._table_of(item)
@@ -331,13 +320,13 @@ class ControllerState:
             case "ClusterStateSnapshot":
                 self.cluster = codec.decode(obj["clusterState"], ClusterState)
             case "SimpleItem":
-                item = parse_simple_item(obj["item"])
+                item = parse_simple_item(obj["item"], committed=True)
                 if isinstance(item, Problem):
                     raise ValueError(f"Bad snapshot item: {item}")
                 ident = item.id if isinstance(item, SubagentItem) else item.path
                 self._table_of(item)[ident] = item
             case "WorkflowItem":
-                workflow = parse_workflow(obj["item"])
+                workflow = parse_workflow(obj["item"], committed=True)
                 if isinstance(workflow, Problem):
                     raise ValueError(f"Bad snapshot workflow: {workflow}")
                 self.workflows[workflow.id] = workflow

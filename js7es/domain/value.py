@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Context, Decimal
 from typing import Any, TypeAlias, Union
 
@@ -39,7 +39,7 @@ def value_from_json(obj: Any) -> Value:
 
 
 def value_to_json(value: Value) -> Any:
-    """The JSON-compatible form of a Value (Decimals become floats only in `dumps`, see below)."""
+    """The JSON-compatible form of a Value (Decimals stay Decimals: `dumps` writes them exactly)."""
     if isinstance(value, tuple):
         return [value_to_json(v) for v in value]
     if isinstance(value, Mapping):
@@ -47,20 +47,129 @@ def value_to_json(value: Value) -> Any:
     return value
 
 
-def dumps(obj: Any) -> str:
-    """Compact JSON of values and events; Decimals are written as JSON numbers."""
-    return json.dumps(_exact(obj), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+def dumps(obj: Any, *, indent: int | None = None) -> str:
+    """JSON of values and events, compact (or indented by `indent`); every digit of a Decimal is kept.
+
+    JS7 numbers are BigDecimals, so a number is written exactly as it is held (never through float).
+    The C encoder writes what holds no Decimal, in one pass; a Decimal makes it give up, and the exact
+    writer below does the whole object (numbers with many digits are rare, events are small).
+    """
+    try:
+        if indent is None and _c_encode is not None:
+            return "".join(_c_encode(obj, 0))
+        if indent is not None:
+            return json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=indent, default=_no_decimal).encode(obj)
+        return _fast_encoder.encode(obj)  # pragma: no cover - an interpreter without the C accelerator
+    except _HasDecimal:
+        pass
+    return "".join(_exact_chunks(obj, indent, 0))
 
 
-def _exact(obj: Any) -> Any:
+class _HasDecimal(Exception):
+    """The object holds a Decimal: the C encoder would need float for it, the exact writer takes over."""
+
+
+def _no_decimal(obj: Any) -> Any:
     if isinstance(obj, Decimal):
-        # Written through float: exact for up to 15 significant digits, which JS7 values rarely exceed.
-        return float(obj)
-    if isinstance(obj, (list, tuple)):
-        return [_exact(v) for v in obj]
+        raise _HasDecimal
     if isinstance(obj, Mapping):
-        return {k: _exact(v) for k, v in obj.items()}
-    return obj
+        return dict(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+_fast_encoder = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False, default=_no_decimal
+)
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+# Called directly: the JSONEncoder.encode wrapper costs as much again for a small event, and the
+# journal encodes every event.
+_c_encode = (
+    None
+    if _c_make_encoder is None
+    else _c_make_encoder(None, _no_decimal, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+)
+_encode_string = json.encoder.encode_basestring
+
+
+def number_text(number: Decimal) -> str:
+    """A Decimal as a JSON number with all its digits (Decimal("1E+2") stays 1E+2, a valid JSON number)."""
+    if not number.is_finite():
+        raise ValueError(f"Out of range float values are not JSON compliant: {number}")
+    return str(number)
+
+
+def _key_text(key: Any) -> str:
+    # The keys the stdlib encoder accepts, converted as it converts them.
+    if isinstance(key, str):
+        return key
+    if key is True:
+        return "true"
+    if key is False:
+        return "false"
+    if key is None:
+        return "null"
+    if isinstance(key, int):
+        return int.__repr__(key)
+    if isinstance(key, float):
+        return _float_text(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+
+
+def _float_text(number: float) -> str:
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"Out of range float values are not JSON compliant: {number!r}")
+    return float.__repr__(number)
+
+
+def _exact_chunks(obj: Any, indent: int | None, level: int) -> Iterator[str]:
+    if isinstance(obj, str):
+        yield _encode_string(obj)
+    elif obj is None:
+        yield "null"
+    elif obj is True:
+        yield "true"
+    elif obj is False:
+        yield "false"
+    elif isinstance(obj, int):
+        yield int.__repr__(obj)
+    elif isinstance(obj, Decimal):
+        yield number_text(obj)
+    elif isinstance(obj, float):
+        yield _float_text(obj)
+    elif isinstance(obj, (list, tuple)):
+        if not obj:
+            yield "[]"
+            return
+        inner, close, separator = _layout(indent, level)
+        yield "[" + inner
+        for i, item in enumerate(obj):
+            if i:
+                yield separator
+            yield from _exact_chunks(item, indent, level + 1)
+        yield close + "]"
+    elif isinstance(obj, Mapping):
+        if not obj:
+            yield "{}"
+            return
+        inner, close, separator = _layout(indent, level)
+        yield "{" + inner
+        colon = ":" if indent is None else ": "
+        for i, (key, item) in enumerate(obj.items()):
+            if i:
+                yield separator
+            yield _encode_string(_key_text(key)) + colon
+            yield from _exact_chunks(item, indent, level + 1)
+        yield close + "}"
+    else:
+        raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+def _layout(indent: int | None, level: int) -> tuple[str, str, str]:
+    """(after the opening bracket, before the closing one, between items) as json.dumps lays them out."""
+    if indent is None:
+        return "", "", ","
+    inner = "\n" + " " * (indent * (level + 1))
+    return inner, "\n" + " " * (indent * level), "," + inner
 
 
 def loads(text: str | bytes) -> Any:

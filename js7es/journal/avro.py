@@ -1,8 +1,9 @@
 """Avro schemas of the events, generated from the event dataclasses, and the Avro codec of `Stamped`.
 
 The schemas are never written by hand: every registered dataclass becomes one record
-("js7es.events.<TYPE>" for events, "js7es.types.<TYPE>" for the classes nested in them), with the field
-names of the JSON codec (camelCase). The mapping of field types:
+("js7es.events.<TYPE>" for events, "js7es.types.<TYPE>" for the classes nested in them, or the class's
+AVRO_NAME where two families share a JSON TYPE), with the field names of the JSON codec (camelCase).
+The mapping of field types:
 
 - str, int, bool, float → string, long, boolean, double;
 - `X | None` → ["null", X] with default null;
@@ -118,10 +119,11 @@ def _is_scalar_union(hint: Any) -> bool:
 
 
 def _record_classes(hint: Any) -> list[type[Any]] | None:
-    """The registered classes a field typed `hint` may hold, sorted by TYPE; None if not a dataclass type."""
+    """The registered classes a field typed `hint` may hold, sorted by record name (the order of a union's
+    branches, which is part of the wire format); None if not a dataclass type."""
     if not (isinstance(hint, type) and dataclasses.is_dataclass(hint)):
         return None
-    found = sorted((n, c) for n, c in codec.registered(hint).items() if _in_contract(c))
+    found = sorted((record_name(c), c) for c in codec.registered(hint).values() if _in_contract(c))
     if not found:
         raise TypeError(f"no registered class for the field type {hint.__name__}")
     return [cls for _, cls in found]
@@ -133,8 +135,10 @@ def _in_contract(cls: type[Any]) -> bool:
 
 
 def record_name(cls: type[Any]) -> str:
+    """The Avro record's full name: the JSON TYPE, unless the class gives an AVRO_NAME (Avro needs one
+    name per record in a schema, where JSON tells two equal TYPEs apart by the field's type)."""
     namespace = EVENTS_NAMESPACE if issubclass(cls, Event) else TYPES_NAMESPACE
-    return f"{namespace}.{codec.type_name_of(cls)}"
+    return f"{namespace}.{getattr(cls, 'AVRO_NAME', None) or codec.type_name_of(cls)}"
 
 
 def _has_default(f: dataclasses.Field[Any]) -> bool:
@@ -672,7 +676,7 @@ def _encoder_for(cls: type[Any]) -> _Converter:
 def _decoder_for(name: str) -> _Converter:
     decoder = _decoders.get(name)
     if decoder is None:
-        cls = {record_name(c): c for c in codec.registered().values()}.get(name)
+        cls = {record_name(c): c for c in codec.registered_classes()}.get(name)
         if cls is None:
             raise AvroCodecError(f"no registered class for the record {name}")
         decoder = _compile(cls)[1]

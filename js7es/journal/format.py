@@ -11,14 +11,14 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from js7es.domain import codec
 from js7es.domain.event import NO_KEY, Event, Stamped
+from js7es.domain.value import dumps as value_dumps
 from js7es.domain.value import loads
 
 JsonObject = dict[str, Any]
@@ -35,31 +35,8 @@ COMMIT_EVENT_ID_PREFIX = COMMIT_PREFIX + b'"eventId":'  # as commit_line writes 
 SNAPSHOT_COMMIT_PREFIX = b'{"TYPE":"SnapshotCommit",'
 
 
-def _default(obj: Any) -> Any:
-    if isinstance(obj, Decimal):
-        return float(obj)  # as js7es.domain.value.dumps does
-    if isinstance(obj, Mapping):
-        return dict(obj)
-    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
-
-
-# Byte-for-byte the output of js7es.domain.value.dumps, but with the C encoder doing the whole walk
-# (called directly: the JSONEncoder.encode wrapper costs as much again for small events).
-_encoder = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False, default=_default
-)
-_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-_c_encode = (
-    None
-    if _c_make_encoder is None
-    else _c_make_encoder(None, _default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
-)
-
-
-def dumps(obj: Any) -> str:
-    if _c_encode is None:  # pragma: no cover - an interpreter without the C accelerator
-        return _encoder.encode(obj)
-    return "".join(_c_encode(obj, 0))
+# The one JSON writer of js7es (compact; Decimals exact, the C encoder for everything else).
+dumps: Callable[[Any], str] = value_dumps
 
 
 encode_string: Callable[[str], str] = json.encoder.encode_basestring

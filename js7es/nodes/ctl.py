@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from js7es.domain.value import dumps, loads
 from js7es.nodes.errors import CliError
 
 if TYPE_CHECKING:
@@ -234,9 +235,12 @@ class ControllerClient:
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """The JSON answer to ``method PREFIX+path``; a problem or a transport failure raises CtlError."""
 
+        extra_headers = kwargs.pop("headers", {})
+
         def call() -> Any:
             with self._transport():
-                response = self._http.request(method, PREFIX + path, headers=self._headers(), **kwargs)
+                headers = {**self._headers(), **extra_headers}
+                response = self._http.request(method, PREFIX + path, headers=headers, **kwargs)
             return self._answer(response)
 
         return self._on_active(call)
@@ -249,7 +253,7 @@ class ControllerClient:
                 response = self._http.get(PREFIX + path, headers=self._headers())
             if not response.is_success:
                 self._answer(response)
-            return [json.loads(line) for line in response.text.splitlines() if line.strip()]
+            return [loads(line) for line in response.text.splitlines() if line.strip()]
 
         return self._on_active(call)  # type: ignore[no-any-return]
 
@@ -257,7 +261,8 @@ class ControllerClient:
         return self.request("GET", path, params=params or None)
 
     def post(self, path: str, body: Any) -> Any:
-        return self.request("POST", path, json=body)
+        # Written by js7es's own JSON: httpx's json= would refuse a Decimal (or round it through float).
+        return self.request("POST", path, content=dumps(body).encode(), headers={"content-type": "application/json"})
 
     def command(self, command: dict[str, Any]) -> Any:
         return self.post("/command", command)
@@ -280,7 +285,7 @@ class ControllerClient:
                     for line in response.iter_lines():
                         if line.strip():
                             yielded = True
-                            yield json.loads(line)
+                            yield loads(line)
                 return
             except CtlError as e:  # before the first event another cluster node may be the active one
                 if yielded or not e.elsewhere or attempt == len(self._urls) - 1:
@@ -295,7 +300,7 @@ class ControllerClient:
 
     def _answer(self, response: httpx.Response) -> Any:
         try:
-            body = response.json() if response.content else {}
+            body = loads(response.content) if response.content else {}  # numbers exact, as JS7's
         except ValueError:
             body = None
         if response.is_success:
@@ -380,7 +385,7 @@ def read_item_file(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         raise usage_error(f"{path}: cannot read it: {e}") from None
     try:
-        item = json.loads(text)
+        item = loads(text)
     except ValueError as e:
         raise usage_error(f"{path}: not valid JSON: {e}") from None
     if not isinstance(item, dict):
@@ -449,7 +454,7 @@ def parse_argument(text: str) -> tuple[str, Any]:
     if not sep or not name:
         raise usage_error(f"--arg {text!r}: expected name=value")
     try:
-        return name, json.loads(value)
+        return name, loads(value)
     except ValueError:
         return name, value
 
@@ -489,13 +494,15 @@ def _cmd_add_order(client: ControllerClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def _kill_mode(kill: bool) -> dict[str, Any]:
-    return {"kill": {"immediately": False}} if kill else {}
+def _kill_mode(args: argparse.Namespace) -> dict[str, Any]:
+    if args.kill_immediately:
+        return {"kill": {"immediately": True}}
+    return {"kill": {"immediately": False}} if args.kill else {}
 
 
 def _cmd_cancel(client: ControllerClient, args: argparse.Namespace) -> int:
     client.login()
-    mode = {"TYPE": "FreshOrStarted", **_kill_mode(args.kill)}
+    mode = {"TYPE": "FreshOrStarted", **_kill_mode(args)}
     client.command({"TYPE": "CancelOrders", "orderIds": args.ids, "mode": mode})
     print(f"Cancelling {', '.join(args.ids)}")
     return 0
@@ -504,8 +511,8 @@ def _cmd_cancel(client: ControllerClient, args: argparse.Namespace) -> int:
 def _cmd_suspend(client: ControllerClient, args: argparse.Namespace) -> int:
     client.login()
     command: dict[str, Any] = {"TYPE": "SuspendOrders", "orderIds": args.ids}
-    if args.kill:
-        command["mode"] = _kill_mode(True)
+    if args.kill or args.kill_immediately:
+        command["mode"] = _kill_mode(args)
     client.command(command)
     print(f"Suspending {', '.join(args.ids)}")
     return 0
@@ -581,7 +588,7 @@ def _cmd_orders(client: ControllerClient, args: argparse.Namespace) -> int:
         ]
     if args.json:
         for order in orders:
-            print(json.dumps(order))
+            print(dumps(order))
         return 0
     if not orders:
         print("No orders" + (f" in state {args.state}" if args.state else ""))
@@ -594,7 +601,7 @@ def _cmd_orders(client: ControllerClient, args: argparse.Namespace) -> int:
 def _cmd_show(client: ControllerClient, args: argparse.Namespace) -> int:
     client.login()
     order = client.get("/order/" + urllib.parse.quote(args.id, safe=""))
-    print(json.dumps(order, indent=2))
+    print(dumps(order, indent=2))
     return 0
 
 
@@ -615,7 +622,7 @@ def format_event(event: dict[str, Any]) -> str:
         item = rest["item"]
         details = f"{item.get('TYPE', 'Workflow')}:{item.get('path', item.get('id'))}"
     else:
-        details = " ".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in rest.items())
+        details = " ".join(f"{k}={dumps(v)}" for k, v in rest.items())
         details = details if len(details) <= 300 else details[:297] + "..."
     return f"{_time(event_id // 1000)}  {event_id}  {key + '  ' if key else ''}{event.get('TYPE')}  {details}".rstrip()
 
@@ -623,7 +630,7 @@ def format_event(event: dict[str, Any]) -> str:
 def _cmd_events(client: ControllerClient, args: argparse.Namespace) -> int:
     client.login()
     after: int = args.after
-    show: Callable[[dict[str, Any]], str] = (lambda e: json.dumps(e)) if args.json else format_event
+    show: Callable[[dict[str, Any]], str] = dumps if args.json else format_event
     lost = False
     while True:
         try:
@@ -648,7 +655,7 @@ def _cmd_events(client: ControllerClient, args: argparse.Namespace) -> int:
 def _cmd_overview(client: ControllerClient, args: argparse.Namespace) -> int:
     overview = client.get("")
     if args.json:
-        print(json.dumps(overview, indent=2))
+        print(dumps(overview, indent=2))
         return 0
     running = overview.get("totalRunningTime")
     print(
@@ -666,7 +673,7 @@ def _cmd_overview(client: ControllerClient, args: argparse.Namespace) -> int:
 def _cmd_cluster(client: ControllerClient, args: argparse.Namespace) -> int:
     info = client.request("GET", "/cluster")
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(dumps(info, indent=2))
         return 0
     state = info.get("clusterState") or {}
     setting = state.get("setting") or {}
@@ -755,6 +762,7 @@ def add_ctl_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         p = sub.add_parser(name, help=text)
         p.add_argument("ids", nargs="+", metavar="ID")
         p.add_argument("--kill", action="store_true", help="kill a running job process (SIGTERM, then SIGKILL)")
+        p.add_argument("--kill-immediately", action="store_true", help="kill a running job process with SIGKILL")
         p.set_defaults(action=function)
 
     resume = sub.add_parser("resume", help="resume a suspended or failed order")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,8 +13,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
+from js7es.domain import codec
 from js7es.domain.event import KeyedEvent, Stamped
 from js7es.domain.order.events import OrderProcessingStarted, OrderStdoutWritten
+from js7es.domain.order.order import Order
+from js7es.domain.value import loads
 from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.batch import Batch
 from js7es.projections.cockpit.database import (
@@ -33,6 +37,7 @@ from tests.cockpit.support import T0, linear_workflow, simulated_history, stamp
 from tests.domain.simulator import Simulator
 
 C1 = "controller-1"
+PI = "3.14159265358979323846264338327950288"
 
 
 def project(engine: Engine, events: list[Stamped], *, batch: int, controller: str = C1, **kw: Any) -> Projector:
@@ -212,3 +217,18 @@ class ProjectionContract:
         assert [r["state"] for r in runs] == ["Finished", "Finished"]
         assert len(rows(engine, schema.orders)) == 1
         assert len(rows(engine, schema.order_steps)) == 2
+
+    def test_numbers_keep_every_digit(self, engine: Engine) -> None:
+        """JS7's numbers are BigDecimals: the tables hold them exactly, never rounded through float."""
+        sim = Simulator()
+        sim.deploy(linear_workflow(steps=1))
+        sim.add_order("pi", "W", arguments={"pi": Decimal(PI), "tiny": Decimal("-1E-30")})
+        sim.run()
+        events = stamp(sim.log, start=T0 * 1000)
+        project(engine, events, batch=len(events))
+        expected = {"pi": Decimal(PI), "tiny": Decimal("-1E-30")}
+        [order] = rows(engine, schema.orders)
+        [run] = rows(engine, schema.order_history)
+        assert PI in order["arguments"] and PI in run["arguments"] and PI in order["order_json"]
+        assert loads(order["arguments"]) == loads(run["arguments"]) == expected
+        assert codec.decode(loads(order["order_json"]), Order).arguments == expected

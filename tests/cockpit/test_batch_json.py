@@ -1,5 +1,5 @@
-"""The batch writes JSON with its own encoder (one pass of the C encoder); it must give the very text of
-the domain's `dumps`, or rows written before and after would differ for the same order."""
+"""The batch writes JSON columns with the domain's `dumps` (one pass of the C encoder when no Decimal is
+in it): the very text of the journal, numbers exact, or rows written before and after would differ."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ VALUES: list[Any] = [
     Decimal("1.25"),
     Decimal("-0.000001"),
     Decimal("12345678901234.5"),
+    Decimal("3.14159265358979323846264338327950288"),
     "plain",
     'ü € 😀 \t\n\\ "q" \u2028',
     (),
@@ -37,6 +38,8 @@ VALUES: list[Any] = [
 @pytest.mark.parametrize("value", VALUES, ids=range(len(VALUES)))
 def test_the_same_text_as_the_domains_dumps(value: Any) -> None:
     assert _dumps(value) == dumps(value)
+    if isinstance(value, Decimal):
+        assert _dumps(value) == str(value)  # every digit, never through float
 
 
 def test_an_order_as_the_domains_dumps_writes_it() -> None:

@@ -67,7 +67,7 @@ def test_deploy_all_kinds_then_change_them() -> None:
     changed = update(
         sim,
         {"TYPE": "AddVersion", "versionId": "2"},
-        simple({**AGENT, "processLimit": 3}),
+        simple({**AGENT, "uri": "https://a:4444"}),
         signed({**RESOURCE, "variables": {"x": "'2'"}}),
         signed(WORKFLOW),
     )
@@ -80,7 +80,7 @@ def test_deploy_all_kinds_then_change_them() -> None:
         ItemDeleted,
     ]
     assert changed.events[-1].event == ItemDeleted(key="Workflow:W~1")  # no order used it
-    assert sim.state.agent_refs["A"].process_limit == 3
+    assert sim.state.agent_refs["A"].uri == "https://a:4444"
     assert sim.state.job_resources["R"].variables == {"x": "'2'"}
     assert set(sim.state.workflows) == {WorkflowId("W", "2")}
 
@@ -123,3 +123,14 @@ def test_bad_operations_are_refused_with_codes() -> None:
     update(sim, {"TYPE": "AddVersion", "versionId": "1"})
     again = update(sim, {"TYPE": "AddVersion", "versionId": "1"})
     assert isinstance(again, Problem) and again.code == "DuplicateVersion"
+
+
+def test_item_fields_js7es_does_not_implement_are_refused_not_ignored() -> None:
+    """An AgentRef's processLimit (js7es takes it from agent.toml) and a disabled subagent would run
+    differently than JS7 runs them: refused as NotSupported, and nothing changes."""
+    sim = Simulator()
+    for operation in (simple({**AGENT, "processLimit": 3}), simple({**SUBAGENT, "disabled": True})):
+        refused = update(sim, simple(AGENT), operation)
+        assert isinstance(refused, Problem) and refused.code == "NotSupported", refused
+    assert sim.state.agent_refs == {} and sim.log == []
+    assert not isinstance(update(sim, simple(AGENT), simple({**SUBAGENT, "disabled": False})), Problem)

@@ -51,7 +51,9 @@ TERMINAL = frozenset({st.Finished, st.Cancelled})
 NONTERMINAL = ALL - TERMINAL
 ALL_V = frozenset(VARIANTS)
 DETACHED = frozenset({"D", "C", "MC", "MS", "MR", "S"})
-DETACHABLE = frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.DelayingRetry, st.Sleeping})
+DETACHABLE = frozenset(
+    {st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.DelayingRetry, st.Sleeping, st.Forked}
+)
 MOVABLE = frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.Sleeping})
 CANCELLABLE = NONTERMINAL - {st.Processing, st.Forked}
 SUSPENDABLE = frozenset({st.Fresh, st.Ready, st.ProcessingKilled, st.Failed})
@@ -112,6 +114,7 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
     (ev.OrderPrompted(question="q"), cells(frozenset({st.Ready}), DETACHED), st.Prompting),
     (ev.OrderPromptAnswered(), cells(frozenset({st.Prompting}), ALL_V), st.Ready),
     (ev.OrderSleeping(until=7), cells(frozenset({st.Ready}), ALL_V), st.Sleeping),
+    (ev.OrderStateReset(), cells(frozenset({st.DelayingRetry, st.Prompting, st.Sleeping}), ALL_V), st.Ready),
 ]
 
 

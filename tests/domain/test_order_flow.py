@@ -130,7 +130,7 @@ def test_if_else_if_else_with_arguments() -> None:
     }
     assert moved == {
         "big": [(0, "then", 0), (1,)],
-        "middle": [(0, "then+1", 0), (0, "then+1", 1), (1,)],
+        "middle": [(0, "then+2", 0), (0, "then+2", 1), (1,)],
         "small": [(1,)],  # an empty else block is passed over
     }
     assert sim.events_of("small") == ["OrderAdded", "OrderStarted", "OrderMoved", "OrderFinished"]
@@ -233,7 +233,7 @@ def test_fail_instruction_caught_and_uncatchable() -> None:
     sim = Simulator()
     caught = {
         "TYPE": "Try",
-        "try": {"instructions": [{"TYPE": "Fail", "message": "'stop'", "namedValues": {"x": "1"}}]},
+        "try": {"instructions": [{"TYPE": "Fail", "message": "'stop'", "namedValues": {"x": "1", "returnCode": 7}}]},
         "catch": {"instructions": []},
     }
     uncatchable = {
@@ -255,7 +255,10 @@ def test_fail_instruction_caught_and_uncatchable() -> None:
         "OrderFinished",
     ]
     added = [e for e in sim.typed_events_of("c") if isinstance(e, ev.OrderOutcomeAdded)]
-    assert added == [ev.OrderOutcomeAdded(outcome=Failed(error_message="stop", named_values={"x": 1}))]
+    # JS7's Fail.namedValues are values, not expressions (FailTest: "namedValues": {"returnCode": 7})
+    assert added == [
+        ev.OrderOutcomeAdded(outcome=Failed(error_message="stop", named_values={"x": "1", "returnCode": 7}))
+    ]
     assert sim.events_of("u") == ["OrderAdded", "OrderStarted", "OrderMoved", "OrderOutcomeAdded", "OrderFailed"]
 
 

@@ -11,7 +11,7 @@ import pytest
 from js7es.domain.commands.items import UpdateItems
 from js7es.domain.problem import Problem
 from js7es.domain.value import value_from_json
-from js7es.domain.workflow.instructions import ExecuteNamed, Fork, If, ImplicitEnd, Try
+from js7es.domain.workflow.instructions import ExecuteNamed, Fail, Finish, Fork, If, ImplicitEnd, Try
 from js7es.domain.workflow.job import InternalExecutable, ShellScriptExecutable
 from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow
@@ -192,6 +192,102 @@ def test_bad_workflows_are_refused_with_code_and_position(workflow: dict[str, An
     assert problem.code == code
     assert problem.arguments["position"] == at
     assert f"(at {at})" in problem.message
+
+
+def anonymous(**job: Any) -> dict[str, Any]:
+    return {"instructions": [{"TYPE": "Execute.Anonymous", "job": {**JOB, **job}}]}
+
+
+def executable(**fields: Any) -> dict[str, Any]:
+    return anonymous(executable={"TYPE": "ShellScriptExecutable", "script": "true", **fields})
+
+
+CYCLE = {
+    "TYPE": "Cycle",
+    "schedule": {"schemes": [{"admissionTimeScheme": {"periods": []}, "repeat": {"TYPE": "Continuous"}}]},
+    "cycleWorkflow": {"instructions": []},
+}
+ADMISSION = {"periods": [{"TYPE": "DailyPeriod", "secondOfDay": 3600, "duration": 600}]}
+
+
+@pytest.mark.parametrize(
+    ("workflow", "field", "at"),
+    [
+        (anonymous(admissionTimeScheme=ADMISSION), "admissionTimeScheme", "0"),
+        (anonymous(killAtEndOfAdmissionPeriod=True), "killAtEndOfAdmissionPeriod", "0"),
+        (anonymous(skipIfNoAdmissionStartForOrderDay=True), "skipIfNoAdmissionStartForOrderDay", "0"),
+        (anonymous(skipIfNoAdmissionForOrderDay=True), "skipIfNoAdmissionForOrderDay", "0"),
+        (executable(login={"credentialKey": "user", "withUserProfile": False}), "login", "0"),
+        (
+            anonymous(executable={"TYPE": "InternalExecutable", "className": "m:f", "script": "x => 1"}),
+            "script",
+            "0",
+        ),
+        ({"instructions": [{"TYPE": "Prompt", "question": "'?'"}, CYCLE]}, "TYPE", "1"),
+        ({"instructions": [{"TYPE": "Lock", "demands": [], "lockedWorkflow": {"instructions": []}}]}, "TYPE", "0"),
+        ({"instructions": [], "result": {"r": "1"}}, "result", "result"),
+        (
+            {
+                "instructions": [
+                    {"TYPE": "Fork", "branches": [{"id": "a", "workflow": {"instructions": [], "result": {"r": "$x"}}}]}
+                ]
+            },
+            "result",
+            "0",
+        ),
+        (
+            {"instructions": [], "jobs": {"J": {**JOB, "admissionTimeScheme": ADMISSION}}},
+            "admissionTimeScheme",
+            "jobs.J",
+        ),
+    ],
+)
+def test_js7_fields_js7es_does_not_implement_are_refused_not_dropped(
+    workflow: dict[str, Any], field: str, at: str
+) -> None:
+    """Dropping them would run the workflow differently than JS7 runs it (at any time instead of only
+    in its admission times, as the Agent's user instead of the login, ...)."""
+    problem = refused(workflow)
+    assert (problem.code, problem.arguments["field"], problem.arguments["position"]) == ("NotSupported", field, at)
+    assert "js7es does not support" in problem.message
+
+
+def test_js7_fields_that_change_nothing_js7es_runs_are_accepted() -> None:
+    parsed = parse_workflow(
+        {
+            "path": "W",
+            "versionId": "1",
+            "timeZone": "Europe/Berlin",  # only for admission times and cycles, which are refused
+            "calendarPath": "daily",
+            "instructions": [{"TYPE": "Execute.Anonymous", "job": {**JOB, "killAtEndOfAdmissionPeriod": False}}],
+            "result": {},
+        }
+    )
+    assert isinstance(parsed, Workflow)
+
+
+def test_js7_constant_subagent_bundle_id_is_an_expression() -> None:
+    for key in ("subagentBundleId", "subagentSelectionId"):
+        parsed = parse_workflow({"path": "W", "versionId": "1", **anonymous(**{key: "bundle-1"})})
+        assert isinstance(parsed, Workflow)
+        job = parsed.job_of(parsed.instructions.instructions[0])
+        assert job is not None and job.subagent_bundle_id_expr == "'bundle-1'"
+
+
+def test_fail_and_finish_named_values_are_values_as_in_js7() -> None:
+    """JS7's FailTest: {"TYPE":"Fail","message":"'ERROR'","namedValues":{"returnCode":7},"uncatchable":true};
+    Finish(outcome) takes an outcome with namedValues."""
+    fail = {"TYPE": "Fail", "message": "'ERROR'", "namedValues": {"returnCode": 7}, "uncatchable": True}
+    finish = {"TYPE": "Finish", "outcome": {"TYPE": "Succeeded", "namedValues": {"done": "$not-an-expression"}}}
+    parsed = parse_workflow({"path": "W", "versionId": "1", "instructions": [fail]})
+    assert isinstance(parsed, Workflow)
+    assert parsed.instructions.instructions[0] == Fail(
+        message="'ERROR'", named_values={"returnCode": 7}, uncatchable=True
+    )
+    parsed = parse_workflow({"path": "W", "versionId": "1", "instructions": [finish]})
+    assert isinstance(parsed, Workflow)
+    assert parsed.instructions.instructions[0] == Finish(named_values={"done": "$not-an-expression"})
+    assert refused({"instructions": [{"TYPE": "Finish", "outcome": {"TYPE": "Killed"}}]}).code == "InvalidInstruction"
 
 
 def test_a_bad_expression_names_the_expression_and_the_column() -> None:

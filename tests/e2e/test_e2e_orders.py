@@ -183,6 +183,56 @@ def test_scheduled_order_starts_at_its_time(topology: Topology) -> None:
     assert started["eventId"] // 1000 - at < 1000
 
 
+def test_js7_order_commands_on_real_nodes(topology: Topology) -> None:
+    """AddOrder as a command (JS7's AddOrder.Response), CancelOrders with kill.immediately (SIGKILL at
+    once to a job that ignores SIGTERM, whose sigkillDelay is long), SuspendOrders with kill and
+    ResumeOrder restarting the killed job (restartKilledJob, by default as in JS7)."""
+    pid_file = topology.root / "stubborn.pid"
+    stubborn = shell(f"trap '' TERM\necho $$ > \"{pid_file}\"\nsleep 60 &\nwait\nsleep 60\n", sigkillDelay=60)
+    runs = topology.root / "runs"
+    twice = shell(f'echo run >> "{runs}"\nif [ "$(wc -l < "{runs}")" -eq 1 ]; then sleep 60; fi\n')
+    deployed = topology.deploy(
+        workflow("stubborn", execute(), J=stubborn), workflow("twice", execute(), J=twice), version="1"
+    )
+    assert deployed.status_code == 200, deployed.text
+
+    order = {"id": "k", "workflowPath": "stubborn"}
+    added = topology.command({"TYPE": "AddOrder", "order": order})
+    assert added.status_code == 200 and added.json() == {"TYPE": "AddOrder.Response", "ignoredBecauseDuplicate": False}
+    again = topology.command({"TYPE": "AddOrder", "order": order})
+    assert again.json() == {"TYPE": "AddOrder.Response", "ignoredBecauseDuplicate": True}
+    topology.wait_for(lambda es: "OrderProcessingStarted" in topology.order_events(es, "k"))
+    _wait_for_file(pid_file)
+    kill = {"TYPE": "FreshOrStarted", "kill": {"immediately": True}}
+    started = time.monotonic()
+    assert topology.command({"TYPE": "CancelOrders", "orderIds": ["k"], "mode": kill}).status_code == 200
+    events = topology.wait_for(lambda es: topology.terminated(es, "k"))
+    assert time.monotonic() - started < 20  # SIGTERM is ignored and sigkillDelay is 60 s: SIGKILL came at once
+    marked = next(e for e in events if e.get("Key") == "k" and e["TYPE"] == "OrderCancellationMarked")
+    assert marked["kill"] is True and marked["killImmediately"] is True
+    processed = next(e for e in events if e.get("Key") == "k" and e["TYPE"] == "OrderProcessed")
+    assert processed["outcome"]["TYPE"] == "Killed"
+    assert without_output(topology.order_events(events, "k"))[-1] == "OrderCancelled"
+    assert not _process_group_alive(int(pid_file.read_text()))
+
+    many = topology.command({"TYPE": "AddOrders", "orders": [{"id": "t", "workflowPath": "twice"}]})
+    assert many.status_code == 200 and many.json()["TYPE"] == "AddOrders.Response"
+    assert isinstance(many.json()["eventId"], int)
+    topology.wait_for(lambda es: "OrderProcessingStarted" in topology.order_events(es, "t"))
+    suspend = {"TYPE": "SuspendOrders", "orderIds": ["t"], "mode": {"kill": {"immediately": True}}}
+    assert topology.command(suspend).status_code == 200
+    topology.wait_for(lambda es: "OrderSuspended" in topology.order_events(es, "t"))
+    assert topology.command({"TYPE": "ResumeOrder", "orderId": "t"}).status_code == 200
+    events = topology.wait_for(lambda es: topology.terminated(es, "t"))
+    resumed = next(e for e in events if e.get("Key") == "t" and e["TYPE"] == "OrderResumed")
+    assert resumed["restartKilledJob"] is True
+    assert without_output(topology.order_events(events, "t"))[-1] == "OrderFinished"
+    assert runs.read_text().splitlines() == ["run", "run"]
+    with topology.controller() as c:
+        shown = c.get("/controller/api/order/t").json()
+    assert [h["outcome"]["TYPE"] for h in shown["historicOutcomes"]] == ["Succeeded"]  # Killed is forgotten
+
+
 def _process_group_alive(pgid: int) -> bool:
     import os
 
@@ -256,6 +306,71 @@ def test_js7_sample_nested_forks_run_unchanged_on_two_agents(tmp_path: Path) -> 
         assert len(processed) == 16 and all(p["outcome"]["TYPE"] == "Succeeded" for p in processed)
         by_agent = {e["agentPath"] for e in events if e["TYPE"] == "OrderAttached"}
         assert by_agent == {"agent-1", "agent-2"}
+    finally:
+        topo.stop_all()
+
+
+def test_fork_with_agent_path_forks_on_that_agent(tmp_path: Path) -> None:
+    """JS7's Fork.agentPath: the order is attached to that Agent and forked there; a child whose job is
+    on that Agent starts without a round trip through the Controller, the other goes via the Controller
+    to its Agent; the Controller joins."""
+    topo = Topology(tmp_path, agents=("agent-1", "agent-2"))
+    topo.start_all()
+    try:
+        on_2 = {**shell("echo b"), "agentPath": "agent-2"}
+        fork = {
+            "TYPE": "Fork",
+            "agentPath": "agent-1",
+            "branches": [
+                {"id": "a", "workflow": {"instructions": [execute("A")]}},
+                {"id": "b", "workflow": {"instructions": [execute("B")]}},
+            ],
+        }
+        w = workflow("forking", fork, execute("A"), A={**shell("echo a"), "agentPath": "agent-1"}, B=on_2)
+        assert topo.deploy(w, version="1").status_code == 200
+        assert topo.add_order("f", "forking").status_code == 201
+        events = topo.wait_for(lambda es: topo.terminated(es, "f"))
+        assert without_output(topo.order_events(events, "f")) == [
+            "OrderAdded",
+            "OrderStarted",
+            "OrderAttachable",
+            "OrderAttached",
+            "OrderForked",  # on agent-1
+            "OrderDetachable",
+            "OrderDetached",
+            "OrderJoined",  # on the Controller
+            "OrderMoved",
+            "OrderAttachable",
+            "OrderAttached",
+            "OrderProcessingStarted",
+            "OrderProcessed",
+            "OrderMoved",
+            "OrderDetachable",
+            "OrderDetached",
+            "OrderFinished",
+        ]
+        attached = next(e for e in events if e.get("Key") == "f" and e["TYPE"] == "OrderAttached")
+        assert attached["agentPath"] == "agent-1"
+        assert without_output(topo.order_events(events, "f|a")) == [
+            "OrderProcessingStarted",  # at once: the child is on agent-1 already
+            "OrderProcessed",
+            "OrderMoved",
+            "OrderDetachable",
+            "OrderDetached",
+        ]
+        assert without_output(topo.order_events(events, "f|b")) == [
+            "OrderDetachable",
+            "OrderDetached",
+            "OrderAttachable",
+            "OrderAttached",
+            "OrderProcessingStarted",
+            "OrderProcessed",
+            "OrderMoved",
+            "OrderDetachable",
+            "OrderDetached",
+        ]
+        started = {e["Key"]: e["subagentId"] for e in events if e["TYPE"] == "OrderProcessingStarted"}
+        assert started == {"f|a": "agent-1-director", "f|b": "agent-2-director", "f": "agent-1-director"}
     finally:
         topo.stop_all()
 

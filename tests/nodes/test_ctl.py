@@ -10,21 +10,30 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from js7es.domain import codec
+from js7es.domain.order.order import Order
+from js7es.domain.order.states import Failed, FailedInFork, Ready
+from js7es.domain.value import dumps, loads
+from js7es.domain.workflow.workflow import WorkflowId
 from js7es.nodes.certs import create_ca, create_node_certificate
 from js7es.nodes.ctl import (
     Connection,
     ControllerClient,
     format_event,
+    order_row,
     parse_argument,
     parse_at,
     read_item_file,
 )
 from tests.e2e.topology import ADMIN, Topology, free_port
+
+PI = "3.14159265358979323846264338327950288"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -171,7 +180,7 @@ def deployed(topology: Topology, where: list[str], tmp_path_factory: pytest.Temp
 def test_add_order_answer_show_orders_events(
     topology: Topology, where: list[str], deployed: None, events: Events
 ) -> None:
-    added = ctl(where, "add-order", "ask", "--id", "p1", "--arg", "name=Ada", "--arg", "n=3")
+    added = ctl(where, "add-order", "ask", "--id", "p1", "--arg", "name=Ada", "--arg", "n=3", "--arg", f"pi={PI}")
     assert added.stdout.strip() == "Added order p1 to workflow ask"
     events.wait_for("p1", "OrderPrompted")
     table = ctl(where, "orders", "--state", "prompting").stdout.splitlines()
@@ -182,14 +191,15 @@ def test_add_order_answer_show_orders_events(
     out = "".join(e["chunk"] for e in events.seen if e.get("Key") == "p1" and e["TYPE"] == "OrderStdoutWritten")
     assert out == "hi Ada\n"
 
-    shown = json.loads(ctl(where, "show", "p1").stdout)
-    assert (
-        shown["id"] == "p1" and shown["state"]["TYPE"] == "Finished" and shown["arguments"] == {"name": "Ada", "n": 3}
-    )
+    shown = loads(ctl(where, "show", "p1").stdout)
+    arguments = {"name": "Ada", "n": 3, "pi": Decimal(PI)}
+    assert shown["id"] == "p1" and shown["state"]["TYPE"] == "Finished" and shown["arguments"] == arguments
+    assert f'"pi": {PI}' in ctl(where, "show", "p1").stdout  # every digit, end to end (JS7's BigDecimal)
 
     ndjson = [json.loads(line) for line in ctl(where, "events", "--json").stdout.splitlines()]
     assert [e["eventId"] for e in ndjson] == [e["eventId"] for e in topology.events()]
     added_event = next(e for e in ndjson if e.get("Key") == "p1" and e["TYPE"] == "OrderAdded")
+    assert any(f'"pi":{PI}' in line for line in ctl(where, "events", "--json").stdout.splitlines())
     later = ctl(where, "events", "--after", str(added_event["eventId"])).stdout.splitlines()
     assert len(later) == len([e for e in ndjson if e["eventId"] > added_event["eventId"]])
     assert any(line.split()[3:5] == ["p1", "OrderFinished"] for line in later)
@@ -315,6 +325,7 @@ def test_unreachable_and_refused_tls(topology: Topology, where: list[str], tmp_p
 
 def test_helpers() -> None:
     assert parse_argument("n=3") == ("n", 3)
+    assert parse_argument(f"pi={PI}") == ("pi", Decimal(PI))  # not rounded through float
     assert parse_argument('s="3"') == ("s", "3")
     assert parse_argument("name=Ada Lovelace") == ("name", "Ada Lovelace")
     assert parse_argument("e=") == ("e", "")
@@ -322,6 +333,14 @@ def test_helpers() -> None:
     assert parse_at("2026-01-31T12:00:00Z") == 1_769_860_800_000
     line = format_event({"eventId": 1_769_860_800_000_001, "Key": "o", "TYPE": "OrderMoved", "to": [1]})
     assert line.split()[2:] == ["1769860800000001", "o", "OrderMoved", "to=[1]"]
+
+
+def test_orders_show_js7s_state_names() -> None:
+    """The state column is the order's JSON TYPE, JS7's name: Failed (not FailedState), Ready, ..."""
+    for state, name in ((Failed(), "Failed"), (Ready(), "Ready"), (FailedInFork(), "FailedInFork")):
+        order = Order(id="o", workflow_id=WorkflowId("W", "1"), position=(0, "then+2", 1), state=state)
+        row = order_row(loads(dumps(codec.encode(order))))
+        assert row[2:4] == ["0/then+2:1", name]
 
 
 def test_item_files_get_their_kind_and_path_from_the_name(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """One realistic sample per event class (and per nested type), for the golden files and round trips.
 
 Every field that has a default gets a non-default value where the class allows it, so that a field
-silently dropped by a codec shows. Decimals keep to 15 significant digits: the JSON journal writes
-numbers through float (js7es.domain.value.dumps); Avro itself is exact (see test_properties).
+silently dropped by a codec shows. Numbers are exact in JSON and Avro alike, as JS7's BigDecimal:
+`RICH_VALUES` holds one with more digits than a float keeps.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ RICH_VALUES: dict[str, Any] = {
     "invoiceCount": 1200,
     "amount": Decimal("1234.56"),
     "ratio": Decimal("-0.000125"),
+    "pi": Decimal("3.14159265358979323846264338327950288"),
+    "tiny": Decimal("1E-30"),
     "customer": "Müller & Söhne — ÄÖÜ ✓ 日本",
     "urgent": True,
     "tags": ("q4", "eu", 7, None),
@@ -87,7 +89,7 @@ ORDER = Order(
     ),
     attached=Attachment(kind="Attached", agent_path="agent-1"),
     parent="invoices",
-    mark=Resuming(position=(2,), as_succeeded=True),
+    mark=Resuming(position=(2,), as_succeeded=True, restart_killed_job=True),
     is_suspended=True,
     delete_when_terminated=True,
     mark_on_agent=True,
@@ -136,16 +138,17 @@ EVENT_SAMPLES: dict[str, Event] = {
     "OrderAwoke": e.OrderAwoke(),
     "OrderBroken": e.OrderBroken(problem="UnknownKey: No such key 'Agent:agent-9'"),
     "OrderFinished": e.OrderFinished(outcome=Killed(outcome=Failed(error_message="SIGKILL"))),
-    "OrderCancellationMarked": e.OrderCancellationMarked(mode="FreshOnly", kill=True),
+    "OrderCancellationMarked": e.OrderCancellationMarked(mode="FreshOnly", kill=True, kill_immediately=True),
     "OrderCancellationMarkedOnAgent": e.OrderCancellationMarkedOnAgent(),
     "OrderCancelled": e.OrderCancelled(),
     "OrderDeletionMarked": e.OrderDeletionMarked(),
     "OrderDeleted": e.OrderDeleted(),
-    "OrderSuspensionMarked": e.OrderSuspensionMarked(kill=True),
+    "OrderSuspensionMarked": e.OrderSuspensionMarked(kill=True, kill_immediately=True, reset_state=True),
     "OrderSuspensionMarkedOnAgent": e.OrderSuspensionMarkedOnAgent(),
     "OrderSuspended": e.OrderSuspended(),
-    "OrderResumptionMarked": e.OrderResumptionMarked(position=(4,), as_succeeded=True),
-    "OrderResumed": e.OrderResumed(position=(1, "else", 2), as_succeeded=True),
+    "OrderResumptionMarked": e.OrderResumptionMarked(position=(4,), as_succeeded=True, restart_killed_job=True),
+    "OrderResumed": e.OrderResumed(position=(1, "else", 2), as_succeeded=True, restart_killed_job=True),
+    "OrderStateReset": e.OrderStateReset(),
     "OrderPrompted": e.OrderPrompted(question={"text": "Release 1200 invoices?", "limit": Decimal("0.5")}),
     "OrderPromptAnswered": e.OrderPromptAnswered(),
     "OrderSleeping": e.OrderSleeping(until=1_732_528_800_000),
@@ -195,9 +198,9 @@ TYPE_SAMPLES: dict[str, Any] = {
     "Killed": Killed(outcome=Succeeded()),
     "Disrupted": Disrupted(reason="Other", message="lost"),
     "Caught": Caught(),
-    "Cancelling": Cancelling(mode="FreshOnly", kill=True),
-    "Suspending": Suspending(kill=True),
-    "Resuming": Resuming(position=(7, "then", 1), as_succeeded=True),
+    "Cancelling": Cancelling(mode="FreshOnly", kill=True, kill_immediately=True),
+    "Suspending": Suspending(kill=True, kill_immediately=True, reset_state=True),
+    "Resuming": Resuming(position=(7, "then+2", 1), as_succeeded=True, restart_killed_job=True),
     "Fresh": s.Fresh(),
     "Ready": s.Ready(),
     "Processing": s.Processing(subagent_id="subagent-2"),

@@ -64,7 +64,7 @@ def test_each_family_file_holds_its_events_and_the_types_file_the_nested_records
     assert all(r["name"].startswith("js7es.events.Order") for r in files["order-events.avsc"])
     types = _defined_records(files["types.avsc"])
     assert _defined_records(files["envelope.avsc"]) == {"js7es.Stamped"} | family_records | types
-    registered = {js7avro.record_name(c) for c in codec.registered().values()}
+    registered = {js7avro.record_name(c) for c in codec.registered_classes()}
     assert types <= registered and all(t.startswith("js7es.types.") for t in types)
 
 

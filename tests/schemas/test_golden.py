@@ -6,10 +6,8 @@ golden file is a changed contract).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ from js7es.domain.order.events import ForkedChild, OrderAttachedToAgent, OrderFo
 from js7es.domain.order.order import Attachment, HistoricOutcome, Order, OrderMark
 from js7es.domain.order.outcome import Outcome
 from js7es.domain.order.states import OrderState
-from js7es.domain.value import loads
+from js7es.domain.value import dumps, loads
 from js7es.domain.workflow.workflow import WorkflowId
 from js7es.journal.avro import AvroCodec, contract_event_classes, generate_schemas, record_name
 from tests.schemas.samples import CLUSTER_SETTING, EVENT_SAMPLES, ORDER, TYPE_SAMPLES, WORKFLOW_ID, stamped_sample
@@ -32,14 +30,9 @@ UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 CODEC = AvroCodec()
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, Decimal):
-        return float(obj)  # as the journal writes numbers (js7es.domain.value.dumps)
-    raise TypeError(type(obj).__name__)
-
-
 def pretty_json(stamped: Stamped) -> str:
-    return json.dumps(stamped_to_json(stamped), indent=2, ensure_ascii=False, default=_json_default) + "\n"
+    """The journal's JSON (numbers exact), indented for review."""
+    return dumps(stamped_to_json(stamped), indent=2) + "\n"
 
 
 def _compare_golden(path: Path, actual: str) -> None:

@@ -65,12 +65,12 @@ class AgentState(ControllerState):
 
     def _attach_item(self, obj: Any) -> Problem | None:
         if isinstance(obj, Mapping) and "instructions" in obj:
-            workflow = parse_workflow(obj)
+            workflow = parse_workflow(obj, committed=True)  # the Controller deployed it
             if isinstance(workflow, Problem):
                 return workflow
             self.workflows[workflow.id] = workflow
             return None
-        item = parse_simple_item(obj)
+        item = parse_simple_item(obj, committed=True)
         if isinstance(item, Problem):
             return item
         if not isinstance(item, JobResource):

@@ -33,13 +33,7 @@ from js7es.domain.agent.commands import (
 )
 from js7es.domain.agent.events import AgentDedicatedToController, ItemAttachedToMe
 from js7es.domain.event import NO_KEY, KeyedEvent
-from js7es.domain.order.events import (
-    OrderAttachedToAgent,
-    OrderCancellationMarked,
-    OrderDetached,
-    OrderResumptionMarked,
-    OrderSuspensionMarked,
-)
+from js7es.domain.order.events import OrderAttachedToAgent, OrderDetached, mark_event
 from js7es.domain.order.order import Attachment, Cancelling, Resuming, Suspending
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import value_from_json
@@ -180,18 +174,11 @@ def _mark_order(state: AgentState, c: MarkOrder, ctx: AgentContext) -> AgentDeci
     order = state.orders.get(c.order_id)
     if order is None or order.mark == c.mark or order.is_terminal:
         return AgentDecided()
-    match c.mark:
-        case Cancelling(mode=mode, kill=kill):
-            event: Any = OrderCancellationMarked(mode=mode, kill=kill)
-        case Suspending(kill=kill):
-            event = OrderSuspensionMarked(kill=kill)
-        case Resuming(position=position, as_succeeded=as_succeeded):
-            if not isinstance(order.mark, Suspending):
-                return AgentDecided()
-            event = OrderResumptionMarked(position=position, as_succeeded=as_succeeded)
-        case _:
-            return problem("InvalidMark", f"Unknown mark {type(c.mark).__name__}")
-    return AgentDecided(events=(KeyedEvent(c.order_id, event),))
+    if not isinstance(c.mark, (Cancelling, Suspending, Resuming)):
+        return problem("InvalidMark", f"Unknown mark {type(c.mark).__name__}")
+    if isinstance(c.mark, Resuming) and not isinstance(order.mark, Suspending):
+        return AgentDecided()
+    return AgentDecided(events=(KeyedEvent(c.order_id, mark_event(c.mark)),))
 
 
 def decode_command(obj: Mapping[str, Any]) -> AgentCommand | Problem:

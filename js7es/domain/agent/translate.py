@@ -20,11 +20,12 @@ from js7es.domain.order.events import (
     OrderCancellationMarked,
     OrderCancellationMarkedOnAgent,
     OrderEvent,
+    OrderForked,
     OrderResumptionMarked,
     OrderSuspensionMarked,
     OrderSuspensionMarkedOnAgent,
 )
-from js7es.domain.order.order import Order
+from js7es.domain.order.order import Order, forked_child
 from js7es.domain.problem import Problem, problem
 
 
@@ -70,4 +71,7 @@ def check_applicable(orders: dict[str, Order], events: Iterable[KeyedEvent]) -> 
         if isinstance(applied, Problem):
             return applied
         scratch[keyed.key] = replace(applied)
+        if isinstance(keyed.event, OrderForked):  # forked on the Agent: the children's events follow
+            for child in keyed.event.children:
+                scratch[child.order_id] = forked_child(order, child.order_id, child.branch_id)
     return None

@@ -7,7 +7,6 @@ DeleteSimple{path: "AgentRef:a"}. A workflow may also come with AddOrChangeSimpl
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,7 +32,7 @@ from js7es.domain.items import (
 )
 from js7es.domain.order.context import Context
 from js7es.domain.problem import Problem, problem
-from js7es.domain.value import Value, value_from_json, value_to_json
+from js7es.domain.value import Value, loads, value_from_json, value_to_json
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow, WorkflowId
@@ -111,7 +110,7 @@ def _read_operation(batch: _Batch, op: Any, nr: int) -> Problem | None:
             if not isinstance(text, str):
                 return problem("InvalidItemOperation", f"Operation {nr}: signedString.string is missing")
             try:
-                item = json.loads(text)
+                item = loads(text)  # numbers exact, as everywhere in js7es
             except ValueError as e:
                 return problem("InvalidItemOperation", f"Operation {nr}: the signed string is no JSON: {e}")
             return _add_item(batch, item, nr)
@@ -177,11 +176,12 @@ def _check_references(
             continue
         for position, instruction in workflow.positions():
             job = workflow.job_of(instruction)
-            if job is not None and job.agent_path not in agents:
+            agent_path = workflow.agent_path_of(instruction)
+            if agent_path is not None and agent_path not in agents:
                 return problem(
                     "UnknownItem",
-                    f"Workflow {workflow.path} at {pos.to_string(position)}: unknown AgentRef:{job.agent_path}",
-                    key=f"AgentRef:{job.agent_path}",
+                    f"Workflow {workflow.path} at {pos.to_string(position)}: unknown AgentRef:{agent_path}",
+                    key=f"AgentRef:{agent_path}",
                     workflow=workflow.path,
                     position=pos.to_string(position),
                 )

@@ -24,6 +24,7 @@ from js7es.domain.order.events import (
 )
 from js7es.domain.order.executors.step import enclosing_fork, move_target
 from js7es.domain.order.order import CancellationMode, Order, Suspending, is_valid_order_id
+from js7es.domain.order.outcome import Killed
 from js7es.domain.order.states import Failed, Forked, ProcessingKilled, Prompting
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import NamedValues, Value, type_name
@@ -58,6 +59,7 @@ class CancelOrders(Command):
     order_ids: tuple[str, ...]
     mode: CancellationMode = "FreshOrStarted"
     kill: bool = False
+    kill_immediately: bool = False  # JS7's kill.immediately: SIGKILL, without SIGTERM first
 
 
 @codec.register
@@ -65,14 +67,20 @@ class CancelOrders(Command):
 class SuspendOrders(Command):
     order_ids: tuple[str, ...]
     kill: bool = False
+    kill_immediately: bool = False
+    reset_state: bool = False  # JS7's resetState: reset an order waiting for a retry, an answer or a sleep
 
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResumeOrders(Command):
+    """`restart_killed_job`: JS7's restartKilledJob; None (not given) restarts a killed job when it is
+    restartable, as JS7 does."""
+
     order_ids: tuple[str, ...]
     position: Position | None = None
     as_succeeded: bool = False
+    restart_killed_job: bool | None = None
 
 
 @codec.register
@@ -203,7 +211,10 @@ def cancel_orders(state: ControllerState, command: CancelOrders, ctx: Context) -
             continue  # already ended: nothing to cancel (JS7 ignores it too)
         if command.mode == "FreshOnly" and order.is_started:
             return problem("CancelStartedOrder", f"Order {order.id!r} has started; it is not Fresh")
-        events.extend(_with_children(state, order, OrderCancellationMarked(mode=command.mode, kill=command.kill)))
+        marked = OrderCancellationMarked(
+            mode=command.mode, kill=command.kill, kill_immediately=command.kill_immediately
+        )
+        events.extend(_with_children(state, order, marked))
     return _decided(events)
 
 
@@ -218,7 +229,10 @@ def suspend_orders(state: ControllerState, command: SuspendOrders, ctx: Context)
             return problem("CannotSuspendOrder", f"Order {order.id!r} has ended")
         if order.is_suspended:
             continue
-        events.extend(_with_children(state, order, OrderSuspensionMarked(kill=command.kill)))
+        marked = OrderSuspensionMarked(
+            kill=command.kill, kill_immediately=command.kill_immediately, reset_state=command.reset_state
+        )
+        events.extend(_with_children(state, order, marked))
     return _decided(events)
 
 
@@ -233,21 +247,33 @@ def resume_orders(state: ControllerState, command: ResumeOrders, ctx: Context) -
             checked = _check_resume_position(state, order, command.position)
             if checked is not None:
                 return checked
+        restart = _restart_killed_job(state, order, command.restart_killed_job)
         resumable = order.is_suspended or isinstance(order.state, (Failed, ProcessingKilled))
         if resumable and order.attached is None and not order.is_terminal:
-            events.append(
-                KeyedEvent(order.id, OrderResumed(position=command.position, as_succeeded=command.as_succeeded))
+            resumed = OrderResumed(
+                position=command.position, as_succeeded=command.as_succeeded, restart_killed_job=restart
             )
+            events.append(KeyedEvent(order.id, resumed))
         elif isinstance(order.mark, Suspending):
-            events.append(
-                KeyedEvent(
-                    order.id,
-                    OrderResumptionMarked(position=command.position, as_succeeded=command.as_succeeded),
-                )
+            marked = OrderResumptionMarked(
+                position=command.position, as_succeeded=command.as_succeeded, restart_killed_job=restart
             )
+            events.append(KeyedEvent(order.id, marked))
         else:
             return problem("CannotResumeOrder", f"Order {order.id!r} is neither suspended nor failed")
     return _decided(events)
+
+
+def _restart_killed_job(state: ControllerState, order: Order, requested: bool | None) -> bool:
+    """JS7: as requested, else restart when the last step was killed and its job is restartable."""
+    if requested is not None:
+        return requested
+    if not isinstance(order.last_outcome, Killed):
+        return False
+    workflow = state.workflow_of(order)
+    instruction = workflow.instruction(order.position) if workflow is not None else None
+    job = workflow.job_of(instruction) if workflow is not None and instruction is not None else None
+    return job is not None and not job.is_not_restartable
 
 
 def _check_resume_position(state: ControllerState, order: Order, position: Position) -> Problem | None:

@@ -41,6 +41,7 @@ from js7es.domain.order.events import (
     OrderRetrying,
     OrderSleeping,
     OrderStarted,
+    OrderStateReset,
     OrderStderrWritten,
     OrderStdoutWritten,
     OrderSuspended,
@@ -48,7 +49,7 @@ from js7es.domain.order.events import (
     OrderSuspensionMarkedOnAgent,
 )
 from js7es.domain.order.order import Attachment, Cancelling, Order, Resuming, Suspending
-from js7es.domain.order.outcome import Succeeded
+from js7es.domain.order.outcome import Killed, Succeeded
 from js7es.domain.order.states import (
     Broken,
     Cancelled,
@@ -67,9 +68,11 @@ from js7es.domain.order.states import (
     Sleeping,
 )
 from js7es.domain.problem import Problem, problem
+from js7es.domain.workflow import position as pos
 
 _MOVABLE = (Fresh, Ready, Processed, ProcessingKilled, Sleeping)
-_DETACHABLE = (Fresh, Ready, Processed, ProcessingKilled, DelayingRetry, Sleeping)
+# Forked: a parent forked on an Agent goes back to the Controller, which joins (JS7: Forked IsDetachable).
+_DETACHABLE = (Fresh, Ready, Processed, ProcessingKilled, DelayingRetry, Sleeping, Forked)
 _SUSPENDABLE = (Fresh, Ready, ProcessingKilled, Failed)
 _CANCELLABLE = (
     Fresh,
@@ -84,6 +87,7 @@ _CANCELLABLE = (
     FailedInFork,
 )
 _TERMINAL = (Finished, Cancelled)
+_RESETTABLE = (DelayingRetry, Prompting, Sleeping)  # JS7's IsResettable states that js7es has
 
 
 def inapplicable(order: Order, event: OrderEvent) -> Problem:
@@ -161,9 +165,10 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
         case OrderFinished():
             if isinstance(s, Ready) and order.attached is None:
                 return order.updated(state=Finished(), mark=None)
-        case OrderCancellationMarked(mode=mode, kill=kill):
+        case OrderCancellationMarked(mode=mode, kill=kill, kill_immediately=immediately):
             if not isinstance(s, _TERMINAL):
-                return order.updated(mark=Cancelling(mode=mode, kill=kill), mark_on_agent=False)
+                cancelling = Cancelling(mode=mode, kill=kill, kill_immediately=immediately)
+                return order.updated(mark=cancelling, mark_on_agent=False)
         case OrderCancellationMarkedOnAgent():
             if isinstance(order.mark, Cancelling):
                 return order.updated(mark_on_agent=True)
@@ -175,28 +180,36 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
         case OrderDeleted():
             if isinstance(s, _TERMINAL) and order.attached is None and order.parent is None:
                 return order
-        case OrderSuspensionMarked(kill=kill):
+        case OrderSuspensionMarked(kill=kill, kill_immediately=immediately, reset_state=reset_state):
             if not isinstance(s, _TERMINAL) and not order.is_suspended:
-                return order.updated(mark=Suspending(kill=kill), mark_on_agent=False)
+                suspending = Suspending(kill=kill, kill_immediately=immediately, reset_state=reset_state)
+                return order.updated(mark=suspending, mark_on_agent=False)
         case OrderSuspensionMarkedOnAgent():
             if isinstance(order.mark, Suspending):
                 return order.updated(mark_on_agent=True)
         case OrderSuspended():
             if isinstance(s, _SUSPENDABLE) and order.attached is None and not order.is_suspended:
                 return order.updated(is_suspended=True, mark=None)
-        case OrderResumptionMarked(position=position, as_succeeded=as_succeeded):
+        case OrderResumptionMarked(position=position, as_succeeded=as_succeeded, restart_killed_job=restart):
             if isinstance(order.mark, Suspending) and not order.is_suspended:
-                return order.updated(mark=Resuming(position=position, as_succeeded=as_succeeded))
-        case OrderResumed(position=position, as_succeeded=as_succeeded):
+                resuming = Resuming(position=position, as_succeeded=as_succeeded, restart_killed_job=restart)
+                return order.updated(mark=resuming)
+        case OrderResumed(position=position, as_succeeded=as_succeeded, restart_killed_job=restart):
             resumable = order.is_suspended or isinstance(s, Failed) or isinstance(order.mark, Resuming)
             if resumable and order.attached is None and not isinstance(s, _TERMINAL):
+                killed = isinstance(order.last_outcome, Killed)
+                forget_killed = restart and killed
+                if forget_killed:  # JS7: the killed step is forgotten and runs again
+                    order = order.updated(historic_outcomes=order.historic_outcomes[:-1])
+                elif position is None and killed and as_succeeded:  # JS7: the killed job counts as done
+                    position = pos.next_of(order.position)
                 resumed = order.updated(
                     is_suspended=False,
                     mark=None,
                     position=position or order.position,
                     state=Ready() if isinstance(s, (Failed, ProcessingKilled)) else s,
                 )
-                if as_succeeded and resumed.historic_outcomes:
+                if as_succeeded and resumed.historic_outcomes and not forget_killed:
                     last = resumed.historic_outcomes[-1]
                     resumed = resumed.updated(
                         historic_outcomes=(
@@ -214,4 +227,7 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
         case OrderSleeping(until=until):
             if isinstance(s, Ready):
                 return order.updated(state=Sleeping(until_ms=until))
+        case OrderStateReset():
+            if isinstance(s, _RESETTABLE):
+                return order.updated(state=Ready(), mark=None)
     return inapplicable(order, event)

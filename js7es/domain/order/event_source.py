@@ -20,6 +20,7 @@ from js7es.domain.order.events import (
     OrderProcessingKilled,
     OrderResumed,
     OrderStarted,
+    OrderStateReset,
     OrderSuspended,
 )
 from js7es.domain.order.executors import EXECUTORS
@@ -109,8 +110,8 @@ def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
             return [OrderAwoke()] if until <= step.ctx.now_ms else []
         case Sleeping(until_ms=until):
             return [step.move(pos.next_of(order.position))] if until <= step.ctx.now_ms else []
-        case Forked():
-            return join(step) if step.ctx.at_controller else []
+        case Forked():  # forked on an Agent (Fork.agentPath): the Controller joins
+            return join(step) if step.ctx.at_controller else step.detach()
     return []  # Processing, Prompting, Failed, FailedInFork, Broken: waiting for a process or a person
 
 
@@ -132,14 +133,18 @@ def _mark_events(step: Step) -> list[OrderEvent] | None:
             if isinstance(state, (Failed, FailedInFork, Broken, Prompting)) and not at_controller:
                 return []
             return [OrderCancelled()] if at_controller else [OrderDetachable()]
-        case Suspending():
+        case Suspending(reset_state=reset_state):
             if killed:
                 return [OrderProcessingKilled()]
             if isinstance(state, (Fresh, Ready, ProcessingKilled, Failed)):
                 return [OrderSuspended()] if at_controller else [OrderDetachable()]
+            if reset_state and isinstance(state, (DelayingRetry, Prompting, Sleeping)):  # JS7's IsResettable
+                return [OrderStateReset(), OrderSuspended()] if at_controller else [OrderDetachable()]
             return None
-        case Resuming(position=position, as_succeeded=as_succeeded):
-            return [OrderResumed(position=position, as_succeeded=as_succeeded)] if at_controller else None
+        case Resuming(position=position, as_succeeded=as_succeeded, restart_killed_job=restart):
+            if not at_controller:
+                return None
+            return [OrderResumed(position=position, as_succeeded=as_succeeded, restart_killed_job=restart)]
     return None
 
 

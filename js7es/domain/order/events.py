@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from js7es.domain import codec
 from js7es.domain.event import Event
-from js7es.domain.order.order import CancellationMode, Order
+from js7es.domain.order.order import CancellationMode, Cancelling, Order, OrderMark, Resuming, Suspending
 from js7es.domain.order.outcome import Outcome
 from js7es.domain.value import NamedValues, Value
 from js7es.domain.workflow.position import Position
@@ -176,6 +176,7 @@ class OrderFinished(OrderEvent):
 class OrderCancellationMarked(OrderEvent):
     mode: CancellationMode = "FreshOrStarted"
     kill: bool = False
+    kill_immediately: bool = False
 
 
 @codec.register
@@ -206,6 +207,8 @@ class OrderDeleted(OrderEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderSuspensionMarked(OrderEvent):
     kill: bool = False
+    kill_immediately: bool = False
+    reset_state: bool = False
 
 
 @codec.register
@@ -225,13 +228,25 @@ class OrderSuspended(OrderEvent):
 class OrderResumptionMarked(OrderEvent):
     position: Position | None = None
     as_succeeded: bool = False
+    restart_killed_job: bool = False
 
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderResumed(OrderEvent):
+    """`restart_killed_job`: the last outcome, Killed, is dropped and the job runs again (JS7); without
+    it, a killed order resumed `as_succeeded` moves past the killed job."""
+
     position: Position | None = None
     as_succeeded: bool = False
+    restart_killed_job: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStateReset(OrderEvent):
+    """JS7's event of a suspension with resetState: an order waiting (retry delay, prompt, sleep) is
+    Ready again at its position, without a mark; OrderSuspended follows in the same commit."""
 
 
 @codec.register
@@ -250,3 +265,15 @@ class OrderPromptAnswered(OrderEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderSleeping(OrderEvent):
     until: int  # epoch milliseconds
+
+
+def mark_event(mark: OrderMark) -> OrderEvent:
+    """The event that sets `mark` (on the Agent, when the Controller passes a mark on)."""
+    match mark:
+        case Cancelling(mode=mode, kill=kill, kill_immediately=immediately):
+            return OrderCancellationMarked(mode=mode, kill=kill, kill_immediately=immediately)
+        case Suspending(kill=kill, kill_immediately=immediately, reset_state=reset_state):
+            return OrderSuspensionMarked(kill=kill, kill_immediately=immediately, reset_state=reset_state)
+        case Resuming(position=position, as_succeeded=as_succeeded, restart_killed_job=restart):
+            return OrderResumptionMarked(position=position, as_succeeded=as_succeeded, restart_killed_job=restart)
+    raise TypeError(f"Unknown mark {type(mark).__name__}")

@@ -14,6 +14,7 @@ from js7es.domain.order.states import (
     Fresh,
     OrderState,
     Processing,
+    Ready,
 )
 from js7es.domain.value import NamedValues
 from js7es.domain.workflow.position import Position
@@ -49,12 +50,15 @@ class OrderMark:
 class Cancelling(OrderMark):
     mode: CancellationMode = "FreshOrStarted"
     kill: bool = False
+    kill_immediately: bool = False  # JS7's kill.immediately: SIGKILL at once, not SIGTERM first
 
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Suspending(OrderMark):
     kill: bool = False
+    kill_immediately: bool = False
+    reset_state: bool = False  # JS7's resetState: a waiting order (retry delay, prompt, sleep) is reset
 
 
 @codec.register
@@ -62,6 +66,7 @@ class Suspending(OrderMark):
 class Resuming(OrderMark):
     position: Position | None = None
     as_succeeded: bool = False
+    restart_killed_job: bool = False
 
 
 @codec.register
@@ -136,3 +141,18 @@ def is_valid_order_id(order_id: object) -> bool:
 
 def child_order_id(parent_id: str, branch_id: str) -> str:
     return f"{parent_id}|{branch_id}"
+
+
+def forked_child(parent: Order, child_id: str, branch_id: str) -> Order:
+    """A child order as OrderForked creates it (JS7's Order.newForkedOrders): Ready at the start of its
+    branch, with the parent's arguments, outcomes and attachment — forked on an Agent, it is there too."""
+    return parent.updated(
+        id=child_id,
+        position=(*parent.position, f"fork+{branch_id}", 0),
+        state=Ready(),
+        parent=parent.id,
+        mark=None,
+        mark_on_agent=False,
+        delete_when_terminated=False,
+        scheduled_for=None,
+    )

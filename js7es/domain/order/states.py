@@ -70,7 +70,14 @@ class Sleeping(OrderState):
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Failed(OrderState):
-    TYPE_NAME = "FailedState"  # the outcome Failed has JS7's plain name
+    """JS7's state `{"TYPE":"Failed"}`; the outcome Failed has the same TYPE, a field's declared type
+    (OrderState or Outcome) tells them apart. Avro needs distinct record names: js7es.types.FailedState."""
+
+    AVRO_NAME = "FailedState"
+
+
+# Journals written before js7es used JS7's name hold the state as {"TYPE":"FailedState"}.
+codec.register_alias("FailedState", Failed)
 
 
 @codec.register

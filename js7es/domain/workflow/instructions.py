@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from js7es.domain.value import Value
 from js7es.domain.workflow.job import WorkflowJob
 
 
@@ -83,7 +84,7 @@ class Retry(Instruction):
 class Fail(Instruction):
     TYPE_NAME = "Fail"
     message: str | None = None  # expression
-    named_values: Mapping[str, str] = field(default_factory=dict)  # name -> expression
+    named_values: Mapping[str, Value] = field(default_factory=dict)  # JS7's NamedValues: constants
     uncatchable: bool = False
 
 
@@ -92,6 +93,7 @@ class Finish(Instruction):
     TYPE_NAME = "Finish"
     outcome_failed: bool = False
     message: str | None = None
+    named_values: Mapping[str, Value] = field(default_factory=dict)  # of the outcome, constants
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,11 +118,30 @@ class ImplicitEnd(Instruction):
 IMPLICIT_END = ImplicitEnd()
 
 
+def then_branch(index: int) -> str:
+    """The branch id of the if-then at `index` (0-based): JS7's "then", "then+2", "then+3", ...
+
+    JS7 numbers the if-thens from 1 and names the first one plain "then" (BranchId.then_), so there is
+    no "then+1".
+    """
+    return "then" if index == 0 else f"then+{index + 1}"
+
+
+def then_index(branch: str) -> int | None:
+    """The 0-based index of an if-then branch id ("then" -> 0, "then+2" -> 1, ...), or None."""
+    if branch == "then":
+        return 0
+    if branch.startswith("then+") and branch[5:].isdigit() and not branch[5:].startswith("0"):
+        number = int(branch[5:])
+        return number - 1 if number >= 2 else None
+    return None
+
+
 def branches_of(instruction: Instruction) -> tuple[tuple[str, Block], ...]:
     """The nested blocks of an instruction with their branch ids (try/catch for the first try)."""
     match instruction:
         case If(if_thens=if_thens, else_=else_):
-            result = [(("then" if i == 0 else f"then+{i}"), it.then) for i, it in enumerate(if_thens)]
+            result = [(then_branch(i), it.then) for i, it in enumerate(if_thens)]
             if else_ is not None:
                 result.append(("else", else_))
             return tuple(result)
@@ -132,16 +153,13 @@ def branches_of(instruction: Instruction) -> tuple[tuple[str, Block], ...]:
 
 
 def block_of_branch(instruction: Instruction, branch: str) -> Block | None:
-    """The block of a branch id, including retried try+N/catch+N and else-if then+N."""
+    """The block of a branch id, including retried try+N/catch+N and else-if then+N (N >= 2)."""
     match instruction:
         case If(if_thens=if_thens, else_=else_):
             if branch == "else":
                 return else_
-            if branch == "then":
-                return if_thens[0].then
-            if branch.startswith("then+") and branch[5:].isdigit():
-                i = int(branch[5:])
-                return if_thens[i].then if i < len(if_thens) else None
+            i = then_index(branch)
+            return if_thens[i].then if i is not None and i < len(if_thens) else None
         case Fork(branches=branches):
             for b in branches:
                 if branch == f"fork+{b.id}":

@@ -3,6 +3,11 @@
 A problem names where it is: the workflow position (e.g. 1/fork+b:0) and the JSON path. Unknown fields
 are ignored, as JS7's decoders do, so that files exported by JOC Cockpit deploy unchanged; unknown
 `TYPE`s, unknown jobs, bad expressions, bad labels and unreachable instructions are refused.
+
+JS7 fields and instructions that js7es does not implement yet are refused with the problem NotSupported
+wherever they would change what runs (a job's admission times, a Cycle, a branch's result, a login, ...),
+never dropped silently. JS7 fields that change nothing js7es runs are ignored: `timeZone` and
+`calendarPath` only matter to admission times and cycles, which are refused themselves.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 
 from js7es.domain.expression import parse_expression
 from js7es.domain.problem import Problem, problem
+from js7es.domain.value import Value, value_from_json
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import (
     Block,
@@ -29,6 +35,7 @@ from js7es.domain.workflow.instructions import (
     Retry,
     Sleep,
     Try,
+    then_branch,
 )
 from js7es.domain.workflow.job import (
     DEFAULT_SIGKILL_DELAY_S,
@@ -59,10 +66,45 @@ def _refuse(code: str, message: str, where: Position | str, **args: object) -> _
     return _Refused(problem(code, f"{message} (at {at})", position=at, **args))
 
 
-def parse_workflow(obj: Any, *, path: str | None = None, version_id: str | None = None) -> Workflow | Problem:
-    """A workflow from its JSON object; `path`/`version_id` fill in what a file name or deployment gives."""
+# JS7's instructions (Instructions.scala) that js7es does not run yet: refused as NotSupported, not as unknown.
+JS7_INSTRUCTIONS_NOT_SUPPORTED = frozenset(
+    {
+        "AddOrder",
+        "AdmissionTime",
+        "Break",
+        "BreakOrder",
+        "ConsumeNotices",
+        "Cycle",
+        "EmptyInstruction",
+        "ExpectNotice",
+        "ExpectNotices",
+        "ForkList",
+        "Lock",
+        "Options",
+        "PostNotice",
+        "PostNotices",
+        "Say",
+        "StickySubagent",
+        "Stop",
+    }
+)
+
+
+def _not_supported(what: str, where: Position | str, field: str) -> _Refused:
+    return _refuse("NotSupported", f"js7es does not support {what} yet", where, field=field)
+
+
+def parse_workflow(
+    obj: Any, *, path: str | None = None, version_id: str | None = None, committed: bool = False
+) -> Workflow | Problem:
+    """A workflow from its JSON object; `path`/`version_id` fill in what a file name or deployment gives.
+
+    `committed`: the workflow is in the journal already (applying, recovering, projecting). JS7 fields
+    that js7es does not support are refused only when a workflow is deployed; one deployed before
+    they were refused is read as it ran then (those fields ignored), so that the journal still applies.
+    """
     try:
-        return _Parser().workflow(obj, path, version_id)
+        return _Parser(committed=committed).workflow(obj, path, version_id)
     except _Refused as refused:
         return refused.problem
     except RecursionError:
@@ -90,9 +132,14 @@ def valid_name(name: Any) -> bool:
 
 
 class _Parser:
-    def __init__(self) -> None:
+    def __init__(self, *, committed: bool = False) -> None:
+        self.committed = committed
         self.labels: dict[str, Position] = {}
         self.named_jobs_used: dict[str, Position] = {}
+
+    def unsupported(self, what: str, where: Position | str, field: str) -> None:
+        if not self.committed:
+            raise _not_supported(what, where, field)
 
     def workflow(self, obj: Any, path: str | None, version_id: str | None) -> Workflow:
         if not isinstance(obj, Mapping):
@@ -105,6 +152,8 @@ class _Parser:
         version_id = obj.get("versionId", version_id) or ""
         if not isinstance(version_id, str) or "~" in version_id:
             raise _refuse("InvalidVersionId", f"Invalid versionId {version_id!r}", "versionId")
+        if obj.get("result"):
+            self.unsupported("a workflow's result", "result", "result")
         jobs_obj = obj.get("jobs", {})
         if not isinstance(jobs_obj, Mapping):
             raise _refuse("InvalidWorkflow", "'jobs' must be an object", "jobs")
@@ -192,18 +241,17 @@ class _Parser:
                 return Fail(
                     label=label,
                     message=None if message is None else check_expression(message, here),
-                    named_values=self.expressions(obj.get("namedValues", {}), here),
+                    named_values=self.named_values(obj.get("namedValues", {}), here),
                     uncatchable=bool(obj.get("uncatchable", False)),
                 )
             case "Finish":
-                outcome = obj.get("outcome")
-                failed = isinstance(outcome, Mapping) and outcome.get("TYPE") == "Failed"
-                message = outcome.get("message") if isinstance(outcome, Mapping) else None
-                return Finish(label=label, outcome_failed=failed, message=message)
+                return self.finish(obj.get("outcome"), label, here)
             case "Prompt":
                 return Prompt(label=label, question=check_expression(obj.get("question"), here))
             case "Sleep":
                 return Sleep(label=label, duration=check_expression(obj.get("duration"), here))
+        if type_ in JS7_INSTRUCTIONS_NOT_SUPPORTED:
+            raise _not_supported(f"the instruction {type_}", here, "TYPE")
         raise _refuse("UnknownInstruction", f"Unknown instruction TYPE {type_!r}", here, TYPE=type_)
 
     def if_(self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int) -> If:
@@ -217,7 +265,7 @@ class _Parser:
         for i, pair in enumerate(pairs):
             if not isinstance(pair, Mapping):
                 raise _refuse("InvalidInstruction", "ifThens entries must be objects", here)
-            branch = "then" if i == 0 else f"then+{i}"
+            branch = then_branch(i)
             predicate = check_expression(pair.get("predicate"), here)
             then = self.subworkflow(pair.get("then"), (*here, branch), f"{where}.then", depth)
             if_thens.append(IfThen(predicate=predicate, then=then))
@@ -252,6 +300,30 @@ class _Parser:
             join_if_failed=bool(obj.get("joinIfFailed", False)),
         )
 
+    def finish(self, outcome: Any, label: str | None, here: Position) -> Finish:
+        """JS7's Finish(outcome?: Succeeded{namedValues} | Failed{message, namedValues})."""
+        if outcome is None:
+            return Finish(label=label)
+        if not isinstance(outcome, Mapping) or outcome.get("TYPE") not in ("Succeeded", "Failed"):
+            raise _refuse("InvalidInstruction", "Finish.outcome must be a Succeeded or Failed outcome", here)
+        message = outcome.get("message")
+        if message is not None and not isinstance(message, str):
+            raise _refuse("InvalidInstruction", "Finish.outcome.message must be a string", here)
+        return Finish(
+            label=label,
+            outcome_failed=outcome["TYPE"] == "Failed",
+            message=message,
+            named_values=self.named_values(outcome.get("namedValues", {}), here),
+        )
+
+    def named_values(self, obj: Any, where: Position | str) -> dict[str, Value]:
+        """JS7's NamedValues: constant values (not expressions), e.g. {"returnCode": 7}."""
+        if not isinstance(obj, Mapping):
+            raise _refuse("InvalidWorkflow", f"Expected an object of named values, got {_kind(obj)}", where)
+        converted = value_from_json(dict(obj))
+        assert isinstance(converted, Mapping)
+        return dict(converted)
+
     def try_(self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int) -> Try:
         delays = obj.get("retryDelays", [])
         if not isinstance(delays, list) or not all(_is_duration(d) for d in delays):
@@ -269,6 +341,8 @@ class _Parser:
 
     def subworkflow(self, obj: Any, branch_path: Position, where: str, depth: int) -> Block:
         if isinstance(obj, Mapping):
+            if obj.get("result"):  # JS7: a fork branch's result values go into the parent's join outcome
+                self.unsupported("a block's result", branch_path[:-1], "result")
             obj = obj.get("instructions")
         return self.block(obj, branch_path, where, depth + 1)
 
@@ -288,8 +362,18 @@ class _Parser:
         if not _is_duration(sigkill):
             raise _refuse("InvalidJob", "sigkillDelay must be seconds >= 0", where)
         bundle = obj.get("subagentBundleIdExpr", obj.get("subagentSelectionIdExpr"))
+        constant = obj.get("subagentBundleId", obj.get("subagentSelectionId"))  # JS7's older constant form
+        if bundle is None and constant is not None:
+            if not valid_name(constant):
+                raise _refuse("InvalidJob", f"Invalid subagentBundleId {constant!r}", where)
+            bundle = f"'{constant}'"
         if bundle is not None:
             check_expression(bundle, where)
+        if obj.get("admissionTimeScheme") is not None:
+            self.unsupported("admission times of a job", where, "admissionTimeScheme")
+        for flag in ("killAtEndOfAdmissionPeriod", "skipIfNoAdmissionStartForOrderDay", "skipIfNoAdmissionForOrderDay"):
+            if obj.get(flag):
+                self.unsupported(f"{flag} (admission times)", where, flag)
         return WorkflowJob(
             agent_path=str(agent_path),
             executable=self.executable(obj.get("executable"), where),
@@ -313,7 +397,9 @@ class _Parser:
             "v1_compatible": bool(obj.get("v1Compatible", False)),
         }
         type_ = obj.get("TYPE")
-        login = obj.get("login", {}).get("credentialKey") if isinstance(obj.get("login"), Mapping) else None
+        if obj.get("login") is not None:  # every job runs as the Agent's user
+            self.unsupported("a job's login (running as another user)", where, "login")
+        login = None
         match type_:
             case "ShellScriptExecutable" | "ScriptExecutable":
                 script = obj.get("script")
@@ -334,6 +420,8 @@ class _Parser:
                 class_name = obj.get("className")
                 if not isinstance(class_name, str) or not class_name:
                     raise _refuse("InvalidJob", "InternalExecutable needs a 'className'", where)
+                if obj.get("script"):
+                    self.unsupported("a script of an InternalExecutable", where, "script")
                 return InternalExecutable(
                     class_name=class_name,
                     job_arguments=self.expressions(obj.get("jobArguments", {}), where, check=False),

@@ -1,8 +1,9 @@
 """Positions in a workflow: JSON arrays such as [1, "then", 0] (JS7's Position).
 
 A position alternates instruction numbers and branch ids: [i0, branch1, i1, branch2, i2, ...]. The
-branch ids are JS7's: "then" (first if-then), "then+N" (later else-if), "else", "try+N" and "catch+N"
-(N counts retries), "fork+<branchId>".
+branch ids are JS7's: "then" (first if-then), "then+2", "then+3", ... (the later else-ifs, numbered
+from 1 as JS7 does, so there is no "then+1"), "else", "try+N" and "catch+N" (N counts retries),
+"fork+<branchId>".
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from js7es.domain.workflow.instructions import (
     Block,
     ExecuteAnonymous,
     ExecuteNamed,
+    Fork,
     Instruction,
     block_of_branch,
     branches_of,
@@ -102,12 +103,19 @@ class Workflow:
         """Every position with its instruction, depth first, including each block's ImplicitEnd."""
         yield from _positions(self.instructions, ())
 
+    def agent_path_of(self, instruction: Instruction) -> str | None:
+        """The Agent an instruction runs on: its job's, or a Fork's agentPath."""
+        job = self.job_of(instruction)
+        if job is not None:
+            return job.agent_path
+        return instruction.agent_path if isinstance(instruction, Fork) else None
+
     def agent_paths(self) -> frozenset[str]:
         found = set()
         for _, instruction in self.positions():
-            job = self.job_of(instruction)
-            if job is not None:
-                found.add(job.agent_path)
+            agent_path = self.agent_path_of(instruction)
+            if agent_path is not None:
+                found.add(agent_path)
         return frozenset(found)
 
 

@@ -25,6 +25,7 @@ from js7es.domain.agent.agent_state import AgentState
 from js7es.domain.event import KeyedEvent, Stamped
 from js7es.domain.order.events import (
     OrderCancellationMarked,
+    OrderForked,
     OrderProcessed,
     OrderProcessingStarted,
     OrderStderrWritten,
@@ -47,6 +48,7 @@ class _Running:
     step: JobStep
     process: JobProcess | None = None
     kill_requested: bool = False
+    kill_immediately: bool = False
 
 
 class JobRunner:
@@ -76,13 +78,18 @@ class JobRunner:
     # -- after each commit ------------------------------------------------------------------------
 
     def on_commit(self, stamped: Sequence[Stamped]) -> None:
-        touched = []
+        touched: list[str] = []
         for s in stamped:
             match s.event:
                 case OrderProcessingStarted() if s.key in self._running:
                     self._spawn(self._run(s.key))
-                case OrderCancellationMarked(kill=True) | OrderSuspensionMarked(kill=True):
-                    self.kill(s.key)
+                case (
+                    OrderCancellationMarked(kill=True, kill_immediately=immediately)
+                    | OrderSuspensionMarked(kill=True, kill_immediately=immediately)
+                ):
+                    self.kill(s.key, immediately=immediately)
+                case OrderForked(children=children):  # forked here: the children may start their jobs
+                    touched.extend(c.order_id for c in children)
             touched.append(s.key)
         for order_id in dict.fromkeys(touched):
             self.try_start(order_id)
@@ -97,7 +104,11 @@ class JobRunner:
         """Engine hook: the steps that the events about to be committed make startable start in the
         SAME commit (one fsync and one loop turn less from "due" to the process start)."""
         extra: list[KeyedEvent] = []
-        for order_id in dict.fromkeys(k.key for k in events if k.key in self.state.orders):
+        keys = [k.key for k in events]
+        for k in events:
+            if isinstance(k.event, OrderForked):  # forked here: the children may start in this commit
+                keys.extend(c.order_id for c in k.event.children)
+        for order_id in dict.fromkeys(key for key in keys if key in self.state.orders):
             started = self._reserve(order_id, fail_later=True)
             if started:
                 self.engine.apply_now(started)
@@ -209,7 +220,7 @@ class JobRunner:
             if process.pid is not None:
                 pid_file.write_text(str(process.pid))
             if running.kill_requested:
-                process.kill()
+                process.kill(immediately=running.kill_immediately)
             outcome = await process.wait()
         except Exception as e:  # the process could not be started: the step fails, the Agent goes on
             log.warning("Order %s: job process failed: %s", order_id, e)
@@ -232,6 +243,7 @@ class JobRunner:
         if running is None:
             return
         running.kill_requested = True
+        running.kill_immediately = running.kill_immediately or immediately
         if running.process is not None:
             running.process.kill(immediately=immediately)
 

@@ -3,8 +3,10 @@
 - ``POST /controller/api/order``: one FreshOrder (201 + Location, 409 when the id exists), or a JSON
   array / ndjson of them (200 with ``ignoredBecauseDuplicate``);
 - ``POST /controller/api/item``: ItemOperations (array or ndjson), all or nothing;
-- ``POST /controller/api/command``: CancelOrders, SuspendOrders, ResumeOrder(s), AnswerOrderPrompt,
-  DeleteOrdersWhenTerminated, ReleaseEvents (by a registered reader), TakeSnapshot, ShutDown, NoOperation;
+- ``POST /controller/api/command``: AddOrder, AddOrders, CancelOrders, SuspendOrders, ResumeOrder(s),
+  AnswerOrderPrompt, DeleteOrdersWhenTerminated, ReleaseEvents (by a registered reader), TakeSnapshot,
+  ShutDown, NoOperation, ClusterSwitchOver; JS7 options js7es does not implement are refused
+  (NotSupported), never ignored;
 - ``GET /controller/api/event``: the event stream; ``GET /controller/api/snapshot``: the state as ndjson;
 - ``GET /controller/api/order[?id=…]``: orders (a js7es addition, for `js7es ctl`);
 - ``GET /controller/api/health``: readiness (public).
@@ -127,9 +129,16 @@ def controller_routes(
                 return problem_response(released)
             return json_response({"TYPE": "Accepted"})
         assert not isinstance(parsed, str)
-        decided = await active().execute(parsed)
+        core = active()
+        decided = await core.execute(parsed)
         if isinstance(decided, Problem):
             return problem_response(decided)
+        match body.get("TYPE"):
+            case "AddOrder":  # JS7's AddOrder.Response
+                ignored = bool(decided.reply.get("ignoredBecauseDuplicate"))
+                return json_response({"TYPE": "AddOrder.Response", "ignoredBecauseDuplicate": ignored})
+            case "AddOrders":  # JS7's AddOrders.Response: the orders' events are at or before this EventId
+                return json_response({"TYPE": "AddOrders.Response", "eventId": core.journal.last_event_id})
         return json_response(_reply(decided))
 
     @auth.require("ReadState")

@@ -11,6 +11,7 @@ from typing import Any
 
 from js7es.domain.commands import Command
 from js7es.domain.commands.orders import (
+    AddOrders,
     AnswerOrderPrompt,
     CancelOrders,
     DeleteOrdersWhenTerminated,
@@ -128,12 +129,24 @@ def item_operations(body: Any) -> list[Any]:
     return operations
 
 
-def _kill(mode: Mapping[str, Any], where: str) -> bool:
+def _kill(mode: Mapping[str, Any], where: str) -> tuple[bool, bool]:
+    """JS7's `kill: {immediately?, workflowPosition?}`: (kill, immediately)."""
     kill = mode.get("kill")
     if kill is None:
-        return False
+        return False, False
     _object(kill, f"{where}.kill", set(), {"immediately", "workflowPosition"})
-    return True
+    if kill.get("workflowPosition") is not None:
+        raise _not_supported(f"{where}.kill.workflowPosition", "killing only at a given workflow position")
+    return True, _bool(kill, "immediately", f"{where}.kill")
+
+
+def _not_supported(field: str, what: str) -> BadRequest:
+    """A JS7 option js7es does not implement: refused, never silently ignored."""
+    return BadRequest(problem("NotSupported", f"{field}: js7es does not support {what} yet", field=field))
+
+
+def _optional_bool(obj: Mapping[str, Any], key: str, where: str) -> bool | None:
+    return None if obj.get(key) is None else _bool(obj, key, where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,27 +164,51 @@ def command(obj: Any) -> Command | ReleaseEvents | str:
     type_ = obj["TYPE"]
     where = type_
     match type_:
+        case "AddOrder":
+            o = _object(obj, where, {"order"}, set())
+            return AddOrders(orders=(fresh_order(o["order"]),))
+        case "AddOrders":
+            o = _object(obj, where, {"orders"}, set())
+            if not isinstance(o["orders"], list):
+                raise _bad("InvalidRequest", f"{where}.orders must be a list of orders")
+            return AddOrders(orders=tuple(fresh_order(order) for order in o["orders"]))
         case "CancelOrders":
             o = _object(obj, where, {"orderIds"}, {"mode"})
             mode = _object(o.get("mode", {"TYPE": "FreshOrStarted"}), f"{where}.mode", set(), {"kill"})
             mode_type = mode.get("TYPE", "FreshOrStarted")
             if mode_type not in ("FreshOnly", "FreshOrStarted"):
                 raise _bad("InvalidRequest", f"{where}.mode.TYPE must be FreshOnly or FreshOrStarted")
-            return CancelOrders(order_ids=_strings(o, "orderIds", where), mode=mode_type, kill=_kill(mode, where))
+            kill, immediately = _kill(mode, f"{where}.mode")
+            return CancelOrders(
+                order_ids=_strings(o, "orderIds", where), mode=mode_type, kill=kill, kill_immediately=immediately
+            )
         case "SuspendOrders":
             o = _object(obj, where, {"orderIds"}, {"mode"})
             mode = _object(o.get("mode", {}), f"{where}.mode", set(), {"kill", "resetState"})
-            return SuspendOrders(order_ids=_strings(o, "orderIds", where), kill=_kill(mode, where))
+            kill, immediately = _kill(mode, f"{where}.mode")
+            return SuspendOrders(
+                order_ids=_strings(o, "orderIds", where),
+                kill=kill,
+                kill_immediately=immediately,
+                reset_state=_bool(mode, "resetState", f"{where}.mode"),
+            )
         case "ResumeOrder":
             o = _object(obj, where, {"orderId"}, {"position", "asSucceeded", "historyOperations", "restartKilledJob"})
+            if o.get("historyOperations"):
+                raise _not_supported(f"{where}.historyOperations", "changing the order's history on resumption")
             return ResumeOrders(
                 order_ids=(_string(o, "orderId", where),),
                 position=_position(o, "position", where),
                 as_succeeded=_bool(o, "asSucceeded", where),
+                restart_killed_job=_optional_bool(o, "restartKilledJob", where),
             )
         case "ResumeOrders":
             o = _object(obj, where, {"orderIds"}, {"asSucceeded", "restartKilledJob"})
-            return ResumeOrders(order_ids=_strings(o, "orderIds", where), as_succeeded=_bool(o, "asSucceeded", where))
+            return ResumeOrders(
+                order_ids=_strings(o, "orderIds", where),
+                as_succeeded=_bool(o, "asSucceeded", where),
+                restart_killed_job=_optional_bool(o, "restartKilledJob", where),
+            )
         case "AnswerOrderPrompt":
             o = _object(obj, where, {"orderId"}, set())
             return AnswerOrderPrompt(order_id=_string(o, "orderId", where))

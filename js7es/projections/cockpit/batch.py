@@ -12,11 +12,9 @@ Controller's history.
 
 from __future__ import annotations
 
-import json
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -52,11 +50,11 @@ from js7es.domain.order.events import (
     OrderStderrWritten,
     OrderStdoutWritten,
 )
-from js7es.domain.order.order import Order
+from js7es.domain.order.order import Order, forked_child
 from js7es.domain.order.outcome import Disrupted, Killed, Outcome, TimedOut, error_message
-from js7es.domain.order.states import FailedInFork, Forked, Ready
+from js7es.domain.order.states import FailedInFork, Forked
 from js7es.domain.problem import Problem
-from js7es.domain.value import loads, value_to_json
+from js7es.domain.value import dumps, loads, value_to_json
 from js7es.domain.workflow.instructions import ExecuteNamed
 from js7es.domain.workflow.position import START
 from js7es.projections.cockpit import schema
@@ -76,17 +74,9 @@ def _chunks(keys: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield keys[i : i + CHUNK]
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, Decimal):
-        return float(obj)
-    if isinstance(obj, Mapping):
-        return dict(obj)
-    raise TypeError(f"not a JSON value: {type(obj).__name__}")
-
-
-# The very text of `js7es.domain.value.dumps` (a test compares them), in one pass of the C encoder
-# instead of a copy of the value first: every changed order is written whole in each batch.
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default).encode
+# The very text of `js7es.domain.value.dumps` (every changed order is written whole in each batch):
+# numbers exact, one pass of the C encoder when no Decimal is in it.
+_dumps = dumps
 
 
 def return_code_of(outcome: Outcome) -> int | None:
@@ -275,15 +265,7 @@ class Batch:
                 self._end_step(row, ts, outcome)
             case OrderForked(children=forked):
                 for child in forked:
-                    child_order = before.updated(
-                        id=child.order_id,
-                        position=(*before.position, f"fork+{child.branch_id}", 0),
-                        state=Ready(),
-                        parent=order_id,
-                        mark=None,
-                        delete_when_terminated=False,
-                        scheduled_for=None,
-                    )
+                    child_order = forked_child(before, child.order_id, child.branch_id)
                     self.orders[child.order_id] = OrderRow(child_order, eid, None, ts, eid)
                     self.dirty_orders.add(child.order_id)
                     self._new_run(child_order, eid, ts, state="Running", started_at=ts)

@@ -150,7 +150,7 @@ class Projector:
         return self._workflows.get(key)
 
     def remember_workflow(self, controller_id: str, item: Value) -> None:
-        parsed = parse_workflow(value_to_json(item))
+        parsed = parse_workflow(value_to_json(item), committed=True)
         if isinstance(parsed, Problem):
             log.warning("%s: a deployed workflow does not parse: %s", controller_id, parsed)
             return

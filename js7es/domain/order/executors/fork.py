@@ -1,8 +1,13 @@
-"""Fork: child orders `parent|branch` run the branches; the parent joins when all are through."""
+"""Fork: child orders `parent|branch` run the branches; the parent joins when all are through.
+
+With `agentPath` the order is attached to that Agent and forked there, so the children start on it
+without a round trip through the Controller; the forked parent goes back to the Controller, and the
+children come back there at the ends of their branches, where the Controller joins (as JS7 does).
+"""
 
 from __future__ import annotations
 
-from js7es.domain.order.events import ForkedChild, OrderEvent, OrderForked, OrderJoined
+from js7es.domain.order.events import ForkedChild, OrderAttachable, OrderEvent, OrderForked, OrderJoined
 from js7es.domain.order.executors.step import Step
 from js7es.domain.order.order import child_order_id
 from js7es.domain.order.outcome import Failed, Succeeded
@@ -11,7 +16,12 @@ from js7es.domain.workflow.instructions import Fork, ImplicitEnd
 
 
 def execute_fork(step: Step, instruction: Fork) -> list[OrderEvent]:
-    if not step.ctx.at_controller:
+    """The fork happens on Fork.agentPath when given (the children start there, JS7), else on the
+    Controller. The join is always the Controller's."""
+    agent_path = instruction.agent_path
+    if step.ctx.at_controller and agent_path is not None:
+        return [OrderAttachable(agent_path=agent_path)]
+    if not step.ctx.at_controller and step.ctx.here != agent_path:
         return step.detach()
     return [
         OrderForked(

@@ -16,7 +16,7 @@ from js7es.domain.order.executors.step import Step, enclosing_fork
 from js7es.domain.order.outcome import Failed, Succeeded
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import Block, Fail, Finish, If, ImplicitEnd, Prompt, Sleep, Try
+from js7es.domain.workflow.instructions import Block, Fail, Finish, If, ImplicitEnd, Prompt, Sleep, Try, then_branch
 
 
 def execute_if(step: Step, instruction: If) -> list[OrderEvent]:
@@ -28,7 +28,7 @@ def execute_if(step: Step, instruction: If) -> list[OrderEvent]:
         if not isinstance(result, bool):
             return step.fail_with(f"If predicate {if_then.predicate!r} gives no Boolean but {result!r}")
         if result:
-            return [step.move(pos.nested(here, "then" if i == 0 else f"then+{i}"))]
+            return [step.move(pos.nested(here, then_branch(i)))]
     if instruction.else_ is not None:
         return [step.move(pos.nested(here, "else"))]
     return [step.move(pos.next_of(here))]
@@ -43,11 +43,7 @@ def execute_fail(step: Step, instruction: Fail) -> list[OrderEvent]:
     if instruction.message is not None:
         evaluated = step.evaluate(instruction.message)
         message = evaluated.message if isinstance(evaluated, Problem) else str(evaluated)
-    named = {}
-    for name, expr in instruction.named_values.items():
-        value = step.evaluate(expr)
-        if not isinstance(value, Problem):
-            named[name] = value
+    named = dict(instruction.named_values)
     handling = step.fail(uncatchable=instruction.uncatchable)
     if handling == step.detach():
         return handling
@@ -63,7 +59,12 @@ def execute_finish(step: Step, instruction: Finish) -> list[OrderEvent]:
         block = step.workflow.block(branch_start[:-1])
         assert isinstance(block, Block)
         return [OrderMoved(to=pos.with_index(branch_start, len(block.instructions)))]
-    outcome = Failed(error_message=instruction.message) if instruction.outcome_failed else Succeeded()
+    named = instruction.named_values
+    outcome = (
+        Failed(error_message=instruction.message, named_values=named)
+        if instruction.outcome_failed
+        else Succeeded(named_values=named)
+    )
     return [OrderFinished(outcome=outcome)]
 
 

@@ -1,0 +1,67 @@
+"""The Controller API's command bodies in JS7's JSON (ControllerCommand.scala): every JS7 option is
+carried into the domain command or refused with a coded problem, never silently dropped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from js7es.domain.commands.orders import AddOrders, CancelOrders, FreshOrder, ResumeOrders, SuspendOrders
+from js7es.nodes.controller.requests import BadRequest, command
+
+
+def refused(obj: Any) -> str:
+    with pytest.raises(BadRequest) as e:
+        command(obj)
+    return e.value.problem.code
+
+
+def test_add_order_and_add_orders_are_commands_as_in_js7() -> None:
+    order = {"id": "o", "workflowPath": "W", "arguments": {"n": 1}}
+    assert command({"TYPE": "AddOrder", "order": order}) == AddOrders(
+        orders=(FreshOrder(id="o", workflow_path="W", arguments={"n": 1}),)
+    )
+    added = command({"TYPE": "AddOrders", "orders": [order, {**order, "id": "p"}]})
+    assert isinstance(added, AddOrders) and [o.id for o in added.orders] == ["o", "p"]
+    assert refused({"TYPE": "AddOrder", "order": {**order, "priority": 3}}) == "UnknownField"
+    assert refused({"TYPE": "AddOrders", "orders": order}) == "InvalidRequest"
+
+
+def test_cancel_orders_kill_immediately() -> None:
+    def cancel(mode: dict[str, Any]) -> Any:
+        return command({"TYPE": "CancelOrders", "orderIds": ["o"], "mode": mode})
+
+    assert cancel({"TYPE": "FreshOrStarted"}) == CancelOrders(order_ids=("o",))
+    assert cancel({"TYPE": "FreshOrStarted", "kill": {}}) == CancelOrders(order_ids=("o",), kill=True)
+    assert cancel({"TYPE": "FreshOrStarted", "kill": {"immediately": True}}) == CancelOrders(
+        order_ids=("o",), kill=True, kill_immediately=True
+    )
+    assert refused({"TYPE": "CancelOrders", "orderIds": ["o"], "mode": {"kill": {"immediately": "yes"}}}) == (
+        "InvalidRequest"
+    )
+    position = {"TYPE": "FreshOrStarted", "kill": {"workflowPosition": {"workflowId": {}, "position": [0]}}}
+    assert refused({"TYPE": "CancelOrders", "orderIds": ["o"], "mode": position}) == "NotSupported"
+
+
+def test_suspend_orders_reset_state_and_kill_immediately() -> None:
+    mode = {"resetState": True, "kill": {"immediately": True}}
+    assert command({"TYPE": "SuspendOrders", "orderIds": ["o"], "mode": mode}) == SuspendOrders(
+        order_ids=("o",), kill=True, kill_immediately=True, reset_state=True
+    )
+    assert command({"TYPE": "SuspendOrders", "orderIds": ["o"]}) == SuspendOrders(order_ids=("o",))
+
+
+def test_resume_order_restart_killed_job() -> None:
+    assert command({"TYPE": "ResumeOrder", "orderId": "o"}) == ResumeOrders(order_ids=("o",))
+    assert command({"TYPE": "ResumeOrder", "orderId": "o", "restartKilledJob": False}) == ResumeOrders(
+        order_ids=("o",), restart_killed_job=False
+    )
+    resumed = command({"TYPE": "ResumeOrder", "orderId": "o", "position": [0, "then+2", 0], "restartKilledJob": True})
+    assert resumed == ResumeOrders(order_ids=("o",), position=(0, "then+2", 0), restart_killed_job=True)
+    assert command({"TYPE": "ResumeOrders", "orderIds": ["o"], "restartKilledJob": True}) == ResumeOrders(
+        order_ids=("o",), restart_killed_job=True
+    )
+    assert command({"TYPE": "ResumeOrder", "orderId": "o", "historyOperations": []}) == ResumeOrders(order_ids=("o",))
+    history = [{"TYPE": "Delete", "position": [0]}]
+    assert refused({"TYPE": "ResumeOrder", "orderId": "o", "historyOperations": history}) == "NotSupported"

@@ -21,7 +21,8 @@ class ClusterWatchClient(ControllerClient):
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             with self._transport():
-                response = self._http.request(method, PREFIX + path, headers=self._headers(), **kwargs)
+                headers = {**self._headers(), **kwargs.pop("headers", {})}
+                response = self._http.request(method, PREFIX + path, headers=headers, **kwargs)
             return self._answer(response)
         except CtlError as e:  # the transport's messages speak of "the Controller"
             raise CtlError(str(e).replace("the Controller", "the Cluster Watch"), e.exit_code) from None

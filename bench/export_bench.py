@@ -45,8 +45,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import js7es.domain.state  # noqa: F401
-from js7es.domain.event import Stamped, stamped_from_json
+from js7es.domain.event import Stamped
+from js7es.domain.events import stamped_from_json
 from js7es.journal.avro import AvroCodec
 from js7es.projections.kafka_export import (
     CHECKPOINT_SUFFIX,

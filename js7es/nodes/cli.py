@@ -96,13 +96,10 @@ def _parser() -> argparse.ArgumentParser:
 def _journal_directory(path: Path) -> Path:
     if not path.is_dir():
         raise CliError(f"{path}: no such journal directory")
-    _load_domain()
+    from js7es.domain import events
+
+    events.registered()  # the journal tools decode them
     return path
-
-
-def _load_domain() -> None:
-    import js7es.domain.commands
-    import js7es.domain.state  # noqa: F401
 
 
 def _state_class(directory: Path, name: str | None) -> type[Any]:

@@ -45,8 +45,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-import js7es.domain.state  # noqa: F401  (registers every event class)
-from js7es.domain.event import Stamped, stamped_from_json, timestamp_of
+from js7es.domain.event import Stamped, timestamp_of
+from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
 from js7es.nodes.errors import CliError
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 
-import js7es.domain.state  # noqa: F401  (registers every event class)
 from js7es.domain.event import NO_KEY, Stamped, stamped_to_json
 from js7es.domain.items import VersionAdded
 from js7es.domain.order.events import OrderAdded, OrderMoved, OrderStarted

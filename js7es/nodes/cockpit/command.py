@@ -17,7 +17,8 @@ from typing import Any
 
 import httpx
 
-from js7es.domain.event import Stamped, stamped_from_json
+from js7es.domain.event import Stamped
+from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
 from js7es.nodes.cockpit.config import CockpitSettings, ControllerConnection, load_cockpit_settings
 from js7es.nodes.errors import CliError
@@ -115,8 +116,6 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 def stream_events(connection: ControllerConnection, ssl_context: Any, *, chunk: int = 10_000) -> Iterator[Stamped]:
     """The Controller's events from the first one up to the last committed one, in chunks."""
-    import js7es.domain.state  # noqa: F401  (registers every event class)
-
     auth = httpx.BasicAuth(connection.user, connection.password) if connection.user and connection.password else None
     after = 0
     with httpx.Client(base_url=connection.uris[0], verify=ssl_context or True, auth=auth, timeout=60) as client:

@@ -27,8 +27,8 @@ from typing import Any
 
 import httpx
 
-import js7es.domain.state  # noqa: F401  (registers every event class for decoding)
-from js7es.domain.event import Stamped, stamped_from_json
+from js7es.domain.event import Stamped
+from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
 from js7es.nodes.cockpit.config import ControllerConnection, ProjectionSettings
 from js7es.nodes.cockpit.release import PROJECTION, ReleaseGate

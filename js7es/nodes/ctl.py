@@ -51,7 +51,7 @@ FOLLOW_TIMEOUT_S = 50.0
 class CtlError(CliError, ValueError):
     """A failure of `js7es ctl`, with its exit code: 1 refused or unreachable, 2 bad usage or input.
 
-    Also a ValueError for the same reason as `CertsCliError` (``python -m js7es.nodes.cli``)."""
+    Also a ValueError, as the Cockpit's and the standalone's errors are."""
 
     def __init__(self, message: str, exit_code: int = 1, *, elsewhere: bool = False) -> None:
         super().__init__(message)

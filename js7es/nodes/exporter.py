@@ -1,5 +1,4 @@
-"""`js7es export kafka`: follows a Controller's committed events and exports them to Kafka; and
-`js7es schemas check`.
+"""`js7es export kafka`: follows a Controller's committed events and exports them to Kafka.
 
 The Kafka side — record format, exactly-once resume, checkpoints — is js7es/projections/kafka_export.py.
 This module is the Controller side and the loop:
@@ -519,32 +518,3 @@ def add_export_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     kafka_group.add_argument("--ssl-keyfile", help="its key")
     kafka_group.add_argument("--ssl-no-check-hostname", action="store_true", help="do not check broker host names")
     k.set_defaults(run=_run_export_kafka)
-
-
-# -------------------------------------------------------------------------------------- schemas check
-
-
-def _run_schemas_check(args: argparse.Namespace) -> int:
-    from js7es.journal.avro import SCHEMAS_DIR, check
-
-    root: Path = args.root or SCHEMAS_DIR
-    if not root.is_dir():
-        raise ExporterCliError(f"{root}: no such schemas directory")
-    problems = check(root)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if not problems:
-        print(f"{root}: up to date, every version reads its predecessor's data")
-    return 1 if problems else 0
-
-
-def add_schemas_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    schemas = subparsers.add_parser("schemas", help="the Avro event schemas (schemas/)")
-    ssub = schemas.add_subparsers(metavar="TOOL")
-    check = ssub.add_parser(
-        "check",
-        help="exit 1 when the schemas differ from the code or a version cannot read its predecessor's data",
-        description="The same check as `python -m js7es.journal.avro --check`.",
-    )
-    check.add_argument("--root", type=Path, help="the schemas directory (default: the one of this js7es)")
-    check.set_defaults(run=_run_schemas_check)

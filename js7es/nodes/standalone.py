@@ -26,7 +26,6 @@ Another node (the Cockpit) joins by adding a `Child` in `_children`.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import json
@@ -705,30 +704,3 @@ def run_standalone(data_dir: Path, *, controller_port: int | None = None, agent_
             return Standalone(layout, prepared, out=lambda line: print(line, flush=True)).run()
         except _NotReady:
             return 1
-
-
-def add_standalone_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``js7es standalone``."""
-    standalone = subparsers.add_parser("standalone", help="run a Controller and an Agent on one data directory")
-    standalone.add_argument("--data-dir", type=Path, default=Path("js7es-data"), help="default: ./js7es-data")
-    standalone.add_argument(
-        "--controller-port",
-        type=_port,
-        help=f"the Controller's port on the first start (default {DEFAULT_CONTROLLER_PORT})",
-    )
-    standalone.add_argument(
-        "--agent-port", type=_port, help=f"the Agent's port on the first start (default {DEFAULT_AGENT_PORT})"
-    )
-    standalone.set_defaults(
-        run=lambda args: run_standalone(args.data_dir, controller_port=args.controller_port, agent_port=args.agent_port)
-    )
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {port}")
-    return port

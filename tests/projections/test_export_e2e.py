@@ -33,7 +33,7 @@ from js7es.domain.event import Stamped
 from js7es.domain.events import stamped_from_json
 from js7es.journal.avro import fingerprint, load_schema, schema_versions
 from js7es.projections.kafka import decode
-from js7es.projections.kafka_export import event_id_of_headers, partition_of
+from js7es.projections.kafka.records import event_id_of_headers, partition_of
 from tests.e2e.topology import Topology
 from tests.projections.conftest import Broker
 

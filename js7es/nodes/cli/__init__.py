@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from js7es.domain.problem import ProblemError
-from js7es.nodes.cli import certs, cluster_watch, cockpit, journal, nodes, schemas, standalone
+from js7es.nodes.cli import certs, cluster_watch, cockpit, export, journal, nodes, schemas, standalone
 from js7es.nodes.errors import CliError
 
 
@@ -46,9 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     standalone.register(sub)
     journal.register(sub)
     certs.register(sub)
-    from js7es.nodes.exporter import add_export_command
-
-    add_export_command(sub)
+    export.register(sub)
     schemas.register(sub)
     from js7es.nodes.ctl import add_ctl_command
 

@@ -14,7 +14,8 @@ import httpx
 from js7es.domain.event import Stamped
 from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
-from js7es.nodes.cockpit.config import CockpitSettings, ControllerConnection, load_cockpit_settings
+from js7es.nodes.client.connection import ControllerConnection
+from js7es.nodes.cockpit.config import CockpitSettings, load_cockpit_settings
 from js7es.nodes.errors import CliError
 from js7es.nodes.tls import client_ssl_context
 

@@ -30,7 +30,8 @@ import httpx
 from js7es.domain.event import Stamped
 from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
-from js7es.nodes.cockpit.config import ControllerConnection, ProjectionSettings
+from js7es.nodes.client.connection import ControllerConnection
+from js7es.nodes.cockpit.config import ProjectionSettings
 from js7es.nodes.cockpit.release import PROJECTION, ReleaseGate
 from js7es.projections.cockpit.database import stored_event_id
 from js7es.projections.cockpit.projector import BatchResult, Projector

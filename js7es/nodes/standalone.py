@@ -43,9 +43,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from js7es.nodes.errors import CliError
+
+if TYPE_CHECKING:
+    from js7es.nodes.client.connection import ClientTls, ControllerConnection
 
 DEFAULT_CONTROLLER_PORT = 4444
 DEFAULT_AGENT_PORT = 4445
@@ -167,6 +170,32 @@ class Layout:
     @property
     def memo(self) -> Path:
         return self.data_dir / "standalone.json"
+
+
+def standalone_connection(data_dir: Path) -> tuple[ControllerConnection, ClientTls] | None:
+    """The Controller of `js7es standalone` on `data_dir` with its client certificate ``cli``, or None."""
+    config = data_dir / "controller" / "controller.toml"
+    if not config.is_file():
+        return None
+    from js7es.nodes.client.connection import ClientTls, ControllerConnection
+    from js7es.nodes.client.errors import usage_error
+    from js7es.nodes.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(config, "controller")
+    except ConfigError as e:
+        raise usage_error(str(e)) from None
+    host = settings.http.host
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+    host = f"[{host}]" if ":" in host else host
+    scheme = "https" if settings.tls is not None else "http"
+    connection = ControllerConnection(uris=(f"{scheme}://{host}:{settings.http.port}",))
+    certs = data_dir / "certs"
+    if settings.tls is None:
+        return connection, ClientTls()
+    return connection, ClientTls(
+        ca=certs / "ca" / "ca.crt", cert=certs / "cli" / "node.crt", key=certs / "cli" / "node.key"
+    )
 
 
 def _controller_toml(port: int, admin_password_hash: str) -> str:
@@ -545,30 +574,24 @@ class Standalone:
             if child.exited() is not None and not self.signals.stopping:
                 raise NodeDied(child)
 
-    def _client(self) -> Any:
-        from js7es.nodes.ctl import Connection, ControllerClient
+    def _tls(self) -> ClientTls:
+        from js7es.nodes.client.connection import ClientTls
 
         certs = self.layout.certs
-        return ControllerClient(
-            Connection(
-                url=f"https://{HOST}:{self.prepared.controller_port}",
-                ca=certs / "ca" / "ca.crt",
-                cert=certs / "cli" / "node.crt",
-                key=certs / "cli" / "node.key",
-                timeout_s=10,
-            )
-        )
+        return ClientTls(ca=certs / "ca" / "ca.crt", cert=certs / "cli" / "node.crt", key=certs / "cli" / "node.key")
+
+    def _client(self) -> Any:
+        from js7es.nodes.client.connection import ControllerConnection
+        from js7es.nodes.client.controller import ControllerClient
+
+        connection = ControllerConnection(uris=(f"https://{HOST}:{self.prepared.controller_port}",))
+        return ControllerClient(connection, self._tls(), timeout_s=10)
 
     def _wait_healthy(self, child: Child) -> bool:
         """True when `child` answers its health route; False when a stop was asked for meanwhile."""
         import httpx
 
-        from js7es.nodes.ctl import Connection
-
-        certs = self.layout.certs
-        context = Connection(
-            url="https://", ca=certs / "ca" / "ca.crt", cert=certs / "cli" / "node.crt", key=certs / "cli" / "node.key"
-        ).ssl_context()
+        context = self._tls().ssl_context()
         deadline = time.monotonic() + START_TIMEOUT_S
         with httpx.Client(verify=context, timeout=2) as http:
             while not self.signals.stopping:
@@ -587,7 +610,8 @@ class Standalone:
         return False
 
     def _samples(self) -> None:
-        from js7es.nodes.ctl import CtlError, deploy_operations, new_version_id
+        from js7es.nodes.client.errors import ClientError
+        from js7es.nodes.client.items import deploy_operations, new_version_id
 
         memo = _read_memo(self.layout.memo)
         try:
@@ -602,11 +626,11 @@ class Standalone:
                     try:
                         client.post("/order", {"id": SAMPLE_ORDER_ID, "workflowPath": SAMPLE_WORKFLOW})
                         self.out(f"Added the sample order {SAMPLE_ORDER_ID!r} to the workflow {SAMPLE_WORKFLOW!r}.")
-                    except CtlError as e:
+                    except ClientError as e:
                         if not str(e).startswith("DuplicateOrder"):
                             raise
                     _write_new(self.layout.memo, json.dumps({**memo, "sampleOrder": SAMPLE_ORDER_ID}) + "\n")
-        except CtlError as e:
+        except ClientError as e:
             print(f"js7es: the sample could not be deployed: {e}", file=sys.stderr)
 
     def _print_where(self) -> None:

@@ -16,14 +16,11 @@ from typing import Any
 import pytest
 
 from js7es.nodes.certs import create_ca, create_node_certificate
-from js7es.nodes.ctl import (
-    Connection,
-    ControllerClient,
-    format_event,
-    parse_argument,
-    parse_at,
-    read_item_file,
-)
+from js7es.nodes.cli.ctl.commands import parse_argument, parse_at
+from js7es.nodes.cli.ctl.output import format_event
+from js7es.nodes.client.connection import ClientTls, ControllerConnection
+from js7es.nodes.client.controller import ControllerClient
+from js7es.nodes.client.items import read_item_file
 from tests.e2e.topology import ADMIN, Topology, free_port
 
 
@@ -70,12 +67,8 @@ class Events:
     def __init__(self, where: list[str]) -> None:
         options = dict(zip(where[::2], where[1::2], strict=True))
         self.client = ControllerClient(
-            Connection(
-                url=options["--controller"],
-                ca=Path(options["--ca"]),
-                cert=Path(options["--cert"]),
-                key=Path(options["--key"]),
-            )
+            ControllerConnection(uris=(options["--controller"],)),
+            ClientTls(ca=Path(options["--ca"]), cert=Path(options["--cert"]), key=Path(options["--key"])),
         )
         self.seen: list[dict[str, Any]] = []
 

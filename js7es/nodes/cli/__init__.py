@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from js7es.domain.problem import ProblemError
-from js7es.nodes.cli import certs, cluster_watch, cockpit, export, journal, nodes, schemas, standalone
+from js7es.nodes.cli import certs, cluster_watch, cockpit, ctl, export, journal, nodes, schemas, standalone
 from js7es.nodes.errors import CliError
 
 
@@ -48,9 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     certs.register(sub)
     export.register(sub)
     schemas.register(sub)
-    from js7es.nodes.ctl import add_ctl_command
-
-    add_ctl_command(sub)
+    ctl.register(sub)
     cockpit.register(sub)
     cluster_watch.register(sub)
     return parser

@@ -1,8 +1,13 @@
-"""`ControllerConnection`: where one Controller is and how to log in there."""
+"""`ControllerConnection`: where one Controller is and how to log in there; `ClientTls`: the TLS files of
+a client that are not its process's configuration (``--ca``, ``--cert``, ``--key``)."""
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
+
+from js7es.nodes.client.errors import usage_error
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,3 +30,31 @@ class ControllerConnection:
         if self.user is None or self.password is None:
             return None
         return (self.user, self.password)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientTls:
+    """The CA that signed the Controller's certificate (None: the system's CAs) and the client
+    certificate with its key (None: none, then a user logs in)."""
+
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """TLS 1.2 at least, strict X.509 checks; a missing or unusable file is a usage error."""
+        for option, path in (("--ca", self.ca), ("--cert", self.cert), ("--key", self.key)):
+            if path is not None and not path.is_file():
+                raise usage_error(f"{path}: no such file ({option})")
+        try:
+            if self.ca is None:
+                context = ssl.create_default_context()
+            else:
+                context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(self.ca))
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.verify_flags |= ssl.VERIFY_X509_STRICT
+            if self.cert is not None:
+                context.load_cert_chain(str(self.cert), str(self.key) if self.key else None)
+        except (ssl.SSLError, OSError) as e:
+            raise usage_error(f"cannot use the TLS files (--ca {self.ca}, --cert {self.cert}): {e}") from None
+        return context

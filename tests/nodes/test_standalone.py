@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from js7es.nodes.client.controller import ControllerClient
-from js7es.nodes.standalone import standalone_connection
+from js7es.nodes.standalone.layout import standalone_connection
 
 SAMPLE_ORDER = "hello-sample"
 

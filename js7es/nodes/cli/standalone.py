@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from js7es.nodes.cli.types import Subparsers, port
-from js7es.nodes.standalone import DEFAULT_AGENT_PORT, DEFAULT_CONTROLLER_PORT
+from js7es.nodes.standalone.layout import DEFAULT_AGENT_PORT, DEFAULT_CONTROLLER_PORT
 
 
 def register(sub: Subparsers) -> None:
@@ -25,6 +25,6 @@ def register(sub: Subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from js7es.nodes.standalone import run_standalone
+    from js7es.nodes.standalone.supervisor import run_standalone
 
     return run_standalone(args.data_dir, controller_port=args.controller_port, agent_port=args.agent_port)

@@ -28,7 +28,7 @@ DEFAULT_DATA_DIR = Path("js7es-data")
 
 
 def connection_from_args(args: argparse.Namespace) -> tuple[ControllerConnection, ClientTls]:
-    from js7es.nodes.standalone import standalone_connection
+    from js7es.nodes.standalone.layout import standalone_connection
 
     data_dir: Path = args.data_dir or Path(os.environ.get("JS7ES_DATA_DIR") or DEFAULT_DATA_DIR)
     controllers: list[str] = args.controller or (

@@ -22,6 +22,7 @@ from js7es.nodes.client.connection import ClientTls, ControllerConnection
 from js7es.nodes.client.controller import ControllerClient
 from js7es.nodes.client.items import read_item_file
 from tests.e2e.topology import ADMIN, Topology, free_port
+from tests.nodes.test_cli_imports import heavy, imported_by
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -239,6 +240,16 @@ def test_overview_and_password_login(topology: Topology, where: list[str], deplo
     assert with_password.returncode == 0 and json.loads(with_password.stdout)["id"] == "js7es-test"
     wrong = run(*where, "--user", ADMIN[0], "--password", "wrong", "orders")
     assert failing(wrong, 1) == "InvalidLogin: Login: unknown user or invalid password"
+
+
+def test_ctl_imports_no_heavy_module(where: list[str], deployed: None) -> None:
+    """`js7es ctl orders` and `overview` against a Controller: neither SQLAlchemy nor uvicorn, nor any
+    other of the heavy stack (tests/nodes/test_cli_imports.py)."""
+    for action in ("orders", "overview"):
+        code, modules = imported_by("ctl", *where, action)
+        assert code == 0
+        assert heavy(modules) == [], action
+        assert "sqlalchemy" not in modules and "uvicorn" not in modules
 
 
 def test_problems_are_shown_with_their_code(where: list[str], deployed: None, tmp_path: Path) -> None:

@@ -9,16 +9,9 @@ The process that follows a Controller and drives the exporter — `js7es export 
 ``[export.kafka]`` — is js7es/nodes/export/.
 """
 
-from js7es.projections.kafka.consumer import (
-    CHECKPOINT_SUFFIX,
-    HEADER_EVENT_ID,
-    HEADER_TYPE,
-    AvroCodecError,
-    decode,
-    decode_value,
-    event_id_of,
-    read_events,
-)
+from js7es.journal.avro import AvroCodecError
+from js7es.projections.kafka.consumer import decode, decode_value, event_id_of, read_events
+from js7es.projections.kafka.records import CHECKPOINT_SUFFIX, HEADER_EVENT_ID, HEADER_TYPE
 
 __all__ = [
     "CHECKPOINT_SUFFIX",

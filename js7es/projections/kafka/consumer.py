@@ -35,22 +35,11 @@ from typing import Any
 
 from js7es.domain.event import Stamped
 from js7es.journal.avro import AvroCodec, AvroCodecError
-from js7es.projections.kafka.records import CHECKPOINT_SUFFIX, HEADER_EVENT_ID, HEADER_TYPE, event_id_of_headers
+from js7es.projections.kafka.records import HEADER_EVENT_ID, event_id_of_headers
 
 with warnings.catch_warnings():  # kafka-python 3.0 reads its protocol files with deprecated importlib calls
     warnings.simplefilter("ignore", DeprecationWarning)
     import kafka
-
-__all__ = [
-    "CHECKPOINT_SUFFIX",
-    "HEADER_EVENT_ID",
-    "HEADER_TYPE",
-    "AvroCodecError",
-    "decode",
-    "decode_value",
-    "event_id_of",
-    "read_events",
-]
 
 _codec: AvroCodec | None = None
 

@@ -45,17 +45,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import js7es.domain.state  # noqa: F401
-from js7es.domain.event import Stamped, stamped_from_json
+from js7es.domain.event import Stamped
+from js7es.domain.events import stamped_from_json
 from js7es.journal.avro import AvroCodec
-from js7es.projections.kafka_export import (
-    CHECKPOINT_SUFFIX,
-    PRODUCER_SETTINGS,
-    Checkpoint,
-    event_id_header,
-    partition_of,
-    record_key,
-)
+from js7es.projections.kafka.exporter import PRODUCER_SETTINGS
+from js7es.projections.kafka.records import CHECKPOINT_SUFFIX, Checkpoint, event_id_header, partition_of, record_key
 from tests.e2e.topology import Topology
 
 with warnings.catch_warnings():
@@ -171,7 +165,8 @@ def plain_producer(bootstrap: str, topic: str, events: list[Stamped]) -> dict[st
 def controller_stream(topo: Topology, events: list[Stamped]) -> dict[str, Any]:
     """The exporter's reader alone (its `EventSource`, mutual TLS, decoding included): the most the
     export can reach, whatever the broker."""
-    from js7es.nodes.exporter import ControllerConnection, EventSource
+    from js7es.nodes.client.connection import ControllerConnection
+    from js7es.nodes.export.stream import EventSource
     from js7es.nodes.tls import TlsConfig, client_ssl_context
 
     certs = topo.root / "certs"
@@ -182,9 +177,9 @@ def controller_stream(topo: Topology, events: list[Stamped]) -> dict[str, Any]:
             ca_file=certs / "ca" / "ca.crt",
         )
     )
-    connection = ControllerConnection((f"https://{HOST}:{topo.nodes['controller'].port}",), context)
+    connection = ControllerConnection(uris=(f"https://{HOST}:{topo.nodes['controller'].port}",))
     started = time.perf_counter()
-    source = EventSource(connection, 0).start()
+    source = EventSource(connection, context, 0).start()
     count = 0
     try:
         while count < len(events):

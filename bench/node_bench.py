@@ -370,7 +370,9 @@ def short_path(path: str) -> str:
 
 SCAFFOLDING = (
     "<frozen runpy>",
-    "js7es/nodes/cli.py",
+    "js7es/nodes/cli/__init__.py",
+    "js7es/nodes/cli/__main__.py",
+    "js7es/nodes/cli/nodes.py",
     "js7es/nodes/server.py",
     "uvicorn/server.py",
     "uvicorn/_compat.py",

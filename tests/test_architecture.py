@@ -55,6 +55,70 @@ def test_every_layer_imports_only_inward() -> None:
     assert problems == []
 
 
+# What the command line may import when it starts (STYLE habits 15 and 18): its own light modules, the
+# clients of the Controller, the standalone's layout; everything else (the nodes, the Cockpit, the
+# exporter, the journal, any third-party package) inside the function that runs a subcommand.
+CLI_LIGHT = (
+    "js7es.nodes.cli",
+    "js7es.nodes.client",
+    "js7es.nodes.errors",
+    "js7es.nodes.standalone.layout",
+    "js7es.domain.problem",
+)
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def top_level_imports(source: str) -> list[tuple[int, str]]:
+    """The imports a module runs when it is loaded: not those in functions, nor under TYPE_CHECKING."""
+    found = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def heavy_imports_at_load(module: str, source: str) -> list[str]:
+    problems = []
+    for lineno, imported in top_level_imports(source):
+        top = imported.split(".")[0]
+        if top in sys.stdlib_module_names or top == "__future__":
+            continue
+        if not any(imported == light or imported.startswith(light + ".") for light in CLI_LIGHT):
+            problems.append(f"{module} line {lineno}: imports {imported} when loaded")
+    return problems
+
+
+def test_the_command_line_loads_only_light_modules() -> None:
+    problems = []
+    checked = 0
+    for path in sorted((ROOT / "nodes").rglob("*.py")):
+        module = module_name(path)
+        if any(module == light or module.startswith(light + ".") for light in CLI_LIGHT):
+            checked += 1
+            problems.extend(heavy_imports_at_load(module, path.read_text()))
+    assert checked > 15
+    assert problems == []
+
+
+def test_no_module_imports_the_command_line() -> None:
+    """A CLI module is an entry point, never a library others import."""
+    problems = []
+    for path in sorted(ROOT.rglob("*.py")):
+        module = module_name(path)
+        if module == "js7es.nodes.cli" or module.startswith("js7es.nodes.cli."):
+            continue
+        for lineno, imported in imported_modules(path.read_text()):
+            if imported == "js7es.nodes.cli" or imported.startswith("js7es.nodes.cli."):
+                problems.append(f"{module} line {lineno}: imports {imported}")
+    assert problems == []
+
+
 def test_the_check_catches_violations() -> None:
     assert violations("domain", "import fastavro\n") == ["line 1: domain imports third-party fastavro"]
     assert violations("domain", "from js7es.journal import api\n") == ["line 1: domain imports js7es.journal"]
@@ -62,3 +126,10 @@ def test_the_check_catches_violations() -> None:
     assert violations("domain", "from . import x\n") == ["line 1: relative import ."]
     assert violations("domain", "import json\nfrom js7es.domain.value import Value\n") == []
     assert violations("journal", "import tqdm\nfrom js7es.domain import codec\n") == []
+    loaded = "import argparse\nimport httpx\nfrom js7es.nodes.cockpit import server\n"
+    assert heavy_imports_at_load("m", loaded) == [
+        "m line 2: imports httpx when loaded",
+        "m line 3: imports js7es.nodes.cockpit when loaded",
+    ]
+    lazily = "from js7es.nodes.client import errors\ndef run():\n    import sqlalchemy\n"
+    assert heavy_imports_at_load("m", lazily) == []

@@ -49,12 +49,12 @@ from js7es.domain.order.events import (
     OrderForked,
     OrderJoined,
 )
-from js7es.domain.order.order import Order, forked_child
+from js7es.domain.order.new_orders import added_order, forked_children
+from js7es.domain.order.order import Order
 from js7es.domain.order.states import Forked
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, value_to_json
 from js7es.domain.workflow.parse import parse_workflow
-from js7es.domain.workflow.position import START
 from js7es.domain.workflow.workflow import Workflow, WorkflowId
 
 
@@ -168,16 +168,7 @@ class ControllerState:
                     return problem("DuplicateOrder", f"Order {order_id!r} exists already", orderId=order_id)
                 if event.workflow_id not in self.workflows:
                     return problem("UnknownItem", f"Unknown workflow {event.workflow_id}")
-                self._put_order(
-                    Order(
-                        id=order_id,
-                        workflow_id=event.workflow_id,
-                        position=event.start_position or START,
-                        arguments=event.arguments,
-                        scheduled_for=event.scheduled_for,
-                        delete_when_terminated=event.delete_when_terminated,
-                    )
-                )
+                self._put_order(added_order(order_id, event))
                 return None
             case OrderAttachedToAgent(order=order):
                 if order_id in self.orders or order.id != order_id:
@@ -196,8 +187,8 @@ class ControllerState:
                 for child in children:
                     if child.order_id in self.orders:
                         return problem("DuplicateOrder", f"Child order {child.order_id!r} exists already")
-                for child in children:
-                    self._put_order(forked_child(order, child.order_id, child.branch_id))
+                for child_order in forked_children(order, event):
+                    self._put_order(child_order)
             case OrderJoined():
                 assert isinstance(order.state, Forked)
                 for child_id in order.state.children:

@@ -48,7 +48,8 @@ import fastavro
 from fastavro.schema import to_parsing_canonical_form
 
 from js7es.domain import codec
-from js7es.domain.event import Event, Stamped, event_classes
+from js7es.domain.event import Event, Stamped
+from js7es.domain.events import EVENTS
 
 Schema = Any  # Avro schema JSON: a str, a list (union) or a dict
 _Converter = Callable[[Any], Any]
@@ -298,10 +299,8 @@ def envelope_schema() -> dict[str, Any]:
 
 
 def contract_event_classes() -> dict[str, type[Event]]:
-    """Every registered event class of js7es (after loading every event module), by TYPE."""
-    import js7es.domain.state  # noqa: F401  (loads every event module, so that every class is registered)
-
-    return {name: cls for name, cls in event_classes().items() if _in_contract(cls)}
+    """Every event class of js7es, by TYPE (the registry of js7es.domain.events)."""
+    return dict(EVENTS)
 
 
 def generate_schemas() -> dict[str, Schema]:

@@ -1,6 +1,6 @@
 """Offline tools over a journal directory: verify, dump, replay (the CLI wires them up).
 
-They read the files only; they never repair. Event classes must be registered (import the domain first).
+They read the files only; they never repair. Event classes must be registered (js7es.domain.events).
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from js7es.nodes.cockpit.config import KAFKA_EXPORT_KEYS, ConfigError, KafkaExportSettings, parse_cockpit_settings
+from js7es.nodes.cockpit.config import ConfigError, parse_cockpit_settings
 from js7es.nodes.cockpit.release import KAFKA_EXPORT, PROJECTION, ReleaseGate
+from js7es.nodes.export.settings import KAFKA_EXPORT_KEYS, KafkaExportSettings
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "config" / "cockpit.toml"
 BASE = '[cockpit]\ndata-dir="d"\n[controllers.a]\nuris=["https://a:1"]\n[controllers.b]\nuris=["https://b:1"]\n'

@@ -232,12 +232,12 @@ def js7es_parse(argv: list[str]) -> Any:
     import contextlib
     import io
 
-    from js7es.nodes.cli import _parser
+    from js7es.nodes.cli import build_parser
 
     stderr = io.StringIO()
     try:
         with contextlib.redirect_stderr(stderr):
-            args = _parser().parse_args(argv)
+            args = build_parser().parse_args(argv)
     except SystemExit as e:
         raise AssertionError(f"js7es {' '.join(argv)}: not a valid invocation: {stderr.getvalue().strip()}") from e
     assert getattr(args, "run", None) is not None, f"js7es {' '.join(argv)}: names no command"

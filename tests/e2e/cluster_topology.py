@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-import js7es.domain.state  # noqa: F401  (registers every event class for decoding)
+from js7es.domain import events as domain_events
 from js7es.journal.file import FileJournal
 from js7es.journal.format import event_body
 from js7es.nodes.certs import create_node_certificate
@@ -245,6 +245,7 @@ class ClusterTopology(Topology):
 
     def journal_lines(self, name: str) -> list[tuple[int, int, str, str]]:
         """The events of a stopped node's journal: (EventId, timestamp, key, event JSON), oldest kept first."""
+        domain_events.registered()  # the journal decodes them
         journal = FileJournal.open(self.nodes[name].data_dir / "state", name="controller")
         try:
             events = journal.read(journal.segments()[0].file_event_id)

@@ -18,7 +18,7 @@ from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
 from js7es.domain.value import value_from_json
 from js7es.journal.file import FileJournal
-from js7es.nodes.standalone import sample_items
+from js7es.nodes.standalone.samples import sample_items
 
 
 def js7es(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

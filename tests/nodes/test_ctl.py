@@ -22,16 +22,13 @@ from js7es.domain.order.states import Failed, FailedInFork, Ready
 from js7es.domain.value import dumps, loads
 from js7es.domain.workflow.workflow import WorkflowId
 from js7es.nodes.certs import create_ca, create_node_certificate
-from js7es.nodes.ctl import (
-    Connection,
-    ControllerClient,
-    format_event,
-    order_row,
-    parse_argument,
-    parse_at,
-    read_item_file,
-)
+from js7es.nodes.cli.ctl.commands import parse_argument, parse_at
+from js7es.nodes.cli.ctl.output import format_event, order_row
+from js7es.nodes.client.connection import ClientTls, ControllerConnection
+from js7es.nodes.client.controller import ControllerClient
+from js7es.nodes.client.items import read_item_file
 from tests.e2e.topology import ADMIN, Topology, free_port
+from tests.nodes.test_cli_imports import heavy, imported_by
 
 PI = "3.14159265358979323846264338327950288"
 
@@ -79,12 +76,8 @@ class Events:
     def __init__(self, where: list[str]) -> None:
         options = dict(zip(where[::2], where[1::2], strict=True))
         self.client = ControllerClient(
-            Connection(
-                url=options["--controller"],
-                ca=Path(options["--ca"]),
-                cert=Path(options["--cert"]),
-                key=Path(options["--key"]),
-            )
+            ControllerConnection(uris=(options["--controller"],)),
+            ClientTls(ca=Path(options["--ca"]), cert=Path(options["--cert"]), key=Path(options["--key"])),
         )
         self.seen: list[dict[str, Any]] = []
 
@@ -256,6 +249,16 @@ def test_overview_and_password_login(topology: Topology, where: list[str], deplo
     assert with_password.returncode == 0 and json.loads(with_password.stdout)["id"] == "js7es-test"
     wrong = run(*where, "--user", ADMIN[0], "--password", "wrong", "orders")
     assert failing(wrong, 1) == "InvalidLogin: Login: unknown user or invalid password"
+
+
+def test_ctl_imports_no_heavy_module(where: list[str], deployed: None) -> None:
+    """`js7es ctl orders` and `overview` against a Controller: neither SQLAlchemy nor uvicorn, nor any
+    other of the heavy stack (tests/nodes/test_cli_imports.py)."""
+    for action in ("orders", "overview"):
+        code, modules = imported_by("ctl", *where, action)
+        assert code == 0
+        assert heavy(modules) == [], action
+        assert "sqlalchemy" not in modules and "uvicorn" not in modules
 
 
 def test_problems_are_shown_with_their_code(where: list[str], deployed: None, tmp_path: Path) -> None:

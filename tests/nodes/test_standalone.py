@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from js7es.nodes.ctl import ControllerClient, standalone_connection
+from js7es.nodes.client.controller import ControllerClient
+from js7es.nodes.standalone.layout import standalone_connection
 
 SAMPLE_ORDER = "hello-sample"
 
@@ -111,9 +112,10 @@ def wait_no_node_processes(data_dir: Path, timeout: float = 10) -> None:
 
 
 def client(data_dir: Path) -> ControllerClient:
-    connection = standalone_connection(data_dir)
-    assert connection is not None
-    return ControllerClient(connection)
+    found = standalone_connection(data_dir)
+    assert found is not None
+    connection, tls = found
+    return ControllerClient(connection, tls)
 
 
 def wait_for_event(data_dir: Path, key: str, type_: str, timeout: float = 30) -> list[dict[str, Any]]:

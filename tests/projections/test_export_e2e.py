@@ -29,11 +29,11 @@ from typing import Any
 
 import pytest
 
-import js7es.domain.state  # noqa: F401  (registers every event class)
-from js7es.domain.event import Stamped, stamped_from_json
+from js7es.domain.event import Stamped
+from js7es.domain.events import stamped_from_json
 from js7es.journal.avro import fingerprint, load_schema, schema_versions
 from js7es.projections.kafka import decode
-from js7es.projections.kafka_export import event_id_of_headers, partition_of
+from js7es.projections.kafka.records import event_id_of_headers, partition_of
 from tests.e2e.topology import Topology
 from tests.projections.conftest import Broker
 

@@ -9,15 +9,15 @@ from decimal import Decimal
 
 import pytest
 
-import js7es.domain.state  # noqa: F401  (registers every event class)
 from js7es.domain.event import NO_KEY, Stamped, stamped_to_json
 from js7es.domain.items import VersionAdded
 from js7es.domain.order.events import OrderAdded, OrderMoved, OrderStarted
 from js7es.domain.value import dumps
 from js7es.domain.workflow.workflow import WorkflowId
 from js7es.journal.avro import AvroCodec, contract_event_classes
-from js7es.nodes.exporter import decode_event_lines
-from js7es.projections.kafka_export import EnvelopeEncoder, KafkaExporter
+from js7es.nodes.export.stream import decode_event_lines
+from js7es.projections.kafka.encoder import EnvelopeEncoder
+from js7es.projections.kafka.exporter import KafkaExporter
 from tests.cockpit.support import simulated_history
 from tests.projections.conftest import Broker
 from tests.projections.test_kafka_export import topic_records

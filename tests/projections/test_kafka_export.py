@@ -12,14 +12,13 @@ from js7es.domain.event import NO_KEY, Stamped
 from js7es.domain.items import VersionAdded
 from js7es.domain.order.events import OrderMoved, OrderStarted
 from js7es.projections.kafka import decode, read_events
-from js7es.projections.kafka_export import (
+from js7es.projections.kafka.exporter import ExportConfigError, KafkaExporter
+from js7es.projections.kafka.records import (
     CHECKPOINT_KEY,
     HEADER_EVENT_ID,
     HEADER_TYPE,
     NODE_RECORD_KEY,
     Checkpoint,
-    ExportConfigError,
-    KafkaExporter,
     event_id_header,
     event_id_of_headers,
     partition_of,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import shutil
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import avro.schema
 import fastavro
 import pytest
 
+import js7es.domain
 from js7es.domain import codec
 from js7es.domain.event import event_classes
 from js7es.journal import avro as js7avro
@@ -44,8 +47,8 @@ def test_committed_schemas_equal_the_generated_ones() -> None:
 
 
 def test_every_event_class_has_a_record_in_the_committed_envelope() -> None:
-    import js7es.domain.state  # noqa: F401  (registers every event class)
-
+    for module in pkgutil.walk_packages(js7es.domain.__path__, "js7es.domain."):
+        importlib.import_module(module.name)  # every event class of js7es, wherever it is defined
     classes = {n: c for n, c in event_classes().items() if c.__module__.startswith("js7es.")}
     assert len(classes) >= 45
     assert classes == js7avro.contract_event_classes()

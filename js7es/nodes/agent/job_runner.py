@@ -10,6 +10,7 @@ unless the job is not restartable — and never runs it twice at the same time.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import hashlib
 import logging
@@ -38,7 +39,7 @@ from js7es.domain.order.states import Processing, Ready
 from js7es.domain.problem import Problem
 from js7es.domain.workflow.instructions import ExecuteAnonymous, ExecuteNamed
 from js7es.nodes.engine import Engine
-from js7es.nodes.subagent import JobProcess, ProcessSpec
+from js7es.nodes.subagent import JobProcess, ProcessLauncher, ProcessSpec
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,22 @@ class _Running:
 
 
 class JobRunner:
-    def __init__(self, engine: Engine, *, work_dir: Path, process_limit: int | None = None) -> None:
+    """Runs the job steps of the orders attached to this Agent, with `launcher`, the Subagent's process
+    launcher; without one the runner makes its own (its temp dir in the system's), closed by `stop()`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        work_dir: Path,
+        process_limit: int | None = None,
+        launcher: ProcessLauncher | None = None,
+    ) -> None:
         self.engine = engine
+        self._own_launcher = launcher is None
+        self.launcher = ProcessLauncher() if launcher is None else launcher
+        if self._own_launcher:
+            atexit.register(self.launcher.close)  # its temp dir goes even when stop() is not reached
         self.work_dir = work_dir
         self.pid_dir = work_dir / "pids"
         self.executables_dir = work_dir / "executables"
@@ -215,7 +230,7 @@ class JobRunner:
         pid_file = self._pid_file(order_id)
         outcome: Outcome
         try:
-            process = await JobProcess.start(spec, on_output)
+            process = await self.launcher.start(spec, on_output)
             running.process = process
             if process.pid is not None:
                 pid_file.write_text(str(process.pid))
@@ -286,3 +301,5 @@ class JobRunner:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._own_launcher:
+            self.launcher.close()

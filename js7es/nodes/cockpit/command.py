@@ -1,10 +1,5 @@
-"""``js7es cockpit``: run the Cockpit, migrate its database, rebuild its read model, print table digests.
-
-js7es cockpit --config FILE [--insecure]
-js7es cockpit migrate --config FILE
-js7es cockpit rebuild --config FILE [--controller ID] [--journal DIR] [--no-progress]
-js7es cockpit digest --config FILE [--controller ID]
-"""
+"""What ``js7es cockpit`` runs (registered by js7es/nodes/cli/cockpit.py): the Cockpit, the migration of
+its database, the rebuild of a Controller's read model, the digest of its tables."""
 
 from __future__ import annotations
 
@@ -12,38 +7,17 @@ import argparse
 import json
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from js7es.domain.event import Stamped, stamped_from_json
+from js7es.domain.event import Stamped
+from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
-from js7es.nodes.cockpit.config import CockpitSettings, ControllerConnection, load_cockpit_settings
+from js7es.nodes.client.connection import ControllerConnection
+from js7es.nodes.cockpit.config import CockpitSettings, load_cockpit_settings
 from js7es.nodes.errors import CliError
 from js7es.nodes.tls import client_ssl_context
-
-
-def add_cockpit_command(sub: Any) -> None:
-    cockpit = sub.add_parser("cockpit", help="run the Cockpit (read side), or migrate/rebuild its database")
-    cockpit.add_argument("--config", type=Path, help="the Cockpit's TOML configuration file")
-    cockpit.add_argument("--insecure", action="store_true", help="plain HTTP without TLS (tests, demos)")
-    cockpit.set_defaults(run=_run)
-    tools = cockpit.add_subparsers(metavar="TOOL")
-    migrate = tools.add_parser("migrate", help="apply the database migrations, print the revision")
-    migrate.add_argument("--config", type=Path, default=argparse.SUPPRESS)
-    migrate.set_defaults(run=_migrate)
-    rebuild = tools.add_parser("rebuild", help="drop a Controller's read model and replay it from the start")
-    rebuild.add_argument("--config", type=Path, default=argparse.SUPPRESS)
-    rebuild.add_argument("--controller", help="the Controller id (default: the only one configured)")
-    rebuild.add_argument("--journal", type=Path, help="replay this journal directory instead of the event stream")
-    rebuild.add_argument("--insecure", action="store_true", default=argparse.SUPPRESS)
-    rebuild.add_argument("--no-progress", action="store_true")
-    rebuild.set_defaults(run=_rebuild)
-    digest = tools.add_parser("digest", help="print a digest of every table of a Controller's read model")
-    digest.add_argument("--config", type=Path, default=argparse.SUPPRESS)
-    digest.add_argument("--controller")
-    digest.set_defaults(run=_digest)
 
 
 def _settings(args: argparse.Namespace) -> CockpitSettings:
@@ -52,7 +26,7 @@ def _settings(args: argparse.Namespace) -> CockpitSettings:
     return load_cockpit_settings(args.config)
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from js7es.nodes.cockpit.server import run_cockpit
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -62,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
     return run_cockpit(_settings(args), insecure=args.insecure)
 
 
-def _migrate(args: argparse.Namespace) -> int:
+def run_migrate(args: argparse.Namespace) -> int:
     from js7es.nodes.cockpit.server import open_projector
 
     projector = open_projector(_settings(args))
@@ -73,7 +47,7 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rebuild(args: argparse.Namespace) -> int:
+def run_rebuild(args: argparse.Namespace) -> int:
     from js7es.nodes.cockpit.server import cockpit_tls, open_projector
     from js7es.projections.cockpit.rebuild import journal_events, rebuild
 
@@ -115,8 +89,6 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 def stream_events(connection: ControllerConnection, ssl_context: Any, *, chunk: int = 10_000) -> Iterator[Stamped]:
     """The Controller's events from the first one up to the last committed one, in chunks."""
-    import js7es.domain.state  # noqa: F401  (registers every event class)
-
     auth = httpx.BasicAuth(connection.user, connection.password) if connection.user and connection.password else None
     after = 0
     with httpx.Client(base_url=connection.uris[0], verify=ssl_context or True, auth=auth, timeout=60) as client:
@@ -136,7 +108,7 @@ def stream_events(connection: ControllerConnection, ssl_context: Any, *, chunk: 
                 return
 
 
-def _digest(args: argparse.Namespace) -> int:
+def run_digest(args: argparse.Namespace) -> int:
     from js7es.nodes.cockpit.server import open_projector
     from js7es.projections.cockpit.database import table_digests
 

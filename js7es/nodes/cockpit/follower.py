@@ -27,10 +27,11 @@ from typing import Any
 
 import httpx
 
-import js7es.domain.state  # noqa: F401  (registers every event class for decoding)
-from js7es.domain.event import Stamped, stamped_from_json
+from js7es.domain.event import Stamped
+from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
-from js7es.nodes.cockpit.config import ControllerConnection, ProjectionSettings
+from js7es.nodes.client.connection import ControllerConnection
+from js7es.nodes.cockpit.config import ProjectionSettings
 from js7es.nodes.cockpit.release import PROJECTION, ReleaseGate
 from js7es.projections.cockpit.database import stored_event_id
 from js7es.projections.cockpit.projector import BatchResult, Projector

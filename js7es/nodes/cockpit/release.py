@@ -38,3 +38,18 @@ class ReleaseGate:
     def positions(self) -> dict[str, int]:
         with self._lock:
             return dict(self._positions)
+
+    def releaser(self, consumer: str) -> ConsumerReleaser:
+        """What `consumer` releases to (a `ReleaseTarget` of js7es/nodes/export/): this gate."""
+        return ConsumerReleaser(self, consumer)
+
+
+class ConsumerReleaser:
+    """A consumer's releases advance its position in the gate (the follower sends ReleaseEvents)."""
+
+    def __init__(self, gate: ReleaseGate, consumer: str) -> None:
+        self.gate = gate
+        self.consumer = consumer
+
+    def release(self, until: int, *, force: bool = False) -> None:
+        self.gate.advance(self.consumer, until)

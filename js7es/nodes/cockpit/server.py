@@ -26,10 +26,10 @@ from starlette.routing import Route
 
 from js7es.domain.event import Stamped
 from js7es.nodes.cockpit.config import CockpitSettings
-from js7es.nodes.cockpit.export import KafkaExports
 from js7es.nodes.cockpit.follower import ControllerFollower
 from js7es.nodes.cockpit.release import KAFKA_EXPORT, PROJECTION, ReleaseGate
-from js7es.nodes.exporter import ExportStatus
+from js7es.nodes.export.run import ExportStatus
+from js7es.nodes.export.service import KafkaExports
 from js7es.nodes.http import Authenticator, NodeMetrics, NodeOverview, Users, build_app, json_response
 from js7es.nodes.server import serve
 from js7es.nodes.tls import TlsConfig, client_ssl_context
@@ -131,7 +131,8 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
     exports: KafkaExports | None = None
     if export_settings is not None:
         connections = {c.controller_id: c for c in settings.controllers}
-        exports = KafkaExports(export_settings, connections, client_context, gates)
+        releasers = {cid: gates[cid].releaser(KAFKA_EXPORT) for cid in export_settings.topics}
+        exports = KafkaExports(export_settings, connections, client_context, releasers)
         metrics.track_exports(exports)
     auth = Authenticator(Users.from_config(settings.users))
     server_box: list[uvicorn.Server] = []

@@ -4,7 +4,8 @@ Asyncio-based and free of journal and HTTP: the Agent's JobRunner builds a Proce
 after `OrderProcessingStarted` is durable, turns chunks into OrderStdoutWritten/OrderStderrWritten
 and the outcome into OrderProcessed.
 
-    process = await JobProcess.start(spec, on_output)      # or launcher.start(spec, on_output)
+    launcher = ProcessLauncher()                           # one per Subagent; the JobRunner is given it
+    process = await launcher.start(spec, on_output)
     process.kill(immediately=False)                        # SIGTERM to the group, SIGKILL after sigkill_delay_s
     outcome = await process.wait()                         # after the last chunk, with no process left
 
@@ -35,7 +36,7 @@ and the outcome into OrderProcessed.
 
 from js7es.nodes.subagent.base import JobProcess, RefusedProcess, outcome_of
 from js7es.nodes.subagent.internal import JobContext, JobError
-from js7es.nodes.subagent.launcher import ProcessLauncher, default_launcher
+from js7es.nodes.subagent.launcher import ProcessLauncher
 from js7es.nodes.subagent.output import CHUNK_SIZE, DEFAULT_CHUNK_DELAY_S
 from js7es.nodes.subagent.spec import OutputCallback, ProcessSpec, StdoutOrStderr
 
@@ -50,6 +51,5 @@ __all__ = [
     "ProcessSpec",
     "RefusedProcess",
     "StdoutOrStderr",
-    "default_launcher",
     "outcome_of",
 ]

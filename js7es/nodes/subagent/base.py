@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from js7es.domain.order.outcome import Failed, Killed, Outcome, Succeeded, TimedOut
 from js7es.domain.value import NamedValues
 from js7es.domain.workflow.job import ReturnCodeMeaning
-from js7es.nodes.subagent.spec import OutputCallback, ProcessSpec
-
-if TYPE_CHECKING:
-    from js7es.nodes.subagent.launcher import ProcessLauncher
 
 EndedBy = Literal["killed", "timed out"] | None
 
@@ -20,15 +16,6 @@ class JobProcess(abc.ABC):
     """One job step being processed. `wait()` never raises for the job's own failures."""
 
     pid: int | None = None  # the process (= its process group); None for an internal job
-
-    @classmethod
-    async def start(
-        cls, spec: ProcessSpec, on_output: OutputCallback, *, launcher: ProcessLauncher | None = None
-    ) -> JobProcess:
-        """Start the step with the given launcher, or the default one (its temp dir in the system's)."""
-        from js7es.nodes.subagent.launcher import default_launcher  # the launcher imports this module
-
-        return await (launcher or default_launcher()).start(spec, on_output)
 
     @abc.abstractmethod
     async def wait(self) -> Outcome:

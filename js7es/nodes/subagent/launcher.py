@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import atexit
 import itertools
 import logging
 import os
@@ -124,15 +123,3 @@ def resolve_path(path: str, executables_dir: Path) -> Path | str:
     if ".." in pure.parts:
         return f"Executable path must not contain '..': {path!r}"
     return executables_dir.absolute() / pure
-
-
-_default: ProcessLauncher | None = None
-
-
-def default_launcher() -> ProcessLauncher:
-    """The launcher used by JobProcess.start without one: a temp dir of its own, removed at exit."""
-    global _default
-    if _default is None:
-        _default = ProcessLauncher()
-        atexit.register(_default.close)
-    return _default

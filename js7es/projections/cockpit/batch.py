@@ -50,13 +50,13 @@ from js7es.domain.order.events import (
     OrderStderrWritten,
     OrderStdoutWritten,
 )
-from js7es.domain.order.order import Order, forked_child
+from js7es.domain.order.new_orders import added_order, forked_children
+from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Disrupted, Killed, Outcome, TimedOut, error_message
 from js7es.domain.order.states import FailedInFork, Forked
 from js7es.domain.problem import Problem
 from js7es.domain.value import dumps, loads, value_to_json
 from js7es.domain.workflow.instructions import ExecuteNamed
-from js7es.domain.workflow.position import START
 from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.carry import CarriedOrder, OrderRow, Rebuilding
 from js7es.projections.cockpit.writers import RowWriter
@@ -229,14 +229,7 @@ class Batch:
             if order_id in self.orders:
                 self.inapplicable += 1
                 return
-            order = Order(
-                id=order_id,
-                workflow_id=event.workflow_id,
-                position=event.start_position or START,
-                arguments=event.arguments,
-                scheduled_for=event.scheduled_for,
-                delete_when_terminated=event.delete_when_terminated,
-            )
+            order = added_order(order_id, event)
             self.orders[order_id] = OrderRow(order, eid, None, ts, eid)
             self.dirty_orders.add(order_id)
             self._new_run(order, eid, ts, state="Pending")
@@ -263,11 +256,10 @@ class Batch:
                 self._task_log(row, eid, "stderr", chunk)
             case OrderProcessed(outcome=outcome):
                 self._end_step(row, ts, outcome)
-            case OrderForked(children=forked):
-                for child in forked:
-                    child_order = forked_child(before, child.order_id, child.branch_id)
-                    self.orders[child.order_id] = OrderRow(child_order, eid, None, ts, eid)
-                    self.dirty_orders.add(child.order_id)
+            case OrderForked():
+                for child_order in forked_children(before, event):
+                    self.orders[child_order.id] = OrderRow(child_order, eid, None, ts, eid)
+                    self.dirty_orders.add(child_order.id)
                     self._new_run(child_order, eid, ts, state="Running", started_at=ts)
             case OrderJoined():
                 assert isinstance(before.state, Forked)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from js7es.domain import events as domain_events
 from js7es.domain.event import Stamped
 from js7es.journal.format import journal_names, list_segments
 from js7es.journal.tools import committed_events
@@ -46,8 +47,7 @@ class RebuildResult:
 def journal_events(directory: Path, *, name: str | None = None) -> Iterator[Stamped]:
     """The committed events of a Controller's journal directory from the first one. Refuses a journal
     whose oldest segment starts after EventId 0: its history before that was released."""
-    import js7es.domain.state  # noqa: F401  (registers every event class)
-
+    domain_events.registered()  # the journal decodes them
     if name is None:
         names = journal_names(directory)
         name = "controller" if "controller" in names else (names[0] if len(names) == 1 else None)

@@ -1,54 +1,18 @@
-"""The `js7es` command line.
-
-Every expected failure (bad input, a damaged journal, a missing directory) ends with a one-line message
-on stderr and a non-zero exit: 1 when a check found a problem, 2 for bad usage or input.
-"""
+"""``js7es journal verify|replay|dump DIR``: offline tools for a journal directory (js7es.journal.tools)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from js7es.domain.problem import ProblemError
+from js7es.nodes.cli.types import Subparsers
 from js7es.nodes.errors import CliError
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    command: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
-    if command is None:
-        parser.print_help(sys.stderr)
-        return 2
-    try:
-        return command(args)
-    except (CliError, ProblemError, FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as e:
-        print(f"js7es: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="js7es", description="Workload automation in the shape of JS7.")
-    sub = parser.add_subparsers(metavar="COMMAND")
-
-    for kind in ("controller", "agent"):
-        node = sub.add_parser(kind, help=f"run a{'n' if kind == 'agent' else ''} {kind.capitalize()} node")
-        node.add_argument("--config", type=Path, required=True, help="the node's TOML configuration file")
-        node.add_argument("--insecure", action="store_true", help="plain HTTP without TLS (tests, demos)")
-        node.set_defaults(run=_run_node, kind=kind)
-
-    from js7es.nodes.standalone import add_standalone_command
-
-    add_standalone_command(sub)
-
+def register(sub: Subparsers) -> None:
     journal = sub.add_parser("journal", help="offline tools for a journal directory")
     jsub = journal.add_subparsers(metavar="TOOL")
     verify = jsub.add_parser("verify", help="check hash chain, EventId order and decodability")
@@ -74,35 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", dest="fmt", action="store_const", const="json", help="JS7 Stamped JSON (default)")
     fmt.add_argument("--avro", dest="fmt", action="store_const", const="avro", help="Avro single-object, hex")
     dump.set_defaults(run=_run_dump, fmt="json")
-    from js7es.nodes.certs import add_certs_command
-
-    add_certs_command(sub)
-    from js7es.nodes.exporter import add_export_command, add_schemas_command
-
-    add_export_command(sub)
-    add_schemas_command(sub)
-    from js7es.nodes.ctl import add_ctl_command
-
-    add_ctl_command(sub)
-    from js7es.nodes.cockpit.command import add_cockpit_command
-
-    add_cockpit_command(sub)
-    from js7es.nodes.cluster_watch.command import add_cluster_watch_command
-
-    add_cluster_watch_command(sub)
-    return parser
 
 
 def _journal_directory(path: Path) -> Path:
     if not path.is_dir():
         raise CliError(f"{path}: no such journal directory")
-    _load_domain()
+    from js7es.domain import events
+
+    events.registered()  # the journal tools decode them
     return path
-
-
-def _load_domain() -> None:
-    import js7es.domain.commands
-    import js7es.domain.state  # noqa: F401
 
 
 def _state_class(directory: Path, name: str | None) -> type[Any]:
@@ -162,21 +106,3 @@ def _run_dump(args: argparse.Namespace) -> int:
     for line in dump(_journal_directory(args.directory), args.after, args.fmt, name=args.name):
         sys.stdout.write(line + "\n")
     return 0
-
-
-def _run_node(args: argparse.Namespace) -> int:
-    import logging
-
-    from js7es.nodes.config import load_settings
-    from js7es.nodes.server import run_agent, run_controller
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = load_settings(args.config, args.kind)
-    run = run_controller if args.kind == "controller" else run_agent
-    return run(settings, insecure=args.insecure)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """Reading the exported event stream back: Kafka records → js7es `Stamped` events.
 
-The exporter (`js7es export kafka`, js7es/projections/kafka_export.py) writes one record per
-Controller event: the value is Avro single-object encoding of `js7es.Stamped` (schemas/README.md),
+The exporter (`js7es export kafka`, exporter.py) writes one record per Controller event (records.py):
+the value is Avro single-object encoding of `js7es.Stamped` (schemas/README.md),
 the key the order id (item key, agent path; ``controller`` for node events), the headers ``eventId``
 (the EventId as a decimal ASCII string) and ``type`` (the JS7 TYPE). One key's events are in EventId order on one
 partition; across partitions, merge by EventId if you need the global order.
@@ -35,22 +35,11 @@ from typing import Any
 
 from js7es.domain.event import Stamped
 from js7es.journal.avro import AvroCodec, AvroCodecError
-from js7es.projections.kafka_export import CHECKPOINT_SUFFIX, HEADER_EVENT_ID, HEADER_TYPE, event_id_of_headers
+from js7es.projections.kafka.records import HEADER_EVENT_ID, event_id_of_headers
 
 with warnings.catch_warnings():  # kafka-python 3.0 reads its protocol files with deprecated importlib calls
     warnings.simplefilter("ignore", DeprecationWarning)
     import kafka
-
-__all__ = [
-    "CHECKPOINT_SUFFIX",
-    "HEADER_EVENT_ID",
-    "HEADER_TYPE",
-    "AvroCodecError",
-    "decode",
-    "decode_value",
-    "event_id_of",
-    "read_events",
-]
 
 _codec: AvroCodec | None = None
 

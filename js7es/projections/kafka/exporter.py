@@ -1,19 +1,6 @@
 """Controller events → a Kafka topic, Avro-encoded, exactly once and without a gap across crashes.
 
-The record of one event (ARCHITECTURE §8, issue 6):
-
-- **value**: the `AvroCodec` bytes, Avro single-object encoding (C3 01, the writer schema's 8-byte
-  CRC-64-AVRO fingerprint, the `js7es.Stamped` record) — see schemas/README.md;
-- **key**: the Stamped key (order id, item key, agent path) in UTF-8; events of the whole node
-  (key "") get the key ``controller`` (`NODE_RECORD_KEY`);
-- **partition**: chosen here, explicitly, as Kafka's default partitioner does (murmur2 of the key,
-  positive, modulo the partition count), so that the resume logic knows where every event belongs
-  and one key's events stay in order on one partition;
-- **headers**: ``eventId`` = the EventId as a **decimal string** in ASCII (e.g. ``1732521600000001``;
-  chosen over 8 binary bytes because every tool shows it as it is — kcat prints header values as C
-  strings, and a big-endian long starts with a zero byte) and ``type`` = the event's JS7 TYPE in UTF-8
-  (e.g. ``OrderMoved``), so that consumers can route and filter without decoding Avro.
-
+The records are those of records.py, their values written by `EnvelopeEncoder` (encoder.py).
 The producer is idempotent with ``acks=all`` and at most 5 requests in flight per connection, which
 keeps the records of one partition in the order they were sent, without duplicates from retries.
 
@@ -22,13 +9,6 @@ the previous one. Acknowledged batches are taken in sending order, and only a ba
 record is acknowledged advances `exported_until`, the per-partition positions and so the checkpoint;
 nothing else depends on the acknowledgement. The checkpoint record itself is sent without waiting;
 `checkpointed` (what may be released) advances when the broker has acknowledged it.
-
-**Encoding**: `EnvelopeEncoder` writes the same bytes as `AvroCodec.encode` (a test compares them for
-every event class) at about a third of the cost: one small, self-contained fastavro schema per event
-class — the envelope with the event's own record instead of the union of every event, the union branch
-index as a plain field before it — so that fastavro's writer neither searches the union's 60 branches
-nor copies the envelope's 90 named types on every call; and for the classes whose equal events have
-equal bytes (most order events), the event's part is written once per distinct event and reused.
 
 **Resume algorithm** (`KafkaExporter.open`). Kafka transactions would make a batch atomic, but the
 test broker (Tansu) does not honour them, and its end offsets are wrong (libraries.md §3): neither
@@ -69,39 +49,36 @@ partition count is refused: keys would move and their order would break, as in a
 
 from __future__ import annotations
 
-import dataclasses
-import io
-import json
 import logging
 import time
-import types
-import typing
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import fastavro
-
-from js7es.domain.codec import type_name_of
-from js7es.domain.event import NO_KEY, Stamped
-from js7es.journal.avro import SINGLE_OBJECT_MARKER, AvroCodec, Schema
+from js7es.domain.event import Stamped
+from js7es.journal.avro import AvroCodec
+from js7es.projections.kafka.encoder import EnvelopeEncoder
+from js7es.projections.kafka.records import (
+    CHECKPOINT_KEY,
+    CHECKPOINT_SUFFIX,
+    HEADER_EVENT_ID,
+    HEADER_TYPE,
+    Checkpoint,
+    EventRecord,
+    event_id_of_headers,
+    key_hash,
+    record_key,
+    type_header,
+)
 
 with warnings.catch_warnings():  # kafka-python 3.0 reads its protocol files with deprecated importlib calls
     warnings.simplefilter("ignore", DeprecationWarning)
     import kafka
     import kafka.errors
-    from kafka.partitioner.default import murmur2
 
 logger = logging.getLogger(__name__)
-
-HEADER_EVENT_ID = "eventId"
-HEADER_TYPE = "type"
-NODE_RECORD_KEY = "controller"
-CHECKPOINT_SUFFIX = ".js7es-checkpoint"
-CHECKPOINT_KEY = b"checkpoint"
 
 # The producer: idempotent, acks=all, at most 5 requests in flight per connection (which keeps the
 # order of a partition's records across retries).
@@ -142,237 +119,12 @@ class ExportConfigError(ValueError):
     """A problem a restart does not cure (topic layout changed, foreign records): stop with the message."""
 
 
-def record_key(stamped: Stamped) -> bytes:
-    return (stamped.key if stamped.key != NO_KEY else NODE_RECORD_KEY).encode()
-
-
-@lru_cache(maxsize=65536)
-def _hash(key: bytes) -> int:
-    return int(murmur2(key)) & 0x7FFFFFFF
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner (murmur2 of the key bytes, made positive, modulo the count)."""
-    return _hash(key) % partitions
-
-
-def event_id_header(event_id: int) -> bytes:
-    return str(event_id).encode("ascii")
-
-
-def event_id_of_headers(headers: Iterable[tuple[str, bytes]] | None) -> int | None:
-    for name, value in headers or ():
-        if name == HEADER_EVENT_ID and value and value.isdigit():
-            return int(value)
-    return None
-
-
 def client_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """The TLS/SASL options among `options` (None values left out); unknown names are refused."""
     unknown = sorted(set(options) - CLIENT_OPTIONS)
     if unknown:
         raise ExportConfigError(f"unknown Kafka client option {unknown[0]!r}")
     return {k: v for k, v in options.items() if v is not None}
-
-
-_NAMED = ("record", "enum", "fixed")
-
-
-def _named_definitions(schema: Schema, out: dict[str, Any]) -> dict[str, Any]:
-    """Every named type of `schema` by full name: its (first, complete) definition."""
-    if isinstance(schema, list):
-        for branch in schema:
-            _named_definitions(branch, out)
-    elif isinstance(schema, dict):
-        kind = schema.get("type")
-        if kind in _NAMED:
-            out.setdefault(schema["name"], schema)
-            for f in schema.get("fields", ()):
-                _named_definitions(f["type"], out)
-        elif kind == "array":
-            _named_definitions(schema["items"], out)
-        elif kind == "map":
-            _named_definitions(schema["values"], out)
-        elif isinstance(kind, (dict, list)):
-            _named_definitions(kind, out)
-    return out
-
-
-def _self_contained(schema: Schema, definitions: Mapping[str, Any], defined: set[str]) -> Schema:
-    """`schema` with each reference to a named type not yet defined in it replaced by its definition."""
-    if isinstance(schema, str):
-        if schema in definitions and schema not in defined:
-            return _self_contained(definitions[schema], definitions, defined)
-        return schema
-    if isinstance(schema, list):
-        return [_self_contained(branch, definitions, defined) for branch in schema]
-    kind = schema.get("type")
-    if kind in _NAMED:
-        defined.add(schema["name"])
-        if "fields" not in schema:
-            return schema
-        fields = [{**f, "type": _self_contained(f["type"], definitions, defined)} for f in schema["fields"]]
-        return {**schema, "fields": fields}
-    if kind == "array":
-        return {**schema, "items": _self_contained(schema["items"], definitions, defined)}
-    if kind == "map":
-        return {**schema, "values": _self_contained(schema["values"], definitions, defined)}
-    if isinstance(kind, (dict, list)):
-        return {**schema, "type": _self_contained(kind, definitions, defined)}
-    return schema
-
-
-def _equal_means_same_bytes(cls: type[Any]) -> bool:
-    """Whether two equal events of `cls` always have the same Avro bytes: its fields hold only strings,
-    ints, None, Literals and tuples of those (where ``True == 1`` is harmless: Avro writes a long
-    either way). Not so for JS7 values (``1 == Decimal(1)``, but their JSON differs) or nested records."""
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:
-        return False
-    return all(_plain(hints.get(f.name)) for f in dataclasses.fields(cls))
-
-
-def _plain(hint: Any) -> bool:
-    if hint in (str, int, type(None)):
-        return True
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is typing.Literal:
-        return all(isinstance(a, (str, int)) and not isinstance(a, bool) for a in args)
-    if origin in (typing.Union, types.UnionType):
-        return all(a in (str, int, type(None)) or (typing.get_origin(a) is tuple and _plain(a)) for a in args)
-    if origin is tuple:
-        items = [a for a in args if a is not Ellipsis]
-        return all(
-            a in (str, int) or (typing.get_origin(a) in (typing.Union, types.UnionType) and _plain(a)) for a in items
-        )
-    return False
-
-
-class EnvelopeEncoder:
-    """`AvroCodec.encode`'s bytes, several times faster (see the module's doc). Avro's binary encoding
-    of a record is the concatenation of its fields', and a union value is its branch index (a long)
-    followed by the branch's value. So the envelope of an event of class C is written either
-
-    - by the schema {eventId, timestamp, key, unionBranch: long, event: C}, or
-    - for the classes whose equal events have equal bytes (`_equal_means_same_bytes`: most order
-      events, e.g. OrderMoved, OrderAttached, OrderDetachable), as the bytes of {eventId, timestamp,
-      key} followed by the event's branch index and record, kept per distinct event: one order's
-      OrderMoved(to=[1]) is written once and reused for the next orders."""
-
-    CACHED_EVENTS = 50_000
-
-    def __init__(self, codec: AvroCodec) -> None:
-        self.codec = codec
-        self.header = SINGLE_OBJECT_MARKER + codec.fingerprint
-        envelope = codec.schema
-        fields = {f["name"]: f for f in envelope["fields"]}
-        if list(fields) != ["eventId", "timestamp", "key", "event"] or not isinstance(fields["event"]["type"], list):
-            raise ValueError(f"unexpected envelope schema fields {list(fields)}")
-        # The timestamp is a plain long here: its logical type only changes what fastavro accepts.
-        prefix = [fields["eventId"], {"name": "timestamp", "type": "long"}, fields["key"]]
-        self._prefix = fastavro.parse_schema({"type": "record", "name": "js7es.kafka.StampedPrefix", "fields": prefix})
-        definitions = _named_definitions(envelope, {})
-        self._writers: dict[str, tuple[int, Any, Any]] = {}
-        for index, branch in enumerate(fields["event"]["type"]):
-            name = branch if isinstance(branch, str) else branch["name"]
-            event = _self_contained(definitions[name], definitions, set())
-            whole = {
-                "type": "record",
-                "name": "js7es.kafka.StampedOfOneEventClass",
-                "fields": [*prefix, {"name": "unionBranch", "type": "long"}, {"name": "event", "type": event}],
-            }
-            one = {"type": "record", "name": "js7es.kafka.UnionBranch", "fields": whole["fields"][3:]}
-            self._writers[name] = (index, fastavro.parse_schema(whole), fastavro.parse_schema(one))
-        self._cacheable: dict[type[Any], bool] = {}
-        self._bodies: dict[Any, bytes] = {}
-
-    def encode(self, stamped: Stamped) -> bytes:
-        event = stamped.event
-        cls = type(event)
-        cacheable = self._cacheable.get(cls)
-        if cacheable is None:
-            cacheable = self._cacheable[cls] = _equal_means_same_bytes(cls)
-        if cacheable:
-            body = self._bodies.get(event)
-            if body is None:
-                body = self._body(stamped)
-                if body is None:
-                    return self.codec.encode(stamped)
-                if len(self._bodies) >= self.CACHED_EVENTS:
-                    self._bodies.clear()
-                self._bodies[event] = body
-            out = io.BytesIO(self.header)
-            out.seek(len(self.header))
-            fastavro.schemaless_writer(
-                out, self._prefix, {"eventId": stamped.event_id, "timestamp": stamped.timestamp_ms, "key": stamped.key}
-            )
-            out.write(body)
-            return out.getvalue()
-        record = self.codec.to_record(stamped)
-        name, event_record = record["event"]
-        found = self._writers.get(name)
-        if found is None:  # not a branch of the event union: let the codec say why
-            return self.codec.encode(stamped)
-        record["unionBranch"] = found[0]
-        record["event"] = event_record
-        out = io.BytesIO(self.header)
-        out.seek(len(self.header))
-        fastavro.schemaless_writer(out, found[1], record)
-        return out.getvalue()
-
-    def _body(self, stamped: Stamped) -> bytes | None:
-        """The event's union branch index and record."""
-        name, event_record = self.codec.to_record(stamped)["event"]
-        found = self._writers.get(name)
-        if found is None:
-            return None
-        out = io.BytesIO()
-        fastavro.schemaless_writer(out, found[2], {"unionBranch": found[0], "event": event_record})
-        return out.getvalue()
-
-
-@dataclass
-class Checkpoint:
-    """Every event ≤ `event_id` is in the topic; `partitions`: p → (next offset, last EventId) then."""
-
-    event_id: int = 0
-    partitions: dict[int, tuple[int, int]] = field(default_factory=dict)
-    partition_count: int | None = None
-
-    def to_bytes(self) -> bytes:
-        return json.dumps(
-            {
-                "eventId": self.event_id,
-                "partitionCount": self.partition_count,
-                "partitions": {str(p): list(v) for p, v in sorted(self.partitions.items())},
-            }
-        ).encode()
-
-    @staticmethod
-    def from_bytes(data: bytes) -> Checkpoint:
-        obj = json.loads(data)
-        return Checkpoint(
-            int(obj["eventId"]),
-            {int(p): (int(v[0]), int(v[1])) for p, v in obj["partitions"].items()},
-            obj.get("partitionCount"),
-        )
-
-
-# One event ready to send: (EventId, record key, record value, type header).
-EventRecord = tuple[int, bytes, bytes, bytes]
-
-
-_type_headers: dict[type[Any], bytes] = {}
-
-
-def type_header(cls: type[Any]) -> bytes:
-    """The ``type`` header of an event class: its JS7 TYPE."""
-    name = _type_headers.get(cls)
-    if name is None:
-        name = _type_headers[cls] = type_name_of(cls).encode()
-    return name
 
 
 @dataclass(slots=True)
@@ -605,7 +357,7 @@ class KafkaExporter:
         count = self.partition_count
         try:
             for event_id, key, value, type_name in records:
-                partition = _hash(key) % count
+                partition = key_hash(key) % count
                 if event_id <= sent_until.get(partition, 0):
                     continue  # already in its partition (the batch a crash interrupted)
                 future = producer.send(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
-from typing import Any
+
+from js7es.nodes.cli.types import Subparsers
 
 
-def add_cluster_watch_command(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     watch = sub.add_parser(
         "cluster-watch", help="run the Cluster Watch, the arbiter of a Controller cluster's node losses"
     )
@@ -18,6 +18,8 @@ def add_cluster_watch_command(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import logging
+
     from js7es.nodes.cluster_watch.config import load_cluster_watch_settings
     from js7es.nodes.cluster_watch.server import run_cluster_watch
 

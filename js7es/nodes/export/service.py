@@ -1,14 +1,15 @@
 """[export.kafka]: the Kafka export as a service of the Cockpit.
 
-The loop is `js7es export kafka`'s own (`run_export` in js7es/nodes/exporter.py: the same resume from
-the topic, exactly once, the same records), run in one thread per exported Controller. Its status —
-position, checkpoint, lag, problem — is in the Cockpit's overview under ``export.kafka.<controller>``.
+The loop is `js7es export kafka`'s own (`run_export`, run.py: the same resume from the topic, exactly
+once, the same records), run in one thread per exported Controller. Its status — position,
+checkpoint, lag, problem — is in the Cockpit's overview under ``export.kafka.<controller>``.
 
 The Cockpit reaches each Controller with one certificate, so the Controller knows it as one event
 reader (``[journal] readers``): what the Cockpit releases must be durable in the projection *and* in
-the topic. `ReleaseGate` (release.py) keeps both positions; the follower sends ``ReleaseEvents`` for
-the smaller one (follower.py), so neither a fast projection nor a fast export lets the Controller delete events the
-other one still has to read after a restart.
+the topic. So the export releases to a `ReleaseTarget` the Cockpit gives it (its `ReleaseGate`,
+js7es/nodes/cockpit/release.py, which keeps both positions; the follower sends ``ReleaseEvents`` for
+the smaller one), so that neither a fast projection nor a fast export lets the Controller delete
+events the other one still has to read after a restart.
 """
 
 from __future__ import annotations
@@ -19,21 +20,12 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from js7es.nodes import exporter
-from js7es.nodes.cockpit.config import ControllerConnection, KafkaExportSettings
-from js7es.nodes.cockpit.release import KAFKA_EXPORT, ReleaseGate
+from js7es.nodes.client.connection import ControllerConnection
+from js7es.nodes.export.release import ReleaseTarget
+from js7es.nodes.export.run import ExportStatus, run_export
+from js7es.nodes.export.settings import KafkaExportSettings
 
 log = logging.getLogger(__name__)
-
-
-class _GateReleaser:
-    """The exporter's `ReleaseTarget` inside the Cockpit: its checkpoint goes to the gate."""
-
-    def __init__(self, gate: ReleaseGate) -> None:
-        self.gate = gate
-
-    def release(self, until: int, *, force: bool = False) -> None:
-        self.gate.advance(KAFKA_EXPORT, until)
 
 
 class KafkaExports:
@@ -44,21 +36,13 @@ class KafkaExports:
         settings: KafkaExportSettings,
         connections: Mapping[str, ControllerConnection],
         ssl_context: ssl.SSLContext | None,
-        gates: Mapping[str, ReleaseGate],
+        releasers: Mapping[str, ReleaseTarget],
     ) -> None:
         self.settings = settings
-        self.statuses = {cid: exporter.ExportStatus(topic) for cid, topic in settings.topics.items()}
-        self._connections = {
-            cid: exporter.ControllerConnection(
-                connections[cid].uris,
-                ssl_context,
-                (connections[cid].user, connections[cid].password)  # type: ignore[arg-type]
-                if connections[cid].user is not None
-                else None,
-            )
-            for cid in settings.topics
-        }
-        self._gates = gates
+        self.statuses = {cid: ExportStatus(topic) for cid, topic in settings.topics.items()}
+        self._connections = connections
+        self._ssl_context = ssl_context
+        self._releasers = releasers
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -73,15 +57,16 @@ class KafkaExports:
     def _run(self, controller_id: str) -> None:
         status = self.statuses[controller_id]
         try:
-            code = exporter.run_export(
+            code = run_export(
                 self._connections[controller_id],
+                self._ssl_context,
                 self.settings.bootstrap,
                 self.settings.topics[controller_id],
                 options=dict(self.settings.client_options),
                 partitions=self.settings.partitions,
                 batch=self.settings.batch_max_events,
                 stop=self._stop,
-                releaser=_GateReleaser(self._gates[controller_id]),
+                releaser=self._releasers[controller_id],
                 status=status,
             )
         except Exception as e:  # a bug: show it in the overview rather than die unseen

@@ -1,0 +1,229 @@
+"""`ControllerClient`: a synchronous client of the Controller's HTTP API, for `js7es ctl`, the standalone
+and (subclassed) the Cluster Watch's client.
+
+It follows the active node of a Controller cluster (a node that does not answer, or answers
+ClusterNodeIsNotActive, makes it try the next URI, each once), logs in with a session (JS7's Login
+command) when the connection has a user, and turns every failure — a problem, a refused TLS
+handshake, an unreachable node — into a one-line `ClientError`. httpx is imported when a client is made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from js7es.domain.value import dumps, loads
+from js7es.nodes.client.connection import ClientTls, ControllerConnection
+from js7es.nodes.client.errors import ClientError
+
+if TYPE_CHECKING:
+    import httpx
+
+PREFIX = "/controller/api"
+
+
+class ControllerClient:
+    """A synchronous client of one Controller: every failure becomes a `ClientError` with a readable message.
+
+    `tls`: the CA and the client certificate for an https Controller (None: the system's CAs, no
+    client certificate)."""
+
+    def __init__(
+        self, connection: ControllerConnection, tls: ClientTls | None = None, *, timeout_s: float = 30.0
+    ) -> None:
+        import httpx
+
+        self.connection = connection
+        self.tls = tls or ClientTls()
+        self.timeout_s = timeout_s
+        self._urls = list(connection.uris)
+        if not self._urls:
+            raise ValueError("a ControllerConnection without a URI")
+        self._index = 0
+        self._verify: ssl.SSLContext | bool = self.tls.ssl_context() if self._urls[0].startswith("https:") else False
+        self._http = httpx.Client(base_url=self._urls[0], verify=self._verify, timeout=timeout_s)
+        self._session: str | None = None
+
+    @property
+    def url(self) -> str:
+        return self._urls[self._index]
+
+    def _next_node(self) -> None:
+        """Go on with the next node of the cluster (a new session there, if any)."""
+        import httpx
+
+        self._http.close()
+        self._index = (self._index + 1) % len(self._urls)
+        self._http = httpx.Client(base_url=self.url, verify=self._verify, timeout=self.timeout_s)
+        if self._session is not None:
+            self._session = None
+            self.login()
+
+    def _on_active(self, call: Callable[[], Any]) -> Any:
+        """`call()` at the active node: a node that does not answer or is the standby
+        (ClusterNodeIsNotActive) makes us try the next --controller URL, each once."""
+        for attempt in range(len(self._urls)):
+            try:
+                return call()
+            except ClientError as e:
+                if not e.elsewhere or attempt == len(self._urls) - 1:
+                    raise
+                self._next_node()
+        raise AssertionError("unreachable")
+
+    def __enter__(self) -> ControllerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._session is not None:
+            token, self._session = self._session, None
+            with contextlib.suppress(ClientError):
+                self.request("POST", "/session", json={"TYPE": "Logout", "sessionToken": token}, timeout=5)
+        self._http.close()
+
+    def login(self) -> None:
+        c = self.connection
+        if c.user is None or self._session is not None:
+            return
+        body = self.request(
+            "POST", "/session", json={"TYPE": "Login", "userAndPassword": {"userId": c.user, "password": c.password}}
+        )
+        self._session = str(body["sessionToken"])
+
+    def _headers(self) -> dict[str, str]:
+        return {"x-js7-session": self._session} if self._session else {}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON answer to ``method PREFIX+path``; a problem or a transport failure raises ClientError."""
+
+        extra_headers = kwargs.pop("headers", {})
+
+        def call() -> Any:
+            with self._transport():
+                headers = {**self._headers(), **extra_headers}
+                response = self._http.request(method, PREFIX + path, headers=headers, **kwargs)
+            return self._answer(response)
+
+        return self._on_active(call)
+
+    def get_ndjson(self, path: str) -> list[Any]:
+        """The lines of an ndjson answer (the snapshot), each parsed."""
+
+        def call() -> list[Any]:
+            with self._transport():
+                response = self._http.get(PREFIX + path, headers=self._headers())
+            if not response.is_success:
+                self._answer(response)
+            return [loads(line) for line in response.text.splitlines() if line.strip()]
+
+        return self._on_active(call)  # type: ignore[no-any-return]
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params or None)
+
+    def post(self, path: str, body: Any) -> Any:
+        # Written by js7es's own JSON: httpx's json= would refuse a Decimal (or round it through float).
+        return self.request("POST", path, content=dumps(body).encode(), headers={"content-type": "application/json"})
+
+    def command(self, command: dict[str, Any]) -> Any:
+        return self.post("/command", command)
+
+    def events(self, after: int, *, timeout: float = 0) -> Iterator[dict[str, Any]]:
+        """The Stamped events after `after`, as they arrive during one request (up to `timeout` s)."""
+        params = {"after": after, "timeout": timeout}
+        for attempt in range(len(self._urls)):
+            yielded = False
+            try:
+                with (
+                    self._transport(),
+                    self._http.stream(
+                        "GET", f"{PREFIX}/event", params=params, headers=self._headers(), timeout=timeout + 30
+                    ) as response,
+                ):
+                    if response.status_code != 200:
+                        response.read()
+                        self._answer(response)
+                    for line in response.iter_lines():
+                        if line.strip():
+                            yielded = True
+                            yield loads(line)
+                return
+            except ClientError as e:  # before the first event another cluster node may be the active one
+                if yielded or not e.elsewhere or attempt == len(self._urls) - 1:
+                    raise
+                self._next_node()
+
+    def _transport(self) -> _TransportErrors:
+        return _TransportErrors(
+            self.url,
+            without_client_cert=self.url.startswith("https:") and self.tls.cert is None,
+            others=len(self._urls) > 1,
+        )
+
+    def _answer(self, response: httpx.Response) -> Any:
+        try:
+            body = loads(response.content) if response.content else {}  # numbers exact, as JS7's
+        except ValueError:
+            body = None
+        if response.is_success:
+            return body
+        if isinstance(body, dict) and body.get("TYPE") == "Problem":
+            elsewhere = body.get("code") == "ClusterNodeIsNotActive" and len(self._urls) > 1
+            raise ClientError(f"{body.get('code')}: {body.get('message')}", elsewhere=elsewhere)
+        raise ClientError(f"HTTP {response.status_code} from {response.request.url}: {response.text[:200].strip()}")
+
+
+class _TransportErrors:
+    """Turns httpx's transport failures into one-line ClientErrors naming the URL and the cause."""
+
+    def __init__(self, url: str, *, without_client_cert: bool = False, others: bool = False) -> None:
+        self.url = url
+        self.without_client_cert = without_client_cert
+        self.others = others  # other cluster nodes may answer instead
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        import httpx
+
+        if isinstance(error, httpx.TimeoutException):
+            raise ClientError(f"the Controller at {self.url} did not answer in time", elsewhere=self.others) from None
+        if isinstance(error, httpx.TransportError):
+            reason = _reason(error)
+            if self.without_client_cert and isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError)):
+                # TLS 1.3: the server checks the client certificate after the handshake and just hangs up
+                reason = (
+                    f"the Controller closed the connection ({reason}); it wants a client certificate: "
+                    "give --cert and --key (or --data-dir of a standalone)"
+                )
+            raise ClientError(f"cannot talk to the Controller at {self.url}: {reason}", elsewhere=self.others) from None
+
+
+def _reason(error: BaseException) -> str:
+    causes = []
+    seen: BaseException | None = error
+    while seen is not None:
+        causes.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS: the Controller's certificate was refused ({cause.verify_message}); is --ca its CA?"
+        if isinstance(cause, ssl.SSLError):
+            text = cause.reason or str(cause)
+            if "CERTIFICATE_REQUIRED" in text.upper() or "BAD_CERTIFICATE" in text.upper() or "UNKNOWN_CA" in text:
+                return f"TLS: the Controller refused the client certificate ({text}); give --cert/--key"
+            return f"TLS: {text}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused (is it running?)"
+    text = str(error) or type(error).__name__
+    if "certificate" in text.lower() and "required" in text.lower():
+        return f"TLS: the Controller refused the connection without a client certificate ({text})"
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused (is it running?)"
+    return text

@@ -1,0 +1,76 @@
+"""Items for the Controller's API: JS7's item files (``<folder>/<name>.workflow.json`` as JS7 exports
+them, ``*.agent.json``, ``*.subagent.json``, ``*.jobresource.json``) and one deployment of them
+(``POST /controller/api/item``: AddVersion and AddOrChangeSimple operations)."""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from js7es.domain.value import loads
+from js7es.nodes.client.errors import usage_error
+
+_KINDS = (  # file name suffix -> item TYPE, the key naming it
+    (".workflow.json", "Workflow", "path"),
+    (".agentref.json", "AgentRef", "path"),
+    (".agent.json", "AgentRef", "path"),
+    (".subagent.json", "SubagentItem", "id"),
+    (".subagentitem.json", "SubagentItem", "id"),
+    (".jobresource.json", "JobResource", "path"),
+)
+_KEY_OF_TYPE = {"Workflow": "path", "AgentRef": "path", "SubagentItem": "id", "JobResource": "path"}
+
+
+def read_item_file(path: Path) -> dict[str, Any]:
+    """An item from a JS7 item file: the TYPE and path (or id) from the file name when missing,
+    as in JS7's exports (``<folder>/<name>.workflow.json``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise usage_error(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise usage_error(f"{path}: cannot read it: {e}") from None
+    try:
+        item = loads(text)
+    except ValueError as e:
+        raise usage_error(f"{path}: not valid JSON: {e}") from None
+    if not isinstance(item, dict):
+        raise usage_error(f"{path}: expected a JSON object (one item)")
+    name = path.name.lower()
+    kind = next(((suffix, t, key) for suffix, t, key in _KINDS if name.endswith(suffix)), None)
+    type_ = item.get("TYPE")
+    if kind is None:
+        if type_ not in _KEY_OF_TYPE and not (type_ is None and "instructions" in item):
+            raise usage_error(
+                f"{path}: unknown item kind; name it *.workflow.json, *.agent.json, *.subagent.json or "
+                f"*.jobresource.json, or give it a TYPE ({', '.join(_KEY_OF_TYPE)})"
+            )
+        suffix, type_, key = ".json", type_ or "Workflow", _KEY_OF_TYPE[type_ or "Workflow"]
+    else:
+        suffix, expected, key = kind
+        if type_ is not None and type_ != expected:
+            raise usage_error(f"{path}: the file name says {expected}, its TYPE says {type_}")
+        type_ = expected
+    if type_ == "Workflow" and not isinstance(item.get("instructions"), list):
+        raise usage_error(f"{path}: a workflow needs a list of instructions")
+    if type_ != "Workflow":
+        item = {"TYPE": type_, **item}
+    if key not in item:
+        item[key] = path.name[: -len(suffix)]
+    return item
+
+
+def deploy_operations(items: Sequence[dict[str, Any]], version_id: str) -> list[dict[str, Any]]:
+    """One deployment: AddVersion (when there are workflows) and an AddOrChangeSimple per item."""
+    operations: list[dict[str, Any]] = []
+    if any("instructions" in item for item in items):
+        operations.append({"TYPE": "AddVersion", "versionId": version_id})
+    operations += [{"TYPE": "AddOrChangeSimple", "item": item} for item in items]
+    return operations
+
+
+def new_version_id() -> str:
+    return f"{datetime.datetime.now(datetime.UTC):%Y-%m-%dT%H-%M-%SZ}-{secrets.token_hex(2)}"

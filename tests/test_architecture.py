@@ -64,6 +64,7 @@ CLI_LIGHT = (
     "js7es.nodes.errors",
     "js7es.nodes.standalone.layout",
     "js7es.domain.problem",
+    "js7es.domain.value",  # exact JSON numbers (stdlib only)
 )
 
 

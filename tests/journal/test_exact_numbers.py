@@ -15,7 +15,7 @@ from js7es.domain.value import loads
 from js7es.journal import FileJournal
 from js7es.journal.avro import AvroCodec
 from js7es.journal.tools import dump
-from js7es.projections.kafka_export import EnvelopeEncoder
+from js7es.projections.kafka.encoder import EnvelopeEncoder
 from tests.domain.simulator import Simulator
 
 PI = "3.14159265358979323846264338327950288"

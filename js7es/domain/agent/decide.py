@@ -17,20 +17,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from js7es.domain import codec
+from js7es.domain.agent import commands as cmd
 from js7es.domain.agent.agent_state import AgentState
-from js7es.domain.agent.commands import (
-    AgentBatch,
-    AgentCommand,
-    AgentNoOperation,
-    AttachItems,
-    AttachOrder,
-    CoupleController,
-    DedicateAgentDirector,
-    DetachOrder,
-    MarkOrder,
-    ReleaseAgentEvents,
-    ShutDownAgent,
-)
 from js7es.domain.agent.events import AgentDedicatedToController, ItemAttachedToMe
 from js7es.domain.event import NO_KEY, KeyedEvent
 from js7es.domain.order.events import OrderAttachedToAgent, OrderDetached, mark_event
@@ -39,7 +27,7 @@ from js7es.domain.problem import Problem, problem
 from js7es.domain.value import value_from_json
 
 ACCEPTED: Mapping[str, Any] = {"TYPE": "Accepted"}
-NODE_COMMANDS = (ReleaseAgentEvents, ShutDownAgent, AgentNoOperation, AgentBatch)
+NODE_COMMANDS = (cmd.ReleaseAgentEvents, cmd.ShutDownAgent, cmd.AgentNoOperation, cmd.AgentBatch)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,10 +45,10 @@ class AgentDecided:
 
 
 Handler = Callable[[AgentState, Any, AgentContext], AgentDecided | Problem]
-_HANDLERS: dict[type[AgentCommand], Handler] = {}
+_HANDLERS: dict[type[cmd.AgentCommand], Handler] = {}
 
 
-def _handles(command_class: type[AgentCommand]) -> Callable[[Handler], Handler]:
+def _handles(command_class: type[cmd.AgentCommand]) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         _HANDLERS[command_class] = handler
         return handler
@@ -68,29 +56,29 @@ def _handles(command_class: type[AgentCommand]) -> Callable[[Handler], Handler]:
     return register
 
 
-def decide(state: AgentState, command: AgentCommand, ctx: AgentContext) -> AgentDecided | Problem:
+def decide(state: AgentState, command: cmd.AgentCommand, ctx: AgentContext) -> AgentDecided | Problem:
     handler = _HANDLERS.get(type(command))
     if handler is None:
         return problem("UnknownCommand", f"The Agent's state does not decide {type(command).__name__}")
+    if not state.is_dedicated and not isinstance(command, cmd.DedicateAgentDirector):
+        return problem("AgentNotDedicated", "This Agent is not dedicated to a Controller")
     return handler(state, command, ctx)
 
 
-def handled_commands() -> frozenset[type[AgentCommand]]:
+def handled_commands() -> frozenset[type[cmd.AgentCommand]]:
     return frozenset(_HANDLERS)
 
 
-def _dedicated(state: AgentState, agent_path: str | None = None, agent_run_id: str | None = None) -> Problem | None:
-    if not state.is_dedicated:
-        return problem("AgentNotDedicated", "This Agent is not dedicated to a Controller")
-    if agent_path is not None and agent_path != state.agent_path:
+def _this_run(state: AgentState, agent_path: str, agent_run_id: str) -> Problem | None:
+    if agent_path != state.agent_path:
         return problem("AgentPathMismatch", f"This Agent is {state.agent_path!r}, not {agent_path!r}")
-    if agent_run_id is not None and agent_run_id != state.agent_run_id:
+    if agent_run_id != state.agent_run_id:
         return problem("AgentRunIdMismatch", "The Agent has been reset: its journal is another one")
     return None
 
 
-@_handles(DedicateAgentDirector)
-def _dedicate(state: AgentState, c: DedicateAgentDirector, ctx: AgentContext) -> AgentDecided | Problem:
+@_handles(cmd.DedicateAgentDirector)
+def _dedicate(state: AgentState, c: cmd.DedicateAgentDirector, ctx: AgentContext) -> AgentDecided | Problem:
     if state.is_dedicated:
         if state.controller_id != c.controller_id:
             return problem(
@@ -111,9 +99,9 @@ def _dedicate(state: AgentState, c: DedicateAgentDirector, ctx: AgentContext) ->
     )
 
 
-@_handles(CoupleController)
-def _couple(state: AgentState, c: CoupleController, ctx: AgentContext) -> AgentDecided | Problem:
-    refused = _dedicated(state, c.agent_path, c.agent_run_id)
+@_handles(cmd.CoupleController)
+def _couple(state: AgentState, c: cmd.CoupleController, ctx: AgentContext) -> AgentDecided | Problem:
+    refused = _this_run(state, c.agent_path, c.agent_run_id)
     if refused is not None:
         return refused
     if c.event_id > ctx.last_event_id:
@@ -121,11 +109,8 @@ def _couple(state: AgentState, c: CoupleController, ctx: AgentContext) -> AgentD
     return AgentDecided(reply={"orderIds": sorted(state.orders)})
 
 
-@_handles(AttachItems)
-def _attach_items(state: AgentState, c: AttachItems, ctx: AgentContext) -> AgentDecided | Problem:
-    refused = _dedicated(state)
-    if refused is not None:
-        return refused
+@_handles(cmd.AttachItems)
+def _attach_items(state: AgentState, c: cmd.AttachItems, ctx: AgentContext) -> AgentDecided | Problem:
     events = []
     for item in c.items:
         if state.has_item(item):
@@ -138,11 +123,8 @@ def _attach_items(state: AgentState, c: AttachItems, ctx: AgentContext) -> Agent
     return AgentDecided(events=tuple(events))
 
 
-@_handles(AttachOrder)
-def _attach_order(state: AgentState, c: AttachOrder, ctx: AgentContext) -> AgentDecided | Problem:
-    refused = _dedicated(state)
-    if refused is not None:
-        return refused
+@_handles(cmd.AttachOrder)
+def _attach_order(state: AgentState, c: cmd.AttachOrder, ctx: AgentContext) -> AgentDecided | Problem:
     order = c.order
     if order.id in state.orders:
         return AgentDecided()  # attached already
@@ -153,11 +135,8 @@ def _attach_order(state: AgentState, c: AttachOrder, ctx: AgentContext) -> Agent
     return AgentDecided(events=(KeyedEvent(order.id, OrderAttachedToAgent(order=attached)),))
 
 
-@_handles(DetachOrder)
-def _detach_order(state: AgentState, c: DetachOrder, ctx: AgentContext) -> AgentDecided | Problem:
-    refused = _dedicated(state)
-    if refused is not None:
-        return refused
+@_handles(cmd.DetachOrder)
+def _detach_order(state: AgentState, c: cmd.DetachOrder, ctx: AgentContext) -> AgentDecided | Problem:
     order = state.orders.get(c.order_id)
     if order is None:
         return AgentDecided()  # detached already
@@ -166,11 +145,8 @@ def _detach_order(state: AgentState, c: DetachOrder, ctx: AgentContext) -> Agent
     return AgentDecided(events=(KeyedEvent(c.order_id, OrderDetached()),))
 
 
-@_handles(MarkOrder)
-def _mark_order(state: AgentState, c: MarkOrder, ctx: AgentContext) -> AgentDecided | Problem:
-    refused = _dedicated(state)
-    if refused is not None:
-        return refused
+@_handles(cmd.MarkOrder)
+def _mark_order(state: AgentState, c: cmd.MarkOrder, ctx: AgentContext) -> AgentDecided | Problem:
     order = state.orders.get(c.order_id)
     if order is None or order.mark == c.mark or order.is_terminal:
         return AgentDecided()
@@ -181,10 +157,10 @@ def _mark_order(state: AgentState, c: MarkOrder, ctx: AgentContext) -> AgentDeci
     return AgentDecided(events=(KeyedEvent(c.order_id, mark_event(c.mark)),))
 
 
-def decode_command(obj: Mapping[str, Any]) -> AgentCommand | Problem:
+def decode_command(obj: Mapping[str, Any]) -> cmd.AgentCommand | Problem:
     """A command from its JSON (already checked for its fields' presence and JSON types)."""
     try:
-        return codec.decode(obj, AgentCommand)
+        return codec.decode(obj, cmd.AgentCommand)
     except codec.CodecError as e:
         what = str(obj.get("TYPE"))
         return problem("InvalidOrder" if what == "AttachOrder" else "InvalidRequest", f"{what}: {e}")

@@ -13,17 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from js7es.domain.agent.commands import (
-    AgentBatch,
-    AgentCommand,
-    AttachItems,
-    AttachOrder,
-    CoupleController,
-    DedicateAgentDirector,
-    DetachOrder,
-    MarkOrder,
-    ReleaseAgentEvents,
-)
+from js7es.domain.agent import commands as agent_commands
 from js7es.domain.agent.events import AgentCoupled, AgentCouplingFailed, AgentDedicated
 from js7es.domain.agent.translate import check_applicable, controller_events
 from js7es.domain.codec import type_name_of
@@ -154,7 +144,7 @@ class AgentDriver:
             ref = self.state.agent_refs[self.agent_path]
             reply = _checked(
                 await client.command(
-                    DedicateAgentDirector(
+                    agent_commands.DedicateAgentDirector(
                         agent_path=self.agent_path,
                         directors=tuple(ref.directors),
                         controller_id=self.engine.controller_id,
@@ -167,7 +157,9 @@ class AgentDriver:
         assert agent.agent_run_id is not None  # dedicated above
         _checked(
             await client.command(
-                CoupleController(agent_path=self.agent_path, agent_run_id=agent.agent_run_id, event_id=agent.event_id)
+                agent_commands.CoupleController(
+                    agent_path=self.agent_path, agent_run_id=agent.agent_run_id, event_id=agent.event_id
+                )
             )
         )
         if self.state.agents[self.agent_path].coupling != "Coupled":
@@ -194,30 +186,30 @@ class AgentDriver:
             await self._wake.wait()
             self._wake.clear()
             while order_ids := self._take_pending(BATCH_SIZE):
-                commands: list[AgentCommand] = []
+                commands: list[agent_commands.AgentCommand] = []
                 for order_id in order_ids:
                     commands.extend(self._commands_for(order_id))
                 if commands:
-                    replies = _checked(await client.command(AgentBatch(commands=tuple(commands))))
+                    replies = _checked(await client.command(agent_commands.AgentBatch(commands=tuple(commands))))
                     for command, reply in zip(commands, replies, strict=False):
                         if isinstance(reply, dict) and reply.get("TYPE") == "Problem":
                             log.warning("Agent %s refused %s: %s", self.agent_path, type_name_of(type(command)), reply)
                             self._items_sent.clear()  # maybe the Agent lost an item: send them again
 
-    def _commands_for(self, order_id: str) -> list[AgentCommand]:
+    def _commands_for(self, order_id: str) -> list[agent_commands.AgentCommand]:
         order = self.state.orders.get(order_id)
         if order is None or order.attached is None or order.attached.agent_path != self.agent_path:
             return []
         match order.attached.kind:
             case "Attaching":
-                return [*self._item_commands(order), AttachOrder(order=order)]
+                return [*self._item_commands(order), agent_commands.AttachOrder(order=order)]
             case "Detaching":
-                return [DetachOrder(order_id=order.id)]
+                return [agent_commands.DetachOrder(order_id=order.id)]
         if order.mark is not None and not order.mark_on_agent:
-            return [MarkOrder(order_id=order.id, mark=order.mark)]
+            return [agent_commands.MarkOrder(order_id=order.id, mark=order.mark)]
         return []
 
-    def _item_commands(self, order: Order) -> list[AgentCommand]:
+    def _item_commands(self, order: Order) -> list[agent_commands.AgentCommand]:
         workflow = self.state.workflow_of(order)
         if workflow is None:
             return []
@@ -236,7 +228,7 @@ class AgentDriver:
             if resource is not None and resource.key not in self._items_sent:
                 items.append(dict(resource.raw))
                 self._items_sent.add(resource.key)
-        return [AttachItems(items=tuple(items))] if items else []
+        return [agent_commands.AttachItems(items=tuple(items))] if items else []
 
     # -- Agent → Controller ------------------------------------------------------------------------
 
@@ -260,7 +252,7 @@ class AgentDriver:
             # a new active node after a failover must find at the Agent every event it does not have.
             observed = self._adopted
             if observed > self._released:
-                _checked(await client.command(ReleaseAgentEvents(until_event_id=observed)))
+                _checked(await client.command(agent_commands.ReleaseAgentEvents(until_event_id=observed)))
                 self._released = observed
 
 

@@ -22,6 +22,7 @@ from js7es.domain.problem import Problem, problem
 from js7es.journal.api import Journal
 from js7es.nodes.agent.job_runner import JobRunner
 from js7es.nodes.engine import Engine, recover_state
+from js7es.nodes.subagent.launcher import ProcessLauncher
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ class AgentDirector:
         work_dir: Path,
         process_limit: int | None = None,
         snapshot_after_events: int = 100_000,
+        launcher: ProcessLauncher | None = None,
     ) -> None:
+        """`launcher`: the local Subagent's process launcher (default: the job runner makes its own)."""
         self.journal = journal
         state: AgentState = recover_state(journal, AgentState)
         self.state = state
@@ -47,7 +50,7 @@ class AgentDirector:
             controller_id=state.controller_id or "",
             snapshot_after_events=snapshot_after_events,
         )
-        self.runner = JobRunner(self.engine, work_dir=work_dir, process_limit=process_limit)
+        self.runner = JobRunner(self.engine, work_dir=work_dir, process_limit=process_limit, launcher=launcher)
         self.engine.on_commit(self.runner.on_commit)
         self.engine.before_commit(self.runner.before_commit)
 

@@ -24,7 +24,8 @@ from js7es.nodes.ctl import (
     parse_at,
     read_item_file,
 )
-from tests.e2e.topology import ADMIN, Topology, free_port
+from tests.e2e.topology import ADMIN, Topology
+from tests.ports import free_port
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

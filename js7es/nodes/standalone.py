@@ -1,5 +1,5 @@
-"""`js7es standalone`: a Controller and an Agent (and later the Cockpit) on one data directory, as one
-process tree, secure by default.
+"""`js7es standalone`: a Controller, an Agent and the Cockpit on one data directory, as one process
+tree, secure by default.
 
 Layout of the data directory (everything is created on the first start and kept)::
 
@@ -8,7 +8,8 @@ Layout of the data directory (everything is created on the first start and kept)
     controller/controller.toml    the Controller's configuration (paths in it are relative to it)
     controller/state/             the Controller's journal
     agent/agent.toml, agent/state/, agent/work/
-    logs/controller.log, logs/agent.log    what the nodes print
+    cockpit/cockpit.toml, cockpit/cockpit.sqlite    the Cockpit's configuration and database
+    logs/controller.log, logs/agent.log, logs/cockpit.log    what the nodes print
     admin-password                the password of the user "admin" (mode 0600), made on the first start
     standalone.json               what the first start did (the sample order), so that it is done once
 
@@ -19,9 +20,11 @@ node answers its health route, the sample items (js7es/nodes/samples/) deployed 
 lacks them, the sample order on the first start only. Then it waits: SIGINT/SIGTERM stop the nodes
 with SIGTERM (a second Ctrl-C kills them; their journals lose nothing), exit 0; a node that dies on its
 own ends the standalone with the tail of its log and exit 1. The configurations are the truth for the
-ports once written; ``--controller-port``/``--agent-port`` choose them on the first start.
+ports once written; ``--controller-port``/``--agent-port`` choose them on the first start (the
+Cockpit's is 4446, or the Controller's + 2 with ``--controller-port``, or any free one if that is taken).
 
-Another node (the Cockpit) joins by adding a `Child` in `_children`.
+Each node is a `Child` in `_children`; a data directory from before the Cockpit (no cockpit.toml) runs
+without it.
 """
 
 from __future__ import annotations
@@ -68,8 +71,8 @@ class StandaloneError(CliError, ValueError):
 class Child:
     """One node process of the standalone."""
 
-    name: str  # "Controller", "Agent"
-    kind: str  # the js7es command: "controller", "agent"
+    name: str  # "Controller", "Agent", "Cockpit"
+    kind: str  # the js7es command: "controller", "agent", "cockpit"
     config: Path
     port: int
     api_prefix: str  # its health route is api_prefix + "/health"

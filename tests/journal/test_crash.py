@@ -42,6 +42,10 @@ def test_sigkill_under_load_loses_no_acknowledged_commit(tmp_path: Path) -> None
             [sys.executable, str(WRITER), str(tmp_path), str(round_), "4"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            # Unbuffered: readline() then takes "ready" and not a line more. A buffered reader could hold
+            # lines that the writer printed at once after it, which communicate() (reading the pipe
+            # itself) never sees: its output then began inside a line (seen on a crowded machine).
+            bufsize=0,
         )
         assert proc.stdout is not None
         assert proc.stdout.readline() == b"ready\n", proc.stderr.read() if proc.stderr else b""

@@ -76,7 +76,9 @@ The library serves aggregates and projections (Cockpit side); the node journal n
   protocol copies the primary's bytes at a file position;
 - its DB-functions mode for PostgreSQL lets tailing readers miss ids (out-of-order commit), and SQLite
   has no subscriptions, so long-poll event streams would have to poll.
-The eventsourcing library stays the choice for projections with tracking (exactly-once) in the Cockpit.
+Only `bench/journal_bench.py` uses the library now, for that comparison. The Cockpit does not: it
+borrows the library's idea (rows and the position consumed in one transaction) but writes with
+SQLAlchemy Core, one transaction per batch with the stored EventId (js7es.projections.cockpit.projector).
 """
 
 from js7es.journal.api import (

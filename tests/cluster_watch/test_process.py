@@ -18,7 +18,8 @@ import pytest
 from js7es.nodes.certs import create_ca, create_node_certificate
 from js7es.nodes.tls import TlsConfig, client_ssl_context
 from tests.cluster_watch.support import B, P, state_json
-from tests.e2e.topology import HOST, free_port
+from tests.e2e.topology import HOST
+from tests.ports import free_port
 
 API = "/cluster-watch/api"
 HEARTBEAT_TIMEOUT = 0.5  # the clusters of these tests time out fast

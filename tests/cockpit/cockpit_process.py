@@ -16,7 +16,8 @@ import httpx
 
 from js7es.nodes.certs import create_node_certificate
 from js7es.nodes.tls import client_ssl_context
-from tests.e2e.topology import HOST, Topology, free_port
+from tests.e2e.topology import HOST, Topology
+from tests.ports import free_port
 
 COCKPIT_USER = {"distinguished-names": ["CN=cockpit"], "permissions": ["ReadState", "Command"]}
 

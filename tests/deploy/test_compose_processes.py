@@ -23,7 +23,8 @@ import pytest
 from js7es.nodes.tls import TlsConfig, client_ssl_context
 from tests.deploy.compose_model import DEPLOY, Compose, Localized, Service
 from tests.deploy.scenario import cluster_info, coupled_active, run_failover_scenario, wait
-from tests.e2e.topology import HOST, free_port
+from tests.e2e.topology import HOST
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -409,9 +409,10 @@ def test_a_scheduled_order_keeps_its_time_across_restarts(topology: Topology) ->
     topology.wait_for(lambda es: "OrderAttached" in topology.order_events(es, "later"))
     topology.restart("controller")
     topology.restart("agent")
+    back = int(time.time() * 1000)  # both nodes answer again (later than `at` only on a crowded machine)
     events = topology.wait_for(lambda es: topology.terminated(es, "later"))
     started = next(e for e in events if e.get("Key") == "later" and e["TYPE"] == "OrderStarted")
-    assert at <= started["eventId"] // 1000 < at + 1000
+    assert at <= started["eventId"] // 1000 < max(at, back) + 1000
     assert topology.order_events(events, "later").count("OrderProcessingStarted") == 1
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,15 +22,9 @@ import httpx
 
 from js7es.nodes.certs import create_ca, create_node_certificate
 from js7es.nodes.tls import TlsConfig, client_ssl_context
+from tests.ports import HOST, free_port
 
-HOST = "127.0.0.1"
 ADMIN = ("admin", "admin-secret")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -27,8 +27,9 @@ from js7es.nodes.cli.ctl.output import format_event, order_row
 from js7es.nodes.client.connection import ClientTls, ControllerConnection
 from js7es.nodes.client.controller import ControllerClient
 from js7es.nodes.client.items import read_item_file
-from tests.e2e.topology import ADMIN, Topology, free_port
+from tests.e2e.topology import ADMIN, Topology
 from tests.nodes.test_cli_imports import heavy, imported_by
+from tests.ports import free_port
 
 PI = "3.14159265358979323846264338327950288"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import sqlite3
 import stat
 import subprocess
@@ -20,14 +19,9 @@ import pytest
 
 from js7es.nodes.client.controller import ControllerClient
 from js7es.nodes.standalone.layout import standalone_connection
+from tests.ports import free_port
 
 SAMPLE_ORDER = "hello-sample"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def js7es(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

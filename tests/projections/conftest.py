@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.components import missing
+from tests.ports import free_port
 from tests.projections.kafka_proxy import ApiVersionsProxy
 
 with warnings.catch_warnings():
@@ -42,12 +43,6 @@ class Broker:
 
 def unavailable(reason: str) -> None:
     missing(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def backend() -> str:

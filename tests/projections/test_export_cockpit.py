@@ -52,6 +52,7 @@ def exported_status(cockpit: CockpitProcess) -> dict[str, object]:
     return dict(cockpit.overview()["export"]["kafka"][CONTROLLER_ID])
 
 
+@pytest.mark.slow
 def test_kill_9_the_cockpit_while_it_exports(
     topology: Topology, kafka_broker: Broker, topic: str, tmp_path: Path
 ) -> None:

@@ -5,9 +5,12 @@ topic then holds every Controller EventId exactly once, in order per key (per pa
 independent consumer — kcat reading the raw records, decoded with the official Apache `avro` library —
 reproduces the same events.
 
-20,000 orders (about 200,000 events, added in batches of 250 by POST /controller/api/order arrays)
-took 42 s on this 2-vCPU machine with the exporter killed every 0.3 to 2.5 s; JS7ES_EXPORT_ORDERS
-changes the number (e.g. for a quick local run).
+6,000 orders (about 60,000 events, added in batches of 250 by POST /controller/api/order arrays), with
+the exporter killed every 0.3 to 2.5 s and at least 10 times: each kill lands at a random moment of
+producing, acknowledging, checkpointing or resuming, which is what is proven at any size; the cases
+that need a precise moment (a crash inside a multi-partition batch, pipelined batches) are
+tests/projections/test_kafka_export.py and test_export_speedups.py. 20,000 orders took 42 s on a
+quiet 2-vCPU machine and 113 s beside the rest of the suite; JS7ES_EXPORT_ORDERS changes the number.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import kafka
 
-ORDERS = int(os.environ.get("JS7ES_EXPORT_ORDERS", "20000"))
+ORDERS = int(os.environ.get("JS7ES_EXPORT_ORDERS", "6000"))
+MIN_KILLS = 10
 ORDER_BATCH = 250
 WORKFLOW = {
     "TYPE": "Workflow",
@@ -202,7 +206,7 @@ def run_chaos(topo: Topology, broker: Broker, topic: str, orders: int, deadline_
     rng = random.Random(6)
     started = time.monotonic()
     try:
-        while not added.is_set() or kills < 3:
+        while not added.is_set() or kills < MIN_KILLS:
             time.sleep(rng.uniform(0.3, 2.5))
             exporter.send_signal(signal.SIGKILL)
             exporter.wait(10)
@@ -238,7 +242,8 @@ def run_chaos(topo: Topology, broker: Broker, topic: str, orders: int, deadline_
             if exporter.poll() is None:
                 exporter.kill()
     text = log.read_text()
-    assert kills >= 3
+    print(f"{orders} orders, {kills} kills of the exporter in {time.monotonic() - started:.1f} s")
+    assert kills >= MIN_KILLS
     assert "ReleaseEvents" not in text or "refused" not in text, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
 
@@ -258,6 +263,7 @@ def check_topic(records: dict[int, list[Any]], expected: list[Stamped]) -> None:
     assert found == expected
 
 
+@pytest.mark.slow
 def test_kill_9_the_exporter_while_orders_flow(export_topology: Topology, kafka_broker: Broker, topic: str) -> None:
     run_chaos(export_topology, kafka_broker, topic, ORDERS, deadline_s=240)
 

@@ -15,7 +15,6 @@ from typing import Any
 from js7es.nodes.client.connection import ControllerConnection
 from js7es.nodes.config import ConfigError, HttpSettings, TlsSettings, _Reader
 from js7es.nodes.export.settings import KafkaExportSettings, parse_kafka_export
-from js7es.projections.cockpit.database import sqlite_url
 
 DEFAULT_PORT = 4446
 
@@ -91,6 +90,10 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
         ca = reader.path(tls_section, "tls.ca", base, required=True)
         assert cert is not None and key is not None and ca is not None
         tls = TlsSettings(cert=cert, key=key, ca=ca)
+    # Imported here, not at the top: every `js7es` command registers `cockpit` (this module), and
+    # SQLAlchemy with Alembic would add a third of a second to each start of a node or of `js7es ctl`.
+    from js7es.projections.cockpit.database import sqlite_url
+
     database = reader.section(raw, "database", {"url", "schema"})
     url = reader.text(database, "database.url", "")
     if not url:

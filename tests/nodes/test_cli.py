@@ -111,6 +111,9 @@ def test_bad_input_gets_a_message_and_a_non_zero_exit(args: tuple[str, ...]) -> 
 def test_the_parser_loads_no_database_stack() -> None:
     """Every node start and every `js7es ctl` builds the whole parser: SQLAlchemy and Alembic (a third of
     a second of imports) load only when a Cockpit command runs (house rule 18)."""
-    code = "import sys, js7es.nodes.cli as c; c.build_parser(); print(sorted({'sqlalchemy', 'alembic'} & {*sys.modules}))"
+    code = (
+        "import sys, js7es.nodes.cli as c; c.build_parser(); "
+        "print(sorted({'sqlalchemy', 'alembic'} & {*sys.modules}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]", out.stdout

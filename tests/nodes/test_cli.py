@@ -112,8 +112,7 @@ def test_the_parser_loads_no_database_stack() -> None:
     """Every node start and every `js7es ctl` builds the whole parser: SQLAlchemy and Alembic (a third of
     a second of imports) load only when a Cockpit command runs (house rule 18)."""
     code = (
-        "import sys, js7es.nodes.cli as c; c.build_parser(); "
-        "print(sorted({'sqlalchemy', 'alembic'} & {*sys.modules}))"
+        "import sys, js7es.nodes.cli as c; c.build_parser(); print(sorted({'sqlalchemy', 'alembic'} & {*sys.modules}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]", out.stdout

@@ -88,40 +88,19 @@ _SECTIONS = {
 
 
 def load_settings(path: Path, kind: str) -> NodeSettings:
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return parse_settings(raw, path, kind)
+    return parse_settings(read_toml(path), path, kind)
 
 
 def parse_settings(raw: Mapping[str, Any], path: Path, kind: str) -> NodeSettings:
     reader = _Reader(path)
-    unknown = set(raw) - _SECTIONS[kind]
-    if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; known: {sorted(_SECTIONS[kind])}")
+    reader.known_sections(raw, _SECTIONS[kind])
     node = reader.section(raw, kind, {"id", "data-dir"} if kind == "controller" else {"data-dir", "process-limit"})
     base = path.parent
     data_dir = reader.path(node, f"{kind}.data-dir", base, required=True)
     assert data_dir is not None
-    http_section = reader.section(raw, "http", {"host", "port"})
-    http = HttpSettings(
-        host=reader.text(http_section, "http.host", "127.0.0.1"),
-        port=reader.number(http_section, "http.port", 4444 if kind == "controller" else 4445, 0, 65535),
-    )
-    tls_section = reader.section(raw, "tls", {"cert", "key", "ca"})
-    tls = None
-    if tls_section:
-        cert = reader.path(tls_section, "tls.cert", base, required=True)
-        key = reader.path(tls_section, "tls.key", base, required=True)
-        ca = reader.path(tls_section, "tls.ca", base, required=True)
-        assert cert is not None and key is not None and ca is not None
-        tls = TlsSettings(cert=cert, key=key, ca=ca)
-    users = raw.get("users", {})
-    if not isinstance(users, Mapping):
-        raise ConfigError(f"{path}: [users] must be a table of users")
+    http = reader.http(raw, 4444 if kind == "controller" else 4445)
+    tls = reader.tls(raw)
+    users = reader.users(raw)
     settings: dict[str, Any] = {}
     journal = reader.section(raw, "journal", {"snapshot-after-events", "readers"})
     readers = journal.get("readers", [])
@@ -198,9 +177,50 @@ def _cluster_settings(reader: _Reader, cluster: Mapping[str, Any]) -> tuple[Clus
     return settings, peer_login
 
 
+def read_toml(path: Path) -> Mapping[str, Any]:
+    """A configuration file's TOML; a missing or malformed file is a ConfigError naming it."""
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+
+
 class _Reader:
     def __init__(self, path: Path) -> None:
         self.file = path
+
+    def known_sections(self, raw: Mapping[str, Any], sections: set[str]) -> None:
+        unknown = set(raw) - sections
+        if unknown:
+            raise ConfigError(f"{self.file}: unknown section(s) {sorted(unknown)}; known: {sorted(sections)}")
+
+    def http(self, raw: Mapping[str, Any], default_port: int) -> HttpSettings:
+        """``[http] host, port``."""
+        section = self.section(raw, "http", {"host", "port"})
+        return HttpSettings(
+            host=self.text(section, "http.host", "127.0.0.1"),
+            port=self.number(section, "http.port", default_port, 0, 65535),
+        )
+
+    def tls(self, raw: Mapping[str, Any]) -> TlsSettings | None:
+        """``[tls] cert, key, ca`` (paths relative to the file), all three or no section."""
+        section = self.section(raw, "tls", {"cert", "key", "ca"})
+        if not section:
+            return None
+        base = self.file.parent
+        cert = self.path(section, "tls.cert", base, required=True)
+        key = self.path(section, "tls.key", base, required=True)
+        ca = self.path(section, "tls.ca", base, required=True)
+        assert cert is not None and key is not None and ca is not None
+        return TlsSettings(cert=cert, key=key, ca=ca)
+
+    def users(self, raw: Mapping[str, Any]) -> Mapping[str, Any]:
+        users = raw.get("users", {})
+        if not isinstance(users, Mapping):
+            raise ConfigError(f"{self.file}: [users] must be a table of users")
+        return users
 
     def section(self, raw: Mapping[str, Any], name: str, keys: set[str]) -> Mapping[str, Any]:
         section = raw.get(name, {})

@@ -6,14 +6,13 @@ with a message naming it.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from js7es.nodes.client.connection import ControllerConnection
-from js7es.nodes.config import ConfigError, HttpSettings, TlsSettings, _Reader
+from js7es.nodes.config import ConfigError, HttpSettings, TlsSettings, _Reader, read_toml
 from js7es.nodes.export.settings import KafkaExportSettings, parse_kafka_export
 
 DEFAULT_PORT = 4446
@@ -59,37 +58,18 @@ _SECTIONS = {"cockpit", "http", "tls", "database", "projection", "controllers", 
 
 
 def load_cockpit_settings(path: Path) -> CockpitSettings:
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return parse_cockpit_settings(raw, path)
+    return parse_cockpit_settings(read_toml(path), path)
 
 
 def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSettings:
     reader = _Reader(path)
-    unknown = set(raw) - _SECTIONS
-    if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; known: {sorted(_SECTIONS)}")
+    reader.known_sections(raw, _SECTIONS)
     base = path.parent
     node = reader.section(raw, "cockpit", {"id", "data-dir"})
     data_dir = reader.path(node, "cockpit.data-dir", base, required=True)
     assert data_dir is not None
-    http_section = reader.section(raw, "http", {"host", "port"})
-    http = HttpSettings(
-        host=reader.text(http_section, "http.host", "127.0.0.1"),
-        port=reader.number(http_section, "http.port", DEFAULT_PORT, 0, 65535),
-    )
-    tls_section = reader.section(raw, "tls", {"cert", "key", "ca"})
-    tls = None
-    if tls_section:
-        cert = reader.path(tls_section, "tls.cert", base, required=True)
-        key = reader.path(tls_section, "tls.key", base, required=True)
-        ca = reader.path(tls_section, "tls.ca", base, required=True)
-        assert cert is not None and key is not None and ca is not None
-        tls = TlsSettings(cert=cert, key=key, ca=ca)
+    http = reader.http(raw, DEFAULT_PORT)
+    tls = reader.tls(raw)
     # Imported here, not at the top: every `js7es` command registers `cockpit` (this module), and
     # SQLAlchemy with Alembic would add a third of a second to each start of a node or of `js7es ctl`.
     from js7es.projections.cockpit.database import sqlite_url
@@ -132,9 +112,7 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
                 controller_id=controller_id, uris=tuple(u.rstrip("/") for u in uris), user=user, password=password
             )
         )
-    users = raw.get("users", {})
-    if not isinstance(users, Mapping):
-        raise ConfigError(f"{path}: [users] must be a table of users")
+    users = reader.users(raw)
     export = reader.section(raw, "export", {"kafka"})
     kafka_export = None
     if "kafka" in export:

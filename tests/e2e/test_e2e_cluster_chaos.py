@@ -105,9 +105,29 @@ class RoleSampler(threading.Thread):
         return any(name in s.active() for s in self.samples)
 
 
-def deploy(topo: ClusterTopology, log: Path) -> None:
-    response = topo.deploy(side_effect_workflow("effects", log, seconds=JOB_SECONDS), version="v1")
+def start_clients(
+    topo: ClusterTopology, prefix: str, count: int, *, pause: float = 0.01, job_seconds: float = JOB_SECONDS
+) -> tuple[Path, list[ActiveOrderFeeder], RoleSampler]:
+    """Deploy the side-effect workflow; start the role sampler and `count` clients adding orders to the
+    active node (ids `<prefix><i>-<n>`, or `<prefix>-<n>` for one client)."""
+    log = topo.root / "effects.log"
+    topo.wait_active()
+    response = topo.deploy(side_effect_workflow("effects", log, seconds=job_seconds), version="v1")
     assert response.status_code == 200, response.text
+    sampler = RoleSampler(topo)
+    sampler.start()
+    prefixes = [prefix] if count == 1 else [f"{prefix}{i}" for i in range(count)]
+    feeders = [ActiveOrderFeeder(topo, "effects", p, pause=pause) for p in prefixes]
+    for feeder in feeders:
+        feeder.start()
+    return log, feeders, sampler
+
+
+def stop_clients(feeders: list[ActiveOrderFeeder], sampler: RoleSampler) -> None:
+    for feeder in feeders:
+        feeder.stop.set()
+        feeder.join(timeout=60)
+    sampler.finish()
 
 
 def assert_standby_follows(topo: ClusterTopology, active: str, timeout: float = 10) -> float:
@@ -171,12 +191,7 @@ def stop_and_compare_journals(topo: ClusterTopology) -> int:
 def test_the_active_killed_20_times_while_orders_flow(cluster: ClusterTopology) -> None:
     topo = cluster
     assert topo.wait_coupled() == "primary"
-    log = topo.root / "effects.log"
-    deploy(topo, log)
-    sampler = RoleSampler(topo)
-    sampler.start()
-    feeder = ActiveOrderFeeder(topo, "effects", "k")
-    feeder.start()
+    log, (feeder,), sampler = start_clients(topo, "k", 1)
     rng = random.Random(20)
     failover_s: list[float] = []
     first_order_s: list[float] = []
@@ -209,9 +224,7 @@ def test_the_active_killed_20_times_while_orders_flow(cluster: ClusterTopology) 
         assert topo.wait_coupled(timeout=60) == expected
         assert_standby_follows(topo, expected)
     finally:
-        feeder.stop.set()
-        feeder.join(timeout=60)
-        sampler.finish()
+        stop_clients([feeder], sampler)
     print(
         f"failover (kill -9 to the other node active): median {statistics.median(failover_s):.2f} s, "
         f"max {max(failover_s):.2f} s; first order accepted: median {statistics.median(first_order_s):.2f} s, "
@@ -229,12 +242,7 @@ def test_the_active_killed_20_times_while_orders_flow(cluster: ClusterTopology) 
 def test_a_cut_replication_link_is_decided_by_the_cluster_watch(partitionable_cluster: ClusterTopology) -> None:
     topo = partitionable_cluster
     assert topo.wait_coupled() == "primary"
-    log = topo.root / "effects.log"
-    deploy(topo, log)
-    sampler = RoleSampler(topo)
-    sampler.start()
-    feeder = ActiveOrderFeeder(topo, "effects", "p")
-    feeder.start()
+    log, (feeder,), sampler = start_clients(topo, "p", 1)
     try:
         time.sleep(1.5)
         assert_standby_follows(topo, "primary")
@@ -258,9 +266,7 @@ def test_a_cut_replication_link_is_decided_by_the_cluster_watch(partitionable_cl
         assert_standby_follows(topo, "primary")
         time.sleep(1)
     finally:
-        feeder.stop.set()
-        feeder.join(timeout=60)
-        sampler.finish()
+        stop_clients([feeder], sampler)
     print(
         f"link cut: PassiveLost after {passive_lost_s:.2f} s, {accepted_while_cut} orders accepted while cut; "
         f"coupled again {coupled_s:.2f} s after healing; {len(sampler.samples)} samples"
@@ -275,12 +281,7 @@ def test_a_cut_replication_link_is_decided_by_the_cluster_watch(partitionable_cl
 def test_switchover_back_and_forth_10_times_under_load(cluster: ClusterTopology) -> None:
     topo = cluster
     assert topo.wait_coupled() == "primary"
-    log = topo.root / "effects.log"
-    deploy(topo, log)
-    sampler = RoleSampler(topo)
-    sampler.start()
-    feeder = ActiveOrderFeeder(topo, "effects", "s")
-    feeder.start()
+    log, (feeder,), sampler = start_clients(topo, "s", 1)
     switch_s: list[float] = []
     try:
         for round_ in range(10):
@@ -297,9 +298,7 @@ def test_switchover_back_and_forth_10_times_under_load(cluster: ClusterTopology)
         assert topo.wait_coupled(timeout=30) == "primary"
         assert_standby_follows(topo, "primary")
     finally:
-        feeder.stop.set()
-        feeder.join(timeout=60)
-        sampler.finish()
+        stop_clients([feeder], sampler)
     print(f"switchover: median {statistics.median(switch_s):.2f} s, max {max(switch_s):.2f} s")
     assert sampler.two_active() == []
     assert len(feeder.accepted) > 100

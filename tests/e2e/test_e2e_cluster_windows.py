@@ -33,8 +33,8 @@ from tests.e2e.cluster_topology import (
     assert_journals_agree,
     running_cluster,
 )
-from tests.e2e.test_e2e_chaos import lines, side_effect_workflow
-from tests.e2e.test_e2e_cluster_chaos import RoleSampler, other
+from tests.e2e.test_e2e_chaos import lines
+from tests.e2e.test_e2e_cluster_chaos import other, start_clients, stop_clients
 
 pytestmark = pytest.mark.slow
 
@@ -54,36 +54,9 @@ def cluster(tmp_path: Path) -> Iterator[ClusterTopology]:
         yield topo
 
 
-def start_clients(
-    topo: ClusterTopology, prefix: str, count: int, *, pause: float
-) -> tuple[Path, list[ActiveOrderFeeder], RoleSampler]:
-    """Deploy the side-effect workflow; start the role sampler and `count` clients adding orders."""
-    log = topo.root / "effects.log"
-    topo.wait_active()
-    deploy(topo, log)
-    sampler = RoleSampler(topo)
-    sampler.start()
-    feeders = [ActiveOrderFeeder(topo, "effects", f"{prefix}{i}", pause=pause) for i in range(count)]
-    for feeder in feeders:
-        feeder.start()
-    return log, feeders, sampler
-
-
-def stop_clients(feeders: list[ActiveOrderFeeder], sampler: RoleSampler) -> None:
-    for feeder in feeders:
-        feeder.stop.set()
-        feeder.join(timeout=60)
-    sampler.finish()
-
-
 def full_log(topo: ClusterTopology, name: str) -> str:
     path = topo.nodes[name].log_file
     return path.read_text(errors="replace") if path.exists() else ""
-
-
-def deploy(topo: ClusterTopology, log: Path) -> None:
-    response = topo.deploy(side_effect_workflow("effects", log, seconds=0.02), version="v1")
-    assert response.status_code == 200, response.text
 
 
 def kill_when_the_standby_says_coupled(topo: ClusterTopology, active: str, timeout: float = 60) -> float:
@@ -158,7 +131,7 @@ def stop_verify_and_compare(topo: ClusterTopology) -> int:
 
 def test_the_active_killed_the_moment_the_cluster_couples(cluster: ClusterTopology) -> None:
     topo = cluster
-    log, feeders, sampler = start_clients(topo, "c", 2, pause=0.005)
+    log, feeders, sampler = start_clients(topo, "c", 2, pause=0.005, job_seconds=0.02)
     failover_s: list[float] = []
     active = topo.wait_active()
     try:
@@ -185,7 +158,7 @@ def test_standbys_start_from_snapshots_under_bursts_and_are_killed_while_catchin
     snapshotting_cluster: ClusterTopology,
 ) -> None:
     topo = snapshotting_cluster
-    log, feeders, sampler = start_clients(topo, "b", 3, pause=0.0)
+    log, feeders, sampler = start_clients(topo, "b", 3, pause=0.0, job_seconds=0.02)
     from_snapshot = Counter[str]()
     try:
         active = topo.wait_coupled(timeout=60)

@@ -125,9 +125,11 @@ class Standalone:
         """True when `child` answers its health route; False when a stop was asked for meanwhile."""
         import httpx
 
+        from js7es.nodes.client.http import sync_client
+
         context = self._tls().ssl_context()
         deadline = time.monotonic() + START_TIMEOUT_S
-        with httpx.Client(verify=context, timeout=2) as http:
+        with sync_client(verify=context, timeout_s=2) as http:
             while not self.signals.stopping:
                 self._check_alive()
                 with contextlib.suppress(httpx.HTTPError):

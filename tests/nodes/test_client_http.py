@@ -8,13 +8,10 @@ servers on loopback, one of them a standby.
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -34,6 +31,7 @@ from js7es.nodes.client.http import (
     split_lines,
 )
 from tests.e2e.topology import free_port
+from tests.nodes.serving import serving
 
 URI = "http://node.test"
 
@@ -116,29 +114,14 @@ def test_the_async_node_client_turns_transport_failures_into_unreachable() -> No
     asyncio.run(run())
 
 
-def serve(app: Starlette) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture
 def standby() -> Iterator[str]:
     async def not_active(request: Request) -> Response:
         body = {"TYPE": "Problem", "code": "ClusterNodeIsNotActive", "message": "this node is the standby"}
         return JSONResponse(body, status_code=503)
 
-    yield from serve(Starlette(routes=[Route("/controller/api/{rest:path}", not_active, methods=["GET", "POST"])]))
+    with serving(Starlette(routes=[Route("/controller/api/{rest:path}", not_active, methods=["GET", "POST"])])) as uri:
+        yield uri
 
 
 @pytest.fixture
@@ -150,7 +133,8 @@ def active() -> Iterator[str]:
         return Response(b'{"eventId":1}\n\n{"eventId":2}\n', media_type="application/x-ndjson")
 
     routes = [Route("/controller/api/cluster", overview), Route("/controller/api/event", events)]
-    yield from serve(Starlette(routes=routes))
+    with serving(Starlette(routes=routes)) as uri:
+        yield uri
 
 
 def test_the_controller_client_fails_over_to_the_active_node(standby: str, active: str) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from js7es.domain.value import dumps, loads
 from js7es.nodes.client.connection import ClientTls, ControllerConnection
 from js7es.nodes.client.errors import ClientError
-from js7es.nodes.client.http import NOT_ACTIVE, Failover, json_body, ndjson_lines, split_lines, sync_client
+from js7es.nodes.client.http import NOT_ACTIVE, Failover, HttpOptions, json_body, ndjson_lines, split_lines
 
 if TYPE_CHECKING:
     import httpx
@@ -40,8 +40,9 @@ class ControllerClient:
         if not connection.uris:
             raise ValueError("a ControllerConnection without a URI")
         self._nodes = Failover(connection.uris)
-        self._verify: ssl.SSLContext | bool = self.tls.ssl_context() if self.url.startswith("https:") else False
-        self._http = sync_client(self.url, verify=self._verify, timeout_s=timeout_s)
+        verify: ssl.SSLContext | bool = self.tls.ssl_context() if self.url.startswith("https:") else False
+        self._options = HttpOptions(verify=verify, timeout_s=timeout_s)
+        self._http = self._options.sync_client(self.url)
         self._session: str | None = None
 
     @property
@@ -51,7 +52,7 @@ class ControllerClient:
     def _switched(self) -> None:
         """Go on with the node `_nodes` switched to (a new session there, if any)."""
         self._http.close()
-        self._http = sync_client(self.url, verify=self._verify, timeout_s=self.timeout_s)
+        self._http = self._options.sync_client(self.url)
         if self._session is not None:
             self._session = None
             self.login()

@@ -4,8 +4,8 @@ Cockpit's follower and rebuild, the Kafka exporter's event stream and the standa
 
 It owns what they have in common:
 
-- `sync_client` / `async_client`: an httpx client with the process's TLS context, timeouts and
-  connection limits;
+- `HttpOptions`: the process's TLS context, timeouts and connection limits, making sync and
+  asyncio httpx clients;
 - `decode`: a response as its JSON value or its coded `Problem`, with the rule that a 5xx without a
   coded problem (or with InternalError) means the other side is `Unreachable`;
 - `Unreachable`: the other side did not answer, try again later (or another node);
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from js7es.domain.problem import Problem, problem
@@ -67,49 +68,37 @@ def _limits(max_connections: int | None) -> httpx.Limits:
     return httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
 
 
-def sync_client(
-    base_url: str = "",
-    *,
-    verify: ssl.SSLContext | bool,
-    auth: tuple[str, str] | None = None,
-    timeout_s: float | None,
-    connect_s: float | None = None,
-    read_s: float | None = None,
-    max_connections: int | None = None,
-) -> httpx.Client:
-    """A synchronous httpx client. `verify`: the process's TLS context, True for the system's CAs,
-    False for plain HTTP."""
-    import httpx
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpOptions:
+    """How to reach a node: `verify` the process's TLS context (True: the system's CAs, False: plain
+    HTTP), Basic `auth`, the timeout of each step of a request (the connection and the reads apart if
+    given), `max_connections` (None: httpx's limits) for the pool and its keep-alive."""
 
-    return httpx.Client(
-        base_url=base_url.rstrip("/"),
-        verify=verify,
-        auth=auth,
-        timeout=timeouts(timeout_s, connect_s=connect_s, read_s=read_s),
-        limits=_limits(max_connections),
-    )
+    verify: ssl.SSLContext | bool
+    auth: tuple[str, str] | None = None
+    timeout_s: float | None
+    connect_s: float | None = None
+    read_s: float | None = None
+    max_connections: int | None = None
 
+    def _options(self, base_url: str) -> dict[str, Any]:
+        return {
+            "base_url": base_url.rstrip("/"),
+            "verify": self.verify,
+            "auth": self.auth,
+            "timeout": timeouts(self.timeout_s, connect_s=self.connect_s, read_s=self.read_s),
+            "limits": _limits(self.max_connections),
+        }
 
-def async_client(
-    base_url: str,
-    *,
-    verify: ssl.SSLContext | bool,
-    auth: tuple[str, str] | None = None,
-    timeout_s: float | None,
-    connect_s: float | None = None,
-    read_s: float | None = None,
-    max_connections: int | None = None,
-) -> httpx.AsyncClient:
-    """An asyncio httpx client; the arguments as `sync_client`'s."""
-    import httpx
+    def sync_client(self, base_url: str = "") -> httpx.Client:
+        import httpx
 
-    return httpx.AsyncClient(
-        base_url=base_url.rstrip("/"),
-        verify=verify,
-        auth=auth,
-        timeout=timeouts(timeout_s, connect_s=connect_s, read_s=read_s),
-        limits=_limits(max_connections),
-    )
+        return httpx.Client(**self._options(base_url))
+
+    def async_client(self, base_url: str) -> httpx.AsyncClient:
+        import httpx
+
+        return httpx.AsyncClient(**self._options(base_url))
 
 
 def problem_of(body: Any, status: int, uri: str, *, refused_code: str = "UnexpectedResponse") -> Problem:
@@ -232,14 +221,13 @@ class AsyncNodeClient:
         self.uri = uri.rstrip("/")
         self._refused_code = refused_code
         self._every_5xx_unreachable = every_5xx_unreachable
-        self._client = async_client(
-            self.uri,
+        self._client = HttpOptions(
             verify=ssl_context if ssl_context is not None else False,
             auth=auth,
             timeout_s=timeout_s,
             connect_s=connect_s,
             max_connections=4,
-        )
+        ).async_client(self.uri)
 
     async def close(self) -> None:
         await self._client.aclose()

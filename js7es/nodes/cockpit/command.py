@@ -13,7 +13,7 @@ from js7es.domain.event import Stamped
 from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
 from js7es.nodes.client.connection import ControllerConnection
-from js7es.nodes.client.http import ndjson_lines, sync_client
+from js7es.nodes.client.http import HttpOptions, ndjson_lines
 from js7es.nodes.cockpit.config import CockpitSettings, load_cockpit_settings
 from js7es.nodes.errors import CliError
 from js7es.nodes.tls import client_ssl_context
@@ -90,7 +90,7 @@ def stream_events(connection: ControllerConnection, ssl_context: Any, *, chunk: 
     """The Controller's events from the first one up to the last committed one, in chunks."""
     auth = connection.basic_auth if connection.user and connection.password else None
     after = 0
-    with sync_client(connection.uris[0], verify=ssl_context or True, auth=auth, timeout_s=60) as client:
+    with HttpOptions(verify=ssl_context or True, auth=auth, timeout_s=60).sync_client(connection.uris[0]) as client:
         while True:
             response = client.get("/controller/api/event", params={"after": after, "timeout": 0, "limit": chunk})
             if response.status_code != 200:

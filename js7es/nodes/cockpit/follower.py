@@ -31,7 +31,7 @@ from js7es.domain.event import Stamped
 from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
 from js7es.nodes.client.connection import ControllerConnection
-from js7es.nodes.client.http import Failover, asplit_lines, async_client
+from js7es.nodes.client.http import Failover, HttpOptions, asplit_lines
 from js7es.nodes.cockpit.config import ProjectionSettings
 from js7es.nodes.cockpit.release import PROJECTION, ReleaseGate
 from js7es.projections.cockpit.database import stored_event_id
@@ -103,13 +103,13 @@ class ControllerFollower:
         return self.connection.controller_id
 
     def _client(self, uri: str) -> httpx.AsyncClient:
-        return async_client(
-            uri,
+        options = HttpOptions(
             verify=self.ssl_context or True,
             auth=self.connection.basic_auth,
             timeout_s=10.0,
             read_s=self.settings.poll_timeout_s + 30,
         )
+        return options.async_client(uri)
 
     async def run(self) -> None:
         await asyncio.to_thread(self.projector.ensure_controller, self.controller_id)

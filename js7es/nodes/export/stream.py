@@ -16,7 +16,7 @@ from js7es.domain.event import Stamped
 from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
 from js7es.nodes.client.connection import ControllerConnection
-from js7es.nodes.client.http import Failover, json_body, split_lines, sync_client
+from js7es.nodes.client.http import Failover, HttpOptions, json_body, split_lines
 
 logger = logging.getLogger("js7es.exporter")
 
@@ -147,13 +147,12 @@ def controller_http(
 ) -> Any:
     """The exporter's httpx client of the Controller node at `uri`: the process's TLS context, Basic
     login when the connection has a user."""
-    return sync_client(
-        uri,
+    return HttpOptions(
         verify=ssl_context if ssl_context is not None else False,
         auth=connection.basic_auth,
         timeout_s=read_timeout,
         connect_s=5.0,
-    )
+    ).sync_client(uri)
 
 
 def _refusal(response: Any) -> Exception:

@@ -198,11 +198,6 @@ class Failover:
         raise AssertionError("unreachable")
 
 
-def is_not_active(p: Any) -> bool:
-    """Whether an answer is the problem of a standby node: the active one is elsewhere."""
-    return isinstance(p, Problem) and p.code == NOT_ACTIVE
-
-
 class AsyncNodeClient:
     """One node's HTTP API over asyncio: every transport failure raises Unreachable, every answer is
     `decode`d (a value or a Problem)."""

@@ -18,8 +18,8 @@ __all__ = ["PeerClient", "Unreachable", "WatchClient"]
 _STREAMING = timeouts(None, connect_s=2.0)
 
 
-class PeerClient:
-    """The other Controller node of the cluster (`/controller/api/cluster/...`)."""
+class _ClusterClient:
+    """A client of a cluster's other node or of its Cluster Watch: connecting takes 2 s at the most."""
 
     def __init__(
         self, uri: str, *, ssl_context: ssl.SSLContext | None, auth: tuple[str, str] | None, timeout_s: float
@@ -31,6 +31,10 @@ class PeerClient:
 
     async def close(self) -> None:
         await self._node.close()
+
+
+class PeerClient(_ClusterClient):
+    """The other Controller node of the cluster (`/controller/api/cluster/...`)."""
 
     async def info(self) -> dict[str, Any] | Problem:
         """`{"nodeId", "active", "clusterState", "eventId"}` of the peer."""
@@ -74,19 +78,8 @@ class PeerClient:
         return lines[0], lines[1:]
 
 
-class WatchClient:
+class WatchClient(_ClusterClient):
     """The Cluster Watch (`/cluster-watch/api/...`): reports and requests for consent to a node loss."""
-
-    def __init__(
-        self, uri: str, *, ssl_context: ssl.SSLContext | None, auth: tuple[str, str] | None, timeout_s: float
-    ) -> None:
-        self.uri = uri
-        self._node = AsyncNodeClient(
-            uri, ssl_context=ssl_context, auth=auth, timeout_s=timeout_s, connect_s=min(timeout_s, 2.0)
-        )
-
-    async def close(self) -> None:
-        await self._node.close()
 
     async def report(self, body: Mapping[str, Any]) -> Any | Problem:
         return await self._node.post("/cluster-watch/api/report", body)

@@ -12,7 +12,7 @@ from the connection once (it is the same for every request on a keep-alive conne
 js7es.nodes.http.auth maps it to a user. Use::
 
     config = uvicorn.Config(app, **uvicorn_ssl_kwargs(tls), http=uvicorn_http_protocol(tls))
-    client = httpx.Client(verify=client_ssl_context(tls))
+    client = HttpOptions(verify=client_ssl_context(tls), timeout_s=10).sync_client(url)  # js7es.nodes.client.http
 """
 
 from __future__ import annotations

@@ -9,20 +9,17 @@ Real uvicorn and httpx on loopback, the real cluster routes and PeerClient.
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from js7es.domain.problem import Problem
 from js7es.nodes.controller.cluster.active import not_active_problem
 from js7es.nodes.controller.cluster.clients import PeerClient
 from js7es.nodes.controller.cluster.routes import cluster_routes
 from js7es.nodes.http import Authenticator, NodeOverview, Users, build_app
-from tests.e2e.topology import free_port
+from tests.nodes.serving import serving
 
 
 class StartingNode:
@@ -47,19 +44,8 @@ def starting_node() -> Iterator[str]:
         authenticator=auth,
         routes=cluster_routes(StartingNode(), auth),  # type: ignore[arg-type]
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app) as uri:
+        yield uri
 
 
 def test_an_acknowledgement_stream_to_a_node_that_is_not_active_ends(starting_node: str) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from js7es.domain.value import dumps, loads
 from js7es.nodes.client.connection import ClientTls, ControllerConnection
 from js7es.nodes.client.errors import ClientError
+from js7es.nodes.client.http import NOT_ACTIVE, Failover, HttpOptions, json_body, ndjson_lines, split_lines
 
 if TYPE_CHECKING:
     import httpx
@@ -33,30 +34,25 @@ class ControllerClient:
     def __init__(
         self, connection: ControllerConnection, tls: ClientTls | None = None, *, timeout_s: float = 30.0
     ) -> None:
-        import httpx
-
         self.connection = connection
         self.tls = tls or ClientTls()
         self.timeout_s = timeout_s
-        self._urls = list(connection.uris)
-        if not self._urls:
+        if not connection.uris:
             raise ValueError("a ControllerConnection without a URI")
-        self._index = 0
-        self._verify: ssl.SSLContext | bool = self.tls.ssl_context() if self._urls[0].startswith("https:") else False
-        self._http = httpx.Client(base_url=self._urls[0], verify=self._verify, timeout=timeout_s)
+        self._nodes = Failover(connection.uris)
+        verify: ssl.SSLContext | bool = self.tls.ssl_context() if self.url.startswith("https:") else False
+        self._options = HttpOptions(verify=verify, timeout_s=timeout_s)
+        self._http = self._options.sync_client(self.url)
         self._session: str | None = None
 
     @property
     def url(self) -> str:
-        return self._urls[self._index]
+        return self._nodes.uri
 
-    def _next_node(self) -> None:
-        """Go on with the next node of the cluster (a new session there, if any)."""
-        import httpx
-
+    def _switched(self) -> None:
+        """Go on with the node `_nodes` switched to (a new session there, if any)."""
         self._http.close()
-        self._index = (self._index + 1) % len(self._urls)
-        self._http = httpx.Client(base_url=self.url, verify=self._verify, timeout=self.timeout_s)
+        self._http = self._options.sync_client(self.url)
         if self._session is not None:
             self._session = None
             self.login()
@@ -64,14 +60,7 @@ class ControllerClient:
     def _on_active(self, call: Callable[[], Any]) -> Any:
         """`call()` at the active node: a node that does not answer or is the standby
         (ClusterNodeIsNotActive) makes us try the next --controller URL, each once."""
-        for attempt in range(len(self._urls)):
-            try:
-                return call()
-            except ClientError as e:
-                if not e.elsewhere or attempt == len(self._urls) - 1:
-                    raise
-                self._next_node()
-        raise AssertionError("unreachable")
+        return self._nodes.call(call, elsewhere=_elsewhere, switched=self._switched)
 
     def __enter__(self) -> ControllerClient:
         return self
@@ -119,7 +108,7 @@ class ControllerClient:
                 response = self._http.get(PREFIX + path, headers=self._headers())
             if not response.is_success:
                 self._answer(response)
-            return [loads(line) for line in response.text.splitlines() if line.strip()]
+            return [loads(line) for line in ndjson_lines(response.content)]
 
         return self._on_active(call)  # type: ignore[no-any-return]
 
@@ -136,7 +125,7 @@ class ControllerClient:
     def events(self, after: int, *, timeout: float = 0) -> Iterator[dict[str, Any]]:
         """The Stamped events after `after`, as they arrive during one request (up to `timeout` s)."""
         params = {"after": after, "timeout": timeout}
-        for attempt in range(len(self._urls)):
+        for attempt in range(len(self._nodes.uris)):
             yielded = False
             try:
                 with (
@@ -148,34 +137,36 @@ class ControllerClient:
                     if response.status_code != 200:
                         response.read()
                         self._answer(response)
-                    for line in response.iter_lines():
-                        if line.strip():
+                    for lines in split_lines(response.iter_raw()):
+                        for line in lines:
                             yielded = True
                             yield loads(line)
                 return
             except ClientError as e:  # before the first event another cluster node may be the active one
-                if yielded or not e.elsewhere or attempt == len(self._urls) - 1:
+                if yielded or not e.elsewhere or attempt == len(self._nodes.uris) - 1:
                     raise
-                self._next_node()
+                self._nodes.advance()
+                self._switched()
 
     def _transport(self) -> _TransportErrors:
         return _TransportErrors(
             self.url,
             without_client_cert=self.url.startswith("https:") and self.tls.cert is None,
-            others=len(self._urls) > 1,
+            others=self._nodes.others,
         )
 
     def _answer(self, response: httpx.Response) -> Any:
-        try:
-            body = loads(response.content) if response.content else {}  # numbers exact, as JS7's
-        except ValueError:
-            body = None
         if response.is_success:
-            return body
+            return json_body(response.content) if response.content else {}
+        body = json_body(response.content)
         if isinstance(body, dict) and body.get("TYPE") == "Problem":
-            elsewhere = body.get("code") == "ClusterNodeIsNotActive" and len(self._urls) > 1
+            elsewhere = body.get("code") == NOT_ACTIVE and self._nodes.others
             raise ClientError(f"{body.get('code')}: {body.get('message')}", elsewhere=elsewhere)
         raise ClientError(f"HTTP {response.status_code} from {response.request.url}: {response.text[:200].strip()}")
+
+
+def _elsewhere(error: Exception) -> bool:
+    return isinstance(error, ClientError) and error.elsewhere
 
 
 class _TransportErrors:

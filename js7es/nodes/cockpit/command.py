@@ -9,12 +9,11 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
-
 from js7es.domain.event import Stamped
 from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
 from js7es.nodes.client.connection import ControllerConnection
+from js7es.nodes.client.http import HttpOptions, ndjson_lines
 from js7es.nodes.cockpit.config import CockpitSettings, load_cockpit_settings
 from js7es.nodes.errors import CliError
 from js7es.nodes.tls import client_ssl_context
@@ -89,21 +88,20 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 def stream_events(connection: ControllerConnection, ssl_context: Any, *, chunk: int = 10_000) -> Iterator[Stamped]:
     """The Controller's events from the first one up to the last committed one, in chunks."""
-    auth = httpx.BasicAuth(connection.user, connection.password) if connection.user and connection.password else None
+    auth = connection.basic_auth if connection.user and connection.password else None
     after = 0
-    with httpx.Client(base_url=connection.uris[0], verify=ssl_context or True, auth=auth, timeout=60) as client:
+    with HttpOptions(verify=ssl_context or True, auth=auth, timeout_s=60).sync_client(connection.uris[0]) as client:
         while True:
             response = client.get("/controller/api/event", params={"after": after, "timeout": 0, "limit": chunk})
             if response.status_code != 200:
                 answer = f"{response.status_code}: {response.text[:500]}"
                 raise CliError(f"{connection.uris[0]}: the event stream answered {answer}")
             got = 0
-            for line in response.text.splitlines():
-                if line.strip():
-                    stamped = stamped_from_json(loads(line))
-                    after = stamped.event_id
-                    got += 1
-                    yield stamped
+            for line in ndjson_lines(response.content):
+                stamped = stamped_from_json(loads(line))
+                after = stamped.event_id
+                got += 1
+                yield stamped
             if got == 0:
                 return
 

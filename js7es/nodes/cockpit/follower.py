@@ -31,6 +31,7 @@ from js7es.domain.event import Stamped
 from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
 from js7es.nodes.client.connection import ControllerConnection
+from js7es.nodes.client.http import Failover, HttpOptions, asplit_lines
 from js7es.nodes.cockpit.config import ProjectionSettings
 from js7es.nodes.cockpit.release import PROJECTION, ReleaseGate
 from js7es.projections.cockpit.database import stored_event_id
@@ -94,7 +95,7 @@ class ControllerFollower:
         self.on_batch = on_batch
         self.release_gate = release_gate or ReleaseGate([PROJECTION])
         self.status = FollowerStatus(controller_id=connection.controller_id)
-        self._uri_index = 0
+        self._nodes = Failover(connection.uris)
         self._last_release = 0.0
 
     @property
@@ -102,16 +103,18 @@ class ControllerFollower:
         return self.connection.controller_id
 
     def _client(self, uri: str) -> httpx.AsyncClient:
-        auth = None
-        if self.connection.user is not None and self.connection.password is not None:
-            auth = httpx.BasicAuth(self.connection.user, self.connection.password)
-        timeout = httpx.Timeout(10.0, read=self.settings.poll_timeout_s + 30)
-        return httpx.AsyncClient(base_url=uri, verify=self.ssl_context or True, auth=auth, timeout=timeout)
+        options = HttpOptions(
+            verify=self.ssl_context or True,
+            auth=self.connection.basic_auth,
+            timeout_s=10.0,
+            read_s=self.settings.poll_timeout_s + 30,
+        )
+        return options.async_client(uri)
 
     async def run(self) -> None:
         await asyncio.to_thread(self.projector.ensure_controller, self.controller_id)
         while True:
-            uri = self.connection.uris[self._uri_index % len(self.connection.uris)]
+            uri = self._nodes.uri
             self.status.uri = uri
             try:
                 await self._follow(uri)
@@ -121,7 +124,7 @@ class ControllerFollower:
                 self.status.state = "Failed"
                 self.status.last_problem = f"{type(e).__name__}: {e}"
                 log.warning("%s at %s: %s; again in %ss", self.controller_id, uri, e, self.settings.retry_delay_s)
-                self._uri_index += 1
+                self._nodes.advance()
                 await asyncio.sleep(self.settings.retry_delay_s)
 
     async def _follow(self, uri: str) -> None:
@@ -147,15 +150,16 @@ class ControllerFollower:
                         raise FollowError(f"{EVENT_PATH} answered {response.status_code}: {body}")
                     self.status.state = "Following"
                     self.status.last_problem = None
-                    async for line in response.aiter_lines():
-                        if not line.strip():
-                            continue  # heartbeat
-                        try:
-                            stamped = stamped_from_json(loads(line))
-                        except (ValueError, KeyError, TypeError) as e:
-                            raise FollowError(f"unreadable event line {line[:200]!r}: {e}") from e
-                        await queue.put(stamped)
-                        after = stamped.event_id
+                    async for lines in asplit_lines(response.aiter_raw()):  # an empty list: a heartbeat
+                        for line in lines:
+                            try:
+                                stamped = stamped_from_json(loads(line))
+                            except (ValueError, KeyError, TypeError) as e:
+                                raise FollowError(
+                                    f"unreadable event line {line[:200].decode(errors='replace')!r}: {e}"
+                                ) from e
+                            await queue.put(stamped)
+                            after = stamped.event_id
         except asyncio.CancelledError:
             raise
         except Exception as e:

@@ -21,7 +21,8 @@ from js7es.domain.event import KeyedEvent
 from js7es.domain.order.order import Order
 from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
-from js7es.nodes.controller.agent_client import AgentClient, AgentUnreachable
+from js7es.nodes.client.http import Unreachable
+from js7es.nodes.controller.agent_client import AgentClient
 
 if TYPE_CHECKING:
     from js7es.nodes.engine import Engine
@@ -98,7 +99,7 @@ class AgentDriver:
             client = self._client_factory(uri) if uri else None
             try:
                 if client is None:
-                    raise AgentUnreachable(f"AgentRef:{self.agent_path} has no URI")
+                    raise Unreachable(f"AgentRef:{self.agent_path} has no URI")
                 await self._session(client)
             except asyncio.CancelledError:
                 raise
@@ -108,7 +109,7 @@ class AgentDriver:
                     # (it raises the child's error instead): `stop()` must still stop this loop.
                     raise asyncio.CancelledError from e
                 error = _first_error(e)
-                if isinstance(error, (AgentUnreachable, _CouplingProblem)):
+                if isinstance(error, (Unreachable, _CouplingProblem)):
                     await self._coupling_failed(str(error))
                 else:
                     log.error("AgentDriver %s failed", self.agent_path, exc_info=error)

@@ -9,7 +9,8 @@ import time
 from typing import Any, Protocol
 
 from js7es.nodes.client.connection import ControllerConnection
-from js7es.nodes.export.stream import PREFIX, http_client
+from js7es.nodes.client.http import Failover, json_body
+from js7es.nodes.export.stream import PREFIX, controller_http
 
 logger = logging.getLogger("js7es.exporter")
 
@@ -32,7 +33,7 @@ class Releaser:
         self.released = 0
         self._at = float("-inf")
         self._warned: set[str] = set()
-        self._index = 0
+        self._nodes = Failover(connection.uris)
         self._client: Any = None  # kept open: no TLS handshake per release
 
     def release(self, until: int, *, force: bool = False) -> None:
@@ -40,23 +41,21 @@ class Releaser:
         if until <= self.released or (not force and now - self._at < self.interval_s):
             return
         self._at = now
-        uri = self.connection.uris[self._index % len(self.connection.uris)]
+        uri = self._nodes.uri
         try:
             if self._client is None:
-                self._client = http_client(self.connection, self.ssl_context, uri, 10.0)
+                self._client = controller_http(self.connection, self.ssl_context, uri, 10.0)
             response = self._client.post(f"{PREFIX}/command", json={"TYPE": "ReleaseEvents", "untilEventId": until})
         except Exception as e:
             self.close()
-            self._index += 1
+            self._nodes.advance()
             logger.warning("ReleaseEvents(%d) to %s: %s: %s", until, uri, type(e).__name__, e)
             return
         if response.status_code == 200:
             self.released = until
             return
-        try:
-            code = response.json().get("code", "")
-        except ValueError:
-            code = ""
+        body = json_body(response.content)
+        code = str(body.get("code", "")) if isinstance(body, dict) else ""
         if code not in self._warned:
             self._warned.add(code)
             logger.warning(
@@ -68,7 +67,7 @@ class Releaser:
             )
         if response.status_code >= 500:  # e.g. a passive cluster node: try the other one next time
             self.close()
-            self._index += 1
+            self._nodes.advance()
 
     def close(self) -> None:
         client, self._client = self._client, None

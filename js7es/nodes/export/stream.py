@@ -16,6 +16,7 @@ from js7es.domain.event import Stamped
 from js7es.domain.events import stamped_from_json
 from js7es.domain.value import loads
 from js7es.nodes.client.connection import ControllerConnection
+from js7es.nodes.client.http import Failover, HttpOptions, json_body, split_lines
 
 logger = logging.getLogger("js7es.exporter")
 
@@ -29,21 +30,6 @@ FATAL_PROBLEMS = frozenset({"EventSeqTorn", "UnknownEventId"})
 
 class ControllerProblem(Exception):
     """The Controller refused the stream for good (EventSeqTorn, UnknownEventId, unauthorized)."""
-
-
-def http_client(
-    connection: ControllerConnection, ssl_context: ssl.SSLContext | None, uri: str, read_timeout: float
-) -> Any:
-    """An httpx client of the Controller node at `uri`: the process's TLS context, Basic login when the
-    connection has a user."""
-    import httpx
-
-    return httpx.Client(
-        base_url=uri.rstrip("/"),
-        verify=ssl_context if ssl_context is not None else False,
-        auth=connection.basic_auth,
-        timeout=httpx.Timeout(read_timeout, connect=5.0),
-    )
 
 
 class EventSource:
@@ -106,12 +92,11 @@ class EventSource:
         import httpx
 
         failures = 0
-        index = 0
-        uris = self.connection.uris
+        nodes = Failover(self.connection.uris)
         while not self._stop.is_set():
-            uri = uris[index % len(uris)]
+            uri = nodes.uri
             try:
-                with http_client(self.connection, self.ssl_context, uri, READ_TIMEOUT_S) as client:
+                with controller_http(self.connection, self.ssl_context, uri, READ_TIMEOUT_S) as client:
                     self._follow(client)
                 failures = 0
             except ControllerProblem as e:
@@ -119,7 +104,7 @@ class EventSource:
                 return
             except (httpx.HTTPError, OSError, ValueError) as e:
                 failures += 1
-                index += 1
+                nodes.advance()
                 pause = min(MAX_BACKOFF_S, 0.2 * 2 ** min(failures, 6))
                 logger.warning("Controller %s: %s: %s; next try in %.1f s", uri, type(e).__name__, e, pause)
                 self._stop.wait(pause)
@@ -129,13 +114,10 @@ class EventSource:
         with client.stream("GET", f"{PREFIX}/event", params=params) as response:
             if response.status_code != 200:
                 response.read()
-                raise _problem_of(response)
-            rest = b""
-            for chunk in response.iter_raw():
+                raise _refusal(response)
+            for lines in split_lines(response.iter_raw()):
                 if self._stop.is_set():
                     return
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()
                 batch = decode_event_lines(lines)
                 if batch:
                     self.after = batch[-1].event_id
@@ -160,13 +142,24 @@ def decode_event_lines(lines: Sequence[bytes]) -> list[Stamped]:
     return [stamped_from_json(obj) for obj in objects]
 
 
-def _problem_of(response: Any) -> Exception:
+def controller_http(
+    connection: ControllerConnection, ssl_context: ssl.SSLContext | None, uri: str, read_timeout: float
+) -> Any:
+    """The exporter's httpx client of the Controller node at `uri`: the process's TLS context, Basic
+    login when the connection has a user."""
+    return HttpOptions(
+        verify=ssl_context if ssl_context is not None else False,
+        auth=connection.basic_auth,
+        timeout_s=read_timeout,
+        connect_s=5.0,
+    ).sync_client(uri)
+
+
+def _refusal(response: Any) -> Exception:
+    """The Controller's refusal of the stream: for good (ControllerProblem), or try again."""
     import httpx
 
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = json_body(response.content)
     code = body.get("code") if isinstance(body, dict) else None
     message = body.get("message") if isinstance(body, dict) else response.text[:200]
     if code in FATAL_PROBLEMS or response.status_code in (401, 403):

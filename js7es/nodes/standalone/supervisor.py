@@ -125,9 +125,11 @@ class Standalone:
         """True when `child` answers its health route; False when a stop was asked for meanwhile."""
         import httpx
 
+        from js7es.nodes.client.http import HttpOptions
+
         context = self._tls().ssl_context()
         deadline = time.monotonic() + START_TIMEOUT_S
-        with httpx.Client(verify=context, timeout=2) as http:
+        with HttpOptions(verify=context, timeout_s=2).sync_client() as http:
             while not self.signals.stopping:
                 self._check_alive()
                 with contextlib.suppress(httpx.HTTPError):

@@ -47,7 +47,8 @@ from js7es.domain.cluster import (
 from js7es.domain.event import NO_KEY, KeyedEvent
 from js7es.domain.problem import Problem, problem
 from js7es.journal.file import FileJournal
-from js7es.nodes.controller.cluster.clients import Unreachable, WatchClient
+from js7es.nodes.client.http import Unreachable
+from js7es.nodes.controller.cluster.clients import WatchClient
 from js7es.nodes.controller.controller import ControllerCore
 from js7es.nodes.engine import RoleLost
 

@@ -27,10 +27,11 @@ from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
 from js7es.journal.api import JournalError
 from js7es.journal.file import FileJournal, fsync_directory
+from js7es.nodes.client.http import Unreachable
 from js7es.nodes.config import ClusterSettings, NodeSettings
 from js7es.nodes.controller.agent_client import AgentClient
 from js7es.nodes.controller.cluster.active import ActiveRole, not_active_problem
-from js7es.nodes.controller.cluster.clients import PeerClient, Unreachable, WatchClient
+from js7es.nodes.controller.cluster.clients import PeerClient, WatchClient
 from js7es.nodes.controller.cluster.passive import JOURNAL_NAME, FatalClusterError, PassiveRole, Promoted
 from js7es.nodes.controller.controller import ControllerCore
 from js7es.nodes.engine import JournalDoesNotApplyError, halt, recover_state

@@ -32,7 +32,8 @@ from js7es.domain.event import Stamped
 from js7es.domain.problem import Problem, problem
 from js7es.domain.state import ControllerState
 from js7es.journal.file import FileJournal
-from js7es.nodes.controller.cluster.clients import PeerClient, Unreachable, WatchClient
+from js7es.nodes.client.http import Unreachable
+from js7es.nodes.controller.cluster.clients import PeerClient, WatchClient
 from js7es.nodes.engine import recover_state
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,287 @@
+"""The one HTTP client of js7es: every conversation of a node or a client with a node goes through it —
+`js7es ctl` (controller.py), the Controller's Agent client, the cluster's peer and Watch clients, the
+Cockpit's follower and rebuild, the Kafka exporter's event stream and the standalone's health checks.
+
+It owns what they have in common:
+
+- `HttpOptions`: the process's TLS context, timeouts and connection limits, making sync and
+  asyncio httpx clients;
+- `decode`: a response as its JSON value or its coded `Problem`, with the rule that a 5xx without a
+  coded problem (or with InternalError) means the other side is `Unreachable`;
+- `Unreachable`: the other side did not answer, try again later (or another node);
+- `split_lines` / `asplit_lines`: ndjson chunks as their complete lines, in the chunks they came in
+  (`ndjson_lines`: the lines of a whole body);
+- `Failover`: the URIs of a cluster's nodes, going on with the next one when a node is not the active
+  one (ClusterNodeIsNotActive) or does not answer;
+- `AsyncNodeClient`: JSON requests and ndjson streams of one node, every failure an `Unreachable` or a
+  `Problem` (the Agent, the peer and the Cluster Watch).
+
+Session login (JS7's Login command) is `ControllerClient`'s, the only client that logs in with a
+session. httpx is imported when a client is made, so the command line stays light (STYLE habit 18).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from js7es.domain.problem import Problem, problem
+from js7es.domain.value import dumps, loads
+
+if TYPE_CHECKING:
+    import httpx
+
+T = TypeVar("T")
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+NDJSON_HEADERS = {"Content-Type": "application/x-ndjson"}
+NOT_ACTIVE = "ClusterNodeIsNotActive"
+
+
+class Unreachable(Exception):
+    """The other side did not answer (connection refused or reset, timeout, a 5xx without a problem)."""
+
+
+def unreachable(uri: str, error: BaseException) -> Unreachable:
+    return Unreachable(f"{uri}: {type(error).__name__}: {error}")
+
+
+def timeouts(timeout_s: float | None, *, connect_s: float | None = None, read_s: float | None = None) -> httpx.Timeout:
+    """`timeout_s` for each step of a request (None: none), the connection and the reads apart if given."""
+    import httpx
+
+    kwargs: dict[str, float | None] = {}
+    if connect_s is not None:
+        kwargs["connect"] = connect_s
+    if read_s is not None:
+        kwargs["read"] = read_s
+    return httpx.Timeout(timeout_s, **kwargs)
+
+
+def _limits(max_connections: int | None) -> httpx.Limits:
+    import httpx
+
+    if max_connections is None:
+        return httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's defaults
+    return httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpOptions:
+    """How to reach a node: `verify` the process's TLS context (True: the system's CAs, False: plain
+    HTTP), Basic `auth`, the timeout of each step of a request (the connection and the reads apart if
+    given), `max_connections` (None: httpx's limits) for the pool and its keep-alive."""
+
+    verify: ssl.SSLContext | bool
+    auth: tuple[str, str] | None = None
+    timeout_s: float | None
+    connect_s: float | None = None
+    read_s: float | None = None
+    max_connections: int | None = None
+
+    def _options(self, base_url: str) -> dict[str, Any]:
+        return {
+            "base_url": base_url.rstrip("/"),
+            "verify": self.verify,
+            "auth": self.auth,
+            "timeout": timeouts(self.timeout_s, connect_s=self.connect_s, read_s=self.read_s),
+            "limits": _limits(self.max_connections),
+        }
+
+    def sync_client(self, base_url: str = "") -> httpx.Client:
+        import httpx
+
+        return httpx.Client(**self._options(base_url))
+
+    def async_client(self, base_url: str) -> httpx.AsyncClient:
+        import httpx
+
+        return httpx.AsyncClient(**self._options(base_url))
+
+
+def problem_of(body: Any, status: int, uri: str, *, refused_code: str = "UnexpectedResponse") -> Problem:
+    """The coded problem of an answer's body; without one, `refused_code` naming the status."""
+    if isinstance(body, dict) and "code" in body:
+        return Problem(
+            code=str(body["code"]),
+            message=str(body.get("message", "")),
+            arguments={str(k): str(v) for k, v in (body.get("arguments") or {}).items()},
+        )
+    return problem(refused_code, f"{uri}: HTTP {status}")
+
+
+def json_body(content: bytes) -> Any:
+    """The JSON of a body, numbers exact (None when empty or not JSON)."""
+    try:
+        return loads(content) if content else None
+    except ValueError:
+        return None
+
+
+def decode(
+    response: httpx.Response, uri: str, *, refused_code: str = "UnexpectedResponse", every_5xx_unreachable: bool = False
+) -> Any | Problem:
+    """The JSON value of a success, else the answer's coded Problem. A 5xx without a coded problem (or
+    with InternalError) raises Unreachable; `every_5xx_unreachable` (the Agent: try again later) any 5xx."""
+    status = response.status_code
+    if every_5xx_unreachable and status >= 500:
+        raise Unreachable(f"{uri}: HTTP {status}")
+    body = json_body(response.content)
+    if status >= 400:
+        p = problem_of(body, status, uri, refused_code=refused_code)
+        if status >= 500 and p.code in (refused_code, "UnexpectedResponse", "InternalError"):
+            raise Unreachable(f"{uri}: HTTP {status}")
+        return p
+    return body
+
+
+def split_lines(chunks: Iterable[bytes]) -> Iterator[list[bytes]]:
+    """Per chunk, the ndjson lines it completes, blank lines (heartbeats) left out: an empty list tells
+    the caller that the stream is alive. An unfinished last line is dropped."""
+    rest = b""
+    for chunk in chunks:
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield [line for line in lines if line.strip()]
+
+
+def ndjson_lines(content: bytes) -> list[bytes]:
+    """The non-blank lines of a whole ndjson body (the last one may lack its newline)."""
+    return [line for line in content.split(b"\n") if line.strip()]
+
+
+async def asplit_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[bytes]]:
+    """`split_lines` of an asynchronous stream."""
+    rest = b""
+    async for chunk in chunks:
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield [line for line in lines if line.strip()]
+
+
+class Failover:
+    """The URIs of a Controller cluster's nodes, tried in this order; `uri` is the one in use."""
+
+    def __init__(self, uris: Iterable[str]) -> None:
+        self.uris = tuple(uris)
+        if not self.uris:
+            raise ValueError("no URI")
+        self.index = 0
+
+    @property
+    def uri(self) -> str:
+        return self.uris[self.index]
+
+    @property
+    def others(self) -> bool:
+        """Whether another node may answer instead."""
+        return len(self.uris) > 1
+
+    def advance(self) -> str:
+        """Go on with the next node; its URI."""
+        self.index = (self.index + 1) % len(self.uris)
+        return self.uri
+
+    def call(self, call: Callable[[], T], *, elsewhere: Callable[[Exception], bool], switched: Callable[[], None]) -> T:
+        """`call()` at the active node: an error for which `elsewhere` holds (the node is not the active
+        one, or did not answer) makes it try the next node, each once; `switched()` after each switch."""
+        for attempt in range(len(self.uris)):
+            try:
+                return call()
+            except Exception as e:
+                if not elsewhere(e) or attempt == len(self.uris) - 1:
+                    raise
+                self.advance()
+                switched()
+        raise AssertionError("unreachable")
+
+
+class AsyncNodeClient:
+    """One node's HTTP API over asyncio: every transport failure raises Unreachable, every answer is
+    `decode`d (a value or a Problem)."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        ssl_context: ssl.SSLContext | None,
+        auth: tuple[str, str] | None = None,
+        timeout_s: float,
+        connect_s: float,
+        refused_code: str = "UnexpectedResponse",
+        every_5xx_unreachable: bool = False,
+    ) -> None:
+        self.uri = uri.rstrip("/")
+        self._refused_code = refused_code
+        self._every_5xx_unreachable = every_5xx_unreachable
+        self._client = HttpOptions(
+            verify=ssl_context if ssl_context is not None else False,
+            auth=auth,
+            timeout_s=timeout_s,
+            connect_s=connect_s,
+            max_connections=4,
+        ).async_client(self.uri)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    def decode(self, response: httpx.Response) -> Any | Problem:
+        return decode(
+            response, self.uri, refused_code=self._refused_code, every_5xx_unreachable=self._every_5xx_unreachable
+        )
+
+    async def request(self, method: str, path: str, *, timeout: Any = None, **kwargs: Any) -> httpx.Response:
+        """The response, whatever its status; a transport failure raises Unreachable."""
+        import httpx
+
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        try:
+            return await self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as e:
+            raise unreachable(self.uri, e) from e
+
+    async def get(self, path: str, **kwargs: Any) -> Any | Problem:
+        return self.decode(await self.request("GET", path, **kwargs))
+
+    async def post(self, path: str, body: Mapping[str, Any], **kwargs: Any) -> Any | Problem:
+        """POST `body` written by js7es's own JSON (exact numbers, as JS7's)."""
+        content = dumps(dict(body)).encode()
+        return self.decode(await self.request("POST", path, content=content, headers=JSON_HEADERS, **kwargs))
+
+    async def post_lines(self, path: str, lines: AsyncIterator[bytes], *, timeout: Any) -> Any | Problem:
+        """POST ndjson `lines` as one streamed body; returns (or raises) as soon as the server answers,
+        even before the body ends."""
+        return self.decode(await self.request("POST", path, content=lines, headers=NDJSON_HEADERS, timeout=timeout))
+
+    async def open_stream(self, path: str, params: Mapping[str, str], *, timeout: Any) -> httpx.Response | Problem:
+        """A streamed GET: the open response of a 200, else the answer's Problem (a 5xx without one
+        raises Unreachable)."""
+        import httpx
+
+        request = self._client.build_request("GET", path, params=params, timeout=timeout)
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as e:
+            raise unreachable(self.uri, e) from e
+        if response.status_code != 200:
+            await response.aread()
+            await response.aclose()
+            result = self.decode(response)
+            return result if isinstance(result, Problem) else problem("UnexpectedResponse", str(result))
+        return response
+
+    async def lines(self, response: httpx.Response) -> AsyncIterator[list[bytes]]:
+        """The ndjson lines of an open stream, per chunk (`asplit_lines`); a broken stream raises
+        Unreachable. Closes the response."""
+        import httpx
+
+        try:
+            async for lines in asplit_lines(response.aiter_raw()):
+                yield lines
+        except httpx.HTTPError as e:
+            raise unreachable(self.uri, e) from e
+        finally:
+            await response.aclose()

@@ -67,3 +67,15 @@ def run_json_subprocess(script: str, *args: str) -> dict[str, Any]:
     """Run `script` with `args` in a fresh interpreter and parse the one JSON document it prints."""
     out = subprocess.run([sys.executable, script, *args], check=True, capture_output=True, text=True)
     return dict(json.loads(out.stdout))
+
+
+def machine() -> dict[str, Any]:
+    """What the report says of the machine: cores, Python, platform, and how busy it was at the start."""
+    import platform
+
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadAverageAtStart": [round(x, 2) for x in os.getloadavg()],
+    }

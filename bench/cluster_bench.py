@@ -29,7 +29,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -43,7 +42,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import raw_fdatasync_rate
+from bench._common import machine, raw_fdatasync_rate
 from bench.node_bench import Follower, drive, percentiles, post_orders, stop_nodes, workflows
 from js7es.nodes.config import ClusterSettings
 from tests.e2e.cluster_topology import NODES, ClusterTopology
@@ -377,12 +376,7 @@ def main() -> None:
     warm_up = 1.0 if args.quick else 3.0
     base = Path(tempfile.mkdtemp(prefix="cluster-bench-", dir=args.dir))
     report: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "loadAverageAtStart": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine(),
         "quick": args.quick,
         "directory": str(base),
     }

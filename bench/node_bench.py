@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -41,7 +40,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import raw_fdatasync_rate
+from bench._common import machine, raw_fdatasync_rate
 from bench.process_bench import rate, sh_c_true
 from js7es.nodes.tls import TlsConfig, client_ssl_context
 from tests.e2e.topology import HOST, Topology
@@ -497,12 +496,7 @@ def main() -> None:
     warm_up = 1.0 if args.quick else 3.0
     base = Path(tempfile.mkdtemp(prefix="node-bench-", dir=args.dir))
     report: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "loadAverageAtStart": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine(),
         "quick": args.quick,
         "secondsPerPhase": seconds,
         "directory": str(base),

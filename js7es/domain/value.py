@@ -98,21 +98,29 @@ def number_text(number: Decimal) -> str:
     return str(number)
 
 
+def _scalar_text(obj: Any) -> str | None:
+    """null, true, false, an int or a float as the stdlib encoder writes them; None for anything else."""
+    if obj is None:
+        return "null"
+    if obj is True:
+        return "true"
+    if obj is False:
+        return "false"
+    if isinstance(obj, int):
+        return int.__repr__(obj)
+    if isinstance(obj, float):
+        return _float_text(obj)
+    return None
+
+
 def _key_text(key: Any) -> str:
     # The keys the stdlib encoder accepts, converted as it converts them.
     if isinstance(key, str):
         return key
-    if key is True:
-        return "true"
-    if key is False:
-        return "false"
-    if key is None:
-        return "null"
-    if isinstance(key, int):
-        return int.__repr__(key)
-    if isinstance(key, float):
-        return _float_text(key)
-    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+    text = _scalar_text(key)
+    if text is None:
+        raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+    return text
 
 
 def _float_text(number: float) -> str:
@@ -124,18 +132,10 @@ def _float_text(number: float) -> str:
 def _exact_chunks(obj: Any, indent: int | None, level: int) -> Iterator[str]:
     if isinstance(obj, str):
         yield _encode_string(obj)
-    elif obj is None:
-        yield "null"
-    elif obj is True:
-        yield "true"
-    elif obj is False:
-        yield "false"
-    elif isinstance(obj, int):
-        yield int.__repr__(obj)
     elif isinstance(obj, Decimal):
         yield number_text(obj)
-    elif isinstance(obj, float):
-        yield _float_text(obj)
+    elif (text := _scalar_text(obj)) is not None:
+        yield text
     elif isinstance(obj, (list, tuple)):
         if not obj:
             yield "[]"

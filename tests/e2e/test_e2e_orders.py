@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.domain.test_order_flow import ONE_JOB_ON_AGENT
 from tests.e2e.topology import Topology
 
 OUTPUT = {"OrderStdoutWritten", "OrderStderrWritten"}
@@ -35,18 +36,7 @@ def test_one_shell_job_with_output_and_arguments(topology: Topology) -> None:
     assert response.status_code == 201, response.text
     events = topology.wait_for(lambda es: topology.terminated(es, "o1"))
     names = topology.order_events(events, "o1")
-    assert without_output(names) == [
-        "OrderAdded",
-        "OrderAttachable",
-        "OrderAttached",
-        "OrderStarted",
-        "OrderProcessingStarted",
-        "OrderProcessed",
-        "OrderMoved",
-        "OrderDetachable",
-        "OrderDetached",
-        "OrderFinished",
-    ]
+    assert without_output(names) == ["OrderAdded", *ONE_JOB_ON_AGENT]
     out = "".join(e["chunk"] for e in events if e.get("Key") == "o1" and e["TYPE"] == "OrderStdoutWritten")
     err = "".join(e["chunk"] for e in events if e.get("Key") == "o1" and e["TYPE"] == "OrderStderrWritten")
     assert out == "hello Ada\n" and err == "to stderr\n"

@@ -92,39 +92,19 @@ def _die_with_parent() -> Callable[[], None] | None:
 
 def standalone_children(layout: Layout, prepared: Prepared) -> list[Child]:
     """The node processes, in start order (stopped in reverse)."""
-    cockpit = (
-        [
-            Child(
-                name="Cockpit",
-                kind="cockpit",
-                config=layout.cockpit_config,
-                port=prepared.cockpit_port,
-                api_prefix="/cockpit/api",
-                log_file=layout.logs / "cockpit.log",
-            )
-        ]
-        if prepared.cockpit_port is not None
-        else []
-    )
-    return [
-        Child(
-            name="Agent",
-            kind="agent",
-            config=layout.agent_config,
-            port=prepared.agent_port,
-            api_prefix="/agent/api",
-            log_file=layout.logs / "agent.log",
-        ),
-        Child(
-            name="Controller",
-            kind="controller",
-            config=layout.controller_config,
-            port=prepared.controller_port,
-            api_prefix="/controller/api",
-            log_file=layout.logs / "controller.log",
-        ),
-        *cockpit,
+
+    def child(name: str, config: Path, port: int) -> Child:
+        kind = name.lower()
+        return Child(name=name, kind=kind, config=config, port=port, api_prefix=f"/{kind}/api",
+                     log_file=layout.logs / f"{kind}.log")  # fmt: skip
+
+    children = [
+        child("Agent", layout.agent_config, prepared.agent_port),
+        child("Controller", layout.controller_config, prepared.controller_port),
     ]
+    if prepared.cockpit_port is not None:
+        children.append(child("Cockpit", layout.cockpit_config, prepared.cockpit_port))
+    return children
 
 
 def check_port_free(child: Child) -> None:

@@ -5,14 +5,16 @@
 - two Controllers projected into one database without mixing;
 - `js7es cockpit migrate` / `rebuild` / `digest` from the command line, rebuild from the event stream.
 
-The burst is 2,000 orders (JS7ES_COCKPIT_BURST changes it) with a kill -9 every 0.3-1.5 s, and at
-least 10 kills: what is proven is the same at any size (each kill lands at a random moment of the live
+The burst is 2,000 orders (JS7ES_COCKPIT_BURST changes it) with a kill -9 every 0.3-1.5 s while
+the orders are added and projected, at least 10 kills and at most 20 (then the Cockpit catches up
+unhindered): what is proven is the same at any size (each kill lands at a random moment of the live
 projection, mostly inside a batch's transaction or in the catch-up after the restart, and the tables
 must equal the rebuild), and the deterministic cases (a crash inside a batch's transaction, a
 redelivered or duplicated batch) have their own tests in tests/cockpit/contract.py. 5,000 orders took
-up to two minutes per database while the suite ran on two workers; the issue's 10,000 took 30 s
-(SQLite) and 67 s (PostgreSQL) on a quiet machine, but 87 s and 218 s on a busy one, and is the slow
-variant below (JS7ES_COCKPIT_10K=1).
+up to two minutes per database while the suite ran on two workers, and a crowded machine slows each
+restart, which stretched even 2,000 orders to 230 s without the cap. The issue's 10,000 took 30 s
+(SQLite) and 67 s (PostgreSQL) on a quiet machine, but 87 s and 218 s on a busy one; it is the slow
+variant below (JS7ES_COCKPIT_10K=1), killed until every order is projected.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from tests.e2e.topology import Topology
 CONTROLLER_ID = "js7es-test"
 BURST_ORDERS = int(os.environ.get("JS7ES_COCKPIT_BURST", "2000"))
 MIN_KILLS = 10
+MAX_KILLS = 20  # then the Cockpit catches up unhindered (the 10,000 variant kills until the end)
 ECHO_JOB = {
     "agentPath": "agent",
     "executable": {"TYPE": "InternalExecutable", "className": "js7es.nodes.subagent.builtin_jobs:echo"},
@@ -160,7 +163,7 @@ def rebuilt_digests(database: Database, journal_dir: Path, controller_id: str, u
     return table_digests(engine, controller_id)
 
 
-def run_burst_with_kills(tmp_path: Path, database: Database, orders: int) -> None:
+def run_burst_with_kills(tmp_path: Path, database: Database, orders: int, max_kills: int | None = None) -> None:
     topology = cockpit_topology(tmp_path / "nodes")
     topology.start_all()
     url, schema_name = database.fresh("live")
@@ -175,13 +178,18 @@ def run_burst_with_kills(tmp_path: Path, database: Database, orders: int) -> Non
         burst.start()
         kills = 0
         rng = random.Random(5)
-        while burst.is_alive() or finished_runs(engine, CONTROLLER_ID) < orders or kills < MIN_KILLS:
+        while kills < MIN_KILLS or (
+            (burst.is_alive() or finished_runs(engine, CONTROLLER_ID) < orders)
+            and (max_kills is None or kills < max_kills)
+        ):
             time.sleep(rng.uniform(0.3, 1.5))
             cockpit.kill()
             kills += 1
             cockpit.start()
             cockpit.wait_ready()
             assert time.monotonic() - started < 600, f"{finished_runs(engine, CONTROLLER_ID)} of {orders} finished"
+        burst.join(60)
+        wait_until(lambda: finished_runs(engine, CONTROLLER_ID) == orders, 120, "every order projected")
         wait_until(lambda: caught_up(engine, topology, CONTROLLER_ID), 60, "the Cockpit to catch up")
         stored = stored_event_id(engine, CONTROLLER_ID)
 
@@ -209,7 +217,7 @@ def run_burst_with_kills(tmp_path: Path, database: Database, orders: int) -> Non
 
 @pytest.mark.slow
 def test_kill_9_during_a_burst_then_every_table_equals_a_rebuild(tmp_path: Path, database: Database) -> None:
-    run_burst_with_kills(tmp_path, database, BURST_ORDERS)
+    run_burst_with_kills(tmp_path, database, BURST_ORDERS, max_kills=MAX_KILLS)
 
 
 @pytest.mark.slow

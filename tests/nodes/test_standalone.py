@@ -190,7 +190,10 @@ def test_the_data_directory_is_used_by_one_standalone_only(first_run: Standalone
 
 
 def test_a_taken_port_is_refused_with_one_line(tmp_path: Path, ports: tuple[int, int], first_run: Standalone) -> None:
-    taken = js7es("standalone", "--data-dir", str(tmp_path / "d"), "--controller-port", str(ports[0]), timeout=30)
+    # Only the Controller's port is taken: the Agent's is a free one, not the default 4445 (which any
+    # standalone on this machine, of another test run or of a person, may hold).
+    argv = ["--controller-port", str(ports[0]), "--agent-port", str(free_port())]
+    taken = js7es("standalone", "--data-dir", str(tmp_path / "d"), *argv, timeout=30)
     assert taken.returncode == 2, taken
     assert f"port {ports[0]} for the Controller is not free" in taken.stderr
     assert len(taken.stderr.strip().splitlines()) == 1

@@ -226,6 +226,7 @@ def test_kill_9_during_10000_orders(tmp_path: Path, database: Database) -> None:
     run_burst_with_kills(tmp_path, database, 10_000)
 
 
+@pytest.mark.slow  # six node processes and the Cockpit, 10-30 s: out of the quick tier
 def test_two_controllers_in_one_database_and_the_command_line(tmp_path: Path, database: Database) -> None:
     topology = cockpit_topology(
         tmp_path / "nodes",

@@ -336,13 +336,18 @@ class ActiveOrderFeeder(threading.Thread):
 def start_cluster(
     tmp_path: Path, *, proxies: bool = False, snapshot_after_events: int | None = None
 ) -> ClusterTopology:
-    """The Watch first, then the Agent and both nodes at once; returns when all answer."""
+    """The Watch first, then the Agent and both nodes at once; returns when all answer (if one does not,
+    what was started is stopped before the error goes on)."""
     topo = ClusterTopology(tmp_path, proxies=proxies, snapshot_after_events=snapshot_after_events)
-    topo.start("watch")
-    for name in ("agent", "primary", "backup"):
-        topo.start(name, wait=False)
-    for name in ("agent", "primary", "backup"):
-        topo.wait_ready(name)
+    try:
+        topo.start("watch")
+        for name in ("agent", "primary", "backup"):
+            topo.start(name, wait=False)
+        for name in ("agent", "primary", "backup"):
+            topo.wait_ready(name)
+    except BaseException:
+        topo.stop_all()
+        raise
     return topo
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.cluster_topology import NODES, ClusterTopology, assert_journals_agree
+from tests.e2e.cluster_topology import NODES, ClusterTopology, assert_journals_agree, running_cluster
 from tests.e2e.test_e2e_chaos import finished_orders, lines, side_effect_workflow
 
 pytestmark = pytest.mark.slow
@@ -19,16 +19,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[ClusterTopology]:
-    topo = ClusterTopology(tmp_path)
-    topo.start("watch")
-    for name in ("agent", "primary", "backup"):
-        topo.start(name, wait=False)
-    for name in ("agent", "primary", "backup"):
-        topo.wait_ready(name)
-    try:
+    with running_cluster(tmp_path) as topo:  # stopped also when starting fails
         yield topo
-    finally:
-        topo.stop_all()
 
 
 def deploy(topo: ClusterTopology, log: Path, version: str = "v1", **kw: Any) -> None:

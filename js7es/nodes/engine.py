@@ -295,11 +295,6 @@ class Engine:
             self._barrier = None
             barrier.set_result(None)
 
-    async def idle(self) -> None:
-        """Until no commit is in flight (the state may be ahead again by the time the caller runs:
-        use `quiesced` to read the committed state)."""
-        await self._idle.wait()
-
     async def take_snapshot(self) -> int | Problem:
         """Start a new journal segment with a snapshot of the committed state.
 

@@ -29,7 +29,7 @@ from js7es.domain.cluster import (
     cluster_state_to_json,
 )
 from js7es.domain.event import Stamped
-from js7es.domain.problem import Problem, problem
+from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
 from js7es.journal.file import FileJournal
 from js7es.nodes.client.http import Unreachable
@@ -246,21 +246,14 @@ class PassiveRole:
         try:
             await self._stop_replication()
             while True:
-                heartbeat, _ = self.timing
                 try:
-                    got = await self.peer.snapshot()
-                except Unreachable as e:
-                    got = Problem(code="ClusterNodeUnreachable", message=str(e))
-                if not isinstance(got, Problem) and int(got[0]["eventId"]) >= highest_acked:
-                    header, objects = got
-                    log.warning("Starting from the active node's snapshot at EventId %d", int(header["eventId"]))
-                    try:
-                        await self._reset(str(header["journalId"]), int(header["eventId"]), objects)
+                    if await self._start_from_snapshot(self.problem or "", covering=highest_acked):
                         break
-                    except Exception:
-                        log.exception("Starting from the active node's snapshot failed; trying again")
-                        got = problem("SnapshotResetFailed", "see the log")
-                log.warning("Waiting for a snapshot of the active node covering EventId %d: %s", highest_acked, got)
+                except Unreachable as e:
+                    log.warning("Waiting for the active node's snapshot: %s", e)
+                except Exception:
+                    log.exception("Starting from the active node's snapshot failed; trying again")
+                heartbeat, _ = self.timing
                 await asyncio.sleep(heartbeat)
             self.problem = None
             log.info("The standby follows the active node again from EventId %d", self.journal.last_event_id)
@@ -302,15 +295,21 @@ class PassiveRole:
         self._acked_target = self.journal.last_event_id
         self._events_since_snapshot = 0
 
-    async def _start_from_snapshot(self, reason: str) -> None:
+    async def _start_from_snapshot(self, reason: str, *, covering: int = 0) -> bool:
+        """Replace the journal by the active's snapshot, if it stands at `covering` or later; whether
+        it did. Raises Unreachable."""
         got = await self.peer.snapshot()
         if isinstance(got, Problem):
             log.warning("Active node refuses its snapshot: %s", got)
-            return
+            return False
         header, objects = got
         journal_id, event_id = str(header["journalId"]), int(header["eventId"])
+        if event_id < covering:
+            log.warning("The active node's snapshot at EventId %d does not cover EventId %d yet", event_id, covering)
+            return False
         log.warning("Starting from the active node's snapshot at EventId %d (%s)", event_id, reason)
         await self._reset(journal_id, event_id, objects)
+        return True
 
     # -- acknowledgements ---------------------------------------------------------------------------
 

@@ -186,7 +186,12 @@ class Localized:
             text = re.sub(r"^port\s*=\s*\d+", f"port = {port}", text, count=1, flags=re.MULTILINE)
         out = self.root / "config" / f"{service.name}.toml"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
+        # argv() runs again for every health check while the node may be reading its file: never truncate
+        # it under the node (CI saw a Cluster Watch read an empty file and start without [tls]).
+        if not out.is_file() or out.read_text() != text:
+            partial = out.with_suffix(".toml.partial")
+            partial.write_text(text)
+            partial.replace(out)
         return out
 
     def argv(self, service: Service) -> list[str]:

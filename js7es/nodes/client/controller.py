@@ -14,6 +14,7 @@ import ssl
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from js7es.domain.problem import Problem
 from js7es.domain.value import dumps, loads
 from js7es.nodes.client.connection import ClientTls, ControllerConnection
 from js7es.nodes.client.errors import ClientError
@@ -161,7 +162,12 @@ class ControllerClient:
         body = json_body(response.content)
         if isinstance(body, dict) and body.get("TYPE") == "Problem":
             elsewhere = body.get("code") == NOT_ACTIVE and self._nodes.others
-            raise ClientError(f"{body.get('code')}: {body.get('message')}", elsewhere=elsewhere)
+            coded = Problem(
+                code=str(body.get("code")),
+                message=str(body.get("message")),
+                arguments={str(k): str(v) for k, v in (body.get("arguments") or {}).items()},
+            )
+            raise ClientError(f"{body.get('code')}: {body.get('message')}", elsewhere=elsewhere, problem=coded)
         raise ClientError(f"HTTP {response.status_code} from {response.request.url}: {response.text[:200].strip()}")
 
 
@@ -184,7 +190,11 @@ class _TransportErrors:
         import httpx
 
         if isinstance(error, httpx.TimeoutException):
-            raise ClientError(f"the Controller at {self.url} did not answer in time", elsewhere=self.others) from None
+            raise ClientError(
+                f"the Controller at {self.url} did not answer in time",
+                elsewhere=self.others,
+                in_doubt=not isinstance(error, httpx.ConnectTimeout),  # a connect timeout: nothing was sent
+            ) from None
         if isinstance(error, httpx.TransportError):
             reason = _reason(error)
             if self.without_client_cert and isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError)):

@@ -66,7 +66,7 @@ class JocError(Exception):
         return f"{self.code}: {self.message}"
 
     def response(self) -> Response:
-        if self.status == 420 or self.status == 434:
+        if self.status not in (401, 403, 440):
             now = joc_date(now_ms())
             body: dict[str, Any] = {
                 "deliveryDate": now,

@@ -1,0 +1,7 @@
+"""The endpoint families: importing them fills the endpoint table (endpoint.API)."""
+
+from __future__ import annotations
+
+
+def load() -> None:
+    from js7es.nodes.cockpit.api import auth, controllers, orders  # noqa: F401

@@ -1,0 +1,220 @@
+"""What the JOC API's handlers use: the Cockpit store (IAM, settings, the audit trail of commands), the
+projection database, the Controllers, the sessions — one object, made once by the Cockpit process.
+
+`controller_command` is the one way a handler sends a command to a Controller: the audit entry is
+committed to the store *before* the command leaves, its outcome (accepted, refused with the
+Controller's problem, or unknown when no answer came) after. No action without a trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio.to_thread
+from js7es.domain.cockpit import commands as cmd
+from js7es.domain.cockpit import keys
+from js7es.domain.cockpit.events import ChangeMeta
+from js7es.domain.cockpit.iam import Account, IamState
+from js7es.domain.cockpit.permissions import EffectivePermissions, FolderPermissions, effective, folder_permissions
+
+from js7es.domain.problem import Problem
+from js7es.nodes.client.errors import ClientError
+from js7es.nodes.cockpit.api.joc import JocError, controller_refused, controller_unavailable
+from js7es.nodes.cockpit.api.sessions import LoginThrottle, Sessions
+
+if TYPE_CHECKING:
+    from js7es.journal.cockpit import CockpitStore
+    from sqlalchemy.engine import Engine
+
+    from js7es.nodes.client.controller import ControllerClient
+    from js7es.nodes.cockpit.api.call import ChangeMetaArgs
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+JOC_SETTINGS = "joc"
+IDENTITY_SETTINGS = "identityService"
+DEFAULT_IDLE_TIMEOUT_S = 30 * 60.0
+
+
+def to_change_meta(args: ChangeMetaArgs) -> ChangeMeta:
+    return ChangeMeta(
+        account=args.account,
+        at_ms=args.at_ms,
+        request=args.request,
+        comment=args.comment,
+        time_spent_s=None if args.time_spent is None else args.time_spent * 60,  # JOC's timeSpent: minutes
+        ticket_link=args.ticket_link,
+        controller_id=args.controller_id,
+    )
+
+
+def parse_duration_s(text: object, default: float) -> float:
+    """JOC's durations in settings: "30m", "1h", "45s", "90" (seconds)."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    if not isinstance(text, str) or not text.strip():
+        return default
+    value = text.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        if value[-1] in units:
+            return float(value[:-1]) * units[value[-1]]
+        return float(value)
+    except ValueError:
+        return default
+
+
+@dataclass
+class ControllerDirectory:
+    """The Controllers this Cockpit follows: their clients for commands (made on first use)."""
+
+    make_client: Callable[[str], ControllerClient]
+    ids: Callable[[], Sequence[str]]
+    _clients: dict[str, ControllerClient] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, controller_id: str) -> ControllerClient:
+        with self._lock:
+            client = self._clients.get(controller_id)
+            if client is None:
+                client = self._clients[controller_id] = self.make_client(controller_id)
+            return client
+
+    def forget(self, controller_id: str) -> None:
+        with self._lock:
+            client = self._clients.pop(controller_id, None)
+        if client is not None:
+            client.close()
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for c in clients:
+            c.close()
+
+
+class CockpitServices:
+    def __init__(
+        self,
+        *,
+        store: CockpitStore,
+        engine: Engine,
+        controllers: ControllerDirectory,
+        throttle: LoginThrottle | None = None,
+        version: str,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.controllers = controllers
+        self.throttle = throttle or LoginThrottle()
+        self.sessions = Sessions(self.idle_timeout_s)
+        self.version = version
+        self._permissions_cache: tuple[int, dict[str, tuple[EffectivePermissions, FolderPermissions | None]]] = (
+            -1,
+            {},
+        )
+        self._cache_lock = threading.Lock()
+
+    # --- reading the store
+
+    def iam(self) -> IamState:
+        return self.store.iam()
+
+    def setting(self, section: str, name: str, default: Any = None) -> Any:
+        return self.iam().settings.get(section, {}).get(name, default)
+
+    def comment_required(self) -> bool:
+        value = self.setting(JOC_SETTINGS, "force_comments_for_audit_log", False)
+        return value is True or (isinstance(value, str) and value.lower() == "true")
+
+    def idle_timeout_s(self) -> float:
+        return parse_duration_s(
+            self.setting(IDENTITY_SETTINGS, "idle_session_timeout", None), DEFAULT_IDLE_TIMEOUT_S
+        )
+
+    def controller_ids(self) -> list[str]:
+        return list(self.controllers.ids())
+
+    def account(self, name: str) -> Account | None:
+        return self.iam().accounts.get(name)
+
+    def permissions_of(self, account: str) -> tuple[EffectivePermissions, FolderPermissions | None]:
+        """The account's effective permissions and folders from its roles now (a role changed after login
+        counts at once), cached per store version."""
+        iam = self.iam()
+        version = sum(iam.versions.values())
+        with self._cache_lock:
+            cached_version, cache = self._permissions_cache
+            if cached_version != version:
+                cache = {}
+                self._permissions_cache = (version, cache)
+            found = cache.get(account)
+            if found is None:
+                got = iam.accounts.get(account)
+                roles = [iam.roles[r] for r in (got.roles if got else ()) if r in iam.roles]
+                found = cache[account] = (effective(roles), folder_permissions(roles))
+            return found
+
+    # --- changing the store
+
+    async def execute(self, aggregate_key: str, command: cmd.CockpitCommand, meta: ChangeMetaArgs) -> list[Any]:
+        """Executes `command` in the store; a refusal becomes JOC's 420 with the problem."""
+        result = await anyio.to_thread.run_sync(self.store.execute, aggregate_key, command, to_change_meta(meta))
+        if isinstance(result, Problem):
+            raise JocError(_joc_code(result), result.message)
+        return list(result)
+
+    async def controller_command(
+        self,
+        meta: ChangeMetaArgs,
+        *,
+        controller_id: str,
+        category: str,
+        parameters: Mapping[str, Any],
+        send: Callable[[ControllerClient], T],
+    ) -> T:
+        """Audit, send, audit the outcome (see the module's docstring)."""
+        request_id = str(uuid.uuid4())
+        key = keys.command(request_id)
+        await self.execute(
+            key,
+            cmd.RequestControllerCommand(
+                controller_id=controller_id, request=meta.request, category=category, parameters=dict(parameters)
+            ),
+            meta,
+        )
+        try:
+            answer = await anyio.to_thread.run_sync(lambda: send(self.controllers.client(controller_id)))
+        except ClientError as e:
+            if e.problem is not None:
+                await self.execute(
+                    key, cmd.AnswerControllerCommand(accepted=False, problem=e.problem.to_json()), meta
+                )
+                raise controller_refused(e.problem.code, e.problem.message) from None
+            if e.in_doubt:
+                await self.execute(key, cmd.MarkOutcomeUnknown(), meta)
+            else:
+                unavailable = {"code": "ControllerUnavailable", "message": str(e)}
+                await self.execute(key, cmd.AnswerControllerCommand(accepted=False, problem=unavailable), meta)
+            raise controller_unavailable(controller_id, str(e)) from None
+        await self.execute(key, cmd.AnswerControllerCommand(accepted=True), meta)
+        return answer
+
+    def close(self) -> None:
+        self.controllers.close()
+
+
+def _joc_code(p: Problem) -> str:
+    if p.code.startswith("JOC-"):
+        return p.code
+    return {
+        "UnknownAccount": "JOC-002",
+        "UnknownRole": "JOC-002",
+        "UnknownIdentityService": "JOC-002",
+    }.get(p.code, "JOC-400")

@@ -1,0 +1,1 @@
+"""The JOC Cockpit's pure rooms: identity and access management, permissions, folders."""

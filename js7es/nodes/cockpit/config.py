@@ -41,6 +41,9 @@ class CockpitSettings:
     projection: ProjectionSettings = field(default_factory=ProjectionSettings)
     users: Mapping[str, Any] = field(default_factory=dict)
     kafka_export: KafkaExportSettings | None = None
+    store_url: str = ""  # the Cockpit store (IAM, settings, audit trail): "" = <data-dir>/cockpit-store.sqlite
+    store_schema: str | None = None
+    root_password_hash: str | None = None  # [joc] root-password-hash: root's password on the store's first start
 
     def controller(self, controller_id: str | None) -> ControllerConnection:
         if controller_id is None:
@@ -54,7 +57,7 @@ class CockpitSettings:
         raise ConfigError(f"{self.config_file}: no Controller {controller_id!r} in [controllers]")
 
 
-_SECTIONS = {"cockpit", "http", "tls", "database", "projection", "controllers", "users", "export"}
+_SECTIONS = {"cockpit", "http", "tls", "database", "projection", "controllers", "users", "export", "store", "joc"}
 
 
 def load_cockpit_settings(path: Path) -> CockpitSettings:
@@ -113,6 +116,16 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
             )
         )
     users = reader.users(raw)
+    store = reader.section(raw, "store", {"url", "schema"})
+    store_url = reader.text(store, "store.url", "")
+    if not store_url and url.startswith("postgresql"):
+        store_url = url  # the store's tables beside the projection's, in the same database
+    if store_url.startswith("sqlite:///") and not store_url.startswith("sqlite:////"):
+        store_url = sqlite_url((base / store_url[len("sqlite:///") :]).resolve())
+    joc = reader.section(raw, "joc", {"root-password-hash"})
+    root_password_hash = reader.text(joc, "joc.root-password-hash", "") or None
+    if root_password_hash is not None and not root_password_hash.startswith("$argon2id$"):
+        raise ConfigError(f"{path}: joc.root-password-hash must be an argon2id hash ($argon2id$…)")
     export = reader.section(raw, "export", {"kafka"})
     kafka_export = None
     if "kafka" in export:
@@ -129,4 +142,7 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
         projection=projection,
         users=users,
         kafka_export=kafka_export,
+        store_url=store_url or sqlite_url(data_dir / "cockpit-store.sqlite"),
+        store_schema=(reader.text(store, "store.schema", "") or schema_name),
+        root_password_hash=root_password_hash,
     )

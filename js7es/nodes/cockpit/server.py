@@ -136,6 +136,9 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
         metrics.track_exports(exports)
     auth = Authenticator(Users.from_config(settings.users))
     server_box: list[uvicorn.Server] = []
+    from js7es.nodes.cockpit.api.service import start_joc
+
+    joc = start_joc(settings, projector, insecure=insecure)
 
     def extra() -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -163,9 +166,13 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
             f"{PREFIX}, following {[f.controller_id for f in followers]} into {projector.engine.url!r}{exporting}",
             flush=True,
         )
+        print(f"JOC API at {scheme}://{settings.http.host}:{settings.http.port}/joc/api", flush=True)
+        if joc.root_password is not None:
+            print(f"Cockpit account root, password {joc.root_password} (shown once; change it)", flush=True)
         try:
             yield
         finally:
+            joc.close()
             if exports is not None:
                 await asyncio.to_thread(exports.stop)
             for task in tasks:
@@ -178,7 +185,7 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
         overview=overview,
         authenticator=auth,
         metrics=metrics,
-        routes=[Route(f"{PREFIX}/health", health, methods=["GET"])],
+        routes=[Route(f"{PREFIX}/health", health, methods=["GET"]), *joc.routes],
         lifespan=lifespan,
     )
     return serve(app, settings.http.host, settings.http.port, tls, server_box)

@@ -13,8 +13,6 @@ import base64
 import binascii
 
 import anyio
-from js7es.domain.cockpit import commands as cmd
-from js7es.domain.cockpit import keys
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -33,6 +31,7 @@ from js7es.nodes.cockpit.api.joc import (
 )
 from js7es.nodes.cockpit.api.models import Empty, OkResponse, Request
 from js7es.nodes.cockpit.api.models import Response as JocResponse
+from js7es.nodes.cockpit.api.services import to_change_meta
 from js7es.nodes.cockpit.api.sessions import token_hash
 
 LOGIN = "/authentication/login"
@@ -84,20 +83,23 @@ def _identity_service(call: Call) -> str:
 
 
 async def _record_login(call: Call, account: str, *, succeeded: bool, reason: str, service: str | None) -> None:
-    address = call.caller_ip or ""
-    meta = ChangeMetaArgs(
-        account=account,
-        at_ms=now_ms(),
-        request=call.endpoint.url,
-        comment=None,
-        time_spent=None,
-        ticket_link=None,
-        controller_id=None,
+    meta = to_change_meta(
+        ChangeMetaArgs(
+            account=account,
+            at_ms=now_ms(),
+            request=call.endpoint.url,
+            comment=None,
+            time_spent=None,
+            ticket_link=None,
+            controller_id=None,
+        )
     )
-    command = cmd.RecordLogin(
-        account=account, address=address, succeeded=succeeded, reason=reason, identity_service=service
+    store = call.services.store
+    await call.in_thread(
+        lambda: store.record_login(
+            account, call.caller_ip or "", succeeded=succeeded, meta=meta, reason=reason, identity_service=service
+        )
     )
-    await call.services.execute(keys.login(keys.new_login_id()), command, meta)
 
 
 @API.post(LOGIN, summary="Log in with HTTP Basic; the token comes in X-Access-Token", response=AccountAnswer, access="public")

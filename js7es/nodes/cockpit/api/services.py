@@ -20,7 +20,7 @@ from js7es.domain.cockpit import commands as cmd
 from js7es.domain.cockpit import keys
 from js7es.domain.cockpit.events import ChangeMeta
 from js7es.domain.cockpit.iam import Account, IamState
-from js7es.domain.cockpit.permissions import EffectivePermissions, FolderPermissions, effective, folder_permissions
+from js7es.domain.cockpit.permissions import EffectivePermissions, FolderPermissions, effective
 
 from js7es.domain.problem import Problem
 from js7es.nodes.client.errors import ClientError
@@ -158,7 +158,7 @@ class CockpitServices:
             if found is None:
                 got = iam.accounts.get(account)
                 roles = [iam.roles[r] for r in (got.roles if got else ()) if r in iam.roles]
-                found = cache[account] = (effective(roles), folder_permissions(roles))
+                found = cache[account] = (effective(roles), FolderPermissions.of_roles(roles))
             return found
 
     # --- changing the store

@@ -1,0 +1,94 @@
+"""Starting the JOC API inside the Cockpit process: the store (opened, bootstrapped, recovered), the audit
+projection following it, the services and the routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.routing import BaseRoute
+
+from js7es.domain.cockpit.events import ChangeMeta
+from js7es.domain.cockpit.permissions import DEFAULT_ROLES
+from js7es.nodes.client.connection import ClientTls
+from js7es.nodes.cockpit.api import passwords
+from js7es.nodes.cockpit.api.joc import now_ms
+from js7es.nodes.cockpit.api.services import CockpitServices, ControllerDirectory
+from js7es.nodes.http.app import js7es_version
+
+if TYPE_CHECKING:
+    from js7es.journal.cockpit import CockpitStore
+    from js7es.nodes.client.controller import ControllerClient
+    from js7es.nodes.cockpit.config import CockpitSettings
+    from js7es.projections.cockpit.audit import AuditFollower
+    from js7es.projections.cockpit.projector import Projector
+
+log = logging.getLogger(__name__)
+SYSTEM = "js7es"  # the account of changes the Cockpit makes by itself (bootstrap, recovery)
+
+
+@dataclass
+class JocService:
+    services: CockpitServices
+    routes: list[BaseRoute]
+    audit: AuditFollower
+    root_password: str | None  # generated on this start: to be shown once
+
+    def close(self) -> None:
+        self.audit.stop()
+        self.services.close()
+        self.services.store.close()
+
+
+def open_store(settings: CockpitSettings) -> CockpitStore:
+    from js7es.journal.cockpit import CockpitStore
+    from js7es.journal.cockpit.settings import StoreSettings
+
+    url = settings.store_url
+    schema = settings.store_schema if url.startswith("postgresql") else None
+    return CockpitStore.open(StoreSettings.parse(url, schema=schema))
+
+
+def system_meta(request: str) -> ChangeMeta:
+    return ChangeMeta(account=SYSTEM, at_ms=now_ms(), request=request)
+
+
+def start_joc(settings: CockpitSettings, projector: Projector, *, insecure: bool) -> JocService:
+    from js7es.nodes.client.controller import ControllerClient
+    from js7es.nodes.cockpit.api.app import joc_routes
+    from js7es.projections.cockpit.audit import AuditFollower, AuditProjector
+
+    store = open_store(settings)
+    root_password = None
+    if not store.iam().versions:
+        password_hash = settings.root_password_hash
+        if password_hash is None:
+            root_password = passwords.new_password()
+            password_hash = passwords.hash_password(root_password)
+        grants = {name: role.permissions.get("", ()) for name, role in DEFAULT_ROLES.items() if name != "all"}
+        if not store.bootstrap_root(password_hash, system_meta("bootstrap"), grants):
+            root_password = None  # another Cockpit on the same database was first
+    recovered = store.recover_unanswered(system_meta("recovery"))
+    if recovered:
+        log.warning("%d command(s) to Controllers had no answer before the last stop: marked Unknown", len(recovered))
+    audit = AuditFollower(AuditProjector(store, projector.engine)).start()
+    connections = {c.controller_id: c for c in settings.controllers}
+    tls = (
+        ClientTls()
+        if settings.tls is None or insecure
+        else ClientTls(ca=settings.tls.ca, cert=settings.tls.cert, key=settings.tls.key)
+    )
+
+    def make_client(controller_id: str) -> ControllerClient:
+        return ControllerClient(connections[controller_id], tls, timeout_s=30.0)
+
+    ids: Callable[[], list[str]] = lambda: list(connections)  # noqa: E731
+    services = CockpitServices(
+        store=store,
+        engine=projector.engine,
+        controllers=ControllerDirectory(make_client=make_client, ids=ids),
+        version=js7es_version(),
+    )
+    return JocService(services=services, routes=joc_routes(services), audit=audit, root_password=root_password)

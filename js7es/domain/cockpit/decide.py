@@ -12,6 +12,10 @@ Decisions:
   (AccountChanged, appended with the RoleRemoved), so a role later added under the same name grants
   nothing to former holders;
 - Store… commands that would change nothing yield no event (and so no audit entry).
+
+Known limit: the roles an account names are checked against the IAM state read just before deciding.
+A role removed by another writer in that instant is not an aggregate the account's append touches, so
+the account may keep naming it; permission checks must therefore ignore roles that do not exist.
 """
 
 from __future__ import annotations

@@ -160,7 +160,8 @@ task_logs = Table(
     Column("data", LargeBinary, nullable=False),  # zlib
 )
 
-# Filled by the API issue (who did what, with which comment); the projection never writes it.
+# JOC's JOC_AUDIT_LOG: a projection of the Cockpit store's events (projections/cockpit/audit.py), one row
+# per store notification; a command sent to a Controller is one row whose `outcome` its answer fills in.
 audit_log = Table(
     "audit_log",
     metadata,
@@ -174,6 +175,34 @@ audit_log = Table(
     Column("ticket_link", Text),
     Column("time_spent_s", Integer),
     Column("created_at", BigInteger, nullable=False),
+    Column("store_notification_id", BigInteger),  # the store's position of the event (unique)
+    Column("request_id", String(128)),  # a Controller command's request id
+    # Accepted | Refused: <problem> | Unknown (the Cockpit stopped before the answer) | Pending; NULL for
+    # changes that are not Controller commands
+    Column("outcome", Text),
+)
+
+# JOC's login history (/audit_log/login_history), projected from LoginSucceeded/LoginFailed.
+login_history = Table(
+    "login_history",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("account", String(255), nullable=False),
+    Column("address", String(255), nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Column("reason", Text),
+    Column("identity_service", String(255)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("store_notification_id", BigInteger, nullable=False),
+)
+
+# Followers of the Cockpit store (the audit projection): the last store notification id whose rows are
+# committed, written in the same transaction as those rows (exactly once).
+store_tracking = Table(
+    "store_tracking",
+    metadata,
+    Column("follower", String(64), primary_key=True),
+    Column("notification_id", BigInteger, nullable=False),
 )
 
 Index("ix_orders_state", orders.c.controller_id, orders.c.state)
@@ -190,7 +219,12 @@ Index("ix_steps_job", order_steps.c.controller_id, order_steps.c.workflow_path, 
 Index("ix_steps_outcome", order_steps.c.controller_id, order_steps.c.outcome, order_steps.c.started_at)
 Index("ix_task_logs_step", task_logs.c.controller_id, task_logs.c.step_event_id, task_logs.c.event_id)
 Index("ix_audit_created", audit_log.c.created_at)
+Index("ux_audit_store_notification", audit_log.c.store_notification_id, unique=True)
+Index("ix_audit_request_id", audit_log.c.request_id)
+Index("ux_login_store_notification", login_history.c.store_notification_id, unique=True)
+Index("ix_login_account", login_history.c.account, login_history.c.created_at)
 
-# The tables of one Controller's read model, in the order a rebuild deletes them; audit_log is not one.
+# The tables of one Controller's read model, in the order a rebuild deletes them; the audit tables are not.
 PROJECTED_TABLES = (task_logs, order_steps, order_history, orders, workflows, subagents, agents, controllers)
-ALL_TABLES = (*PROJECTED_TABLES, audit_log)
+AUDIT_TABLES = (audit_log, login_history, store_tracking)
+ALL_TABLES = (*PROJECTED_TABLES, *AUDIT_TABLES)

@@ -1,0 +1,110 @@
+"""What the Cockpit's API asks its store to do. A command names no aggregate: the store executes it on
+the aggregate key it is given (keys.py), e.g. `StoreAccount(...)` on ``account:alice``.
+
+The Store… commands are JOC's "store" calls: they create the aggregate or change it, and yield no event
+when nothing would change. Passwords arrive hashed (argon2id, by the API layer): the domain never hashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from js7es.domain.cockpit.iam import FolderGrant, PermissionGrant, frozen_map
+from js7es.domain.value import NamedValues
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CockpitCommand:
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreAccount(CockpitCommand):
+    """Adds the account, or changes its roles and flags; `password_hash` None keeps the password
+    (a new account without one has none: it logs in through another identity service)."""
+
+    password_hash: str | None = None
+    roles: tuple[str, ...] = ()
+    force_password_change: bool = False
+    disabled: bool = False
+    blocked: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangePassword(CockpitCommand):
+    password_hash: str
+    force_password_change: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveAccount(CockpitCommand):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreRole(CockpitCommand):
+    ordering: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveRole(CockpitCommand):
+    """Removes the role and unassigns it from every account that holds it (in the same append)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StorePermissions(CockpitCommand):
+    scope: str  # "" for the default scope, else a controllerId
+    grants: tuple[PermissionGrant, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreFolders(CockpitCommand):
+    scope: str
+    folders: tuple[FolderGrant, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreIdentityService(CockpitCommand):
+    type: str
+    ordering: int = 0
+    disabled: bool = False
+    required: bool = False
+    settings: NamedValues = field(default_factory=frozen_map)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveIdentityService(CockpitCommand):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreSettings(CockpitCommand):
+    values: NamedValues
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestControllerCommand(CockpitCommand):
+    controller_id: str
+    request: str
+    category: str
+    parameters: NamedValues = field(default_factory=frozen_map)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerControllerCommand(CockpitCommand):
+    accepted: bool
+    problem: NamedValues | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarkOutcomeUnknown(CockpitCommand):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordLogin(CockpitCommand):
+    account: str
+    address: str
+    succeeded: bool
+    reason: str = ""  # why it failed
+    identity_service: str | None = None  # the service that accepted it

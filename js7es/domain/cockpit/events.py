@@ -1,0 +1,304 @@
+"""The Cockpit store's events, past tense with the aggregate first, and the `ChangeMeta` they travel with.
+
+An event says only what changed. Who changed it, when, through which request and with which audit
+parameters (JOC's `auditLog`: comment, timeSpent, ticketLink) is the `ChangeMeta` beside it; the key
+(keys.py) says which aggregate. The store writes the three as one `CockpitRecord`.
+
+These events are no part of the Controller's event contract (js7es/domain/events.py, the Avro
+schemas): their base `CockpitEvent` is not `js7es.domain.event.Event`, and `COCKPIT_EVENTS` is their own
+explicit TYPE → class registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from js7es.domain import codec
+from js7es.domain.cockpit.iam import FolderGrant, PermissionGrant, frozen_map
+from js7es.domain.value import NamedValues
+
+codec.register(PermissionGrant)
+codec.register(FolderGrant)
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeMeta:
+    """Who made a change, when and how: the account, the time (epoch ms), the API request path and
+    JOC's audit parameters; `controller_id` when the change concerns one Controller."""
+
+    account: str
+    at_ms: int
+    request: str
+    comment: str | None = None
+    time_spent_s: int | None = None
+    ticket_link: str | None = None
+    controller_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CockpitEvent:
+    """Base of the Cockpit store's events."""
+
+
+# --- accounts (key account:<name>) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountEvent(CockpitEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountAdded(AccountEvent):
+    password_hash: str | None = None
+    roles: tuple[str, ...] = ()
+    force_password_change: bool = False
+    disabled: bool = False
+    blocked: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountChanged(AccountEvent):
+    roles: tuple[str, ...]
+    force_password_change: bool
+    disabled: bool
+    blocked: bool
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountPasswordChanged(AccountEvent):
+    password_hash: str
+    force_password_change: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountRemoved(AccountEvent):
+    pass
+
+
+# --- roles (key role:<name>) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleEvent(CockpitEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleAdded(RoleEvent):
+    ordering: int = 0
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleChanged(RoleEvent):
+    ordering: int
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleRemoved(RoleEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RolePermissionsStored(RoleEvent):
+    """The grants of one scope, replacing those before ("" is the default scope; none: scope cleared)."""
+
+    scope: str
+    grants: tuple[PermissionGrant, ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleFoldersStored(RoleEvent):
+    scope: str
+    folders: tuple[FolderGrant, ...]
+
+
+# --- identity services (key identity-service:<name>) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdentityServiceEvent(CockpitEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdentityServiceStored(IdentityServiceEvent):
+    type: str
+    ordering: int = 0
+    disabled: bool = False
+    required: bool = False
+    settings: NamedValues = field(default_factory=frozen_map)
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdentityServiceRemoved(IdentityServiceEvent):
+    pass
+
+
+# --- settings (key settings:<section>) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsEvent(CockpitEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsStored(SettingsEvent):
+    """A section's values (a JSON object), replacing those before."""
+
+    values: NamedValues
+
+
+# --- commands sent to Controllers (key command:<request_id>) -------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControllerCommandEvent(CockpitEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControllerCommandRequested(ControllerCommandEvent):
+    """Written before the command leaves for the Controller (the audit entry comes first)."""
+
+    controller_id: str
+    request: str  # the Controller API path, e.g. /controller/api/command
+    category: str  # JOC's audit category: CONTROLLER, DAILYPLAN, INVENTORY, DEPLOYMENT, …
+    parameters: NamedValues
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControllerCommandAnswered(ControllerCommandEvent):
+    accepted: bool
+    problem: NamedValues | None = None  # the Controller's problem when refused
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControllerCommandOutcomeUnknown(ControllerCommandEvent):
+    """The Cockpit stopped between the request and the answer: whether the Controller executed the
+    command is not known here (written when the Cockpit starts again)."""
+
+
+# --- logins (key login:<id>, one aggregate per attempt) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginEvent(CockpitEvent):
+    account: str
+    address: str  # the caller's address
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginSucceeded(LoginEvent):
+    identity_service: str | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginFailed(LoginEvent):
+    reason: str
+
+
+FAMILIES: tuple[type[CockpitEvent], ...] = (
+    AccountEvent,
+    RoleEvent,
+    IdentityServiceEvent,
+    SettingsEvent,
+    ControllerCommandEvent,
+    LoginEvent,
+)
+
+# The explicit registry: every event of the Cockpit store by its TYPE (a test checks it is complete).
+COCKPIT_EVENTS: Mapping[str, type[CockpitEvent]] = MappingProxyType(
+    {
+        codec.type_name_of(cls): cls
+        for cls in (
+            AccountAdded,
+            AccountChanged,
+            AccountPasswordChanged,
+            AccountRemoved,
+            RoleAdded,
+            RoleChanged,
+            RoleRemoved,
+            RolePermissionsStored,
+            RoleFoldersStored,
+            IdentityServiceStored,
+            IdentityServiceRemoved,
+            SettingsStored,
+            ControllerCommandRequested,
+            ControllerCommandAnswered,
+            ControllerCommandOutcomeUnknown,
+            LoginSucceeded,
+            LoginFailed,
+        )
+    }
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyedCockpitEvent:
+    key: str
+    event: CockpitEvent
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CockpitRecord:
+    """One stored event: its aggregate key and version (1, 2, …), the event and its ChangeMeta.
+    `notification_id` is its position in the store's total order (0 before it is stored)."""
+
+    key: str
+    version: int
+    event: CockpitEvent
+    meta: ChangeMeta
+    notification_id: int = 0
+
+
+def event_to_json(event: CockpitEvent) -> dict[str, Any]:
+    return codec.encode(event)
+
+
+def event_from_json(obj: Mapping[str, Any]) -> CockpitEvent:
+    cls = COCKPIT_EVENTS.get(obj.get("TYPE", ""))
+    if cls is None:
+        raise codec.CodecError(f"unknown Cockpit event TYPE {obj.get('TYPE')!r}")
+    return codec.decode(obj, cls)
+
+
+def record_to_json(key: str, event: CockpitEvent, meta: ChangeMeta) -> dict[str, Any]:
+    """The stored JSON of an event: {"Key", "meta", "event"} (the version and position are the store's)."""
+    meta_json = codec.encode(meta)
+    del meta_json["TYPE"]
+    return {"Key": key, "meta": meta_json, "event": event_to_json(event)}
+
+
+def record_from_json(obj: Mapping[str, Any], *, version: int, notification_id: int = 0) -> CockpitRecord:
+    try:
+        key = obj["Key"]
+        meta = codec.decode({**obj["meta"], "TYPE": "ChangeMeta"}, ChangeMeta)
+        event = event_from_json(obj["event"])
+    except (KeyError, TypeError) as e:
+        raise codec.CodecError(f"malformed Cockpit record: {e}") from e
+    if not isinstance(key, str):
+        raise codec.CodecError("Key must be a string")
+    return CockpitRecord(key=key, version=version, event=event, meta=meta, notification_id=notification_id)

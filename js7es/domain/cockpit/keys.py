@@ -1,0 +1,54 @@
+"""Aggregate keys of the Cockpit's store: ``<kind>:<name>``, stable names the store turns into ids.
+
+An event carries no key (JS7's habit: the key travels beside it, in the store's record), so the key says
+which account, role, identity service, settings section, Controller command or login an event is about.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+ACCOUNT: Final = "account"
+ROLE: Final = "role"
+IDENTITY_SERVICE: Final = "identity-service"
+SETTINGS: Final = "settings"
+COMMAND: Final = "command"
+LOGIN: Final = "login"
+KINDS: Final = (ACCOUNT, ROLE, IDENTITY_SERVICE, SETTINGS, COMMAND, LOGIN)
+IAM_KINDS: Final = frozenset({ACCOUNT, ROLE, IDENTITY_SERVICE, SETTINGS})
+
+
+def key(kind: str, name: str) -> str:
+    return f"{kind}:{name}"
+
+
+def account(name: str) -> str:
+    return key(ACCOUNT, name)
+
+
+def role(name: str) -> str:
+    return key(ROLE, name)
+
+
+def identity_service(name: str) -> str:
+    return key(IDENTITY_SERVICE, name)
+
+
+def settings(section: str) -> str:
+    return key(SETTINGS, section)
+
+
+def command(request_id: str) -> str:
+    return key(COMMAND, request_id)
+
+
+def login(login_id: str) -> str:
+    return key(LOGIN, login_id)
+
+
+def split(aggregate_key: str) -> tuple[str, str]:
+    """(kind, name); the kind is "" when the key has none of the known kinds."""
+    kind, sep, name = aggregate_key.partition(":")
+    if not sep or kind not in KINDS or not name:
+        return "", aggregate_key
+    return kind, name

@@ -57,10 +57,10 @@ def _credentials(call: Call) -> tuple[str, str]:
         account, sep, password = decoded.partition(":")
         if sep:
             return account, password
-    account = call.request.query_params.get("account")
-    password = call.request.query_params.get("pwd")
-    if account is not None and password is not None:
-        return account, password
+    query_account = call.request.query_params.get("account")
+    query_password = call.request.query_params.get("pwd")
+    if query_account is not None and query_password is not None:
+        return query_account, query_password
     raise unauthenticated("Access denied: no credentials (Authorization: Basic …)")
 
 
@@ -102,7 +102,9 @@ async def _record_login(call: Call, account: str, *, succeeded: bool, reason: st
     )
 
 
-@API.post(LOGIN, summary="Log in with HTTP Basic; the token comes in X-Access-Token", response=AccountAnswer, access="public")
+@API.post(
+    LOGIN, summary="Log in with HTTP Basic; the token comes in X-Access-Token", response=AccountAnswer, access="public"
+)
 async def login(call: Call, body: Empty) -> Response:
     services = call.services
     name, password = _credentials(call)
@@ -169,12 +171,16 @@ async def logout(call: Call, body: Empty) -> Response:
     return ok()
 
 
-@API.post("/touch", summary="Keeps the session alive", response=OkResponse, access="session", before_password_change=True)
+@API.post(
+    "/touch", summary="Keeps the session alive", response=OkResponse, access="session", before_password_change=True
+)
 async def touch(call: Call, body: Empty) -> Response:
     return ok()
 
 
-@API.get("/touch", summary="Keeps the session alive", response=OkResponse, access="session", before_password_change=True)
+@API.get(
+    "/touch", summary="Keeps the session alive", response=OkResponse, access="session", before_password_change=True
+)
 async def touch_get(call: Call, body: Empty) -> Response:
     return ok()
 
@@ -210,10 +216,18 @@ class HasAnswer(BaseModel):
     isPermitted: bool | None = None
 
 
-@API.get("/authentication/role", summary="Whether the account has a role", request=RoleQuery, response=HasAnswer, access="session")
+@API.get(
+    "/authentication/role",
+    summary="Whether the account has a role",
+    request=RoleQuery,
+    response=HasAnswer,
+    access="session",
+)
 async def has_role(call: Call, body: RoleQuery) -> Response:
     assert call.session is not None
-    return joc_response(account_answer("", account=call.account, isAuthenticated=True, hasRole=body.role in call.session.roles))
+    return joc_response(
+        account_answer("", account=call.account, isAuthenticated=True, hasRole=body.role in call.session.roles)
+    )
 
 
 @API.get(
@@ -228,7 +242,9 @@ async def has_permission(call: Call, body: PermissionQuery) -> Response:
         raise bad_request(f"unknown permission '{body.permission}'")
     permitted = call.permitted(body.permission, body.controllerId)
     return joc_response(
-        account_answer("", account=call.account, isAuthenticated=True, isPermitted=permitted, permission=body.permission)
+        account_answer(
+            "", account=call.account, isAuthenticated=True, isPermitted=permitted, permission=body.permission
+        )
     )
 
 

@@ -21,7 +21,6 @@ from js7es.nodes.cockpit.api.joc import JocError, access_denied, folder_denied, 
 
 if TYPE_CHECKING:
     from js7es.domain.cockpit.permissions import EffectivePermissions, FolderPermissions
-
     from js7es.nodes.cockpit.api.services import CockpitServices
     from js7es.nodes.cockpit.api.sessions import Session
 

@@ -1,7 +1,7 @@
 """The JOC API's one table of endpoints: path, permission, request and response models, handler.
 
 Each endpoint family (controllers.py, orders.py, …) declares its endpoints with `api.post(...)`; the
-routes (`routes()`), the permission check, the OpenAPI document (openapi.py) and the roles × endpoints
+routes (`routes()`), the permission check, the OpenAPI document (openapi.py) and the roles x endpoints
 test all read this one table, so that no endpoint can be served without a declared permission.
 
 A call goes: read the token (header ``X-Access-Token`` or query ``accessToken``) → the session (401 when

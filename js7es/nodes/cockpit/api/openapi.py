@@ -52,7 +52,10 @@ def openapi_document(api: Api) -> dict[str, Any]:
             "operationId": f"{e.method.lower()}{e.path.replace('/', '_')}",
             "responses": {
                 "200": _success(e, keyed),
-                "420": {"description": "Invalid Request (JOC-…)", "content": _json({"$ref": "#/components/schemas/JocError"})},
+                "420": {
+                    "description": "Invalid Request (JOC-…)",
+                    "content": _json({"$ref": "#/components/schemas/JocError"}),
+                },
             },
         }
         if e.access != "public":

@@ -18,7 +18,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from js7es.domain.value import JsonValue  # noqa: F401  (documentation of the arguments' type)
 from js7es.nodes.cockpit.api import selection
 from js7es.nodes.cockpit.api.call import Call
 from js7es.nodes.cockpit.api.endpoint import API
@@ -222,7 +221,9 @@ def _kill(kill: bool) -> dict[str, Any]:
     return {"kill": {"immediately": False}} if kill else {}
 
 
-async def _modify(call: Call, body: ModifyOrdersBase, command: dict[str, Any], ids: list[str], controller_id: str) -> None:
+async def _modify(
+    call: Call, body: ModifyOrdersBase, command: dict[str, Any], ids: list[str], controller_id: str
+) -> None:
     await call.services.controller_command(
         call.change_meta(body, controller_id),
         controller_id=controller_id,
@@ -244,7 +245,9 @@ async def cancel_orders(call: Call, body: CancelOrders) -> Any:
     if body.deep:
         raise _unsupported("deep", "cancelling the orders of called workflows")
     controller_id = call.controller_id(body)
-    ids = await _selected(call, body, controller_id, date_from=body.dateFrom, date_to=body.dateTo, time_zone=body.timeZone)
+    ids = await _selected(
+        call, body, controller_id, date_from=body.dateFrom, date_to=body.dateTo, time_zone=body.timeZone
+    )
     mode = {"TYPE": body.orderType, **_kill(body.kill)}
     await _modify(call, body, {"TYPE": "CancelOrders", "orderIds": ids, "mode": mode}, ids, controller_id)
     return ok()
@@ -262,7 +265,9 @@ async def suspend_orders(call: Call, body: SuspendOrders) -> Any:
     if body.deep:
         raise _unsupported("deep", "suspending the orders of called workflows")
     controller_id = call.controller_id(body)
-    ids = await _selected(call, body, controller_id, date_from=body.dateFrom, date_to=body.dateTo, time_zone=body.timeZone)
+    ids = await _selected(
+        call, body, controller_id, date_from=body.dateFrom, date_to=body.dateTo, time_zone=body.timeZone
+    )
     mode: dict[str, Any] = {**_kill(body.kill)}
     if body.reset:
         mode["resetState"] = True

@@ -33,10 +33,7 @@ def scheduled_for_ms(text: str | None, time_zone: str | None, now_ms: int) -> in
     m = _NOW.match(value)
     if m:
         hours, minutes, seconds, plain = m.groups()
-        if plain is not None:
-            delta = int(plain)
-        else:
-            delta = int(hours) * 3600 + int(minutes) * 60 + int(seconds or 0)
+        delta = int(plain) if plain is not None else int(hours) * 3600 + int(minutes) * 60 + int(seconds or 0)
         return now_ms + delta * 1000
     tz = zone(time_zone)
     m = _LOCAL.match(value)

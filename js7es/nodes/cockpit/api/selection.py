@@ -66,8 +66,10 @@ def select_order_ids(
     from js7es.projections.cockpit.queries import orders as order_queries
 
     with engine.connect() as c:
-        query = select(t.orders.c.order_id, t.orders.c.workflow_path, t.orders.c.state, t.orders.c.is_suspended,
-                       t.orders.c.scheduled_for, t.orders.c.order_json).where(t.orders.c.controller_id == controller_id)  # fmt: skip
+        o = t.orders.c
+        query = select(o.order_id, o.workflow_path, o.state, o.is_suspended, o.scheduled_for, o.order_json).where(
+            o.controller_id == controller_id
+        )
         if order_ids:
             query = query.where(t.orders.c.order_id.in_(list(order_ids)))
         names = [p.rstrip("/").rsplit("/", 1)[-1] for p in workflow_paths]

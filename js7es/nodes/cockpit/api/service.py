@@ -19,7 +19,7 @@ from js7es.nodes.cockpit.api.services import CockpitServices, ControllerDirector
 from js7es.nodes.http.app import js7es_version
 
 if TYPE_CHECKING:
-    from js7es.journal.cockpit import CockpitStore
+    from js7es.journal.cockpit.store import CockpitStore
     from js7es.nodes.client.controller import ControllerClient
     from js7es.nodes.cockpit.config import CockpitSettings
     from js7es.projections.cockpit.audit import AuditFollower
@@ -43,8 +43,8 @@ class JocService:
 
 
 def open_store(settings: CockpitSettings) -> CockpitStore:
-    from js7es.journal.cockpit import CockpitStore
     from js7es.journal.cockpit.settings import StoreSettings
+    from js7es.journal.cockpit.store import CockpitStore
 
     url = settings.store_url
     schema = settings.store_schema if url.startswith("postgresql") else None

@@ -16,21 +16,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
+
 from js7es.domain.cockpit import commands as cmd
 from js7es.domain.cockpit import keys
 from js7es.domain.cockpit.events import ChangeMeta
 from js7es.domain.cockpit.iam import Account, IamState
 from js7es.domain.cockpit.permissions import EffectivePermissions, FolderPermissions, effective
-
 from js7es.domain.problem import Problem
 from js7es.nodes.client.errors import ClientError
 from js7es.nodes.cockpit.api.joc import JocError, controller_refused, controller_unavailable
 from js7es.nodes.cockpit.api.sessions import LoginThrottle, Sessions
 
 if TYPE_CHECKING:
-    from js7es.journal.cockpit import CockpitStore
     from sqlalchemy.engine import Engine
 
+    from js7es.journal.cockpit.store import CockpitStore
     from js7es.nodes.client.controller import ControllerClient
     from js7es.nodes.cockpit.api.call import ChangeMetaArgs
 
@@ -124,7 +124,8 @@ class CockpitServices:
     # --- reading the store
 
     def iam(self) -> IamState:
-        return self.store.iam()
+        iam: IamState = self.store.iam()
+        return iam
 
     def setting(self, section: str, name: str, default: Any = None) -> Any:
         return self.iam().settings.get(section, {}).get(name, default)
@@ -134,9 +135,7 @@ class CockpitServices:
         return value is True or (isinstance(value, str) and value.lower() == "true")
 
     def idle_timeout_s(self) -> float:
-        return parse_duration_s(
-            self.setting(IDENTITY_SETTINGS, "idle_session_timeout", None), DEFAULT_IDLE_TIMEOUT_S
-        )
+        return parse_duration_s(self.setting(IDENTITY_SETTINGS, "idle_session_timeout", None), DEFAULT_IDLE_TIMEOUT_S)
 
     def controller_ids(self) -> list[str]:
         return list(self.controllers.ids())
@@ -194,7 +193,7 @@ class CockpitServices:
         except ClientError as e:
             if e.problem is not None:
                 await self.execute(
-                    key, cmd.AnswerControllerCommand(accepted=False, problem=e.problem.to_json()), meta
+                    key, cmd.AnswerControllerCommand(accepted=False, problem=_problem_json(e.problem)), meta
                 )
                 raise controller_refused(e.problem.code, e.problem.message) from None
             if e.in_doubt:
@@ -208,6 +207,13 @@ class CockpitServices:
 
     def close(self) -> None:
         self.controllers.close()
+
+
+def _problem_json(p: Problem) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": p.code, "message": p.message}
+    if p.arguments:
+        out["arguments"] = dict(p.arguments)
+    return out
 
 
 def _joc_code(p: Problem) -> str:

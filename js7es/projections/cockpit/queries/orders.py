@@ -85,8 +85,13 @@ def order_v(row: Any, now_ms: int, *, compact: bool) -> dict[str, Any]:
         out["question"] = question if isinstance(question, str) else str(question)
     outcomes = order.get("historicOutcomes") or []
     if outcomes and isinstance(outcomes[-1], dict) and isinstance(outcomes[-1].get("outcome"), dict):
+        # controller/schemas/common/outcome-schema.json: JOC's model names JS7's errorMessage `message`
         last = dict(outcomes[-1]["outcome"])
-        out["lastOutcome"] = last
+        if "errorMessage" in last:
+            last["message"] = last.pop("errorMessage")
+        out["lastOutcome"] = {
+            k: v for k, v in last.items() if k in ("TYPE", "message", "namedValues", "reason", "outcome")
+        }
     failed = text == "FAILED"
     terminated = text in ("FINISHED", "CANCELLED")
     if not row.is_suspended and not terminated and not failed:
@@ -129,7 +134,9 @@ def _where(
         # unless it is PENDING and PENDING orders are asked for (or no states at all)
         until = max(date_to_ms, now_ms)
         keep_pending = not states or "PENDING" in states
-        late = sa.and_(T.c.state == "Fresh", sa.not_(T.c.is_suspended), T.c.scheduled_for >= until)
+        late = sa.and_(
+            T.c.state == "Fresh", sa.not_(T.c.is_suspended), T.c.scheduled_for.is_not(None), T.c.scheduled_for >= until
+        )
         if keep_pending:
             late = sa.and_(late, T.c.scheduled_for != NEVER_MS)
         where.append(sa.not_(late))

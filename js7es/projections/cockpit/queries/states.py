@@ -101,7 +101,7 @@ def state_predicate(text: str, now_ms: int, table: sa.Table = schema.orders) -> 
     not_suspended = sa.not_(suspended)
     fresh = c.state == "Fresh"
     blocked = sa.and_(fresh, c.scheduled_for.is_not(None), c.scheduled_for < now_ms)
-    pending = sa.and_(fresh, c.scheduled_for == NEVER_MS, c.scheduled_for >= now_ms)
+    pending = sa.and_(fresh, c.scheduled_for.is_not(None), c.scheduled_for == NEVER_MS, c.scheduled_for >= now_ms)
     match text:
         case "SUSPENDED":
             return suspended

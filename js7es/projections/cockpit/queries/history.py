@@ -161,7 +161,8 @@ def orders_history(
     deliveryDate). `controller_ids`: the Controllers the account may see (None = all); `orders`:
     (workflowPath, orderId or None) pairs as in ordersFilter's `orders`."""
     where: list[ColumnElement[bool]] = [
-        H.c.parent_order_id.is_(None),
+        # main orders; as an expression, so that SQLite walks ix_history_started rather than ix_history_parent
+        sa.func.coalesce(H.c.parent_order_id, "") == "",
         H.c.started_at.is_not(None),
         folder_clause(H.c.workflow_path, folders),
     ]
@@ -201,7 +202,9 @@ def orders_history(
 
     def query_of(controller_id: str) -> sa.Select[Any]:
         return (
-            sa.select(H).where(H.c.controller_id == controller_id, *where).order_by(H.c.started_at.desc(), H.c.order_id)
+            sa.select(H)
+            .where(H.c.controller_id == controller_id, *where)
+            .order_by(H.c.started_at.desc(), H.c.run_event_id.desc())
         )
 
     with connected(db) as c:

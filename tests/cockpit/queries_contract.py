@@ -1,0 +1,339 @@
+"""The Cockpit queries' contract (js7es/projections/cockpit/queries), one abstract suite run on SQLite
+and on PostgreSQL: JOC's shapes validated against JOC's schemas (joc_schemas.py), the state mapping,
+filters, folder restrictions inside SQL, meta-characters, paging and running log increments."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from js7es.domain.event import KeyedEvent
+from js7es.domain.order.events import OrderProcessingStarted, OrderStdoutWritten
+from js7es.domain.value import dumps
+from js7es.projections.cockpit import schema
+from js7es.projections.cockpit.queries import agents, controllers, history, logs, orders, workflows
+from js7es.projections.cockpit.queries.common import NEVER_MS, joc_date
+from tests.cockpit import joc_schemas
+from tests.cockpit.conftest import DatabaseFactory
+from tests.cockpit.contract import C1, project
+from tests.cockpit.support import T0, linear_workflow, simulated_history, stamp
+from tests.domain.simulator import Simulator
+
+NOW = T0 + 10_000_000  # after every event of the simulated histories
+
+
+def jsonable(answer: Any) -> Any:
+    return json.loads(dumps(answer))  # Decimals as JSON numbers, as the API writes them
+
+
+def check(answer: dict[str, Any], schema_path: str, **patch: Any) -> None:
+    if not joc_schemas.available():
+        pytest.skip("JOC's schemas (the js7-api-schemas mirror) are not on this machine")
+    joc_schemas.validate(jsonable({"deliveryDate": joc_date(NOW), **answer}), schema_path, patch=patch or None)
+
+
+def order_row(order_id: str, path: str = "W", state: str = "Ready", **kw: Any) -> dict[str, Any]:
+    row = {
+        "controller_id": C1,
+        "order_id": order_id,
+        "workflow_path": path,
+        "workflow_version": "v1",
+        "state": state,
+        "is_suspended": False,
+        "position": "[0]",
+        "arguments": "{}",
+        "scheduled_for": None,
+        "agent_path": None,
+        "parent_order_id": None,
+        "run_event_id": 1,
+        "step_event_id": None,
+        "order_json": "{}",
+        "updated_at": T0,
+        "last_event_id": 1,
+    }
+    row.update(kw)
+    return row
+
+
+def history_row(order_id: str, run: int, path: str = "W", state: str = "Finished", **kw: Any) -> dict[str, Any]:
+    row = {
+        "controller_id": C1,
+        "order_id": order_id,
+        "run_event_id": run,
+        "parent_order_id": None,
+        "workflow_path": path,
+        "workflow_version": "v1",
+        "arguments": "{}",
+        "added_at": T0 + run,
+        "scheduled_for": None,
+        "started_at": T0 + run,
+        "ended_at": T0 + run + 1,
+        "state": state,
+        "end_position": "[1]",
+        "error_message": None,
+    }
+    row.update(kw)
+    return row
+
+
+def insert(engine: Engine, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    with engine.begin() as c:
+        c.execute(table.insert(), rows)
+
+
+# JOC's mapping (OrdersHelper.groupByStates, severityByGroupedStates, mapJOrderToOrderV):
+# (state, suspended, scheduledFor) → (text, severity)
+STATE_TABLE = [
+    ("Fresh", False, None, "SCHEDULED", 1),
+    ("Fresh", False, NOW + 60_000, "SCHEDULED", 1),
+    ("Fresh", False, NOW - 60_000, "BLOCKED", 7),
+    ("Fresh", False, NEVER_MS, "PENDING", 10),
+    ("Fresh", True, NEVER_MS, "SUSPENDED", 5),
+    ("Ready", False, None, "WAITING", 8),
+    ("DelayingRetry", False, None, "WAITING", 8),
+    ("Forked", False, None, "WAITING", 8),
+    ("Sleeping", False, None, "WAITING", 8),
+    ("Processing", False, None, "RUNNING", 0),
+    ("Processed", False, None, "INPROGRESS", 3),
+    ("ProcessingKilled", False, None, "FAILED", 2),
+    ("Prompting", False, None, "PROMPTING", 12),
+    ("Failed", False, None, "FAILED", 2),
+    ("FailedInFork", False, None, "FAILED", 2),
+    ("Broken", False, None, "FAILED", 2),
+    ("Failed", True, None, "SUSPENDED", 5),
+    ("Ready", True, None, "SUSPENDED", 5),
+    ("Finished", False, None, "FINISHED", 6),
+    ("Finished", True, None, "FINISHED", 6),  # SUSPENDED does not hide a terminated order
+    ("Cancelled", True, None, "CANCELLED", 6 - 4),
+    ("SomethingNew", False, None, "UNKNOWN", 2),
+]
+
+
+class QueriesContract:
+    @pytest.fixture
+    def make_database(self) -> DatabaseFactory:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def engine(self, make_database: DatabaseFactory) -> Engine:
+        return make_database()[0]
+
+    def test_state_mapping_table_in_python_and_in_sql(self, engine: Engine) -> None:
+        rows = [
+            order_row(f"o{i}", state=s, is_suspended=susp, scheduled_for=sf)
+            for i, (s, susp, sf, _, _) in enumerate(STATE_TABLE)
+        ]
+        insert(engine, schema.orders, rows)
+        for i, (_, _, _, text, severity) in enumerate(STATE_TABLE):
+            answer = orders.get_order(engine, C1, f"o{i}", now_ms=NOW)
+            assert answer is not None and answer["state"] == {"severity": severity, "_text": text}, STATE_TABLE[i]
+            listed = orders.list_orders(engine, C1, now_ms=NOW, states=[text])["orders"]
+            assert f"o{i}" in {o["orderId"] for o in listed}, STATE_TABLE[i]
+            assert all(o["state"]["_text"] == text for o in listed)
+        snapshot = orders.orders_snapshot(engine, C1, now_ms=NOW)
+        assert snapshot == {
+            "pending": 1,
+            "scheduled": 2,
+            "inProgress": 1,
+            "running": 1,
+            "prompting": 1,
+            "suspended": 3,
+            "waiting": 4,
+            "blocked": 1,
+            "failed": 4,
+            "terminated": 3,
+        }
+        check({"surveyDate": joc_date(NOW), "orders": snapshot}, "order/snapshot-schema.json")
+
+    def test_orders_of_a_projected_history_in_joc_shape(self, engine: Engine) -> None:
+        events = simulated_history(5)
+        project(engine, events, batch=len(events))
+        answer = orders.list_orders(engine, C1, now_ms=NOW)
+        check(answer, "order/orders_v-schema.json")
+        by_id = {o["orderId"]: o for o in answer["orders"]}
+        assert by_id["o-0"]["workflowId"]["path"] == "/W"
+        assert by_id["o-0"]["state"] == {"severity": 6, "_text": "FINISHED"}
+        assert by_id["o-0"]["arguments"] == {"n": 0, "text": "ä0"}
+        assert by_id["o-fail"]["state"]["_text"] == "FAILED" and by_id["o-fail"]["isResumable"] is True
+        compact = orders.list_orders(engine, C1, now_ms=NOW, compact=True)["orders"]
+        assert all("arguments" not in o for o in compact)
+        single = orders.get_order(engine, C1, "o-1", now_ms=NOW)
+        assert single is not None
+        check(single, "order/order_v-schema.json")
+        assert orders.get_order(engine, C1, "nope", now_ms=NOW) is None
+        summary = orders.orders_summary(engine, C1, now_ms=NOW, date_from="-1y")
+        assert summary == {"successful": 6, "failed": 1}  # main orders only, as JOC
+        check({"surveyDate": joc_date(NOW), "orders": summary}, "order/summary-schema.json")
+
+    def test_paging_latest_scheduled_first_then_unscheduled_as_now(self, engine: Engine) -> None:
+        rows = [order_row(f"s{i:02}", state="Fresh", scheduled_for=NOW + i * 1000) for i in range(1, 21)]
+        rows += [order_row(f"n{i:02}", state="Fresh") for i in range(5)]
+        rows += [order_row(f"p{i:02}", state="Ready", scheduled_for=NOW - i * 1000) for i in range(1, 6)]
+        insert(engine, schema.orders, rows)
+        ids = [o["orderId"] for o in orders.list_orders(engine, C1, now_ms=NOW, limit=-1)["orders"]]
+        expected = [f"s{i:02}" for i in range(20, 0, -1)] + [f"n{i:02}" for i in range(5)]
+        assert ids == expected + [f"p{i:02}" for i in range(1, 6)]
+        page = [o["orderId"] for o in orders.list_orders(engine, C1, now_ms=NOW, limit=22)["orders"]]
+        assert page == ids[:22]
+        # JOC's dateTo: SCHEDULED orders planned after it are left out
+        later = orders.list_orders(engine, C1, now_ms=NOW, date_to=joc_date(NOW + 5500), limit=-1)["orders"]
+        assert {o["orderId"] for o in later} == set(ids) - {f"s{i:02}" for i in range(6, 21)}
+
+    def test_folder_restriction_is_applied_inside_sql_before_the_limit(self, engine: Engine) -> None:
+        paths = {"a": "/x/A", "b": "x/sub/B", "c": "/xy/C", "d": "W", "e": "/x_/E", "f": "/x%/F"}
+        rows = [order_row(k, path=p, scheduled_for=NOW + 1000) for k, p in paths.items()]
+        rows += [order_row(f"other{i}", path="/elsewhere/O", scheduled_for=NOW + 5000) for i in range(50)]
+        insert(engine, schema.orders, rows)
+
+        def listed(folders: list[tuple[str, bool]], limit: int = 3) -> set[str]:
+            return {
+                o["orderId"] for o in orders.list_orders(engine, C1, now_ms=NOW, folders=folders, limit=limit)["orders"]
+            }
+
+        assert listed([("/x", True)]) == {"a", "b"}  # the 50 newer orders outside do not eat the page
+        assert listed([("/x", False)]) == {"a"}
+        assert listed([("/x/", True)]) == {"a", "b"}
+        assert listed([("/", False)], limit=-1) == {"d"}
+        assert listed([("/x_", True)]) == {"e"}  # '_' is no wildcard
+        assert listed([("/x%", True)]) == {"f"}
+        assert listed([]) == set()
+        assert orders.get_order(engine, C1, "c", now_ms=NOW, folders=[("/x", True)]) is None
+        counts = orders.orders_snapshot(engine, C1, now_ms=NOW, folders=[("/x", True)])
+        assert counts["waiting"] == 2 and sum(counts.values()) == 2
+
+    def test_history_filters_globs_and_meta_characters(self, engine: Engine) -> None:
+        names = ["plain", "it's", "100%", "a_b", "x;--DROP TABLE orders", "axb"]
+        rows = [history_row(n, i + 1, path="/f/W") for i, n in enumerate(names)]
+        rows.append(history_row("bad", 100, path="/g/W", state="Failed", error_message="boom"))
+        rows.append(history_row("running", 101, path="/f/W", state="Running", ended_at=None, end_position=None))
+        rows.append(history_row("pending", 102, state="Pending", started_at=None, ended_at=None))
+        rows.append(history_row("plain|child", 1, path="/f/W", parent_order_id="plain"))
+        insert(engine, schema.order_history, rows)
+        controller = {"controller_id": C1, "event_id": 1, "event_count": 1, "inapplicable_events": 0}
+        insert(engine, schema.controllers, [controller])
+
+        def ids(**kw: Any) -> list[str]:
+            return [h["orderId"] for h in history.orders_history(engine, now_ms=NOW, **kw)["history"]]
+
+        assert ids() == ["running", "bad", *reversed(names)]  # newest start first, started main orders only
+        assert ids(limit=2) == ["running", "bad"]
+        assert ids(order_id="it's") == ["it's"]
+        assert ids(order_id="100%") == ["100%"]
+        assert ids(order_id="a_b") == ["a_b"]
+        assert ids(order_id="a?b") == ["axb", "a_b"]
+        assert ids(order_id="x;--*") == ["x;--DROP TABLE orders"]
+        assert ids(order_id="%") == []
+        assert ids(workflow_path="/g/*") == ["bad"]
+        assert ids(history_states=["FAILED"]) == ["bad"]
+        assert ids(history_states=["INCOMPLETE"]) == ["running"]
+        assert ids(folders=[("/g", True)]) == ["bad"]
+        assert ids(controller_ids=["other"]) == []
+        assert ids(date_from=joc_date(T0 + 100)) == ["running", "bad"]
+        assert ids(completed_date_to=joc_date(T0 + 3)) == ["plain"]
+        answer = history.orders_history(engine, now_ms=NOW)
+        check(answer, "order/orderHistory-schema.json")
+        bad = answer["history"][1]
+        assert bad["state"] == {"severity": 2, "_text": "FAILED"}
+        assert bad["orderState"] == {"severity": 2, "_text": "FAILED"}
+        assert answer["history"][0]["state"] == {"severity": 3, "_text": "INCOMPLETE"}
+        with engine.connect() as c:
+            assert c.execute(sa.select(sa.func.count()).select_from(schema.orders)).scalar() == 0  # still there
+
+    def test_task_history_order_history_and_order_log(self, engine: Engine) -> None:
+        events = simulated_history(3)
+        project(engine, events, batch=len(events))
+        tasks = history.tasks_history(engine, now_ms=NOW)
+        check(tasks, "job/history-schema.json")
+        assert {t["job"] for t in tasks["history"]} == {"J0", "J1", "A", "B", "C"}
+        assert all(t["state"] == {"severity": 6, "_text": "SUCCESSFUL"} for t in tasks["history"])
+        starts = [t["startTime"] for t in tasks["history"]]
+        assert starts == sorted(starts, reverse=True)
+        j0 = history.tasks_history(engine, now_ms=NOW, jobs=[("/W", "J0")])["history"]
+        assert {t["orderId"] for t in j0} == {"o-0", "o-1", "o-2"}
+        fork = next(h for h in history.orders_history(engine, now_ms=NOW)["history"] if h["orderId"] == "o-fork")
+        children = history.order_history_children(engine, C1, fork["historyId"])
+        assert children is not None
+        check(children, "order/orderHistoryItemChildren-schema.json")
+        assert [c.get("task", {}).get("job") or c["order"]["orderId"] for c in children["children"]] == [
+            "o-fork|a",
+            "o-fork|b",
+            "C",
+        ]
+        log = history_log = logs.order_log(engine, C1, fork["historyId"])
+        assert history_log is not None and log is not None
+        # order/orderLog-schema.json says "type": "array" for what JOC sends as an object
+        check(log, "order/orderLog-schema.json", type="object")
+        assert [e["logEvent"] for e in log["logEvents"]] == [
+            "OrderStarted",
+            "OrderProcessingStarted",
+            "OrderProcessed",
+            "OrderFinished",
+        ]
+
+    def test_task_log_streams_and_the_running_log_continues_after_the_last_event(self, engine: Engine) -> None:
+        sim = Simulator()
+        sim.deploy(linear_workflow(steps=1))
+        sim.add_order("big", "W")
+        sim.run()
+        start = next(i for i, k in enumerate(sim.log) if isinstance(k.event, OrderProcessingStarted))
+        head = stamp(sim.log[: start + 1])
+        first = stamp(
+            [KeyedEvent("big", OrderStdoutWritten(chunk=f"line {i}\n")) for i in range(3)],
+            start=head[-1].event_id + 1000,
+        )
+        projector = project(engine, head + first, batch=100)
+        (task,) = history.tasks_history(engine, now_ms=NOW)["history"]
+        task_id = task["taskId"]
+        log = logs.task_log(engine, C1, task_id)
+        assert log is not None and not log.complete
+        assert b"".join(log.chunks) == b"line 0\nline 1\nline 2\n"
+        assert log.headers() == {
+            "X-Log-Complete": "false",
+            "X-Log-Event-Id": str(first[-1].event_id),
+            "X-Log-Task-Id": str(task_id),
+        }
+        nothing_new = logs.running_task_log(engine, C1, task_id, log.event_id)
+        assert nothing_new == {"controllerId": C1, "taskId": task_id, "eventId": log.event_id, "complete": False}
+        more = stamp([KeyedEvent("big", OrderStdoutWritten(chunk="line 3\n"))], start=first[-1].event_id + 1000)
+        projector.apply(C1, more)
+        step = logs.running_task_log(engine, C1, task_id, log.event_id)
+        assert step is not None
+        check(step, "job/runningTaskLog-schema.json")
+        assert step["log"] == "line 3\n" and step["eventId"] == more[0].event_id and not step["complete"]
+        projector.apply(C1, stamp(sim.log[start + 1 :], start=more[-1].event_id + 1000))
+        end = logs.running_task_log(engine, C1, task_id, step["eventId"])
+        assert end is not None and end["complete"] and "log" not in end
+        whole = logs.task_log(engine, C1, task_id)
+        assert whole is not None and whole.complete
+        assert b"".join(whole.chunks) == b"line 0\nline 1\nline 2\nline 3\n"
+        assert logs.task_log(engine, C1, task_id, folders=[("/elsewhere", True)]) is None
+
+    def test_workflows_agents_and_controllers(self, engine: Engine) -> None:
+        events = simulated_history(2)
+        project(engine, events, batch=len(events))
+        answer = workflows.list_workflows(engine, C1)
+        check(answer, "workflow/workflows-schema.json")
+        assert [w["path"] for w in answer["workflows"]] == ["/F", "/W", "/X"]
+        compact = workflows.list_workflows(engine, C1, compact=True, folders=[("/", False)])["workflows"]
+        assert all("instructions" not in w for w in compact) and len(compact) == 3
+        one = workflows.get_workflow(engine, C1, "/W")
+        assert one is not None and one["instructions"][0]["jobName"] == "J0"
+        check({"workflow": one}, "workflow/workflow-schema.json")
+        counts = workflows.workflows_order_count(engine, C1, now_ms=NOW)
+        check(counts, "workflow/workflowsOrderCount-schema.json")
+        assert counts["numOfAllOrders"]["terminated"] == 3 and counts["numOfAllOrders"]["failed"] == 1
+        agent_answer = agents.list_agents(engine, C1)
+        check(agent_answer, "agent/agents_v-schema.json")
+        (agent,) = agent_answer["agents"]
+        assert agent["agentId"] == "AGENT" and agent["state"]["_text"] == "INITIALISED"
+        assert agents.list_agents(engine, C1, states=["COUPLED"])["agents"] == []
+        listed = controllers.list_controllers(engine)
+        check(listed, "controller/masters-schema.json")
+        assert [c["controllerId"] for c in listed["controllers"]] == [C1]
+        single = controllers.get_controller(engine, C1)
+        assert single is not None
+        check({"controller": single}, "controller/jobscheduler200_v-schema.json")

@@ -1,4 +1,4 @@
-"""Login, sessions and JOC's error bodies (joc-cockpit.md §1.1–§1.2; sos-components JOCDefaultResponse)."""
+"""Login, sessions and JOC's error bodies (joc-cockpit.md §1.1 to §1.2; sos-components JOCDefaultResponse)."""
 
 from __future__ import annotations
 

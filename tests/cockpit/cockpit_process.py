@@ -34,6 +34,7 @@ class CockpitProcess:
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)  # more tables, e.g. "export.kafka"
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    env: dict[str, str] = field(default_factory=dict)  # for the next start, e.g. JS7ES_TEST_CRASH_AT
 
     def __post_init__(self) -> None:
         certs = self.topology.root / "certs"
@@ -83,7 +84,7 @@ class CockpitProcess:
                 [sys.executable, "-m", "js7es.nodes.cli", "cockpit", "--config", str(self.config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             )
         self.starts += 1
 

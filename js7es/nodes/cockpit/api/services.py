@@ -26,6 +26,7 @@ from js7es.domain.problem import Problem
 from js7es.nodes.client.errors import ClientError
 from js7es.nodes.cockpit.api.joc import JocError, controller_refused, controller_unavailable
 from js7es.nodes.cockpit.api.sessions import LoginThrottle, Sessions
+from js7es.nodes.crash import crash_point
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -188,6 +189,7 @@ class CockpitServices:
             ),
             meta,
         )
+        crash_point("cockpit-command-audited")
         try:
             answer = await anyio.to_thread.run_sync(lambda: send(self.controllers.client(controller_id)))
         except ClientError as e:
@@ -202,6 +204,7 @@ class CockpitServices:
                 unavailable = {"code": "ControllerUnavailable", "message": str(e)}
                 await self.execute(key, cmd.AnswerControllerCommand(accepted=False, problem=unavailable), meta)
             raise controller_unavailable(controller_id, str(e)) from None
+        crash_point("cockpit-command-answered")
         await self.execute(key, cmd.AnswerControllerCommand(accepted=True), meta)
         return answer
 

@@ -1,0 +1,171 @@
+"""The JOC API of a real `js7es cockpit` process over a real Controller and Agent: orders added through
+the Cockpit run, every command is audited before it leaves and its outcome after — also when the
+Controller refuses, is down, or the Cockpit is killed -9 between the audit entry and the answer."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from js7es.nodes.cockpit.api.passwords import hash_password
+from js7es.nodes.tls import client_ssl_context
+from js7es.projections.cockpit import schema
+from js7es.projections.cockpit.database import open_database, sqlite_url
+from tests.cockpit.cockpit_process import CockpitProcess
+from tests.cockpit.test_cockpit_e2e import cockpit_topology, finished_runs, wait_until, workflow
+from tests.e2e.topology import HOST, Topology
+
+pytestmark = pytest.mark.slow
+CONTROLLER_ID = "js7es-test"
+PASSWORD = "root-secret"
+
+
+@dataclass
+class Setup:
+    topology: Topology
+    cockpit: CockpitProcess
+    engine: Engine
+
+    def client(self) -> httpx.Client:
+        verify = client_ssl_context(self.topology.client_tls)
+        return httpx.Client(base_url=f"https://{HOST}:{self.cockpit.port}/joc/api", verify=verify, timeout=30)
+
+    def login(self, client: httpx.Client) -> None:
+        basic = base64.b64encode(f"root:{PASSWORD}".encode()).decode()
+        r = client.post("/authentication/login", headers={"Authorization": f"Basic {basic}"})
+        assert r.status_code == 200, r.text
+        client.headers["X-Access-Token"] = r.headers["X-Access-Token"]
+
+    def audit(self, request: str = "/joc/api/orders/add") -> list[dict[str, Any]]:
+        table = schema.audit_log
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(table).where(table.c.request == request).order_by(table.c.id)).mappings()
+            return [dict(r) for r in rows]
+
+    def restart(self, **env: str) -> None:
+        self.cockpit.kill()
+        self.cockpit.env = dict(env)
+        self.cockpit.start()
+        self.cockpit.wait_ready()
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    topology = cockpit_topology(tmp_path / "nodes", controller_id=CONTROLLER_ID)
+    cockpit = CockpitProcess(
+        topology,
+        tmp_path / "cockpit",
+        {CONTROLLER_ID: "controller"},
+        sections={"joc": {"root-password-hash": hash_password(PASSWORD)}},
+    )
+    engine = open_database(sqlite_url(tmp_path / "cockpit" / "cockpit.sqlite"))
+    try:
+        topology.start_all()
+        assert topology.deploy(workflow(), version="v1").status_code == 200
+        cockpit.start()
+        cockpit.wait_ready()
+        wait_until(lambda: _projected_workflows(engine) == ["burst"], 30, "the workflow in the projection")
+        yield Setup(topology, cockpit, engine)
+    finally:
+        cockpit.kill()
+        topology.stop_all()
+        engine.dispose()
+
+
+def _projected_workflows(engine: Engine) -> list[str]:
+    try:
+        with engine.connect() as c:
+            return [r.path for r in c.execute(sa.select(schema.workflows.c.path))]
+    except sa.exc.OperationalError:  # the Cockpit has not yet migrated its database
+        return []
+
+
+def add(client: httpx.Client, **order: Any) -> httpx.Response:
+    body = {"controllerId": CONTROLLER_ID, "orders": [{"workflowPath": "/burst", **order}], "auditLog": {"comment": "t"}}
+    return client.post("/orders/add", json=body)
+
+
+def wait_audited(setup: Setup, count: int, outcome_ready: bool = True) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 20
+    while True:
+        rows = setup.audit()
+        if len(rows) >= count and (not outcome_ready or all(r["outcome"] != "Pending" for r in rows)):
+            return rows
+        if time.monotonic() > deadline:
+            raise AssertionError(f"audit rows: {rows}")
+        time.sleep(0.1)
+
+
+def test_orders_added_through_the_cockpit_run_and_are_audited(setup: Setup) -> None:
+    with setup.client() as client:
+        setup.login(client)
+        body = {
+            "controllerId": CONTROLLER_ID,
+            "orders": [{"workflowPath": "/burst", "orderName": f"o{i}"} for i in range(3)],
+            "auditLog": {"comment": "three orders", "ticketLink": "https://tickets/1", "timeSpent": 2},
+        }
+        r = client.post("/orders/add", json=body)
+        assert r.status_code == 200, r.text
+        ids = r.json()["orderIds"]
+        assert len(ids) == 3 and all(i.startswith("#") and "#T" in i for i in ids)
+        assert [i.rsplit("-", 1)[1] for i in ids] == ["o0", "o1", "o2"]
+        wait_until(lambda: finished_runs(setup.engine, CONTROLLER_ID) == 3, 60, "three orders finished")
+    [row] = wait_audited(setup, 1)
+    assert row["account"] == "root" and row["category"] == "CONTROLLER" and row["controller_id"] == CONTROLLER_ID
+    assert row["comment"] == "three orders" and row["ticket_link"] == "https://tickets/1"
+    assert row["outcome"] == "Accepted"
+
+
+def test_a_refusal_by_the_controller_is_420_with_its_problem_and_audited(setup: Setup) -> None:
+    with setup.client() as client:
+        setup.login(client)
+        r = add(client, startPosition=[99])
+        assert r.status_code == 420, r.text
+        assert r.json()["error"]["code"] == "JOC-420"
+    [row] = wait_audited(setup, 1)
+    assert row["outcome"].startswith("Refused: ")
+
+
+def test_a_controller_that_is_down_fails_the_request_cleanly_and_the_audit_says_so(setup: Setup) -> None:
+    setup.topology.kill("controller")
+    with setup.client() as client:
+        setup.login(client)
+        r = add(client)
+        assert r.status_code == 420, r.text
+        assert r.json()["error"]["code"] == "JOC-503"
+    [row] = wait_audited(setup, 1)
+    assert row["outcome"].startswith("Refused: ControllerUnavailable")
+
+
+@pytest.mark.parametrize(("crash_at", "reaches_controller"), [
+    ("cockpit-command-audited", False),
+    ("cockpit-command-answered", True),
+])  # fmt: skip
+def test_kill_9_between_the_audit_entry_and_the_answer_leaves_an_entry_of_unknown_outcome(
+    setup: Setup, crash_at: str, reaches_controller: bool
+) -> None:
+    setup.restart(JS7ES_TEST_CRASH_AT=crash_at)
+    with setup.client() as client:
+        setup.login(client)
+        with pytest.raises(httpx.HTTPError):
+            add(client, orderName="crash")
+    assert setup.cockpit.process is not None
+    setup.cockpit.process.wait(timeout=10)
+    setup.restart()
+    [row] = wait_audited(setup, 1)
+    assert row["outcome"] == "Unknown"
+    added = [
+        e for e in setup.topology.events() if e["TYPE"] == "OrderAdded" and str(e.get("Key", "")).endswith("-crash")
+    ]
+    assert len(added) == (1 if reaches_controller else 0)
+    if reaches_controller:
+        wait_until(lambda: finished_runs(setup.engine, CONTROLLER_ID) == 1, 60, "the order sent before the crash")

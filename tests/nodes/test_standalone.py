@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import sqlite3
+import ssl
 import stat
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from js7es.nodes.client.controller import ControllerClient
@@ -180,6 +182,20 @@ def test_first_start_runs_the_sample_order(first_run: Standalone, ports: tuple[i
         time.sleep(0.1)
     assert "ready at" in (data_dir / "logs" / "controller.log").read_text()
     assert "ready at" not in out  # the nodes' output goes to their logs
+
+
+def test_first_start_creates_the_cockpit_account_root(first_run: Standalone) -> None:
+    data_dir = first_run.data_dir
+    password = (data_dir / "root-password").read_text().strip()
+    assert stat.S_IMODE((data_dir / "root-password").stat().st_mode) == 0o600
+    assert f"Cockpit account root, password {password}" in first_run.output and len(password) >= 16
+    [url] = [line.split()[-1] for line in first_run.output.splitlines() if line.strip().startswith("JOC API")]
+    ca = str(data_dir / "certs" / "ca" / "ca.crt")
+    with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=ca), timeout=30) as joc:
+        assert joc.post("/authentication/login", auth=("root", "wrong")).status_code == 401
+        r = joc.post("/authentication/login", auth=("root", password))
+        assert r.status_code == 200, r.text
+        assert r.json()["role"] == "all"
 
 
 def test_the_data_directory_is_used_by_one_standalone_only(first_run: Standalone) -> None:

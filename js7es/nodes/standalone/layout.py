@@ -55,6 +55,15 @@ class Layout:
         return self.data_dir / "admin-password"
 
     @property
+    def root_password(self) -> Path:
+        """The Cockpit account root's first password (the Cockpit store keeps its hash; change it there)."""
+        return self.data_dir / "root-password"
+
+    @property
+    def cockpit_store(self) -> Path:
+        return self.data_dir / "cockpit" / "cockpit-store.sqlite"
+
+    @property
     def memo(self) -> Path:
         return self.data_dir / "standalone.json"
 

@@ -28,6 +28,7 @@ class Prepared:
     agent_port: int
     admin_password: str | None  # set on the start that created it: shown once
     first_start: bool
+    root_password: str | None = None  # the Cockpit's account root: set on the start that created it
     cockpit_port: int | None = None
 
 
@@ -56,6 +57,7 @@ def prepare(layout: Layout, controller_port: int | None, agent_port: int | None)
             write_new(layout.cockpit_config, cockpit_toml(cockpit_port, port, password_hash))
     if not layout.agent_config.exists():
         write_new(layout.agent_config, agent_toml(agent_port or DEFAULT_AGENT_PORT))
+    shown_root_password = _prepare_root(layout)
     ports = []
     for config, kind, wanted, option in (
         (layout.controller_config, "controller", controller_port, "--controller-port"),
@@ -85,6 +87,7 @@ def prepare(layout: Layout, controller_port: int | None, agent_port: int | None)
         agent_port=ports[1],
         admin_password=shown_password,
         first_start=first_start,
+        root_password=shown_root_password,
         cockpit_port=configured_cockpit_port,
     )
 
@@ -101,6 +104,31 @@ def _free_port(preferred: int) -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return int(s.getsockname()[1])
+
+
+def _prepare_root(layout: Layout) -> str | None:
+    """The Cockpit's account root: a random first password (kept in root-password, shown once), its
+    argon2id hash in cockpit.toml's [joc] for the Cockpit store's first start. A data directory of before
+    the Cockpit store gets the section too, as long as its store does not exist yet."""
+    if not layout.cockpit_config.exists() or layout.cockpit_store.exists():
+        return None
+    text = layout.cockpit_config.read_text()
+    if "\n[joc]" in "\n" + text:
+        return None
+    password = _read_password(layout.root_password)
+    shown = None
+    if password is None:
+        alphabet = string.ascii_letters + string.digits
+        password = shown = "".join(secrets.choice(alphabet) for _ in range(20))
+        _write_private(layout.root_password, password + "\n")
+    from js7es.nodes.cockpit.api.passwords import hash_password
+
+    section = (
+        "\n# The Cockpit account root's first password (../root-password); the Cockpit store keeps it from then on.\n"
+        f'[joc]\nroot-password-hash = "{hash_password(password)}"\n'
+    )
+    layout.cockpit_config.write_text(text.rstrip("\n") + "\n" + section)
+    return shown
 
 
 def _read_password(path: Path) -> str | None:

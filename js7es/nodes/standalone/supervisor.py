@@ -162,6 +162,15 @@ class Standalone:
             )
         else:
             lines.append(f"  User admin, password in {self.layout.admin_password}")
+        if self.prepared.cockpit_port is not None:
+            lines.append(f"  JOC API     https://{HOST}:{self.prepared.cockpit_port}/joc/api")
+            if self.prepared.root_password is not None:
+                lines.append(
+                    f"  Cockpit account root, password {self.prepared.root_password}"
+                    f"  (shown once; kept in {self.layout.root_password} until you change it)"
+                )
+            elif self.layout.root_password.exists():
+                lines.append(f"  Cockpit account root, first password in {self.layout.root_password}")
         for line in lines:
             self.out(line)
 

@@ -90,7 +90,11 @@ def _projected_workflows(engine: Engine) -> list[str]:
 
 
 def add(client: httpx.Client, **order: Any) -> httpx.Response:
-    body = {"controllerId": CONTROLLER_ID, "orders": [{"workflowPath": "/burst", **order}], "auditLog": {"comment": "t"}}
+    body = {
+        "controllerId": CONTROLLER_ID,
+        "orders": [{"workflowPath": "/burst", **order}],
+        "auditLog": {"comment": "t"},
+    }
     return client.post("/orders/add", json=body)
 
 

@@ -19,6 +19,7 @@ from js7es.journal.cockpit.store import CockpitStore
 from js7es.nodes.cockpit.api.app import joc_routes
 from js7es.nodes.cockpit.api.passwords import hash_password
 from js7es.nodes.cockpit.api.services import CockpitServices, ControllerDirectory
+from js7es.projections.cockpit.audit import AuditProjector
 from js7es.projections.cockpit.database import migrate, open_database, sqlite_url
 
 ROOT_PASSWORD = "secret"
@@ -41,6 +42,10 @@ class Joc:
         token = r.headers["X-Access-Token"]
         assert token
         return token
+
+    def audited(self) -> None:
+        """Brings the audit projection up to date (the AuditFollower thread does it in a Cockpit)."""
+        AuditProjector(self.store, self.services.engine).catch_up()
 
     def post(self, path: str, body: Any = None, *, token: str | None) -> Any:
         headers = {"X-Access-Token": token} if token else {}

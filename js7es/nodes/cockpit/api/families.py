@@ -4,4 +4,4 @@ from __future__ import annotations
 
 
 def load() -> None:
-    from js7es.nodes.cockpit.api import auth, controllers, orders  # noqa: F401
+    from js7es.nodes.cockpit.api import audit, auth, controllers, iam, iam_roles, orders, settings  # noqa: F401

@@ -117,13 +117,19 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
         c.controller_id: ReleaseGate([PROJECTION, *([KAFKA_EXPORT] if c.controller_id in exported else [])])
         for c in settings.controllers
     }
+    after_batch: list[Any] = [metrics.batch]  # the JOC API's BatchSignal joins when it has started
+
+    def on_batch(controller_id: str, result: BatchResult, events: Sequence[Stamped]) -> None:
+        for callback in after_batch:
+            callback(controller_id, result, events)
+
     followers = [
         ControllerFollower(
             connection=connection,
             projector=projector,
             settings=settings.projection,
             ssl_context=client_context,
-            on_batch=metrics.batch,
+            on_batch=on_batch,
             release_gate=gates[connection.controller_id],
         )
         for connection in settings.controllers
@@ -139,6 +145,7 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
     from js7es.nodes.cockpit.api.service import start_joc
 
     joc = start_joc(settings, projector, insecure=insecure)
+    after_batch.append(joc.services.batches.notify)
 
     def extra() -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -120,3 +120,74 @@ async def switchover(call: Call, body: ClusterCommand) -> Any:
         send=lambda client: client.command({"TYPE": "ClusterSwitchOver"}),
     )
     return ok()
+
+
+# --- /controllers and /controller: the registration (the Cockpit's configuration) with the cluster state
+# the projection holds (ControllersResourceImpl, ControllerResourceImpl: sos:products:controller:view)
+
+CONTROLLER_VIEW = "sos:products:controller:view"
+
+
+class OptionalControllerId(Request):
+    controllerId: ControllerId | None = None
+
+
+class Controllers(Response):
+    """controller/masters-schema.json"""
+
+    controllers: list[dict[str, Any]]
+
+
+class ControllerState(Response):
+    """controller/jobscheduler200_v-schema.json"""
+
+    controller: dict[str, Any]
+
+
+def registrations(call: Call, controller_id: str) -> list[dict[str, Any]]:
+    """One entry per registered node: STANDALONE, or PRIMARY and BACKUP with each other's URL as clusterUrl."""
+    uris = list(call.services.controllers.uris(controller_id))
+    if len(uris) < 2:
+        return [{"url": uris[0] if uris else "", "role": "STANDALONE"}]
+    return [
+        {"url": uris[0], "clusterUrl": uris[0], "role": "PRIMARY"},
+        {"url": uris[1], "clusterUrl": uris[0], "role": "BACKUP"},
+    ]
+
+
+async def _projected(call: Call, ids: list[str]) -> dict[str, dict[str, Any]]:
+    from js7es.projections.cockpit.queries import controllers as q
+
+    engine = call.services.engine
+    answer = await call.in_thread(lambda: q.list_controllers(engine, ids))
+    return {c["controllerId"]: c for c in answer["controllers"]}
+
+
+@API.post("/controllers", summary="The registered Controllers with what the projection knows of them",
+          request=OptionalControllerId, response=Controllers, permission=CONTROLLER_VIEW,
+          access="session")  # fmt: skip
+async def list_controllers(call: Call, body: OptionalControllerId) -> dict[str, Any]:
+    if body.controllerId:
+        ids = [call.controller_id(body)]
+        call.require(CONTROLLER_VIEW, ids[0])
+    else:
+        ids = [c for c in sorted(call.services.controller_ids()) if call.permitted(CONTROLLER_VIEW, c)]
+        if not ids:
+            call.require(CONTROLLER_VIEW, None)
+    projected = await _projected(call, ids)
+    items = []
+    for controller_id in ids:
+        base = projected.get(controller_id) or {"id": 0, "controllerId": controller_id, "title": controller_id}
+        base.setdefault("isCoupled", False)
+        items += [{**base, **r} for r in registrations(call, controller_id)]
+    return delivered({"controllers": items})
+
+
+@API.post("/controller", summary="A Controller's registration and cluster state (from the projection)",
+          request=OptionalControllerId, response=ControllerState, permission=CONTROLLER_VIEW,
+          controller_scoped=True)  # fmt: skip
+async def get_controller(call: Call, body: OptionalControllerId) -> dict[str, Any]:
+    controller_id = call.controller_id(body)
+    projected = (await _projected(call, [controller_id])).get(controller_id)
+    base = projected or {"id": 0, "controllerId": controller_id, "title": controller_id, "isCoupled": False}
+    return delivered({"controller": {**base, **registrations(call, controller_id)[0]}})

@@ -4,4 +4,17 @@ from __future__ import annotations
 
 
 def load() -> None:
-    from js7es.nodes.cockpit.api import audit, auth, controllers, iam, iam_roles, orders, settings  # noqa: F401
+    from js7es.nodes.cockpit.api import (  # noqa: F401
+        audit,
+        auth,
+        controllers,
+        events,
+        history,
+        iam,
+        iam_roles,
+        logs,
+        order_views,
+        orders,
+        settings,
+        workflows,
+    )

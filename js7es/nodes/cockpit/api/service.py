@@ -88,7 +88,9 @@ def start_joc(settings: CockpitSettings, projector: Projector, *, insecure: bool
     services = CockpitServices(
         store=store,
         engine=projector.engine,
-        controllers=ControllerDirectory(make_client=make_client, ids=ids),
+        controllers=ControllerDirectory(
+            make_client=make_client, ids=ids, uris=lambda cid: connections[cid].uris if cid in connections else ()
+        ),
         version=js7es_version(),
     )
     return JocService(services=services, routes=joc_routes(services), audit=audit, root_password=root_password)

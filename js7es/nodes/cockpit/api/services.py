@@ -25,6 +25,7 @@ from js7es.domain.cockpit.permissions import EffectivePermissions, FolderPermiss
 from js7es.domain.problem import Problem
 from js7es.nodes.client.errors import ClientError
 from js7es.nodes.cockpit.api.joc import JocError, controller_refused, controller_unavailable
+from js7es.nodes.cockpit.api.notifier import BatchSignal
 from js7es.nodes.cockpit.api.sessions import LoginThrottle, Sessions
 from js7es.nodes.crash import crash_point
 
@@ -41,6 +42,10 @@ T = TypeVar("T")
 JOC_SETTINGS = "joc"
 IDENTITY_SETTINGS = "identityService"
 DEFAULT_IDLE_TIMEOUT_S = 30 * 60.0
+# /joc/api/events answers with no snapshots after this long (JOC: about a minute; its RAML says ~3 min)
+DEFAULT_EVENTS_WAIT_S = 60.0
+# … and looks at the projection at least this often, for batches committed by another process
+EVENTS_POLL_S = 1.0
 
 
 def to_change_meta(args: ChangeMetaArgs) -> ChangeMeta:
@@ -77,6 +82,9 @@ class ControllerDirectory:
 
     make_client: Callable[[str], ControllerClient]
     ids: Callable[[], Sequence[str]]
+    # The registered URIs of a Controller's nodes (the Cockpit's configuration): one for a standalone
+    # Controller, the primary's then the backup's for a cluster.
+    uris: Callable[[str], Sequence[str]] = lambda controller_id: ()
     _clients: dict[str, ControllerClient] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -109,6 +117,7 @@ class CockpitServices:
         controllers: ControllerDirectory,
         throttle: LoginThrottle | None = None,
         version: str,
+        events_wait_s: float = DEFAULT_EVENTS_WAIT_S,
     ) -> None:
         self.store = store
         self.engine = engine
@@ -116,6 +125,9 @@ class CockpitServices:
         self.throttle = throttle or LoginThrottle()
         self.sessions = Sessions(self.idle_timeout_s)
         self.version = version
+        self.batches = BatchSignal()  # signalled after each batch the projector commits (server.py)
+        self.events_wait_s = events_wait_s
+        self.events_poll_s = EVENTS_POLL_S
         self._permissions_cache: tuple[int, dict[str, tuple[EffectivePermissions, FolderPermissions | None]]] = (
             -1,
             {},

@@ -10,6 +10,7 @@ scheduledFor), earlier — each with its LIMIT, so a page of 100 out of 100,000 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -301,3 +302,19 @@ def orders_summary(
         for state, count in c.execute(query):
             out["successful" if state == "Finished" else "failed"] += int(count)
     return out
+
+
+def joc_state_of_row(row: Any, now_ms: int | None = None) -> str:
+    """The JOC state text of an `orders` row (selection.py's state selector)."""
+    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    return order_state_text(row.state, row.is_suspended, row.scheduled_for, now)
+
+
+def scheduled_within(row: Any, date_from: str | None, date_to: str | None, time_zone: str | None) -> bool:
+    """Whether the row's scheduledFor lies in [dateFrom, dateTo) (JOC's date selectors of /orders/cancel
+    and /orders/suspend); an order without scheduledFor counts as scheduled now."""
+    now = int(time.time() * 1000)
+    at = row.scheduled_for if row.scheduled_for is not None else now
+    start = parse_date(date_from, date_to=False, time_zone=time_zone, now_ms=now)
+    end = parse_date(date_to, date_to=True, time_zone=time_zone, now_ms=now)
+    return (start is None or at >= start) and (end is None or at < end)

@@ -1,0 +1,119 @@
+"""/joc/api/events: the GUI's event snapshots, derived from what the projection committed after an EventId.
+
+No second source of truth: the snapshots are read from the projected rows themselves —
+`orders.last_event_id` (an order changed), `order_steps.step_event_id` (a task started),
+`order_history`/`order_steps` `started_at`/`ended_at` (a run or task began or ended), `agents.updated_at`.
+Times are compared with the EventId's milliseconds (a JS7 EventId is epoch ms * 1000 + n), with ``>=``:
+a snapshot may come twice, never not at all. The Controller's `event_id` is read *first*, so that a
+row committed while the query runs is at most reported again by the next call.
+
+JOC's event types (api/documentation/event/event200.md): WorkflowStateChanged (objectType WORKFLOW,
+the orders of a workflow changed), JobStateChanged (JOB: a task of the workflow started or ended),
+HistoryOrderStarted/HistoryOrderTerminated (ORDERHISTORY), HistoryTaskStarted/HistoryTaskTerminated
+(TASKHISTORY), AgentStateChanged (AGENT, with the Agent's name as path).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from js7es.projections.cockpit import schema
+from js7es.projections.cockpit.queries.common import Db, Folders, connected, folder_clause, joc_path
+
+C = schema.controllers
+O = schema.orders  # noqa: E741
+H = schema.order_history
+S = schema.order_steps
+AG = schema.agents
+
+
+def stored_event_id(db: Db, controller_id: str) -> tuple[int, int | None]:
+    """(the EventId the projection has committed for the Controller, the time of its last event); (0, None)
+    before its first batch."""
+    with connected(db) as c:
+        row = c.execute(sa.select(C.c.event_id, C.c.last_event_at).where(C.c.controller_id == controller_id)).first()
+    return (0, None) if row is None else (int(row.event_id), row.last_event_at)
+
+
+def event_snapshots(
+    db: Db, controller_id: str, after: int, *, folders: Folders | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """(the Controller's committed EventId, the snapshots of what changed after `after` inside `folders`).
+    Nothing is read when the EventId has not moved past `after`."""
+    since_ms = after // 1000
+    with connected(db) as c:
+        row = c.execute(sa.select(C.c.event_id).where(C.c.controller_id == controller_id)).first()
+        event_id = 0 if row is None else int(row.event_id)
+        if event_id <= after:
+            return event_id, []
+        workflows = _workflows(
+            c,
+            sa.select(O.c.workflow_path, O.c.workflow_version).where(
+                O.c.controller_id == controller_id, O.c.last_event_id > after, folder_clause(O.c.workflow_path, folders)
+            ),
+            sa.select(H.c.workflow_path, H.c.workflow_version).where(
+                H.c.controller_id == controller_id, H.c.ended_at >= since_ms, folder_clause(H.c.workflow_path, folders)
+            ),
+        )
+        jobs = _workflows(
+            c,
+            sa.select(S.c.workflow_path, S.c.workflow_version).where(
+                S.c.controller_id == controller_id, S.c.step_event_id > after, folder_clause(S.c.workflow_path, folders)
+            ),
+            sa.select(S.c.workflow_path, S.c.workflow_version).where(
+                S.c.controller_id == controller_id, S.c.ended_at >= since_ms, folder_clause(S.c.workflow_path, folders)
+            ),
+        )
+        history = {
+            "HistoryOrderStarted": _exists(c, H, H.c.started_at >= since_ms, controller_id, folders),
+            "HistoryOrderTerminated": _exists(c, H, H.c.ended_at >= since_ms, controller_id, folders),
+            "HistoryTaskStarted": _exists(c, S, S.c.step_event_id > after, controller_id, folders),
+            "HistoryTaskTerminated": _exists(c, S, S.c.ended_at >= since_ms, controller_id, folders),
+        }
+        agents = list(
+            c.execute(
+                sa.select(AG.c.agent_path)
+                .where(AG.c.controller_id == controller_id, AG.c.updated_at >= since_ms)
+                .order_by(AG.c.agent_path)
+            ).scalars()
+        )
+    snapshots: list[dict[str, Any]] = []
+    for event_type, object_type, found in (
+        ("WorkflowStateChanged", "WORKFLOW", workflows),
+        ("JobStateChanged", "JOB", jobs),
+    ):
+        for path, version in found:
+            snapshots.append(
+                {
+                    "eventType": event_type,
+                    "objectType": object_type,
+                    "workflow": {"path": joc_path(path), "versionId": version},
+                    "eventId": event_id,
+                }
+            )
+    for event_type, happened in history.items():
+        if happened:
+            object_type = "ORDERHISTORY" if event_type.startswith("HistoryOrder") else "TASKHISTORY"
+            snapshots.append({"eventType": event_type, "objectType": object_type, "eventId": event_id})
+    for agent in agents:
+        snapshots.append({"eventType": "AgentStateChanged", "objectType": "AGENT", "path": agent, "eventId": event_id})
+    return event_id, snapshots
+
+
+def _workflows(c: sa.Connection, *queries: sa.Select[Any]) -> list[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for query in queries:
+        found.update((r[0], r[1]) for r in c.execute(query.distinct()))
+    return sorted(found)
+
+
+def _exists(c: sa.Connection, table: sa.Table, changed: Any, controller_id: str, folders: Folders | None) -> bool:
+    query = (
+        sa.select(sa.literal(1))
+        .select_from(table)
+        .where(table.c.controller_id == controller_id, changed, folder_clause(table.c.workflow_path, folders))
+        .limit(1)
+    )
+    return c.execute(query).first() is not None

@@ -4,4 +4,12 @@ from __future__ import annotations
 
 
 def load() -> None:
-    from js7es.nodes.cockpit.api import auth, controllers, orders  # noqa: F401
+    from js7es.nodes.cockpit.api import (  # noqa: F401
+        agents_inventory,
+        auth,
+        controllers,
+        deployment,
+        inventory,
+        orders,
+        transfer,
+    )

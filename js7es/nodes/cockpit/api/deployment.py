@@ -206,7 +206,9 @@ def reconcile_one(services: CockpitServices, deployment: Deployment, meta: Chang
     except Exception as e:  # the Controller is away: try again later
         log.warning("cannot reconcile deployment %s with %s: %s", deployment.commit_id, deployment.controller_id, e)
         return False
-    versions: list[str] = next((line.get("versions", []) for line in lines if line.get("TYPE") == "ControllerMetaState"), [])
+    versions: list[str] = next(
+        (line.get("versions", []) for line in lines if line.get("TYPE") == "ControllerMetaState"), []
+    )
     arrived = deployment.commit_id in versions
     meta = meta or ChangeMeta(account="js7es", at_ms=now_ms(), request="reconciliation")
     services.store.execute(

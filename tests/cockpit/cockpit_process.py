@@ -33,6 +33,7 @@ class CockpitProcess:
     extra: dict[str, Any] = field(default_factory=dict)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)  # more tables, e.g. "export.kafka"
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # more environment for the next start (test hooks)
     starts: int = 0
 
     def __post_init__(self) -> None:
@@ -83,7 +84,7 @@ class CockpitProcess:
                 [sys.executable, "-m", "js7es.nodes.cli", "cockpit", "--config", str(self.config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             )
         self.starts += 1
 

@@ -179,7 +179,7 @@ def test_deploy_with_jocs_example_shapes_then_revoke_and_remove(joc: Joc, contro
     assert "Workflow:wf" not in controller.items
     assert joc.post("/inventory/remove", remove, token=token).json()["ok"] is True
     assert joc.post("/inventory/read/folder", {"path": "/f"}, token=token).json().get("workflows") is None
-    joc.services.store  # the audit trail: every deployment is a command with its outcome
+    # the audit trail: every deployment is a command with its outcome
     outcomes = {c.event.__class__.__name__ for c in joc.store.notifications(0, 1000)}
     assert {
         "DeploymentRequested",

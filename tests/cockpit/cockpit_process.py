@@ -33,6 +33,7 @@ class CockpitProcess:
     extra: dict[str, Any] = field(default_factory=dict)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)  # more tables, e.g. "export.kafka"
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # more environment for the next start (test hooks)
     starts: int = 0
     env: dict[str, str] = field(default_factory=dict)  # for the next start, e.g. JS7ES_TEST_CRASH_AT
 

@@ -4,6 +4,7 @@ InapplicableEvent), golden JSON per event, and the decisions the API relies on."
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,18 @@ from js7es.domain.cockpit.iam import (
     PermissionGrant,
     Role,
 )
+from js7es.domain.cockpit.inventory import DeployedVersion, Deployment, Folder, InventoryObject
 from js7es.domain.cockpit.state import ControllerCommand, Login, Settings
 from js7es.domain.problem import Problem
 from js7es.domain.value import dumps, loads
 
 ACCOUNT = Account(name="a", password_hash="h", roles=("r",))
+WORKFLOW_JSON = {"instructions": ({"TYPE": "Fail"},)}
+WORKFLOW = InventoryObject(object_type="WORKFLOW", name="w", path="/a/w", configuration=WORKFLOW_JSON, valid=True)
+DEPLOYED_W = ev.DeploymentObject(object_type="WORKFLOW", name="w", path="/a/w", configuration=WORKFLOW_JSON)
+DEPLOYMENT = Deployment(
+    commit_id="v1", controller_id="controller-1", operation="UPDATE", account="root", objects=(DEPLOYED_W,)
+)
 STATES: dict[str, tuple[str, AggregateState | None]] = {
     "account-": (keys.account("a"), None),
     "account": (keys.account("a"), ACCOUNT),
@@ -51,6 +59,23 @@ STATES: dict[str, tuple[str, AggregateState | None]] = {
     ),
     "login-": (keys.login("l"), None),
     "login": (keys.login("l"), Login(account="a", address="x", succeeded=True)),
+    "object-": (keys.inventory("WORKFLOW", "w"), None),
+    "object": (keys.inventory("WORKFLOW", "w"), WORKFLOW),
+    "trashed": (keys.inventory("WORKFLOW", "w"), replace(WORKFLOW, deleted=True)),
+    "deployed": (
+        keys.inventory("WORKFLOW", "w"),
+        replace(
+            WORKFLOW,
+            deployments={
+                "controller-1": DeployedVersion(commit_id="v1", path="/a/w", configuration={}, at_ms=1, account="root")
+            },
+        ),
+    ),
+    "deployment-": (keys.deployment("v1"), None),
+    "deploying": (keys.deployment("v1"), DEPLOYMENT),
+    "deployment-done": (keys.deployment("v1"), replace(DEPLOYMENT, outcome="Succeeded")),
+    "folder-": (keys.folder("/a"), None),
+    "folder": (keys.folder("/a"), Folder(path="/a")),
 }
 
 GRANTS = (PermissionGrant(path="sos:products:controller:view"), PermissionGrant(path="sos:products:joc", excluded=True))
@@ -91,6 +116,31 @@ TABLE: list[tuple[ev.CockpitEvent, frozenset[str]]] = [
     (ev.ControllerCommandOutcomeUnknown(), frozenset({"pending"})),
     (ev.LoginSucceeded(account="root", address="10.0.0.1", identity_service="JOC-INITIAL"), frozenset({"login-"})),
     (ev.LoginFailed(account="root", address="10.0.0.1", reason="wrong password"), frozenset({"login-"})),
+    (
+        ev.InventoryObjectStored(path="/a/w", configuration=WORKFLOW_JSON, valid=False, invalid_msg="no"),
+        frozenset({"object-", "object", "trashed", "deployed"}),
+    ),
+    (ev.InventoryObjectRemoved(), frozenset({"object", "deployed"})),
+    (
+        ev.InventoryObjectDeployed(
+            controller_id="controller-1",
+            commit_id="v2",
+            path="/a/w",
+            configuration=WORKFLOW_JSON,
+            at_ms=1732521600000,
+            account="root",
+        ),
+        frozenset({"object", "trashed", "deployed"}),
+    ),
+    (ev.InventoryObjectRevoked(controller_id="controller-1", commit_id="v3"), frozenset({"deployed"})),
+    (
+        ev.DeploymentRequested(controller_id="controller-1", operation="UPDATE", account="root", objects=(DEPLOYED_W,)),
+        frozenset({"deployment-"}),
+    ),
+    (ev.DeploymentSucceeded(), frozenset({"deploying"})),
+    (ev.DeploymentFailed(problem={"code": "UnknownItem", "message": "AgentRef:a"}), frozenset({"deploying"})),
+    (ev.FolderAdded(), frozenset({"folder-"})),
+    (ev.FolderRemoved(), frozenset({"folder"})),
 ]
 META = ev.ChangeMeta(
     account="root",

@@ -13,10 +13,22 @@ from dataclasses import replace
 from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit import keys
 from js7es.domain.cockpit.iam import Account, IamState, IdentityService, Role, with_entry, with_version
+from js7es.domain.cockpit.inventory import (
+    Deployment,
+    Folder,
+    InventoryObject,
+    InventoryState,
+    apply_deployment,
+    apply_folder,
+    apply_inventory,
+    apply_object,
+)
 from js7es.domain.cockpit.state import ControllerCommand, Login, Settings
 from js7es.domain.problem import Problem, problem
 
-AggregateState = Account | Role | IdentityService | Settings | ControllerCommand | Login
+AggregateState = (
+    Account | Role | IdentityService | Settings | ControllerCommand | Login | InventoryObject | Deployment | Folder
+)
 
 
 def inapplicable(key: str, event: ev.CockpitEvent, state: object) -> Problem:
@@ -141,7 +153,41 @@ def apply(state: AggregateState | None, key: str, event: ev.CockpitEvent) -> Agg
             return apply_command(state, name, event)
         case keys.LOGIN if state is None or isinstance(state, Login):
             return apply_login(state, name, event)
+        case keys.INVENTORY if state is None or isinstance(state, InventoryObject):
+            result: AggregateState | Problem | None = apply_object(state, key, name, event)
+            return result
+        case keys.DEPLOYMENT if state is None or isinstance(state, Deployment):
+            result = apply_deployment(state, key, name, event)
+            return result
+        case keys.FOLDER if state is None or isinstance(state, Folder):
+            result = apply_folder(state, key, name, event)
+            return result
     return inapplicable(key, event, state)
+
+
+def inventory_state_of(inventory: InventoryState, key: str) -> AggregateState | None:
+    kind, name = keys.split(key)
+    match kind:
+        case keys.INVENTORY:
+            return inventory.objects.get(name)
+        case keys.DEPLOYMENT:
+            return inventory.deployments.get(name)
+        case keys.FOLDER:
+            return inventory.folders.get(name)
+    return None
+
+
+def apply_to_inventory(
+    inventory: InventoryState, key: str, event: ev.CockpitEvent, version: int
+) -> InventoryState | Problem:
+    """`inventory` after the event `version` of aggregate `key`; events of other kinds leave it as it is."""
+    kind, name = keys.split(key)
+    if kind not in keys.INVENTORY_KINDS:
+        return inventory
+    state = apply(inventory_state_of(inventory, key), key, event)
+    if isinstance(state, Problem):
+        return state
+    return apply_inventory(inventory, kind, name, key, state, version)
 
 
 def state_of(iam: IamState, key: str) -> AggregateState | None:

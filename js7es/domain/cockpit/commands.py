@@ -108,3 +108,55 @@ class RecordLogin(CockpitCommand):
     succeeded: bool
     reason: str = ""  # why it failed
     identity_service: str | None = None  # the service that accepted it
+
+
+# --- inventory (inventory.py) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreInventoryObject(CockpitCommand):
+    """Stores the draft at `path` (validated by the decision); restores it from the trash."""
+
+    path: str
+    configuration: NamedValues
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveInventoryObject(CockpitCommand):
+    """To the trash; refused while the object is deployed to a Controller (revoke it first)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreFolder(CockpitCommand):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveFolder(CockpitCommand):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentItem:
+    object_type: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestDeployment(CockpitCommand):
+    """The intent to deploy (UPDATE) the current drafts of `objects`, or to revoke them (DELETE), at one
+    Controller, on the key deployment:<commitId>."""
+
+    controller_id: str
+    operation: str
+    account: str
+    objects: tuple[DeploymentItem, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConcludeDeployment(CockpitCommand):
+    """The outcome: succeeded (each object's deployed version recorded in the same append) or failed."""
+
+    succeeded: bool
+    at_ms: int
+    problem: NamedValues | None = None

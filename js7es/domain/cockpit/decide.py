@@ -36,6 +36,8 @@ from js7es.domain.cockpit.iam import (
     IdentityService,
     Role,
 )
+from js7es.domain.cockpit.inventory import EMPTY_INVENTORY, InventoryState
+from js7es.domain.cockpit.inventory_decide import INVENTORY_DECIDERS, INVENTORY_KINDS
 from js7es.domain.cockpit.state import ControllerCommand, Login, Settings
 from js7es.domain.problem import Problem, problem
 
@@ -47,6 +49,7 @@ _PERMISSION = re.compile(r"sos:products(:[a-z][a-z0-9_]*)*")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CockpitContext:
     iam: IamState
+    inventory: InventoryState = EMPTY_INVENTORY
 
 
 # The aggregate kind each command is for.
@@ -65,6 +68,7 @@ COMMAND_KINDS: dict[type[cmd.CockpitCommand], str] = {
     cmd.AnswerControllerCommand: keys.COMMAND,
     cmd.MarkOutcomeUnknown: keys.COMMAND,
     cmd.RecordLogin: keys.LOGIN,
+    **INVENTORY_KINDS,
 }
 
 
@@ -78,7 +82,7 @@ def decide(key: str, state: AggregateState | None, command: cmd.CockpitCommand, 
             key=key,
             command=type(command).__name__,
         )
-    if len(name) > 255 or any(ord(c) < 32 for c in name):
+    if len(name) > 1024 or any(ord(c) < 32 for c in name):
         return problem("InvalidName", f"invalid name {name!r}", key=key)
     decision = _DECIDERS[type(command)](key, name, state, command, ctx)
     if isinstance(decision, Problem):
@@ -332,5 +336,6 @@ _DECIDERS: dict[type[cmd.CockpitCommand], _Decider] = {
     cmd.AnswerControllerCommand: _answer,
     cmd.MarkOutcomeUnknown: _unknown_outcome,
     cmd.RecordLogin: _record_login,
+    **INVENTORY_DECIDERS,
 }
 assert set(_DECIDERS) == set(COMMAND_KINDS)

@@ -220,6 +220,116 @@ class LoginFailed(LoginEvent):
     reason: str
 
 
+# --- inventory objects (key inventory:<objectType>:<name>) -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryEvent(CockpitEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryObjectStored(InventoryEvent):
+    """The draft: JS7's item JSON unchanged (`configuration`), at `path` (folder + name), validated."""
+
+    path: str
+    configuration: NamedValues
+    valid: bool
+    invalid_msg: str | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryObjectRemoved(InventoryEvent):
+    """Moved to the trash (JOC's `deleted`); storing it again restores it."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryObjectDeployed(InventoryEvent):
+    """This version (the draft of the moment) is at the Controller, since the deployment `commit_id`."""
+
+    controller_id: str
+    commit_id: str
+    path: str
+    configuration: NamedValues
+    at_ms: int
+    account: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryObjectRevoked(InventoryEvent):
+    """Deleted from the Controller by the deployment `commit_id`."""
+
+    controller_id: str
+    commit_id: str
+
+
+# --- deployments (key deployment:<commitId>) -------------------------------------------------------
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentObject:
+    """One object of a deployment: what is sent (`configuration`, None when it is deleted)."""
+
+    object_type: str
+    name: str
+    path: str
+    configuration: NamedValues | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentEvent(CockpitEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentRequested(DeploymentEvent):
+    """Written before the item operations leave for the Controller. The commitId is the JS7 versionId
+    of the operations (AddVersion), so that the Controller's state tells later whether they arrived."""
+
+    controller_id: str
+    operation: str  # "UPDATE" (add or change) | "DELETE" (revoke)
+    account: str
+    objects: tuple[DeploymentObject, ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentSucceeded(DeploymentEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentFailed(DeploymentEvent):
+    problem: NamedValues  # the Controller's problem, or why the outcome is unknown
+
+
+# --- folders (key folder:<path>) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FolderEvent(CockpitEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FolderAdded(FolderEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FolderRemoved(FolderEvent):
+    pass
+
+
 FAMILIES: tuple[type[CockpitEvent], ...] = (
     AccountEvent,
     RoleEvent,
@@ -227,6 +337,9 @@ FAMILIES: tuple[type[CockpitEvent], ...] = (
     SettingsEvent,
     ControllerCommandEvent,
     LoginEvent,
+    InventoryEvent,
+    DeploymentEvent,
+    FolderEvent,
 )
 
 # The explicit registry: every event of the Cockpit store by its TYPE (a test checks it is complete).
@@ -251,6 +364,15 @@ COCKPIT_EVENTS: Mapping[str, type[CockpitEvent]] = MappingProxyType(
             ControllerCommandOutcomeUnknown,
             LoginSucceeded,
             LoginFailed,
+            InventoryObjectStored,
+            InventoryObjectRemoved,
+            InventoryObjectDeployed,
+            InventoryObjectRevoked,
+            DeploymentRequested,
+            DeploymentSucceeded,
+            DeploymentFailed,
+            FolderAdded,
+            FolderRemoved,
         )
     }
 )

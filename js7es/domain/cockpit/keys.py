@@ -14,7 +14,11 @@ IDENTITY_SERVICE: Final = "identity-service"
 SETTINGS: Final = "settings"
 COMMAND: Final = "command"
 LOGIN: Final = "login"
-KINDS: Final = (ACCOUNT, ROLE, IDENTITY_SERVICE, SETTINGS, COMMAND, LOGIN)
+INVENTORY: Final = "inventory"  # inventory:<objectType>:<name> (JS7 names are unique per type)
+DEPLOYMENT: Final = "deployment"  # deployment:<commitId>, one per Controller and deploy call
+FOLDER: Final = "folder"  # folder:<path>, an inventory folder stored on its own (e.g. empty)
+KINDS: Final = (ACCOUNT, ROLE, IDENTITY_SERVICE, SETTINGS, COMMAND, LOGIN, INVENTORY, DEPLOYMENT, FOLDER)
+INVENTORY_KINDS: Final = frozenset({INVENTORY, DEPLOYMENT, FOLDER})
 IAM_KINDS: Final = frozenset({ACCOUNT, ROLE, IDENTITY_SERVICE, SETTINGS})
 
 
@@ -44,6 +48,18 @@ def command(request_id: str) -> str:
 
 def login(login_id: str) -> str:
     return key(LOGIN, login_id)
+
+
+def inventory(object_type: str, name: str) -> str:
+    return key(INVENTORY, f"{object_type}:{name}")
+
+
+def deployment(commit_id: str) -> str:
+    return key(DEPLOYMENT, commit_id)
+
+
+def folder(path: str) -> str:
+    return key(FOLDER, path)
 
 
 def split(aggregate_key: str) -> tuple[str, str]:

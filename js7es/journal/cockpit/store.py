@@ -14,10 +14,11 @@ from eventsourcing.popo import POPOApplicationRecorder
 from js7es.domain.cockpit import commands as cmd
 from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit import keys
-from js7es.domain.cockpit.apply import AggregateState, apply, apply_iam
+from js7es.domain.cockpit.apply import AggregateState, apply, apply_iam, apply_to_inventory
 from js7es.domain.cockpit.bootstrap import bootstrap
 from js7es.domain.cockpit.decide import CockpitContext, decide
 from js7es.domain.cockpit.iam import EMPTY_IAM, IamState, PermissionGrant
+from js7es.domain.cockpit.inventory import EMPTY_INVENTORY, InventoryState
 from js7es.domain.problem import Problem, problem
 from js7es.journal.cockpit.mapper import RecordMapper, aggregate_id, store_event
 from js7es.journal.cockpit.settings import StoreSettings
@@ -29,6 +30,11 @@ IAM_TOPICS: tuple[str, ...] = tuple(
     name
     for name, cls in ev.COCKPIT_EVENTS.items()
     if issubclass(cls, (ev.AccountEvent, ev.RoleEvent, ev.IdentityServiceEvent, ev.SettingsEvent))
+)
+INVENTORY_TOPICS: tuple[str, ...] = tuple(
+    name
+    for name, cls in ev.COCKPIT_EVENTS.items()
+    if issubclass(cls, (ev.InventoryEvent, ev.DeploymentEvent, ev.FolderEvent))
 )
 COMMAND_TOPICS: tuple[str, ...] = tuple(
     name for name, cls in ev.COCKPIT_EVENTS.items() if issubclass(cls, ev.ControllerCommandEvent)
@@ -57,6 +63,9 @@ class CockpitStore:
         self._lock = threading.Lock()  # guards the IAM state and its position
         self._iam = EMPTY_IAM
         self._iam_position = 0
+        self._inventory_lock = threading.Lock()
+        self._inventory = EMPTY_INVENTORY
+        self._inventory_position = 0
         self._appended = threading.Condition()
 
     @classmethod
@@ -98,14 +107,15 @@ class CockpitStore:
         meanwhile, decides again on what it wrote (a few times). [] when nothing would change."""
         for _ in range(MAX_ATTEMPTS):
             iam = self.iam()
+            inventory = self.inventory()
             version, state = self.load(key)
-            decided = decide(key, state, command, CockpitContext(iam=iam))
+            decided = decide(key, state, command, CockpitContext(iam=iam, inventory=inventory))
             if isinstance(decided, Problem):
                 return decided
             if not decided:
                 return []
             try:
-                return self._append(decided, meta, iam.versions, {key: version})
+                return self._append(decided, meta, {**iam.versions, **inventory.versions}, {key: version})
             except IntegrityError:
                 continue
         return problem("CockpitStoreBusy", f"{key}: other writers conflicted {MAX_ATTEMPTS} times", key=key)
@@ -223,6 +233,20 @@ class CockpitStore:
                     self._iam_position = record.notification_id
                 if len(page) < PAGE:
                     return self._iam
+
+    def inventory(self) -> InventoryState:
+        """Every inventory object, deployment and folder: kept in memory as the IAM state is."""
+        with self._inventory_lock:
+            while True:
+                page = self._notifications(self._inventory_position, PAGE, INVENTORY_TOPICS)
+                for record in page:
+                    result = apply_to_inventory(self._inventory, record.key, record.event, record.version)
+                    if isinstance(result, Problem):
+                        raise CockpitStoreError(str(result))
+                    self._inventory = result
+                    self._inventory_position = record.notification_id
+                if len(page) < PAGE:
+                    return self._inventory
 
     def notifications(self, after_id: int = 0, limit: int = PAGE) -> list[ev.CockpitRecord]:
         """The records after notification `after_id`, in the store's total order (for followers)."""

@@ -45,6 +45,9 @@ CATEGORIES = {
     keys.ROLE: "IDENTITY",
     keys.IDENTITY_SERVICE: "IDENTITY",
     keys.SETTINGS: "SETTINGS",
+    keys.INVENTORY: "INVENTORY",
+    keys.FOLDER: "INVENTORY",
+    keys.DEPLOYMENT: "DEPLOYMENT",
 }
 _SECRET_FIELDS = ("passwordHash",)
 

@@ -61,6 +61,8 @@ class Endpoint:
     controller_scoped: bool = False
     # Allowed while the account must change its password (logout, changepassword, …).
     before_password_change: bool = False
+    # "raw": the body is not JSON (an upload); the handler reads `call.request` itself.
+    body: Literal["json", "raw"] = "json"
 
     @property
     def url(self) -> str:
@@ -94,6 +96,7 @@ class Api:
         produces: str = "application/json",
         before_password_change: bool = False,
         method: Literal["POST", "GET"] = "POST",
+        body: Literal["json", "raw"] = "json",
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.add(
@@ -109,6 +112,7 @@ class Api:
                     access=access,
                     controller_scoped=controller_scoped,
                     before_password_change=before_password_change,
+                    body=body,
                 )
             )
             return handler
@@ -165,7 +169,7 @@ def controller_id_of(body: BaseModel) -> str | None:
 def route(endpoint: Endpoint, make_call: Callable[[HttpRequest, Endpoint, BaseModel], Awaitable[Call]]) -> Route:
     async def serve(request: HttpRequest) -> Response:
         try:
-            body = await read_body(request, endpoint.request)
+            body = await read_body(request, endpoint.request) if endpoint.body == "json" else Empty()
             call = await make_call(request, endpoint, body)
             answer = await endpoint.handler(call, body)
         except JocError as e:

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 def load() -> None:
     from js7es.nodes.cockpit.api import (  # noqa: F401
+        agents_inventory,
         audit,
         auth,
         controllers,
+        deployment,
         events,
         history,
         iam,
         iam_roles,
+        inventory,
         logs,
         order_views,
         orders,
         settings,
+        transfer,
         workflows,
     )

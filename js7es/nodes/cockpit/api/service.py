@@ -4,6 +4,8 @@ projection following it, the services and the routes."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -93,4 +95,29 @@ def start_joc(settings: CockpitSettings, projector: Projector, *, insecure: bool
         ),
         version=js7es_version(),
     )
+    start_reconciliation(services)
     return JocService(services=services, routes=joc_routes(services), audit=audit, root_password=root_password)
+
+
+def start_reconciliation(services: CockpitServices, retry_s: float = 5.0) -> threading.Thread | None:
+    """Concludes the deployments the last run left pending (deployment.py), in a thread that retries
+    while a Controller is away."""
+    from js7es.nodes.cockpit.api.deployment import reconcile
+
+    if not services.store.inventory().pending_deployments():
+        return None
+
+    def run() -> None:
+        while True:
+            try:
+                pending = reconcile(services, system_meta("reconciliation"))
+            except Exception:
+                log.exception("reconciling deployments failed")
+                pending = ["?"]
+            if not pending:
+                return
+            time.sleep(retry_s)
+
+    thread = threading.Thread(target=run, name="deployment-reconciliation", daemon=True)
+    thread.start()
+    return thread

@@ -80,6 +80,7 @@ def running_joc(
         engine=engine,
         controllers=ControllerDirectory(make_client=make_client or no_client, ids=lambda: list(controller_ids)),
         version="test",
+        events_wait_s=0.5,  # /events answers after this long without news (JOC: a minute)
     )
     app = Starlette(routes=joc_routes(services))
     try:

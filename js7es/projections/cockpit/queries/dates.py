@@ -55,6 +55,8 @@ def _zone(time_zone: str | None) -> ZoneInfo | None:
 def _add_months(day: date, months: int) -> date:
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
+    if not 1 <= year <= 9999:
+        raise DateError(f"{months} months from {day} is out of range")
     for candidate in (31, 30, 29, 28):  # Calendar.add clamps the day of month
         try:
             return date(year, month, min(day.day, candidate))

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.cockpit.api.conftest import Backend
 from tests.cockpit.api.harness import Joc, basic, running_joc
 
 SERVICE = "JOC-INITIAL"
@@ -20,8 +21,8 @@ ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")  # common/
 
 
 @pytest.fixture
-def joc(tmp_path: Path) -> Iterator[Joc]:
-    with running_joc(tmp_path) as j:
+def joc(tmp_path: Path, backend: Backend) -> Iterator[Joc]:
+    with running_joc(tmp_path, store=backend.store, engine=backend.engine) as j:
         j.services.throttle.first_delay_s = 0.0
         yield j
 

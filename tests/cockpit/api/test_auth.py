@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.cockpit.api.conftest import Backend
 from tests.cockpit.api.harness import ROOT_PASSWORD, Joc, basic, running_joc
 
 
 @pytest.fixture
-def joc(tmp_path: Path) -> Iterator[Joc]:
-    with running_joc(tmp_path) as j:
+def joc(tmp_path: Path, backend: Backend) -> Iterator[Joc]:
+    with running_joc(tmp_path, store=backend.store, engine=backend.engine) as j:
         j.services.throttle.first_delay_s = 0.0  # failed logins answer at once here
         yield j
 

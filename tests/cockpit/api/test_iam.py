@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.cockpit.api.conftest import Backend
 from tests.cockpit.api.harness import Joc, basic, running_joc
 
 SERVICE = "JOC-INITIAL"
@@ -18,8 +19,8 @@ ALICE_PASSWORD = "alice-password-1"
 
 
 @pytest.fixture
-def joc(tmp_path: Path) -> Iterator[Joc]:
-    with running_joc(tmp_path) as j:
+def joc(tmp_path: Path, backend: Backend) -> Iterator[Joc]:
+    with running_joc(tmp_path, store=backend.store, engine=backend.engine) as j:
         j.services.throttle.first_delay_s = 0.0
         yield j
 

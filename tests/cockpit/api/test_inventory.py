@@ -25,6 +25,7 @@ from js7es.domain.cockpit.events import ChangeMeta
 from js7es.domain.cockpit.iam import FolderGrant
 from js7es.domain.problem import problem
 from js7es.nodes.client.errors import ClientError
+from tests.cockpit.api.conftest import Backend
 from tests.cockpit.api.harness import Joc, running_joc
 
 SAMPLES = Path("/work/shared/reference/js7-samples")
@@ -76,8 +77,8 @@ def controller() -> StandInController:
 
 
 @pytest.fixture
-def joc(tmp_path: Path, controller: StandInController) -> Iterator[Joc]:
-    with running_joc(tmp_path, make_client=lambda _: controller) as j:
+def joc(tmp_path: Path, controller: StandInController, backend: Backend) -> Iterator[Joc]:
+    with running_joc(tmp_path, make_client=lambda _: controller, store=backend.store, engine=backend.engine) as j:
         yield j
 
 

@@ -23,9 +23,10 @@ counts entries after every filter, -1 or 0 for all.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
@@ -196,7 +197,7 @@ def _date(text: str | None, *, date_to: bool, time_zone: str | None) -> int | No
         raise bad_request(f"invalid date '{text}'") from None
 
 
-def _rows(call: Call, body: AuditLogFilter) -> Iterator[Any]:
+def _rows(call: Call, body: AuditLogFilter) -> Generator[Any, None, None]:
     table = schema.audit_log
     query = sa.select(table).where(_visible(call, body.controllerId)).order_by(table.c.id.desc())
     if body.controllerId:
@@ -220,7 +221,11 @@ def _rows(call: Call, body: AuditLogFilter) -> Iterator[Any]:
     if date_to is not None:
         query = query.where(table.c.created_at < date_to)
     with call.services.engine.connect() as connection:
-        yield from connection.execute(query.execution_options(yield_per=500))
+        result = connection.execute(query.execution_options(yield_per=500))
+        try:
+            yield from result
+        finally:
+            result.close()  # also when the reader stops at its limit: the server-side cursor ends now
 
 
 def _audit_log(call: Call, body: AuditLogFilter) -> list[dict[str, Any]]:
@@ -230,7 +235,17 @@ def _audit_log(call: Call, body: AuditLogFilter) -> list[dict[str, Any]]:
         raise bad_request(f"objectName is not a regular expression: {e}") from None
     limit = body.limit if body.limit > 0 else None
     items: list[dict[str, Any]] = []
-    for row in _rows(call, body):
+    rows = _rows(call, body)
+    with contextlib.closing(rows):  # a break at the limit closes the server-side cursor at once
+        items = _filtered(rows, body, name_pattern, limit)
+    return items
+
+
+def _filtered(
+    rows: Iterator[Any], body: AuditLogFilter, name_pattern: re.Pattern[str] | None, limit: int | None
+) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for row in rows:
         if body.objectTypes or body.folders or name_pattern:
             details = details_of(row.parameters)
             if body.objectTypes and not any(d["type"] in body.objectTypes for d in details):

@@ -74,8 +74,12 @@ def _chunks_query(controller_id: str, task_id: int, after: int, until: int) -> s
 
 def _stream(db: Db, query: sa.Select[Any]) -> Iterator[bytes]:
     def rows(c: Connection) -> Iterator[bytes]:
-        for (data,) in c.execution_options(yield_per=64).execute(query):
-            yield zlib.decompress(data)
+        result = c.execution_options(yield_per=64).execute(query)
+        try:
+            for (data,) in result:
+                yield zlib.decompress(data)
+        finally:
+            result.close()  # also when the reader stops early (a client gone): the server-side cursor ends now
 
     if isinstance(db, Engine):
         with db.connect() as c:

@@ -50,3 +50,20 @@ def test_a_relative_sqlite_url_is_relative_to_the_file(tmp_path: Path) -> None:
     )
     settings = parse_cockpit_settings(raw, tmp_path / "c.toml")
     assert settings.database_url == f"sqlite:///{tmp_path / 'db' / 'x.sqlite'}"
+
+
+def test_the_store_is_its_own_sqlite_file_or_the_postgresql_database(tmp_path: Path) -> None:
+    base = {"cockpit": {"data-dir": "data"}, "controllers": {"c": {"uris": ["https://h:1"]}}}
+    settings = parse_cockpit_settings(base, tmp_path / "c.toml")
+    assert settings.store_url == f"sqlite:///{tmp_path / 'data' / 'cockpit-store.sqlite'}"
+    pg = {**base, "database": {"url": "postgresql+psycopg://u@h/db", "schema": "s"}}
+    settings = parse_cockpit_settings(pg, tmp_path / "c.toml")
+    assert (settings.store_url, settings.store_schema) == ("postgresql+psycopg://u@h/db", "s")
+
+
+def test_the_root_password_hash_must_be_argon2id(tmp_path: Path) -> None:
+    base = {"cockpit": {"data-dir": "data"}, "controllers": {"c": {"uris": ["https://h:1"]}}}
+    with pytest.raises(ConfigError, match="argon2id"):
+        parse_cockpit_settings({**base, "joc": {"root-password-hash": "plain:x"}}, tmp_path / "c.toml")
+    with pytest.raises(ConfigError, match="unknown key"):
+        parse_cockpit_settings({**base, "joc": {"root-password": "x"}}, tmp_path / "c.toml")

@@ -27,6 +27,13 @@ from tests.e2e.topology import HOST, Topology
 pytestmark = pytest.mark.slow
 CONTROLLER_ID = "js7es-test"
 PASSWORD = "root-secret"
+SLOW = {
+    "path": "slow",
+    "instructions": [{"TYPE": "Execute.Anonymous", "job": {
+        "agentPath": "agent", "executable": {"TYPE": "ShellScriptExecutable", "script": "sleep 60"}
+    }}],
+}  # fmt: skip
+ASK = {"path": "ask", "instructions": [{"TYPE": "Prompt", "question": "'Go on?'"}]}
 
 
 @dataclass
@@ -70,10 +77,14 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
     engine = open_database(sqlite_url(tmp_path / "cockpit" / "cockpit.sqlite"))
     try:
         topology.start_all()
-        assert topology.deploy(workflow(), version="v1").status_code == 200
+        assert topology.deploy(workflow(), SLOW, ASK, version="v1").status_code == 200
         cockpit.start()
         cockpit.wait_ready()
-        wait_until(lambda: _projected_workflows(engine) == ["burst"], 30, "the workflow in the projection")
+        wait_until(
+            lambda: sorted(_projected_workflows(engine)) == ["ask", "burst", "slow"],
+            30,
+            "the workflows in the projection",
+        )
         yield Setup(topology, cockpit, engine)
     finally:
         cockpit.kill()
@@ -173,3 +184,49 @@ def test_kill_9_between_the_audit_entry_and_the_answer_leaves_an_entry_of_unknow
     assert len(added) == (1 if reaches_controller else 0)
     if reaches_controller:
         wait_until(lambda: finished_runs(setup.engine, CONTROLLER_ID) == 1, 60, "the order sent before the crash")
+
+
+def order_state(setup: Setup, order_id: str) -> tuple[str, bool] | None:
+    table = schema.orders
+    with setup.engine.connect() as c:
+        row = c.execute(sa.select(table.c.state, table.c.is_suspended).where(table.c.order_id == order_id)).first()
+    return None if row is None else (row.state, row.is_suspended)
+
+
+def history_state(setup: Setup, order_id: str) -> str | None:
+    table = schema.order_history
+    with setup.engine.connect() as c:
+        return c.execute(sa.select(table.c.state).where(table.c.order_id == order_id)).scalar()
+
+
+def test_suspend_resume_cancel_and_confirm_through_the_cockpit(setup: Setup) -> None:
+    """Each a JS7 command at the Controller; the projection shows what it did."""
+    body = {"controllerId": CONTROLLER_ID, "auditLog": {"comment": "operator"}}
+    with setup.client() as client:
+        setup.login(client)
+        r = client.post("/orders/add", json={**body, "orders": [{"workflowPath": "slow"}, {"workflowPath": "ask"}]})
+        assert r.status_code == 200, r.text
+        slow, ask = r.json()["orderIds"]
+        wait_until(lambda: order_state(setup, slow) == ("Processing", False), 30, "the slow job running")
+        r = client.post("/orders/suspend", json={**body, "orderIds": [slow], "kill": True})
+        assert r.status_code == 200, r.text
+        wait_until(lambda: (order_state(setup, slow) or ("", False))[1], 30, "the slow order suspended")
+        r = client.post("/orders/resume", json={**body, "orderIds": [slow]})
+        assert r.status_code == 200, r.text
+        wait_until(lambda: order_state(setup, slow) == ("Processing", False), 30, "the job running again")
+        r = client.post("/orders/cancel", json={**body, "orderIds": [slow], "kill": True})
+        assert r.status_code == 200, r.text
+        wait_until(lambda: history_state(setup, slow) == "Cancelled", 30, "the slow order cancelled")
+        wait_until(lambda: order_state(setup, ask) == ("Prompting", False), 30, "the prompt")
+        r = client.post("/orders/confirm", json={**body, "orderIds": [ask]})
+        assert r.status_code == 200, r.text
+        wait_until(lambda: history_state(setup, ask) == "Finished", 30, "the answered order finished")
+        # an order outside the selection's states is left alone: nothing to cancel is JOC-002
+        r = client.post("/orders/cancel", json={**body, "orderIds": ["no-such-order"]})
+        assert r.status_code == 420 and r.json()["error"]["code"] == "JOC-002"
+    rows = wait_audited(setup, 1)
+    requests = [r["request"] for r in setup.audit("/joc/api/orders/suspend")]
+    requests += [r["request"] for r in setup.audit("/joc/api/orders/resume")]
+    requests += [r["request"] for r in setup.audit("/joc/api/orders/cancel")]
+    requests += [r["request"] for r in setup.audit("/joc/api/orders/confirm")]
+    assert len(requests) == 4 and rows[0]["outcome"] == "Accepted"

@@ -242,15 +242,8 @@ async def _modify(
     controller_scoped=True,
 )
 async def cancel_orders(call: Call, body: CancelOrders) -> Any:
-    if body.deep:
-        raise _unsupported("deep", "cancelling the orders of called workflows")
-    controller_id = call.controller_id(body)
-    ids = await _selected(
-        call, body, controller_id, date_from=body.dateFrom, date_to=body.dateTo, time_zone=body.timeZone
-    )
     mode = {"TYPE": body.orderType, **_kill(body.kill)}
-    await _modify(call, body, {"TYPE": "CancelOrders", "orderIds": ids, "mode": mode}, ids, controller_id)
-    return ok()
+    return await _kill_or_suspend(call, body, "CancelOrders", mode, "cancelling")
 
 
 @API.post(
@@ -262,16 +255,20 @@ async def cancel_orders(call: Call, body: CancelOrders) -> Any:
     controller_scoped=True,
 )
 async def suspend_orders(call: Call, body: SuspendOrders) -> Any:
+    mode: dict[str, Any] = {**_kill(body.kill), **({"resetState": True} if body.reset else {})}
+    return await _kill_or_suspend(call, body, "SuspendOrders", mode, "suspending")
+
+
+async def _kill_or_suspend(
+    call: Call, body: CancelOrders | SuspendOrders, command: str, mode: dict[str, Any], doing: str
+) -> Any:
     if body.deep:
-        raise _unsupported("deep", "suspending the orders of called workflows")
+        raise _unsupported("deep", f"{doing} the orders of called workflows")
     controller_id = call.controller_id(body)
     ids = await _selected(
         call, body, controller_id, date_from=body.dateFrom, date_to=body.dateTo, time_zone=body.timeZone
     )
-    mode: dict[str, Any] = {**_kill(body.kill)}
-    if body.reset:
-        mode["resetState"] = True
-    await _modify(call, body, {"TYPE": "SuspendOrders", "orderIds": ids, "mode": mode}, ids, controller_id)
+    await _modify(call, body, {"TYPE": command, "orderIds": ids, "mode": mode}, ids, controller_id)
     return ok()
 
 

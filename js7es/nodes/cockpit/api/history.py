@@ -95,52 +95,45 @@ def _merged(pages: Sequence[list[dict[str, Any]]], limit: int | None) -> list[di
 @API.post("/orders/history", summary="The history of main orders, newest start first", request=OrdersFilter,
           response=History, permission=ORDERS_VIEW, access="session")  # fmt: skip
 async def orders_history(call: Call, body: OrdersFilter) -> dict[str, Any]:
-    no_tags(body)
-    now = now_ms()
-    pages = []
-    for controller_id in history_controllers(call, body.controllerId, ORDERS_VIEW):
-        answer = await query(
-            call,
-            q.orders_history,
-            now_ms=now,
-            controller_ids=[controller_id],
-            orders=[(o.workflowPath, o.orderId or None) for o in body.orders or []],
-            exclude_workflows=body.excludeWorkflows,
-            order_id=body.orderId,
-            workflow_path=body.workflowPath,
-            workflow_name=body.workflowName,
-            date_from=body.dateFrom,
-            date_to=body.dateTo,
-            completed_date_from=body.completedDateFrom,
-            completed_date_to=body.completedDateTo,
-            time_zone=body.timeZone,
-            folders=folder_filter(call, controller_id, body.folders),
-            limit=body.limit,
-            history_states=body.historyStates,
-            history_ids=body.historyIds,
-        )
-        pages.append(answer["history"])
-    return delivered({"history": _merged(pages, body.limit)})
+    return await _history(
+        call,
+        body,
+        q.orders_history,
+        orders=[(o.workflowPath, o.orderId or None) for o in body.orders or []],
+        exclude_workflows=body.excludeWorkflows,
+        history_ids=body.historyIds,
+    )
 
 
 @API.post("/tasks/history", summary="The history of tasks (job runs), newest start first", request=JobsFilter,
           response=History, permission=ORDERS_VIEW, access="session")  # fmt: skip
 async def tasks_history(call: Call, body: JobsFilter) -> dict[str, Any]:
+    return await _history(
+        call,
+        body,
+        q.tasks_history,
+        jobs=[(j.workflowPath, j.job or None) for j in body.jobs or []],
+        exclude_jobs=[(j.workflowPath, j.job or None) for j in body.excludeJobs or []],
+        job_name=body.jobName,
+        task_ids=body.taskIds,
+        history_ids=[h.historyId for h in body.historyIds or []],
+    )
+
+
+async def _history(call: Call, body: OrdersFilter | JobsFilter, query_fn: Any, **filters: Any) -> dict[str, Any]:
+    """One page per Controller the account may read (the filters common to both histories), merged."""
     no_tags(body)
     now = now_ms()
     pages = []
     for controller_id in history_controllers(call, body.controllerId, ORDERS_VIEW):
         answer = await query(
             call,
-            q.tasks_history,
+            query_fn,
             now_ms=now,
             controller_ids=[controller_id],
-            jobs=[(j.workflowPath, j.job or None) for j in body.jobs or []],
-            exclude_jobs=[(j.workflowPath, j.job or None) for j in body.excludeJobs or []],
-            job_name=body.jobName,
+            order_id=body.orderId,
             workflow_path=body.workflowPath,
             workflow_name=body.workflowName,
-            order_id=body.orderId,
             date_from=body.dateFrom,
             date_to=body.dateTo,
             completed_date_from=body.completedDateFrom,
@@ -149,8 +142,7 @@ async def tasks_history(call: Call, body: JobsFilter) -> dict[str, Any]:
             folders=folder_filter(call, controller_id, body.folders),
             limit=body.limit,
             history_states=body.historyStates,
-            task_ids=body.taskIds,
-            history_ids=[h.historyId for h in body.historyIds or []],
+            **filters,
         )
         pages.append(answer["history"])
     return delivered({"history": _merged(pages, body.limit)})

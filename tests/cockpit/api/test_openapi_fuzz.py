@@ -21,6 +21,8 @@ from starlette.applications import Starlette
 from js7es.nodes.client.errors import ClientError
 from tests.cockpit.api.harness import Joc, running_joc
 
+pytestmark = pytest.mark.slow  # a minute of generated requests: out of the quick tier
+
 
 def unreachable(controller_id: str) -> Any:
     raise ClientError(f"no Controller {controller_id} in this test")

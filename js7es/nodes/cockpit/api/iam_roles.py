@@ -177,19 +177,8 @@ class PermissionsAnswer(JocResponse):
 @API.post("/iam/permissions", summary="A role's permissions for a Controller ('' or none: the default)",
           request=ScopeFilter, response=PermissionsAnswer, permission=VIEW)  # fmt: skip
 async def permissions(call: Call, body: ScopeFilter) -> Response:
-    service = joc_service(call, body.identityServiceName)
-    scope = body.controllerId or ""
-    grants = _role(call, body.roleName).permissions.get(scope, ())
-    return joc_response(
-        delivered(
-            {
-                "identityServiceName": service.name,
-                "controllerId": scope,
-                "roleName": body.roleName,
-                "permissions": [{"permissionPath": g.path, "excluded": g.excluded} for g in grants],
-            }
-        )
-    )
+    grants = _role(call, body.roleName).permissions.get(body.controllerId or "", ())
+    return _scoped(call, body, "permissions", [{"permissionPath": g.path, "excluded": g.excluded} for g in grants])
 
 
 @API.post("/iam/permissions/store", summary="Replaces a role's permissions for a Controller ('': the default)",
@@ -242,19 +231,15 @@ class FoldersAnswer(JocResponse):
 @API.post("/iam/folders", summary="A role's folders for a Controller ('' or none: the default)",
           request=ScopeFilter, response=FoldersAnswer, permission=VIEW)  # fmt: skip
 async def folders(call: Call, body: ScopeFilter) -> Response:
+    grants = _role(call, body.roleName).folders.get(body.controllerId or "", ())
+    return _scoped(call, body, "folders", [{"folder": g.folder, "recursive": g.recursive} for g in grants])
+
+
+def _scoped(call: Call, body: ScopeFilter, name: str, items: list[dict[str, object]]) -> Response:
+    """JOC's answer of a role's permissions or folders in one scope."""
     service = joc_service(call, body.identityServiceName)
-    scope = body.controllerId or ""
-    grants = _role(call, body.roleName).folders.get(scope, ())
-    return joc_response(
-        delivered(
-            {
-                "identityServiceName": service.name,
-                "controllerId": scope,
-                "roleName": body.roleName,
-                "folders": [{"folder": g.folder, "recursive": g.recursive} for g in grants],
-            }
-        )
-    )
+    scope = {"identityServiceName": service.name, "controllerId": body.controllerId or "", "roleName": body.roleName}
+    return joc_response(delivered({**scope, name: items}))
 
 
 @API.post("/iam/folders/store", summary="Replaces a role's folders for a Controller ('': the default)",

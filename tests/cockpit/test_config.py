@@ -22,6 +22,7 @@ def test_the_sample_configuration_has_every_default() -> None:
     assert settings.http.port == 4446
     assert [c.controller_id for c in settings.controllers] == ["js7es"]
     assert settings.controllers[0].uris == ("https://127.0.0.1:4444",)
+    assert settings.cluster_watches == {}
 
 
 @pytest.mark.parametrize(
@@ -33,6 +34,7 @@ def test_the_sample_configuration_has_every_default() -> None:
         ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[projection]\ntask-log-limit=5\n', "task-log-limit"),
         ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[database]\nport=1\n', "unknown key(s) ['port']"),
         ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[extra]\n', "unknown section(s) ['extra']"),
+        ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\ncluster-watch="w:1"\n', "controllers.c.cluster-watch"),
     ],
 )
 def test_mistakes_are_refused_naming_the_key(tmp_path: Path, toml: str, message: str) -> None:
@@ -50,3 +52,14 @@ def test_a_relative_sqlite_url_is_relative_to_the_file(tmp_path: Path) -> None:
     )
     settings = parse_cockpit_settings(raw, tmp_path / "c.toml")
     assert settings.database_url == f"sqlite:///{tmp_path / 'db' / 'x.sqlite'}"
+
+
+def test_a_controller_cluster_s_watch(tmp_path: Path) -> None:
+    import tomllib
+
+    raw = tomllib.loads(
+        '[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u", "v"]\ncluster-watch="https://watch:4447/"\n'
+        '[controllers.d]\nuris=["w"]\n'
+    )
+    settings = parse_cockpit_settings(raw, tmp_path / "c.toml")
+    assert settings.cluster_watches == {"c": "https://watch:4447"}

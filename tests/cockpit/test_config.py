@@ -22,6 +22,7 @@ def test_the_sample_configuration_has_every_default() -> None:
     assert settings.http.port == 4446
     assert [c.controller_id for c in settings.controllers] == ["js7es"]
     assert settings.controllers[0].uris == ("https://127.0.0.1:4444",)
+    assert settings.cluster_watches == {}
 
 
 @pytest.mark.parametrize(
@@ -33,6 +34,7 @@ def test_the_sample_configuration_has_every_default() -> None:
         ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[projection]\ntask-log-limit=5\n', "task-log-limit"),
         ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[database]\nport=1\n', "unknown key(s) ['port']"),
         ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[extra]\n', "unknown section(s) ['extra']"),
+        ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\ncluster-watch="w:1"\n', "controllers.c.cluster-watch"),
     ],
 )
 def test_mistakes_are_refused_naming_the_key(tmp_path: Path, toml: str, message: str) -> None:
@@ -67,3 +69,14 @@ def test_the_root_password_hash_must_be_argon2id(tmp_path: Path) -> None:
         parse_cockpit_settings({**base, "joc": {"root-password-hash": "plain:x"}}, tmp_path / "c.toml")
     with pytest.raises(ConfigError, match="unknown key"):
         parse_cockpit_settings({**base, "joc": {"root-password": "x"}}, tmp_path / "c.toml")
+
+
+def test_a_controller_cluster_s_watch(tmp_path: Path) -> None:
+    import tomllib
+
+    raw = tomllib.loads(
+        '[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u", "v"]\ncluster-watch="https://watch:4447/"\n'
+        '[controllers.d]\nuris=["w"]\n'
+    )
+    settings = parse_cockpit_settings(raw, tmp_path / "c.toml")
+    assert settings.cluster_watches == {"c": "https://watch:4447"}

@@ -15,6 +15,7 @@ from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit import keys
 from js7es.domain.cockpit.apply import AggregateState, apply, apply_iam, state_of
 from js7es.domain.cockpit.bootstrap import DEFAULT_ROLE_NAMES, bootstrap
+from js7es.domain.cockpit.controllers import ControllerRegistration
 from js7es.domain.cockpit.decide import COMMAND_KINDS, CockpitContext, decide
 from js7es.domain.cockpit.iam import (
     EMPTY_IAM,
@@ -36,6 +37,10 @@ WORKFLOW = InventoryObject(object_type="WORKFLOW", name="w", path="/a/w", config
 DEPLOYED_W = ev.DeploymentObject(object_type="WORKFLOW", name="w", path="/a/w", configuration=WORKFLOW_JSON)
 DEPLOYMENT = Deployment(
     commit_id="v1", controller_id="controller-1", operation="UPDATE", account="root", objects=(DEPLOYED_W,)
+)
+CLUSTER_NODES = (
+    ev.RegisteredNode(url="https://primary:4443", role="PRIMARY", cluster_url="https://primary-intern:4443", title="P"),
+    ev.RegisteredNode(url="https://backup:4443", role="BACKUP", title="B"),
 )
 STATES: dict[str, tuple[str, AggregateState | None]] = {
     "account-": (keys.account("a"), None),
@@ -76,6 +81,8 @@ STATES: dict[str, tuple[str, AggregateState | None]] = {
     "deployment-done": (keys.deployment("v1"), replace(DEPLOYMENT, outcome="Succeeded")),
     "folder-": (keys.folder("/a"), None),
     "folder": (keys.folder("/a"), Folder(path="/a")),
+    "controller-": (keys.controller("c2"), None),
+    "controller": (keys.controller("c2"), ControllerRegistration(controller_id="c2", nodes=CLUSTER_NODES[:1])),
 }
 
 GRANTS = (PermissionGrant(path="sos:products:controller:view"), PermissionGrant(path="sos:products:joc", excluded=True))
@@ -141,6 +148,17 @@ TABLE: list[tuple[ev.CockpitEvent, frozenset[str]]] = [
     (ev.DeploymentFailed(problem={"code": "UnknownItem", "message": "AgentRef:a"}), frozenset({"deploying"})),
     (ev.FolderAdded(), frozenset({"folder-"})),
     (ev.FolderRemoved(), frozenset({"folder"})),
+    (
+        ev.ControllerRegistered(
+            nodes=CLUSTER_NODES, force_failover_confirmation=True, cluster_watch="https://watch:4447"
+        ),
+        frozenset({"controller-"}),
+    ),
+    (
+        ev.ControllerRegistrationChanged(nodes=(ev.RegisteredNode(url="https://c2:4443", role="STANDALONE"),)),
+        frozenset({"controller"}),
+    ),
+    (ev.ControllerUnregistered(), frozenset({"controller"})),
 ]
 META = ev.ChangeMeta(
     account="root",

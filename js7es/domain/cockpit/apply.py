@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit import keys
+from js7es.domain.cockpit.controllers import ControllerRegistration, apply_controller
 from js7es.domain.cockpit.iam import Account, IamState, IdentityService, Role, with_entry, with_version
 from js7es.domain.cockpit.inventory import (
     Deployment,
@@ -27,7 +28,16 @@ from js7es.domain.cockpit.state import ControllerCommand, Login, Settings
 from js7es.domain.problem import Problem, problem
 
 AggregateState = (
-    Account | Role | IdentityService | Settings | ControllerCommand | Login | InventoryObject | Deployment | Folder
+    Account
+    | Role
+    | IdentityService
+    | Settings
+    | ControllerCommand
+    | Login
+    | InventoryObject
+    | Deployment
+    | Folder
+    | ControllerRegistration
 )
 
 
@@ -162,6 +172,8 @@ def apply(state: AggregateState | None, key: str, event: ev.CockpitEvent) -> Agg
         case keys.FOLDER if state is None or isinstance(state, Folder):
             result = apply_folder(state, key, name, event)
             return result
+        case keys.CONTROLLER if state is None or isinstance(state, ControllerRegistration):
+            return apply_controller(state, key, name, event)
     return inapplicable(key, event, state)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from js7es.domain.cockpit.events import RegisteredNode
 from js7es.domain.cockpit.iam import FolderGrant, PermissionGrant, frozen_map
 from js7es.domain.value import NamedValues
 
@@ -160,3 +161,29 @@ class ConcludeDeployment(CockpitCommand):
     succeeded: bool
     at_ms: int
     problem: NamedValues | None = None
+
+
+# --- registered Controllers (controllers.py) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterController(CockpitCommand):
+    """Registers a new Controller (refused when its id is registered already)."""
+
+    nodes: tuple[RegisteredNode, ...]
+    force_failover_confirmation: bool = False
+    cluster_watch: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeControllerRegistration(CockpitCommand):
+    """Replaces the registration of a registered Controller (JOC's register with a controllerId)."""
+
+    nodes: tuple[RegisteredNode, ...]
+    force_failover_confirmation: bool = False
+    cluster_watch: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnregisterController(CockpitCommand):
+    pass

@@ -29,6 +29,7 @@ from js7es.domain.cockpit import commands as cmd
 from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit import keys
 from js7es.domain.cockpit.apply import AggregateState, apply
+from js7es.domain.cockpit.controllers import CONTROLLER_DECIDERS, CONTROLLER_KINDS
 from js7es.domain.cockpit.iam import (
     IDENTITY_SERVICE_TYPES,
     Account,
@@ -69,6 +70,7 @@ COMMAND_KINDS: dict[type[cmd.CockpitCommand], str] = {
     cmd.MarkOutcomeUnknown: keys.COMMAND,
     cmd.RecordLogin: keys.LOGIN,
     **INVENTORY_KINDS,
+    **CONTROLLER_KINDS,
 }
 
 
@@ -337,5 +339,6 @@ _DECIDERS: dict[type[cmd.CockpitCommand], _Decider] = {
     cmd.MarkOutcomeUnknown: _unknown_outcome,
     cmd.RecordLogin: _record_login,
     **INVENTORY_DECIDERS,
+    **CONTROLLER_DECIDERS,
 }
 assert set(_DECIDERS) == set(COMMAND_KINDS)

@@ -330,6 +330,54 @@ class FolderRemoved(FolderEvent):
     pass
 
 
+# --- registered Controllers (key controller:<controllerId>) -----------------------------------------
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisteredNode:
+    """One node of a registered Controller as JOC registers it (registerParam-schema.json's item):
+    its URL as the Cockpit reaches it, its role (STANDALONE, or PRIMARY and BACKUP of a cluster), the
+    URL the cluster's nodes use for it (`cluster_url`, None: `url`), and a title."""
+
+    url: str
+    role: str
+    cluster_url: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControllerEvent(CockpitEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControllerRegistered(ControllerEvent):
+    """The Cockpit follows this Controller from now on. `cluster_watch`: the URL of the Cluster Watch
+    of a Controller cluster (js7es's Watch is a process of its own), for confirm_node_loss."""
+
+    nodes: tuple[RegisteredNode, ...]
+    force_failover_confirmation: bool = False
+    cluster_watch: str | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControllerRegistrationChanged(ControllerEvent):
+    """The registration after the change, whole (the nodes, the flag and the Watch replace those before)."""
+
+    nodes: tuple[RegisteredNode, ...]
+    force_failover_confirmation: bool = False
+    cluster_watch: str | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControllerUnregistered(ControllerEvent):
+    """The Cockpit no longer follows it; the rows it projected stay (see nodes/cockpit/api/registration.py)."""
+
+
 FAMILIES: tuple[type[CockpitEvent], ...] = (
     AccountEvent,
     RoleEvent,
@@ -340,6 +388,7 @@ FAMILIES: tuple[type[CockpitEvent], ...] = (
     InventoryEvent,
     DeploymentEvent,
     FolderEvent,
+    ControllerEvent,
 )
 
 # The explicit registry: every event of the Cockpit store by its TYPE (a test checks it is complete).
@@ -373,6 +422,9 @@ COCKPIT_EVENTS: Mapping[str, type[CockpitEvent]] = MappingProxyType(
             DeploymentFailed,
             FolderAdded,
             FolderRemoved,
+            ControllerRegistered,
+            ControllerRegistrationChanged,
+            ControllerUnregistered,
         )
     }
 )

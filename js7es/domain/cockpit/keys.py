@@ -1,7 +1,8 @@
 """Aggregate keys of the Cockpit's store: ``<kind>:<name>``, stable names the store turns into ids.
 
 An event carries no key (JS7's habit: the key travels beside it, in the store's record), so the key says
-which account, role, identity service, settings section, Controller command or login an event is about.
+which account, role, identity service, settings section, Controller command, login or registered
+Controller an event is about.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ LOGIN: Final = "login"
 INVENTORY: Final = "inventory"  # inventory:<objectType>:<name> (JS7 names are unique per type)
 DEPLOYMENT: Final = "deployment"  # deployment:<commitId>, one per Controller and deploy call
 FOLDER: Final = "folder"  # folder:<path>, an inventory folder stored on its own (e.g. empty)
-KINDS: Final = (ACCOUNT, ROLE, IDENTITY_SERVICE, SETTINGS, COMMAND, LOGIN, INVENTORY, DEPLOYMENT, FOLDER)
+CONTROLLER: Final = "controller"  # controller:<controllerId>, a Controller registered through the API
+KINDS: Final = (ACCOUNT, ROLE, IDENTITY_SERVICE, SETTINGS, COMMAND, LOGIN, INVENTORY, DEPLOYMENT, FOLDER, CONTROLLER)
 INVENTORY_KINDS: Final = frozenset({INVENTORY, DEPLOYMENT, FOLDER})
 IAM_KINDS: Final = frozenset({ACCOUNT, ROLE, IDENTITY_SERVICE, SETTINGS})
 
@@ -60,6 +62,10 @@ def deployment(commit_id: str) -> str:
 
 def folder(path: str) -> str:
     return key(FOLDER, path)
+
+
+def controller(controller_id: str) -> str:
+    return key(CONTROLLER, controller_id)
 
 
 def split(aggregate_key: str) -> tuple[str, str]:

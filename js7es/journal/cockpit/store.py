@@ -16,6 +16,7 @@ from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit import keys
 from js7es.domain.cockpit.apply import AggregateState, apply, apply_iam, apply_to_inventory
 from js7es.domain.cockpit.bootstrap import bootstrap
+from js7es.domain.cockpit.controllers import NO_CONTROLLERS, RegisteredControllers, apply_registered
 from js7es.domain.cockpit.decide import CockpitContext, decide
 from js7es.domain.cockpit.iam import EMPTY_IAM, IamState, PermissionGrant
 from js7es.domain.cockpit.inventory import EMPTY_INVENTORY, InventoryState
@@ -35,6 +36,9 @@ INVENTORY_TOPICS: tuple[str, ...] = tuple(
     name
     for name, cls in ev.COCKPIT_EVENTS.items()
     if issubclass(cls, (ev.InventoryEvent, ev.DeploymentEvent, ev.FolderEvent))
+)
+CONTROLLER_TOPICS: tuple[str, ...] = tuple(
+    name for name, cls in ev.COCKPIT_EVENTS.items() if issubclass(cls, ev.ControllerEvent)
 )
 COMMAND_TOPICS: tuple[str, ...] = tuple(
     name for name, cls in ev.COCKPIT_EVENTS.items() if issubclass(cls, ev.ControllerCommandEvent)
@@ -66,6 +70,9 @@ class CockpitStore:
         self._inventory_lock = threading.Lock()
         self._inventory = EMPTY_INVENTORY
         self._inventory_position = 0
+        self._controllers_lock = threading.Lock()
+        self._controllers = NO_CONTROLLERS
+        self._controllers_position = 0
         self._appended = threading.Condition()
 
     @classmethod
@@ -247,6 +254,20 @@ class CockpitStore:
                     self._inventory_position = record.notification_id
                 if len(page) < PAGE:
                     return self._inventory
+
+    def controllers(self) -> RegisteredControllers:
+        """The Controllers registered through the API: kept in memory as the IAM state is."""
+        with self._controllers_lock:
+            while True:
+                page = self._notifications(self._controllers_position, PAGE, CONTROLLER_TOPICS)
+                for record in page:
+                    result = apply_registered(self._controllers, record.key, record.event, record.version)
+                    if isinstance(result, Problem):
+                        raise CockpitStoreError(str(result))
+                    self._controllers = result
+                    self._controllers_position = record.notification_id
+                if len(page) < PAGE:
+                    return self._controllers
 
     def notifications(self, after_id: int = 0, limit: int = PAGE) -> list[ev.CockpitRecord]:
         """The records after notification `after_id`, in the store's total order (for followers)."""

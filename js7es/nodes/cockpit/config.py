@@ -44,6 +44,8 @@ class CockpitSettings:
     store_url: str = ""  # the Cockpit store (IAM, settings, audit trail): "" = <data-dir>/cockpit-store.sqlite
     store_schema: str | None = None
     root_password_hash: str | None = None  # [joc] root-password-hash: root's password on the store's first start
+    # [controllers.<id>] cluster-watch: the Cluster Watch of a Controller cluster, per Controller id
+    cluster_watches: Mapping[str, str] = field(default_factory=dict)
 
     def controller(self, controller_id: str | None) -> ControllerConnection:
         if controller_id is None:
@@ -101,8 +103,9 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
     if not isinstance(controllers_raw, Mapping) or not controllers_raw:
         raise ConfigError(f"{path}: [controllers.<id>] with uris = [...] is required (one per Controller)")
     controllers = []
+    cluster_watches = {}
     for controller_id in controllers_raw:
-        section = reader.section(controllers_raw, controller_id, {"uris", "user", "password"})
+        section = reader.section(controllers_raw, controller_id, {"uris", "user", "password", "cluster-watch"})
         uris = section.get("uris")
         if not isinstance(uris, list) or not 1 <= len(uris) <= 2 or not all(isinstance(u, str) and u for u in uris):
             raise ConfigError(f"{path}: controllers.{controller_id}.uris must be a list of one or two URIs")
@@ -110,6 +113,11 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
         password = section.get("password")
         if (user is None) != (password is None) or not all(v is None or isinstance(v, str) for v in (user, password)):
             raise ConfigError(f"{path}: controllers.{controller_id}: user and password go together, as strings")
+        watch = reader.text(section, f"controllers.{controller_id}.cluster-watch", "").rstrip("/")
+        if watch:
+            if not watch.startswith(("https://", "http://")):
+                raise ConfigError(f"{path}: controllers.{controller_id}.cluster-watch must be an http(s) URL")
+            cluster_watches[controller_id] = watch
         controllers.append(
             ControllerConnection(
                 controller_id=controller_id, uris=tuple(u.rstrip("/") for u in uris), user=user, password=password
@@ -145,4 +153,5 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
         store_url=store_url or sqlite_url(data_dir / "cockpit-store.sqlite"),
         store_schema=(reader.text(store, "store.schema", "") or schema_name),
         root_password_hash=root_password_hash,
+        cluster_watches=cluster_watches,
     )

@@ -1,4 +1,5 @@
-"""The Cockpit process: migrations, one follower per Controller, and a small web service on uvicorn.
+"""The Cockpit process: migrations, one follower per Controller (followers.py: those of the configuration
+and those registered through the JOC API, joining and leaving while it runs), and a web service on uvicorn.
 
 ``GET /cockpit/api`` (overview: each Controller's stored EventId and follower state; with
 ``[export.kafka]``, each export's position, checkpoint and lag under ``export.kafka``),
@@ -25,8 +26,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from js7es.domain.event import Stamped
+from js7es.nodes.client.connection import ControllerConnection
 from js7es.nodes.cockpit.config import CockpitSettings
 from js7es.nodes.cockpit.follower import ControllerFollower
+from js7es.nodes.cockpit.followers import FollowerSet
 from js7es.nodes.cockpit.release import KAFKA_EXPORT, PROJECTION, ReleaseGate
 from js7es.nodes.export.run import ExportStatus
 from js7es.nodes.export.service import KafkaExports
@@ -123,17 +126,20 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
         for callback in after_batch:
             callback(controller_id, result, events)
 
-    followers = [
-        ControllerFollower(
+    def make_follower(connection: ControllerConnection) -> ControllerFollower:
+        return ControllerFollower(
             connection=connection,
             projector=projector,
             settings=settings.projection,
             ssl_context=client_context,
             on_batch=on_batch,
-            release_gate=gates[connection.controller_id],
+            # a registered Controller's only consumer is the projection (the Kafka export is configured)
+            release_gate=gates.get(connection.controller_id),
         )
-        for connection in settings.controllers
-    ]
+
+    followers = FollowerSet(make_follower)
+    for connection in settings.controllers:
+        followers.add(connection)
     exports: KafkaExports | None = None
     if export_settings is not None:
         connections = {c.controller_id: c for c in settings.controllers}
@@ -144,13 +150,13 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
     server_box: list[uvicorn.Server] = []
     from js7es.nodes.cockpit.api.service import start_joc
 
-    joc = start_joc(settings, projector, insecure=insecure)
+    joc = start_joc(settings, projector, insecure=insecure, following=followers)
     after_batch.append(joc.services.batches.notify)
 
     def extra() -> dict[str, Any]:
         out: dict[str, Any] = {
             "database": projector.engine.dialect.name,
-            "controllers": {f.controller_id: f.status.to_json() for f in followers},
+            "controllers": followers.statuses(),
         }
         if exports is not None:
             out["export"] = {"kafka": exports.to_json()}
@@ -163,14 +169,14 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(f.run(), name=f"follow {f.controller_id}") for f in followers]
+        followers.start()
         if exports is not None:
             exports.start()
         scheme = "https" if tls is not None else "http"
         exporting = f", exporting to Kafka {dict(exports.settings.topics)}" if exports is not None else ""
         print(
             f"js7es cockpit {settings.cockpit_id!r} ready at {scheme}://{settings.http.host}:{settings.http.port}"
-            f"{PREFIX}, following {[f.controller_id for f in followers]} into {projector.engine.url!r}{exporting}",
+            f"{PREFIX}, following {followers.controller_ids} into {projector.engine.url!r}{exporting}",
             flush=True,
         )
         print(f"JOC API at {scheme}://{settings.http.host}:{settings.http.port}/joc/api", flush=True)
@@ -182,9 +188,7 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
             joc.close()
             if exports is not None:
                 await asyncio.to_thread(exports.stop)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await followers.stop()
             projector.engine.dispose()
 
     app = build_app(

@@ -48,6 +48,7 @@ CATEGORIES = {
     keys.INVENTORY: "INVENTORY",
     keys.FOLDER: "INVENTORY",
     keys.DEPLOYMENT: "DEPLOYMENT",
+    keys.CONTROLLER: "CONTROLLER",
 }
 _SECRET_FIELDS = ("passwordHash",)
 

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from js7es.domain.cockpit.events import ChangeMeta
 from js7es.domain.cockpit.permissions import DEFAULT_ROLES
 from js7es.journal.cockpit.store import CockpitStore
+from js7es.nodes.client.connection import ControllerConnection
 from js7es.nodes.cockpit.api.app import joc_routes
 from js7es.nodes.cockpit.api.passwords import hash_password
 from js7es.nodes.cockpit.api.services import CockpitServices, ControllerDirectory
@@ -64,6 +65,7 @@ def running_joc(
     make_client: Callable[[str], Any] | None = None,
     store: CockpitStore | None = None,
     engine: Any = None,
+    directory: dict[str, Any] | None = None,  # more fields of the ControllerDirectory (overview, …)
 ) -> Iterator[Joc]:
     if engine is None:
         engine = open_database(sqlite_url(tmp_path / "projection.sqlite"))
@@ -75,10 +77,20 @@ def running_joc(
     def no_client(controller_id: str) -> Any:
         raise AssertionError(f"no Controller client in this test ({controller_id})")
 
+    def client_of(connection: ControllerConnection) -> Any:
+        return (make_client or no_client)(connection.controller_id)
+
+    assert store is not None
+    registered = store.controllers
     services = CockpitServices(
         store=store,
         engine=engine,
-        controllers=ControllerDirectory(make_client=make_client or no_client, ids=lambda: list(controller_ids)),
+        controllers=ControllerDirectory(
+            make_client=client_of,
+            configured={c: ControllerConnection(controller_id=c, uris=(f"https://{c}:4443",)) for c in controller_ids},
+            registered=lambda: registered().controllers,
+            **(directory or {}),
+        ),
         version="test",
         events_wait_s=0.5,  # /events answers after this long without news (JOC: a minute)
     )

@@ -145,7 +145,19 @@ class ControllerState(Response):
 
 
 def registrations(call: Call, controller_id: str) -> list[dict[str, Any]]:
-    """One entry per registered node: STANDALONE, or PRIMARY and BACKUP with each other's URL as clusterUrl."""
+    """One entry per registered node: STANDALONE, or PRIMARY and BACKUP with each other's URL as clusterUrl
+    (a Controller of the configuration), or as registered through /controller/register."""
+    registration = call.services.controllers.registration(controller_id)
+    if registration is not None:
+        return [
+            {
+                "url": n.url,
+                "role": n.role,
+                **({"clusterUrl": n.cluster_url or n.url} if n.role != "STANDALONE" else {}),
+                **({"title": n.title} if n.title else {}),
+            }
+            for n in registration.nodes
+        ]
     uris = list(call.services.controllers.uris(controller_id))
     if len(uris) < 2:
         return [{"url": uris[0] if uris else "", "role": "STANDALONE"}]

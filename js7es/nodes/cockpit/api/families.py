@@ -18,6 +18,7 @@ def load() -> None:
         logs,
         order_views,
         orders,
+        registration,
         settings,
         transfer,
         workflows,

@@ -6,28 +6,37 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
 
 from js7es.domain.cockpit.events import ChangeMeta
 from js7es.domain.cockpit.permissions import DEFAULT_ROLES
-from js7es.nodes.client.connection import ClientTls
+from js7es.nodes.client.connection import ClientTls, ControllerConnection
+from js7es.nodes.client.errors import ClientError
 from js7es.nodes.cockpit.api import passwords
 from js7es.nodes.cockpit.api.joc import now_ms
-from js7es.nodes.cockpit.api.services import CockpitServices, ControllerDirectory
+from js7es.nodes.cockpit.api.services import (
+    CockpitServices,
+    ControllerDirectory,
+    Following,
+    NotFollowing,
+    registration_connection,
+)
 from js7es.nodes.http.app import js7es_version
 
 if TYPE_CHECKING:
     from js7es.journal.cockpit.store import CockpitStore
     from js7es.nodes.client.controller import ControllerClient
+    from js7es.nodes.cluster_watch.client import ClusterWatchClient
     from js7es.nodes.cockpit.config import CockpitSettings
     from js7es.projections.cockpit.audit import AuditFollower
     from js7es.projections.cockpit.projector import Projector
 
 log = logging.getLogger(__name__)
+PROBE_TIMEOUT_S = 10.0  # asking a URL whether a Controller (or a Cluster Watch) answers there
 SYSTEM = "js7es"  # the account of changes the Cockpit makes by itself (bootstrap, recovery)
 
 
@@ -57,8 +66,13 @@ def system_meta(request: str) -> ChangeMeta:
     return ChangeMeta(account=SYSTEM, at_ms=now_ms(), request=request)
 
 
-def start_joc(settings: CockpitSettings, projector: Projector, *, insecure: bool) -> JocService:
+def start_joc(
+    settings: CockpitSettings, projector: Projector, *, insecure: bool, following: Following | None = None
+) -> JocService:
+    """The JOC API over the store; `following`: the Cockpit's set of followers, which the Controllers
+    registered in the store join now and later ones as they are registered."""
     from js7es.nodes.client.controller import ControllerClient
+    from js7es.nodes.cluster_watch.client import ClusterWatchClient
     from js7es.nodes.cockpit.api.app import joc_routes
     from js7es.projections.cockpit.audit import AuditFollower, AuditProjector
 
@@ -76,25 +90,44 @@ def start_joc(settings: CockpitSettings, projector: Projector, *, insecure: bool
     if recovered:
         log.warning("%d command(s) to Controllers had no answer before the last stop: marked Unknown", len(recovered))
     audit = AuditFollower(AuditProjector(store, projector.engine)).start()
-    connections = {c.controller_id: c for c in settings.controllers}
     tls = (
         ClientTls()
         if settings.tls is None or insecure
         else ClientTls(ca=settings.tls.ca, cert=settings.tls.cert, key=settings.tls.key)
     )
 
-    def make_client(controller_id: str) -> ControllerClient:
-        return ControllerClient(connections[controller_id], tls, timeout_s=30.0)
+    def make_client(connection: ControllerConnection) -> ControllerClient:
+        return ControllerClient(connection, tls, timeout_s=30.0)
 
-    ids: Callable[[], list[str]] = lambda: list(connections)  # noqa: E731
-    services = CockpitServices(
-        store=store,
-        engine=projector.engine,
-        controllers=ControllerDirectory(
-            make_client=make_client, ids=ids, uris=lambda cid: connections[cid].uris if cid in connections else ()
-        ),
-        version=js7es_version(),
+    def overview(url: str) -> Mapping[str, Any]:
+        with ControllerClient(ControllerConnection(uris=(url,)), tls, timeout_s=PROBE_TIMEOUT_S) as client:
+            answer = client.get("")
+        if not isinstance(answer, Mapping):
+            raise ClientError(f"{url}: the overview is not a JSON object")
+        return answer
+
+    def make_watch_client(url: str) -> ClusterWatchClient:
+        return ClusterWatchClient(ControllerConnection(uris=(url,)), tls, timeout_s=PROBE_TIMEOUT_S)
+
+    directory = ControllerDirectory(
+        make_client=make_client,
+        configured={c.controller_id: c for c in settings.controllers},
+        registered=lambda: store.controllers().controllers,
+        configured_watches=settings.cluster_watches,
+        overview=overview,
+        make_watch_client=make_watch_client,
+        following=following or NotFollowing(),
     )
+    for controller_id in directory.ids():
+        registration = directory.registration(controller_id)
+        if registration is not None:
+            directory.following.add(registration_connection(registration))
+    for controller_id in store.controllers().controllers:
+        if directory.is_configured(controller_id):
+            log.warning(
+                "Controller %r: configured and registered in the store; the configuration counts", controller_id
+            )
+    services = CockpitServices(store=store, engine=projector.engine, controllers=directory, version=js7es_version())
     start_reconciliation(services)
     return JocService(services=services, routes=joc_routes(services), audit=audit, root_password=root_password)
 

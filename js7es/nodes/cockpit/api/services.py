@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import anyio.to_thread
 
@@ -23,6 +23,7 @@ from js7es.domain.cockpit.events import ChangeMeta
 from js7es.domain.cockpit.iam import Account, IamState
 from js7es.domain.cockpit.permissions import EffectivePermissions, FolderPermissions, effective
 from js7es.domain.problem import Problem
+from js7es.nodes.client.connection import ControllerConnection
 from js7es.nodes.client.errors import ClientError
 from js7es.nodes.cockpit.api.joc import JocError, controller_refused, controller_unavailable
 from js7es.nodes.cockpit.api.notifier import BatchSignal
@@ -32,8 +33,10 @@ from js7es.nodes.crash import crash_point
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from js7es.domain.cockpit.controllers import ControllerRegistration
     from js7es.journal.cockpit.store import CockpitStore
     from js7es.nodes.client.controller import ControllerClient
+    from js7es.nodes.cluster_watch.client import ClusterWatchClient
     from js7es.nodes.cockpit.api.call import ChangeMetaArgs
 
 log = logging.getLogger(__name__)
@@ -76,23 +79,90 @@ def parse_duration_s(text: object, default: float) -> float:
         return default
 
 
+class Following(Protocol):
+    """The Cockpit's set of followers (nodes/cockpit/followers.py), as the API changes it."""
+
+    def add(self, connection: ControllerConnection) -> None: ...
+
+    def remove(self, controller_id: str) -> None: ...
+
+
+class NotFollowing:
+    """No follower set (the API in a test): what was asked is kept, for the test to see."""
+
+    def __init__(self) -> None:
+        self.following: dict[str, ControllerConnection] = {}
+
+    def add(self, connection: ControllerConnection) -> None:
+        self.following[connection.controller_id] = connection
+
+    def remove(self, controller_id: str) -> None:
+        self.following.pop(controller_id, None)
+
+
+def _no_overview(url: str) -> Mapping[str, Any]:
+    raise ClientError(f"no Controller at {url} in this test")
+
+
 @dataclass
 class ControllerDirectory:
-    """The Controllers this Cockpit follows: their clients for commands (made on first use)."""
+    """The Controllers this Cockpit follows — those of its configuration file (fixed at start) and those
+    registered through the API (the store's, read at each call) — with their clients for commands (made
+    on first use), their Cluster Watches, and the set of followers the API changes."""
 
-    make_client: Callable[[str], ControllerClient]
-    ids: Callable[[], Sequence[str]]
-    # The registered URIs of a Controller's nodes (the Cockpit's configuration): one for a standalone
-    # Controller, the primary's then the backup's for a cluster.
-    uris: Callable[[str], Sequence[str]] = lambda controller_id: ()
+    make_client: Callable[[ControllerConnection], ControllerClient]
+    configured: Mapping[str, ControllerConnection] = field(default_factory=dict)
+    registered: Callable[[], Mapping[str, ControllerRegistration]] = dict
+    configured_watches: Mapping[str, str] = field(default_factory=dict)
+    # The overview (GET /controller/api) of whatever answers at a URL, with the Cockpit's certificate
+    overview: Callable[[str], Mapping[str, Any]] = _no_overview
+    make_watch_client: Callable[[str], ClusterWatchClient] | None = None
+    following: Following = field(default_factory=NotFollowing)
     _clients: dict[str, ControllerClient] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ids(self) -> list[str]:
+        """The configured ones in the file's order, then the registered ones by id."""
+        return [*self.configured, *sorted(c for c in self.registered() if c not in self.configured)]
+
+    def is_configured(self, controller_id: str) -> bool:
+        return controller_id in self.configured
+
+    def registration(self, controller_id: str) -> ControllerRegistration | None:
+        """The registration through the API (None for a configured or an unknown Controller)."""
+        if controller_id in self.configured:
+            return None
+        return self.registered().get(controller_id)
+
+    def connection(self, controller_id: str) -> ControllerConnection | None:
+        configured = self.configured.get(controller_id)
+        if configured is not None:
+            return configured
+        registration = self.registration(controller_id)
+        if registration is None:
+            return None
+        return registration_connection(registration)
+
+    def uris(self, controller_id: str) -> tuple[str, ...]:
+        """The URIs of a Controller's nodes: one for a standalone Controller, the primary's then the
+        backup's for a cluster."""
+        connection = self.connection(controller_id)
+        return connection.uris if connection is not None else ()
+
+    def cluster_watch(self, controller_id: str) -> str | None:
+        if controller_id in self.configured:
+            return self.configured_watches.get(controller_id)
+        registration = self.registration(controller_id)
+        return registration.cluster_watch if registration is not None else None
 
     def client(self, controller_id: str) -> ControllerClient:
         with self._lock:
             client = self._clients.get(controller_id)
             if client is None:
-                client = self._clients[controller_id] = self.make_client(controller_id)
+                connection = self.connection(controller_id)
+                if connection is None:
+                    raise ClientError(f"no Controller {controller_id!r} is known to the Cockpit")
+                client = self._clients[controller_id] = self.make_client(connection)
             return client
 
     def forget(self, controller_id: str) -> None:
@@ -106,6 +176,11 @@ class ControllerDirectory:
             clients, self._clients = list(self._clients.values()), {}
         for c in clients:
             c.close()
+
+
+def registration_connection(registration: ControllerRegistration) -> ControllerConnection:
+    """How the Cockpit reaches a registered Controller: its nodes' URLs, with the Cockpit's certificate."""
+    return ControllerConnection(controller_id=registration.controller_id, uris=registration.uris)
 
 
 class CockpitServices:
@@ -192,6 +267,28 @@ class CockpitServices:
         send: Callable[[ControllerClient], T],
     ) -> T:
         """Audit, send, audit the outcome (see the module's docstring)."""
+        return await self.audited_call(
+            meta,
+            controller_id=controller_id,
+            category=category,
+            parameters=parameters,
+            send=lambda: send(self.controllers.client(controller_id)),
+            unavailable=lambda reason: controller_unavailable(controller_id, reason),
+        )
+
+    async def audited_call(
+        self,
+        meta: ChangeMetaArgs,
+        *,
+        controller_id: str,
+        category: str,
+        parameters: Mapping[str, Any],
+        send: Callable[[], T],
+        unavailable: Callable[[str], JocError],
+    ) -> T:
+        """`controller_command` for any call on a Controller's behalf (e.g. to its Cluster Watch): the audit
+        entry committed before `send` runs (in a thread), its outcome after; a `ClientError` with a
+        problem is a refusal (JOC-420), without one `unavailable`, of unknown outcome when in doubt."""
         request_id = str(uuid.uuid4())
         key = keys.command(request_id)
         await self.execute(
@@ -203,7 +300,7 @@ class CockpitServices:
         )
         crash_point("cockpit-command-audited")
         try:
-            answer = await anyio.to_thread.run_sync(lambda: send(self.controllers.client(controller_id)))
+            answer = await anyio.to_thread.run_sync(send)
         except ClientError as e:
             if e.problem is not None:
                 await self.execute(
@@ -213,9 +310,9 @@ class CockpitServices:
             if e.in_doubt:
                 await self.execute(key, cmd.MarkOutcomeUnknown(), meta)
             else:
-                unavailable = {"code": "ControllerUnavailable", "message": str(e)}
-                await self.execute(key, cmd.AnswerControllerCommand(accepted=False, problem=unavailable), meta)
-            raise controller_unavailable(controller_id, str(e)) from None
+                refusal = {"code": "ControllerUnavailable", "message": str(e)}
+                await self.execute(key, cmd.AnswerControllerCommand(accepted=False, problem=refusal), meta)
+            raise unavailable(str(e)) from None
         crash_point("cockpit-command-answered")
         await self.execute(key, cmd.AnswerControllerCommand(accepted=True), meta)
         return answer
@@ -238,4 +335,6 @@ def _joc_code(p: Problem) -> str:
         "UnknownAccount": "JOC-002",
         "UnknownRole": "JOC-002",
         "UnknownIdentityService": "JOC-002",
+        "UnknownController": "JOC-002",
+        "ControllerAlreadyRegistered": "JOC-171",
     }.get(p.code, "JOC-400")

@@ -11,6 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from js7es.domain import codec
+from js7es.domain.cluster import ClusterState
 from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.queries.common import Db, connected, joc_date
 
@@ -81,3 +83,16 @@ def get_controller(
     with connected(db) as c:
         row = c.execute(sa.select(C).where(C.c.controller_id == controller_id)).first()
     return None if row is None else controller_item(row, registration)
+
+
+def cluster_state_of(db: Db, controller_id: str) -> ClusterState | None:
+    """The Controller cluster's state as last projected (None: no cluster event seen, or unreadable)."""
+    with connected(db) as c:
+        stored = c.execute(sa.select(C.c.cluster_state).where(C.c.controller_id == controller_id)).scalar()
+    if not stored:
+        return None
+    try:
+        state: ClusterState = codec.decode(json.loads(stored), ClusterState)
+    except (ValueError, codec.CodecError):
+        return None
+    return state

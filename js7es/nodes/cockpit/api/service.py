@@ -61,6 +61,7 @@ def start_joc(settings: CockpitSettings, projector: Projector, *, insecure: bool
     from js7es.nodes.client.controller import ControllerClient
     from js7es.nodes.cockpit.api.app import joc_routes
     from js7es.projections.cockpit.audit import AuditFollower, AuditProjector
+    from js7es.projections.cockpit.deployed import DeployedObjectsProjector
 
     store = open_store(settings)
     root_password = None
@@ -75,7 +76,9 @@ def start_joc(settings: CockpitSettings, projector: Projector, *, insecure: bool
     recovered = store.recover_unanswered(system_meta("recovery"))
     if recovered:
         log.warning("%d command(s) to Controllers had no answer before the last stop: marked Unknown", len(recovered))
-    audit = AuditFollower(AuditProjector(store, projector.engine)).start()
+    audit = AuditFollower(
+        AuditProjector(store, projector.engine), DeployedObjectsProjector(store, projector.engine)
+    ).start()
     connections = {c.controller_id: c for c in settings.controllers}
     tls = (
         ClientTls()

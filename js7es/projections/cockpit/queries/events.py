@@ -20,13 +20,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from js7es.projections.cockpit import schema
-from js7es.projections.cockpit.queries.common import Db, Folders, connected, folder_clause, joc_path
+from js7es.projections.cockpit.queries.common import Db, Folders, WorkflowPaths, connected
 
 C = schema.controllers
 O = schema.orders  # noqa: E741
 H = schema.order_history
 S = schema.order_steps
 AG = schema.agents
+PATHS = {table.name: WorkflowPaths(table, table.c.workflow_path) for table in (O, H, S)}
+OP, HP, SP = PATHS[O.name], PATHS[H.name], PATHS[S.name]
 
 
 def stored_event_id(db: Db, controller_id: str) -> tuple[int, int | None]:
@@ -50,21 +52,21 @@ def event_snapshots(
             return event_id, []
         workflows = _workflows(
             c,
-            sa.select(O.c.workflow_path, O.c.workflow_version).where(
-                O.c.controller_id == controller_id, O.c.last_event_id > after, folder_clause(O.c.workflow_path, folders)
-            ),
-            sa.select(H.c.workflow_path, H.c.workflow_version).where(
-                H.c.controller_id == controller_id, H.c.ended_at >= since_ms, folder_clause(H.c.workflow_path, folders)
-            ),
+            sa.select(OP.path, O.c.workflow_version)
+            .select_from(OP.joined)
+            .where(O.c.controller_id == controller_id, O.c.last_event_id > after, OP.in_folders(folders)),
+            sa.select(HP.path, H.c.workflow_version)
+            .select_from(HP.joined)
+            .where(H.c.controller_id == controller_id, H.c.ended_at >= since_ms, HP.in_folders(folders)),
         )
         jobs = _workflows(
             c,
-            sa.select(S.c.workflow_path, S.c.workflow_version).where(
-                S.c.controller_id == controller_id, S.c.step_event_id > after, folder_clause(S.c.workflow_path, folders)
-            ),
-            sa.select(S.c.workflow_path, S.c.workflow_version).where(
-                S.c.controller_id == controller_id, S.c.ended_at >= since_ms, folder_clause(S.c.workflow_path, folders)
-            ),
+            sa.select(SP.path, S.c.workflow_version)
+            .select_from(SP.joined)
+            .where(S.c.controller_id == controller_id, S.c.step_event_id > after, SP.in_folders(folders)),
+            sa.select(SP.path, S.c.workflow_version)
+            .select_from(SP.joined)
+            .where(S.c.controller_id == controller_id, S.c.ended_at >= since_ms, SP.in_folders(folders)),
         )
         history = {
             "HistoryOrderStarted": _exists(c, H, H.c.started_at >= since_ms, controller_id, folders),
@@ -89,7 +91,7 @@ def event_snapshots(
                 {
                     "eventType": event_type,
                     "objectType": object_type,
-                    "workflow": {"path": joc_path(path), "versionId": version},
+                    "workflow": {"path": path, "versionId": version},
                     "eventId": event_id,
                 }
             )
@@ -110,10 +112,11 @@ def _workflows(c: sa.Connection, *queries: sa.Select[Any]) -> list[tuple[str, st
 
 
 def _exists(c: sa.Connection, table: sa.Table, changed: Any, controller_id: str, folders: Folders | None) -> bool:
+    paths = PATHS[table.name]
     query = (
         sa.select(sa.literal(1))
-        .select_from(table)
-        .where(table.c.controller_id == controller_id, changed, folder_clause(table.c.workflow_path, folders))
+        .select_from(table if folders is None else paths.joined)
+        .where(table.c.controller_id == controller_id, changed, paths.in_folders(folders))
         .limit(1)
     )
     return c.execute(query).first() is not None

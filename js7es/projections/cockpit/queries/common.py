@@ -89,6 +89,7 @@ class WorkflowPaths:
 
     def __init__(self, table: sa.Table, name: sa.ColumnElement[str]) -> None:
         deployed = schema.deployed_objects.alias(f"deployed_{table.name}")
+        self.deployed = deployed
         self.table = table
         self.name = name
         self.joined = table.outerjoin(
@@ -107,8 +108,41 @@ class WorkflowPaths:
     def label(self) -> sa.Label[str]:
         return self.path.label("joc_path")
 
-    def in_folders(self, folders: Folders | None) -> ColumnElement[bool]:
-        return folder_clause(self.path, folders)
+    def in_folders(
+        self, c: Connection, folders: Folders | None, controller_ids: Sequence[str] | None = None
+    ) -> ColumnElement[bool]:
+        """The rows whose workflow lies in `folders` (`folder_clause`'s rules on the JOC path).
+
+        Not a filter on the joined path expression: the planner cannot estimate that one (PostgreSQL took
+        it for very selective and left the paging index for a sequential scan). The workflows deployed in
+        the folders are looked up first (deployed_objects is small), so that the filter is the stored name
+        IN a list, which the column's statistics measure. A name of deployed_objects never holds a "/", so
+        a stored path with folders (a Controller fed otherwise) has no row and is matched as it is, and a
+        bare name without a row lies in "/"."""
+        if folders is None:
+            return sa.true()
+        if any(normal_folder(f) == "/" and recursive for f, recursive in folders):
+            return sa.true()
+        d = schema.deployed_objects
+        query = sa.select(d.c.controller_id, d.c.name).where(
+            d.c.object_type == WORKFLOW, folder_clause(d.c.path, folders)
+        )
+        if controller_ids is not None:
+            query = query.where(d.c.controller_id.in_(sorted(set(controller_ids))))
+        names: dict[str, list[str]] = {}
+        for controller_id, name in c.execute(query.order_by(d.c.controller_id, d.c.name)):
+            names.setdefault(controller_id, []).append(name)
+        clauses = [
+            sa.and_(self.table.c.controller_id == controller_id, self.name.in_(deployed))
+            for controller_id, deployed in names.items()
+        ]
+        elsewhere = [(f, r) for f, r in folders if normal_folder(f) != "/"]
+        if elsewhere:
+            clauses.append(folder_clause(self.name, elsewhere))
+        if len(elsewhere) < len(folders):  # "/" itself: the names without a row
+            root = folder_clause(self.name, [("/", False)])
+            clauses.append(sa.and_(root, self.deployed.c.path.is_(None)))
+        return sa.or_(*clauses) if clauses else sa.false()
 
     def is_any(self, paths: Sequence[str]) -> ColumnElement[bool]:
         """The workflows `paths` name: a path with folders (``/a/b/W``) must be the JOC path, a bare name

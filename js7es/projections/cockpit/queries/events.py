@@ -50,29 +50,38 @@ def event_snapshots(
         event_id = 0 if row is None else int(row.event_id)
         if event_id <= after:
             return event_id, []
+        inside = {name: paths.in_folders(c, folders, [controller_id]) for name, paths in PATHS.items()}
         workflows = _workflows(
             c,
             sa.select(OP.path, O.c.workflow_version)
             .select_from(OP.joined)
-            .where(O.c.controller_id == controller_id, O.c.last_event_id > after, OP.in_folders(folders)),
+            .where(
+                O.c.controller_id == controller_id,
+                O.c.last_event_id > after,
+                inside[O.name],
+            ),
             sa.select(HP.path, H.c.workflow_version)
             .select_from(HP.joined)
-            .where(H.c.controller_id == controller_id, H.c.ended_at >= since_ms, HP.in_folders(folders)),
+            .where(H.c.controller_id == controller_id, H.c.ended_at >= since_ms, inside[H.name]),
         )
         jobs = _workflows(
             c,
             sa.select(SP.path, S.c.workflow_version)
             .select_from(SP.joined)
-            .where(S.c.controller_id == controller_id, S.c.step_event_id > after, SP.in_folders(folders)),
+            .where(
+                S.c.controller_id == controller_id,
+                S.c.step_event_id > after,
+                inside[S.name],
+            ),
             sa.select(SP.path, S.c.workflow_version)
             .select_from(SP.joined)
-            .where(S.c.controller_id == controller_id, S.c.ended_at >= since_ms, SP.in_folders(folders)),
+            .where(S.c.controller_id == controller_id, S.c.ended_at >= since_ms, inside[S.name]),
         )
         history = {
-            "HistoryOrderStarted": _exists(c, H, H.c.started_at >= since_ms, controller_id, folders),
-            "HistoryOrderTerminated": _exists(c, H, H.c.ended_at >= since_ms, controller_id, folders),
-            "HistoryTaskStarted": _exists(c, S, S.c.step_event_id > after, controller_id, folders),
-            "HistoryTaskTerminated": _exists(c, S, S.c.ended_at >= since_ms, controller_id, folders),
+            "HistoryOrderStarted": _exists(c, H, H.c.started_at >= since_ms, controller_id, folders, inside[H.name]),
+            "HistoryOrderTerminated": _exists(c, H, H.c.ended_at >= since_ms, controller_id, folders, inside[H.name]),
+            "HistoryTaskStarted": _exists(c, S, S.c.step_event_id > after, controller_id, folders, inside[S.name]),
+            "HistoryTaskTerminated": _exists(c, S, S.c.ended_at >= since_ms, controller_id, folders, inside[S.name]),
         }
         agents = list(
             c.execute(
@@ -111,12 +120,13 @@ def _workflows(c: sa.Connection, *queries: sa.Select[Any]) -> list[tuple[str, st
     return sorted(found)
 
 
-def _exists(c: sa.Connection, table: sa.Table, changed: Any, controller_id: str, folders: Folders | None) -> bool:
-    paths = PATHS[table.name]
+def _exists(
+    c: sa.Connection, table: sa.Table, changed: Any, controller_id: str, folders: Folders | None, inside: Any
+) -> bool:
     query = (
         sa.select(sa.literal(1))
-        .select_from(table if folders is None else paths.joined)
-        .where(table.c.controller_id == controller_id, changed, paths.in_folders(folders))
+        .select_from(table if folders is None else PATHS[table.name].joined)
+        .where(table.c.controller_id == controller_id, changed, inside)
         .limit(1)
     )
     return c.execute(query).first() is not None

@@ -49,7 +49,9 @@ def _step(c: Connection, controller_id: str, task_id: int, folders: Folders | No
     return c.execute(
         sa.select(S.c.step_event_id, S.c.ended_at)
         .select_from(SP.joined)
-        .where(S.c.controller_id == controller_id, S.c.step_event_id == task_id, SP.in_folders(folders))
+        .where(
+            S.c.controller_id == controller_id, S.c.step_event_id == task_id, SP.in_folders(c, folders, [controller_id])
+        )
     ).first()
 
 
@@ -138,7 +140,7 @@ def order_log(
         where = [
             H.c.controller_id == controller_id,
             H.c.run_event_id == history_id,
-            HP.in_folders(folders),
+            HP.in_folders(c, folders, [controller_id]),
         ]
         where.append(H.c.order_id == order_id if order_id is not None else H.c.parent_order_id.is_(None))
         run = c.execute(sa.select(H).select_from(HP.joined).where(*where)).first()

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from js7es.domain.value import loads
@@ -106,6 +107,7 @@ def order_v(row: Any, now_ms: int, *, compact: bool) -> dict[str, Any]:
 
 
 def _where(
+    c: Connection,
     controller_id: str,
     *,
     order_ids: Sequence[str] | None,
@@ -116,7 +118,7 @@ def _where(
     date_to_ms: int | None,
     now_ms: int,
 ) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [T.c.controller_id == controller_id, TP.in_folders(folders)]
+    where: list[ColumnElement[bool]] = [T.c.controller_id == controller_id, TP.in_folders(c, folders, [controller_id])]
     if order_ids:
         where.append(T.c.order_id.in_(sorted(set(order_ids))))
     if workflow_ids:
@@ -167,16 +169,6 @@ def list_orders(
     if date_to:
         # JOC (OrdersResourceImpl): "0d" means "1d", parsed as a dateFrom
         date_to_ms = parse_date("1d" if date_to == "0d" else date_to, date_to=False, time_zone=time_zone, now_ms=now_ms)
-    where = _where(
-        controller_id,
-        order_ids=order_ids,
-        workflow_ids=workflow_ids,
-        states=states,
-        folders=folders,
-        regex=regex,
-        date_to_ms=date_to_ms,
-        now_ms=now_ms,
-    )
     n = None if order_ids else effective_limit(limit)
     segments = (
         (T.c.scheduled_for > now_ms, (T.c.scheduled_for.desc(), T.c.order_id)),
@@ -186,6 +178,17 @@ def list_orders(
     )
     orders: list[dict[str, Any]] = []
     with connected(db) as c:
+        where = _where(
+            c,
+            controller_id,
+            order_ids=order_ids,
+            workflow_ids=workflow_ids,
+            states=states,
+            folders=folders,
+            regex=regex,
+            date_to_ms=date_to_ms,
+            now_ms=now_ms,
+        )
         for segment, order_by in segments:
             query = sa.select(*_columns()).select_from(TP.joined).where(*where, segment).order_by(*order_by)
             if n is not None:
@@ -201,12 +204,16 @@ def get_order(
 ) -> dict[str, Any] | None:
     """POST /order (order/orderFilter-schema.json → order/order_v-schema.json): None when unknown or
     outside `folders` (the API answers JOC's not-found or folder error)."""
-    query = (
-        sa.select(*_columns())
-        .select_from(TP.joined)
-        .where(T.c.controller_id == controller_id, T.c.order_id == order_id, TP.in_folders(folders))
-    )
     with connected(db) as c:
+        query = (
+            sa.select(*_columns())
+            .select_from(TP.joined)
+            .where(
+                T.c.controller_id == controller_id,
+                T.c.order_id == order_id,
+                TP.in_folders(c, folders, [controller_id]),
+            )
+        )
         row = c.execute(query).first()
     return None if row is None else order_v(row, now_ms, compact=compact)
 
@@ -238,16 +245,6 @@ def orders_snapshot(
     """POST /orders/overview/snapshot (order/ordersFilterVBase-schema.json → order/snapshot-schema.json's
     `orders`, order/ordersSummary-schema.json): the number of current orders per JOC state, counted in
     SQL inside `folders`."""
-    where = _where(
-        controller_id,
-        order_ids=None,
-        workflow_ids=workflow_ids,
-        states=None,
-        folders=folders,
-        regex=None,
-        date_to_ms=None,
-        now_ms=now_ms,
-    )
     text = state_text_case(now_ms).label("text")
     summary = dict.fromkeys(
         (
@@ -265,6 +262,17 @@ def orders_snapshot(
         0,
     )
     with connected(db) as c:
+        where = _where(
+            c,
+            controller_id,
+            order_ids=None,
+            workflow_ids=workflow_ids,
+            states=None,
+            folders=folders,
+            regex=None,
+            date_to_ms=None,
+            now_ms=now_ms,
+        )
         # the deployed paths are joined only when a folder or a workflow is asked for
         source = TP.joined if folders is not None or workflow_ids else T
         query = sa.select(text, sa.func.count()).select_from(source).where(*where).group_by(text)
@@ -288,7 +296,7 @@ def orders_summary(
     """POST /orders/overview/summary (order/ordersFilter-schema.json → order/summary-schema.json's
     `orders`): main orders that ended successfully / failed between dateFrom and dateTo (their start
     time, as JOC's history filter)."""
-    where: list[ColumnElement[bool]] = [H.c.parent_order_id.is_(None), HP.in_folders(folders)]
+    where: list[ColumnElement[bool]] = [H.c.parent_order_id.is_(None)]
     if controller_id:
         where.append(H.c.controller_id == controller_id)
     start_from = parse_date(into_past(date_from), date_to=False, time_zone=time_zone, now_ms=now_ms)
@@ -305,6 +313,7 @@ def orders_summary(
     )
     out = {"successful": 0, "failed": 0}
     with connected(db) as c:
+        query = query.where(HP.in_folders(c, folders, [controller_id] if controller_id else None))
         for state, count in c.execute(query):
             out["successful" if state == "Finished" else "failed"] += int(count)
     return out

@@ -61,11 +61,7 @@ def list_workflows(
 ) -> dict[str, Any]:
     """POST /workflows (workflow/workflowsFilter-schema.json → workflow/workflows-schema.json without
     deliveryDate): the current versions, or the asked ones, by path."""
-    where: list[ColumnElement[bool]] = [
-        W.c.controller_id == controller_id,
-        W.c.deleted_at.is_(None),
-        WP.in_folders(folders),
-    ]
+    where: list[ColumnElement[bool]] = [W.c.controller_id == controller_id, W.c.deleted_at.is_(None)]
     if workflow_ids:
         alternatives = []
         for path, version in workflow_ids:
@@ -82,6 +78,7 @@ def list_workflows(
         # the workflow's JSON names its Agents as "agentPath":"<name>"
         where.append(sa.or_(*(text_clause(W.c.workflow_json, "*" + f'"agentPath":"{a}"' + "*") for a in agent_names)))
     with connected(db) as c:
+        where.append(WP.in_folders(c, folders, [controller_id]))
         query = sa.select(W, WP.label()).select_from(WP.joined).where(*where)
         rows = c.execute(query.order_by(WP.path, W.c.deployed_at)).all()
     return {"workflows": [workflow_item(r, compact=compact) for r in rows]}
@@ -98,9 +95,10 @@ def get_workflow(
 ) -> dict[str, Any] | None:
     """POST /workflow (workflow/workflowFilter-schema.json → workflow/workflow-schema.json's
     `workflow`): the version asked for, or the current one. None when unknown or outside `folders`."""
-    where = [W.c.controller_id == controller_id, WP.is_any([path]), WP.in_folders(folders)]
+    where = [W.c.controller_id == controller_id, WP.is_any([path])]
     where.append(W.c.version_id == version_id if version_id else W.c.is_current)
     with connected(db) as c:
+        where.append(WP.in_folders(c, folders, [controller_id]))
         query = sa.select(W, WP.label()).select_from(WP.joined).where(*where)
         row = c.execute(query.order_by(W.c.deployed_at.desc()).limit(1)).first()
     return None if row is None else workflow_item(row, compact=compact)
@@ -117,7 +115,7 @@ def workflows_order_count(
     """POST /workflows/order_count (→ workflow/workflowsOrderCount-schema.json without the dates):
     per workflow version the orders per JOC state (order/ordersSummary-schema.json), and the sum."""
     text = state_text_case(now_ms).label("text")
-    where: list[ColumnElement[bool]] = [O.c.controller_id == controller_id, OP.in_folders(folders)]
+    where: list[ColumnElement[bool]] = [O.c.controller_id == controller_id]
     if workflow_ids:
         where.append(
             sa.or_(
@@ -134,6 +132,7 @@ def workflows_order_count(
     per: dict[tuple[str, str], dict[str, int]] = {}
     total = _empty_summary()
     with connected(db) as c:
+        query = query.where(OP.in_folders(c, folders, [controller_id]))
         for path, version, state_text, count in c.execute(query):
             field = _SUMMARY_FIELDS.get(state_text)
             if field is None:

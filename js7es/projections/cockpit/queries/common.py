@@ -5,9 +5,10 @@ also hold a path with folders, ``/a/b/W`` or ``a/b/W``), and the projected rows 
 folder is the Cockpit inventory's knowledge: `deployed_objects` (projections/cockpit/deployed.py) says
 where a workflow deployed through the inventory lives. `WorkflowPaths` LEFT JOINs it to a table on
 (controller_id, "WORKFLOW", name) and gives the JOC path in SQL: the deployed path, or without a row the
-stored name made absolute (``W`` → ``/W``, as `joc_path` does in Python). Folder restrictions and path
-filters work on that expression; the join is one primary-key lookup per row read, so the paging queries
-stay index range scans on their own table.
+stored name made absolute (``W`` → ``/W``, as `joc_path` does in Python). Path filters work on that
+expression beside the name column; a folder restriction first looks up the workflows deployed in the
+folders and filters the name column by them (`WorkflowPaths.in_folders`). The join is one primary-key
+lookup per row read, so the paging queries stay index range scans on their own table.
 """
 
 from __future__ import annotations

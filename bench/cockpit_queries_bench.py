@@ -3,10 +3,11 @@
     .venv/bin/python bench/cockpit_queries_bench.py                      # 100,000 orders, 1,000,000 history rows
     .venv/bin/python bench/cockpit_queries_bench.py --orders 10000 --history 50000 --runs 50   # a quick check
 
-Fills the tables with bulk inserts (one Controller, paths in 20 folders), then times each query
+Fills the tables with bulk inserts (one Controller, 140 workflows deployed through the inventory in 20
+folders: their paths in `deployed_objects`, which every query LEFT JOINs), then times each query
 `--runs` times and prints one JSON document: p50/p99 ms per query and backend, beside the machine's
-own limit on that backend (`SELECT 1` on the same connection), plus the query plan of the two
-paging queries. PostgreSQL: JS7ES_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432/test),
+own limit on that backend (`SELECT 1` on the same connection), plus the query plans of the paging
+queries (the statements each sends, as it sends them). PostgreSQL: JS7ES_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432/test),
 in a schema of its own, dropped afterwards. The target (ARCHITECTURE) is p99 ≤ 50 ms.
 """
 
@@ -26,6 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from js7es.projections.cockpit import schema
@@ -35,6 +37,7 @@ from js7es.projections.cockpit.queries import history, orders
 CID = "bench"
 T0 = 1_700_000_000_000
 STATES = ("Fresh", "Ready", "Processing", "Finished", "Failed", "Prompting")
+WORKFLOWS = 140  # W0 … W139, Wk deployed at /folder<k % 20>/Wk
 
 
 def fill(engine: Engine, n_orders: int, n_history: int) -> None:
@@ -43,6 +46,22 @@ def fill(engine: Engine, n_orders: int, n_history: int) -> None:
             schema.controllers.insert(),
             [{"controller_id": CID, "event_id": 1, "event_count": 1, "inapplicable_events": 0}],
         )
+        c.execute(
+            schema.deployed_objects.insert(),
+            [
+                {
+                    "controller_id": CID,
+                    "object_type": "WORKFLOW",
+                    "name": f"W{k}",
+                    "path": f"/folder{k % 20}/W{k}",
+                    "folder": f"/folder{k % 20}",
+                    "commit_id": "v1",
+                    "deployed_at": T0,
+                    "store_notification_id": k + 1,
+                }
+                for k in range(WORKFLOWS)
+            ],
+        )
         for start in range(0, n_orders, 10_000):
             c.execute(
                 schema.orders.insert(),
@@ -50,7 +69,7 @@ def fill(engine: Engine, n_orders: int, n_history: int) -> None:
                     {
                         "controller_id": CID,
                         "order_id": f"order-{i:08}",
-                        "workflow_path": f"/folder{i % 20}/W{i % 7}",
+                        "workflow_path": f"W{i % WORKFLOWS}",
                         "workflow_version": "v1",
                         "state": STATES[i % len(STATES)],
                         "is_suspended": i % 50 == 0,
@@ -77,7 +96,7 @@ def fill(engine: Engine, n_orders: int, n_history: int) -> None:
                         "order_id": f"run-{i:08}",
                         "run_event_id": i,
                         "parent_order_id": None if i % 10 else f"run-{i - 1:08}",
-                        "workflow_path": f"/folder{i % 20}/W{i % 7}",
+                        "workflow_path": f"W{i % WORKFLOWS}",
                         "workflow_version": "v1",
                         "arguments": "{}",
                         "added_at": T0 + i * 100,
@@ -109,9 +128,25 @@ def timed(c: Connection, runs: int, call: Callable[[Connection], Any]) -> dict[s
     }
 
 
-def plan(c: Connection, query: str) -> list[str]:
+def plan(c: Connection, call: Callable[[Connection], Any]) -> list[list[str]]:
+    """The plans of the paging statements `call` sends (those joining deployed_objects, not its lookup of
+    the folders' workflows)."""
+    sent: list[tuple[str, Any]] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        sent.append((statement, parameters))
+
+    sa.event.listen(c.engine, "before_cursor_execute", grab)
+    try:
+        call(c)
+    finally:
+        sa.event.remove(c.engine, "before_cursor_execute", grab)
     prefix = "EXPLAIN QUERY PLAN " if c.dialect.name == "sqlite" else "EXPLAIN "
-    return [" ".join(str(x) for x in row) for row in c.exec_driver_sql(prefix + query)]
+    return [
+        [" ".join(str(x) for x in row) for row in c.exec_driver_sql(prefix + statement, parameters)]
+        for statement, parameters in sent
+        if "JOIN" in statement
+    ]
 
 
 def measure(engine: Engine, runs: int) -> dict[str, Any]:
@@ -137,17 +172,8 @@ def measure(engine: Engine, runs: int) -> dict[str, Any]:
         for name, call in queries.items():
             out[name] = timed(c, runs, call)
         out["plans"] = {
-            "ordersPage100": plan(
-                c,
-                "SELECT order_id FROM orders WHERE controller_id = 'bench' AND scheduled_for > 0 "
-                "ORDER BY scheduled_for DESC, order_id LIMIT 100",
-            ),
-            "historyPage100": plan(
-                c,
-                "SELECT order_id FROM order_history WHERE controller_id = 'bench' "
-                "AND coalesce(parent_order_id, '') = '' "
-                "AND started_at IS NOT NULL ORDER BY started_at DESC, run_event_id DESC LIMIT 100",
-            ),
+            name: plan(c, queries[name])
+            for name in ("ordersPage100", "ordersPage100Folder", "historyPage100", "historyPage100Folder")
         }
     return out
 

@@ -16,6 +16,7 @@ from js7es.domain.order.events import OrderProcessingStarted, OrderStdoutWritten
 from js7es.domain.value import dumps
 from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.queries import agents, controllers, history, logs, orders, workflows
+from js7es.projections.cockpit.queries import events as event_queries
 from js7es.projections.cockpit.queries.common import NEVER_MS, joc_date
 from tests.cockpit import joc_schemas
 from tests.cockpit.conftest import DatabaseFactory
@@ -337,3 +338,103 @@ class QueriesContract:
         single = controllers.get_controller(engine, C1)
         assert single is not None
         check({"controller": single}, "controller/jobscheduler200_v-schema.json")
+
+    def test_deployed_paths_give_folders_to_every_query(self, engine: Engine) -> None:
+        """A workflow deployed through the Cockpit's inventory shows at its path (deployed_objects); without
+        a row at /name; folder restrictions and path filters work on these paths."""
+        events = simulated_history(3)
+        project(engine, events, batch=len(events))
+
+        def deployed(controller_id: str, object_type: str, name: str, path: str) -> dict[str, Any]:
+            folder = path.rsplit("/", 1)[0] or "/"
+            return {
+                "controller_id": controller_id,
+                "object_type": object_type,
+                "name": name,
+                "path": path,
+                "folder": folder,
+                "commit_id": "v1",
+                "deployed_at": T0,
+                "store_notification_id": 1,
+            }
+
+        insert(
+            engine,
+            schema.deployed_objects,
+            [
+                deployed(C1, "WORKFLOW", "W", "/a/b/W"),
+                deployed(C1, "WORKFLOW", "F", "/c/F"),
+                deployed("other", "WORKFLOW", "X", "/z/X"),  # another Controller's
+                deployed(C1, "JOBRESOURCE", "X", "/j/X"),  # another type
+            ],
+        )
+        expected = {"W": "/a/b/W", "F": "/c/F", "X": "/X"}
+        workflow_of = {"o-0": "W", "o-1": "W", "o-2": "W", "o-fork": "F", "o-fail": "X"}
+
+        def order_paths(**kw: Any) -> dict[str, str]:
+            answer = orders.list_orders(engine, C1, now_ms=NOW, limit=-1, **kw)["orders"]
+            return {o["orderId"]: o["workflowId"]["path"] for o in answer if "|" not in o["orderId"]}
+
+        def history_paths(**kw: Any) -> dict[str, str]:
+            return {h["orderId"]: h["workflow"] for h in history.orders_history(engine, now_ms=NOW, **kw)["history"]}
+
+        def task_paths(**kw: Any) -> set[str]:
+            return {t["workflow"] for t in history.tasks_history(engine, now_ms=NOW, **kw)["history"]}
+
+        def workflow_paths(**kw: Any) -> list[str]:
+            return [w["path"] for w in workflows.list_workflows(engine, C1, **kw)["workflows"]]
+
+        assert order_paths() == {o: expected[w] for o, w in workflow_of.items()}
+        assert history_paths() == {o: expected[w] for o, w in workflow_of.items()}
+        assert task_paths() == {"/a/b/W", "/c/F"}  # X fails before a task
+        assert workflow_paths() == ["/X", "/a/b/W", "/c/F"]  # by path
+        one = workflows.get_workflow(engine, C1, "/a/b/W")
+        assert one is not None and one["path"] == "/a/b/W"
+        assert workflows.get_workflow(engine, C1, "/c/W") is None  # not where it is
+        assert workflows.get_workflow(engine, C1, "W") is not None  # a name is a name
+        fork = next(h for h in history.orders_history(engine, now_ms=NOW)["history"] if h["orderId"] == "o-fork")
+        children = history.order_history_children(engine, C1, fork["historyId"])
+        assert children is not None and children["workflow"]["path"] == "/c/F"
+        assert {c["order"]["workflow"] for c in children["children"] if "order" in c} == {"/c/F"}
+
+        # folder restrictions, inside SQL
+        in_a = [("/a", True)]
+        assert set(order_paths(folders=in_a)) == {"o-0", "o-1", "o-2"}
+        assert set(history_paths(folders=in_a)) == {"o-0", "o-1", "o-2"}
+        assert task_paths(folders=in_a) == {"/a/b/W"}
+        assert workflow_paths(folders=in_a) == ["/a/b/W"]
+        assert order_paths(folders=[("/a", False)]) == {}
+        assert set(order_paths(folders=[("/a/b", False)])) == {"o-0", "o-1", "o-2"}
+        assert set(order_paths(folders=[("/", False)])) == {"o-fail"}
+        assert workflow_paths(folders=[("/c", True)]) == ["/c/F"]
+        assert orders.get_order(engine, C1, "o-fork", now_ms=NOW, folders=in_a) is None
+        assert orders.get_order(engine, C1, "o-0", now_ms=NOW, folders=in_a) is not None
+        assert history.order_history_children(engine, C1, fork["historyId"], folders=in_a) is None
+        assert logs.order_log(engine, C1, fork["historyId"], folders=in_a) is None
+        assert logs.order_log(engine, C1, fork["historyId"], folders=[("/c", True)]) is not None
+        snapshot = orders.orders_snapshot(engine, C1, now_ms=NOW, folders=in_a)
+        assert sum(snapshot.values()) == 3
+        assert orders.orders_summary(engine, C1, now_ms=NOW, date_from="-1y", folders=in_a) == {
+            "successful": 3,
+            "failed": 0,
+        }
+
+        # path filters: a path with folders is the JOC path, a bare name the Controller's name
+        assert set(history_paths(workflow_path="/a/b/W")) == {"o-0", "o-1", "o-2"}
+        assert set(history_paths(workflow_path="/W")) == {"o-0", "o-1", "o-2"}
+        assert history_paths(workflow_path="/x/W") == {}
+        assert set(history_paths(workflow_path="/a/*")) == {"o-0", "o-1", "o-2"}
+        assert set(history_paths(orders=[("/c/F", None)])) == {"o-fork"}
+        assert set(history_paths(exclude_workflows=["/a/b/W", "/c/F"])) == {"o-fail"}
+        assert task_paths(jobs=[("/c/F", None)]) == {"/c/F"}
+        assert set(order_paths(workflow_ids=[("/a/b/W", None)])) == {"o-0", "o-1", "o-2"}
+        assert order_paths(workflow_ids=[("/b/W", None)]) == {}
+        assert set(order_paths(regex="^/a/b/W/o-0$")) == {"o-0"}
+        counts = workflows.workflows_order_count(engine, C1, now_ms=NOW, workflow_ids=[("/a/b/W", None)])
+        assert [w["path"] for w in counts["workflows"]] == ["/a/b/W"]
+        assert (
+            workflows.workflows_order_count(engine, C1, now_ms=NOW, folders=in_a)["numOfAllOrders"]["terminated"] == 3
+        )
+        # the /events snapshots name the deployed paths, inside the folders
+        _, snapshots = event_queries.event_snapshots(engine, C1, 0, folders=in_a)
+        assert {s["workflow"]["path"] for s in snapshots if "workflow" in s} == {"/a/b/W"}

@@ -21,6 +21,8 @@ from js7es.domain.problem import Problem
 from js7es.journal.cockpit.store import CockpitStore
 from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.audit import AuditFollower, AuditProjector
+from js7es.projections.cockpit.deployed import DeployedObjectsProjector
+from tests.cockpit.support import deploy_through_inventory
 
 StoreFactory = Callable[[], CockpitStore]
 META = ev.ChangeMeta(account="root", at_ms=1_732_521_600_000, request="/joc/api/iam/account/store", comment="why")
@@ -30,6 +32,30 @@ ORDERS = (PermissionGrant(path="sos:products:controller:orders:create"),)
 def ok(result: list[ev.CockpitRecord] | Problem) -> list[ev.CockpitRecord]:
     assert not isinstance(result, Problem), result
     return result
+
+
+def deployed_rows(engine: Engine) -> list[tuple[Any, ...]]:
+    d = schema.deployed_objects
+    with engine.connect() as c:
+        return [tuple(r) for r in c.execute(sa.select(d).order_by(d.c.controller_id, d.c.object_type, d.c.name))]
+
+
+def deployments(store: CockpitStore) -> None:
+    """w and x deployed to c1, w to c2; x revoked at c1; w renamed in the inventory to /d/w, deployed
+    there to c1 only."""
+    store.bootstrap_root("hash", META)
+    deploy_through_inventory(store, "c1", ["/a/b/w", "/c/x"], commit_id="v1", at_ms=10)
+    deploy_through_inventory(store, "c2", ["/a/b/w"], commit_id="v2", at_ms=20)
+    deploy_through_inventory(store, "c1", ["/c/x"], commit_id="v3", at_ms=30, operation="DELETE")
+    deploy_through_inventory(store, "c3", ["/c/x"], commit_id="v4", at_ms=40)
+    deploy_through_inventory(store, "c1", ["/d/w"], commit_id="v5", at_ms=50)
+
+
+EXPECTED_DEPLOYED = [
+    ("c1", "WORKFLOW", "w", "/d/w", "/d", "v5", 50),
+    ("c2", "WORKFLOW", "w", "/a/b/w", "/a/b", "v2", 20),
+    ("c3", "WORKFLOW", "x", "/c/x", "/c", "v4", 40),
+]
 
 
 def audit_rows(engine: Engine) -> list[dict[str, Any]]:
@@ -258,5 +284,63 @@ class StoreContract:
             while not audit_rows(projection_engine) and time.monotonic() < deadline:
                 time.sleep(0.02)
             assert [r["category"] for r in audit_rows(projection_engine)] == ["IDENTITY"]
+        finally:
+            follower.stop()
+
+    def test_deployed_objects_follow_deployments_and_revocations(
+        self, store: CockpitStore, projection_engine: Engine
+    ) -> None:
+        deployments(store)
+        projector = DeployedObjectsProjector(store, projection_engine, batch_size=4)
+        assert projector.catch_up() == store.last_notification_id() == projector.position()
+        assert [r[:7] for r in deployed_rows(projection_engine)] == EXPECTED_DEPLOYED
+        assert projector.catch_up() == 0  # run twice: nothing more
+        # the audit projector keeps its own position
+        assert AuditProjector(store, projection_engine).position() == 0
+
+    def test_deployed_objects_are_exactly_once_across_a_crash_and_rebuild_to_the_same_rows(
+        self, store: CockpitStore, projection_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        deployments(store)
+        total = store.last_notification_id()
+        projector = DeployedObjectsProjector(store, projection_engine, batch_size=3)
+        for _ in range(4):
+            assert projector.project_batch() == 3
+        before_crash = deployed_rows(projection_engine)
+        original = DeployedObjectsProjector._store_position
+
+        def crash(self: DeployedObjectsProjector, connection: Any, notification_id: int) -> None:
+            original(self, connection, notification_id)
+            raise RuntimeError("killed after the rows and the position, before the commit")
+
+        monkeypatch.setattr(DeployedObjectsProjector, "_store_position", crash)
+        with pytest.raises(RuntimeError):
+            projector.catch_up()
+        assert projector.position() == 12 and deployed_rows(projection_engine) == before_crash
+        monkeypatch.undo()
+        fresh = DeployedObjectsProjector(store, projection_engine, batch_size=3)  # as after a restart
+        assert fresh.catch_up() == total - 12
+        assert fresh.catch_up() == 0
+        live = deployed_rows(projection_engine)
+        assert [r[:7] for r in live] == EXPECTED_DEPLOYED
+        # a replay from notification 0 gives the very same rows (store positions included)
+        assert DeployedObjectsProjector(store, projection_engine, batch_size=5).rebuild() == total
+        assert deployed_rows(projection_engine) == live and fresh.position() == total
+
+    def test_the_follower_keeps_the_deployed_objects_up_to_date(
+        self, store: CockpitStore, projection_engine: Engine
+    ) -> None:
+        follower = AuditFollower(
+            AuditProjector(store, projection_engine),
+            DeployedObjectsProjector(store, projection_engine),
+            idle_wait_s=0.2,
+        ).start()
+        try:
+            deployments(store)
+            deadline = time.monotonic() + 10
+            while [r[:7] for r in deployed_rows(projection_engine)] != EXPECTED_DEPLOYED:
+                assert time.monotonic() < deadline, deployed_rows(projection_engine)
+                time.sleep(0.02)
+            assert [r[:7] for r in deployed_rows(projection_engine)] == EXPECTED_DEPLOYED
         finally:
             follower.stop()

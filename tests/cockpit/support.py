@@ -78,3 +78,42 @@ def simulated_history(orders: int = 20, *, seed_ids: str = "o") -> list[Stamped]
     sim.add_order(f"{seed_ids}-fail", "X")
     sim.run()
     return stamp(with_output(sim.log))
+
+
+def deploy_through_inventory(
+    store: Any,
+    controller_id: str,
+    paths: Sequence[str],
+    *,
+    commit_id: str,
+    at_ms: int = T0,
+    operation: str = "UPDATE",
+) -> None:
+    """Stores each workflow at its path (folder + name) in the Cockpit's inventory and deploys (or, with
+    operation DELETE, revokes) them at the Controller, concluded as succeeded: the store's events that the
+    deployed objects' projection follows."""
+    from js7es.domain.cockpit import commands as cmd
+    from js7es.domain.cockpit import keys
+    from js7es.domain.cockpit.events import ChangeMeta
+    from js7es.domain.problem import Problem
+
+    meta = ChangeMeta(account="root", at_ms=at_ms, request="/joc/api/inventory/deployment/deploy")
+    names = [p.rsplit("/", 1)[-1] for p in paths]
+
+    def ok(result: Any) -> None:
+        assert not isinstance(result, Problem), result
+
+    if operation == "UPDATE":
+        for path, name in zip(paths, names, strict=True):
+            configuration = {k: v for k, v in linear_workflow(name).items() if k != "path"}
+            ok(
+                store.execute(
+                    keys.inventory("WORKFLOW", name),
+                    cmd.StoreInventoryObject(path=path, configuration=configuration),
+                    meta,
+                )
+            )
+    items = tuple(cmd.DeploymentItem(object_type="WORKFLOW", name=n) for n in names)
+    request = cmd.RequestDeployment(controller_id=controller_id, operation=operation, account="root", objects=items)
+    ok(store.execute(keys.deployment(commit_id), request, meta))
+    ok(store.execute(keys.deployment(commit_id), cmd.ConcludeDeployment(succeeded=True, at_ms=at_ms), meta))

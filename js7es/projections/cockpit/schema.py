@@ -205,6 +205,23 @@ store_tracking = Table(
     Column("notification_id", BigInteger, nullable=False),
 )
 
+# What the Cockpit's inventory deployed to a Controller (projections/cockpit/deployed.py, a follower of the
+# Cockpit store with its own tracking key): JS7 Controllers know objects by name only, so this is where a
+# deployed workflow's JOC path (folder + name) comes from; the read queries LEFT JOIN it on
+# (controller_id, "WORKFLOW", name), a workflow without a row (deployed otherwise) lives in "/".
+deployed_objects = Table(
+    "deployed_objects",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("object_type", String(64), primary_key=True),  # JOC's: WORKFLOW, JOBRESOURCE, LOCK, …
+    Column("name", ID, primary_key=True),
+    Column("path", ID, nullable=False),  # absolute: /a/b/W
+    Column("folder", ID, nullable=False),  # /a/b ("/" for the root)
+    Column("commit_id", String(128), nullable=False),  # the deployment (JS7's versionId)
+    Column("deployed_at", BigInteger, nullable=False),
+    Column("store_notification_id", BigInteger, nullable=False),  # the store's position of the deployment
+)
+
 Index("ix_orders_state", orders.c.controller_id, orders.c.state)
 Index("ix_orders_workflow", orders.c.controller_id, orders.c.workflow_path)
 Index("ix_orders_scheduled", orders.c.controller_id, orders.c.scheduled_for)
@@ -228,8 +245,12 @@ Index("ux_audit_store_notification", audit_log.c.store_notification_id, unique=T
 Index("ix_audit_request_id", audit_log.c.request_id)
 Index("ux_login_store_notification", login_history.c.store_notification_id, unique=True)
 Index("ix_login_account", login_history.c.account, login_history.c.created_at)
+# the objects of a folder (migration 0005)
+Index("ix_deployed_folder", deployed_objects.c.controller_id, deployed_objects.c.folder)
 
-# The tables of one Controller's read model, in the order a rebuild deletes them; the audit tables are not.
+# The tables of one Controller's read model, in the order a rebuild deletes them; the tables projected from
+# the Cockpit store (audit, deployed objects) are not.
 PROJECTED_TABLES = (task_logs, order_steps, order_history, orders, workflows, subagents, agents, controllers)
 AUDIT_TABLES = (audit_log, login_history, store_tracking)
-ALL_TABLES = (*PROJECTED_TABLES, *AUDIT_TABLES)
+STORE_TABLES = (*AUDIT_TABLES, deployed_objects)
+ALL_TABLES = (*PROJECTED_TABLES, *STORE_TABLES)

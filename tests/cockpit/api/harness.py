@@ -22,6 +22,7 @@ from js7es.nodes.cockpit.api.passwords import hash_password
 from js7es.nodes.cockpit.api.services import CockpitServices, ControllerDirectory
 from js7es.projections.cockpit.audit import AuditProjector
 from js7es.projections.cockpit.database import migrate, open_database, sqlite_url
+from js7es.projections.cockpit.deployed import DeployedObjectsProjector
 
 ROOT_PASSWORD = "secret"
 _ROOT_HASH = hash_password(ROOT_PASSWORD)
@@ -45,8 +46,10 @@ class Joc:
         return token
 
     def audited(self) -> None:
-        """Brings the audit projection up to date (the AuditFollower thread does it in a Cockpit)."""
+        """Brings the audit projection and the deployed objects up to date (the AuditFollower thread does it
+        in a Cockpit)."""
         AuditProjector(self.store, self.services.engine).catch_up()
+        DeployedObjectsProjector(self.store, self.services.engine).catch_up()
 
     def post(self, path: str, body: Any = None, *, token: str | None) -> Any:
         headers = {"X-Access-Token": token} if token else {}

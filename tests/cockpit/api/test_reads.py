@@ -12,18 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from js7es.domain.cockpit import commands as cmd
 from js7es.domain.cockpit import keys
 from js7es.domain.cockpit.events import ChangeMeta
 from js7es.domain.cockpit.iam import FolderGrant, PermissionGrant
-from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.database import migrate, open_database, sqlite_url
 from js7es.projections.cockpit.projector import Projector
 from tests.cockpit import joc_schemas
 from tests.cockpit.api.harness import Joc, running_joc
-from tests.cockpit.support import linear_workflow, simulated_history, stamp
+from tests.cockpit.support import deploy_through_inventory, linear_workflow, simulated_history, stamp
 from tests.domain.simulator import Simulator
 
 C = "js7es"
@@ -49,10 +47,10 @@ def projected(tmp_path: Path) -> Iterator[tuple[Joc, Projector]]:
     sim.run()
     events = simulated_history(3) + stamp(sim.log, start=simulated_history(3)[-1].event_id + 1000)
     projector.apply(C, events)
-    in_folders(engine)
     with running_joc(tmp_path, engine=engine) as joc:
         joc.services.events_wait_s = 1.0
         joc.services.events_poll_s = 0.2
+        in_folders(joc)
         yield joc, projector
     engine.dispose()
 
@@ -62,21 +60,14 @@ def joc(projected: tuple[Joc, Projector]) -> Joc:
     return projected[0]
 
 
-def in_folders(engine: Any) -> None:
-    """JS7 workflow names have no folders; the Cockpit's inventory gives them: XW lives in /x, YV in /y."""
-    with engine.begin() as c:
-        for table, column in (
-            (schema.orders, "workflow_path"),
-            (schema.order_history, "workflow_path"),
-            (schema.order_steps, "workflow_path"),
-            (schema.workflows, "path"),
-        ):
-            for name, path in (("XW", "x/W"), ("YV", "y/V")):
-                col = table.c[column]
-                c.execute(sa.update(table).where(col == name).values({column: path}))
+def in_folders(joc: Joc) -> None:
+    """JS7 workflow names have no folders; the Cockpit's inventory gives them: XW is deployed at /a/b/XW,
+    YV at /c/YV (W, deployed without the inventory, stays in /)."""
+    deploy_through_inventory(joc.store, C, ["/a/b/XW", "/c/YV"], commit_id="folders")
+    joc.audited()  # the deployed objects' projection, as the Cockpit's follower thread keeps it
 
 
-def limited_account(joc: Joc, folder: str = "/x") -> str:
+def limited_account(joc: Joc, folder: str = "/a") -> str:
     """An account whose role sees orders, workflows and agents only in `folder`; logged in."""
     store = joc.store
     store.execute(keys.role("x-only"), cmd.StoreRole(), META)
@@ -112,7 +103,7 @@ def test_orders_order_snapshot_and_summary_in_jocs_shape(joc: Joc) -> None:
     assert len(ok(joc.post("/orders", {"controllerId": C, "limit": -1}, token=token))["orders"]) == len(ids)
     one = ok(joc.post("/order", {"controllerId": C, "orderId": "in-x"}, token=token))
     check(one, "order/order_v-schema.json")
-    assert one["arguments"] == {"n": 1} and one["workflowId"]["path"] == "/x/W"
+    assert one["arguments"] == {"n": 1} and one["workflowId"]["path"] == "/a/b/XW"
     snap = ok(joc.post("/orders/overview/snapshot", {"controllerId": C}, token=token))
     check(snap, "order/snapshot-schema.json")
     summary = ok(
@@ -158,8 +149,8 @@ def test_workflows_agents_and_controllers(joc: Joc) -> None:
     token = joc.login()
     wfs = ok(joc.post("/workflows", {"controllerId": C, "compact": True}, token=token))
     check(wfs, "workflow/workflows-schema.json")
-    assert {w["path"] for w in wfs["workflows"]} >= {"/x/W", "/y/V", "/W"}
-    one = ok(joc.post("/workflow", {"controllerId": C, "workflowId": {"path": "/x/W"}}, token=token))
+    assert {w["path"] for w in wfs["workflows"]} >= {"/a/b/XW", "/c/YV", "/W"}
+    one = ok(joc.post("/workflow", {"controllerId": C, "workflowId": {"path": "/a/b/XW"}}, token=token))
     check(one, "workflow/workflow-schema.json")
     counts = ok(joc.post("/workflows/order_count", {"controllerId": C, "workflowIds": [{"path": "/W"}]}, token=token))
     check(counts, "workflow/workflowsOrderCount-schema.json")
@@ -174,19 +165,19 @@ def test_workflows_agents_and_controllers(joc: Joc) -> None:
 
 def test_folder_permissions_hide_in_lists_and_forbid_when_addressed(joc: Joc) -> None:
     token = limited_account(joc)
-    ids = {o["orderId"] for o in ok(joc.post("/orders", {"controllerId": C}, token=token))["orders"]}
-    assert ids == {"in-x"}
+    listed = ok(joc.post("/orders", {"controllerId": C}, token=token))["orders"]
+    assert {(o["orderId"], o["workflowId"]["path"]) for o in listed} == {("in-x", "/a/b/XW")}
     history = ok(joc.post("/orders/history", {}, token=token))["history"]
-    assert {h["orderId"] for h in history} == {"in-x"}
+    assert {(h["orderId"], h["workflow"]) for h in history} == {("in-x", "/a/b/XW")}
     tasks = ok(joc.post("/tasks/history", {"controllerId": C}, token=token))["history"]
-    assert {t["workflow"] for t in tasks} == {"/x/W"}
+    assert {t["workflow"] for t in tasks} == {"/a/b/XW"}
     paths = {w["path"] for w in ok(joc.post("/workflows", {"controllerId": C}, token=token))["workflows"]}
-    assert paths == {"/x/W"}
+    assert paths == {"/a/b/XW"}
     # the request's folders narrow the account's, never widen them
-    assert ok(joc.post("/orders", {"controllerId": C, "folders": [{"folder": "/y"}]}, token=token))["orders"] == []
+    assert ok(joc.post("/orders", {"controllerId": C, "folders": [{"folder": "/c"}]}, token=token))["orders"] == []
     for path, body in (
         ("/order", {"controllerId": C, "orderId": "in-y"}),
-        ("/workflow", {"controllerId": C, "workflowId": {"path": "/y/V"}}),
+        ("/workflow", {"controllerId": C, "workflowId": {"path": "/c/YV"}}),
     ):
         r = joc.post(path, body, token=token)
         assert r.status_code == 420 and r.json()["error"]["code"] == "JOC-419", (path, r.text)
@@ -271,10 +262,10 @@ def test_events_answer_at_once_when_newer_events_exist(projected: tuple[Joc, Pro
     types = {s["eventType"] for s in body["eventSnapshots"]}
     assert {"WorkflowStateChanged", "HistoryOrderTerminated", "HistoryTaskTerminated", "JobStateChanged"} <= types
     workflows = {s["workflow"]["path"] for s in body["eventSnapshots"] if s["eventType"] == "WorkflowStateChanged"}
-    assert {"/x/W", "/y/V"} <= workflows
+    assert {"/a/b/XW", "/c/YV"} <= workflows
     # folders apply to the snapshots
     limited = ok(joc.post("/events", {"controllerId": C, "eventId": 1}, token=limited_account(joc)))
-    assert {s["workflow"]["path"] for s in limited["eventSnapshots"] if "workflow" in s} == {"/x/W"}
+    assert {s["workflow"]["path"] for s in limited["eventSnapshots"] if "workflow" in s} == {"/a/b/XW"}
 
 
 def test_events_wait_then_answer_empty_and_wake_when_a_batch_commits(projected: tuple[Joc, Projector]) -> None:

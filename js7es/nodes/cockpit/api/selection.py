@@ -1,8 +1,9 @@
 """Which objects a request means: the Controller's current workflows (name → JOC path) and the orders a
 modifying call selects — read from the Cockpit's projection (the Cockpit's only source of Controller data).
 
-A workflow's JOC path is its folder in the inventory plus its name; a workflow deployed without the
-Cockpit's inventory (e.g. by `js7es ctl`) lives in the root folder "/".
+A workflow's JOC path is its folder in the inventory plus its name, as `deployed_objects` has it (the path of
+its deployment to that Controller); a workflow deployed without the Cockpit's inventory (e.g. by
+`js7es ctl`) lives in the root folder "/".
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from js7es.projections.cockpit import schema as t
+from js7es.projections.cockpit.queries.common import WorkflowPaths
+
+_CURRENT = WorkflowPaths(t.workflows, t.workflows.c.path)
+_ORDERS = WorkflowPaths(t.orders, t.orders.c.workflow_path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +27,7 @@ class Denied:
 
 
 def workflow_path(name: str, folders: dict[str, str] | None = None) -> str:
+    """The JOC path of the workflow `name` given its folder (`folders`: name → folder; "/" when absent)."""
     folder = (folders or {}).get(name, "/")
     return f"{folder.rstrip('/')}/{name}"
 
@@ -30,13 +36,15 @@ def current_workflows(engine: Engine, controller_id: str) -> dict[str, str]:
     """name → JOC path of the workflows the Controller holds now."""
     with engine.connect() as c:
         rows = c.execute(
-            select(t.workflows.c.path).where(
+            select(t.workflows.c.path, _CURRENT.label())
+            .select_from(_CURRENT.joined)
+            .where(
                 t.workflows.c.controller_id == controller_id,
                 t.workflows.c.is_current.is_(True),
                 t.workflows.c.deleted_at.is_(None),
             )
         ).all()
-    return {r.path: workflow_path(r.path) for r in rows}
+    return {r.path: r.joc_path for r in rows}
 
 
 def _in_folder(path: str, folder: str, recursive: bool) -> bool:
@@ -67,19 +75,20 @@ def select_order_ids(
 
     with engine.connect() as c:
         o = t.orders.c
-        query = select(o.order_id, o.workflow_path, o.state, o.is_suspended, o.scheduled_for, o.order_json).where(
-            o.controller_id == controller_id
+        query = (
+            select(o.order_id, o.state, o.is_suspended, o.scheduled_for, o.order_json, _ORDERS.label())
+            .select_from(_ORDERS.joined)
+            .where(o.controller_id == controller_id)
         )
         if order_ids:
             query = query.where(t.orders.c.order_id.in_(list(order_ids)))
-        names = [p.rstrip("/").rsplit("/", 1)[-1] for p in workflow_paths]
-        if names:
-            query = query.where(t.orders.c.workflow_path.in_(names))
+        if workflow_paths:
+            query = query.where(_ORDERS.is_any(list(workflow_paths)))
         rows = c.execute(query.order_by(t.orders.c.order_id)).all()
     wanted_states = set(states or ())
     out: list[str] = []
     for row in rows:
-        path = workflow_path(row.workflow_path)
+        path = row.joc_path
         if not permitted(path):
             if order_ids:
                 return Denied(path.rsplit("/", 1)[0] or "/")

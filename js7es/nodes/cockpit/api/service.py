@@ -75,6 +75,7 @@ def start_joc(
     from js7es.nodes.cluster_watch.client import ClusterWatchClient
     from js7es.nodes.cockpit.api.app import joc_routes
     from js7es.projections.cockpit.audit import AuditFollower, AuditProjector
+    from js7es.projections.cockpit.deployed import DeployedObjectsProjector
 
     store = open_store(settings)
     root_password = None
@@ -89,7 +90,9 @@ def start_joc(
     recovered = store.recover_unanswered(system_meta("recovery"))
     if recovered:
         log.warning("%d command(s) to Controllers had no answer before the last stop: marked Unknown", len(recovered))
-    audit = AuditFollower(AuditProjector(store, projector.engine)).start()
+    audit = AuditFollower(
+        AuditProjector(store, projector.engine), DeployedObjectsProjector(store, projector.engine)
+    ).start()
     tls = (
         ClientTls()
         if settings.tls is None or insecure

@@ -1,8 +1,14 @@
 """What every query shares: connections, JOC's dates and paths, folder restrictions and globs in SQL.
 
-Paths: the Controller knows a workflow by its path as deployed (JS7's name, e.g. ``W``, or a path
-with folders, ``/a/b/W`` or ``a/b/W``); JOC shows absolute paths. `joc_path` gives the absolute form,
-and `folder_clause` / `path_clause` match both stored forms, so either deployment style works.
+Paths: the Controller knows a workflow by its name (JS7's, e.g. ``W``; a Controller fed otherwise may
+also hold a path with folders, ``/a/b/W`` or ``a/b/W``), and the projected rows carry what it knows. The
+folder is the Cockpit inventory's knowledge: `deployed_objects` (projections/cockpit/deployed.py) says
+where a workflow deployed through the inventory lives. `WorkflowPaths` LEFT JOINs it to a table on
+(controller_id, "WORKFLOW", name) and gives the JOC path in SQL: the deployed path, or without a row the
+stored name made absolute (``W`` → ``/W``, as `joc_path` does in Python). Path filters work on that
+expression beside the name column; a folder restriction first looks up the workflows deployed in the
+folders and filters the name column by them (`WorkflowPaths.in_folders`). The join is one primary-key
+lookup per row read, so the paging queries stay index range scans on their own table.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from typing import TypeAlias
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
+
+from js7es.projections.cockpit import schema
 
 Db: TypeAlias = Connection | Engine
 Folders: TypeAlias = Sequence[tuple[str, bool]]  # (folder, recursive)
@@ -73,15 +81,96 @@ def text_clause(column: sa.ColumnElement[str], value: str) -> ColumnElement[bool
     return column == value
 
 
-def path_clause(column: sa.ColumnElement[str], path_or_glob: str) -> ColumnElement[bool]:
-    """A workflow path filter (absolute as JOC gives it, or a name) against both stored forms."""
-    plain = _plain(path_or_glob)
-    return sa.or_(text_clause(column, "/" + plain), text_clause(column, plain))
+WORKFLOW = "WORKFLOW"
 
 
-def paths_in(column: sa.ColumnElement[str], paths: Sequence[str]) -> ColumnElement[bool]:
-    plain = sorted({_plain(p) for p in paths})
-    return column.in_(plain + ["/" + p for p in plain])
+class WorkflowPaths:
+    """The JOC path of the workflow a row of `table` names (`name`, the Controller's workflow path column):
+    `joined` is the table LEFT JOINed with its deployed_objects row, `path` the JOC path as SQL."""
+
+    def __init__(self, table: sa.Table, name: sa.ColumnElement[str]) -> None:
+        deployed = schema.deployed_objects.alias(f"deployed_{table.name}")
+        self.deployed = deployed
+        self.table = table
+        self.name = name
+        self.joined = table.outerjoin(
+            deployed,
+            sa.and_(
+                deployed.c.controller_id == table.c.controller_id,
+                deployed.c.object_type == sa.literal_column(f"'{WORKFLOW}'", sa.String),
+                deployed.c.name == name,
+            ),
+        )
+        # without bound parameters, so that the same expression may be grouped by on PostgreSQL
+        slash = sa.literal_column("'/'", sa.String)
+        absolute = sa.case((name.like(sa.literal_column("'/%'", sa.String)), name), else_=slash + name)
+        self.path: ColumnElement[str] = sa.func.coalesce(deployed.c.path, absolute, type_=sa.String)
+
+    def label(self) -> sa.Label[str]:
+        return self.path.label("joc_path")
+
+    def in_folders(
+        self, c: Connection, folders: Folders | None, controller_ids: Sequence[str] | None = None
+    ) -> ColumnElement[bool]:
+        """The rows whose workflow lies in `folders` (`folder_clause`'s rules on the JOC path).
+
+        Not a filter on the joined path expression: the planner cannot estimate that one (PostgreSQL took
+        it for very selective and left the paging index for a sequential scan). The workflows deployed in
+        the folders are looked up first (deployed_objects is small), so that the filter is the stored name
+        IN a list, which the column's statistics measure. A name of deployed_objects never holds a "/", so
+        a stored path with folders (a Controller fed otherwise) has no row and is matched as it is, and a
+        bare name without a row lies in "/"."""
+        if folders is None:
+            return sa.true()
+        if any(normal_folder(f) == "/" and recursive for f, recursive in folders):
+            return sa.true()
+        d = schema.deployed_objects
+        query = sa.select(d.c.controller_id, d.c.name).where(
+            d.c.object_type == WORKFLOW, folder_clause(d.c.path, folders)
+        )
+        if controller_ids is not None:
+            query = query.where(d.c.controller_id.in_(sorted(set(controller_ids))))
+        names: dict[str, list[str]] = {}
+        for controller_id, name in c.execute(query.order_by(d.c.controller_id, d.c.name)):
+            names.setdefault(controller_id, []).append(name)
+        clauses = [
+            sa.and_(self.table.c.controller_id == controller_id, self.name.in_(deployed))
+            for controller_id, deployed in names.items()
+        ]
+        elsewhere = [(f, r) for f, r in folders if normal_folder(f) != "/"]
+        if elsewhere:
+            clauses.append(folder_clause(self.name, elsewhere))
+        if len(elsewhere) < len(folders):  # "/" itself: the names without a row
+            root = folder_clause(self.name, [("/", False)])
+            clauses.append(sa.and_(root, self.deployed.c.path.is_(None)))
+        return sa.or_(*clauses) if clauses else sa.false()
+
+    def is_any(self, paths: Sequence[str]) -> ColumnElement[bool]:
+        """The workflows `paths` name: a path with folders (``/a/b/W``) must be the JOC path, a bare name
+        (``W`` or ``/W``) is the Controller's name, whatever its folder (JS7 names are unique). The
+        condition on the name column comes first, so that an index on it serves."""
+        bare: set[str] = set()
+        clauses: list[ColumnElement[bool]] = []
+        for p in sorted(set(paths)):
+            plain = _plain(p)
+            if "/" in plain:
+                candidates = [plain.rsplit("/", 1)[-1], plain, "/" + plain]
+                clauses.append(sa.and_(self.name.in_(candidates), self.path == "/" + plain))
+            else:
+                bare.update((plain, "/" + plain))
+        if bare:
+            clauses.insert(0, self.name.in_(sorted(bare)))
+        return sa.or_(*clauses) if clauses else sa.false()
+
+    def matches(self, path_or_glob: str) -> ColumnElement[bool]:
+        """JOC's workflowPath filter: a path or glob with folders matches the JOC path; without a ``/``
+        inside, the name (either stored form)."""
+        plain = _plain(path_or_glob)
+        if "/" in plain:
+            if not is_glob(plain):
+                return self.is_any([plain])
+            return text_clause(self.path, "/" + plain)
+        return sa.or_(text_clause(self.name, "/" + plain), text_clause(self.name, plain))
 
 
 def normal_folder(folder: str) -> str:

@@ -20,13 +20,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from js7es.projections.cockpit import schema
-from js7es.projections.cockpit.queries.common import Db, Folders, connected, folder_clause, joc_path
+from js7es.projections.cockpit.queries.common import Db, Folders, WorkflowPaths, connected
 
 C = schema.controllers
 O = schema.orders  # noqa: E741
 H = schema.order_history
 S = schema.order_steps
 AG = schema.agents
+PATHS = {table.name: WorkflowPaths(table, table.c.workflow_path) for table in (O, H, S)}
+OP, HP, SP = PATHS[O.name], PATHS[H.name], PATHS[S.name]
 
 
 def stored_event_id(db: Db, controller_id: str) -> tuple[int, int | None]:
@@ -48,29 +50,38 @@ def event_snapshots(
         event_id = 0 if row is None else int(row.event_id)
         if event_id <= after:
             return event_id, []
+        inside = {name: paths.in_folders(c, folders, [controller_id]) for name, paths in PATHS.items()}
         workflows = _workflows(
             c,
-            sa.select(O.c.workflow_path, O.c.workflow_version).where(
-                O.c.controller_id == controller_id, O.c.last_event_id > after, folder_clause(O.c.workflow_path, folders)
+            sa.select(OP.path, O.c.workflow_version)
+            .select_from(OP.joined)
+            .where(
+                O.c.controller_id == controller_id,
+                O.c.last_event_id > after,
+                inside[O.name],
             ),
-            sa.select(H.c.workflow_path, H.c.workflow_version).where(
-                H.c.controller_id == controller_id, H.c.ended_at >= since_ms, folder_clause(H.c.workflow_path, folders)
-            ),
+            sa.select(HP.path, H.c.workflow_version)
+            .select_from(HP.joined)
+            .where(H.c.controller_id == controller_id, H.c.ended_at >= since_ms, inside[H.name]),
         )
         jobs = _workflows(
             c,
-            sa.select(S.c.workflow_path, S.c.workflow_version).where(
-                S.c.controller_id == controller_id, S.c.step_event_id > after, folder_clause(S.c.workflow_path, folders)
+            sa.select(SP.path, S.c.workflow_version)
+            .select_from(SP.joined)
+            .where(
+                S.c.controller_id == controller_id,
+                S.c.step_event_id > after,
+                inside[S.name],
             ),
-            sa.select(S.c.workflow_path, S.c.workflow_version).where(
-                S.c.controller_id == controller_id, S.c.ended_at >= since_ms, folder_clause(S.c.workflow_path, folders)
-            ),
+            sa.select(SP.path, S.c.workflow_version)
+            .select_from(SP.joined)
+            .where(S.c.controller_id == controller_id, S.c.ended_at >= since_ms, inside[S.name]),
         )
         history = {
-            "HistoryOrderStarted": _exists(c, H, H.c.started_at >= since_ms, controller_id, folders),
-            "HistoryOrderTerminated": _exists(c, H, H.c.ended_at >= since_ms, controller_id, folders),
-            "HistoryTaskStarted": _exists(c, S, S.c.step_event_id > after, controller_id, folders),
-            "HistoryTaskTerminated": _exists(c, S, S.c.ended_at >= since_ms, controller_id, folders),
+            "HistoryOrderStarted": _exists(c, H, H.c.started_at >= since_ms, controller_id, folders, inside[H.name]),
+            "HistoryOrderTerminated": _exists(c, H, H.c.ended_at >= since_ms, controller_id, folders, inside[H.name]),
+            "HistoryTaskStarted": _exists(c, S, S.c.step_event_id > after, controller_id, folders, inside[S.name]),
+            "HistoryTaskTerminated": _exists(c, S, S.c.ended_at >= since_ms, controller_id, folders, inside[S.name]),
         }
         agents = list(
             c.execute(
@@ -89,7 +100,7 @@ def event_snapshots(
                 {
                     "eventType": event_type,
                     "objectType": object_type,
-                    "workflow": {"path": joc_path(path), "versionId": version},
+                    "workflow": {"path": path, "versionId": version},
                     "eventId": event_id,
                 }
             )
@@ -109,11 +120,13 @@ def _workflows(c: sa.Connection, *queries: sa.Select[Any]) -> list[tuple[str, st
     return sorted(found)
 
 
-def _exists(c: sa.Connection, table: sa.Table, changed: Any, controller_id: str, folders: Folders | None) -> bool:
+def _exists(
+    c: sa.Connection, table: sa.Table, changed: Any, controller_id: str, folders: Folders | None, inside: Any
+) -> bool:
     query = (
         sa.select(sa.literal(1))
-        .select_from(table)
-        .where(table.c.controller_id == controller_id, changed, folder_clause(table.c.workflow_path, folders))
+        .select_from(table if folders is None else PATHS[table.name].joined)
+        .where(table.c.controller_id == controller_id, changed, inside)
         .limit(1)
     )
     return c.execute(query).first() is not None

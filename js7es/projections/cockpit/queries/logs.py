@@ -18,12 +18,14 @@ from sqlalchemy.engine import Connection, Engine
 from js7es.domain.value import loads
 from js7es.domain.workflow.position import to_string
 from js7es.projections.cockpit import schema
-from js7es.projections.cockpit.queries.common import Db, Folders, connected, folder_clause, joc_date
+from js7es.projections.cockpit.queries.common import Db, Folders, WorkflowPaths, connected, joc_date
 
 S = schema.order_steps
 L = schema.task_logs
 H = schema.order_history
 A = schema.agents
+SP = WorkflowPaths(S, S.c.workflow_path)
+HP = WorkflowPaths(H, H.c.workflow_path)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,10 +47,10 @@ class TaskLog:
 
 def _step(c: Connection, controller_id: str, task_id: int, folders: Folders | None) -> Any:
     return c.execute(
-        sa.select(S.c.step_event_id, S.c.ended_at).where(
-            S.c.controller_id == controller_id,
-            S.c.step_event_id == task_id,
-            folder_clause(S.c.workflow_path, folders),
+        sa.select(S.c.step_event_id, S.c.ended_at)
+        .select_from(SP.joined)
+        .where(
+            S.c.controller_id == controller_id, S.c.step_event_id == task_id, SP.in_folders(c, folders, [controller_id])
         )
     ).first()
 
@@ -142,10 +144,10 @@ def order_log(
         where = [
             H.c.controller_id == controller_id,
             H.c.run_event_id == history_id,
-            folder_clause(H.c.workflow_path, folders),
+            HP.in_folders(c, folders, [controller_id]),
         ]
         where.append(H.c.order_id == order_id if order_id is not None else H.c.parent_order_id.is_(None))
-        run = c.execute(sa.select(H).where(*where)).first()
+        run = c.execute(sa.select(H).select_from(HP.joined).where(*where)).first()
         if run is None:
             return None
         steps = c.execute(

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from js7es.domain.value import loads
@@ -24,17 +25,17 @@ from js7es.projections.cockpit.queries.common import (
     NEVER_MS,
     Db,
     Folders,
+    WorkflowPaths,
     connected,
     effective_limit,
-    folder_clause,
-    joc_path,
-    paths_in,
 )
 from js7es.projections.cockpit.queries.dates import into_past, parse_date
 from js7es.projections.cockpit.queries.states import order_state, order_state_text, state_text_case, states_predicate
 
 T = schema.orders
 H = schema.order_history
+TP = WorkflowPaths(T, T.c.workflow_path)
+HP = WorkflowPaths(H, H.c.workflow_path)
 
 WorkflowIds = Sequence[tuple[str, str | None]]  # (path, versionId or None)
 
@@ -52,6 +53,7 @@ def _columns() -> list[sa.ColumnElement[Any]]:
         T.c.agent_path,
         T.c.parent_order_id,
         T.c.order_json,
+        TP.label(),
     ]
 
 
@@ -61,7 +63,7 @@ def order_v(row: Any, now_ms: int, *, compact: bool) -> dict[str, Any]:
     text = order_state_text(row.state, row.is_suspended, row.scheduled_for, now_ms)
     out: dict[str, Any] = {
         "orderId": row.order_id,
-        "workflowId": {"path": joc_path(row.workflow_path), "versionId": row.workflow_version},
+        "workflowId": {"path": row.joc_path, "versionId": row.workflow_version},
         "state": order_state(row.state, row.is_suspended, row.scheduled_for, now_ms),
         "position": list(position),
         "positionString": to_string(tuple(position)),
@@ -105,6 +107,7 @@ def order_v(row: Any, now_ms: int, *, compact: bool) -> dict[str, Any]:
 
 
 def _where(
+    c: Connection,
     controller_id: str,
     *,
     order_ids: Sequence[str] | None,
@@ -115,21 +118,20 @@ def _where(
     date_to_ms: int | None,
     now_ms: int,
 ) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [T.c.controller_id == controller_id, folder_clause(T.c.workflow_path, folders)]
+    where: list[ColumnElement[bool]] = [T.c.controller_id == controller_id, TP.in_folders(c, folders, [controller_id])]
     if order_ids:
         where.append(T.c.order_id.in_(sorted(set(order_ids))))
     if workflow_ids:
         alternatives = []
         for path, version in workflow_ids:
-            clause = paths_in(T.c.workflow_path, [path])
+            clause = TP.is_any([path])
             alternatives.append(sa.and_(clause, T.c.workflow_version == version) if version else clause)
         where.append(sa.or_(*alternatives))
     if states:
         where.append(states_predicate(states, now_ms))
     if regex:
         # JOC: case-insensitive Java regex on "<workflow path>/<orderId>", '%' meaning '.*'
-        subject = sa.case((T.c.workflow_path.like("/%"), T.c.workflow_path), else_="/" + T.c.workflow_path)
-        where.append((subject + "/" + T.c.order_id).regexp_match("(?i)" + regex.replace("%", ".*")))
+        where.append((TP.path + "/" + T.c.order_id).regexp_match("(?i)" + regex.replace("%", ".*")))
     if date_to_ms is not None and not order_ids:
         # JOC: a SCHEDULED order (not suspended) planned at or after max(dateTo, now) is left out,
         # unless it is PENDING and PENDING orders are asked for (or no states at all)
@@ -167,16 +169,6 @@ def list_orders(
     if date_to:
         # JOC (OrdersResourceImpl): "0d" means "1d", parsed as a dateFrom
         date_to_ms = parse_date("1d" if date_to == "0d" else date_to, date_to=False, time_zone=time_zone, now_ms=now_ms)
-    where = _where(
-        controller_id,
-        order_ids=order_ids,
-        workflow_ids=workflow_ids,
-        states=states,
-        folders=folders,
-        regex=regex,
-        date_to_ms=date_to_ms,
-        now_ms=now_ms,
-    )
     n = None if order_ids else effective_limit(limit)
     segments = (
         (T.c.scheduled_for > now_ms, (T.c.scheduled_for.desc(), T.c.order_id)),
@@ -186,8 +178,19 @@ def list_orders(
     )
     orders: list[dict[str, Any]] = []
     with connected(db) as c:
+        where = _where(
+            c,
+            controller_id,
+            order_ids=order_ids,
+            workflow_ids=workflow_ids,
+            states=states,
+            folders=folders,
+            regex=regex,
+            date_to_ms=date_to_ms,
+            now_ms=now_ms,
+        )
         for segment, order_by in segments:
-            query = sa.select(*_columns()).where(*where, segment).order_by(*order_by)
+            query = sa.select(*_columns()).select_from(TP.joined).where(*where, segment).order_by(*order_by)
             if n is not None:
                 if len(orders) >= n:
                     break
@@ -201,10 +204,16 @@ def get_order(
 ) -> dict[str, Any] | None:
     """POST /order (order/orderFilter-schema.json → order/order_v-schema.json): None when unknown or
     outside `folders` (the API answers JOC's not-found or folder error)."""
-    query = sa.select(*_columns()).where(
-        T.c.controller_id == controller_id, T.c.order_id == order_id, folder_clause(T.c.workflow_path, folders)
-    )
     with connected(db) as c:
+        query = (
+            sa.select(*_columns())
+            .select_from(TP.joined)
+            .where(
+                T.c.controller_id == controller_id,
+                T.c.order_id == order_id,
+                TP.in_folders(c, folders, [controller_id]),
+            )
+        )
         row = c.execute(query).first()
     return None if row is None else order_v(row, now_ms, compact=compact)
 
@@ -236,16 +245,6 @@ def orders_snapshot(
     """POST /orders/overview/snapshot (order/ordersFilterVBase-schema.json → order/snapshot-schema.json's
     `orders`, order/ordersSummary-schema.json): the number of current orders per JOC state, counted in
     SQL inside `folders`."""
-    where = _where(
-        controller_id,
-        order_ids=None,
-        workflow_ids=workflow_ids,
-        states=None,
-        folders=folders,
-        regex=None,
-        date_to_ms=None,
-        now_ms=now_ms,
-    )
     text = state_text_case(now_ms).label("text")
     summary = dict.fromkeys(
         (
@@ -263,7 +262,21 @@ def orders_snapshot(
         0,
     )
     with connected(db) as c:
-        for state_text, count in c.execute(sa.select(text, sa.func.count()).where(*where).group_by(text)):
+        where = _where(
+            c,
+            controller_id,
+            order_ids=None,
+            workflow_ids=workflow_ids,
+            states=None,
+            folders=folders,
+            regex=None,
+            date_to_ms=None,
+            now_ms=now_ms,
+        )
+        # the deployed paths are joined only when a folder or a workflow is asked for
+        source = TP.joined if folders is not None or workflow_ids else T
+        query = sa.select(text, sa.func.count()).select_from(source).where(*where).group_by(text)
+        for state_text, count in c.execute(query):
             field = _SUMMARY_FIELDS.get(state_text)
             if field is not None:
                 summary[field] += int(count)
@@ -283,7 +296,7 @@ def orders_summary(
     """POST /orders/overview/summary (order/ordersFilter-schema.json → order/summary-schema.json's
     `orders`): main orders that ended successfully / failed between dateFrom and dateTo (their start
     time, as JOC's history filter)."""
-    where: list[ColumnElement[bool]] = [H.c.parent_order_id.is_(None), folder_clause(H.c.workflow_path, folders)]
+    where: list[ColumnElement[bool]] = [H.c.parent_order_id.is_(None)]
     if controller_id:
         where.append(H.c.controller_id == controller_id)
     start_from = parse_date(into_past(date_from), date_to=False, time_zone=time_zone, now_ms=now_ms)
@@ -294,11 +307,13 @@ def orders_summary(
         where.append(H.c.started_at < start_to)
     query = (
         sa.select(H.c.state, sa.func.count())
+        .select_from(HP.joined if folders is not None else H)
         .where(*where, H.c.state.in_(["Finished", "Failed", "Cancelled", "Broken"]))
         .group_by(H.c.state)
     )
     out = {"successful": 0, "failed": 0}
     with connected(db) as c:
+        query = query.where(HP.in_folders(c, folders, [controller_id] if controller_id else None))
         for state, count in c.execute(query):
             out["successful" if state == "Finished" else "failed"] += int(count)
     return out

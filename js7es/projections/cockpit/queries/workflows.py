@@ -17,11 +17,9 @@ from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.queries.common import (
     Db,
     Folders,
+    WorkflowPaths,
     connected,
-    folder_clause,
     joc_date,
-    joc_path,
-    paths_in,
     text_clause,
 )
 from js7es.projections.cockpit.queries.orders import _SUMMARY_FIELDS
@@ -29,6 +27,8 @@ from js7es.projections.cockpit.queries.states import state_text_case
 
 W = schema.workflows
 O = schema.orders  # noqa: E741
+WP = WorkflowPaths(W, W.c.path)
+OP = WorkflowPaths(O, O.c.workflow_path)
 
 
 def workflow_item(row: Any, *, compact: bool) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def workflow_item(row: Any, *, compact: bool) -> dict[str, Any]:
     if compact:
         item.pop("instructions", None)
         item.pop("jobs", None)
-    item["path"] = joc_path(row.path)
+    item["path"] = row.joc_path
     item["versionId"] = row.version_id
     item["isCurrentVersion"] = bool(row.is_current)
     item["versionDate"] = joc_date(row.deployed_at)
@@ -61,15 +61,11 @@ def list_workflows(
 ) -> dict[str, Any]:
     """POST /workflows (workflow/workflowsFilter-schema.json → workflow/workflows-schema.json without
     deliveryDate): the current versions, or the asked ones, by path."""
-    where: list[ColumnElement[bool]] = [
-        W.c.controller_id == controller_id,
-        W.c.deleted_at.is_(None),
-        folder_clause(W.c.path, folders),
-    ]
+    where: list[ColumnElement[bool]] = [W.c.controller_id == controller_id, W.c.deleted_at.is_(None)]
     if workflow_ids:
         alternatives = []
         for path, version in workflow_ids:
-            clause = paths_in(W.c.path, [path])
+            clause = WP.is_any([path])
             alternatives.append(
                 sa.and_(clause, W.c.version_id == version) if version else sa.and_(clause, W.c.is_current)
             )
@@ -77,13 +73,14 @@ def list_workflows(
     else:
         where.append(W.c.is_current)
     if regex:
-        subject = sa.case((W.c.path.like("/%"), W.c.path), else_="/" + W.c.path)
-        where.append(subject.regexp_match("(?i)" + regex.replace("%", ".*")))
+        where.append(WP.path.regexp_match("(?i)" + regex.replace("%", ".*")))
     if agent_names:
         # the workflow's JSON names its Agents as "agentPath":"<name>"
         where.append(sa.or_(*(text_clause(W.c.workflow_json, "*" + f'"agentPath":"{a}"' + "*") for a in agent_names)))
     with connected(db) as c:
-        rows = c.execute(sa.select(W).where(*where).order_by(W.c.path, W.c.deployed_at)).all()
+        where.append(WP.in_folders(c, folders, [controller_id]))
+        query = sa.select(W, WP.label()).select_from(WP.joined).where(*where)
+        rows = c.execute(query.order_by(WP.path, W.c.deployed_at)).all()
     return {"workflows": [workflow_item(r, compact=compact) for r in rows]}
 
 
@@ -98,10 +95,12 @@ def get_workflow(
 ) -> dict[str, Any] | None:
     """POST /workflow (workflow/workflowFilter-schema.json → workflow/workflow-schema.json's
     `workflow`): the version asked for, or the current one. None when unknown or outside `folders`."""
-    where = [W.c.controller_id == controller_id, paths_in(W.c.path, [path]), folder_clause(W.c.path, folders)]
+    where = [W.c.controller_id == controller_id, WP.is_any([path])]
     where.append(W.c.version_id == version_id if version_id else W.c.is_current)
     with connected(db) as c:
-        row = c.execute(sa.select(W).where(*where).order_by(W.c.deployed_at.desc()).limit(1)).first()
+        where.append(WP.in_folders(c, folders, [controller_id]))
+        query = sa.select(W, WP.label()).select_from(WP.joined).where(*where)
+        row = c.execute(query.order_by(W.c.deployed_at.desc()).limit(1)).first()
     return None if row is None else workflow_item(row, compact=compact)
 
 
@@ -116,30 +115,32 @@ def workflows_order_count(
     """POST /workflows/order_count (→ workflow/workflowsOrderCount-schema.json without the dates):
     per workflow version the orders per JOC state (order/ordersSummary-schema.json), and the sum."""
     text = state_text_case(now_ms).label("text")
-    where: list[ColumnElement[bool]] = [O.c.controller_id == controller_id, folder_clause(O.c.workflow_path, folders)]
+    where: list[ColumnElement[bool]] = [O.c.controller_id == controller_id]
     if workflow_ids:
-        where.append(paths_in(O.c.workflow_path, [p for p, _ in workflow_ids]))
+        where.append(
+            sa.or_(
+                *(sa.and_(OP.is_any([p]), O.c.workflow_version == v) if v else OP.is_any([p]) for p, v in workflow_ids)
+            )
+        )
+    path = OP.label()
     query = (
-        sa.select(O.c.workflow_path, O.c.workflow_version, text, sa.func.count())
+        sa.select(path, O.c.workflow_version, text, sa.func.count())
+        .select_from(OP.joined)
         .where(*where)
-        .group_by(O.c.workflow_path, O.c.workflow_version, text)
+        .group_by(path, O.c.workflow_version, text)
     )
     per: dict[tuple[str, str], dict[str, int]] = {}
     total = _empty_summary()
-    wanted = {(joc_path(p), v) for p, v in workflow_ids or ()}
     with connected(db) as c:
+        query = query.where(OP.in_folders(c, folders, [controller_id]))
         for path, version, state_text, count in c.execute(query):
-            if wanted and (joc_path(path), version) not in wanted and (joc_path(path), None) not in wanted:
-                continue
             field = _SUMMARY_FIELDS.get(state_text)
             if field is None:
                 continue
             per.setdefault((path, version), _empty_summary())[field] += int(count)
             total[field] += int(count)
     return {
-        "workflows": [
-            {"path": joc_path(p), "versionId": v, "numOfOrders": counts} for (p, v), counts in sorted(per.items())
-        ],
+        "workflows": [{"path": p, "versionId": v, "numOfOrders": counts} for (p, v), counts in sorted(per.items())],
         "numOfAllOrders": total,
     }
 

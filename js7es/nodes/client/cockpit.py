@@ -84,6 +84,7 @@ class CockpitClient:
             self.url + PREFIX
         )
         self._token: str | None = None
+        self._controller_id: str | None = None
         self.account: dict[str, Any] = {}  # the login's account answer
 
     def __enter__(self) -> CockpitClient:
@@ -115,6 +116,15 @@ class CockpitClient:
             self._token = str(token)
             self.account = body if isinstance(body, dict) else {}
         return self.account
+
+    def controller_id(self) -> str:
+        """The session's current Controller (``/controller/ids``' `selected`), as ``Connect-JS7`` reads it."""
+        if self._controller_id is None:
+            selected = self.post("/controller/ids").get("selected")
+            if not selected:
+                raise ClientError(f"the Cockpit at {self.url} knows no Controller that {self.user} may see")
+            self._controller_id = str(selected)
+        return self._controller_id
 
     def post(self, path: str, body: Mapping[str, Any] | None = None) -> Any:
         """The JSON answer to ``POST /joc/api<path>`` with `body` (logged in first)."""

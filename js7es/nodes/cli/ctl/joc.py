@@ -39,9 +39,8 @@ def _audited(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _with_controller(args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any]:
-    if args.controller_id:
-        body["controllerId"] = args.controller_id
+def _with_controller(client: CockpitClient, args: argparse.Namespace, body: dict[str, Any]) -> dict[str, Any]:
+    body["controllerId"] = args.controller_id or client.controller_id()
     return body
 
 
@@ -75,7 +74,7 @@ def add_order(client: CockpitClient, args: argparse.Namespace) -> int:
         order["arguments"] = dict(parse_argument(a) for a in args.arg)
     if args.at:
         order["scheduledFor"] = scheduled_for(args.at)
-    answer = client.post("/orders/add", _audited(args, _with_controller(args, {"orders": [order]})))
+    answer = client.post("/orders/add", _audited(args, _with_controller(client, args, {"orders": [order]})))
     [order_id] = answer["orderIds"]
     when = f", scheduled for {order['scheduledFor']}" if "scheduledFor" in order else ""
     print(f"Added order {order_id} to workflow {args.workflow}{when}")
@@ -83,7 +82,7 @@ def add_order(client: CockpitClient, args: argparse.Namespace) -> int:
 
 
 def _modify(client: CockpitClient, args: argparse.Namespace, path: str, extra: dict[str, Any]) -> None:
-    body = _with_controller(args, {"orderIds": list(args.ids), **extra})
+    body = _with_controller(client, args, {"orderIds": list(args.ids), **extra})
     client.post(path, _audited(args, body))
 
 
@@ -126,7 +125,7 @@ def _state_text(item: dict[str, Any]) -> str:
 
 
 def list_orders(client: CockpitClient, args: argparse.Namespace) -> int:
-    body = _with_controller(args, {})
+    body = _with_controller(client, args, {})
     if args.state:
         body["states"] = [args.state.upper()]
     orders = client.post("/orders", body).get("orders", [])
@@ -161,8 +160,8 @@ def list_orders(client: CockpitClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def _filter(args: argparse.Namespace) -> dict[str, Any]:
-    body = _with_controller(args, {"limit": args.limit})
+def _filter(client: CockpitClient, args: argparse.Namespace) -> dict[str, Any]:
+    body = _with_controller(client, args, {"limit": args.limit})
     if args.order:
         body["orderId"] = args.order
     if args.workflow:
@@ -171,7 +170,7 @@ def _filter(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def print_history(client: CockpitClient, args: argparse.Namespace) -> int:
-    body = _filter(args)
+    body = _filter(client, args)
     if args.state:
         body["historyStates"] = [args.state.upper()]
     history = client.post("/orders/history", body).get("history", [])
@@ -199,7 +198,7 @@ def print_history(client: CockpitClient, args: argparse.Namespace) -> int:
 
 
 def print_tasks(client: CockpitClient, args: argparse.Namespace) -> int:
-    tasks = client.post("/tasks/history", _filter(args)).get("history", [])
+    tasks = client.post("/tasks/history", _filter(client, args)).get("history", [])
     if args.json:
         for item in tasks:
             print(dumps(item))
@@ -211,7 +210,8 @@ def print_tasks(client: CockpitClient, args: argparse.Namespace) -> int:
         [
             str(t.get("taskId")),
             str(t.get("orderId")),
-            f"{t.get('workflow')}:{t.get('job')}",
+            str(t.get("workflow")),
+            str(t.get("job") or "-"),
             _state_text(t),
             "" if t.get("exitCode") is None else str(t.get("exitCode")),
             local_iso(t.get("startTime")),
@@ -219,22 +219,22 @@ def print_tasks(client: CockpitClient, args: argparse.Namespace) -> int:
         ]
         for t in tasks
     ]
-    print(format_table(["TASK", "ORDER", "JOB", "STATE", "EXIT", "START", "END"], rows))
+    print(format_table(["TASK", "ORDER", "WORKFLOW", "JOB", "STATE", "EXIT", "START", "END"], rows))
     return 0
 
 
 def print_task_log(client: CockpitClient, args: argparse.Namespace) -> int:
-    answer = client.post_text("/task/log", _with_controller(args, {"taskId": args.task_id}))
+    answer = client.post_text("/task/log", _with_controller(client, args, {"taskId": args.task_id}))
     print(answer.text, end="" if answer.text.endswith("\n") or not answer.text else "\n")
     return 0
 
 
 def print_order_log(client: CockpitClient, args: argparse.Namespace) -> int:
-    runs = client.post("/orders/history", _with_controller(args, {"orderId": args.order_id, "limit": 1}))
+    runs = client.post("/orders/history", _with_controller(client, args, {"orderId": args.order_id, "limit": 1}))
     history = [h for h in runs.get("history", []) if h.get("orderId") == args.order_id]
     if not history:
         raise ClientError(f"no run of order {args.order_id} in the Cockpit's history (yet)")
-    body = _with_controller(args, {"historyId": history[0]["historyId"], "orderId": args.order_id})
+    body = _with_controller(client, args, {"historyId": history[0]["historyId"], "orderId": args.order_id})
     log = client.post("/order/log", body)
     for event in log.get("logEvents", []):
         print(dumps(event) if args.json else format_log_event(event))
@@ -259,7 +259,10 @@ def format_log_event(event: dict[str, Any]) -> str:
 
 
 def print_audit(client: CockpitClient, args: argparse.Namespace) -> int:
-    entries = client.post("/audit_log", _with_controller(args, {"limit": args.limit})).get("auditLog", [])
+    body: dict[str, Any] = {"limit": args.limit}
+    if args.controller_id:
+        body["controllerId"] = args.controller_id
+    entries = client.post("/audit_log", body).get("auditLog", [])
     if args.json:
         for entry in entries:
             print(dumps(entry))

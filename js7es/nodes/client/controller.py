@@ -18,7 +18,15 @@ from js7es.domain.problem import Problem
 from js7es.domain.value import dumps, loads
 from js7es.nodes.client.connection import ClientTls, ControllerConnection
 from js7es.nodes.client.errors import ClientError
-from js7es.nodes.client.http import NOT_ACTIVE, Failover, HttpOptions, json_body, ndjson_lines, split_lines
+from js7es.nodes.client.http import (
+    NOT_ACTIVE,
+    Failover,
+    HttpOptions,
+    TransportErrors,
+    json_body,
+    ndjson_lines,
+    split_lines,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -149,9 +157,10 @@ class ControllerClient:
                 self._nodes.advance()
                 self._switched()
 
-    def _transport(self) -> _TransportErrors:
-        return _TransportErrors(
+    def _transport(self) -> TransportErrors:
+        return TransportErrors(
             self.url,
+            "the Controller",
             without_client_cert=self.url.startswith("https:") and self.tls.cert is None,
             others=self._nodes.others,
         )
@@ -173,58 +182,3 @@ class ControllerClient:
 
 def _elsewhere(error: Exception) -> bool:
     return isinstance(error, ClientError) and error.elsewhere
-
-
-class _TransportErrors:
-    """Turns httpx's transport failures into one-line ClientErrors naming the URL and the cause."""
-
-    def __init__(self, url: str, *, without_client_cert: bool = False, others: bool = False) -> None:
-        self.url = url
-        self.without_client_cert = without_client_cert
-        self.others = others  # other cluster nodes may answer instead
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
-        import httpx
-
-        if isinstance(error, httpx.TimeoutException):
-            raise ClientError(
-                f"the Controller at {self.url} did not answer in time",
-                elsewhere=self.others,
-                in_doubt=not isinstance(error, httpx.ConnectTimeout),  # a connect timeout: nothing was sent
-            ) from None
-        if isinstance(error, httpx.TransportError):
-            reason = _reason(error)
-            if self.without_client_cert and isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError)):
-                # TLS 1.3: the server checks the client certificate after the handshake and just hangs up
-                reason = (
-                    f"the Controller closed the connection ({reason}); it wants a client certificate: "
-                    "give --cert and --key (or --data-dir of a standalone)"
-                )
-            raise ClientError(f"cannot talk to the Controller at {self.url}: {reason}", elsewhere=self.others) from None
-
-
-def _reason(error: BaseException) -> str:
-    causes = []
-    seen: BaseException | None = error
-    while seen is not None:
-        causes.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    for cause in causes:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS: the Controller's certificate was refused ({cause.verify_message}); is --ca its CA?"
-        if isinstance(cause, ssl.SSLError):
-            text = cause.reason or str(cause)
-            if "CERTIFICATE_REQUIRED" in text.upper() or "BAD_CERTIFICATE" in text.upper() or "UNKNOWN_CA" in text:
-                return f"TLS: the Controller refused the client certificate ({text}); give --cert/--key"
-            return f"TLS: {text}"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused (is it running?)"
-    text = str(error) or type(error).__name__
-    if "certificate" in text.lower() and "required" in text.lower():
-        return f"TLS: the Controller refused the connection without a client certificate ({text})"
-    if "Connection refused" in text or "Errno 111" in text:
-        return "connection refused (is it running?)"
-    return text

@@ -1,5 +1,5 @@
 """The one HTTP client of js7es: every conversation of a node or a client with a node goes through it —
-`js7es ctl` (controller.py), the Controller's Agent client, the cluster's peer and Watch clients, the
+`js7es ctl` (controller.py, cockpit.py), the Controller's Agent client, the cluster's peer and Watch clients, the
 Cockpit's follower and rebuild, the Kafka exporter's event stream and the standalone's health checks.
 
 It owns what they have in common:
@@ -9,6 +9,7 @@ It owns what they have in common:
 - `decode`: a response as its JSON value or its coded `Problem`, with the rule that a 5xx without a
   coded problem (or with InternalError) means the other side is `Unreachable`;
 - `Unreachable`: the other side did not answer, try again later (or another node);
+- `TransportErrors`: a synchronous client's transport failures as one-line `ClientError`s;
 - `split_lines` / `asplit_lines`: ndjson chunks as their complete lines, in the chunks they came in
   (`ndjson_lines`: the lines of a whole body);
 - `Failover`: the URIs of a cluster's nodes, going on with the next one when a node is not the active
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, loads
+from js7es.nodes.client.errors import ClientError
 
 if TYPE_CHECKING:
     import httpx
@@ -159,6 +161,65 @@ async def asplit_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[bytes
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop()
         yield [line for line in lines if line.strip()]
+
+
+class TransportErrors:
+    """Turns httpx's transport failures into one-line ClientErrors naming the node (`node`: "the
+    Controller", "the Cockpit"), its URL and the cause. `without_client_cert`: a server closing the
+    connection is told as one that wants a client certificate; `others`: another node may answer."""
+
+    def __init__(self, url: str, node: str, *, without_client_cert: bool = False, others: bool = False) -> None:
+        self.url = url
+        self.node = node
+        self.without_client_cert = without_client_cert
+        self.others = others
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        import httpx
+
+        if isinstance(error, httpx.TimeoutException):
+            raise ClientError(
+                f"{self.node} at {self.url} did not answer in time",
+                elsewhere=self.others,
+                in_doubt=not isinstance(error, httpx.ConnectTimeout),  # a connect timeout: nothing was sent
+            ) from None
+        if isinstance(error, httpx.TransportError):
+            reason = transport_reason(error, self.node)
+            if self.without_client_cert and isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError)):
+                # TLS 1.3: the server checks the client certificate after the handshake and just hangs up
+                reason = (
+                    f"{self.node} closed the connection ({reason}); it wants a client certificate: "
+                    "give --cert and --key (or --data-dir of a standalone)"
+                )
+            raise ClientError(f"cannot talk to {self.node} at {self.url}: {reason}", elsewhere=self.others) from None
+
+
+def transport_reason(error: BaseException, node: str) -> str:
+    """The cause of a transport failure in a few words: a refused certificate, a refused connection, …"""
+    causes = []
+    seen: BaseException | None = error
+    while seen is not None:
+        causes.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS: {node}'s certificate was refused ({cause.verify_message}); is --ca its CA?"
+        if isinstance(cause, ssl.SSLError):
+            text = cause.reason or str(cause)
+            if "CERTIFICATE_REQUIRED" in text.upper() or "BAD_CERTIFICATE" in text.upper() or "UNKNOWN_CA" in text:
+                return f"TLS: {node} refused the client certificate ({text}); give --cert/--key"
+            return f"TLS: {text}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused (is it running?)"
+    text = str(error) or type(error).__name__
+    if "certificate" in text.lower() and "required" in text.lower():
+        return f"TLS: {node} refused the connection without a client certificate ({text})"
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused (is it running?)"
+    return text
 
 
 class Failover:

@@ -1,6 +1,6 @@
 """The standalone's data directory: where everything is (`Layout`), one standalone at a time on it
-(`exclusive`), and how a client reaches its Controller (`standalone_connection`). Light: `js7es ctl`
-imports it to find the standalone's Controller."""
+(`exclusive`), and how a client reaches its Controller (`standalone_connection`) and its Cockpit
+(`standalone_cockpit`). Light: `js7es ctl` imports it to find them."""
 
 from __future__ import annotations
 
@@ -91,6 +91,26 @@ def standalone_connection(data_dir: Path) -> tuple[ControllerConnection, ClientT
     scheme = "https" if settings.tls is not None else "http"
     connection = ControllerConnection(uris=(f"{scheme}://{host}:{settings.http.port}",))
     return connection, layout.cli_tls() if settings.tls is not None else ClientTls()
+
+
+def standalone_cockpit(data_dir: Path) -> tuple[str, ClientTls] | None:
+    """The URL (``scheme://host:port``) of the Cockpit of `js7es standalone` on `data_dir` and the CA to
+    check its certificate, or None (no standalone there, or one of before the Cockpit)."""
+    import tomllib
+
+    config = Layout(data_dir).cockpit_config
+    if not config.is_file():
+        return None
+    try:
+        settings = tomllib.loads(config.read_text())
+        host, port = str(settings["http"].get("host", HOST)), int(settings["http"]["port"])
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
+        raise usage_error(f"{config}: no Cockpit URL in it ({type(e).__name__}: {e})") from None
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+    host = f"[{host}]" if ":" in host else host
+    if "tls" not in settings:
+        return f"http://{host}:{port}", ClientTls()
+    return f"https://{host}:{port}", ClientTls(ca=Layout(data_dir).certs / "ca" / "ca.crt")
 
 
 @contextlib.contextmanager

@@ -4,7 +4,8 @@
 
 - SQLite: WAL, ``synchronous=FULL`` (a commit survives power loss, as the journal's do), and every
   transaction begins with ``BEGIN IMMEDIATE``: the writer holds the lock from its first read of the
-  stored EventId, so two writers cannot both apply the same batch;
+  stored EventId, so two writers cannot both apply the same batch; a connection with the execution
+  option `READ_ONLY` begins a deferred (reading) transaction instead, which does not wait for the writer;
 - PostgreSQL: ``postgresql+psycopg://`` URLs; an optional schema (created by `migrate`) is put on the
   search_path of every connection, so tests and tenants can share one database.
 
@@ -57,6 +58,10 @@ def open_database(url: str, *, schema_name: str | None = None, pool_size: int = 
     return sa.create_engine(url, connect_args=connect_args, pool_size=pool_size, pool_pre_ping=True)
 
 
+# A connection's execution option: its transactions only read (SQLite: a deferred BEGIN, no write lock).
+READ_ONLY = "js7es_read_only"
+
+
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -69,7 +74,10 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # a WAL reader: its snapshot, not waiting for the writer
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:

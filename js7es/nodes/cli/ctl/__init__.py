@@ -1,8 +1,12 @@
-"""``js7es ctl``: a command-line client of the Controller's HTTP API (js7es/nodes/controller/api.py).
+"""``js7es ctl``: a command-line client of the Controller's HTTP API (js7es/nodes/controller/api.py), or,
+with ``--cockpit URL`` or ``--joc``, of the Cockpit's JOC API (js7es/nodes/cockpit/api/).
 
-Where the Controller is and how ctl logs in: where.py. The client: js7es/nodes/client/. The actions:
-commands.py (what they print: output.py); ``confirm-node-loss`` talks to a Cluster Watch (confirm.py).
-This module registers the command (argparse only); the rest is imported when ctl runs.
+Where the Controller and the Cockpit are and how ctl logs in: where.py. The clients:
+js7es/nodes/client/ (controller.py, cockpit.py). The actions: commands.py with the Controller, joc.py
+through the Cockpit (what they print: output.py); ``confirm-node-loss`` talks to a Cluster Watch
+(confirm.py). The Cockpit's history, task and order logs and audit log (``history``, ``tasks``,
+``logs``, ``log``, ``audit``) are the Cockpit's only: they take it without ``--joc``. This module
+registers the command (argparse only); the rest is imported when ctl runs.
 
 Exit codes: 0 done; 1 the Controller refused (its problem printed as ``code: message``) or could not
 be reached or the TLS handshake failed; 2 bad usage or input (a missing or malformed file, a bad
@@ -12,10 +16,14 @@ argument). Every failure is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from js7es.nodes.cli.types import Subparsers
+
+# The Cockpit's own: they go there without --joc (joc.COCKPIT_ONLY, kept here to stay light).
+_COCKPIT_ONLY = ("print_history", "print_tasks", "print_task_log", "print_order_log", "print_audit")
 
 
 def register(sub: Subparsers) -> None:
@@ -44,8 +52,21 @@ def register(sub: Subparsers) -> None:
     where.add_argument("--ca", type=Path, help="the CA certificate to check the Controller's certificate against")
     where.add_argument("--cert", type=Path, help="client certificate (PEM)")
     where.add_argument("--key", type=Path, help="the client certificate's private key (PEM)")
-    where.add_argument("--user", help="log in as this user (password from --password or env JS7ES_PASSWORD)")
-    where.add_argument("--password", help="the user's password (prefer env JS7ES_PASSWORD)")
+    where.add_argument("--user", help="log in as this user (password from env JS7ES_PASSWORD or asked for)")
+    where.add_argument("--password", help="the user's password (prefer env JS7ES_PASSWORD: a command line is public)")
+    joc = ctl.add_argument_group("through the Cockpit's JOC API")
+    joc.add_argument(
+        "--cockpit",
+        metavar="URL",
+        help=(
+            "talk to this Cockpit's JOC API, e.g. https://host:4446 (env JS7ES_COCKPIT), logged in as --user "
+            "(default for a standalone: root, its first password from <data dir>/root-password)"
+        ),
+    )
+    joc.add_argument("--joc", action="store_true", help="talk to the JOC API of the standalone's Cockpit (--data-dir)")
+    joc.add_argument("--controller-id", metavar="ID", help="the Controller (default: the Cockpit's only one)")
+    comment = argparse.ArgumentParser(add_help=False)
+    comment.add_argument("--comment", help="the audit log's comment (through the Cockpit)")
     sub = ctl.add_subparsers(metavar="ACTION")
 
     deploy = sub.add_parser("deploy", help="deploy item files, all or nothing (*.workflow.json, *.agent.json, ...)")
@@ -53,9 +74,10 @@ def register(sub: Subparsers) -> None:
     deploy.add_argument("--version-id", help="the workflows' versionId (default: generated)")
     deploy.set_defaults(action="deploy_items")
 
-    add = sub.add_parser("add-order", help="add an order to a workflow")
+    add = sub.add_parser("add-order", help="add an order to a workflow", parents=[comment])
     add.add_argument("workflow", metavar="WORKFLOW")
-    add.add_argument("--id", help="the order id (default: generated, JS7-like)")
+    add.add_argument("--id", help="the order id (default: generated, JS7-like; not through the Cockpit)")
+    add.add_argument("--name", help="through the Cockpit: the order name, the last part of JOC's order id")
     add.add_argument(
         "--arg", action="append", metavar="NAME=VALUE", help='an argument; VALUE is JSON if it parses (3, true, "3")'
     )
@@ -66,14 +88,14 @@ def register(sub: Subparsers) -> None:
         ("cancel", "cancel_orders", "cancel orders"),
         ("suspend", "suspend_orders", "suspend orders"),
     ):
-        p = sub.add_parser(name, help=text)
+        p = sub.add_parser(name, help=text, parents=[comment])
         p.add_argument("ids", nargs="+", metavar="ID")
         p.add_argument("--kill", action="store_true", help="kill a running job process (SIGTERM, then SIGKILL)")
         p.add_argument("--kill-immediately", action="store_true", help="kill a running job process with SIGKILL")
         p.set_defaults(action=function)
 
-    resume = sub.add_parser("resume", help="resume a suspended or failed order")
-    resume.add_argument("id", metavar="ID")
+    resume = sub.add_parser("resume", help="resume suspended or failed orders", parents=[comment])
+    resume.add_argument("ids", nargs="+", metavar="ID")
     resume.add_argument("--position", metavar="JSON", help='continue at this position, e.g. 2 or [1, "then", 0]')
     resume.set_defaults(action="resume_order")
 
@@ -105,6 +127,30 @@ def register(sub: Subparsers) -> None:
     cluster = sub.add_parser("cluster", help="the Controller cluster: this node's role and the cluster state")
     cluster.add_argument("--json", action="store_true")
     cluster.set_defaults(action="print_cluster")
+
+    history = sub.add_parser("history", help="the Cockpit's order history, newest first")
+    tasks = sub.add_parser("tasks", help="the Cockpit's task history (the TASK ids of `logs`), newest first")
+    for p, function in ((history, "print_history"), (tasks, "print_tasks")):
+        p.add_argument("--order", metavar="ID", help="only this order (JOC's glob: * and ?)")
+        p.add_argument("--workflow", metavar="NAME", help="only this workflow (a name, or a path with /)")
+        p.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+        p.add_argument("--json", action="store_true", help="one entry per line as JOC's JSON")
+        p.set_defaults(action=function)
+    history.add_argument("--state", choices=["successful", "incomplete", "failed"], type=str.lower)
+
+    logs = sub.add_parser("logs", help="a task's log, from the Cockpit (TASK from `tasks`)")
+    logs.add_argument("task_id", type=int, metavar="TASK")
+    logs.set_defaults(action="print_task_log")
+
+    log = sub.add_parser("log", help="an order's log (its last run), from the Cockpit")
+    log.add_argument("order_id", metavar="ORDER")
+    log.add_argument("--json", action="store_true", help="JOC's log events, one per line")
+    log.set_defaults(action="print_order_log")
+
+    audit = sub.add_parser("audit", help="the Cockpit's audit log, newest first")
+    audit.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    audit.add_argument("--json", action="store_true", help="one entry per line as JOC's JSON")
+    audit.set_defaults(action="print_audit")
 
     switch = sub.add_parser("switch-over", help="make the standby of a coupled Controller cluster the active node")
     switch.set_defaults(action="switch_over")
@@ -141,11 +187,20 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.print_help(sys.stderr)
         return 2
     from js7es.nodes.cli.ctl import commands
-    from js7es.nodes.cli.ctl.where import connection_from_args
-    from js7es.nodes.client.controller import ControllerClient
-    from js7es.nodes.client.errors import ClientError
+    from js7es.nodes.client.errors import ClientError, usage_error
 
     try:
+        if args.cockpit or args.joc or os.environ.get("JS7ES_COCKPIT") or action in _COCKPIT_ONLY:
+            from js7es.nodes.cli.ctl import joc
+
+            return joc.run(args, action)
+        if getattr(args, "comment", None) is not None:
+            raise usage_error("--comment: the Controller keeps no audit log; add --cockpit URL or --joc")
+        if getattr(args, "name", None) is not None:
+            raise usage_error("--name: JOC's order name, through the Cockpit; add --cockpit URL or --joc (or use --id)")
+        from js7es.nodes.cli.ctl.where import connection_from_args
+        from js7es.nodes.client.controller import ControllerClient
+
         connection, tls = connection_from_args(args)
         with ControllerClient(connection, tls) as client:
             return int(getattr(commands, action)(client, args))

@@ -113,7 +113,7 @@ def suspend_orders(client: ControllerClient, args: argparse.Namespace) -> int:
 
 
 def resume_order(client: ControllerClient, args: argparse.Namespace) -> int:
-    command: dict[str, Any] = {"TYPE": "ResumeOrder", "orderId": args.id}
+    command: dict[str, Any] = {"TYPE": "ResumeOrder"}
     if args.position is not None:
         try:
             position = json.loads(args.position)
@@ -121,8 +121,9 @@ def resume_order(client: ControllerClient, args: argparse.Namespace) -> int:
             raise usage_error(f'--position {args.position!r}: expected JSON like [1, "then", 0]') from None
         command["position"] = [position] if isinstance(position, int) else position
     client.login()
-    client.command(command)
-    print(f"Resumed {args.id}")
+    for order_id in args.ids:  # one ResumeOrder each: its position is of one order
+        client.command({**command, "orderId": order_id})
+    print(f"Resumed {', '.join(args.ids)}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""What ``js7es ctl`` prints: the table of orders, one readable line per event."""
+"""What ``js7es ctl`` prints: the table of orders, one readable line per event, times and positions."""
 
 from __future__ import annotations
 
@@ -27,13 +27,14 @@ def order_row(order: dict[str, Any]) -> list[str]:
     return [
         str(order.get("id")),
         f"{workflow.get('path')}~{workflow.get('versionId')}",
-        _position(order.get("position", [])),
+        position_text(order.get("position", [])),
         state_of(order),
         ", ".join(notes),
     ]
 
 
-def _position(position: Any) -> str:
+def position_text(position: Any) -> str:
+    """A position as ctl shows it: ``1/then:0``."""
     if not isinstance(position, list):
         return str(position)
     parts = []
@@ -50,6 +51,17 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def local_time(epoch_ms: int) -> str:
     return datetime.datetime.fromtimestamp(epoch_ms / 1000).isoformat(sep=" ", timespec="milliseconds")
+
+
+def local_iso(text: Any) -> str:
+    """A JOC date (ISO 8601 in UTC, e.g. 2026-12-06T09:31:34.123Z) as `local_time` shows a moment."""
+    if not isinstance(text, str) or not text:
+        return ""
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return local_time(int(moment.timestamp() * 1000))
 
 
 def format_event(event: dict[str, Any]) -> str:

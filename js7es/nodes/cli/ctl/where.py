@@ -9,6 +9,12 @@
 - ``--user NAME`` with ``--password`` (env ``JS7ES_PASSWORD``, or asked for on a terminal): one
   session login (JS7's Login command) per call, logged out at the end. Without a user, the client
   certificate is the login (the Controller maps its subject to a user, ``cli`` in the standalone).
+
+Through the Cockpit (`cockpit_from_args`): ``--cockpit URL`` (env ``JS7ES_COCKPIT``), else the
+standalone's Cockpit (its ``cockpit/cockpit.toml``) with its CA; ``--user`` (default for the standalone:
+``root``), the password from env ``JS7ES_PASSWORD``, ``--password``, the standalone's
+``root-password`` file (root only) or a prompt on a terminal. One JOC login per call, logged out at
+the end.
 """
 
 from __future__ import annotations
@@ -67,3 +73,57 @@ def connection_from_args(args: argparse.Namespace) -> tuple[ControllerConnection
                 raise usage_error(f"--user {args.user}: no password (--password or env JS7ES_PASSWORD)")
             password = getpass.getpass(f"Password of {args.user}: ")
     return ControllerConnection(uris=tuple(urls), user=args.user, password=password), tls
+
+
+def _password(args: argparse.Namespace, user: str, first_password: Path | None) -> tuple[str, Path | None]:
+    """The password of `user`: --password, env JS7ES_PASSWORD, `first_password` (the standalone's
+    root-password file, for root), a prompt on a terminal; and the file it came from, if one."""
+    if args.password is not None:
+        return args.password, None
+    if os.environ.get("JS7ES_PASSWORD") is not None:
+        return os.environ["JS7ES_PASSWORD"], None
+    if first_password is not None and first_password.is_file():
+        text = first_password.read_text().strip()
+        if text:
+            return text, first_password
+    if not sys.stdin.isatty():
+        raise usage_error(f"--user {user}: no password (env JS7ES_PASSWORD, --password, or a terminal to ask on)")
+    return getpass.getpass(f"Password of {user} at the Cockpit: "), None
+
+
+def cockpit_from_args(args: argparse.Namespace) -> tuple[str, str, str, ClientTls, Path | None]:
+    """Where the Cockpit is and who logs in there: (URL, user, password, TLS, the file the password
+    came from). ``--cockpit URL`` (env JS7ES_COCKPIT) or the standalone's of --data-dir; ``--ca`` or the
+    standalone's CA; ``--user`` (default root for a standalone, whose first password is in
+    <data dir>/root-password)."""
+    from js7es.nodes.client.cockpit import cockpit_url
+    from js7es.nodes.standalone.layout import Layout, standalone_cockpit
+
+    data_dir: Path = args.data_dir or Path(os.environ.get("JS7ES_DATA_DIR") or DEFAULT_DATA_DIR)
+    given = args.cockpit or os.environ.get("JS7ES_COCKPIT") or None
+    standalone = standalone_cockpit(data_dir)
+    if given is not None:
+        url = cockpit_url(given)
+        if standalone is not None and standalone[0] != url:
+            standalone = None  # another Cockpit: neither the standalone's CA nor its root password
+    elif standalone is not None:
+        url = standalone[0]
+    else:
+        raise usage_error(
+            "no Cockpit given: use --cockpit URL, or --data-dir DIR of a js7es standalone "
+            f"(there is none at {data_dir})"
+        )
+    if (args.cert is None) != (args.key is None):
+        raise usage_error("--cert and --key belong together")
+    if args.ca is not None or args.cert is not None:
+        tls = ClientTls(ca=args.ca, cert=args.cert, key=args.key)
+    else:
+        tls = standalone[1] if standalone is not None else ClientTls()
+    user = args.user
+    if user is None:
+        if standalone is None:
+            raise usage_error("--cockpit: who logs in? give --user (password from env JS7ES_PASSWORD or a prompt)")
+        user = "root"
+    first_password = Layout(data_dir).root_password if standalone is not None and user == "root" else None
+    password, from_file = _password(args, user, first_password)
+    return url, user, password, tls, from_file

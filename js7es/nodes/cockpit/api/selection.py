@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from js7es.projections.cockpit import schema as t
+from js7es.projections.cockpit.database import READ_ONLY
 from js7es.projections.cockpit.queries.common import WorkflowPaths
 
 _CURRENT = WorkflowPaths(t.workflows, t.workflows.c.path)
@@ -33,8 +34,9 @@ def workflow_path(name: str, folders: dict[str, str] | None = None) -> str:
 
 
 def current_workflows(engine: Engine, controller_id: str) -> dict[str, str]:
-    """name → JOC path of the workflows the Controller holds now."""
-    with engine.connect() as c:
+    """name → JOC path of the workflows the Controller holds now. Read without SQLite's write lock: each
+    /orders/add asks, and would wait for the projection's commit of the previous request's orders."""
+    with engine.connect().execution_options(**{READ_ONLY: True}) as c:
         rows = c.execute(
             select(t.workflows.c.path, _CURRENT.label())
             .select_from(_CURRENT.joined)

@@ -21,7 +21,7 @@ from js7es.nodes.cockpit.api.app import joc_routes
 from js7es.nodes.cockpit.api.passwords import hash_password
 from js7es.nodes.cockpit.api.services import CockpitServices, ControllerDirectory
 from js7es.projections.cockpit.audit import AuditProjector
-from js7es.projections.cockpit.database import migrate, open_database, sqlite_url
+from js7es.projections.cockpit.database import READ_ONLY, migrate, open_database, sqlite_url
 from js7es.projections.cockpit.deployed import DeployedObjectsProjector
 
 ROOT_PASSWORD = "secret"
@@ -87,7 +87,7 @@ def running_joc(
     registered = store.controllers
     services = CockpitServices(
         store=store,
-        engine=engine,
+        engine=engine.execution_options(**{READ_ONLY: True}),  # as the Cockpit: the API only reads it
         controllers=ControllerDirectory(
             make_client=client_of,
             configured={c: ControllerConnection(controller_id=c, uris=(f"https://{c}:4443",)) for c in controller_ids},

@@ -138,3 +138,9 @@ def test_the_openapi_document_lists_every_endpoint_with_its_permission(joc: Joc)
     add = doc["paths"]["/joc/api/orders/add"]["post"]
     assert add["x-permission"] == "sos:products:controller:orders:create"
     assert "AddOrders" in add["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+
+
+def test_the_session_is_checked_before_the_body(joc: Joc) -> None:
+    """A client without a valid session learns that first, whatever it sends (found by the ctl client)."""
+    r = joc.client.post("/joc/api/controller/switch", content=b"{nope", headers={"X-Access-Token": "forged"})
+    assert r.status_code == 401

@@ -19,7 +19,7 @@ from js7es.nodes.cockpit.api.services import CockpitServices
 def joc_routes(services: CockpitServices) -> list[BaseRoute]:
     families.load()
 
-    async def make_call(request: HttpRequest, endpoint: Endpoint, body: BaseModel) -> Call:
+    def authenticate(request: HttpRequest, endpoint: Endpoint) -> Call:
         call = Call(request=request, endpoint=endpoint, services=services, session=None, permissions=None, folders=None)
         if endpoint.access == "public":
             return call
@@ -40,16 +40,20 @@ def joc_routes(services: CockpitServices) -> list[BaseRoute]:
                 {"isAuthenticated": True, "account": session.account, "forcePasswordChange": True},
             )
         call.permissions, call.folders = services.permissions_of(session.account)
-        if endpoint.access == "permission":
-            assert endpoint.permission is not None
-            controller_id = None
-            if endpoint.controller_scoped:
-                controller_id = controller_id_of(body) or session.selected_controller
-            if not call.permitted(endpoint.permission, controller_id):
-                raise access_denied(session.account, endpoint.permission)
         return call
 
-    routes: list[BaseRoute] = [route(e, make_call) for e in API.endpoints.values()]
+    def authorize(call: Call, body: BaseModel) -> None:
+        endpoint = call.endpoint
+        if endpoint.access != "permission":
+            return
+        assert endpoint.permission is not None and call.session is not None
+        controller_id = None
+        if endpoint.controller_scoped:
+            controller_id = controller_id_of(body) or call.session.selected_controller
+        if not call.permitted(endpoint.permission, controller_id):
+            raise access_denied(call.session.account, endpoint.permission)
+
+    routes: list[BaseRoute] = [route(e, authenticate, authorize) for e in API.endpoints.values()]
 
     async def openapi(request: HttpRequest) -> Response:
         return joc_response(openapi_document(API))

@@ -166,11 +166,19 @@ def controller_id_of(body: BaseModel) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def route(endpoint: Endpoint, make_call: Callable[[HttpRequest, Endpoint, BaseModel], Awaitable[Call]]) -> Route:
+def route(
+    endpoint: Endpoint,
+    authenticate: Callable[[HttpRequest, Endpoint], Call],
+    authorize: Callable[[Call, BaseModel], None],
+) -> Route:
+    """The endpoint's route: the session first (401/440 whatever the body), then the body (420 JOC-400),
+    then the permission for it (403: JOC, too, validates the body before it checks permissions)."""
+
     async def serve(request: HttpRequest) -> Response:
         try:
+            call = authenticate(request, endpoint)
             body = await read_body(request, endpoint.request) if endpoint.body == "json" else Empty()
-            call = await make_call(request, endpoint, body)
+            authorize(call, body)
             answer = await endpoint.handler(call, body)
         except JocError as e:
             return e.response()

@@ -26,6 +26,7 @@ from js7es.nodes.cockpit.api.services import (
     registration_connection,
 )
 from js7es.nodes.http.app import js7es_version
+from js7es.projections.cockpit.database import READ_ONLY
 
 if TYPE_CHECKING:
     from js7es.journal.cockpit.store import CockpitStore
@@ -130,7 +131,9 @@ def start_joc(
             log.warning(
                 "Controller %r: configured and registered in the store; the configuration counts", controller_id
             )
-    services = CockpitServices(store=store, engine=projector.engine, controllers=directory, version=js7es_version())
+    # The API only reads the projection: on SQLite as WAL readers, never waiting for the projection's writer.
+    reader = projector.engine.execution_options(**{READ_ONLY: True})
+    services = CockpitServices(store=store, engine=reader, controllers=directory, version=js7es_version())
     start_reconciliation(services)
     return JocService(services=services, routes=joc_routes(services), audit=audit, root_password=root_password)
 

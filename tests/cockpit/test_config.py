@@ -80,3 +80,11 @@ def test_a_controller_cluster_s_watch(tmp_path: Path) -> None:
     )
     settings = parse_cockpit_settings(raw, tmp_path / "c.toml")
     assert settings.cluster_watches == {"c": "https://watch:4447"}
+
+
+def test_the_events_long_poll_wait_is_a_setting(tmp_path: Path) -> None:
+    base = {"cockpit": {"data-dir": "data"}, "controllers": {"c": {"uris": ["https://h:1"]}}}
+    assert parse_cockpit_settings(base, tmp_path / "c.toml").events_wait_s == 60.0
+    assert parse_cockpit_settings({**base, "joc": {"events-wait": 2}}, tmp_path / "c.toml").events_wait_s == 2.0
+    with pytest.raises(ConfigError, match="events-wait"):
+        parse_cockpit_settings({**base, "joc": {"events-wait": 0}}, tmp_path / "c.toml")

@@ -44,6 +44,7 @@ class CockpitSettings:
     store_url: str = ""  # the Cockpit store (IAM, settings, audit trail): "" = <data-dir>/cockpit-store.sqlite
     store_schema: str | None = None
     root_password_hash: str | None = None  # [joc] root-password-hash: root's password on the store's first start
+    events_wait_s: float = 60.0  # [joc] events-wait: how long /joc/api/events waits for news before it answers
     # [controllers.<id>] cluster-watch: the Cluster Watch of a Controller cluster, per Controller id
     cluster_watches: Mapping[str, str] = field(default_factory=dict)
 
@@ -130,7 +131,8 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
         store_url = url  # the store's tables beside the projection's, in the same database
     if store_url.startswith("sqlite:///") and not store_url.startswith("sqlite:////"):
         store_url = sqlite_url((base / store_url[len("sqlite:///") :]).resolve())
-    joc = reader.section(raw, "joc", {"root-password-hash"})
+    joc = reader.section(raw, "joc", {"root-password-hash", "events-wait"})
+    events_wait_s = reader.seconds(joc, "joc.events-wait", 60.0)
     root_password_hash = reader.text(joc, "joc.root-password-hash", "") or None
     if root_password_hash is not None and not root_password_hash.startswith("$argon2id$"):
         raise ConfigError(f"{path}: joc.root-password-hash must be an argon2id hash ($argon2id$…)")
@@ -154,4 +156,5 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
         store_schema=(reader.text(store, "store.schema", "") or schema_name),
         root_password_hash=root_password_hash,
         cluster_watches=cluster_watches,
+        events_wait_s=events_wait_s,
     )

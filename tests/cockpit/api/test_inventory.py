@@ -250,7 +250,7 @@ def test_export_import_round_trip(joc: Joc, archive_format: str) -> None:
         },
     }
     r = joc.post("/inventory/export", body, token=token)
-    assert r.status_code == 200 and r.headers["content-disposition"] == 'attachment; filename="out"'
+    assert r.status_code == 200 and r.headers["content-disposition"] == "attachment; filename*=UTF-8''out"
     if archive_format == "ZIP":
         names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
         assert names == ["x/one.workflow.json", "x/y/res.jobresource.json"]
@@ -322,3 +322,12 @@ def test_folder_permissions(joc: Joc) -> None:
     assert store(joc, bob, "/theirs/w3").json()["error"]["code"] == "JOC-419"
     assert upload(joc, bob, zip_of({"theirs/w4.workflow.json": json.dumps(WORKFLOW).encode()})).status_code == 420
     assert joc.store.inventory().object("WORKFLOW", "w4") is None
+
+
+def test_an_export_file_name_beyond_latin_1_is_sent_rfc_5987_encoded(joc: Joc) -> None:
+    """Found by schemathesis: a file name like "Ā" made the Content-Disposition header fail (a 500)."""
+    token = joc.login()
+    body = {"exportFile": {"filename": "Āusfuhr.zip"}, "shallowCopy": {}}
+    r = joc.post("/inventory/export", body, token=token)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-disposition"] == "attachment; filename*=UTF-8''%C4%80usfuhr.zip"

@@ -133,7 +133,13 @@ def start_joc(
             )
     # The API only reads the projection: on SQLite as WAL readers, never waiting for the projection's writer.
     reader = projector.engine.execution_options(**{READ_ONLY: True})
-    services = CockpitServices(store=store, engine=reader, controllers=directory, version=js7es_version())
+    services = CockpitServices(
+        store=store,
+        engine=reader,
+        controllers=directory,
+        version=js7es_version(),
+        events_wait_s=settings.events_wait_s,
+    )
     start_reconciliation(services)
     return JocService(services=services, routes=joc_routes(services), audit=audit, root_password=root_password)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+import urllib.parse
 import zipfile
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -153,8 +154,9 @@ def archive(entries: list[tuple[str, bytes]], archive_format: str) -> bytes:
 async def export(call: Call, body: ExportFilter) -> Response:
     entries = _export_entries(call, body)
     data = archive(entries, body.exportFile.format)
-    filename = body.exportFile.filename.replace('"', "")
-    headers = {**NO_CACHE, "Content-Disposition": f'attachment; filename="{filename}"'}
+    # JOC's form (JOCDefaultResponse): RFC 5987, so that any file name fits into the (latin-1) header
+    filename = urllib.parse.quote(body.exportFile.filename, safe="")
+    headers = {**NO_CACHE, "Content-Disposition": f"attachment; filename*=UTF-8''{filename}"}
     return Response(data, media_type="application/octet-stream", headers=headers)
 
 

@@ -20,9 +20,11 @@ from typing import Any
 import httpx
 
 from js7es.domain import events as domain_events
+from js7es.domain.state import ControllerState
 from js7es.journal.file import FileJournal
 from js7es.journal.format import event_body
 from js7es.nodes.certs import create_node_certificate
+from js7es.nodes.engine import recover_state
 from tests.e2e.topology import HOST, NodeProcess, Topology, free_port
 
 NODES = ("primary", "backup")
@@ -243,6 +245,16 @@ class ClusterTopology(Topology):
 
     # -- journals -----------------------------------------------------------------------------------
 
+    def recovered_state(self, name: str) -> tuple[int, str]:
+        """A stopped node's last EventId and the hash of the state its journal recovers."""
+        domain_events.registered()
+        journal = FileJournal.open(self.nodes[name].data_dir / "state", name="controller")
+        try:
+            state = recover_state(journal, ControllerState)
+            return journal.recovered.last_event_id, state.state_hash()
+        finally:
+            journal.close()
+
     def journal_lines(self, name: str) -> list[tuple[int, int, str, str]]:
         """The events of a stopped node's journal: (EventId, timestamp, key, event JSON), oldest kept first."""
         domain_events.registered()  # the journal decodes them
@@ -362,14 +374,21 @@ def running_cluster(tmp_path: Path, **options: Any) -> Iterator[ClusterTopology]
 
 
 def assert_journals_agree(topology: ClusterTopology) -> int:
-    """The two stopped nodes' journals hold the same events up to the shorter one; returns how many."""
+    """The two stopped nodes' journals hold the same events up to the shorter one, and where both end at
+    the same EventId, the states they recover are equal; returns how many event lines both hold.
+
+    Both nodes may have taken a snapshot and released what came before it: then no event line is left in
+    common, and the recovered states (newest snapshot + events after it) are what must agree."""
     a, b = (topology.journal_lines(n) for n in NODES)
     first = max(a[0][0] if a else 0, b[0][0] if b else 0)
     a = [x for x in a if x[0] >= first]
     b = [x for x in b if x[0] >= first]
     common = min(len(a), len(b))
-    assert common > 0
     assert a[:common] == b[:common]
+    (a_last, a_hash), (b_last, b_hash) = (topology.recovered_state(n) for n in NODES)
+    if a_last == b_last:
+        assert a_hash == b_hash, f"both at EventId {a_last}, but their recovered states differ"
+    assert common > 0 or a_last == b_last, f"nothing to compare: the journals end at {a_last} and {b_last}"
     return common
 
 

@@ -198,7 +198,7 @@ def test_a_standby_whose_position_was_released_starts_from_the_snapshot(tmp_path
         assert "Starting from the active node's snapshot" in cluster.log("backup")
         cluster.kill("primary", 15)
         cluster.kill("backup", 15)
-        assert assert_journals_agree(cluster) > 0
+        assert_journals_agree(cluster)  # event lines in common, or equal states at the same EventId
         assert all(lines(log)[i] == 1 for i in [*first, *later, *last])
     finally:
         cluster.stop_all()

@@ -94,10 +94,15 @@ class TrackedProjector:
 class StoreFollower:
     """Keeps its projectors up to date in a daemon thread until `stop()`."""
 
-    def __init__(self, projector: TrackedProjector, *more: TrackedProjector, idle_wait_s: float = 5.0) -> None:
+    def __init__(
+        self, projector: TrackedProjector, *more: TrackedProjector, idle_wait_s: float = 5.0, coalesce_s: float = 0.02
+    ) -> None:
         self.projector = projector
         self.projectors = (projector, *more)
         self.idle_wait_s = idle_wait_s
+        # After a wake-up, wait this long for more: one transaction (one fsync) per projector for the
+        # audit entry and the outcome of a command, instead of one each.
+        self.coalesce_s = coalesce_s
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="store-follower", daemon=True)
 
@@ -126,3 +131,4 @@ class StoreFollower:
             # Short waits, so that stop() is prompt; the store wakes it at once on a local append.
             while not self._stopping.is_set() and not self.projector.store.wait(position, min(self.idle_wait_s, 0.5)):
                 pass
+            self._stopping.wait(self.coalesce_s)

@@ -175,3 +175,33 @@ def test_bad_audit_detail_requests_are_420(joc: Joc, body: dict[str, Any]) -> No
 def test_an_unknown_audit_entry_is_joc_002(joc: Joc) -> None:
     r = joc.post("/audit_log/details", {"auditLogId": 999999}, token=joc.login())
     assert r.status_code == 420 and r.json()["error"]["code"] == "JOC-002"
+
+
+def test_entries_about_workflows_outside_the_accounts_folders_are_not_shown(joc: Joc) -> None:
+    """As JOC hides objects outside an account's folder permissions, also in the audit log."""
+    from js7es.domain.cockpit import commands as cmd
+    from js7es.domain.cockpit import keys
+    from js7es.domain.cockpit.events import ChangeMeta
+
+    root = joc.login()
+    meta = ChangeMeta(account="root", at_ms=1, request="/joc/api/orders/add", controller_id="js7es")
+    for n, path in enumerate(("/a/w", "/b/w")):
+        parameters = {"orders": [{"orderId": f"#2026-12-06#T1-o{n}", "workflowPath": path}]}
+        command = cmd.RequestControllerCommand(
+            controller_id="js7es", request="/joc/api/orders/add", category="CONTROLLER", parameters=parameters
+        )
+        assert isinstance(joc.store.execute(keys.command(f"r{n}"), command, meta), list)
+    role = {"identityServiceName": SERVICE, "roleName": "a-only"}
+    assert joc.post("/iam/role/store", role, token=root).status_code == 200
+    grants = [{"permissionPath": "sos:products:joc:auditlog:view"}, {"permissionPath": "sos:products:controller:view"}]
+    body = {"identityServiceName": SERVICE, "controllerId": "", "roleName": "a-only", "permissions": grants}
+    assert joc.post("/iam/permissions/store", body, token=root).status_code == 200
+    folders = {"identityServiceName": SERVICE, "controllerId": "", "roleName": "a-only", "folders": [{"folder": "/a"}]}
+    assert joc.post("/iam/folders/store", folders, token=root).status_code == 200
+    account = {"identityServiceName": SERVICE, "accountName": "ann", "password": "pw-of-ann", "roles": ["a-only"]}
+    assert joc.post("/iam/account/store", account, token=root).status_code == 200
+    r = joc.client.post("/joc/api/authentication/login", headers=basic("ann", "pw-of-ann"))
+    ann = r.headers["X-Access-Token"]
+    seen = [e["parameters"] for e in audit_log(joc, ann, categories=["CONTROLLER"])]
+    assert len(seen) == 1 and "/a/w" in seen[0]
+    assert len(audit_log(joc, root, categories=["CONTROLLER"])) == 2

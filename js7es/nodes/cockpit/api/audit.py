@@ -237,17 +237,22 @@ def _audit_log(call: Call, body: AuditLogFilter) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     rows = _rows(call, body)
     with contextlib.closing(rows):  # a break at the limit closes the server-side cursor at once
-        items = _filtered(rows, body, name_pattern, limit)
+        items = _filtered(call, rows, body, name_pattern, limit)
     return items
 
 
 def _filtered(
-    rows: Iterator[Any], body: AuditLogFilter, name_pattern: re.Pattern[str] | None, limit: int | None
+    call: Call, rows: Iterator[Any], body: AuditLogFilter, name_pattern: re.Pattern[str] | None, limit: int | None
 ) -> list[dict[str, Any]]:
+    """The entries the filter keeps; an entry about workflows none of which lies in the account's folders
+    is not shown (as JOC hides objects outside folder permissions)."""
     items: list[dict[str, Any]] = []
     for row in rows:
+        details = details_of(row.parameters)
+        workflows = [d["path"] for d in details if d["type"] == "WORKFLOW"]
+        if workflows and not any(call.folder_permitted(w, row.controller_id) for w in workflows):
+            continue
         if body.objectTypes or body.folders or name_pattern:
-            details = details_of(row.parameters)
             if body.objectTypes and not any(d["type"] in body.objectTypes for d in details):
                 continue
             if body.folders and not any(_in_folders(d["path"], body.folders) for d in details):

@@ -186,7 +186,7 @@ async def add_orders(call: Call, body: AddOrders) -> dict[str, Any]:
         call.change_meta(body, controller_id),
         controller_id=controller_id,
         category=CONTROLLER,
-        parameters={"orders": [{"orderId": o["id"], "workflowPath": o["workflowPath"]} for o in fresh]},
+        parameters={"orders": [{"orderId": o["id"], "workflowPath": known[o["workflowPath"]]} for o in fresh]},
         send=lambda client: client.command({"TYPE": "AddOrders", "orders": fresh}),
     )
     return delivered({"orderIds": [o["id"] for o in fresh]})

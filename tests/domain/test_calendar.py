@@ -13,7 +13,7 @@ from js7es.domain.calendar import Calendar, CalendarType, dates, joc_weekday, pa
 from js7es.domain.problem import Problem, orthrow
 
 SAMPLES = Path(__file__).parent / "calendar_samples"
-JS7_SAMPLE = Path("/work/shared/reference/js7-samples/jocDailyPlan.calendar.json")
+JS7_SAMPLE = Path(__file__).parents[1] / "fixtures" / "js7-samples" / "jocDailyPlan.calendar.json"
 
 
 def calendar(includes: dict[str, Any], excludes: dict[str, Any] | None = None, **fields: Any) -> Calendar:
@@ -222,15 +222,24 @@ def test_sample_calendars() -> None:
     assert resolved(holidays, "2020-01-01", "2023-12-31") == ["2020-05-01", "2021-05-01", "2022-05-01", "2023-05-01"]
 
 
-def test_js7_sample_is_a_controller_calendar_not_a_joc_calendar() -> None:
-    # jocDailyPlan.calendar.json is the Controller's Calendar *item* (orderIdPattern, periodDatePattern):
-    # it maps daily-plan order ids to dates and has no frequencies at all. It is not a JOC calendar, so
-    # it is refused, unchanged, with the field that a JOC calendar must have.
-    sample = json.loads(JS7_SAMPLE.read_text())
+def test_js7_sample_loads_unchanged_and_has_no_dates() -> None:
+    # jocDailyPlan.calendar.json is JS7's daily-plan calendar: path, orderIdPattern and periodDatePattern
+    # (how an order id names its plan date), no `type` and no frequencies. The inventory files it as a
+    # WORKINGDAYSCALENDAR by its suffix (js7es/domain/cockpit/inventory.py), so it loads with that type.
+    # With no `includes` it defines no dates: JOC's FrequencyResolver adds dates only from `includes`,
+    # so its dates in any range are none.
+    text = JS7_SAMPLE.read_text()
+    sample = json.loads(text)
     assert set(sample) == {"path", "orderIdPattern", "periodDatePattern"}
-    refused = parse_calendar(sample)
+    cal = orthrow(parse_calendar(sample, type=CalendarType.WORKING))
+    assert json.loads(text) == sample  # read, not changed
+    assert cal.type is CalendarType.WORKING and cal.path == "jocDailyPlan"
+    assert dates(cal, date(2020, 1, 1), date(2030, 12, 31)) == ()
+    refused = parse_calendar(sample)  # without the type the inventory knows, nothing says what it is
     assert isinstance(refused, Problem)
     assert (refused.code, refused.arguments["where"]) == ("InvalidCalendar", "$.type")
+    typed = orthrow(parse_calendar({**sample, "type": "NONWORKINGDAYSCALENDAR"}, type=CalendarType.WORKING))
+    assert typed.type is CalendarType.NON_WORKING  # the JSON's own type wins
 
 
 MALFORMED: list[tuple[Any, str]] = [

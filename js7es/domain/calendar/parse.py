@@ -35,10 +35,14 @@ class _Refused(Exception):
         self.problem = problem
 
 
-def parse_calendar(obj: Any) -> Calendar | Problem:
-    """A calendar from its JSON object (a decoded `*.calendar.json` or a JOC API `calendar` field)."""
+def parse_calendar(obj: Any, *, type: CalendarType | None = None) -> Calendar | Problem:
+    """A calendar from its JSON object (a decoded `*.calendar.json` or a JOC API `calendar` field).
+
+    `type` is what the caller knows from elsewhere (the inventory's object type, as a file name or a
+    deployment gives a workflow's path); the JSON's own `type` wins, and one of them is required.
+    """
     try:
-        return _calendar(obj)
+        return _calendar(obj, type)
     except _Refused as refused:
         return refused.problem
 
@@ -100,13 +104,17 @@ def _string(value: Any, where: str) -> str:
     return value
 
 
-def _calendar(obj: Any) -> Calendar:
+def _calendar(obj: Any, known_type: CalendarType | None) -> Calendar:
     obj = _object(obj, "$")
     type_ = obj.get("type")
-    try:
-        calendar_type = CalendarType(type_)
-    except ValueError:
-        raise _refuse("$.type", f"Expected WORKINGDAYSCALENDAR or NONWORKINGDAYSCALENDAR, got {type_!r}") from None
+    if type_ is None and known_type is not None:
+        calendar_type = known_type
+    else:
+        try:
+            calendar_type = CalendarType(type_)
+        except ValueError:
+            message = f"Expected WORKINGDAYSCALENDAR or NONWORKINGDAYSCALENDAR, got {type_!r}"
+            raise _refuse("$.type", message) from None
     path = obj.get("path")
     if path is not None and not isinstance(path, str):
         raise _refuse("$.path", f"Expected a string, got {_kind(path)}")

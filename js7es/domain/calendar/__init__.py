@@ -1,4 +1,4 @@
-"""JOC Cockpit calendars: parsing their JSON and resolving their dates, purely (no clock, no time zones)."""
+"""JOC Cockpit calendars and schedules: their JSON, their dates and planned starts, purely (no clock)."""
 
 from js7es.domain.calendar.model import (
     Calendar,
@@ -13,18 +13,36 @@ from js7es.domain.calendar.model import (
 )
 from js7es.domain.calendar.parse import parse_calendar
 from js7es.domain.calendar.resolve import dates, joc_weekday
+from js7es.domain.calendar.schedule import (
+    AssignedCalendar,
+    OrderParameterisation,
+    Period,
+    PlannedStart,
+    Schedule,
+    WhenHoliday,
+    parse_schedule,
+    planned_starts,
+)
 
 __all__ = [
+    "AssignedCalendar",
     "Calendar",
     "CalendarType",
     "Frequencies",
     "MonthDays",
     "Months",
+    "OrderParameterisation",
+    "Period",
+    "PlannedStart",
     "Repetition",
     "RepetitionUnit",
+    "Schedule",
     "WeekDays",
     "WeeklyDay",
+    "WhenHoliday",
     "dates",
     "joc_weekday",
     "parse_calendar",
+    "parse_schedule",
+    "planned_starts",
 ]

@@ -1,10 +1,13 @@
-"""JOC's JSON schemas from the local mirror of sos-berlin/js7-api-schemas, for validating answers.
+"""JOC's response contracts, for validating the Cockpit's answers: committed extracts of JOC's JSON
+schemas (sos-berlin/js7-api-schemas) in tests/fixtures/joc-contract/, so that CI validates without the
+schemas' repository.
 
-`validate(answer, "order/orders_v-schema.json")` resolves the relative `$ref`s from the mirror (git
-show HEAD:…), merges jsonschema2pojo's `extends` into the schema (JOC's models inherit properties
-that way; plain JSON Schema ignores the keyword) and validates with jsonschema_rs (the `jsonschema`
-package is not installed; schemathesis brought jsonschema_rs). A schema missing from the mirror is
-taken as `{}` (anything). Without the mirror the tests that validate skip.
+An extract keeps only the facts a client relies on — property names, types, required fields, enums,
+formats, items, alternatives — with every `$ref` resolved and jsonschema2pojo's `extends` merged (JOC's
+models inherit properties that way; plain JSON Schema ignores the keyword); titles, descriptions, Java
+types and patterns are left out. `validate(answer, "order/orders_v-schema.json")` checks an answer with
+jsonschema_rs (brought by schemathesis). Where the schemas' repository is mirrored (`fetch` of
+sos-berlin/js7-api-schemas), `python -m tests.cockpit.joc_schemas` writes the extracts anew.
 """
 
 from __future__ import annotations
@@ -17,12 +20,30 @@ from pathlib import Path
 from typing import Any
 
 MIRROR = Path("/work/.mirror/sos-berlin+js7-api-schemas/repo")
+CONTRACTS = Path(__file__).resolve().parents[1] / "fixtures" / "joc-contract"
+# The responses the tests validate (tests/cockpit/api/test_reads.py, tests/cockpit/queries_contract.py).
+USED = (
+    "agent/agents_v-schema.json",
+    "controller/jobscheduler200_v-schema.json",
+    "controller/masters-schema.json",
+    "event/event-schema.json",
+    "job/history-schema.json",
+    "job/runningTaskLog-schema.json",
+    "order/orderHistory-schema.json",
+    "order/orderHistoryItemChildren-schema.json",
+    "order/orderLog-schema.json",
+    "order/order_v-schema.json",
+    "order/orders_v-schema.json",
+    "order/snapshot-schema.json",
+    "order/summary-schema.json",
+    "workflow/workflow-schema.json",
+    "workflow/workflows-schema.json",
+    "workflow/workflowsOrderCount-schema.json",
+)
+_KEPT = {"type", "required", "properties", "items", "enum", "format", "anyOf", "oneOf", "additionalProperties"}
+MAX_DEPTH = 12  # recursive models (an order's children) are cut there: deeper is "anything"
 ROOT = "src/main/resources/raml/api/schemas/"
 BASE = "https://joc.invalid/"
-
-
-def available() -> bool:
-    return MIRROR.exists()
 
 
 @cache
@@ -71,11 +92,51 @@ def _retrieve(uri: str) -> dict[str, Any]:
     return _drop_bad_patterns(_resolved(uri.removeprefix(BASE)))
 
 
+def extract(path: str, depth: int = 0) -> Any:
+    """The contract of the schema at `path` in the mirror (see the module's docstring)."""
+    return _extract_node(_drop_bad_patterns(_resolved(path)), path, depth)
+
+
+def _extract_node(node: Any, path: str, depth: int) -> Any:
+    if not isinstance(node, dict):
+        return node
+    if depth > MAX_DEPTH:
+        return {}
+    if "$ref" in node and isinstance(node["$ref"], str):
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(path), node["$ref"]))
+        return extract(target, depth + 1)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key not in _KEPT:
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: _extract_node(v, path, depth + 1) for name, v in value.items()}
+        elif key in ("items",):
+            out[key] = _extract_node(value, path, depth + 1)
+        elif key in ("anyOf", "oneOf") and isinstance(value, list):
+            out[key] = [_extract_node(v, path, depth + 1) for v in value]
+        elif key == "additionalProperties" and not isinstance(value, bool):
+            continue
+        else:
+            out[key] = value
+    return out
+
+
+def write_contracts() -> None:
+    for name in USED:
+        target = CONTRACTS / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(extract(ROOT + name), indent=1, sort_keys=True) + "\n")
+
+
 def validate(answer: Any, schema_path: str, *, patch: dict[str, Any] | None = None) -> None:
     import jsonschema_rs
 
-    path = ROOT + schema_path
-    schema = _drop_bad_patterns({**_resolved(path), **(patch or {})})
-    validator = jsonschema_rs.Draft4Validator(schema, retriever=_retrieve, validate_formats=True, base_uri=BASE + path)
+    schema = {**json.loads((CONTRACTS / schema_path).read_text()), **(patch or {})}
+    validator = jsonschema_rs.Draft4Validator(schema, validate_formats=True)
     errors = [f"{e.instance_path}: {e.message}" for e in validator.iter_errors(answer)]
     assert errors == [], errors
+
+
+if __name__ == "__main__":
+    write_contracts()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from js7es.domain.value import dumps
@@ -124,18 +125,32 @@ def _state_text(item: dict[str, Any]) -> str:
     return str(state.get("_text", "?")) if isinstance(state, dict) else str(state or "")
 
 
+def _print_items(
+    items: list[dict[str, Any]], as_json: bool, none: str, headers: list[str], rows: Callable[[], list[list[str]]]
+) -> int:
+    """One JSON line per item (`--json`), `none` when there is none, else the table of `rows()`."""
+    if as_json:
+        for item in items:
+            print(dumps(item))
+    elif not items:
+        print(none)
+    else:
+        print(format_table(headers, rows()))
+    return 0
+
+
 def list_orders(client: CockpitClient, args: argparse.Namespace) -> int:
     body = _with_controller(client, args, {})
     if args.state:
         body["states"] = [args.state.upper()]
     orders = client.post("/orders", body).get("orders", [])
-    if args.json:
-        for order in orders:
-            print(dumps(order))
-        return 0
-    if not orders:
-        print("No orders" + (f" in state {args.state.upper()}" if args.state else ""))
-        return 0
+    none = "No orders" + (f" in state {args.state.upper()}" if args.state else "")
+    return _print_items(
+        orders, args.json, none, ["ID", "WORKFLOW", "POSITION", "STATE", ""], lambda: _order_rows(orders)
+    )
+
+
+def _order_rows(orders: list[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for order in sorted(orders, key=lambda o: str(o.get("orderId"))):
         workflow = order.get("workflowId") or {}
@@ -156,8 +171,7 @@ def list_orders(client: CockpitClient, args: argparse.Namespace) -> int:
                 ", ".join(notes),
             ]
         )
-    print(format_table(["ID", "WORKFLOW", "POSITION", "STATE", ""], rows))
-    return 0
+    return rows
 
 
 def _filter(client: CockpitClient, args: argparse.Namespace) -> dict[str, Any]:
@@ -174,53 +188,49 @@ def print_history(client: CockpitClient, args: argparse.Namespace) -> int:
     if args.state:
         body["historyStates"] = [args.state.upper()]
     history = client.post("/orders/history", body).get("history", [])
-    if args.json:
-        for item in history:
-            print(dumps(item))
-        return 0
-    if not history:
-        print("No order history")
-        return 0
-    rows = [
-        [
-            str(h.get("historyId")),
-            str(h.get("orderId")),
-            str(h.get("workflow")),
-            _state_text(h),
-            position_text(h.get("position", "")),
-            local_iso(h.get("startTime")),
-            local_iso(h.get("endTime")),
-        ]
-        for h in history
-    ]
-    print(format_table(["HISTORY", "ORDER", "WORKFLOW", "STATE", "POSITION", "START", "END"], rows))
-    return 0
+    headers = ["HISTORY", "ORDER", "WORKFLOW", "STATE", "POSITION", "START", "END"]
+    return _print_items(
+        history,
+        args.json,
+        "No order history",
+        headers,
+        lambda: [
+            [
+                str(h.get("historyId")),
+                str(h.get("orderId")),
+                str(h.get("workflow")),
+                _state_text(h),
+                position_text(h.get("position", "")),
+                local_iso(h.get("startTime")),
+                local_iso(h.get("endTime")),
+            ]
+            for h in history
+        ],
+    )
 
 
 def print_tasks(client: CockpitClient, args: argparse.Namespace) -> int:
     tasks = client.post("/tasks/history", _filter(client, args)).get("history", [])
-    if args.json:
-        for item in tasks:
-            print(dumps(item))
-        return 0
-    if not tasks:
-        print("No tasks")
-        return 0
-    rows = [
-        [
-            str(t.get("taskId")),
-            str(t.get("orderId")),
-            str(t.get("workflow")),
-            str(t.get("job") or "-"),
-            _state_text(t),
-            "" if t.get("exitCode") is None else str(t.get("exitCode")),
-            local_iso(t.get("startTime")),
-            local_iso(t.get("endTime")),
-        ]
-        for t in tasks
-    ]
-    print(format_table(["TASK", "ORDER", "WORKFLOW", "JOB", "STATE", "EXIT", "START", "END"], rows))
-    return 0
+    headers = ["TASK", "ORDER", "WORKFLOW", "JOB", "STATE", "EXIT", "START", "END"]
+    return _print_items(
+        tasks,
+        args.json,
+        "No tasks",
+        headers,
+        lambda: [
+            [
+                str(t.get("taskId")),
+                str(t.get("orderId")),
+                str(t.get("workflow")),
+                str(t.get("job") or "-"),
+                _state_text(t),
+                "" if t.get("exitCode") is None else str(t.get("exitCode")),
+                local_iso(t.get("startTime")),
+                local_iso(t.get("endTime")),
+            ]
+            for t in tasks
+        ],
+    )
 
 
 def print_task_log(client: CockpitClient, args: argparse.Namespace) -> int:
@@ -263,25 +273,23 @@ def print_audit(client: CockpitClient, args: argparse.Namespace) -> int:
     if args.controller_id:
         body["controllerId"] = args.controller_id
     entries = client.post("/audit_log", body).get("auditLog", [])
-    if args.json:
-        for entry in entries:
-            print(dumps(entry))
-        return 0
-    if not entries:
-        print("No audit log entries")
-        return 0
-    rows = [
-        [
-            local_iso(e.get("created")),
-            str(e.get("account")),
-            str(e.get("category")),
-            str(e.get("request")),
-            str(e.get("comment") or ""),
-        ]
-        for e in entries
-    ]
-    print(format_table(["CREATED", "ACCOUNT", "CATEGORY", "REQUEST", "COMMENT"], rows))
-    return 0
+    headers = ["CREATED", "ACCOUNT", "CATEGORY", "REQUEST", "COMMENT"]
+    return _print_items(
+        entries,
+        args.json,
+        "No audit log entries",
+        headers,
+        lambda: [
+            [
+                local_iso(e.get("created")),
+                str(e.get("account")),
+                str(e.get("category")),
+                str(e.get("request")),
+                str(e.get("comment") or ""),
+            ]
+            for e in entries
+        ],
+    )
 
 
 def run(args: argparse.Namespace, action: str) -> int:

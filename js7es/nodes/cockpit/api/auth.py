@@ -20,7 +20,6 @@ from js7es.nodes.cockpit.api import passwords
 from js7es.nodes.cockpit.api.call import Call, ChangeMetaArgs
 from js7es.nodes.cockpit.api.endpoint import API, token_of
 from js7es.nodes.cockpit.api.joc import (
-    JocError,
     account_answer,
     bad_request,
     delivered,
@@ -246,6 +245,3 @@ async def has_permission(call: Call, body: PermissionQuery) -> Response:
             "", account=call.account, isAuthenticated=True, isPermitted=permitted, permission=body.permission
         )
     )
-
-
-__all__ = ["JocError"]

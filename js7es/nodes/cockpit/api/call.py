@@ -83,7 +83,7 @@ class Call:
             raise access_denied(self.account, permission)
 
     def folder_permitted(self, path: str, controller_id: str | None = None) -> bool:
-        """Whether the object at `path` (or the folder `path`, with `is_folder`) is in the account's folders."""
+        """Whether the object at `path` lies in the account's folders (for the Controller)."""
         return self.folders is None or self.folders.is_path_permitted(path, controller_id)
 
     def require_folder(self, path: str, controller_id: str | None = None) -> None:

@@ -26,12 +26,9 @@ from js7es.domain.problem import ProblemError
 from js7es.domain.value import loads
 from js7es.nodes.cockpit.api.joc import (
     JocError,
-    access_denied,
     bad_request,
     delivered,
     joc_response,
-    session_expired,
-    unauthenticated,
 )
 from js7es.nodes.cockpit.api.models import Empty
 
@@ -189,17 +186,3 @@ def route(
         return joc_response(answer if "deliveryDate" in answer else delivered(answer))
 
     return Route(endpoint.url, serve, methods=[endpoint.method], name=f"{endpoint.method} {endpoint.path}")
-
-
-__all__ = [
-    "API",
-    "PREFIX",
-    "Api",
-    "Endpoint",
-    "access_denied",
-    "read_body",
-    "route",
-    "session_expired",
-    "token_of",
-    "unauthenticated",
-]

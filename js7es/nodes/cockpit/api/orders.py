@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
@@ -314,6 +313,3 @@ async def confirm_orders(call: Call, body: ModifyOrdersBase) -> Any:
     for order_id in ids:
         await _modify(call, body, {"TYPE": "AnswerOrderPrompt", "orderId": order_id}, [order_id], controller_id)
     return ok()
-
-
-__all__ = ["Decimal"]

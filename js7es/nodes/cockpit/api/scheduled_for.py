@@ -5,7 +5,7 @@ ISO 8601 timestamp with its offset, "never" (JOC's NEVER_MILLIS: a pending order
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from js7es.nodes.cockpit.api.joc import JocError, bad_request
@@ -59,6 +59,3 @@ def _invalid(value: str, why: str) -> JocError:
 def plan_date(now_ms: int, time_zone: str | None) -> str:
     """The daily-plan date of now in `time_zone` (JOC's order id `#<date>#T…`)."""
     return datetime.fromtimestamp(now_ms / 1000, zone(time_zone)).strftime("%Y-%m-%d")
-
-
-__all__ = ["NEVER_MS", "plan_date", "scheduled_for_ms", "timedelta"]

@@ -16,6 +16,7 @@ from js7es.domain.cockpit import keys
 from js7es.domain.cockpit.apply import AggregateState, apply, apply_iam, state_of
 from js7es.domain.cockpit.bootstrap import DEFAULT_ROLE_NAMES, bootstrap
 from js7es.domain.cockpit.controllers import ControllerRegistration
+from js7es.domain.cockpit.daily_plan import PlanEntry, ScheduleDay
 from js7es.domain.cockpit.decide import COMMAND_KINDS, CockpitContext, decide
 from js7es.domain.cockpit.iam import (
     EMPTY_IAM,
@@ -26,7 +27,7 @@ from js7es.domain.cockpit.iam import (
     PermissionGrant,
     Role,
 )
-from js7es.domain.cockpit.inventory import DeployedVersion, Deployment, Folder, InventoryObject
+from js7es.domain.cockpit.inventory import DeployedVersion, Deployment, Folder, InventoryObject, ReleasedVersion
 from js7es.domain.cockpit.state import ControllerCommand, Login, Settings
 from js7es.domain.problem import Problem
 from js7es.domain.value import dumps, loads
@@ -38,6 +39,42 @@ DEPLOYED_W = ev.DeploymentObject(object_type="WORKFLOW", name="w", path="/a/w", 
 DEPLOYMENT = Deployment(
     commit_id="v1", controller_id="controller-1", operation="UPDATE", account="root", objects=(DEPLOYED_W,)
 )
+SCHEDULE_JSON = {"workflowNames": ("w",), "calendars": ()}
+SCHEDULE = InventoryObject(object_type="SCHEDULE", name="s", path="/a/s", configuration=SCHEDULE_JSON, valid=True)
+PLAN_ORDER = ev.PlanOrder(
+    order_id="#2026-12-07#P0123456789-s",
+    workflow_name="w",
+    workflow_path="/a/w",
+    order_name="s",
+    calendar_name="AllDays",
+    planned_start_ms=1796601600000,
+    arguments={"x": 1},
+)
+CYCLIC_ORDER = ev.PlanOrder(
+    order_id="#2026-12-07#C0123456788-1-2-s",
+    workflow_name="w",
+    workflow_path="/a/w",
+    order_name="s",
+    calendar_name="AllDays",
+    planned_start_ms=1796601600000,
+    period=ev.PlanPeriod(begin_ms=1796601600000, end_ms=1796605200000, repeat_s=3600),
+    cycle_nr=1,
+    cycle_size=2,
+)
+PLAN_KEY = keys.daily_plan("controller-1", "2026-12-07", "/a/s")
+
+
+def plan_day(status: str) -> ScheduleDay:
+    entry = PlanEntry(order=PLAN_ORDER, status=status, submission_id=7)
+    return ScheduleDay(
+        controller_id="controller-1",
+        plan_date="2026-12-07",
+        schedule_path="/a/s",
+        revision="r",
+        entries={PLAN_ORDER.order_id: entry},
+    )
+
+
 CLUSTER_NODES = (
     ev.RegisteredNode(url="https://primary:4443", role="PRIMARY", cluster_url="https://primary-intern:4443", title="P"),
     ev.RegisteredNode(url="https://backup:4443", role="BACKUP", title="B"),
@@ -76,6 +113,14 @@ STATES: dict[str, tuple[str, AggregateState | None]] = {
             },
         ),
     ),
+    "released": (
+        keys.inventory("SCHEDULE", "s"),
+        replace(SCHEDULE, released=ReleasedVersion(path="/a/s", configuration=SCHEDULE_JSON, at_ms=1)),
+    ),
+    "plan-": (PLAN_KEY, None),
+    **{f"plan-{status.lower()}": (PLAN_KEY, plan_day(status)) for status in (
+        "PLANNED", "SUBMITTING", "SUBMITTED", "CANCELLED", "REMOVED", "SKIPPED"
+    )},
     "deployment-": (keys.deployment("v1"), None),
     "deploying": (keys.deployment("v1"), DEPLOYMENT),
     "deployment-done": (keys.deployment("v1"), replace(DEPLOYMENT, outcome="Succeeded")),
@@ -125,9 +170,9 @@ TABLE: list[tuple[ev.CockpitEvent, frozenset[str]]] = [
     (ev.LoginFailed(account="root", address="10.0.0.1", reason="wrong password"), frozenset({"login-"})),
     (
         ev.InventoryObjectStored(path="/a/w", configuration=WORKFLOW_JSON, valid=False, invalid_msg="no"),
-        frozenset({"object-", "object", "trashed", "deployed"}),
+        frozenset({"object-", "object", "trashed", "deployed", "released"}),
     ),
-    (ev.InventoryObjectRemoved(), frozenset({"object", "deployed"})),
+    (ev.InventoryObjectRemoved(), frozenset({"object", "deployed", "released"})),
     (
         ev.InventoryObjectDeployed(
             controller_id="controller-1",
@@ -137,9 +182,35 @@ TABLE: list[tuple[ev.CockpitEvent, frozenset[str]]] = [
             at_ms=1732521600000,
             account="root",
         ),
-        frozenset({"object", "trashed", "deployed"}),
+        frozenset({"object", "trashed", "deployed", "released"}),
     ),
     (ev.InventoryObjectRevoked(controller_id="controller-1", commit_id="v3"), frozenset({"deployed"})),
+    (
+        ev.InventoryObjectReleased(path="/a/s", configuration=SCHEDULE_JSON, at_ms=1732521600000),
+        frozenset({"object", "deployed", "released"}),
+    ),
+    (ev.InventoryObjectRecalled(), frozenset({"released"})),
+    (
+        ev.DailyPlanOrdersPlanned(submission_id=1732521600000, revision="0123abcd", orders=(PLAN_ORDER, CYCLIC_ORDER)),
+        frozenset({"plan-", "plan-planned", "plan-removed", "plan-skipped", "plan-cancelled"}),
+    ),
+    (
+        ev.DailyPlanOrdersSubmitting(order_ids=(PLAN_ORDER.order_id,)),
+        frozenset({"plan-planned", "plan-cancelled", "plan-skipped"}),
+    ),
+    (ev.DailyPlanOrdersSubmitted(order_ids=(PLAN_ORDER.order_id,), at_ms=1732521600000), frozenset({"plan-submitting"})),
+    (
+        ev.DailyPlanOrdersNotSubmitted(
+            order_ids=(PLAN_ORDER.order_id,), problem={"code": "UnknownWorkflow", "message": "no"}
+        ),
+        frozenset({"plan-submitting"}),
+    ),
+    (ev.DailyPlanOrdersCancelled(order_ids=(PLAN_ORDER.order_id,)), frozenset({"plan-submitted"})),
+    (
+        ev.DailyPlanOrdersRemoved(order_ids=(PLAN_ORDER.order_id,)),
+        frozenset({"plan-planned", "plan-cancelled", "plan-skipped"}),
+    ),
+    (ev.DailyPlanOrdersSkipped(order_ids=(PLAN_ORDER.order_id,)), frozenset({"plan-planned"})),
     (
         ev.DeploymentRequested(controller_id="controller-1", operation="UPDATE", account="root", objects=(DEPLOYED_W,)),
         frozenset({"deployment-"}),

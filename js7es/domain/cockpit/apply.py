@@ -13,6 +13,7 @@ from dataclasses import replace
 from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit import keys
 from js7es.domain.cockpit.controllers import ControllerRegistration, apply_controller
+from js7es.domain.cockpit.daily_plan import ScheduleDay, apply_daily_plan
 from js7es.domain.cockpit.iam import Account, IamState, IdentityService, Role, with_entry, with_version
 from js7es.domain.cockpit.inventory import (
     Deployment,
@@ -38,6 +39,7 @@ AggregateState = (
     | Deployment
     | Folder
     | ControllerRegistration
+    | ScheduleDay
 )
 
 
@@ -174,6 +176,8 @@ def apply(state: AggregateState | None, key: str, event: ev.CockpitEvent) -> Agg
             return result
         case keys.CONTROLLER if state is None or isinstance(state, ControllerRegistration):
             return apply_controller(state, key, name, event)
+        case keys.DAILY_PLAN if state is None or isinstance(state, ScheduleDay):
+            return apply_daily_plan(state, key, name, event)
     return inapplicable(key, event, state)
 
 

@@ -128,6 +128,18 @@ class RemoveInventoryObject(CockpitCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseInventoryObject(CockpitCommand):
+    """Releases the current draft (valid, not in the trash) of a releasable object (JOC's release)."""
+
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecallInventoryObject(CockpitCommand):
+    """Withdraws the released version (JOC's recall)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StoreFolder(CockpitCommand):
     pass
 

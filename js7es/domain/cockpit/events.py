@@ -267,6 +267,23 @@ class InventoryObjectRevoked(InventoryEvent):
     commit_id: str
 
 
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryObjectReleased(InventoryEvent):
+    """The draft of the moment is released (JOC's release of schedules, calendars and other objects that
+    stay in the Cockpit): what the daily plan uses until the next release or a recall."""
+
+    path: str
+    configuration: NamedValues
+    at_ms: int
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryObjectRecalled(InventoryEvent):
+    """The released version is withdrawn (JOC's recall, or the release of a deletion)."""
+
+
 # --- deployments (key deployment:<commitId>) -------------------------------------------------------
 
 
@@ -378,6 +395,103 @@ class ControllerUnregistered(ControllerEvent):
     """The Cockpit no longer follows it; the rows it projected stay (see nodes/cockpit/api/registration.py)."""
 
 
+# --- the daily plan (key dailyplan:<controllerId>:<date>:<schedulePath>) -----------------------------
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanPeriod:
+    """The period of a cyclic order: its first and last start (epoch ms) and the repeat in seconds."""
+
+    begin_ms: int
+    end_ms: int
+    repeat_s: int
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanOrder:
+    """One order of a daily plan: JOC's order id (#date#P… or, one of a cycle, #date#C…), the workflow
+    (name at the Controller, path in the inventory), the start, and the arguments of its parameterisation."""
+
+    order_id: str
+    workflow_name: str
+    workflow_path: str
+    order_name: str
+    calendar_name: str
+    planned_start_ms: int
+    arguments: NamedValues = field(default_factory=dict)
+    period: PlanPeriod | None = None
+    cycle_nr: int = 0  # 1..cycle_size for the orders of one cyclic period, else 0
+    cycle_size: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyPlanEvent(CockpitEvent):
+    pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyPlanOrdersPlanned(DailyPlanEvent):
+    """Orders of one schedule on one daily-plan date, planned by the submission (generation) `submission_id`;
+    `revision` identifies the released schedule and calendars they were computed from."""
+
+    submission_id: int
+    revision: str
+    orders: tuple[PlanOrder, ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyPlanOrdersSubmitting(DailyPlanEvent):
+    """Written before the orders are sent to the Controller (AddOrders): a stop in between leaves them
+    Submitting, and the next start asks the Controller's history which of them arrived."""
+
+    order_ids: tuple[str, ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyPlanOrdersSubmitted(DailyPlanEvent):
+    order_ids: tuple[str, ...]
+    at_ms: int
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyPlanOrdersNotSubmitted(DailyPlanEvent):
+    """The Controller refused them: planned again, with the problem."""
+
+    order_ids: tuple[str, ...]
+    problem: NamedValues
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyPlanOrdersCancelled(DailyPlanEvent):
+    """Submitted orders cancelled at the Controller: planned again, but left for a person to submit."""
+
+    order_ids: tuple[str, ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyPlanOrdersRemoved(DailyPlanEvent):
+    """Planned orders removed from the plan: never planned again by the service (only by an overwrite)."""
+
+    order_ids: tuple[str, ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyPlanOrdersSkipped(DailyPlanEvent):
+    """Planned orders whose start passed while they were not submitted (the Cockpit was away), left out by
+    the setting `dailyplan.submit_late_orders = false`."""
+
+    order_ids: tuple[str, ...]
+
+
 FAMILIES: tuple[type[CockpitEvent], ...] = (
     AccountEvent,
     RoleEvent,
@@ -389,6 +503,7 @@ FAMILIES: tuple[type[CockpitEvent], ...] = (
     DeploymentEvent,
     FolderEvent,
     ControllerEvent,
+    DailyPlanEvent,
 )
 
 # The explicit registry: every event of the Cockpit store by its TYPE (a test checks it is complete).
@@ -417,6 +532,8 @@ COCKPIT_EVENTS: Mapping[str, type[CockpitEvent]] = MappingProxyType(
             InventoryObjectRemoved,
             InventoryObjectDeployed,
             InventoryObjectRevoked,
+            InventoryObjectReleased,
+            InventoryObjectRecalled,
             DeploymentRequested,
             DeploymentSucceeded,
             DeploymentFailed,
@@ -425,6 +542,13 @@ COCKPIT_EVENTS: Mapping[str, type[CockpitEvent]] = MappingProxyType(
             ControllerRegistered,
             ControllerRegistrationChanged,
             ControllerUnregistered,
+            DailyPlanOrdersPlanned,
+            DailyPlanOrdersSubmitting,
+            DailyPlanOrdersSubmitted,
+            DailyPlanOrdersNotSubmitted,
+            DailyPlanOrdersCancelled,
+            DailyPlanOrdersRemoved,
+            DailyPlanOrdersSkipped,
         )
     }
 )

@@ -44,6 +44,11 @@ EXTENSIONS: Final[Mapping[str, str]] = {
     "REPORT": ".report.json",
 }
 OBJECT_TYPES: Final = frozenset(EXTENSIONS)
+# Objects that stay in the Cockpit: released (JOC's /inventory/release), not deployed.
+RELEASABLE: Final = frozenset(
+    {"SCHEDULE", "WORKINGDAYSCALENDAR", "NONWORKINGDAYSCALENDAR", "INCLUDESCRIPT", "JOBTEMPLATE", "REPORT"}
+)
+CALENDAR_TYPES: Final = frozenset({"WORKINGDAYSCALENDAR", "NONWORKINGDAYSCALENDAR"})
 JS7_TYPES: Final[Mapping[str, str]] = {"WORKFLOW": "Workflow", "JOBRESOURCE": "JobResource"}
 UPDATE: Final = "UPDATE"
 DELETE: Final = "DELETE"
@@ -59,6 +64,13 @@ class DeployedVersion:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReleasedVersion:
+    path: str
+    configuration: NamedValues
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InventoryObject:
     object_type: str
     name: str
@@ -68,6 +80,7 @@ class InventoryObject:
     invalid_msg: str | None = None
     deleted: bool = False
     deployments: Mapping[str, DeployedVersion] = field(default_factory=frozen_map)  # per controllerId
+    released: ReleasedVersion | None = None  # RELEASABLE types: the version the daily plan uses
 
     @property
     def folder(self) -> str:
@@ -120,6 +133,18 @@ def validate(object_type: str, configuration: Mapping[str, Any]) -> str | None:
     if object_type == "WORKFLOW":
         workflow = parse_workflow(value_to_json(configuration), path="draft", version_id="draft")
         return workflow.message if isinstance(workflow, Problem) else None
+    if object_type == "SCHEDULE":
+        from js7es.domain.calendar.schedule import parse_schedule
+
+        schedule = parse_schedule(value_to_json(configuration))
+        return schedule.message if isinstance(schedule, Problem) else None
+    if object_type in CALENDAR_TYPES:
+        from js7es.domain.calendar.model import CalendarType
+        from js7es.domain.calendar.parse import parse_calendar
+
+        kind = CalendarType.WORKING if object_type == "WORKINGDAYSCALENDAR" else CalendarType.NON_WORKING
+        calendar = parse_calendar(value_to_json(configuration), type=kind)
+        return calendar.message if isinstance(calendar, Problem) else None
     if object_type == "JOBRESOURCE":
         for name in ("variables", "env"):
             value = configuration.get(name)
@@ -219,6 +244,11 @@ def apply_object(obj: InventoryObject | None, key: str, type_and_name: str, even
             return replace(obj, deployments=with_entry(obj.deployments, event.controller_id, version))
         case ev.InventoryObjectRevoked() if obj is not None and event.controller_id in obj.deployments:
             return replace(obj, deployments=with_entry(obj.deployments, event.controller_id, None))
+        case ev.InventoryObjectReleased() if obj is not None and not obj.deleted:
+            released = ReleasedVersion(path=event.path, configuration=event.configuration, at_ms=event.at_ms)
+            return replace(obj, released=released)
+        case ev.InventoryObjectRecalled() if obj is not None and obj.released is not None:
+            return replace(obj, released=None)
     return _inapplicable(key, event, obj)
 
 

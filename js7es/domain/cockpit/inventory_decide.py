@@ -24,6 +24,7 @@ from js7es.domain.cockpit.inventory import (
     DELETE,
     DEPLOYABLE_NOW,
     OBJECT_TYPES,
+    RELEASABLE,
     UPDATE,
     Deployment,
     Folder,
@@ -74,7 +75,32 @@ def _remove_object(key: str, name: str, state: Any, c: Any, ctx: CockpitContext)
         return problem(
             "ObjectIsDeployed", f"{state.path} is deployed to {controllers}: revoke it first", key=key, path=state.path
         )
-    return _on(key, ev.InventoryObjectRemoved())
+    recall = (ev.InventoryObjectRecalled(),) if state.released is not None else ()
+    return _on(key, *recall, ev.InventoryObjectRemoved())
+
+
+def _release_object(key: str, name: str, state: Any, c: Any, ctx: CockpitContext) -> Decision:
+    command: cmd.ReleaseInventoryObject = c
+    if not isinstance(state, InventoryObject) or state.deleted:
+        return problem("UnknownInventoryObject", f"{key} does not exist", key=key)
+    if state.object_type not in RELEASABLE:
+        return problem("NotReleasable", f"{state.path} ({state.object_type}) is deployed, not released", key=key)
+    if not state.valid:
+        return problem("InvalidObject", f"{state.path} is not valid: {state.invalid_msg}", key=key, path=state.path)
+    released = state.released
+    if (
+        released is not None
+        and released.path == state.path
+        and value_to_json(released.configuration) == value_to_json(state.configuration)
+    ):
+        return ()
+    return _on(key, ev.InventoryObjectReleased(path=state.path, configuration=state.configuration, at_ms=command.at_ms))
+
+
+def _recall_object(key: str, name: str, state: Any, c: Any, ctx: CockpitContext) -> Decision:
+    if not isinstance(state, InventoryObject) or state.released is None:
+        return problem("NotReleased", f"{key} is not released", key=key)
+    return _on(key, ev.InventoryObjectRecalled())
 
 
 def _store_folder(key: str, name: str, state: Any, c: Any, ctx: CockpitContext) -> Decision:
@@ -175,6 +201,8 @@ _Decider = Callable[[str, str, Any, Any, "CockpitContext"], "Decision"]
 INVENTORY_DECIDERS: dict[type[cmd.CockpitCommand], _Decider] = {
     cmd.StoreInventoryObject: _store_object,
     cmd.RemoveInventoryObject: _remove_object,
+    cmd.ReleaseInventoryObject: _release_object,
+    cmd.RecallInventoryObject: _recall_object,
     cmd.StoreFolder: _store_folder,
     cmd.RemoveFolder: _remove_folder,
     cmd.RequestDeployment: _request_deployment,
@@ -183,6 +211,8 @@ INVENTORY_DECIDERS: dict[type[cmd.CockpitCommand], _Decider] = {
 INVENTORY_KINDS: dict[type[cmd.CockpitCommand], str] = {
     cmd.StoreInventoryObject: keys.INVENTORY,
     cmd.RemoveInventoryObject: keys.INVENTORY,
+    cmd.ReleaseInventoryObject: keys.INVENTORY,
+    cmd.RecallInventoryObject: keys.INVENTORY,
     cmd.StoreFolder: keys.FOLDER,
     cmd.RemoveFolder: keys.FOLDER,
     cmd.RequestDeployment: keys.DEPLOYMENT,

@@ -19,7 +19,20 @@ INVENTORY: Final = "inventory"  # inventory:<objectType>:<name> (JS7 names are u
 DEPLOYMENT: Final = "deployment"  # deployment:<commitId>, one per Controller and deploy call
 FOLDER: Final = "folder"  # folder:<path>, an inventory folder stored on its own (e.g. empty)
 CONTROLLER: Final = "controller"  # controller:<controllerId>, a Controller registered through the API
-KINDS: Final = (ACCOUNT, ROLE, IDENTITY_SERVICE, SETTINGS, COMMAND, LOGIN, INVENTORY, DEPLOYMENT, FOLDER, CONTROLLER)
+DAILY_PLAN: Final = "dailyplan"  # dailyplan:<controllerId>:<date>:<schedulePath>, one schedule's orders of a day
+KINDS: Final = (
+    ACCOUNT,
+    ROLE,
+    IDENTITY_SERVICE,
+    SETTINGS,
+    COMMAND,
+    LOGIN,
+    INVENTORY,
+    DEPLOYMENT,
+    FOLDER,
+    CONTROLLER,
+    DAILY_PLAN,
+)
 INVENTORY_KINDS: Final = frozenset({INVENTORY, DEPLOYMENT, FOLDER})
 IAM_KINDS: Final = frozenset({ACCOUNT, ROLE, IDENTITY_SERVICE, SETTINGS})
 
@@ -66,6 +79,18 @@ def folder(path: str) -> str:
 
 def controller(controller_id: str) -> str:
     return key(CONTROLLER, controller_id)
+
+
+def daily_plan(controller_id: str, plan_date: str, schedule_path: str) -> str:
+    """JS7 Controller ids and dates hold no colon, so the name splits back (`daily_plan_parts`)."""
+    return key(DAILY_PLAN, f"{controller_id}:{plan_date}:{schedule_path}")
+
+
+def daily_plan_parts(name: str) -> tuple[str, str, str]:
+    """(controllerId, date, schedulePath) of a daily-plan aggregate's name."""
+    controller_id, _, rest = name.partition(":")
+    plan_date, _, schedule_path = rest.partition(":")
+    return controller_id, plan_date, schedule_path
 
 
 def split(aggregate_key: str) -> tuple[str, str]:

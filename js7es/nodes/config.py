@@ -243,6 +243,12 @@ class _Reader:
             raise ConfigError(f"{self.file}: {key} must be a number from {lo} to {hi}")
         return value
 
+    def boolean(self, section: Mapping[str, Any], key: str, default: bool) -> bool:
+        value = section.get(key.rpartition(".")[2], default)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.file}: {key} must be true or false")
+        return value
+
     def seconds(self, section: Mapping[str, Any], key: str, default: float) -> float:
         value = section.get(key.rpartition(".")[2], default)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:

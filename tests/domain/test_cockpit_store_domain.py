@@ -118,9 +118,10 @@ STATES: dict[str, tuple[str, AggregateState | None]] = {
         replace(SCHEDULE, released=ReleasedVersion(path="/a/s", configuration=SCHEDULE_JSON, at_ms=1)),
     ),
     "plan-": (PLAN_KEY, None),
-    **{f"plan-{status.lower()}": (PLAN_KEY, plan_day(status)) for status in (
-        "PLANNED", "SUBMITTING", "SUBMITTED", "CANCELLED", "REMOVED", "SKIPPED"
-    )},
+    **{
+        f"plan-{status.lower()}": (PLAN_KEY, plan_day(status))
+        for status in ("PLANNED", "SUBMITTING", "SUBMITTED", "CANCELLED", "REMOVED", "SKIPPED")
+    },
     "deployment-": (keys.deployment("v1"), None),
     "deploying": (keys.deployment("v1"), DEPLOYMENT),
     "deployment-done": (keys.deployment("v1"), replace(DEPLOYMENT, outcome="Succeeded")),
@@ -198,7 +199,10 @@ TABLE: list[tuple[ev.CockpitEvent, frozenset[str]]] = [
         ev.DailyPlanOrdersSubmitting(order_ids=(PLAN_ORDER.order_id,)),
         frozenset({"plan-planned", "plan-cancelled", "plan-skipped"}),
     ),
-    (ev.DailyPlanOrdersSubmitted(order_ids=(PLAN_ORDER.order_id,), at_ms=1732521600000), frozenset({"plan-submitting"})),
+    (
+        ev.DailyPlanOrdersSubmitted(order_ids=(PLAN_ORDER.order_id,), at_ms=1732521600000),
+        frozenset({"plan-submitting"}),
+    ),
     (
         ev.DailyPlanOrdersNotSubmitted(
             order_ids=(PLAN_ORDER.order_id,), problem={"code": "UnknownWorkflow", "message": "no"}

@@ -78,7 +78,10 @@ class ScheduleDay:
 def _inapplicable(key: str, event: ev.CockpitEvent, state: object) -> Problem:
     what = "absent" if state is None else type(state).__name__
     return problem(
-        "InapplicableEvent", f"{type(event).__name__} does not apply to {key} ({what})", key=key, event=type(event).__name__
+        "InapplicableEvent",
+        f"{type(event).__name__} does not apply to {key} ({what})",
+        key=key,
+        event=type(event).__name__,
     )
 
 
@@ -116,7 +119,7 @@ def apply_daily_plan(day: ScheduleDay | None, key: str, name: str, event: ev.Coc
     if change is None or day is None:
         return _inapplicable(key, event, day)
     allowed, status = change
-    order_ids: tuple[str, ...] = getattr(event, "order_ids")
+    order_ids: tuple[str, ...] = event.order_ids  # type: ignore[attr-defined]
     if not order_ids or any(day.entries.get(i) is None or day.entries[i].status not in allowed for i in order_ids):
         return _inapplicable(key, event, day)
     extra: dict[str, Any] = {}
@@ -170,9 +173,7 @@ def schedule_day_orders(
     workflow not there is the problem UnknownWorkflow (JOC refuses to plan it as well)."""
     for name in schedule.workflow_names:
         if name not in workflow_paths:
-            return problem(
-                "UnknownWorkflow", f"{schedule_path}: the workflow {name!r} is not deployed", workflow=name
-            )
+            return problem("UnknownWorkflow", f"{schedule_path}: the workflow {name!r} is not deployed", workflow=name)
     low, high = day_interval(plan_date, zone, period_begin_s)
     starts = planned_starts(schedule, calendars, plan_date - _DAY, plan_date + _DAY)
     if isinstance(starts, Problem):
@@ -184,42 +185,52 @@ def schedule_day_orders(
     groups: dict[tuple[Any, ...], list[PlannedStart]] = {}
     for start in in_day:
         if start.period.repeat is not None and start.period.single_start is None:
-            group = (start.calendar_name, start.day, start.period, start.order_name, start.variables)
-            groups.setdefault(group, []).append(start)
+            groups.setdefault(_group_of(start), []).append(start)
+    position = {id(start): (nr, group) for group in groups.values() for nr, start in enumerate(group, 1)}
     orders: list[ev.PlanOrder] = []
     for workflow_name in schedule.workflow_names:
-        workflow_path = workflow_paths[workflow_name]
         for start in in_day:
             order_name = start.order_name or schedule_name
-            common = dict(
-                workflow_name=workflow_name,
-                workflow_path=workflow_path,
-                order_name=order_name,
-                calendar_name=start.calendar_name,
-                planned_start_ms=start.epoch_ms,
-                arguments=dict(start.variables),
+            identity = (
+                controller_id,
+                iso,
+                schedule_path,
+                workflow_name,
+                start.calendar_name,
+                order_name,
+                start.variables,
             )
-            identity = (controller_id, iso, schedule_path, workflow_name, start.calendar_name, order_name, start.variables)
-            group = groups.get((start.calendar_name, start.day, start.period, start.order_name, start.variables))
-            if group is None:
-                hashed = _hash_id(*identity, "P", start.epoch_ms)
-                orders.append(ev.PlanOrder(order_id=plan_order_id(iso, hashed, order_name), **common))  # type: ignore[arg-type]
-                continue
-            nr = group.index(start) + 1
-            period = ev.PlanPeriod(
-                begin_ms=group[0].epoch_ms, end_ms=group[-1].epoch_ms, repeat_s=start.period.repeat or 0
-            )
-            hashed = _hash_id(*identity, "C", start.period.begin, start.period.end, start.period.repeat)
+            in_group = position.get(id(start))
+            if in_group is None:
+                order_id = plan_order_id(iso, _hash_id(*identity, "P", start.epoch_ms), order_name)
+                period, nr, size = None, 0, 0
+            else:
+                nr, group = in_group
+                size = len(group)
+                p = start.period
+                order_id = cyclic_order_id(
+                    iso, _hash_id(*identity, "C", p.begin, p.end, p.repeat), nr, size, order_name
+                )
+                period = ev.PlanPeriod(begin_ms=group[0].epoch_ms, end_ms=group[-1].epoch_ms, repeat_s=p.repeat or 0)
             orders.append(
                 ev.PlanOrder(
-                    order_id=cyclic_order_id(iso, hashed, nr, len(group), order_name),
+                    order_id=order_id,
+                    workflow_name=workflow_name,
+                    workflow_path=workflow_paths[workflow_name],
+                    order_name=order_name,
+                    calendar_name=start.calendar_name,
+                    planned_start_ms=start.epoch_ms,
+                    arguments=dict(start.variables),
                     period=period,
                     cycle_nr=nr,
-                    cycle_size=len(group),
-                    **common,  # type: ignore[arg-type]
+                    cycle_size=size,
                 )
             )
     return tuple(sorted(orders, key=lambda o: (o.planned_start_ms, o.order_id)))
+
+
+def _group_of(start: PlannedStart) -> tuple[Any, ...]:
+    return (start.calendar_name, start.day, start.period, start.order_name, start.variables)
 
 
 def replan(day: ScheduleDay | None, computed: Iterable[ev.PlanOrder], *, overwrite: bool) -> tuple[ev.PlanOrder, ...]:

@@ -190,6 +190,19 @@ class CockpitStore:
                 recovered.append(request_id)
         return recovered
 
+    def append(
+        self, decided: Sequence[ev.KeyedCockpitEvent], meta: ev.ChangeMeta, versions: Mapping[str, int]
+    ) -> list[ev.CockpitRecord] | Problem:
+        """Appends events decided elsewhere (the daily plan decides for many aggregates at once) in one
+        transaction, each aggregate expected at the version given (0: new). When another writer appended to
+        one of them meanwhile, nothing is appended: the problem CockpitStoreConflict, to decide again."""
+        if not decided:
+            return []
+        try:
+            return self._append(decided, meta, {}, versions)
+        except IntegrityError:
+            return problem("CockpitStoreConflict", "another writer changed the same aggregates: decide again")
+
     def _append(
         self,
         decided: Sequence[ev.KeyedCockpitEvent],

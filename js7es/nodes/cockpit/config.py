@@ -45,6 +45,10 @@ class CockpitSettings:
     store_schema: str | None = None
     root_password_hash: str | None = None  # [joc] root-password-hash: root's password on the store's first start
     events_wait_s: float = 60.0  # [joc] events-wait: how long /joc/api/events waits for news before it answers
+    # [daily-plan] service: whether this Cockpit runs the daily plan service (JOC: the active Cockpit does)
+    daily_plan_service: bool = True
+    # [daily-plan] check-interval: how often the service plans, submits and looks for late orders (JOC: 60 s)
+    daily_plan_check_s: float = 60.0
     # [controllers.<id>] cluster-watch: the Cluster Watch of a Controller cluster, per Controller id
     cluster_watches: Mapping[str, str] = field(default_factory=dict)
 
@@ -60,7 +64,19 @@ class CockpitSettings:
         raise ConfigError(f"{self.config_file}: no Controller {controller_id!r} in [controllers]")
 
 
-_SECTIONS = {"cockpit", "http", "tls", "database", "projection", "controllers", "users", "export", "store", "joc"}
+_SECTIONS = {
+    "cockpit",
+    "http",
+    "tls",
+    "database",
+    "projection",
+    "controllers",
+    "users",
+    "export",
+    "store",
+    "joc",
+    "daily-plan",
+}
 
 
 def load_cockpit_settings(path: Path) -> CockpitSettings:
@@ -133,6 +149,9 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
         store_url = sqlite_url((base / store_url[len("sqlite:///") :]).resolve())
     joc = reader.section(raw, "joc", {"root-password-hash", "events-wait"})
     events_wait_s = reader.seconds(joc, "joc.events-wait", 60.0)
+    daily_plan = reader.section(raw, "daily-plan", {"service", "check-interval"})
+    daily_plan_check_s = reader.seconds(daily_plan, "daily-plan.check-interval", 60.0)
+    daily_plan_service = reader.boolean(daily_plan, "daily-plan.service", True)
     root_password_hash = reader.text(joc, "joc.root-password-hash", "") or None
     if root_password_hash is not None and not root_password_hash.startswith("$argon2id$"):
         raise ConfigError(f"{path}: joc.root-password-hash must be an argon2id hash ($argon2id$…)")
@@ -157,4 +176,6 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
         root_password_hash=root_password_hash,
         cluster_watches=cluster_watches,
         events_wait_s=events_wait_s,
+        daily_plan_service=daily_plan_service,
+        daily_plan_check_s=daily_plan_check_s,
     )

@@ -170,6 +170,11 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         followers.start()
+        daily_plan = (
+            asyncio.create_task(joc.daily_plan.run(settings.daily_plan_check_s), name="daily-plan")
+            if settings.daily_plan_service
+            else None
+        )
         if exports is not None:
             exports.start()
         scheme = "https" if tls is not None else "http"
@@ -185,6 +190,10 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
         try:
             yield
         finally:
+            if daily_plan is not None:
+                daily_plan.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await daily_plan
             joc.close()
             if exports is not None:
                 await asyncio.to_thread(exports.stop)

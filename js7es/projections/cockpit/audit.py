@@ -42,7 +42,9 @@ CATEGORIES = {
     keys.FOLDER: "INVENTORY",
     keys.DEPLOYMENT: "DEPLOYMENT",
     keys.CONTROLLER: "CONTROLLER",
+    keys.DAILY_PLAN: "DAILYPLAN",
 }
+SYSTEM_ACCOUNT = "js7es"  # the account of the Cockpit's own changes (the daily plan service, recovery)
 _SECRET_FIELDS = ("passwordHash",)
 
 
@@ -79,6 +81,18 @@ class AuditProjector(TrackedProjector):
                 self._set_outcome(connection, name, ACCEPTED if event.accepted else _refused(event.problem))
             case ev.ControllerCommandOutcomeUnknown():
                 self._set_outcome(connection, name, UNKNOWN)
+            case ev.DailyPlanEvent() if meta.account == SYSTEM_ACCOUNT:
+                pass  # the daily plan service's own work: JOC audits what persons do to the plan
+            case ev.DailyPlanEvent():
+                self._insert_audit(
+                    connection,
+                    record,
+                    controller_id=meta.controller_id,
+                    category=CATEGORIES[keys.DAILY_PLAN],
+                    parameters=_daily_plan_parameters(record),
+                    request_id=None,
+                    outcome=None,
+                )
             case _:
                 self._insert_audit(
                     connection,
@@ -118,6 +132,16 @@ def _parameters(record: ev.CockpitRecord) -> str:
     for name in _SECRET_FIELDS:
         event_json.pop(name, None)
     return dumps({"Key": record.key, **event_json})
+
+
+def _daily_plan_parameters(record: ev.CockpitRecord) -> str:
+    """The key, the TYPE and the order ids (not the orders' whole JSON)."""
+    event = record.event
+    if isinstance(event, ev.DailyPlanOrdersPlanned):
+        order_ids = [o.order_id for o in event.orders]
+    else:
+        order_ids = list(getattr(event, "order_ids", ()))
+    return dumps({"Key": record.key, "TYPE": type(event).__name__, "orderIds": order_ids})
 
 
 def _refused(problem: Any) -> str:

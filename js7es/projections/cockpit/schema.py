@@ -222,6 +222,43 @@ deployed_objects = Table(
     Column("store_notification_id", BigInteger, nullable=False),  # the store's position of the deployment
 )
 
+# The daily plan (projections/cockpit/daily_plan.py): one row per planned order, from the Cockpit store.
+daily_plan_orders = Table(
+    "daily_plan_orders",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("order_id", ID, primary_key=True),  # JOC's #<date>#P… / #<date>#C…
+    Column("plan_date", String(10), nullable=False),  # YYYY-MM-DD
+    Column("schedule_path", ID, nullable=False),
+    Column("schedule_folder", ID, nullable=False),
+    Column("workflow_name", ID, nullable=False),
+    Column("workflow_path", ID, nullable=False),
+    Column("workflow_folder", ID, nullable=False),
+    Column("order_name", ID, nullable=False),
+    Column("calendar_name", ID, nullable=False),
+    Column("planned_start", BigInteger, nullable=False),
+    Column("period_begin", BigInteger),  # cyclic orders: the period's first and last start, the repeat (s)
+    Column("period_end", BigInteger),
+    Column("repeat_interval", BigInteger),
+    Column("cycle_nr", Integer, nullable=False),
+    Column("cycle_size", Integer, nullable=False),
+    Column("arguments", Text, nullable=False),  # JSON object
+    Column("status", String(16), nullable=False),  # daily_plan.STATUSES
+    Column("submission_id", BigInteger, nullable=False),
+    Column("submitted_at", BigInteger),
+    Column("problem", Text),  # JSON: the Controller's refusal of the last submission
+    Column("store_notification_id", BigInteger, nullable=False),
+)
+daily_plan_submissions = Table(
+    "daily_plan_submissions",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("submission_id", BigInteger, primary_key=True),
+    Column("plan_date", String(10), primary_key=True),
+    Column("submission_time", BigInteger, nullable=False),
+)
+Index("ix_dpl_date", daily_plan_orders.c.controller_id, daily_plan_orders.c.plan_date)
+Index("ix_dpl_status", daily_plan_orders.c.controller_id, daily_plan_orders.c.status, daily_plan_orders.c.planned_start)
 Index("ix_orders_state", orders.c.controller_id, orders.c.state)
 Index("ix_orders_workflow", orders.c.controller_id, orders.c.workflow_path)
 Index("ix_orders_scheduled", orders.c.controller_id, orders.c.scheduled_for)

@@ -9,6 +9,7 @@ def load() -> None:
         audit,
         auth,
         controllers,
+        daily_plan,
         deployment,
         events,
         history,

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from js7es.nodes.client.controller import ControllerClient
     from js7es.nodes.cluster_watch.client import ClusterWatchClient
     from js7es.nodes.cockpit.config import CockpitSettings
+    from js7es.nodes.cockpit.daily_plan import DailyPlanService
     from js7es.projections.cockpit.audit import AuditFollower
     from js7es.projections.cockpit.projector import Projector
 
@@ -47,6 +48,7 @@ class JocService:
     routes: list[BaseRoute]
     audit: AuditFollower
     root_password: str | None  # generated on this start: to be shown once
+    daily_plan: DailyPlanService
 
     def close(self) -> None:
         self.audit.stop()
@@ -75,7 +77,9 @@ def start_joc(
     from js7es.nodes.client.controller import ControllerClient
     from js7es.nodes.cluster_watch.client import ClusterWatchClient
     from js7es.nodes.cockpit.api.app import joc_routes
+    from js7es.nodes.cockpit.daily_plan import DailyPlanService
     from js7es.projections.cockpit.audit import AuditFollower, AuditProjector
+    from js7es.projections.cockpit.daily_plan import DailyPlanProjector
     from js7es.projections.cockpit.deployed import DeployedObjectsProjector
 
     store = open_store(settings)
@@ -92,7 +96,9 @@ def start_joc(
     if recovered:
         log.warning("%d command(s) to Controllers had no answer before the last stop: marked Unknown", len(recovered))
     audit = AuditFollower(
-        AuditProjector(store, projector.engine), DeployedObjectsProjector(store, projector.engine)
+        AuditProjector(store, projector.engine),
+        DeployedObjectsProjector(store, projector.engine),
+        DailyPlanProjector(store, projector.engine),
     ).start()
     tls = (
         ClientTls()
@@ -140,8 +146,15 @@ def start_joc(
         version=js7es_version(),
         events_wait_s=settings.events_wait_s,
     )
+    services.daily_plan = DailyPlanService(services)
     start_reconciliation(services)
-    return JocService(services=services, routes=joc_routes(services), audit=audit, root_password=root_password)
+    return JocService(
+        services=services,
+        routes=joc_routes(services),
+        audit=audit,
+        root_password=root_password,
+        daily_plan=services.daily_plan,
+    )
 
 
 def start_reconciliation(services: CockpitServices, retry_s: float = 5.0) -> threading.Thread | None:

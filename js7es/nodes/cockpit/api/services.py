@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from js7es.nodes.client.controller import ControllerClient
     from js7es.nodes.cluster_watch.client import ClusterWatchClient
     from js7es.nodes.cockpit.api.call import ChangeMetaArgs
+    from js7es.nodes.cockpit.daily_plan import DailyPlanService
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -208,6 +209,7 @@ class CockpitServices:
             {},
         )
         self._cache_lock = threading.Lock()
+        self.daily_plan: DailyPlanService | None = None  # set by start_joc (api/service.py)
 
     # --- reading the store
 

@@ -9,7 +9,13 @@ The sections and names js7es reads, with JOC's defaults (sos-components Configur
 - ``joc.force_comments_for_audit_log`` (false): every changing call needs `auditLog.comment` (JOC-300);
 - ``identityService.idle_session_timeout`` ("30m"): a session idle for longer ends (440);
 - ``identityService.minimum_password_length`` ("1"): the shortest password accepted;
-- ``dailyplan.time_zone`` ("UTC"): the daily plan's time zone.
+- ``dailyplan.time_zone`` ("UTC"): the daily plan's time zone;
+- ``dailyplan.period_begin`` ("00:00:00"): when a daily-plan date begins;
+- ``dailyplan.days_ahead_plan`` ("7"), ``dailyplan.days_ahead_submit`` ("3"): how many dates the daily plan
+  service plans and submits ahead (nodes/cockpit/daily_plan.py);
+- ``dailyplan.projections_month_ahead`` ("6"): how far /daily_plan/projections looks by default;
+- ``dailyplan.submit_late_orders`` ("true", js7es's own): whether an order whose start passed unsubmitted
+  (the Cockpit was away) is submitted late or skipped.
 
 Decisions: other sections and names (JOC's GUI sends all of them) are ignored, not stored; a value of a
 known name that js7es cannot read answers 420 JOC-400 and stores nothing. Reading needs
@@ -62,6 +68,21 @@ def _count(value: Any) -> str:
     return str(int(text))
 
 
+def _time_of_day(value: Any) -> str:
+    from js7es.nodes.cockpit.daily_plan import seconds_of_day
+
+    text = str(value).strip()
+    seconds_of_day(text)
+    return text
+
+
+def _days(value: Any) -> str:
+    text = _count(value)
+    if not 0 <= int(text) <= 366:
+        raise ValueError("a number of days from 0 to 366")
+    return text
+
+
 def _time_zone(value: Any) -> str:
     text = str(value).strip()
     try:
@@ -78,7 +99,14 @@ KNOWN: Mapping[str, Mapping[str, tuple[str, Callable[[Any], str]]]] = {
         "idle_session_timeout": ("30m", _duration),
         "minimum_password_length": ("1", _count),
     },
-    "dailyplan": {"time_zone": ("UTC", _time_zone)},
+    "dailyplan": {
+        "time_zone": ("UTC", _time_zone),
+        "period_begin": ("00:00:00", _time_of_day),
+        "days_ahead_plan": ("7", _days),
+        "days_ahead_submit": ("3", _days),
+        "projections_month_ahead": ("6", _count),
+        "submit_late_orders": ("true", _boolean),
+    },
 }
 
 

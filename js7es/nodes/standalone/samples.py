@@ -1,5 +1,6 @@
 """The standalone's samples (js7es/nodes/samples/): the items, deployed where the Controller lacks them,
-and the sample order, added on the first start only (standalone.json remembers it)."""
+the sample order, added on the first start only (standalone.json remembers it), and in the Cockpit the
+sample calendar and schedule, stored and released once (the daily plan service then plans them)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from js7es.nodes.client.cockpit import CockpitClient
+from js7es.nodes.client.connection import ClientTls
 from js7es.nodes.client.controller import ControllerClient
 from js7es.nodes.client.errors import ClientError
 from js7es.nodes.client.items import deploy_operations, new_version_id
@@ -17,6 +20,8 @@ from js7es.nodes.standalone.layout import HOST, Layout, write_new
 
 SAMPLE_WORKFLOW = "hello"
 SAMPLE_ORDER_ID = "hello-sample"
+SAMPLE_CALENDAR = ("WORKINGDAYSCALENDAR", "/samples/working-days", "working-days.calendar.json")
+SAMPLE_SCHEDULE = ("SCHEDULE", "/samples/hello", "hello.schedule.json")
 
 
 def _sample(name: str) -> dict[str, Any]:
@@ -74,6 +79,30 @@ def deploy_samples(client: ControllerClient, layout: Layout, agent_port: int, ou
                 write_new(layout.memo, json.dumps({**memo, "sampleOrder": SAMPLE_ORDER_ID}) + "\n")
     except ClientError as e:
         print(f"js7es: the sample could not be deployed: {e}", file=sys.stderr)
+
+
+def release_sample_schedule(layout: Layout, cockpit_port: int, out: Callable[[str], None]) -> None:
+    """Stores and releases the sample calendar and schedule in the Cockpit, once (as root, with the first
+    password: a Cockpit whose root password was changed before is left alone)."""
+    memo = _read_memo(layout.memo)
+    if memo.get("sampleSchedule") or not layout.root_password.exists():
+        return
+    password = layout.root_password.read_text().strip()
+    tls = ClientTls(ca=layout.certs / "ca" / "ca.crt")
+    try:
+        with CockpitClient(f"https://{HOST}:{cockpit_port}", "root", password, tls) as cockpit:
+            for object_type, path, name in (SAMPLE_CALENDAR, SAMPLE_SCHEDULE):
+                cockpit.post(
+                    "/inventory/store", {"objectType": object_type, "path": path, "configuration": _sample(name)}
+                )
+            cockpit.post(
+                "/inventory/release",
+                {"update": [{"objectType": t, "path": p} for t, p, _ in (SAMPLE_CALENDAR, SAMPLE_SCHEDULE)]},
+            )
+        out(f"Released the sample schedule {SAMPLE_SCHEDULE[1]!r} (workflow {SAMPLE_WORKFLOW!r}) to the daily plan.")
+        write_new(layout.memo, json.dumps({**_read_memo(layout.memo), "sampleSchedule": SAMPLE_SCHEDULE[1]}) + "\n")
+    except ClientError as e:
+        print(f"js7es: the sample schedule could not be released: {e}", file=sys.stderr)
 
 
 def _read_memo(path: Path) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from js7es.nodes.client.controller import ControllerClient
 from js7es.nodes.standalone.children import Child, check_port_free, standalone_children
 from js7es.nodes.standalone.layout import HOST, Layout, exclusive
 from js7es.nodes.standalone.prepare import Prepared, prepare
-from js7es.nodes.standalone.samples import SAMPLE_WORKFLOW, deploy_samples
+from js7es.nodes.standalone.samples import SAMPLE_WORKFLOW, deploy_samples, release_sample_schedule
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
@@ -147,6 +147,8 @@ class Standalone:
 
     def _samples(self) -> None:
         deploy_samples(self._client(), self.layout, self.prepared.agent_port, self.out)
+        if self.prepared.cockpit_port is not None:
+            release_sample_schedule(self.layout, self.prepared.cockpit_port, self.out)
 
     def _print_where(self) -> None:
         data = self.layout.data_dir.resolve()

@@ -23,7 +23,14 @@ from pathlib import Path
 from js7es.nodes.cli.types import Subparsers
 
 # The Cockpit's own: they go there without --joc (joc.COCKPIT_ONLY, kept here to stay light).
-_COCKPIT_ONLY = ("print_history", "print_tasks", "print_task_log", "print_order_log", "print_audit")
+_COCKPIT_ONLY = (
+    "print_history",
+    "print_tasks",
+    "print_task_log",
+    "print_order_log",
+    "print_audit",
+    "print_daily_plan",
+)
 
 
 def register(sub: Subparsers) -> None:
@@ -151,6 +158,13 @@ def register(sub: Subparsers) -> None:
     audit.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     audit.add_argument("--json", action="store_true", help="one entry per line as JOC's JSON")
     audit.set_defaults(action="print_audit")
+
+    plan = sub.add_parser("daily-plan", help="the daily plan's orders of a date (or range), from the Cockpit")
+    plan.add_argument("--date", help="the daily-plan date YYYY-MM-DD (default: today, local time)")
+    plan.add_argument("--to", help="the last date of a range (default: --date)")
+    plan.add_argument("--state", choices=["planned", "submitted", "finished"], help="only orders in this state")
+    plan.add_argument("--json", action="store_true", help="one planned order per line as JOC's JSON")
+    plan.set_defaults(action="print_daily_plan")
 
     switch = sub.add_parser("switch-over", help="make the standby of a coupled Controller cluster the active node")
     switch.set_defaults(action="switch_over")

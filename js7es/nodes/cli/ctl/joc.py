@@ -292,6 +292,49 @@ def print_audit(client: CockpitClient, args: argparse.Namespace) -> int:
     )
 
 
+def _plan_date(text: str | None, option: str) -> str | None:
+    if text is None:
+        return None
+    try:
+        return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise usage_error(f"{option} {text!r}: expected a date YYYY-MM-DD") from None
+
+
+def print_daily_plan(client: CockpitClient, args: argparse.Namespace) -> int:
+    day = _plan_date(args.date, "--date") or datetime.date.today().isoformat()
+    body: dict[str, Any] = {"dailyPlanDateFrom": day, "dailyPlanDateTo": _plan_date(args.to, "--to") or day}
+    if args.controller_id:
+        body["controllerIds"] = [args.controller_id]
+    if args.state:
+        body["states"] = [args.state.upper()]
+    items = client.post("/daily_plan/orders", body).get("plannedOrderItems", [])
+    headers = ["PLANNED START", "ORDER", "SCHEDULE", "WORKFLOW", "STATE", ""]
+
+    def rows() -> list[list[str]]:
+        out = []
+        for item in items:
+            notes = []
+            cyclic = item.get("cyclicOrder")
+            if isinstance(cyclic, dict):
+                notes.append(f"{cyclic.get('count')} starts to {local_iso(cyclic.get('lastStart'))}")
+            if item.get("late"):
+                notes.append("skipped (late)" if item.get("skipped") else "late")
+            out.append(
+                [
+                    local_iso(item.get("plannedStartTime")),
+                    str(item.get("orderId")),
+                    str(item.get("schedulePath")),
+                    str(item.get("workflowPath")),
+                    _state_text(item),
+                    ", ".join(notes),
+                ]
+            )
+        return out
+
+    return _print_items(items, args.json, f"No planned orders on {body['dailyPlanDateFrom']}", headers, rows)
+
+
 def run(args: argparse.Namespace, action: str) -> int:
     """`action` through the Cockpit the arguments name (where.cockpit_from_args)."""
     from js7es.nodes.cli.ctl.where import cockpit_from_args

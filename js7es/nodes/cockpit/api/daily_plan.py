@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from js7es.domain.calendar.schedule import planned_starts
 from js7es.domain.cockpit import commands as cmd
@@ -73,12 +73,6 @@ class Generate(Audited):
     overwrite: bool = False
     withSubmit: bool = False
     includeNonAutoPlannedOrders: bool = False
-
-    @model_validator(mode="after")
-    def _dates(self) -> Generate:
-        if not self.dailyPlanDate and not self.dailyPlanDates:
-            raise ValueError("dailyPlanDate or dailyPlanDates is required")
-        return self
 
 
 class OrdersFilter(Request):
@@ -160,9 +154,10 @@ class Summary(Response):
 
 
 def service(call: Call) -> DailyPlanService:
+    """The daily plan's functions (the Cockpit's service loop may be off: `[daily-plan] service`)."""
     daily_plan = call.services.daily_plan
     if daily_plan is None:
-        raise JocError("JOC-503", "the daily plan service is not running in this Cockpit", 503)
+        daily_plan = call.services.daily_plan = DailyPlanService(call.services)
     return daily_plan
 
 
@@ -326,6 +321,8 @@ async def _rows(call: Call, body: OrdersFilter) -> list[dict[str, Any]]:
 )
 async def generate(call: Call, body: Generate) -> Any:
     controller_id = call.controller_id(body)
+    if not body.dailyPlanDate and not body.dailyPlanDates:
+        raise bad_request("dailyPlanDate or dailyPlanDates is required")
     dates = sorted(
         {_date(d, "dailyPlanDates") for d in [*(body.dailyPlanDates or ()), *filter(None, [body.dailyPlanDate])]}
     )

@@ -28,6 +28,7 @@ from js7es.domain.order.states import DelayingRetry, Fresh, Sleeping
 from js7es.domain.problem import Problem, ProblemError
 from js7es.domain.state import ControllerState
 from js7es.journal.api import Journal
+from js7es.nodes.clock import Clock, clock_from_environment
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Engine:
         journal: Journal,
         here: str | None,
         controller_id: str,
-        clock: Callable[[], int] = now_ms,
+        clock: Callable[[], int] | None = None,
         on_halt: Callable[[str], None] = halt,
         snapshot_after_events: int = 100_000,
     ) -> None:
@@ -84,7 +85,10 @@ class Engine:
         self.journal = journal
         self.here = here
         self.controller_id = controller_id
-        self.clock = clock
+        # The node's wall clock (js7es.nodes.clock: the real one, or a test clock from the environment)
+        self.clock: Callable[[], int] = clock if clock is not None else clock_from_environment()
+        self._wake_time_hooks: list[Callable[[Order], int | None]] = []
+        self._wake_listeners: list[Callable[[str], None]] = []
         self._on_halt = on_halt
         self._listeners: list[CommitListener] = []
         self._timers: dict[str, tuple[int, asyncio.TimerHandle]] = {}
@@ -353,7 +357,24 @@ class Engine:
         self._halted = True
         self._on_halt(reason)
 
-    # -- timers: scheduledFor, retry delays, sleeps -------------------------------------------------
+    # -- timers: scheduledFor, retry delays, sleeps, admission times ----------------------------------
+
+    def add_wake_time(self, hook: Callable[[Order], int | None]) -> None:
+        """`hook(order)`: another instant at which the order must be looked at again (e.g. the Agent's
+        next admission start of its job), or None."""
+        self._wake_time_hooks.append(hook)
+
+    def on_wake(self, listener: Callable[[str], None]) -> None:
+        """`listener(order_id)` runs after a timer woke the order and its follow-up events are committed."""
+        self._wake_listeners.append(listener)
+
+    def rearm(self, order_ids: Iterable[str]) -> None:
+        """(Re)arm the timers of the orders, e.g. after a hook's answer changed without a commit."""
+        self._schedule_timers(order_ids)
+
+    def _real_seconds(self, wall_ms: int) -> float:
+        clock = self.clock
+        return clock.real_seconds(wall_ms) if isinstance(clock, Clock) else max(0.0, wall_ms / 1000)
 
     def start(self) -> None:
         """After recovery: wake every order that is due and arm the timers of the others."""
@@ -371,7 +392,7 @@ class Engine:
                 del self._timers[order_id]
                 existing = None
             if when is not None and existing is None:
-                delay = max(0.0, (when - self.clock()) / 1000)
+                delay = self._real_seconds(when - self.clock())
                 handle = loop.call_later(delay, self._wake, order_id)
                 self._timers[order_id] = (when, handle)
 
@@ -381,6 +402,10 @@ class Engine:
                 return order.scheduled_for
             case DelayingRetry(until_ms=until) | Sleeping(until_ms=until):
                 return until
+        for hook in self._wake_time_hooks:
+            when = hook(order)
+            if when is not None:
+                return when
         return None
 
     def _wake(self, order_id: str) -> None:
@@ -395,6 +420,8 @@ class Engine:
         try:
             await self.admission()
             await self.emit([], follow=[order_id])
+            for listener in self._wake_listeners:
+                listener(order_id)
         except Exception:
             log.exception("waking order %s failed", order_id)
 

@@ -22,6 +22,7 @@ from js7es.journal.file import FileJournal
 from js7es.nodes.agent.api import PREFIX as AGENT_PREFIX
 from js7es.nodes.agent.api import agent_routes
 from js7es.nodes.agent.director import AgentDirector
+from js7es.nodes.clock import clock_from_environment
 from js7es.nodes.config import NodeSettings
 from js7es.nodes.controller.agent_client import AgentClient
 from js7es.nodes.controller.api import PREFIX as CONTROLLER_PREFIX
@@ -113,6 +114,7 @@ def _scheme(tls: TlsConfig | None) -> str:
 
 
 def run_controller(settings: NodeSettings, *, insecure: bool = False) -> int:
+    clock_from_environment()  # a malformed test clock refuses to start (a ValueError, reported by the CLI)
     tls = _tls(settings, insecure)
     users = Users.from_config(settings.users)
     auth = Authenticator(users)
@@ -127,7 +129,7 @@ def run_controller(settings: NodeSettings, *, insecure: bool = False) -> int:
     if settings.cluster is not None:
         return _run_cluster_node(settings, tls, auth, client_context, agent_client)
     settings.journal_dir.mkdir(parents=True, exist_ok=True)
-    journal = FileJournal.open(settings.journal_dir, name="controller")
+    journal = FileJournal.open(settings.journal_dir, name="controller", clock=clock_from_environment())
     core = ControllerCore(
         journal=journal,
         controller_id=settings.controller_id,
@@ -254,7 +256,7 @@ def run_agent(settings: NodeSettings, *, insecure: bool = False) -> int:
     auth = Authenticator(Users.from_config(settings.users))
     settings.journal_dir.mkdir(parents=True, exist_ok=True)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
-    journal = FileJournal.open(settings.journal_dir, name="agent")
+    journal = FileJournal.open(settings.journal_dir, name="agent", clock=clock_from_environment())
     director = AgentDirector(
         journal=journal,
         work_dir=settings.work_dir,

@@ -10,6 +10,7 @@ import pytest
 
 from js7es.domain.commands.items import UpdateItems
 from js7es.domain.problem import Problem
+from js7es.domain.time.admission import admission_time_scheme_to_json
 from js7es.domain.value import value_from_json
 from js7es.domain.workflow.instructions import ExecuteNamed, Fail, Finish, Fork, If, ImplicitEnd, Try
 from js7es.domain.workflow.job import InternalExecutable, ShellScriptExecutable
@@ -213,10 +214,7 @@ ADMISSION = {"periods": [{"TYPE": "DailyPeriod", "secondOfDay": 3600, "duration"
 @pytest.mark.parametrize(
     ("workflow", "field", "at"),
     [
-        (anonymous(admissionTimeScheme=ADMISSION), "admissionTimeScheme", "0"),
         (anonymous(killAtEndOfAdmissionPeriod=True), "killAtEndOfAdmissionPeriod", "0"),
-        (anonymous(skipIfNoAdmissionStartForOrderDay=True), "skipIfNoAdmissionStartForOrderDay", "0"),
-        (anonymous(skipIfNoAdmissionForOrderDay=True), "skipIfNoAdmissionForOrderDay", "0"),
         (executable(login={"credentialKey": "user", "withUserProfile": False}), "login", "0"),
         (
             anonymous(executable={"TYPE": "InternalExecutable", "className": "m:f", "script": "x => 1"}),
@@ -236,8 +234,11 @@ ADMISSION = {"periods": [{"TYPE": "DailyPeriod", "secondOfDay": 3600, "duration"
             "0",
         ),
         (
-            {"instructions": [], "jobs": {"J": {**JOB, "admissionTimeScheme": ADMISSION}}},
-            "admissionTimeScheme",
+            {
+                "instructions": [],
+                "jobs": {"J": {**JOB, "admissionTimeScheme": ADMISSION, "killAtEndOfAdmissionPeriod": True}},
+            },
+            "killAtEndOfAdmissionPeriod",
             "jobs.J",
         ),
     ],
@@ -257,7 +258,7 @@ def test_js7_fields_that_change_nothing_js7es_runs_are_accepted() -> None:
         {
             "path": "W",
             "versionId": "1",
-            "timeZone": "Europe/Berlin",  # only for admission times and cycles, which are refused
+            "timeZone": "Europe/Berlin",
             "calendarPath": "daily",
             "instructions": [{"TYPE": "Execute.Anonymous", "job": {**JOB, "killAtEndOfAdmissionPeriod": False}}],
             "result": {},
@@ -378,3 +379,45 @@ def test_durations_read_as_decimals_from_http_bodies() -> None:
     assert isinstance(try_, Try) and try_.retry_delays_s == (0.2, 1.0)
     job = workflow.job_of(workflow.instruction((1,)))  # type: ignore[arg-type]
     assert job is not None and (job.timeout_s, job.sigkill_delay_s) == (0.5, 1.5)
+
+
+def test_job_admission_times_parse_and_round_trip() -> None:
+    """JS7's WorkflowJob fields admissionTimeScheme and skipIfNoAdmissionStartForOrderDay (or its older
+    name skipIfNoAdmissionForOrderDay), in the workflow's timeZone."""
+    restricted = {
+        "restrictedSchemes": [
+            {"periods": ADMISSION["periods"], "restriction": {"TYPE": "MonthRestriction", "months": [1, 12]}}
+        ]
+    }
+    for scheme in (ADMISSION, restricted):
+        obj = {
+            "path": "W",
+            "versionId": "1",
+            "timeZone": "Europe/Berlin",
+            **anonymous(admissionTimeScheme=scheme, skipIfNoAdmissionStartForOrderDay=True),
+        }
+        parsed = parse_workflow(obj)
+        assert isinstance(parsed, Workflow)
+        assert parsed.time_zone == "Europe/Berlin"
+        job = parsed.job_of(parsed.instructions.instructions[0])
+        assert job is not None and job.skip_if_no_admission_start_for_order_day
+        assert job.admission_time_scheme is not None
+        assert admission_time_scheme_to_json(job.admission_time_scheme) == scheme
+        assert parsed.raw["instructions"][0]["job"]["admissionTimeScheme"] == scheme
+    older = parse_workflow({"path": "W", "versionId": "1", **anonymous(skipIfNoAdmissionForOrderDay=True)})
+    assert isinstance(older, Workflow) and older.time_zone == "UTC"
+    job = older.job_of(older.instructions.instructions[0])
+    assert job is not None and job.skip_if_no_admission_start_for_order_day
+
+
+@pytest.mark.parametrize(
+    ("workflow", "code"),
+    [
+        ({**anonymous(admissionTimeScheme={"periods": [{"TYPE": "DailyPeriod"}]})}, "InvalidAdmissionTimeScheme"),
+        ({**anonymous(admissionTimeScheme=[])}, "InvalidAdmissionTimeScheme"),
+        ({**anonymous(skipIfNoAdmissionStartForOrderDay="yes")}, "InvalidJob"),
+        ({"timeZone": "Mars/Olympus", **anonymous(admissionTimeScheme=ADMISSION)}, "InvalidWorkflow"),
+    ],
+)
+def test_bad_admission_times_are_coded_problems(workflow: dict[str, Any], code: str) -> None:
+    assert refused(workflow).code == code

@@ -57,6 +57,8 @@ class Topology:
     extra_certificates: tuple[str, ...] = ()
     # [journal] readers of the Controllers: users whose ReleaseEvents old journal segments wait for.
     journal_readers: tuple[str, ...] = ()
+    # More environment variables of every node process (e.g. the test clock, js7es.nodes.clock).
+    env: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         certs = self.root / "certs"
@@ -136,7 +138,7 @@ class Topology:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=node.data_dir,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             )
         node.starts += 1
         if wait:

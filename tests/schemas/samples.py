@@ -93,6 +93,7 @@ ORDER = Order(
     is_suspended=True,
     delete_when_terminated=True,
     mark_on_agent=True,
+    force_admission=True,
 )
 
 CLUSTER_SETTING = c.ClusterSetting(
@@ -108,6 +109,7 @@ EVENT_SAMPLES: dict[str, Event] = {
         scheduled_for=1_732_525_200_000,
         delete_when_terminated=True,
         start_position=(2, "try+0", 1),
+        force_admission=True,
     ),
     "OrderAttachable": e.OrderAttachable(agent_path="agent-1"),
     "OrderAttachedToAgent": e.OrderAttachedToAgent(order=ORDER),

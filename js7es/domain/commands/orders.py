@@ -45,6 +45,7 @@ class FreshOrder:
     scheduled_for: int | None = None
     delete_when_terminated: bool = False
     start_position: Position | None = None
+    force_admission: bool = False
 
 
 @codec.register
@@ -151,6 +152,7 @@ def check_fresh_order(state: ControllerState, fresh: FreshOrder) -> OrderAdded |
         scheduled_for=fresh.scheduled_for,
         delete_when_terminated=fresh.delete_when_terminated,
         start_position=fresh.start_position,
+        force_admission=fresh.force_admission,
     )
 
 

@@ -26,6 +26,7 @@ class OrderAdded(OrderEvent):
     scheduled_for: int | None = None
     delete_when_terminated: bool = False
     start_position: Position | None = None
+    force_admission: bool = False
 
 
 @codec.register

@@ -85,6 +85,7 @@ class Order:
     is_suspended: bool = False
     delete_when_terminated: bool = False
     mark_on_agent: bool = False  # the mark has been passed to the Agent
+    force_admission: bool = False  # JS7's forceAdmission: the jobs' admission times do not hold for it
 
     @property
     def is_terminal(self) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from js7es.domain.time.admission import AdmissionTimeScheme
+
 DEFAULT_SIGKILL_DELAY_S = 15.0
 
 
@@ -76,3 +78,8 @@ class WorkflowJob:
     fail_on_err_written: bool = False
     is_not_restartable: bool = False
     title: str | None = None
+    # Admission times (JS7 WorkflowJob): the job starts orders only within the scheme's periods, in the
+    # workflow's time zone; an order whose daily-plan day has no period start skips the job when asked.
+    admission_time_scheme: AdmissionTimeScheme | None = None
+    skip_if_no_admission_start_for_order_day: bool = False
+    kill_at_end_of_admission_period: bool = False

@@ -6,8 +6,8 @@ are ignored, as JS7's decoders do, so that files exported by JOC Cockpit deploy 
 
 JS7 fields and instructions that js7es does not implement yet are refused with the problem NotSupported
 wherever they would change what runs (a job's admission times, a Cycle, a branch's result, a login, ...),
-never dropped silently. JS7 fields that change nothing js7es runs are ignored: `timeZone` and
-`calendarPath` only matter to admission times and cycles, which are refused themselves.
+never dropped silently. `timeZone` (default UTC) is the zone of the jobs' admission times;
+`calendarPath` only matters to cycles, which are refused themselves.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from js7es.domain.expression import parse_expression
 from js7es.domain.problem import Problem, problem
+from js7es.domain.time.admission import parse_admission_time_scheme
 from js7es.domain.value import Value, value_from_json
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import (
@@ -169,6 +171,9 @@ class _Parser:
         parameters, allow_undeclared = self.order_preparation(obj.get("orderPreparation"))
         resources = self.string_tuple(obj.get("jobResourcePaths", []), "jobResourcePaths")
         title = obj.get("title")
+        time_zone = obj.get("timeZone", "UTC")
+        if not self.committed and not _is_zone(time_zone):
+            raise _refuse("InvalidWorkflow", f"Unknown timeZone {time_zone!r}", "timeZone")
         return Workflow(
             id=WorkflowId(path, version_id),
             instructions=instructions,
@@ -177,6 +182,7 @@ class _Parser:
             allow_undeclared=allow_undeclared,
             job_resource_paths=resources,
             title=title if isinstance(title, str) else None,
+            time_zone=time_zone if _is_zone(time_zone) else "UTC",
             raw={**obj, "path": path, "versionId": version_id},
             labels=dict(self.labels),
         )
@@ -369,11 +375,20 @@ class _Parser:
             bundle = f"'{constant}'"
         if bundle is not None:
             check_expression(bundle, where)
-        if obj.get("admissionTimeScheme") is not None:
-            self.unsupported("admission times of a job", where, "admissionTimeScheme")
-        for flag in ("killAtEndOfAdmissionPeriod", "skipIfNoAdmissionStartForOrderDay", "skipIfNoAdmissionForOrderDay"):
-            if obj.get(flag):
-                self.unsupported(f"{flag} (admission times)", where, flag)
+        scheme = obj.get("admissionTimeScheme")
+        if scheme is not None:
+            scheme = parse_admission_time_scheme(scheme, f"{where}.admissionTimeScheme")
+            if isinstance(scheme, Problem):
+                if not self.committed:
+                    raise _Refused(scheme)
+                scheme = None  # deployed when js7es ignored admission times: it ran without them
+        # JS7 reads skipIfNoAdmissionForOrderDay too (its name up to 2.4)
+        skip = obj.get("skipIfNoAdmissionStartForOrderDay", obj.get("skipIfNoAdmissionForOrderDay", False))
+        kill_at_end = obj.get("killAtEndOfAdmissionPeriod", False)
+        if not isinstance(skip, bool) or not isinstance(kill_at_end, bool):
+            raise _refuse("InvalidJob", "The admission flags must be true or false", where)
+        if kill_at_end:  # kept in the model; killing the process at the period's end is not done yet
+            self.unsupported("killAtEndOfAdmissionPeriod", where, "killAtEndOfAdmissionPeriod")
         return WorkflowJob(
             agent_path=str(agent_path),
             executable=self.executable(obj.get("executable"), where),
@@ -386,6 +401,9 @@ class _Parser:
             fail_on_err_written=bool(obj.get("failOnErrWritten", False)),
             is_not_restartable=bool(obj.get("isNotRestartable", False)),
             title=obj.get("title") if isinstance(obj.get("title"), str) else None,
+            admission_time_scheme=scheme,
+            skip_if_no_admission_start_for_order_day=skip,
+            kill_at_end_of_admission_period=kill_at_end,
         )
 
     def executable(self, obj: Any, where: str) -> Executable:
@@ -518,3 +536,13 @@ def _is_duration(value: Any) -> bool:
 
 def _kind(obj: Any) -> str:
     return type(obj).__name__
+
+
+def _is_zone(name: object) -> bool:
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

@@ -57,6 +57,7 @@ class Workflow:
     allow_undeclared: bool = False
     job_resource_paths: tuple[str, ...] = ()
     title: str | None = None
+    time_zone: str = "UTC"  # JS7's timeZone: the zone of its jobs' admission times
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the JSON it was read from
     labels: Mapping[str, Position] = field(default_factory=dict, compare=False)
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from js7es.domain.agent.agent_state import AgentState
 from js7es.domain.event import KeyedEvent, Stamped
+from js7es.domain.order.admission import admission_start
 from js7es.domain.order.events import (
     OrderCancellationMarked,
     OrderForked,
@@ -34,6 +35,7 @@ from js7es.domain.order.events import (
     OrderSuspensionMarked,
 )
 from js7es.domain.order.job_step import JobStep, job_key, job_step
+from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Disrupted, Failed, Outcome
 from js7es.domain.order.states import Processing, Ready
 from js7es.domain.problem import Problem
@@ -79,6 +81,8 @@ class JobRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         for directory in (self.pid_dir, self.executables_dir):
             directory.mkdir(parents=True, exist_ok=True)
+        engine.add_wake_time(self.admission_wake_time)
+        engine.on_wake(self.try_start)
 
     @property
     def state(self) -> AgentState:
@@ -130,19 +134,21 @@ class JobRunner:
                 extra.extend(started)
         return extra
 
-    def _reserve(self, order_id: str, *, fail_later: bool = False) -> list[KeyedEvent] | None:
-        """The events that start the order's step, with its slot reserved; None when it can't start."""
-        order = self.state.orders.get(order_id)
+    def admission_wake_time(self, order: Order) -> int | None:
+        """Engine hook: the next admission start of the job that a Ready order waits for here."""
+        if order.id in self._running or not isinstance(order.state, Ready):
+            return None
+        found = self._job_here(order)
+        if found is None or found[1].admission_time_scheme is None:
+            return None
+        workflow, job, _ = found
+        now = self.engine.clock()
+        start = admission_start(workflow, job, order, now)
+        return start if start is not None and start > now else None
+
+    def _job_here(self, order: Order) -> tuple[Any, Any, Any] | None:
         here = self.engine.here
-        if (
-            order is None
-            or here is None
-            or order_id in self._running
-            or not order.is_attached_to(here)
-            or not isinstance(order.state, Ready)
-            or order.is_suspended
-            or order.mark is not None
-        ):
+        if here is None or not order.is_attached_to(here):
             return None
         workflow = self.state.workflow_of(order)
         instruction = workflow.instruction(order.position) if workflow is not None else None
@@ -151,6 +157,29 @@ class JobRunner:
         job = workflow.job_of(instruction)
         if job is None or job.agent_path != here:
             return None
+        return workflow, job, instruction
+
+    def _reserve(self, order_id: str, *, fail_later: bool = False) -> list[KeyedEvent] | None:
+        """The events that start the order's step, with its slot reserved; None when it can't start."""
+        order = self.state.orders.get(order_id)
+        if (
+            order is None
+            or order_id in self._running
+            or not isinstance(order.state, Ready)
+            or order.is_suspended
+            or order.mark is not None
+        ):
+            return None
+        found = self._job_here(order)
+        if found is None:
+            return None
+        workflow, job, instruction = found
+        if job.admission_time_scheme is not None:
+            now = self.engine.clock()
+            start = admission_start(workflow, job, order, now)
+            if start is None or start > now:  # before the job's admission time: the timer wakes it
+                self.engine.rearm([order_id])
+                return None
         key = job_key(workflow, order.position, instruction)
         if not self._has_slot(key, job.process_limit):  # checked first: evaluating the step costs
             queue = self._waiting.setdefault(key, deque())

@@ -81,7 +81,10 @@ def _position(obj: Mapping[str, Any], key: str, where: str) -> pos.Position | No
 def fresh_order(obj: Any) -> FreshOrder:
     where = "order"
     o = _object(
-        obj, where, {"id", "workflowPath"}, {"arguments", "scheduledFor", "deleteWhenTerminated", "startPosition"}
+        obj,
+        where,
+        {"id", "workflowPath"},
+        {"arguments", "scheduledFor", "deleteWhenTerminated", "startPosition", "forceAdmission", "forceJobAdmission"},
     )
     arguments = o.get("arguments", {})
     if not isinstance(arguments, Mapping):
@@ -100,6 +103,8 @@ def fresh_order(obj: Any) -> FreshOrder:
         scheduled_for=scheduled_for,
         delete_when_terminated=_bool(o, "deleteWhenTerminated", where),
         start_position=_position(o, "startPosition", where),
+        # JS7 writes forceAdmission and reads forceJobAdmission too (its name up to 2.8.1)
+        force_admission=_bool(o, "forceJobAdmission", where) or _bool(o, "forceAdmission", where),
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from js7es.domain.order.admission import NO_ADMISSION_PERIOD_START, skips_job
 from js7es.domain.order.events import OrderAttachable, OrderEvent, OrderMoved
-from js7es.domain.order.executors.step import Step
+from js7es.domain.order.executors.step import Step, move_target
 from js7es.domain.order.outcome import Disrupted
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import ExecuteAnonymous, ExecuteNamed
@@ -13,11 +14,14 @@ def execute_execute(step: Step, instruction: ExecuteNamed | ExecuteAnonymous) ->
     job = step.workflow.job_of(instruction)
     if job is None:  # refused at deployment; a bug if it happens
         return step.fail_with(f"Unknown job at {pos.to_string(step.order.position)}")
+    if skips_job(step.workflow, job, step.order):  # decided alike wherever the order is (JS7's nextMove)
+        to = move_target(step.workflow, pos.next_of(step.order.position))
+        return [OrderMoved(to=to, reason=NO_ADMISSION_PERIOD_START)]
     if step.ctx.at_controller:
         return [OrderAttachable(agent_path=job.agent_path)]
     if step.ctx.here != job.agent_path:
         return step.detach()
-    return []  # the Agent starts the process when the job and the Agent have a free slot
+    return []  # the Agent starts the process when admitted and the job and the Agent have a free slot
 
 
 def after_processed(step: Step) -> list[OrderEvent]:

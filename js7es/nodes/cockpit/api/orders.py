@@ -155,8 +155,6 @@ async def add_orders(call: Call, body: AddOrders) -> dict[str, Any]:
                 raise _unsupported(f"orders[{nr}].{field}", "adding an order into a block or with end positions")
         if order.planId is not None or order.tags:
             raise _unsupported(f"orders[{nr}]", "plans and order tags")
-        if order.forceJobAdmission:
-            raise _unsupported(f"orders[{nr}].forceJobAdmission", "admission times")
         if order.priority:
             raise _unsupported(f"orders[{nr}].priority", "order priorities")
         name = _workflow_name(order.workflowPath)
@@ -180,6 +178,8 @@ async def add_orders(call: Call, body: AddOrders) -> dict[str, Any]:
             if isinstance(order.startPosition, str):
                 raise _unsupported(f"orders[{nr}].startPosition", "a label as start position")
             fresh_order["startPosition"] = order.startPosition
+        if order.forceJobAdmission:
+            fresh_order["forceJobAdmission"] = True
         fresh.append(fresh_order)
     await call.services.controller_command(
         call.change_meta(body, controller_id),

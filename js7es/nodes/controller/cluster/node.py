@@ -28,6 +28,7 @@ from js7es.domain.state import ControllerState
 from js7es.journal.api import JournalError
 from js7es.journal.file import FileJournal, fsync_directory
 from js7es.nodes.client.http import Unreachable
+from js7es.nodes.clock import clock_from_environment
 from js7es.nodes.config import ClusterSettings, NodeSettings
 from js7es.nodes.controller.agent_client import AgentClient
 from js7es.nodes.controller.cluster.active import ActiveRole, not_active_problem
@@ -242,7 +243,9 @@ class ClusterNode:
         self.settings.journal_dir.mkdir(parents=True, exist_ok=True)
         for attempt in range(50):
             try:
-                journal = await asyncio.to_thread(FileJournal.open, self.settings.journal_dir, name=JOURNAL_NAME)
+                journal = await asyncio.to_thread(
+                    FileJournal.open, self.settings.journal_dir, name=JOURNAL_NAME, clock=clock_from_environment()
+                )
                 break
             except JournalError:
                 if attempt == 49:

@@ -33,6 +33,7 @@ from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
 from js7es.journal.file import FileJournal
 from js7es.nodes.client.http import Unreachable
+from js7es.nodes.clock import clock_from_environment
 from js7es.nodes.controller.cluster.clients import PeerClient, WatchClient
 from js7es.nodes.engine import recover_state
 
@@ -290,7 +291,9 @@ class PassiveRole:
             event_id=event_id,
             objects=objects,
         )
-        self.journal = await asyncio.to_thread(FileJournal.open, directory, name=JOURNAL_NAME)
+        self.journal = await asyncio.to_thread(
+            FileJournal.open, directory, name=JOURNAL_NAME, clock=clock_from_environment()
+        )
         self.state = recover_state(self.journal, ControllerState)
         self._acked_target = self.journal.last_event_id
         self._events_since_snapshot = 0

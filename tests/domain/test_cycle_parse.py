@@ -118,13 +118,24 @@ def test_bad_repeats_are_refused_with_js7s_message(repeat: dict[str, Any], messa
 
 def test_good_edge_repeats() -> None:
     continuous = parse_schedule(
-        {"schemes": [{"admissionTimeScheme": {}, "repeat": {"TYPE": "Continuous", "pause": 0, "limit": 0}}]}
+        {
+            "schemes": [
+                {"admissionTimeScheme": {"periods": []}, "repeat": {"TYPE": "Continuous", "pause": 0, "limit": 0}}
+            ]
+        }
     )
     assert not isinstance(continuous, Problem)
     assert continuous.schemes[0].repeat == Continuous(pause_ms=0, limit=0)
     # JS7 sorts the offsets and wants one of them within the period (Periodic.checked)
     periodic = parse_schedule(
-        {"schemes": [{"admissionTimeScheme": {}, "repeat": {"TYPE": "Periodic", "period": 60, "offsets": [30.5, 0]}}]}
+        {
+            "schemes": [
+                {
+                    "admissionTimeScheme": {"periods": []},
+                    "repeat": {"TYPE": "Periodic", "period": 60, "offsets": [30.5, 0]},
+                }
+            ]
+        }
     )
     assert not isinstance(periodic, Problem)
     assert periodic.schemes[0].repeat == Periodic(period_ms=60_000, offsets_ms=(0, 30_500))
@@ -180,3 +191,16 @@ def test_break_in_an_if_or_try_inside_a_cycle_is_fine() -> None:
     )
     assert isinstance(parsed, Workflow), parsed
     assert isinstance(parsed.instruction((0, "cycle", 0, "then", 0)), Break)
+
+
+def test_a_bad_admission_time_scheme_is_refused() -> None:
+    bad = {
+        "schemes": [
+            {
+                "admissionTimeScheme": {"periods": [{"TYPE": "DailyPeriod", "secondOfDay": -1, "duration": 60}]},
+                "repeat": {"TYPE": "Ticking", "interval": 60},
+            }
+        ]
+    }
+    result = workflow({"TYPE": "Cycle", "schedule": bad, "cycleWorkflow": {"instructions": []}})
+    assert isinstance(result, Problem) and result.code == "InvalidAdmissionTimeScheme", result

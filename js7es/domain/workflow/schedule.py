@@ -9,17 +9,22 @@ and a repeat:
   `limit` times per admission period.
 
 JSON durations are seconds (numbers, as JS7 writes a FiniteDuration); js7es keeps milliseconds.
-The admission time scheme is kept as its JSON here; js7es.domain.time.admission reads it.
+The admission time schemes are JS7's, read and computed by js7es.domain.time.admission.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from js7es.domain.problem import Problem, problem
+from js7es.domain.time.admission import (
+    AdmissionTimeScheme,
+    admission_time_scheme_to_json,
+    parse_admission_time_scheme,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,7 +49,7 @@ Repeat = Periodic | Ticking | Continuous
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Scheme:
-    admission_time_scheme: Mapping[str, Any] = field(default_factory=dict)  # its JSON
+    admission_time_scheme: AdmissionTimeScheme
     repeat: Repeat
 
 
@@ -61,13 +66,15 @@ def parse_schedule(obj: Any) -> Schedule | Problem:
     for i, scheme in enumerate(obj["schemes"]):
         if not isinstance(scheme, Mapping):
             return problem("InvalidInstruction", f"schedule.schemes[{i}] must be an object")
-        admission = scheme.get("admissionTimeScheme")
-        if not isinstance(admission, Mapping):
-            return problem("InvalidInstruction", f"schedule.schemes[{i}] needs an admissionTimeScheme object")
+        admission = parse_admission_time_scheme(
+            scheme.get("admissionTimeScheme"), f"schedule.schemes[{i}].admissionTimeScheme"
+        )
+        if isinstance(admission, Problem):
+            return admission
         repeat = _repeat(scheme.get("repeat"))
         if isinstance(repeat, Problem):
             return problem(repeat.code, f"schedule.schemes[{i}].repeat: {repeat.message}")
-        schemes.append(Scheme(admission_time_scheme=dict(admission), repeat=repeat))
+        schemes.append(Scheme(admission_time_scheme=admission, repeat=repeat))
     return Schedule(schemes=tuple(schemes))
 
 
@@ -107,7 +114,10 @@ def _repeat(obj: Any) -> Repeat | Problem:
 def schedule_to_json(schedule: Schedule) -> dict[str, Any]:
     return {
         "schemes": [
-            {"admissionTimeScheme": dict(s.admission_time_scheme), "repeat": repeat_to_json(s.repeat)}
+            {
+                "admissionTimeScheme": admission_time_scheme_to_json(s.admission_time_scheme),
+                "repeat": repeat_to_json(s.repeat),
+            }
             for s in schedule.schemes
         ]
     }

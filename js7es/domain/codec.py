@@ -121,8 +121,8 @@ def _field_codecs(hint: Any) -> tuple[_Encoder, _Decoder]:
         return value_to_json, value_from_json
     if hint in (str, bool, int):
         return _identity, _checked(hint)
-    if hint is float:
-        return _identity, float
+    if hint is float:  # a whole number as an integer: JS7's durations in seconds read 10, not 10.0
+        return (lambda v: int(v) if float(v).is_integer() else v), float
     if hint is Decimal:  # written exactly by value.dumps, read by value.loads as a Decimal
         return _identity, lambda v: v if isinstance(v, Decimal) else Decimal(str(v))
     origin = get_origin(hint)
@@ -152,6 +152,8 @@ def _field_codecs(hint: Any) -> tuple[_Encoder, _Decoder]:
         venc, vdec = _field_codecs(args[1])
         return (lambda v: {k: venc(x) for k, x in v.items()}), (lambda v: {k: vdec(x) for k, x in v.items()})
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        if getattr(hint, "JSON_UNTYPED", False):  # a record JS7 writes without TYPE (e.g. CycleState)
+            return _untyped(hint)
         return _polymorphic(hint)
     if hint is Any or hint is object:
         return _identity, _identity
@@ -160,6 +162,15 @@ def _field_codecs(hint: Any) -> tuple[_Encoder, _Decoder]:
 
 def _polymorphic(base: type[Any]) -> tuple[_Encoder, _Decoder]:
     return encode, (lambda v: decode(v, base if base is not object else None))
+
+
+def _untyped(cls: type[Any]) -> tuple[_Encoder, _Decoder]:
+    def encode_untyped(v: Any) -> Any:
+        out = encode(v)
+        del out["TYPE"]
+        return out
+
+    return encode_untyped, (lambda v: _decoder_for(cls)(v))
 
 
 def _identity(v: Any) -> Any:

@@ -1,6 +1,7 @@
-"""Inventory items besides workflows: agent refs, subagents, job resources; and the item events.
+"""Inventory items besides workflows: agent refs, subagents, job resources, calendars; and the item events.
 
-Keys as JS7 writes them: "Workflow:path~version", "AgentRef:path", "SubagentItem:id", "JobResource:path".
+Keys as JS7 writes them: "Workflow:path~version", "AgentRef:path", "SubagentItem:id", "JobResource:path",
+"Calendar:path".
 Workflows are versioned (path ~ versionId; an old version stays while orders use it); the other items
 are simple items with add/change/delete.
 """
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from js7es.domain import codec
+from js7es.domain.calendar.item import CalendarItem, parse_calendar_item
 from js7es.domain.event import Event
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import Value
@@ -57,11 +59,11 @@ class JobResource:
         return f"JobResource:{self.path}"
 
 
-SimpleItem = AgentRef | SubagentItem | JobResource
+SimpleItem = AgentRef | SubagentItem | JobResource | CalendarItem
 
 
 def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Problem:
-    """An AgentRef, SubagentItem or JobResource from its JSON (with TYPE); `committed` as for
+    """An AgentRef, SubagentItem, JobResource or Calendar from its JSON (with TYPE); `committed` as for
     parse_workflow: fields js7es does not support are refused at deployment only."""
     if not isinstance(obj, Mapping):
         return problem("InvalidItem", "An item must be a JSON object")
@@ -121,6 +123,8 @@ def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Prob
                     env=_expressions(obj.get("env", {}), f"JobResource:{path}"),
                     raw=dict(obj),
                 )
+            case "Calendar":
+                return parse_calendar_item(obj, _name(obj, "path"))
     except Refused as refused:
         return refused.problem
     return problem("UnknownItemType", f"Unknown item TYPE {obj.get('TYPE')!r}", TYPE=obj.get("TYPE"))

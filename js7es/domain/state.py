@@ -22,6 +22,7 @@ from js7es.domain.agent.events import (
     AgentRefEvent,
 )
 from js7es.domain.agent.state import AgentRefState
+from js7es.domain.calendar.item import CalendarItem
 from js7es.domain.cluster import ClusterEmpty, ClusterEvent, ClusterState, apply_cluster
 from js7es.domain.event import BEFORE_FIRST, NO_KEY, Event, Stamped
 from js7es.domain.items import (
@@ -70,6 +71,7 @@ class ControllerState:
         self.agent_refs: dict[str, AgentRef] = {}
         self.subagents: dict[str, SubagentItem] = {}
         self.job_resources: dict[str, JobResource] = {}
+        self.calendars: dict[str, CalendarItem] = {}
         self.agents: dict[str, AgentRefState] = {}  # the Controller's view of each Agent
         self.cluster: ClusterState = ClusterEmpty()
         self._orders_per_workflow: dict[WorkflowId, int] = {}  # kept with `orders`, for item deletion
@@ -244,6 +246,8 @@ class ControllerState:
             return self.agent_refs
         if isinstance(item, SubagentItem):
             return self.subagents
+        if isinstance(item, CalendarItem):
+            return self.calendars
         return self.job_resources
 
     def _delete_item(self, item_key: str) -> Problem | None:
@@ -257,13 +261,14 @@ class ControllerState:
                 if self.current_versions.get(wid.path) == wid.version_id:
                     del self.current_versions[wid.path]
                 return None
-            case "AgentRef" | "SubagentItem" | "JobResource":
+            case "AgentRef" | "SubagentItem" | "JobResource" | "Calendar":
                 if kind == "AgentRef":
                     self.agents.pop(ident, None)
                 tables: dict[str, dict[str, Any]] = {
                     "AgentRef": self.agent_refs,
                     "SubagentItem": self.subagents,
                     "JobResource": self.job_resources,
+                    "Calendar": self.calendars,
                 }
                 table = tables[kind]
                 if table.pop(ident, None) is None:
@@ -288,6 +293,8 @@ class ControllerState:
             yield {"TYPE": "SimpleItem", "item": dict(sub.raw)}
         for res in sorted(self.job_resources.values(), key=lambda i: i.path):
             yield {"TYPE": "SimpleItem", "item": dict(res.raw)}
+        for calendar in sorted(self.calendars.values(), key=lambda i: i.path):
+            yield {"TYPE": "SimpleItem", "item": dict(calendar.raw)}
         for wid in sorted(self.workflows, key=str):
             yield {"TYPE": "WorkflowItem", "item": dict(self.workflows[wid].raw)}
         for agent_path in sorted(self.agents):
@@ -349,6 +356,7 @@ class ControllerState:
             "agentRefs": len(self.agent_refs),
             "subagents": len(self.subagents),
             "jobResources": len(self.job_resources),
+            "calendars": len(self.calendars),
         }
 
     def __eq__(self, other: object) -> bool:

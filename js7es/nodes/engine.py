@@ -24,7 +24,7 @@ from js7es.domain.event import KeyedEvent, Stamped
 from js7es.domain.order.context import Context
 from js7es.domain.order.event_source import InapplicableEventError, follow_up
 from js7es.domain.order.order import Order
-from js7es.domain.order.states import DelayingRetry, Fresh, Sleeping
+from js7es.domain.order.states import BetweenCycles, DelayingRetry, Fresh, Sleeping
 from js7es.domain.problem import Problem, ProblemError
 from js7es.domain.state import ControllerState
 from js7es.journal.api import Journal
@@ -402,6 +402,8 @@ class Engine:
                 return order.scheduled_for
             case DelayingRetry(until_ms=until) | Sleeping(until_ms=until):
                 return until
+            case BetweenCycles(cycle_state=cycle_state) if cycle_state is not None and cycle_state.next > 0:
+                return cycle_state.next  # 0: at once, no timer (the follow-up has started it)
         for hook in self._wake_time_hooks:
             when = hook(order)
             if when is not None:

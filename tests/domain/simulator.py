@@ -25,7 +25,7 @@ from js7es.domain.order.events import (
 )
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Outcome, Succeeded
-from js7es.domain.order.states import DelayingRetry, Ready, Sleeping
+from js7es.domain.order.states import BetweenCycles, DelayingRetry, Ready, Sleeping
 from js7es.domain.problem import Problem, orthrow
 from js7es.domain.state import ControllerState
 from js7es.domain.value import value_from_json
@@ -109,6 +109,11 @@ class Simulator:
             wake = [
                 o.state.until_ms for o in self.state.orders.values() if isinstance(o.state, (DelayingRetry, Sleeping))
             ] + [o.scheduled_for for o in self.state.orders.values() if o.scheduled_for and not o.is_started]
+            wake += [
+                o.state.cycle_state.next
+                for o in self.state.orders.values()
+                if isinstance(o.state, BetweenCycles) and o.state.cycle_state is not None
+            ]
             later = [t for t in wake if t > self.now_ms]
             if not later:
                 return

@@ -10,6 +10,7 @@ from js7es.domain.event import Event, event_classes
 from js7es.domain.order import events as ev
 from js7es.domain.order import states as st
 from js7es.domain.order.apply import apply_order
+from js7es.domain.order.cycle import CycleState
 from js7es.domain.order.order import Attachment, Cancelling, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Failed, Succeeded
 from js7es.domain.problem import Problem
@@ -26,6 +27,7 @@ STATE_SAMPLES: dict[type[st.OrderState], st.OrderState] = {
     st.Forked: st.Forked(children=("O|a",)),
     st.Prompting: st.Prompting(question="?"),
     st.Sleeping: st.Sleeping(until_ms=5),
+    st.BetweenCycles: st.BetweenCycles(cycle_state=CycleState(end=9, index=1, next=5)),
     st.Failed: st.Failed(),
     st.FailedInFork: st.FailedInFork(),
     st.Finished: st.Finished(),
@@ -51,10 +53,11 @@ TERMINAL = frozenset({st.Finished, st.Cancelled})
 NONTERMINAL = ALL - TERMINAL
 ALL_V = frozenset(VARIANTS)
 DETACHED = frozenset({"D", "C", "MC", "MS", "MR", "S"})
+DETACHED_OR_ATTACHED = ALL_V - {"X", "Y"}  # JS7's isDetachedOrAttached
 DETACHABLE = frozenset(
-    {st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.DelayingRetry, st.Sleeping, st.Forked}
+    {st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.DelayingRetry, st.Sleeping, st.Forked, st.BetweenCycles}
 )
-MOVABLE = frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.Sleeping})
+MOVABLE = frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.Sleeping, st.BetweenCycles})
 CANCELLABLE = NONTERMINAL - {st.Processing, st.Forked}
 SUSPENDABLE = frozenset({st.Fresh, st.Ready, st.ProcessingKilled, st.Failed})
 
@@ -114,14 +117,47 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
     (ev.OrderPrompted(question="q"), cells(frozenset({st.Ready}), DETACHED), st.Prompting),
     (ev.OrderPromptAnswered(), cells(frozenset({st.Prompting}), ALL_V), st.Ready),
     (ev.OrderSleeping(until=7), cells(frozenset({st.Ready}), ALL_V), st.Sleeping),
-    (ev.OrderStateReset(), cells(frozenset({st.DelayingRetry, st.Prompting, st.Sleeping}), ALL_V), st.Ready),
+    (
+        ev.OrderStateReset(),
+        cells(frozenset({st.DelayingRetry, st.Prompting, st.Sleeping, st.BetweenCycles}), ALL_V),
+        st.Ready,
+    ),
+    (
+        ev.OrderCyclingPrepared(cycle_state=CycleState(end=9, index=1, next=7)),
+        cells(frozenset({st.Ready, st.BetweenCycles}), DETACHED_OR_ATTACHED - {"S"}),
+        st.BetweenCycles,
+    ),
+    (ev.OrderCycleStarted(), cells(frozenset({st.BetweenCycles}), DETACHED_OR_ATTACHED - {"S"}), st.Ready),
+    # applied to orders in a cycle's block, see IN_CYCLE
+    (ev.OrderCycleFinished(cycle_state=None), cells(frozenset({st.Ready}), DETACHED_OR_ATTACHED), st.BetweenCycles),
 ]
+IN_CYCLE = (0, "cycle+end=9,i=1,next=5", 2)
 
 
 def test_the_table_covers_every_order_event_class() -> None:
     order_events = {name for name, cls in event_classes().items() if issubclass(cls, ev.OrderEvent)}
     assert order_events == {type(event).__name__ for event, _, _ in TABLE}
     assert len(order_events) >= 35
+
+
+def test_cycle_events_move_into_and_out_of_the_cycles_block() -> None:
+    """JS7's Order.applyEvent: OrderCycleStarted enters the block at the branch id that carries the
+    cycle state (with `skipped` added to next); OrderCycleFinished goes back to the Cycle instruction."""
+    between = replace(BASE, state=st.BetweenCycles(cycle_state=CycleState(end=9000, index=2, next=5000)))
+    started = apply_order(between, ev.OrderCycleStarted())
+    assert not isinstance(started, Problem)
+    assert (started.position, started.state) == ((0, "cycle+end=9000,i=2,next=5000", 0), st.Ready())
+    skipped = apply_order(between, ev.OrderCycleStarted(skipped=1.5))
+    assert not isinstance(skipped, Problem)
+    assert skipped.position == (0, "cycle+end=9000,i=2,next=6500", 0)
+    next_state = CycleState(end=9000, index=3, next=8000)
+    finished = apply_order(
+        replace(started, position=(0, started.position[1], 4)), ev.OrderCycleFinished(cycle_state=next_state)
+    )
+    assert not isinstance(finished, Problem)
+    assert (finished.position, finished.state) == ((0,), st.BetweenCycles(cycle_state=next_state))
+    not_in_a_cycle = apply_order(replace(BASE, state=st.Ready(), position=(0, "then", 1)), ev.OrderCycleFinished())
+    assert isinstance(not_in_a_cycle, Problem) and not_in_a_cycle.code == "InapplicableEvent"
 
 
 def test_the_samples_cover_every_state_class() -> None:
@@ -136,6 +172,8 @@ def test_event_against_every_state(
     for state_class, sample in STATE_SAMPLES.items():
         for variant, base in VARIANTS.items():
             order = replace(base, state=sample)
+            if isinstance(event, ev.OrderCycleFinished):
+                order = replace(order, position=IN_CYCLE)
             result = apply_order(order, event)
             expected = (state_class, variant) in applies_in
             if isinstance(result, Problem):

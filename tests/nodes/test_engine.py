@@ -120,3 +120,59 @@ def test_a_snapshot_taken_while_commands_run_equals_the_replayed_state(tmp_path:
         journal.close()
 
     asyncio.run(run())
+
+
+def test_an_order_between_cycles_is_woken_by_its_timer_also_after_recovery(tmp_path: Path) -> None:
+    """A Continuous cycle (pause 0.4 s, limit 3): the first cycle runs when the order is added; the node
+    stops between cycles; the recovered node arms the timer and runs the other two."""
+    calendar = {"TYPE": "Calendar", "path": "C", "orderIdPattern": "#([^#]+)#.*", "periodDatePattern": "yyyy-MM-dd"}
+    cycle = {
+        "TYPE": "Cycle",
+        "schedule": {
+            "schemes": [
+                {
+                    "admissionTimeScheme": {"periods": [{"TYPE": "DailyPeriod", "secondOfDay": 0, "duration": 86400}]},
+                    "repeat": {"TYPE": "Continuous", "pause": 0.4, "limit": 3},
+                }
+            ]
+        },
+        "cycleWorkflow": {"instructions": []},
+    }
+    workflow = {"path": "CYCLING", "calendarPath": "C", "instructions": [cycle, {"TYPE": "Prompt", "question": "'?'"}]}
+    if (to_midnight := 86400 - time.time() % 86400) < 10:  # the order's day (UTC) must last the test
+        time.sleep(to_midnight + 0.1)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+
+    async def first_run() -> None:
+        engine = engine_on(tmp_path, [])
+        engine.start()
+        operations = [
+            {"TYPE": "AddVersion", "versionId": "1"},
+            {"TYPE": "AddOrChangeSimple", "item": calendar},
+            {"TYPE": "AddOrChangeSimple", "item": workflow},
+        ]
+        assert not isinstance(
+            await engine.execute(UpdateItems(operations=tuple(map(value_from_json, operations)))), Problem
+        )
+        await engine.execute(AddOrders(orders=(FreshOrder(id=f"#{today}#P1", workflow_path="CYCLING"),)))
+        state = engine.state.orders[f"#{today}#P1"].state
+        assert isinstance(state, st.BetweenCycles) and state.cycle_state is not None
+        assert state.cycle_state.index == 2
+        engine.cancel_timers()
+        engine.journal.close()
+
+    async def second_run() -> None:
+        engine = engine_on(tmp_path, [])
+        engine.start()
+        deadline = time.monotonic() + 10
+        while not isinstance(engine.state.orders[f"#{today}#P1"].state, st.Prompting):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        engine.cancel_timers()
+        engine.journal.close()
+
+    asyncio.run(first_run())
+    asyncio.run(second_run())
+    recovered = recover_state(FileJournal.open(tmp_path, name="controller"), ControllerState)
+    order = recovered.orders[f"#{today}#P1"]
+    assert order.position == (1,) and isinstance(order.state, st.Prompting)

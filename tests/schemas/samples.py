@@ -26,6 +26,7 @@ from js7es.domain.items import (
 )
 from js7es.domain.order import events as e
 from js7es.domain.order import states as s
+from js7es.domain.order.cycle import CycleState
 from js7es.domain.order.order import Attachment, Cancelling, HistoricOutcome, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Caught, Disrupted, Failed, Killed, Succeeded, TimedOut
 from js7es.domain.workflow.workflow import WorkflowId
@@ -96,6 +97,9 @@ ORDER = Order(
     force_admission=True,
 )
 
+# 2024-11-25, a day from 06:00 Europe/Berlin: the third cycle of the second period of scheme 1
+CYCLE_STATE = CycleState(end=1_732_597_200_000, scheme_index=1, period_index=2, index=3, next=1_732_537_800_000)
+
 CLUSTER_SETTING = c.ClusterSetting(
     id_to_uri={"Primary": "https://controller-1:4443", "Backup": "https://controller-2:4443"},
     active_id="Primary",
@@ -154,6 +158,9 @@ EVENT_SAMPLES: dict[str, Event] = {
     "OrderPrompted": e.OrderPrompted(question={"text": "Release 1200 invoices?", "limit": Decimal("0.5")}),
     "OrderPromptAnswered": e.OrderPromptAnswered(),
     "OrderSleeping": e.OrderSleeping(until=1_732_528_800_000),
+    "OrderCyclingPrepared": e.OrderCyclingPrepared(cycle_state=CYCLE_STATE),
+    "OrderCycleStarted": e.OrderCycleStarted(skipped=1200.0),
+    "OrderCycleFinished": e.OrderCycleFinished(cycle_state=CYCLE_STATE),
     "VersionAdded": VersionAdded(version_id="2024-11-25#1"),
     "VersionedItemAdded": VersionedItemAdded(item=WORKFLOW_JSON),
     "VersionedItemChanged": VersionedItemChanged(item={**WORKFLOW_JSON, "versionId": "2024-11-25#2"}),
@@ -212,6 +219,8 @@ TYPE_SAMPLES: dict[str, Any] = {
     "Forked": s.Forked(children=("a|x", "a|y")),
     "Prompting": s.Prompting(question=("yes", "no", Decimal("0.5"))),
     "Sleeping": s.Sleeping(until_ms=1_732_528_800_000),
+    "BetweenCycles": s.BetweenCycles(cycle_state=CYCLE_STATE),
+    "CycleState": CycleState(end=1_732_597_200_000, index=0, next=0),
     "FailedState": s.Failed(),
     "FailedInFork": s.FailedInFork(),
     "Finished": s.Finished(),

@@ -1,4 +1,4 @@
-"""UpdateItems: deploy workflows, job resources, agent refs and subagents, all or nothing.
+"""UpdateItems: deploy workflows, job resources, agent refs, subagents and calendars, all or nothing.
 
 Operations in JS7's ItemOperation form: AddVersion{versionId}, AddOrChangeSimple{item},
 AddOrChangeSigned{signedString:{string}} (the signature is not checked yet), RemoveVersioned{path},
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from js7es.domain import codec
+from js7es.domain.calendar.item import CalendarItem
 from js7es.domain.commands.base import Command, Decided, handles
 from js7es.domain.event import NO_KEY, Event, KeyedEvent
 from js7es.domain.items import (
@@ -156,16 +157,24 @@ def _check_references(
     resources = (set(state.job_resources) | {i.path for i in simple if isinstance(i, JobResource)}) - {
         k.removeprefix("JobResource:") for k in deleted_keys if k.startswith("JobResource:")
     }
+    calendars = (set(state.calendars) | {i.path for i in simple if isinstance(i, CalendarItem)}) - {
+        k.removeprefix("Calendar:") for k in deleted_keys if k.startswith("Calendar:")
+    }
     for key in deleted_keys:
         kind, _, ident = key.partition(":")
         tables: dict[str, Mapping[str, object]] = {
             "AgentRef": state.agent_refs,
             "SubagentItem": state.subagents,
             "JobResource": state.job_resources,
+            "Calendar": state.calendars,
         }
         table = tables.get(kind, {})
         if ident not in table:
             return problem("UnknownItem", f"Unknown item {key}", key=key)
+        if kind == "Calendar":
+            for wid, used in state.workflows.items():
+                if used.calendar_path == ident and state.orders_using(wid):
+                    return problem("ItemIsStillReferenced", f"{key} is used by orders of Workflow:{wid}", key=key)
     for path in removed_paths:
         if path not in state.current_versions:
             return problem("UnknownItem", f"Unknown workflow {path!r}", key=f"Workflow:{path}")
@@ -174,6 +183,13 @@ def _check_references(
     for workflow in current.values():
         if workflow is None:
             continue
+        if workflow.calendar_path is not None and workflow.calendar_path not in calendars:
+            return problem(
+                "UnknownItem",
+                f"Workflow {workflow.path}: unknown Calendar:{workflow.calendar_path}",
+                key=f"Calendar:{workflow.calendar_path}",
+                workflow=workflow.path,
+            )
         for position, instruction in workflow.positions():
             job = workflow.job_of(instruction)
             agent_path = workflow.agent_path_of(instruction)
@@ -214,6 +230,7 @@ def _events(state: ControllerState, batch: _Batch, workflows: list[Workflow]) ->
             AgentRef: state.agent_refs,
             SubagentItem: state.subagents,
             JobResource: state.job_resources,
+            CalendarItem: state.calendars,
         }
         exists = ident in tables[type(item)]
         raw = value_from_json(dict(item.raw))

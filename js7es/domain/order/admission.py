@@ -14,7 +14,7 @@ JS7 uses no date offset for jobs (`ExecuteExecutor.noDateOffset`): neither does 
 from __future__ import annotations
 
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from js7es.domain.order.order import Order
 from js7es.domain.time.admission import find_interval, has_admission_start_on_day, order_id_to_day
@@ -26,7 +26,12 @@ NO_ADMISSION_PERIOD_START = "NoAdmissionPeriodStart"  # OrderMoved's reason (JS7
 
 @lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+    """The workflow's zone; UTC for a name this machine does not know (a workflow committed before
+    js7es checked `timeZone` at deployment)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def skips_job(workflow: Workflow, job: WorkflowJob, order: Order) -> bool:

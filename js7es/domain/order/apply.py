@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from js7es.domain.order.cycle import cycle_branch_id
 from js7es.domain.order.events import (
     OrderAttachable,
     OrderAttached,
@@ -19,6 +20,9 @@ from js7es.domain.order.events import (
     OrderCancellationMarkedOnAgent,
     OrderCancelled,
     OrderCaught,
+    OrderCycleFinished,
+    OrderCycleStarted,
+    OrderCyclingPrepared,
     OrderDeleted,
     OrderDeletionMarked,
     OrderDetachable,
@@ -51,6 +55,7 @@ from js7es.domain.order.events import (
 from js7es.domain.order.order import Attachment, Cancelling, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Killed, Succeeded
 from js7es.domain.order.states import (
+    BetweenCycles,
     Broken,
     Cancelled,
     DelayingRetry,
@@ -69,10 +74,11 @@ from js7es.domain.order.states import (
 )
 from js7es.domain.problem import Problem, problem
 from js7es.domain.workflow import position as pos
+from js7es.domain.workflow.instructions import is_cycle_branch
 
-_MOVABLE = (Fresh, Ready, Processed, ProcessingKilled, Sleeping)
+_MOVABLE = (Fresh, Ready, Processed, ProcessingKilled, Sleeping, BetweenCycles)
 # Forked: a parent forked on an Agent goes back to the Controller, which joins (JS7: Forked IsDetachable).
-_DETACHABLE = (Fresh, Ready, Processed, ProcessingKilled, DelayingRetry, Sleeping, Forked)
+_DETACHABLE = (Fresh, Ready, Processed, ProcessingKilled, DelayingRetry, Sleeping, Forked, BetweenCycles)
 _SUSPENDABLE = (Fresh, Ready, ProcessingKilled, Failed)
 _CANCELLABLE = (
     Fresh,
@@ -82,12 +88,13 @@ _CANCELLABLE = (
     DelayingRetry,
     Sleeping,
     Prompting,
+    BetweenCycles,
     Failed,
     Broken,
     FailedInFork,
 )
 _TERMINAL = (Finished, Cancelled)
-_RESETTABLE = (DelayingRetry, Prompting, Sleeping)  # JS7's IsResettable states that js7es has
+_RESETTABLE = (DelayingRetry, Prompting, Sleeping, BetweenCycles)  # JS7's IsResettable states that js7es has
 
 
 def inapplicable(order: Order, event: OrderEvent) -> Problem:
@@ -99,6 +106,11 @@ def inapplicable(order: Order, event: OrderEvent) -> Problem:
         event=type(event).__name__,
         state=type(order.state).__name__,
     )
+
+
+def _detached_or_attached(order: Order) -> bool:
+    """JS7's isDetachedOrAttached: not on the way to or from an Agent."""
+    return order.attached is None or order.attached.kind == "Attached"
 
 
 def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
@@ -227,6 +239,23 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
         case OrderSleeping(until=until):
             if isinstance(s, Ready):
                 return order.updated(state=Sleeping(until_ms=until))
+        case OrderCyclingPrepared(cycle_state=cycle_state):
+            if isinstance(s, (Ready, BetweenCycles)) and _detached_or_attached(order) and not order.is_suspended:
+                return order.updated(state=BetweenCycles(cycle_state=cycle_state))
+        case OrderCycleStarted(skipped=skipped):
+            waiting = isinstance(s, BetweenCycles) and s.cycle_state is not None
+            if waiting and _detached_or_attached(order) and not order.is_suspended:
+                assert isinstance(s, BetweenCycles) and s.cycle_state is not None
+                started = s.cycle_state
+                if skipped is not None:
+                    started = replace(started, next=started.next + round(skipped * 1000))
+                return order.updated(position=(*order.position, cycle_branch_id(started), 0), state=Ready())
+        case OrderCycleFinished(cycle_state=cycle_state):
+            branch = pos.branch_id(order.position)
+            if isinstance(s, Ready) and branch is not None and is_cycle_branch(branch) and _detached_or_attached(order):
+                cycle_position = pos.parent(order.position)
+                assert cycle_position is not None
+                return order.updated(position=cycle_position, state=BetweenCycles(cycle_state=cycle_state))
         case OrderStateReset():
             if isinstance(s, _RESETTABLE):
                 return order.updated(state=Ready(), mark=None)

@@ -24,12 +24,14 @@ from js7es.domain.order.events import (
     OrderSuspended,
 )
 from js7es.domain.order.executors import EXECUTORS
+from js7es.domain.order.executors.cycle import between_cycles
 from js7es.domain.order.executors.execute import after_processed
 from js7es.domain.order.executors.fork import join
 from js7es.domain.order.executors.step import Step
 from js7es.domain.order.order import Cancelling, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Killed
 from js7es.domain.order.states import (
+    BetweenCycles,
     Broken,
     DelayingRetry,
     Failed,
@@ -45,7 +47,7 @@ from js7es.domain.order.states import (
 )
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import Instruction
+from js7es.domain.workflow.instructions import Cycle, Instruction
 
 if TYPE_CHECKING:
     from js7es.domain.state import ControllerState
@@ -110,6 +112,10 @@ def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
             return [OrderAwoke()] if until <= step.ctx.now_ms else []
         case Sleeping(until_ms=until):
             return [step.move(pos.next_of(order.position))] if until <= step.ctx.now_ms else []
+        case BetweenCycles():
+            if not isinstance(instruction, Cycle):
+                return [OrderBroken(problem=f"BetweenCycles at {type(instruction).__name__}, not at a Cycle")]
+            return between_cycles(step, instruction)
         case Forked():  # forked on an Agent (Fork.agentPath): the Controller joins
             return join(step) if step.ctx.at_controller else step.detach()
     return []  # Processing, Prompting, Failed, FailedInFork, Broken: waiting for a process or a person
@@ -138,7 +144,7 @@ def _mark_events(step: Step) -> list[OrderEvent] | None:
                 return [OrderProcessingKilled()]
             if isinstance(state, (Fresh, Ready, ProcessingKilled, Failed)):
                 return [OrderSuspended()] if at_controller else [OrderDetachable()]
-            if reset_state and isinstance(state, (DelayingRetry, Prompting, Sleeping)):  # JS7's IsResettable
+            if reset_state and isinstance(state, (DelayingRetry, Prompting, Sleeping, BetweenCycles)):  # IsResettable
                 return [OrderStateReset(), OrderSuspended()] if at_controller else [OrderDetachable()]
             return None
         case Resuming(position=position, as_succeeded=as_succeeded, restart_killed_job=restart):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from js7es.domain import codec
 from js7es.domain.event import Event
+from js7es.domain.order.cycle import CycleState
 from js7es.domain.order.order import CancellationMode, Cancelling, Order, OrderMark, Resuming, Suspending
 from js7es.domain.order.outcome import Outcome
 from js7es.domain.value import NamedValues, Value
@@ -266,6 +267,32 @@ class OrderPromptAnswered(OrderEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderSleeping(OrderEvent):
     until: int  # epoch milliseconds
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCyclingPrepared(OrderEvent):
+    """The order waits for the next cycle of a Cycle instruction: BetweenCycles(cycle_state)."""
+
+    cycle_state: CycleState
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCycleStarted(OrderEvent):
+    """The order enters the cycle's block. `skipped` (seconds, JS7's FiniteDuration): only for a
+    Ticking scheme whose ticks were missed, a multiple of the interval added to the state's `next`."""
+
+    skipped: float | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCycleFinished(OrderEvent):
+    """The cycle's block ended (or a Break left it): back at the Cycle, waiting for the next cycle, or
+    without a cycle state moving on."""
+
+    cycle_state: CycleState | None = None
 
 
 def mark_event(mark: OrderMark) -> OrderEvent:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from js7es.domain import codec
+from js7es.domain.order.cycle import CycleState
 from js7es.domain.value import Value
 
 
@@ -69,6 +70,15 @@ class Sleeping(OrderState):
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BetweenCycles(OrderState):
+    """At a Cycle instruction, waiting for the next cycle (`cycle_state.next`); without a cycle state
+    the cycling has ended and the order moves on (JS7's BetweenCycles)."""
+
+    cycle_state: CycleState | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Failed(OrderState):
     """JS7's state `{"TYPE":"Failed"}`; the outcome Failed has the same TYPE, a field's declared type
     (OrderState or Outcome) tells them apart. Avro needs distinct record names: js7es.types.FailedState."""
@@ -115,6 +125,7 @@ ALL_STATES: tuple[type[OrderState], ...] = (
     Forked,
     Prompting,
     Sleeping,
+    BetweenCycles,
     Failed,
     FailedInFork,
     Finished,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from js7es.domain.value import Value
 from js7es.domain.workflow.job import WorkflowJob
+from js7es.domain.workflow.schedule import Schedule
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,6 +110,26 @@ class Sleep(Instruction):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Cycle(Instruction):
+    """Runs `cycle_workflow` again and again as the schedule says, within the order's day (JS7's Cycle).
+
+    Its block's branch id is "cycle" in the workflow; an order in it carries the cycle's state in the
+    branch id, e.g. "cycle+end=1633143600000,i=2,next=1633075200000" (JS7's BranchId.cycle)."""
+
+    TYPE_NAME = "Cycle"
+    schedule: Schedule
+    cycle_workflow: Block
+    only_one_period: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Break(Instruction):
+    """Leaves the innermost Cycle: the order moves on after it, whatever the schedule says."""
+
+    TYPE_NAME = "Break"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ImplicitEnd(Instruction):
     """The end of every block (not written in JSON)."""
 
@@ -149,6 +170,8 @@ def branches_of(instruction: Instruction) -> tuple[tuple[str, Block], ...]:
             return tuple((f"fork+{b.id}", b.workflow) for b in branches)
         case Try(try_=try_, catch=catch):
             return (("try+0", try_), ("catch+0", catch))
+        case Cycle(cycle_workflow=block):
+            return (("cycle", block),)
     return ()
 
 
@@ -169,4 +192,12 @@ def block_of_branch(instruction: Instruction, branch: str) -> Block | None:
                 return try_
             if branch.startswith("catch+") and branch[6:].isdigit():
                 return catch
+        case Cycle(cycle_workflow=block):
+            if is_cycle_branch(branch):
+                return block
     return None
+
+
+def is_cycle_branch(branch: str) -> bool:
+    """ "cycle" (the workflow's branch id) or "cycle+…" (an order's, with the cycle state)."""
+    return branch == "cycle" or branch.startswith("cycle+")

@@ -6,8 +6,10 @@ are ignored, as JS7's decoders do, so that files exported by JOC Cockpit deploy 
 
 JS7 fields and instructions that js7es does not implement yet are refused with the problem NotSupported
 wherever they would change what runs (a job's admission times, a Cycle, a branch's result, a login, ...),
-never dropped silently. `timeZone` (default UTC) is the zone of the jobs' admission times;
-`calendarPath` only matters to cycles, which are refused themselves.
+never dropped silently. `timeZone` (default UTC, JS7's) is the zone of the jobs' admission times and of
+cycles; `calendarPath` is read for cycles; a
+workflow with a Cycle needs a calendarPath (JS7's Workflow.checkCalendar), a Break must be in a Cycle
+(and not in a Fork inside it: JS7's Workflow.checkBreak).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from js7es.domain.calendar.item import zone_of
 from js7es.domain.expression import parse_expression
 from js7es.domain.problem import Problem, problem
 from js7es.domain.time.admission import parse_admission_time_scheme
@@ -24,6 +26,8 @@ from js7es.domain.value import Value, value_from_json
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import (
     Block,
+    Break,
+    Cycle,
     ExecuteAnonymous,
     ExecuteNamed,
     Fail,
@@ -50,6 +54,7 @@ from js7es.domain.workflow.job import (
     WorkflowJob,
 )
 from js7es.domain.workflow.position import Position
+from js7es.domain.workflow.schedule import parse_schedule
 from js7es.domain.workflow.workflow import Parameter, Workflow, WorkflowId
 
 MAX_NESTING = 50
@@ -73,10 +78,8 @@ JS7_INSTRUCTIONS_NOT_SUPPORTED = frozenset(
     {
         "AddOrder",
         "AdmissionTime",
-        "Break",
         "BreakOrder",
         "ConsumeNotices",
-        "Cycle",
         "EmptyInstruction",
         "ExpectNotice",
         "ExpectNotices",
@@ -138,6 +141,7 @@ class _Parser:
         self.committed = committed
         self.labels: dict[str, Position] = {}
         self.named_jobs_used: dict[str, Position] = {}
+        self.first_cycle: Position | None = None
 
     def unsupported(self, what: str, where: Position | str, field: str) -> None:
         if not self.committed:
@@ -170,10 +174,15 @@ class _Parser:
                 raise _refuse("UnknownJob", f"Unknown job name {job_name!r}", where, job=job_name)
         parameters, allow_undeclared = self.order_preparation(obj.get("orderPreparation"))
         resources = self.string_tuple(obj.get("jobResourcePaths", []), "jobResourcePaths")
-        title = obj.get("title")
         time_zone = obj.get("timeZone", "UTC")
-        if not self.committed and not _is_zone(time_zone):
-            raise _refuse("InvalidWorkflow", f"Unknown timeZone {time_zone!r}", "timeZone")
+        if not self.committed and isinstance(zone_of(time_zone), Problem):  # a committed one runs and fails
+            raise _refuse("UnknownTimeZone", f"Unknown time zone {time_zone!r}", "timeZone", timeZone=time_zone)
+        calendar_path = obj.get("calendarPath")
+        if calendar_path is not None and not valid_name(calendar_path):
+            raise _refuse("InvalidWorkflow", f"Invalid calendarPath {calendar_path!r}", "calendarPath")
+        if self.first_cycle is not None and calendar_path is None:
+            raise _refuse("CycleRequiresCalendar", "Cycle instruction requires calendarPath", self.first_cycle)
+        title = obj.get("title")
         return Workflow(
             id=WorkflowId(path, version_id),
             instructions=instructions,
@@ -181,8 +190,9 @@ class _Parser:
             parameters=parameters,
             allow_undeclared=allow_undeclared,
             job_resource_paths=resources,
+            time_zone=str(time_zone),
+            calendar_path=calendar_path,
             title=title if isinstance(title, str) else None,
-            time_zone=time_zone if _is_zone(time_zone) else "UTC",
             raw={**obj, "path": path, "versionId": version_id},
             labels=dict(self.labels),
         )
@@ -195,7 +205,7 @@ class _Parser:
         result: list[Instruction] = []
         for nr, item in enumerate(obj):
             here = (*branch_path, nr)
-            if result and isinstance(result[-1], (Fail, Finish, Retry)):
+            if result and isinstance(result[-1], (Fail, Finish, Retry, Break)):
                 raise _refuse(
                     "UnreachableInstruction",
                     f"Instruction follows an unconditional {type(result[-1]).__name__} and can never run",
@@ -256,6 +266,12 @@ class _Parser:
                 return Prompt(label=label, question=check_expression(obj.get("question"), here))
             case "Sleep":
                 return Sleep(label=label, duration=check_expression(obj.get("duration"), here))
+            case "Cycle":
+                return self.cycle(obj, label, here, where, depth)
+            case "Break":
+                if not _in_cycle(here):
+                    raise _refuse("BreakWithoutCycle", "Break instruction without Cycle", here)
+                return Break(label=label)
         if type_ in JS7_INSTRUCTIONS_NOT_SUPPORTED:
             raise _not_supported(f"the instruction {type_}", here, "TYPE")
         raise _refuse("UnknownInstruction", f"Unknown instruction TYPE {type_!r}", here, TYPE=type_)
@@ -304,6 +320,24 @@ class _Parser:
             branches=tuple(branches),
             agent_path=agent_path if isinstance(agent_path, str) else None,
             join_if_failed=bool(obj.get("joinIfFailed", False)),
+        )
+
+    def cycle(self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int) -> Cycle:
+        schedule = parse_schedule(obj.get("schedule"))
+        if isinstance(schedule, Problem):
+            raise _refuse(schedule.code, schedule.message, here)
+        only_one_period = obj.get("onlyOnePeriod", False)
+        if not isinstance(only_one_period, bool):
+            raise _refuse("InvalidInstruction", "onlyOnePeriod must be true or false", here)
+        if self.first_cycle is None:
+            self.first_cycle = here
+        return Cycle(
+            label=label,
+            schedule=schedule,
+            cycle_workflow=self.subworkflow(
+                obj.get("cycleWorkflow"), (*here, "cycle"), f"{where}.cycleWorkflow", depth
+            ),
+            only_one_period=only_one_period,
         )
 
     def finish(self, outcome: Any, label: str | None, here: Position) -> Finish:
@@ -530,19 +564,20 @@ def _ranges(codes: Any) -> tuple[tuple[int, int], ...] | None:
     return tuple(result)
 
 
+def _in_cycle(here: Position) -> bool:
+    """Whether a position is in a Cycle's block and not in a Fork inside it (a fork's child order has
+    no cycle to leave: JS7's Workflow.checkBreak stops at an order boundary)."""
+    for branch in reversed(here[1::2]):
+        if str(branch).startswith("fork+"):
+            return False
+        if str(branch) == "cycle":
+            return True
+    return False
+
+
 def _is_duration(value: Any) -> bool:
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and value >= 0
 
 
 def _kind(obj: Any) -> str:
     return type(obj).__name__
-
-
-def _is_zone(name: object) -> bool:
-    if not isinstance(name, str) or not name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True

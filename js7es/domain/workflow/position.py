@@ -3,7 +3,8 @@
 A position alternates instruction numbers and branch ids: [i0, branch1, i1, branch2, i2, ...]. The
 branch ids are JS7's: "then" (first if-then), "then+2", "then+3", ... (the later else-ifs, numbered
 from 1 as JS7 does, so there is no "then+1"), "else", "try+N" and "catch+N" (N counts retries),
-"fork+<branchId>".
+"fork+<branchId>", "cycle" (in a workflow; an order in a cycle has "cycle+end=…,i=…", the cycle's
+state, see js7es.domain.order.cycle).
 """
 
 from __future__ import annotations

@@ -56,8 +56,9 @@ class Workflow:
     parameters: Mapping[str, Parameter] = field(default_factory=dict)
     allow_undeclared: bool = False
     job_resource_paths: tuple[str, ...] = ()
+    time_zone: str = "UTC"  # JS7's Workflow.timeZone: the zone of its cycles' days and admission times
+    calendar_path: str | None = None  # JS7's Workflow.calendarPath: the Calendar that gives an order's day
     title: str | None = None
-    time_zone: str = "UTC"  # JS7's timeZone: the zone of its jobs' admission times
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the JSON it was read from
     labels: Mapping[str, Position] = field(default_factory=dict, compare=False)
 

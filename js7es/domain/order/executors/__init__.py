@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from js7es.domain.order.executors.cycle import execute_break, execute_cycle
 from js7es.domain.order.executors.execute import execute_execute
 from js7es.domain.order.executors.fork import execute_fork
 from js7es.domain.order.executors.retry import execute_retry
@@ -18,6 +19,8 @@ from js7es.domain.order.executors.simple import (
     execute_try,
 )
 from js7es.domain.workflow.instructions import (
+    Break,
+    Cycle,
     ExecuteAnonymous,
     ExecuteNamed,
     Fail,
@@ -43,5 +46,7 @@ EXECUTORS: dict[type[Instruction], Callable[[Any, Any], list[Any]]] = {
     Finish: execute_finish,
     Prompt: execute_prompt,
     Sleep: execute_sleep,
+    Cycle: execute_cycle,
+    Break: execute_break,
     ImplicitEnd: execute_end,
 }

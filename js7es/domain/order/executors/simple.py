@@ -12,11 +12,23 @@ from js7es.domain.order.events import (
     OrderPrompted,
     OrderSleeping,
 )
+from js7es.domain.order.executors.cycle import cycle_finished
 from js7es.domain.order.executors.step import Step, enclosing_fork
 from js7es.domain.order.outcome import Failed, Succeeded
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import Block, Fail, Finish, If, ImplicitEnd, Prompt, Sleep, Try, then_branch
+from js7es.domain.workflow.instructions import (
+    Block,
+    Fail,
+    Finish,
+    If,
+    ImplicitEnd,
+    Prompt,
+    Sleep,
+    Try,
+    is_cycle_branch,
+    then_branch,
+)
 
 
 def execute_if(step: Step, instruction: If) -> list[OrderEvent]:
@@ -96,4 +108,6 @@ def execute_end(step: Step, instruction: ImplicitEnd) -> list[OrderEvent]:
         return [OrderFinished(outcome=None)]
     if str(here[-2]).startswith("fork+"):
         return [] if step.ctx.at_controller else step.detach()  # the child waits for the join
+    if is_cycle_branch(str(here[-2])):
+        return cycle_finished(step)
     return [step.move(pos.next_of(here[:-2]))]

@@ -75,8 +75,9 @@ class Step:
 
 def move_target(workflow: Workflow, position: Position) -> Position:
     """Where an order moving to `position` lands: past the ends of then/else/try/catch blocks, as JS7
-    moves an order straight to the next instruction after a block (a fork branch end is a real stop)."""
-    while len(position) >= 3 and not str(position[-2]).startswith("fork+"):
+    moves an order straight to the next instruction after a block (the end of a fork branch or of a
+    cycle is a real stop)."""
+    while len(position) >= 3 and not str(position[-2]).startswith(("fork+", "cycle")):
         if not isinstance(workflow.instruction(position), ImplicitEnd):
             break
         position = pos.next_of(position[:-2])

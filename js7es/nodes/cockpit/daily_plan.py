@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 
+from js7es.domain.calendar.item import JOC_ORDER_ID_PATTERN, JOC_PERIOD_DATE_PATTERN
 from js7es.domain.calendar.model import Calendar, CalendarType
 from js7es.domain.calendar.parse import parse_calendar
 from js7es.domain.calendar.schedule import Schedule, parse_schedule
@@ -46,6 +47,8 @@ from js7es.domain.cockpit.events import ChangeMeta
 from js7es.domain.cockpit.inventory import CALENDAR_TYPES
 from js7es.domain.problem import Problem
 from js7es.domain.value import value_to_json
+from js7es.nodes.client.errors import ClientError
+from js7es.nodes.client.items import deploy_operations, new_version_id
 from js7es.nodes.cockpit.api import selection
 from js7es.nodes.cockpit.api.call import ChangeMetaArgs
 from js7es.nodes.cockpit.api.joc import JocError, now_ms
@@ -59,6 +62,8 @@ log = logging.getLogger(__name__)
 SYSTEM = "js7es"
 SECTION = "dailyplan"
 CATEGORY = "DAILYPLAN"
+DAILY_PLAN_CALENDAR = "dailyPlan"  # JOC's CalendarsHelper.dailyPlanCalendarName
+CALENDAR_RETRY_S = 60.0  # after the Controller refused or missed the Calendar item
 CHUNK = 200  # schedule-days per store transaction
 ADD_ORDERS_BATCH = 1000  # orders per AddOrders command
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
@@ -151,7 +156,8 @@ class DailyPlanService:
         self.clock = clock
         self._submitting = asyncio.Lock()  # one submission (or recovery) at a time in this Cockpit
         self._released: tuple[int, Released] | None = None
-        self._planned: dict[tuple[str, str], str] = {}  # (controller, date) → inventory fingerprint done
+        self._calendars: dict[str, int] = {}  # controller → dateOffset of the dailyPlan Calendar deployed
+        self._calendar_retry: dict[str, float] = {}  # controller → monotonic time of the next try
 
     # --- what is released ------------------------------------------------------------------------------
 
@@ -455,6 +461,31 @@ class DailyPlanService:
             )
             return sum(map(len, done.values())) + sum(map(len, again.values()))
 
+    # --- the Controller's Calendar item of the daily plan ---------------------------------------------------
+
+    async def deploy_calendar(self, controller_id: str, settings: PlanSettings, *, force: bool = False) -> None:
+        """JOC's `dailyPlan` Calendar item at the Controller (CalendarsHelper): how a Cycle reads the day of
+        a daily-plan order id (#<date>#…) and when that day begins (`period_begin` as dateOffset). Sent when
+        this Cockpit has not sent it with this dateOffset yet (it is idempotent at the Controller)."""
+        if not force and self._calendars.get(controller_id) == settings.period_begin_s:
+            return
+        item = {
+            "TYPE": "Calendar",
+            "path": DAILY_PLAN_CALENDAR,
+            "dateOffset": settings.period_begin_s,
+            "orderIdPattern": JOC_ORDER_ID_PATTERN,
+            "periodDatePattern": JOC_PERIOD_DATE_PATTERN,
+        }
+        client = self.services.controllers.client(controller_id)
+        await anyio.to_thread.run_sync(lambda: client.post("/item", deploy_operations([item], new_version_id())))
+        self._calendars[controller_id] = settings.period_begin_s
+        log.info(
+            "daily plan: Calendar %r (dateOffset %d s) at %s",
+            DAILY_PLAN_CALENDAR,
+            settings.period_begin_s,
+            controller_id,
+        )
+
     # --- the service -------------------------------------------------------------------------------------
 
     async def tick(self) -> None:
@@ -472,6 +503,13 @@ class DailyPlanService:
                 log.exception("daily plan for %s failed", controller_id)
 
     async def _tick(self, controller_id: str, settings: PlanSettings, now: int, today: date) -> None:
+        loop_time = asyncio.get_running_loop().time()
+        if self._calendar_retry.get(controller_id, 0.0) <= loop_time:
+            try:
+                await self.deploy_calendar(controller_id, settings)
+            except ClientError as e:
+                self._calendar_retry[controller_id] = loop_time + CALENDAR_RETRY_S
+                log.warning("daily plan: the Calendar item could not be sent to %s: %s", controller_id, e)
         await self.recover(controller_id)
         dates = [today + timedelta(days=d) for d in range(max(1, settings.days_ahead_plan))]
         meta = system_meta("daily-plan-service", controller_id)

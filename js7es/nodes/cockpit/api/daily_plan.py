@@ -30,11 +30,12 @@ from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit import keys
 from js7es.domain.cockpit.inventory import RELEASABLE
 from js7es.domain.value import loads
+from js7es.nodes.client.errors import ClientError
 from js7es.nodes.cockpit.api.call import Call
 from js7es.nodes.cockpit.api.endpoint import API
 from js7es.nodes.cockpit.api.inventory import find
 from js7es.nodes.cockpit.api.joc import JocError, bad_request, delivered, joc_date, now_ms, ok
-from js7es.nodes.cockpit.api.models import Audited, ControllerId, OkResponse, Request, Response, String255
+from js7es.nodes.cockpit.api.models import Audited, ControllerId, Empty, OkResponse, Request, Response, String255
 from js7es.nodes.cockpit.api.services import to_change_meta
 from js7es.nodes.cockpit.daily_plan import DailyPlanService, plan_settings
 from js7es.projections.cockpit.queries import daily_plan as q
@@ -692,6 +693,27 @@ async def projections_date(call: Call, body: Projections) -> Any:
     days = await call.in_thread(project, call, body, day, day)
     entry = days.get(day.isoformat(), {"periods": [], "planned": False, "numOfPeriods": 0})
     return delivered(entry, survey_ms=now_ms())
+
+
+@API.post(
+    "/daily_plan/calendar/deploy",
+    summary="Deploys the daily plan's Calendar item to the Controllers",
+    request=Empty,
+    response=OkResponse,
+    permission=MANAGE,
+)
+async def deploy_calendar(call: Call, body: Empty) -> Any:
+    daily_plan = service(call)
+    settings = await call.in_thread(plan_settings, call.services)
+    failed = []
+    for controller_id in call.services.controller_ids():
+        try:
+            await daily_plan.deploy_calendar(controller_id, settings, force=True)
+        except ClientError as e:
+            failed.append(f"{controller_id}: {e}")
+    if failed:
+        raise JocError("JOC-503", "the Calendar was not deployed to " + "; ".join(failed), 503)
+    return ok()
 
 
 # --- release of schedules and calendars -------------------------------------------------------------------

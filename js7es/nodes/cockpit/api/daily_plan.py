@@ -16,6 +16,7 @@ Permissions: reading needs `joc:dailyplan:view`, changing `joc:dailyplan:manage`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
@@ -46,6 +47,7 @@ RELEASE = "sos:products:joc:inventory:deploy"
 SEVERITY = {"PLANNED": 4, "SUBMITTED": 5, "FINISHED": 6}
 Date = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 MAX_DAYS = 366
+_CYCLE_GROUP = re.compile(r"^(#[^#]+#C\d+)-")  # #<date>#C<id>: the orders of one cyclic period
 
 
 # --- request models -----------------------------------------------------------------------------------
@@ -269,7 +271,8 @@ def _grouped(items: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[di
         if not row["cycle_size"]:
             out.append(item)
             continue
-        group_id = row["order_id"].split("-", 1)[0]
+        group_id = _CYCLE_GROUP.match(row["order_id"])
+        group_id = group_id.group(1) if group_id else row["order_id"]
         group = groups.get(group_id)
         if group is None:
             group = groups[group_id] = {**item, "cyclicOrder": {"count": 0}}

@@ -271,8 +271,8 @@ def _grouped(items: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[di
         if not row["cycle_size"]:
             out.append(item)
             continue
-        group_id = _CYCLE_GROUP.match(row["order_id"])
-        group_id = group_id.group(1) if group_id else row["order_id"]
+        matched = _CYCLE_GROUP.match(row["order_id"])
+        group_id = matched.group(1) if matched else row["order_id"]
         group = groups.get(group_id)
         if group is None:
             group = groups[group_id] = {**item, "cyclicOrder": {"count": 0}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sqlite3
 import ssl
@@ -164,7 +165,10 @@ def test_first_start_runs_the_sample_order(first_run: Standalone, ports: tuple[i
     # `js7es ctl` finds the standalone by its data directory and logs in with the client certificate "cli"
     orders = js7es("ctl", "--data-dir", str(data_dir), "orders")
     assert orders.returncode == 0, orders.stderr
-    assert [line.split()[::3] for line in orders.stdout.splitlines()] == [["ID", "STATE"], [SAMPLE_ORDER, "Finished"]]
+    lines = [line.split()[::3] for line in orders.stdout.splitlines()]
+    assert lines[0] == ["ID", "STATE"] and [SAMPLE_ORDER, "Finished"] in lines[1:]
+    # the others are the sample schedule's daily-plan orders, waiting for their start
+    assert all(re.match(r"#\d{4}-\d\d-\d\d#[PC]\d{10}-", line[0]) for line in lines[1:] if line[0] != SAMPLE_ORDER)
     # and the admin with the generated password
     overview = js7es("ctl", "--data-dir", str(data_dir), "--user", "admin", f"--password={password}", "overview")
     assert overview.returncode == 0, overview.stderr
@@ -175,11 +179,14 @@ def test_first_start_runs_the_sample_order(first_run: Standalone, ports: tuple[i
     deadline = time.monotonic() + 20
     while True:
         with contextlib.closing(sqlite3.connect(data_dir / "cockpit" / "cockpit.sqlite")) as db:
-            rows = db.execute("SELECT order_id, state FROM orders").fetchall()
-        if rows == [(SAMPLE_ORDER, "Finished")]:
+            rows = db.execute("SELECT order_id, state FROM orders WHERE order_id = ?", (SAMPLE_ORDER,)).fetchall()
+            planned = db.execute("SELECT count(*) FROM daily_plan_orders WHERE schedule_path = '/samples/hello'")
+            planned_count = planned.fetchone()[0]
+        if rows == [(SAMPLE_ORDER, "Finished")] and planned_count > 0:
             break
-        assert time.monotonic() < deadline, rows
+        assert time.monotonic() < deadline, (rows, planned_count)
         time.sleep(0.1)
+    assert "Released the sample schedule '/samples/hello'" in out
     assert "ready at" in (data_dir / "logs" / "controller.log").read_text()
     assert "ready at" not in out  # the nodes' output goes to their logs
 

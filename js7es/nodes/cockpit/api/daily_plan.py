@@ -471,7 +471,7 @@ async def submit(call: Call, body: ModifyFilter) -> Any:
         if outcome.refused:
             raise JocError("JOC-420", f"the Controller '{controller_id}' refused {outcome.refused} orders")
         if outcome.in_doubt:
-            raise JocError("JOC-503", f"Controller '{controller_id}' did not confirm {outcome.in_doubt} orders", 503)
+            raise JocError("JOC-503", f"Controller '{controller_id}' did not confirm {outcome.in_doubt} orders")
     return ok()
 
 
@@ -715,7 +715,7 @@ async def deploy_calendar(call: Call, body: Empty) -> Any:
         except ClientError as e:
             failed.append(f"{controller_id}: {e}")
     if failed:
-        raise JocError("JOC-503", "the Calendar was not deployed to " + "; ".join(failed), 503)
+        raise JocError("JOC-503", "the Calendar was not deployed to " + "; ".join(failed))
     return ok()
 
 

@@ -26,6 +26,7 @@ Decisions where JOC is silent or js7es differs:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -158,6 +159,12 @@ class DailyPlanService:
         self._released: tuple[int, Released] | None = None
         self._calendars: dict[str, int] = {}  # controller → dateOffset of the dailyPlan Calendar deployed
         self._calendar_retry: dict[str, float] = {}  # controller → monotonic time of the next try
+        self._wake: asyncio.Event | None = None  # set by `wake()`: a release or a settings change
+
+    def wake(self) -> None:
+        """Lets the service's next round start now (JOC plans a released schedule at once)."""
+        if self._wake is not None:
+            self._wake.set()
 
     # --- what is released ------------------------------------------------------------------------------
 
@@ -553,15 +560,18 @@ class DailyPlanService:
             await self.submit(controller_id, due, meta, allowed=frozenset({dp.PLANNED}))
 
     async def run(self, interval_s: float) -> None:
-        """The service's loop, until cancelled."""
+        """The service's loop, until cancelled: a round every `interval_s`, or at once after `wake()`."""
+        self._wake = asyncio.Event()
         while True:
+            self._wake.clear()
             try:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("daily plan service round failed")
-            await asyncio.sleep(interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval_s)
 
 
 def _fresh_order(order: ev.PlanOrder) -> dict[str, Any]:

@@ -742,4 +742,5 @@ async def release(call: Call, body: Release) -> Any:
             raise bad_request(f"{item.path}: {item.objectType} is deployed, not released")
         obj = find(call, item.path, item.objectType)
         await call.services.execute(keys.inventory(obj.object_type, obj.name), command, meta)
+    service(call).wake()
     return ok()

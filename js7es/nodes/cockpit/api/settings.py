@@ -192,4 +192,6 @@ async def store_settings(call: Call, body: StoreSettingsFilter) -> Response:
     for section, values in parsed.items():
         merged = {**stored.get(section, {}), **values}
         await call.services.execute(keys.settings(section), cmd.StoreSettings(values=merged), meta)
+    if "dailyplan" in parsed and call.services.daily_plan is not None:
+        call.services.daily_plan.wake()  # a new time zone, period begin or horizon: plan with it now
     return ok()

@@ -4,6 +4,7 @@ non-zero exit, never a traceback. The client itself: js7es/nodes/client/cockpit.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -151,6 +152,33 @@ def test_suspend_resume_and_cancel_by_order_id(standalone: Standalone) -> None:
     wait_state("SCHEDULED")
     assert ok(run(standalone, "--joc", "cancel", order_id)) == f"Cancelling {order_id}\n"
     wait_state("CANCELLED")
+
+
+def test_the_daily_plan_of_the_sample_schedule(standalone: Standalone) -> None:
+    """The standalone released its sample schedule (hello on working days, UTC): the service planned it."""
+    today = datetime.datetime.now(datetime.UTC).date()
+    weekday = next(
+        today + datetime.timedelta(days=n)
+        for n in range(1, 8)
+        if (today + datetime.timedelta(days=n)).isoweekday() <= 5
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        items = json_lines(ok(run(standalone, "daily-plan", "--date", weekday.isoformat(), "--json")))
+        if items:
+            break
+        assert time.monotonic() < deadline, "the sample schedule was not planned"
+        time.sleep(0.5)
+    # 02:00 once, and a cyclic period 08:00-17:00 hourly: two items (the cyclic one grouped)
+    assert {i["schedulePath"] for i in items} == {"/samples/hello"} and len(items) == 2
+    cyclic = next(i for i in items if "cyclicOrder" in i)
+    assert cyclic["cyclicOrder"]["count"] == 10 and cyclic["orderId"].startswith(f"#{weekday}#C")
+    table = ok(run(standalone, "daily-plan", "--date", weekday.isoformat()))
+    assert table.splitlines()[0].split()[:3] == ["PLANNED", "START", "ORDER"]
+    assert "10 starts to" in table and "/samples/hello" in table
+    assert failing(run(standalone, "daily-plan", "--date", "tomorrow"), 2) == (
+        "--date 'tomorrow': expected a date YYYY-MM-DD"
+    )
 
 
 def test_the_password_comes_from_the_environment_with_an_explicit_cockpit(standalone: Standalone, url: str) -> None:

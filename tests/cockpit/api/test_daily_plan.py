@@ -1,6 +1,6 @@
-"""The daily plan's JOC calls in-process (no Controller: nothing is submitted here; the real-process flow
-with submissions and kill -9 is test_daily_plan_e2e.py): release, generate, list, summary, delete,
-idempotence, overwrite, projections, bad input, audit."""
+"""The daily plan's JOC calls in-process, on the SQLite and the PostgreSQL backend (no Controller: nothing
+is submitted here; the real-process flow with submissions and kill -9 is test_daily_plan_e2e.py):
+release, generate, list, summary, delete, idempotence, overwrite, projections, bad input, audit."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.daily_plan import DailyPlanProjector
+from tests.cockpit.api.conftest import Backend
 from tests.cockpit.api.harness import Joc, running_joc
 
 CONTROLLER = "js7es"
@@ -42,8 +43,9 @@ SCHEDULE = {
 
 
 @pytest.fixture
-def joc(tmp_path: Path) -> Iterator[Joc]:
-    with running_joc(tmp_path, controller_ids=(CONTROLLER,)) as j:
+def joc(tmp_path: Path, backend: Backend) -> Iterator[Joc]:
+    """On both backends: the Cockpit store and the projection on SQLite files, or on PostgreSQL."""
+    with running_joc(tmp_path, controller_ids=(CONTROLLER,), store=backend.store, engine=backend.engine) as j:
         with j.services.engine.execution_options(**{"js7es_read_only": False}).begin() as c:
             c.execute(
                 schema.workflows.insert().values(

@@ -160,6 +160,9 @@ class DailyPlanService:
         self._calendars: dict[str, int] = {}  # controller → dateOffset of the dailyPlan Calendar deployed
         self._calendar_retry: dict[str, float] = {}  # controller → monotonic time of the next try
         self._wake: asyncio.Event | None = None  # set by `wake()`: a release or a settings change
+        # Schedule-days known to be planned (an aggregate is never deleted): the service's rounds skip them
+        # without reading the store, so that a round over 10,000 schedules x 7 days costs little.
+        self._planned_days: set[str] = set()
 
     def wake(self) -> None:
         """Lets the service's next round start now (JOC plans a released schedule at once)."""
@@ -237,9 +240,12 @@ class DailyPlanService:
                 if automatic and not schedule.plan_order_automatically:
                     continue
                 key = keys.daily_plan(controller_id, plan_date.isoformat(), path)
+                if key in self._planned_days and not overwrite:
+                    continue
                 version, state = self.store.load(key)
                 day = state if isinstance(state, dp.ScheduleDay) else None
                 if day is not None and not overwrite:
+                    self._planned_days.add(key)
                     continue  # planned before: what a person removed stays removed
                 computed = dp.schedule_day_orders(
                     controller_id=controller_id,
@@ -289,6 +295,8 @@ class DailyPlanService:
             return
         decided = [ev.KeyedCockpitEvent(key=key, event=e) for key, _, events in pending for e in events]
         result = self.store.append(decided, meta, {key: version for key, version, _ in pending})
+        if not isinstance(result, Problem):
+            self._planned_days.update(key for key, _, _ in pending)
         if isinstance(result, Problem):
             # Another writer planned some of these meanwhile: leave them to it (the next run looks again).
             for key, _, events in pending:

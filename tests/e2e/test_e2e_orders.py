@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.domain.test_order_flow import ONE_JOB_ON_AGENT
 from tests.e2e.topology import Topology
@@ -271,8 +276,6 @@ def test_process_limit_per_job_and_an_in_process_job(topology: Topology) -> None
 
 
 def test_js7_sample_nested_forks_run_unchanged_on_two_agents(tmp_path: Path) -> None:
-    import json
-
     samples = Path(__file__).resolve().parent.parent / "fixtures" / "js7-samples"
     topo = Topology(tmp_path, agents=("agent-1", "agent-2"))
     topo.start_all()
@@ -298,6 +301,54 @@ def test_js7_sample_nested_forks_run_unchanged_on_two_agents(tmp_path: Path) -> 
         assert by_agent == {"agent-1", "agent-2"}
     finally:
         topo.stop_all()
+
+
+def test_js7_sample_calendar_deploys_unchanged_and_a_cycle_names_it(topology: Topology, tmp_path: Path) -> None:
+    """JS7's jocDailyPlan.calendar.json (no TYPE, no dateOffset) deployed by `js7es ctl deploy` as the
+    Controller's Calendar item, with a workflow whose Cycle names it: today's daily plan order cycles
+    twice (Continuous, limit 2, admitted all day in its zone) and finishes."""
+    sample = Path(__file__).resolve().parent.parent / "fixtures" / "js7-samples" / "jocDailyPlan.calendar.json"
+    all_day = {"periods": [{"TYPE": "DailyPeriod", "secondOfDay": 0, "duration": 24 * 3600}]}
+    cycle = {
+        "TYPE": "Cycle",
+        "schedule": {"schemes": [{"admissionTimeScheme": all_day, "repeat": {"TYPE": "Continuous", "limit": 2}}]},
+        "cycleWorkflow": {"instructions": [execute()]},
+    }
+    cycling = tmp_path / "cycling.workflow.json"
+    cycling.write_text(
+        json.dumps(
+            {
+                "timeZone": "Europe/Berlin",
+                "calendarPath": "jocDailyPlan",
+                "instructions": [cycle],
+                "jobs": {"J": shell("true")},
+            }
+        )
+    )
+    assert topology.deploy(version="agents").status_code == 200
+    certs = topology.root / "certs"
+    where = [
+        "--controller",
+        f"https://127.0.0.1:{topology.nodes['controller'].port}",
+        "--ca",
+        str(certs / "ca" / "ca.crt"),
+    ]
+    where += ["--cert", str(certs / "client" / "node.crt"), "--key", str(certs / "client" / "node.key")]
+    deployed = subprocess.run(
+        [sys.executable, "-m", "js7es.nodes.cli", "ctl", *where, "deploy", str(sample), str(cycling)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert deployed.returncode == 0, deployed.stderr
+    assert deployed.stdout.startswith("Deployed 2 item(s): Calendar:jocDailyPlan, Workflow:cycling (version ")
+    order_id = f"#{datetime.now(ZoneInfo('Europe/Berlin')):%Y-%m-%d}#P0000000001-sample"
+    assert topology.add_order(order_id, "cycling").status_code == 201
+    events = topology.wait_for(lambda es: topology.terminated(es, order_id))
+    names = without_output(topology.order_events(events, order_id))
+    assert names[:3] == ["OrderAdded", "OrderStarted", "OrderCyclingPrepared"]
+    assert names.count("OrderCycleStarted") == names.count("OrderProcessingStarted") == 2
+    assert names[-3:] == ["OrderCycleFinished", "OrderMoved", "OrderFinished"]
 
 
 def test_fork_with_agent_path_forks_on_that_agent(tmp_path: Path) -> None:

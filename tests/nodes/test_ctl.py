@@ -358,3 +358,24 @@ def test_item_files_get_their_kind_and_path_from_the_name(tmp_path: Path) -> Non
     assert s["TYPE"] == "SubagentItem" and s["id"] == "s1"
     kept = read_item_file(write(folder, "x.jobresource.json", {"path": "own", "env": {}}))
     assert kept["path"] == "own" and kept["TYPE"] == "JobResource"
+
+
+def test_js7s_sample_calendar_file_is_a_controller_calendar_item() -> None:
+    """jocDailyPlan.calendar.json has no TYPE: the suffix names JS7's Calendar item, the name its path."""
+    sample = Path(__file__).parents[1] / "fixtures" / "js7-samples" / "jocDailyPlan.calendar.json"
+    assert read_item_file(sample) == {
+        "TYPE": "Calendar",
+        "path": "jocDailyPlan",
+        "orderIdPattern": "#([^#]+)#.*",
+        "periodDatePattern": "yyyy-MM-dd",
+    }
+
+
+def test_a_joc_inventory_calendar_is_not_deployed_to_the_controller(where: list[str], tmp_path: Path) -> None:
+    """JOC's inventory archives use *.calendar.json for working-day calendars too: those belong in the
+    Cockpit's inventory, and ctl says so instead of sending the Controller something it would refuse."""
+    joc = {"type": "WORKINGDAYSCALENDAR", "includes": {"weekdays": [{"days": [1, 2, 3, 4, 5]}]}}
+    for name, calendar in (("working.calendar.json", joc), ("plain.calendar.json", {"includes": {}})):
+        message = failing(run(*where, "deploy", str(write(tmp_path, name, calendar))), 2)
+        assert message.startswith(f"{tmp_path / name}: a JOC inventory calendar"), message
+        assert "import it into the Cockpit's inventory" in message

@@ -1,6 +1,13 @@
 """Items for the Controller's API: JS7's item files (``<folder>/<name>.workflow.json`` as JS7 exports
-them, ``*.agent.json``, ``*.subagent.json``, ``*.jobresource.json``) and one deployment of them
-(``POST /controller/api/item``: AddVersion and AddOrChangeSimple operations)."""
+them, ``*.agent.json``, ``*.subagent.json``, ``*.jobresource.json``, ``*.calendar.json``) and one
+deployment of them (``POST /controller/api/item``: AddVersion and AddOrChangeSimple operations).
+
+``*.calendar.json`` names two different things: here, as in JS7's samples (``jocDailyPlan.calendar.json``),
+the Controller's Calendar item (``orderIdPattern``, ``periodDatePattern``, ``dateOffset``: how a Cycle
+reads an order's day out of its id); in a JOC inventory archive, a working-day or non-working-day
+calendar (``type``, ``includes``, ``excludes``: which days a schedule plans), which stays in the Cockpit
+(its inventory import, js7es.nodes.cockpit.api.transfer) and is never deployed to a Controller. A file of
+that second kind is refused here with a message that says so."""
 
 from __future__ import annotations
 
@@ -20,8 +27,10 @@ _KINDS = (  # file name suffix -> item TYPE, the key naming it
     (".subagent.json", "SubagentItem", "id"),
     (".subagentitem.json", "SubagentItem", "id"),
     (".jobresource.json", "JobResource", "path"),
+    (".calendar.json", "Calendar", "path"),
 )
-_KEY_OF_TYPE = {"Workflow": "path", "AgentRef": "path", "SubagentItem": "id", "JobResource": "path"}
+_KEY_OF_TYPE = {"Workflow": "path", "AgentRef": "path", "SubagentItem": "id", "JobResource": "path", "Calendar": "path"}
+_JOC_CALENDAR_TYPES = ("WORKINGDAYSCALENDAR", "NONWORKINGDAYSCALENDAR")
 
 
 def read_item_file(path: Path) -> dict[str, Any]:
@@ -45,8 +54,8 @@ def read_item_file(path: Path) -> dict[str, Any]:
     if kind is None:
         if type_ not in _KEY_OF_TYPE and not (type_ is None and "instructions" in item):
             raise usage_error(
-                f"{path}: unknown item kind; name it *.workflow.json, *.agent.json, *.subagent.json or "
-                f"*.jobresource.json, or give it a TYPE ({', '.join(_KEY_OF_TYPE)})"
+                f"{path}: unknown item kind; name it *.workflow.json, *.agent.json, *.subagent.json, "
+                f"*.jobresource.json or *.calendar.json, or give it a TYPE ({', '.join(_KEY_OF_TYPE)})"
             )
         suffix, type_, key = ".json", type_ or "Workflow", _KEY_OF_TYPE[type_ or "Workflow"]
     else:
@@ -54,6 +63,11 @@ def read_item_file(path: Path) -> dict[str, Any]:
         if type_ is not None and type_ != expected:
             raise usage_error(f"{path}: the file name says {expected}, its TYPE says {type_}")
         type_ = expected
+    if type_ == "Calendar" and _is_joc_inventory_calendar(item):
+        raise usage_error(
+            f"{path}: a JOC inventory calendar (working or non-working days), not a Controller Calendar item "
+            "(orderIdPattern, periodDatePattern): import it into the Cockpit's inventory instead"
+        )
     if type_ == "Workflow" and not isinstance(item.get("instructions"), list):
         raise usage_error(f"{path}: a workflow needs a list of instructions")
     if type_ != "Workflow":
@@ -61,6 +75,10 @@ def read_item_file(path: Path) -> dict[str, Any]:
     if key not in item:
         item[key] = path.name[: -len(suffix)]
     return item
+
+
+def _is_joc_inventory_calendar(item: dict[str, Any]) -> bool:
+    return item.get("type") in _JOC_CALENDAR_TYPES or any(k in item for k in ("includes", "excludes"))
 
 
 def deploy_operations(items: Sequence[dict[str, Any]], version_id: str) -> list[dict[str, Any]]:

@@ -226,6 +226,8 @@ def imported_object(name: str, content: bytes, target: str) -> tuple[str, str, A
     if not isinstance(configuration, dict):
         raise _bad_archive(f"{name}: not a JSON object")
     object_type = _EXTENSION_TYPES[ext]
+    # JOC's archives: a working-day or non-working-day calendar (not the Controller's Calendar item, which
+    # js7es ctl deploy reads from the same suffix: js7es.nodes.client.items)
     if ext == ".calendar.json" and configuration.get("type") == "NONWORKINGDAYSCALENDAR":
         object_type = "NONWORKINGDAYSCALENDAR"
     return object_type, normal, configuration

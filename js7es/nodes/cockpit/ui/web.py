@@ -9,6 +9,7 @@ login form has its own: a random value in a short-lived cookie and the form (dou
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -25,6 +26,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from js7es.nodes.cockpit.api.sessions import token_hash
 from js7es.nodes.cockpit.ui.api import Answer, JocApi
 from js7es.nodes.cockpit.ui.assets import Assets
+from js7es.projections.cockpit.queries.events import stored_event_id
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -79,6 +81,9 @@ class Viewer:
     controller_ids: list[str]
     comment_required: bool
     roles: list[str] = field(default_factory=list)
+    # The projection's EventId before the page read anything: its live stream starts there, so that a
+    # commit between the page's reads and the stream's start still refreshes it.
+    event_id: int = 0
 
     def may(self, *path: str) -> bool:
         """A Controller permission of the current Controller, by JOC's names: may("orders", "cancel")."""
@@ -147,7 +152,9 @@ class Ui:
         current = wanted if wanted in controller_ids else ids.body.get("selected") or ""
         if not current and controller_ids:
             current = controller_ids[0]
+        event_id, _ = await asyncio.to_thread(stored_event_id, self.services.engine, str(current))
         return Viewer(
+            event_id=event_id,
             token=token,
             account=self.accounts.get(token_hash(token), ("", ""))[0],
             csrf=self.csrf_of(token),

@@ -2,8 +2,9 @@
 /events long poll waits on it; a look at the projection every `events_poll_s` catches batches of another
 process).
 
-``GET /live``: ``event: changed`` (data: the projection's EventId) after each commit — at most one every
-`MIN_INTERVAL_S` — on which the page's panels reload themselves through the API (hx-trigger="sse:changed").
+``GET /live?after=EventId`` (the EventId the page was read at, see web.Viewer): ``event: changed`` (data:
+the projection's EventId) after each commit — at most one every `MIN_INTERVAL_S` — on which the page's
+panels reload themselves through the API (hx-trigger="sse:changed").
 ``GET /log/live?taskId=&eventId=``: what a running task logs (``event: log``, HTML-escaped text, read with
 the API's /task/log/running), then ``event: done`` when the task has ended.
 A stream ends after `MAX_STREAM_S` (the browser reconnects with Last-Event-ID), so that a shutdown never
@@ -79,7 +80,7 @@ def routes(ui: Ui) -> list[Route]:
         viewer = await session(request)
         if viewer is None or not viewer.controller_id:
             return Response(status_code=204)
-        resumed = _int(request.headers.get("last-event-id"))
+        resumed = _int(request.headers.get("last-event-id")) or _int(request.query_params.get("after"))
         if resumed is None:
             after, _ = await asyncio.to_thread(stored_event_id, services.engine, viewer.controller_id)
         else:

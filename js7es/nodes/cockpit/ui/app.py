@@ -28,9 +28,9 @@ def ui_routes(services: CockpitServices, joc_routes: list[BaseRoute]) -> list[Ba
         routes += module.routes(ui)
 
     async def unknown(request: Request) -> Response:
-        if request.url.path.startswith(API_PATHS):
+        if request.url.path.startswith(API_PATHS) or request.method != "GET":
             raise HTTPException(404)  # answered as the node's problem, as before the UI
         return ui.error(request, 404, f"There is no page {request.url.path}.")
 
-    routes.append(Route("/{rest:path}", unknown, methods=["GET"]))
+    routes.append(Route("/{rest:path}", unknown, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]))
     return routes

@@ -3,7 +3,8 @@ and those registered through the JOC API, joining and leaving while it runs), an
 
 ``GET /cockpit/api`` (overview: each Controller's stored EventId and follower state; with
 ``[export.kafka]``, each export's position, checkpoint and lag under ``export.kafka``),
-``GET /cockpit/api/health`` (public), ``GET /metrics``. The JOC-style API and the UI are later issues.
+``GET /cockpit/api/health`` (public), ``GET /metrics``, the JOC API at ``/joc/api`` (api/) and the web UI
+at ``/`` (ui/).
 A kill -9 at any moment loses nothing: every batch commits with its EventId, and a restart follows on
 from there; the Kafka export (export.py) resumes from its topic, exactly once.
 """
@@ -152,6 +153,9 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
 
     joc = start_joc(settings, projector, insecure=insecure, following=followers)
     after_batch.append(joc.services.batches.notify)
+    from js7es.nodes.cockpit.ui.app import ui_routes
+
+    ui = ui_routes(joc.services, joc.routes)
 
     def extra() -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -185,6 +189,7 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
             flush=True,
         )
         print(f"JOC API at {scheme}://{settings.http.host}:{settings.http.port}/joc/api", flush=True)
+        print(f"Cockpit UI at {scheme}://{settings.http.host}:{settings.http.port}/", flush=True)
         if joc.root_password is not None:
             print(f"Cockpit account root, password {joc.root_password} (shown once; change it)", flush=True)
         try:
@@ -205,7 +210,7 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
         overview=overview,
         authenticator=auth,
         metrics=metrics,
-        routes=[Route(f"{PREFIX}/health", health, methods=["GET"]), *joc.routes],
+        routes=[Route(f"{PREFIX}/health", health, methods=["GET"]), *joc.routes, *ui],
         lifespan=lifespan,
     )
     return serve(app, settings.http.host, settings.http.port, tls, server_box)

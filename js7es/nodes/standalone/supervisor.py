@@ -165,6 +165,7 @@ class Standalone:
         else:
             lines.append(f"  User admin, password in {self.layout.admin_password}")
         if self.prepared.cockpit_port is not None:
+            lines.append(f"  Cockpit UI  https://{HOST}:{self.prepared.cockpit_port}/  (log in as root)")
             lines.append(f"  JOC API     https://{HOST}:{self.prepared.cockpit_port}/joc/api")
             if self.prepared.root_password is not None:
                 lines.append(

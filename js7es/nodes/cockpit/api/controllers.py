@@ -175,6 +175,23 @@ async def _projected(call: Call, ids: list[str]) -> dict[str, dict[str, Any]]:
     return {c["controllerId"]: c for c in answer["controllers"]}
 
 
+async def _active_ids(call: Call, ids: list[str]) -> dict[str, str | None]:
+    from js7es.projections.cockpit.queries import controllers as q
+
+    engine = call.services.engine
+    return await call.in_thread(lambda: q.active_node_ids(engine, ids))
+
+
+def with_node_state(node: dict[str, Any], active_id: str | None) -> dict[str, Any]:
+    """JOC's clusterNodeState of a PRIMARY or BACKUP node: active or inactive, as the projected cluster
+    state names its active node ("Primary"/"Backup")."""
+    role = node.get("role")
+    if role not in ("PRIMARY", "BACKUP") or active_id is None:
+        return node
+    active = active_id.upper() == role
+    return {**node, "clusterNodeState": {"severity": 0 if active else 1, "_text": "active" if active else "inactive"}}
+
+
 @API.post("/controllers", summary="The registered Controllers with what the projection knows of them",
           request=OptionalControllerId, response=Controllers, permission=CONTROLLER_VIEW,
           access="session")  # fmt: skip
@@ -187,11 +204,12 @@ async def list_controllers(call: Call, body: OptionalControllerId) -> dict[str, 
         if not ids:
             call.require(CONTROLLER_VIEW, None)
     projected = await _projected(call, ids)
+    active = await _active_ids(call, ids)
     items = []
     for controller_id in ids:
         base = projected.get(controller_id) or {"id": 0, "controllerId": controller_id, "title": controller_id}
         base.setdefault("isCoupled", False)
-        items += [{**base, **r} for r in registrations(call, controller_id)]
+        items += [with_node_state({**base, **r}, active.get(controller_id)) for r in registrations(call, controller_id)]
     return delivered({"controllers": items})
 
 

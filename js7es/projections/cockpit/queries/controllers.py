@@ -44,6 +44,17 @@ def cluster_state(cluster_json: str | None) -> dict[str, Any]:
     return {"severity": _CLUSTER_SEVERITY.get(kind, 3), "_text": "Cluster" + kind}
 
 
+def active_node_id(cluster_json: str | None) -> str | None:
+    """The cluster's active node ("Primary" or "Backup") in the projected cluster state; None without one."""
+    try:
+        obj = json.loads(cluster_json) if cluster_json else None
+    except ValueError:
+        return None
+    setting = obj.get("setting") if isinstance(obj, dict) else None
+    active = setting.get("activeId") if isinstance(setting, dict) else None
+    return active if isinstance(active, str) else None
+
+
 def controller_item(row: Any, registration: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """controller/master-schema.json; `registration` (id, url, role, title, …) overrides the defaults."""
     item: dict[str, Any] = {
@@ -53,6 +64,7 @@ def controller_item(row: Any, registration: Mapping[str, Any] | None = None) -> 
         "url": "",
         "role": "STANDALONE",
         "isCoupled": row.cluster_state is not None and cluster_state(row.cluster_state)["_text"] == "ClusterCoupled",
+        "clusterState": cluster_state(row.cluster_state),
     }
     if row.last_event_at is not None:
         item["surveyDate"] = joc_date(row.last_event_at)
@@ -96,3 +108,10 @@ def cluster_state_of(db: Db, controller_id: str) -> ClusterState | None:
     except (ValueError, codec.CodecError):
         return None
     return state
+
+
+def active_node_ids(db: Db, controller_ids: Sequence[str]) -> dict[str, str | None]:
+    """Each Controller's active cluster node ("Primary"/"Backup") in the projected cluster state."""
+    query = sa.select(C.c.controller_id, C.c.cluster_state).where(C.c.controller_id.in_(sorted(set(controller_ids))))
+    with connected(db) as c:
+        return {r.controller_id: active_node_id(r.cluster_state) for r in c.execute(query)}

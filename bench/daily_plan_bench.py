@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,7 @@ def hms(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def schedule(rng: random.Random, i: int) -> dict[str, Any]:
+def schedule(rng: random.Random, i: int, zones: tuple[str, ...]) -> dict[str, Any]:
     """One of the mix: 77 % a few single starts, 21 % cyclic every 15 minutes, 2 % parameterised."""
     kind = rng.random()
     when = rng.choice(["SUPPRESS"] * 3 + ["IGNORE", "NEXTNONWORKINGDAY", "PREVIOUSNONWORKINGDAY"])
@@ -126,7 +127,7 @@ def schedule(rng: random.Random, i: int) -> dict[str, Any]:
         "workflowNames": [f"wf-{i % WORKFLOWS:03d}"],
         "planOrderAutomatically": True,
         "submitOrderToControllerWhenPlanned": True,
-        "calendars": [{"calendarName": rng.choice(WORKING), "timeZone": ZONES[i % len(ZONES)], "periods": periods}],
+        "calendars": [{"calendarName": rng.choice(WORKING), "timeZone": zones[i % len(zones)], "periods": periods}],
     }
     if rng.random() < 0.6:
         config["nonWorkingDayCalendars"] = [{"calendarName": rng.choice(["HolidaysDE", "HolidaysUS"])}]
@@ -138,9 +139,9 @@ def schedule(rng: random.Random, i: int) -> dict[str, Any]:
     return config
 
 
-def schedules(count: int) -> list[tuple[str, str, dict[str, Any]]]:
+def schedules(count: int, zones: tuple[str, ...] = ZONES) -> list[tuple[str, str, dict[str, Any]]]:
     rng = random.Random(13)
-    return [("SCHEDULE", f"/sched/f{i % 50:02d}/s{i:05d}", schedule(rng, i)) for i in range(count)]
+    return [("SCHEDULE", f"/sched/f{i % 50:02d}/s{i:05d}", schedule(rng, i, zones)) for i in range(count)]
 
 
 # --- figure 1: planning (in a subprocess) ----------------------------------------------------------------
@@ -297,7 +298,7 @@ def raw_postgres_inserts(rows: int, row_bytes: int, per_transaction: int) -> dic
     return insert_rate(rows, row_bytes, per_transaction, elapsed)
 
 
-def plan_child(kind: str, count: int, directory: Path) -> dict[str, Any]:
+def plan_child(kind: str, count: int, directory: Path, zones: tuple[str, ...]) -> dict[str, Any]:
     """Figure 1 for one database; runs in a fresh interpreter (its VmHWM is the plan's)."""
     from js7es.domain.cockpit import daily_plan as dp
     from js7es.domain.cockpit.events import DailyPlanOrdersPlanned
@@ -306,11 +307,12 @@ def plan_child(kind: str, count: int, directory: Path) -> dict[str, Any]:
     from js7es.projections.cockpit import schema
     from js7es.projections.cockpit.daily_plan import DailyPlanProjector
 
-    objects = [*calendars(), *schedules(count)]
+    objects = [*calendars(), *schedules(count, zones)]
     store, engine, schema_name = open_stores(kind, directory)
     out: dict[str, Any] = {
         "database": kind,
         "schedules": count,
+        "zones": zones,
         "planDate": PLAN_DATE.isoformat(),
         "planZone": PLAN_ZONE,
     }
@@ -370,6 +372,14 @@ def plan_child(kind: str, count: int, directory: Path) -> dict[str, Any]:
             if isinstance(r.event, DailyPlanOrdersPlanned)
         ]  # fmt: skip
         sample = planned_events[: min(500, len(planned_events))]
+        # A check, not a figure: JOC's order ids are unique within a plan (the projection's primary key).
+        duplicates = [
+            (r.key, o)
+            for r in planned_events
+            for o, n in Counter(order.order_id for order in r.event.orders).items()
+            if n > 1
+        ]
+        out["plan"]["duplicateOrderIds"] = {"count": len(duplicates), "first": duplicates[:3]}
         event_bytes = sum(stored_bytes(store, r) for r in sample) // max(1, len(sample))
 
         t0 = time.perf_counter()
@@ -381,17 +391,24 @@ def plan_child(kind: str, count: int, directory: Path) -> dict[str, Any]:
         progress(f"  {kind}: planned again (nothing new) in {out['planAgainSeconds']} s")
 
         t0 = time.perf_counter()
-        projected = DailyPlanProjector(store, engine).catch_up()
-        t_projection = time.perf_counter() - t0
-        with engine.connect() as c:
-            rows = int(c.execute(sa.select(sa.func.count()).select_from(schema.daily_plan_orders)).scalar() or 0)
-        out["projection"] = {
-            "seconds": round(t_projection, 2),
-            "storeNotifications": projected,
-            "rows": rows,
-            "rowsPerSecond": round(rows / t_projection),
-        }
-        progress(f"  {kind}: projected {rows} rows in {t_projection:.1f} s")
+        projector = DailyPlanProjector(store, engine)
+        try:
+            projected = projector.catch_up()
+        except sa.exc.IntegrityError as e:
+            message = str(e.orig).splitlines()[0] if e.orig else str(e)[:200]
+            out["projection"] = {"error": message, "stuckAtStoreNotification": projector.position()}
+            progress(f"  {kind}: the projection failed: {message}")
+        else:
+            t_projection = time.perf_counter() - t0
+            with engine.connect() as c:
+                rows = int(c.execute(sa.select(sa.func.count()).select_from(schema.daily_plan_orders)).scalar() or 0)
+            out["projection"] = {
+                "seconds": round(t_projection, 2),
+                "storeNotifications": projected,
+                "rows": rows,
+                "rowsPerSecond": round(rows / t_projection),
+            }
+            progress(f"  {kind}: projected {rows} rows in {t_projection:.1f} s")
         out["peakRssWholeProcessMiB"] = vm_status("VmHWM")
 
         # The machine's limits in the same run: the disk, and the database's insert rate for the plan's writes
@@ -430,7 +447,7 @@ def planning(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         progress(f"planning: {args.plan_schedules} schedules on {kind}")
         directory = root / f"plan-{kind}"
         directory.mkdir()
-        command = [sys.executable, __file__, "--plan-child", kind, str(args.plan_schedules), str(directory)]
+        command = [sys.executable, __file__, "--plan-child", kind, str(args.plan_schedules), str(directory), args.zones]
         try:
             done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
         except subprocess.CalledProcessError as e:
@@ -714,11 +731,14 @@ def main() -> None:
     parser.add_argument(
         "--dir", type=Path, default=None, help="where the databases and nodes live (default: a temp dir)"
     )
-    parser.add_argument("--plan-child", nargs=3, metavar=("DATABASE", "SCHEDULES", "DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--zones", default=",".join(ZONES), help="the schedules' time zones, in turn (default: five)")
+    parser.add_argument(
+        "--plan-child", nargs=4, metavar=("DATABASE", "SCHEDULES", "DIR", "ZONES"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.plan_child:
-        kind, count, directory = args.plan_child
-        print(json.dumps(plan_child(kind, int(count), Path(directory))))
+        kind, count, directory, zones = args.plan_child
+        print(json.dumps(plan_child(kind, int(count), Path(directory), tuple(zones.split(",")))))
         return
     args.databases = [d for d in args.databases.split(",") if d]
     args.plan_schedules = args.plan_schedules or (1000 if args.quick else 10000)

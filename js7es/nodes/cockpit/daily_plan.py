@@ -151,7 +151,9 @@ class DailyPlanService:
         self.clock = clock
         self._submitting = asyncio.Lock()  # one submission (or recovery) at a time in this Cockpit
         self._released: tuple[int, Released] | None = None
-        self._planned: dict[tuple[str, str], str] = {}  # (controller, date) → inventory fingerprint done
+        # (controller, date) → schedule paths whose schedule-day aggregate exists: an aggregate is never
+        # deleted, so a round of the service skips these without loading them (bench/daily_plan_bench.py).
+        self._planned: dict[tuple[str, str], set[str]] = {}
 
     # --- what is released ------------------------------------------------------------------------------
 
@@ -223,11 +225,16 @@ class DailyPlanService:
                     continue
                 if automatic and not schedule.plan_order_automatically:
                     continue
+                planned = self._planned.setdefault((controller_id, plan_date.isoformat()), set())
+                if path in planned and not overwrite:
+                    continue  # planned before: what a person removed stays removed
                 key = keys.daily_plan(controller_id, plan_date.isoformat(), path)
                 version, state = self.store.load(key)
                 day = state if isinstance(state, dp.ScheduleDay) else None
-                if day is not None and not overwrite:
-                    continue  # planned before: what a person removed stays removed
+                if day is not None:
+                    planned.add(path)
+                    if not overwrite:
+                        continue
                 computed = dp.schedule_day_orders(
                     controller_id=controller_id,
                     plan_date=plan_date,
@@ -284,6 +291,9 @@ class DailyPlanService:
                 outcome.schedule_days -= 1
             outcome.problems.append(f"{result.message} ({len(pending)} schedule-days left for the next run)")
             return
+        for key, _, _ in pending:
+            controller_id, plan_date, path = keys.daily_plan_parts(keys.split(key)[1])
+            self._planned.setdefault((controller_id, plan_date), set()).add(path)
         crash_point("daily-plan-planned")
 
     # --- status changes on many aggregates (in a thread) ------------------------------------------------
@@ -472,6 +482,8 @@ class DailyPlanService:
                 log.exception("daily plan for %s failed", controller_id)
 
     async def _tick(self, controller_id: str, settings: PlanSettings, now: int, today: date) -> None:
+        for done in [k for k in list(self._planned) if k[0] == controller_id and k[1] < today.isoformat()]:
+            self._planned.pop(done, None)
         await self.recover(controller_id)
         dates = [today + timedelta(days=d) for d in range(max(1, settings.days_ahead_plan))]
         meta = system_meta("daily-plan-service", controller_id)

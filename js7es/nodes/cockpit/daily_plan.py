@@ -160,9 +160,9 @@ class DailyPlanService:
         self._calendars: dict[str, int] = {}  # controller → dateOffset of the dailyPlan Calendar deployed
         self._calendar_retry: dict[str, float] = {}  # controller → monotonic time of the next try
         self._wake: asyncio.Event | None = None  # set by `wake()`: a release or a settings change
-        # Schedule-days known to be planned (an aggregate is never deleted): the service's rounds skip them
-        # without reading the store, so that a round over 10,000 schedules x 7 days costs little.
-        self._planned_days: set[str] = set()
+        # (controller, date) → schedule paths whose schedule-day aggregate exists: an aggregate is never
+        # deleted, so a round of the service skips these without loading them (bench/daily_plan_bench.py).
+        self._planned: dict[tuple[str, str], set[str]] = {}
 
     def wake(self) -> None:
         """Lets the service's next round start now (JOC plans a released schedule at once)."""
@@ -239,14 +239,16 @@ class DailyPlanService:
                     continue
                 if automatic and not schedule.plan_order_automatically:
                     continue
+                planned = self._planned.setdefault((controller_id, plan_date.isoformat()), set())
+                if path in planned and not overwrite:
+                    continue  # planned before: what a person removed stays removed
                 key = keys.daily_plan(controller_id, plan_date.isoformat(), path)
-                if key in self._planned_days and not overwrite:
-                    continue
                 version, state = self.store.load(key)
                 day = state if isinstance(state, dp.ScheduleDay) else None
-                if day is not None and not overwrite:
-                    self._planned_days.add(key)
-                    continue  # planned before: what a person removed stays removed
+                if day is not None:
+                    planned.add(path)
+                    if not overwrite:
+                        continue
                 computed = dp.schedule_day_orders(
                     controller_id=controller_id,
                     plan_date=plan_date,
@@ -295,8 +297,6 @@ class DailyPlanService:
             return
         decided = [ev.KeyedCockpitEvent(key=key, event=e) for key, _, events in pending for e in events]
         result = self.store.append(decided, meta, {key: version for key, version, _ in pending})
-        if not isinstance(result, Problem):
-            self._planned_days.update(key for key, _, _ in pending)
         if isinstance(result, Problem):
             # Another writer planned some of these meanwhile: leave them to it (the next run looks again).
             for key, _, events in pending:
@@ -305,6 +305,9 @@ class DailyPlanService:
                 outcome.schedule_days -= 1
             outcome.problems.append(f"{result.message} ({len(pending)} schedule-days left for the next run)")
             return
+        for key, _, _ in pending:
+            controller_id, plan_date, path = keys.daily_plan_parts(keys.split(key)[1])
+            self._planned.setdefault((controller_id, plan_date), set()).add(path)
         crash_point("daily-plan-planned")
 
     # --- status changes on many aggregates (in a thread) ------------------------------------------------
@@ -518,6 +521,8 @@ class DailyPlanService:
                 log.exception("daily plan for %s failed", controller_id)
 
     async def _tick(self, controller_id: str, settings: PlanSettings, now: int, today: date) -> None:
+        for done in [k for k in list(self._planned) if k[0] == controller_id and k[1] < today.isoformat()]:
+            self._planned.pop(done, None)
         loop_time = asyncio.get_running_loop().time()
         if self._calendar_retry.get(controller_id, 0.0) <= loop_time:
             try:

@@ -175,7 +175,9 @@ def schedule_day_orders(
         if name not in workflow_paths:
             return problem("UnknownWorkflow", f"{schedule_path}: the workflow {name!r} is not deployed", workflow=name)
     low, high = day_interval(plan_date, zone, period_begin_s)
-    starts = planned_starts(schedule, calendars, plan_date - _DAY, plan_date + _DAY)
+    # The calendar days whose starts may fall in the plan date: zones differ from the plan's by up to 26 h
+    # and the plan's day may begin as late as 23:59 (period_begin).
+    starts = planned_starts(schedule, calendars, plan_date - 2 * _DAY, plan_date + 2 * _DAY)
     if isinstance(starts, Problem):
         return starts
     in_day = [s for s in starts if low <= s.epoch_ms < high]
@@ -209,7 +211,7 @@ def schedule_day_orders(
                 size = len(group)
                 p = start.period
                 order_id = cyclic_order_id(
-                    iso, _hash_id(*identity, "C", p.begin, p.end, p.repeat), nr, size, order_name
+                    iso, _hash_id(*identity, "C", start.day, p.begin, p.end, p.repeat), nr, size, order_name
                 )
                 period = ev.PlanPeriod(begin_ms=group[0].epoch_ms, end_ms=group[-1].epoch_ms, repeat_s=p.repeat or 0)
             orders.append(

@@ -282,3 +282,39 @@ def test_the_plan_date_follows_period_begin_and_the_zone() -> None:
         period_begin_s=6 * 3600,
     )
     assert again == computed  # the same ids: planning is deterministic
+
+
+def test_cyclic_periods_of_two_calendar_days_in_one_plan_date_get_distinct_ids() -> None:
+    """A Sydney schedule in a Berlin plan: one plan date holds the end of one Sydney day's period and the
+    start of the next day's, possibly of the same size; their ids must differ (the calendar day counts)."""
+    from js7es.domain.calendar.parse import parse_calendar
+    from js7es.domain.calendar.schedule import parse_schedule
+    from js7es.domain.cockpit.daily_plan import schedule_day_orders
+
+    sydney = {
+        "workflowNames": ["hello"],
+        "calendars": [
+            {
+                "calendarName": "EveryDay",
+                "timeZone": "Australia/Sydney",
+                "periods": [{"begin": "08:00:00", "end": "12:00:00", "repeat": "01:00:00"}],
+            }
+        ],
+    }
+    schedule = parse_schedule(sydney)
+    calendars = {"EveryDay": parse_calendar(EVERY_DAY)}
+    for day in (date(2026, 1, 15), date(2026, 7, 15)):  # both offsets of Sydney against Berlin
+        for begin_h in range(24):
+            computed = schedule_day_orders(
+                controller_id=CONTROLLER,
+                plan_date=day,
+                schedule_path="/s/sydney",
+                schedule=schedule,  # type: ignore[arg-type]
+                calendars=calendars,  # type: ignore[arg-type]
+                workflow_paths={"hello": "/hello"},
+                zone=ZoneInfo(ZONE),
+                period_begin_s=begin_h * 3600,
+            )
+            assert not isinstance(computed, Exception)
+            ids = [o.order_id for o in computed]  # type: ignore[union-attr]
+            assert len(ids) == len(set(ids)) == 4, (day, begin_h, ids)

@@ -589,7 +589,10 @@ def project(call: Call, body: Projections, date_from: date, date_to: date) -> di
             continue
         if not any(call.folder_permitted(path, c) for c in controller_ids):
             continue
-        starts = planned_starts(schedule, released.calendars, date_from, date_to)
+        # calendar days next to the range may start orders of its plan dates (zones, period_begin)
+        starts = planned_starts(
+            schedule, released.calendars, date_from - timedelta(days=2), date_to + timedelta(days=2)
+        )
         if not isinstance(starts, tuple):
             continue
         seen_cycles: set[Any] = set()

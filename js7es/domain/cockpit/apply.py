@@ -26,7 +26,7 @@ from js7es.domain.cockpit.inventory import (
     apply_object,
 )
 from js7es.domain.cockpit.state import ControllerCommand, Login, Settings
-from js7es.domain.problem import Problem, problem
+from js7es.domain.problem import Problem
 
 AggregateState = (
     Account
@@ -41,16 +41,6 @@ AggregateState = (
     | ControllerRegistration
     | ScheduleDay
 )
-
-
-def inapplicable(key: str, event: ev.CockpitEvent, state: object) -> Problem:
-    what = "absent" if state is None else type(state).__name__
-    return problem(
-        "InapplicableEvent",
-        f"{type(event).__name__} does not apply to {key} ({what})",
-        key=key,
-        event=type(event).__name__,
-    )
 
 
 def apply_account(account: Account | None, name: str, event: ev.CockpitEvent) -> Account | Problem | None:
@@ -78,7 +68,7 @@ def apply_account(account: Account | None, name: str, event: ev.CockpitEvent) ->
             )
         case ev.AccountRemoved() if account is not None:
             return None
-    return inapplicable(keys.account(name), event, account)
+    return ev.inapplicable(keys.account(name), event, account)
 
 
 def apply_role(role: Role | None, name: str, event: ev.CockpitEvent) -> Role | Problem | None:
@@ -93,7 +83,7 @@ def apply_role(role: Role | None, name: str, event: ev.CockpitEvent) -> Role | P
             return replace(role, permissions=with_entry(role.permissions, event.scope, event.grants or None))
         case ev.RoleFoldersStored() if role is not None:
             return replace(role, folders=with_entry(role.folders, event.scope, event.folders or None))
-    return inapplicable(keys.role(name), event, role)
+    return ev.inapplicable(keys.role(name), event, role)
 
 
 def apply_identity_service(
@@ -111,14 +101,14 @@ def apply_identity_service(
             )
         case ev.IdentityServiceRemoved() if service is not None:
             return None
-    return inapplicable(keys.identity_service(name), event, service)
+    return ev.inapplicable(keys.identity_service(name), event, service)
 
 
 def apply_settings(settings: Settings | None, section: str, event: ev.CockpitEvent) -> Settings | Problem:
     match event:
         case ev.SettingsStored():
             return Settings(section=section, values=event.values)
-    return inapplicable(keys.settings(section), event, settings)
+    return ev.inapplicable(keys.settings(section), event, settings)
 
 
 def apply_command(
@@ -137,7 +127,7 @@ def apply_command(
             return replace(command, outcome="Accepted" if event.accepted else "Refused", problem=event.problem)
         case ev.ControllerCommandOutcomeUnknown() if command is not None and command.outcome is None:
             return replace(command, outcome="Unknown")
-    return inapplicable(keys.command(request_id), event, command)
+    return ev.inapplicable(keys.command(request_id), event, command)
 
 
 def apply_login(login: Login | None, login_id: str, event: ev.CockpitEvent) -> Login | Problem:
@@ -146,7 +136,7 @@ def apply_login(login: Login | None, login_id: str, event: ev.CockpitEvent) -> L
             return Login(account=event.account, address=event.address, succeeded=True)
         case ev.LoginFailed() if login is None:
             return Login(account=event.account, address=event.address, succeeded=False)
-    return inapplicable(keys.login(login_id), event, login)
+    return ev.inapplicable(keys.login(login_id), event, login)
 
 
 def apply(state: AggregateState | None, key: str, event: ev.CockpitEvent) -> AggregateState | Problem | None:
@@ -178,7 +168,7 @@ def apply(state: AggregateState | None, key: str, event: ev.CockpitEvent) -> Agg
             return apply_controller(state, key, name, event)
         case keys.DAILY_PLAN if state is None or isinstance(state, ScheduleDay):
             return apply_daily_plan(state, key, name, event)
-    return inapplicable(key, event, state)
+    return ev.inapplicable(key, event, state)
 
 
 def inventory_state_of(inventory: InventoryState, key: str) -> AggregateState | None:

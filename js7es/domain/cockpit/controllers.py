@@ -60,14 +60,6 @@ class RegisteredControllers:
 NO_CONTROLLERS = RegisteredControllers()
 
 
-def _inapplicable(key: str, event: ev.CockpitEvent, state: object) -> Problem:
-    what = "absent" if state is None else type(state).__name__
-    return problem(
-        "InapplicableEvent", f"{type(event).__name__} does not apply to {key} ({what})", key=key,
-        event=type(event).__name__,
-    )  # fmt: skip
-
-
 def apply_controller(
     registration: ControllerRegistration | None, key: str, controller_id: str, event: ev.CockpitEvent
 ) -> ControllerRegistration | Problem | None:
@@ -88,7 +80,7 @@ def apply_controller(
             )
         case ev.ControllerUnregistered() if registration is not None:
             return None
-    return _inapplicable(key, event, registration)
+    return ev.inapplicable(key, event, registration)
 
 
 def apply_registered(

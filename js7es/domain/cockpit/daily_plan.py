@@ -75,16 +75,6 @@ class ScheduleDay:
         return [i for i, e in self.entries.items() if e.status in statuses]
 
 
-def _inapplicable(key: str, event: ev.CockpitEvent, state: object) -> Problem:
-    what = "absent" if state is None else type(state).__name__
-    return problem(
-        "InapplicableEvent",
-        f"{type(event).__name__} does not apply to {key} ({what})",
-        key=key,
-        event=type(event).__name__,
-    )
-
-
 # Each status change: the event class → (the statuses it applies to, the status it makes).
 _CHANGES: Final[Mapping[type[ev.CockpitEvent], tuple[frozenset[str], str]]] = {
     ev.DailyPlanOrdersSubmitting: (frozenset({PLANNED, CANCELLED, SKIPPED}), SUBMITTING),
@@ -112,16 +102,16 @@ def apply_daily_plan(day: ScheduleDay | None, key: str, name: str, event: ev.Coc
             for order in event.orders:
                 existing = entries.get(order.order_id)
                 if existing is not None and existing.status not in REPLANNABLE:
-                    return _inapplicable(key, event, day)
+                    return ev.inapplicable(key, event, day)
                 entries[order.order_id] = PlanEntry(order=order, status=PLANNED, submission_id=event.submission_id)
             return replace(day, revision=event.revision, entries=frozen_map(entries))
     change = _CHANGES.get(type(event))
     if change is None or day is None:
-        return _inapplicable(key, event, day)
+        return ev.inapplicable(key, event, day)
     allowed, status = change
     order_ids: tuple[str, ...] = event.order_ids  # type: ignore[attr-defined]
     if not order_ids or any(day.entries.get(i) is None or day.entries[i].status not in allowed for i in order_ids):
-        return _inapplicable(key, event, day)
+        return ev.inapplicable(key, event, day)
     extra: dict[str, Any] = {}
     if isinstance(event, ev.DailyPlanOrdersSubmitted):
         extra = {"submitted_at_ms": event.at_ms, "problem": None}

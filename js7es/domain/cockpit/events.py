@@ -18,6 +18,7 @@ from typing import Any
 
 from js7es.domain import codec
 from js7es.domain.cockpit.iam import FolderGrant, PermissionGrant, frozen_map
+from js7es.domain.problem import Problem, problem
 from js7es.domain.value import NamedValues
 
 codec.register(PermissionGrant)
@@ -552,6 +553,17 @@ COCKPIT_EVENTS: Mapping[str, type[CockpitEvent]] = MappingProxyType(
         )
     }
 )
+
+
+def inapplicable(key: str, event: CockpitEvent, state: object) -> Problem:
+    """The problem of an event that does not apply to the aggregate `key` in `state` (None: absent)."""
+    what = "absent" if state is None else type(state).__name__
+    return problem(
+        "InapplicableEvent",
+        f"{type(event).__name__} does not apply to {key} ({what})",
+        key=key,
+        event=type(event).__name__,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

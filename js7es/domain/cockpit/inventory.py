@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit.iam import frozen_map, with_entry
-from js7es.domain.problem import Problem, problem
+from js7es.domain.problem import Problem
 from js7es.domain.value import NamedValues, value_to_json
 from js7es.domain.workflow.parse import parse_workflow
 
@@ -200,16 +200,6 @@ def item_operations(deployment: Deployment) -> list[dict[str, Any]]:
 # --- transitions ------------------------------------------------------------------------------------
 
 
-def _inapplicable(key: str, event: ev.CockpitEvent, state: object) -> Problem:
-    what = "absent" if state is None else type(state).__name__
-    return problem(
-        "InapplicableEvent",
-        f"{type(event).__name__} does not apply to {key} ({what})",
-        key=key,
-        event=type(event).__name__,
-    )
-
-
 def apply_object(obj: InventoryObject | None, key: str, type_and_name: str, event: ev.CockpitEvent) -> Any:
     object_type, _, name = type_and_name.partition(":")
     match event:
@@ -249,7 +239,7 @@ def apply_object(obj: InventoryObject | None, key: str, type_and_name: str, even
             return replace(obj, released=released)
         case ev.InventoryObjectRecalled() if obj is not None and obj.released is not None:
             return replace(obj, released=None)
-    return _inapplicable(key, event, obj)
+    return ev.inapplicable(key, event, obj)
 
 
 def apply_deployment(deployment: Deployment | None, key: str, commit_id: str, event: ev.CockpitEvent) -> Any:
@@ -266,7 +256,7 @@ def apply_deployment(deployment: Deployment | None, key: str, commit_id: str, ev
             return replace(deployment, outcome="Succeeded")
         case ev.DeploymentFailed() if deployment is not None and deployment.outcome is None:
             return replace(deployment, outcome="Failed", problem=event.problem)
-    return _inapplicable(key, event, deployment)
+    return ev.inapplicable(key, event, deployment)
 
 
 def apply_folder(folder: Folder | None, key: str, path: str, event: ev.CockpitEvent) -> Any:
@@ -275,7 +265,7 @@ def apply_folder(folder: Folder | None, key: str, path: str, event: ev.CockpitEv
             return Folder(path=path)
         case ev.FolderRemoved() if folder is not None:
             return None
-    return _inapplicable(key, event, folder)
+    return ev.inapplicable(key, event, folder)
 
 
 def apply_inventory(

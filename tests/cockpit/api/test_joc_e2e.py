@@ -225,8 +225,11 @@ def test_suspend_resume_cancel_and_confirm_through_the_cockpit(setup: Setup) -> 
         r = client.post("/orders/cancel", json={**body, "orderIds": ["no-such-order"]})
         assert r.status_code == 420 and r.json()["error"]["code"] == "JOC-002"
     rows = wait_audited(setup, 1)
-    requests = [r["request"] for r in setup.audit("/joc/api/orders/suspend")]
-    requests += [r["request"] for r in setup.audit("/joc/api/orders/resume")]
-    requests += [r["request"] for r in setup.audit("/joc/api/orders/cancel")]
-    requests += [r["request"] for r in setup.audit("/joc/api/orders/confirm")]
-    assert len(requests) == 4 and rows[0]["outcome"] == "Accepted"
+
+    def requests() -> list[str]:
+        paths = ("suspend", "resume", "cancel", "confirm")
+        return [r["request"] for path in paths for r in setup.audit(f"/joc/api/orders/{path}")]
+
+    # the audit projection follows the store: the last entries may come a moment after the last answer
+    wait_until(lambda: len(requests()) == 4, 20, "four audit entries")
+    assert len(requests()) == 4 and rows[0]["outcome"] == "Accepted"

@@ -5,6 +5,7 @@ panel from one API call, refreshed when the projection commits (sse:changed)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.requests import Request
@@ -20,16 +21,17 @@ MINUTES = 60
 
 async def panels(ui: Ui, request: Request, viewer: Viewer) -> dict[str, Any]:
     cid = {"controllerId": viewer.controller_id}
-    snapshot = await ui.try_call(request, viewer, "/orders/overview/snapshot", cid)
-    running = await ui.try_call(
-        request, viewer, "/orders", {**cid, "states": ["RUNNING"], "limit": 20, "compact": True}
+    # The panels' calls are independent: together, one's database read overlaps another's Python work.
+    snapshot, running, agents, controllers, failures, ended = await asyncio.gather(
+        ui.try_call(request, viewer, "/orders/overview/snapshot", cid),
+        ui.try_call(request, viewer, "/orders", {**cid, "states": ["RUNNING"], "limit": 20, "compact": True}),
+        ui.try_call(request, viewer, "/agents", cid),
+        ui.try_call(request, viewer, "/controllers", cid),
+        ui.try_call(
+            request, viewer, "/orders/history", {**cid, "historyStates": ["FAILED"], "limit": 8, "compact": True}
+        ),
+        ui.try_call(request, viewer, "/orders/overview/throughput", {**cid, "minutes": MINUTES}),
     )
-    agents = await ui.try_call(request, viewer, "/agents", cid)
-    controllers = await ui.try_call(request, viewer, "/controllers", cid)
-    failures = await ui.try_call(
-        request, viewer, "/orders/history", {**cid, "historyStates": ["FAILED"], "limit": 8, "compact": True}
-    )
-    ended = await ui.try_call(request, viewer, "/orders/overview/throughput", {**cid, "minutes": MINUTES})
     counts = snapshot.body.get("orders", {}) if snapshot.ok else {}
     total = sum(int(counts.get(s, 0)) for s in STATES)
     throughput = [int(n) for n in ended.body.get("ended", [])] if ended.ok else []

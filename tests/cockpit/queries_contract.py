@@ -242,6 +242,26 @@ class QueriesContract:
         with engine.connect() as c:
             assert c.execute(sa.select(sa.func.count()).select_from(schema.orders)).scalar() == 0  # still there
 
+    def test_orders_ended_per_minute_count_main_orders_by_the_minute_of_their_end(self, engine: Engine) -> None:
+        minute = 60_000
+        rows = [
+            history_row("a", 1, started_at=NOW - 200 * minute, ended_at=NOW - 1),  # the last minute
+            history_row("b", 2, state="Failed", ended_at=NOW - minute),  # exactly a minute ago: still the last minute
+            history_row("c", 3, ended_at=NOW - minute - 1),  # the minute before
+            history_row("d", 4, state="Cancelled", ended_at=NOW - 3 * minute + 1),  # the first of 3 minutes
+            history_row("e", 5, ended_at=NOW - 3 * minute - 1),  # too early
+            history_row("f", 6, ended_at=NOW),  # not yet: the window ends before now
+            history_row("g", 7, state="Running", ended_at=None),
+            history_row("h", 8, parent_order_id="a", ended_at=NOW - 1),  # a child order
+            history_row("i", 9, path="/x/V", ended_at=NOW - 1),
+            history_row("j", 10, controller_id="other", ended_at=NOW - 1),
+        ]
+        insert(engine, schema.order_history, rows)
+        assert history.ended_per_minute(engine, C1, now_ms=NOW, minutes=3) == [1, 1, 3]
+        assert history.ended_per_minute(engine, C1, now_ms=NOW, minutes=1) == [3]
+        assert history.ended_per_minute(engine, C1, now_ms=NOW, minutes=3, folders=[("/x", True)]) == [0, 0, 1]
+        assert history.ended_per_minute(engine, "nobody", now_ms=NOW, minutes=2) == [0, 0]
+
     def test_task_history_order_history_and_order_log(self, engine: Engine) -> None:
         events = simulated_history(3)
         project(engine, events, batch=len(events))

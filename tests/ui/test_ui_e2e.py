@@ -6,7 +6,9 @@ Proves: login; an order added with typed arguments through the form runs and its
 without a reload; its task log; an order added in another browser appears in an open orders page within a
 second; a running task's log grows live; cancelling with an audit comment, found in the audit log; an
 account without the permission sees no cancel button and the API refuses it (403), after the forced
-password change; every page has no serious or critical axe-core violation at 1280 and 390 px
+password change; an administrator adds a role (permissions, folders) and an account with it in the browser,
+the account logs in, changes its password and sees what the role permits, a password reset ends its
+session and the account is removed; every page has no serious or critical axe-core violation at 1280 and 390 px
 (screenshots in tests/ui/artifacts/); bad input is a 4xx page; the security headers and cookie flags;
 a switchover from the dashboard and the roles changing on the open page."""
 
@@ -239,6 +241,74 @@ def test_an_account_without_the_permission_sees_no_cancel_button_and_the_api_ref
     page.context.close()
 
 
+def test_an_administrator_adds_a_role_and_an_account_that_logs_in_and_sees_what_the_role_permits(ui: Ui) -> None:
+    admin = ui.page()
+    ui.login(admin)
+    admin.goto(ui.url + "/accounts")
+    admin.fill("#new-role", "viewer")
+    admin.fill("#new-role-comment", "a role for the UI test")
+    admin.click("#add-role")
+    admin.locator(".notice", has_text="Role viewer stored.").wait_for()
+    for path in ("controller:view", "controller:orders:view", "controller:workflows:view"):
+        admin.get_by_label(f"sos:products:{path}", exact=True).select_option("granted")
+    admin.fill("#p-comment", "what the viewer sees")
+    admin.click("#store-permissions")
+    admin.locator(".notice", has_text="The permissions of viewer were stored.").wait_for()
+    admin.fill("#f-1", "/")
+    admin.fill("#f-comment", "every folder")
+    admin.click("#store-folders")
+    admin.locator(".notice", has_text="The folders of viewer were stored.").wait_for()
+    assert admin.input_value("#f-1") == "/" and admin.is_checked("#fr-1")
+    admin.goto(ui.url + "/accounts")
+    admin.click("#new-account")
+    admin.fill("#a-name", "operator")
+    admin.fill("#a-password", "first-pass-1")
+    admin.fill("#a-repeat", "first-pass-1")
+    admin.get_by_label("viewer", exact=True).check()
+    assert admin.is_checked("#a-force")
+    admin.fill("#a-comment", "an account for the UI test")
+    admin.click("#store-account")
+    admin.locator(".notice", has_text="Account operator stored.").wait_for()
+    with ui.api(ui.token()) as c:
+        service = c.post("/iam/identityservices", json={}).json()["identityServiceItems"][0]["identityServiceName"]
+        stored = c.post("/iam/account", json={"identityServiceName": service, "accountName": "operator"}).json()
+        audit = c.post("/audit_log", json={"comment": "an account for the UI test"}).json()["auditLog"]
+    assert stored["roles"] == ["viewer"] and stored["forcePasswordChange"] and not stored["disabled"]
+    assert [e["request"] for e in audit] == ["./iam/account/store"]  # JOC writes its requests so
+
+    operator = ui.page()
+    ui.login(operator, "operator", "first-pass-1")
+    operator.wait_for_url("**/password")
+    operator.fill("#old", "first-pass-1")
+    operator.fill("#new", "second-pass-2")
+    operator.fill("#again", "second-pass-2")
+    operator.click("button.primary")
+    operator.wait_for_url(ui.url + "/?*")
+    nav = operator.locator("header nav").inner_text()
+    assert "Orders" in nav and "Workflows" in nav and "Accounts" not in nav and "Audit log" not in nav
+    operator.goto(ui.url + "/orders")
+    operator.locator("tr[data-order-id]").first.wait_for()
+    for path in ("/accounts", "/audit"):
+        response = operator.goto(ui.url + path)
+        assert response is not None and response.status == 403, path
+
+    # a reset password ends the account's session; removing the account takes it off the list
+    admin.goto(ui.url + "/account?account=operator")
+    admin.fill("#r-password", "third-pass-3")
+    admin.fill("#r-repeat", "third-pass-3")
+    admin.click("#reset-password")
+    admin.locator(".notice", has_text="The password of operator was reset.").wait_for()
+    operator.goto(ui.url + "/orders")
+    operator.wait_for_url("**/login**")
+    admin.fill("#x-comment", "the UI test is done with it")
+    admin.click("#remove-account")
+    admin.locator(".notice", has_text="Account operator removed.").wait_for()
+    assert admin.locator("#accounts-table tr[data-account='operator']").count() == 0
+    assert admin.locator("#accounts-table tr[data-account='watcher']").count() == 1
+    admin.context.close()
+    operator.context.close()
+
+
 PAGES = {
     "dashboard": "/",
     "orders": "/orders",
@@ -249,6 +319,9 @@ PAGES = {
     "agents": "/agents",
     "audit": "/audit",
     "accounts": "/accounts",
+    "account-new": "/account",
+    "account": "/account?account=watcher",
+    "role": "/role?role=business_user",
     "daily-plan": "/daily-plan",
 }
 
@@ -303,6 +376,9 @@ def test_bad_input_is_a_4xx_page_and_the_security_headers_and_cookie_are_set(ui:
         ("/workflow?path=/nowhere", 404, "nowhere"),
         ("/daily-plan?date=2026-13-45", 400, "Not a date"),
         ("/no/such/page", 404, "There is no page"),
+        ("/account?account=no-such-account", 404, "no-such-account"),
+        ("/role?role=no-such-role", 404, "no-such-role"),
+        ("/role?role=business_user&scope=nowhere", 400, "nowhere"),
     ]:
         response = page.goto(ui.url + path)
         assert response is not None and response.status == status, (path, response and response.status)
@@ -318,6 +394,15 @@ def test_bad_input_is_a_4xx_page_and_the_security_headers_and_cookie_are_set(ui:
         assert src and integrity and integrity.startswith("sha384-")
         asset = page.request.get(ui.url + src)
         assert asset.status == 200 and "immutable" in asset.headers["cache-control"]
+    csrf = (page.locator("body").get_attribute("hx-headers") or "").split('"')[3]
+    for path, form, text in [
+        ("/role/permissions", {"roleName": "business_user", "p:sos:products": "bogus"}, "neither granted"),
+        ("/role/permissions", {"roleName": "business_user", "p:sos:nothing": "granted"}, "Unknown permission"),
+        ("/account/store", {"accountName": " "}, "needs a name"),
+        ("/account/store", {"accountName": "x", "new": "true", "password": "a", "repeatedPassword": "b"}, "differ"),
+    ]:
+        answer = page.request.post(ui.url + path, form={"_csrf": csrf, "service": "JOC-INITIAL", **form})
+        assert answer.status == 400 and text in answer.text(), (path, answer.status, answer.text()[:300])
     # a change without the CSRF token is refused, with it passes the API's checks
     refused = page.request.post(ui.url + "/controller/switchover", form={"comment": "x"}, max_redirects=0)
     assert refused.status == 403 and "CSRF" in refused.text()

@@ -113,6 +113,30 @@ def test_orders_order_snapshot_and_summary_in_jocs_shape(joc: Joc) -> None:
     assert r.status_code == 420 and r.json()["error"]["code"] == "JOC-002"
 
 
+def test_throughput_counts_the_main_orders_ended_per_minute_inside_the_accounts_folders(joc: Joc) -> None:
+    from js7es.projections.cockpit import schema
+
+    now = int(time.time() * 1000)
+    ended = [("t-x1", "XW", now - 30_000), ("t-x2", "XW", now - 90_000), ("t-y", "YV", now - 30_000)]
+    with joc.services.engine.begin() as c:
+        c.execute(schema.order_history.insert(), [
+            {"controller_id": C, "order_id": order_id, "run_event_id": i + 1, "parent_order_id": None,
+             "workflow_path": path, "workflow_version": "v", "arguments": "{}", "added_at": at - 10,
+             "scheduled_for": None, "started_at": at - 5, "ended_at": at, "state": "Finished",
+             "end_position": "[1]", "error_message": None}
+            for i, (order_id, path, at) in enumerate(ended)
+        ])  # fmt: skip
+    token = joc.login()
+    answer = ok(joc.post("/orders/overview/throughput", {"controllerId": C, "minutes": 5}, token=token))
+    assert answer["minutes"] == 5 and answer["ended"][-2:] in ([1, 2], [2, 1]) and sum(answer["ended"]) == 3
+    assert len(ok(joc.post("/orders/overview/throughput", {"controllerId": C}, token=token))["ended"]) == 60
+    in_a = ok(joc.post("/orders/overview/throughput", {"controllerId": C, "minutes": 5}, token=limited_account(joc)))
+    assert sum(in_a["ended"]) == 2  # YV lies in /c, outside the account's folders
+    for minutes in (0, 1441, "x"):
+        r = joc.post("/orders/overview/throughput", {"controllerId": C, "minutes": minutes}, token=token)
+        assert r.status_code == 420 and r.json()["error"]["code"] == "JOC-400", r.text
+
+
 def test_history_task_history_order_history_and_logs(joc: Joc) -> None:
     token = joc.login()
     history = ok(joc.post("/orders/history", {"controllerId": C}, token=token))

@@ -1,5 +1,6 @@
 """Orders as the Cockpit's projection shows them (joc-cockpit.md §1.4 "Orders"): /orders, /order,
-/orders/overview/snapshot and /orders/overview/summary — thin handlers over queries/orders.py.
+/orders/overview/snapshot and /orders/overview/summary — thin handlers over queries/orders.py — and
+js7es's own /orders/overview/throughput (the orders ended per minute, for the UI's dashboard).
 
 JOC checks `sos:products:controller:orders:view` for each (OrdersResourceImpl, OrderResourceImpl,
 OrdersResourceOverviewSnapshotImpl, OrdersResourceOverviewSummaryImpl). The account's folders are applied
@@ -20,6 +21,7 @@ from js7es.nodes.cockpit.api.joc import bad_request, delivered, folder_denied, n
 from js7es.nodes.cockpit.api.models import ControllerId, Request, Response, String255
 from js7es.nodes.cockpit.api.orders import Folder, OrderStateText, WorkflowId
 from js7es.nodes.cockpit.api.reading import Limit, check_regex, folder_filter, history_controllers, query
+from js7es.projections.cockpit.queries import history as hq
 from js7es.projections.cockpit.queries import orders as q
 from js7es.projections.cockpit.queries.common import joc_path
 from js7es.projections.cockpit.queries.events import stored_event_id
@@ -106,6 +108,22 @@ class Order(Response):
     orderId: str
     workflowId: dict[str, Any]
     state: dict[str, Any]
+
+
+class ThroughputFilter(Request):
+    """js7es's own: the Controller, how many minutes back (1 to a day), and JOC's folder filter."""
+
+    controllerId: ControllerId
+    minutes: Annotated[int, Field(ge=1, le=1440)] = 60
+    folders: list[Folder] | None = None
+
+
+class OrdersThroughput(Response):
+    """js7es's own: main orders ended per minute, oldest first, the last minute ending at surveyDate."""
+
+    surveyDate: str
+    minutes: int
+    ended: list[int]
 
 
 class OrdersSnapshot(Response):
@@ -209,3 +227,20 @@ async def summary(call: Call, body: OrdersFilter) -> dict[str, Any]:
         for k in totals:
             totals[k] += counts[k]
     return delivered({"orders": totals}, survey_ms=now)
+
+
+@API.post("/orders/overview/throughput", summary="js7es: main orders ended in each of the last minutes",
+          request=ThroughputFilter, response=OrdersThroughput, permission=ORDERS_VIEW,
+          controller_scoped=True)  # fmt: skip
+async def throughput(call: Call, body: ThroughputFilter) -> dict[str, Any]:
+    controller_id = call.controller_id(body)
+    now = now_ms()
+    ended = await query(
+        call,
+        hq.ended_per_minute,
+        controller_id,
+        now_ms=now,
+        minutes=body.minutes,
+        folders=folder_filter(call, controller_id, body.folders),
+    )
+    return delivered({"minutes": body.minutes, "ended": ended}, survey_ms=now)

@@ -20,11 +20,21 @@ API_PATHS = ("/joc/", "/cockpit/", "/metrics")
 
 
 def ui_routes(services: CockpitServices, joc_routes: list[BaseRoute]) -> list[BaseRoute]:
-    from js7es.nodes.cockpit.ui.pages import admin, auth, daily_plan, dashboard, history, live, orders, workflows
+    from js7es.nodes.cockpit.ui.pages import (
+        accounts,
+        admin,
+        auth,
+        daily_plan,
+        dashboard,
+        history,
+        live,
+        orders,
+        workflows,
+    )
 
     ui = Ui(services, joc_routes)
     routes: list[BaseRoute] = [Route("/static/{version}/{name:path}", ui.assets.serve, methods=["GET"])]
-    for module in (auth, dashboard, orders, history, workflows, admin, daily_plan, live):
+    for module in (auth, dashboard, orders, history, workflows, admin, accounts, daily_plan, live):
         routes += module.routes(ui)
 
     async def unknown(request: Request) -> Response:

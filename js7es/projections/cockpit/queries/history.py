@@ -386,3 +386,33 @@ def order_history_children(
         "hasOrders": bool(children),
         "children": [e[2] for e in entries],
     }
+
+
+def ended_per_minute(
+    db: Db, controller_id: str, *, now_ms: int, minutes: int, folders: Folders | None = None
+) -> list[int]:
+    """POST /orders/overview/throughput (js7es's own): the main orders of the Controller that ended
+    (finished, failed, cancelled) in each of the last `minutes` minutes up to `now_ms`, oldest first. One
+    aggregate over the index range (controller_id, ended_at): however many runs ended, it returns
+    `minutes` numbers, where reading the runs through /orders/history would carry each of them."""
+    start = now_ms - minutes * 60_000
+    bucket = (H.c.ended_at - start) // 60_000
+    with connected(db) as c:
+        query = (
+            sa.select(bucket, sa.func.count())
+            .select_from(HP.joined if folders is not None else H)
+            .where(
+                H.c.controller_id == controller_id,
+                H.c.ended_at >= start,
+                H.c.ended_at < now_ms,
+                H.c.started_at.is_not(None),
+                _main_orders(c),
+                HP.in_folders(c, folders, [controller_id]),
+            )
+            .group_by(bucket)
+        )
+        counts = [0] * minutes
+        for minute, count in c.execute(query):
+            if 0 <= int(minute) < minutes:
+                counts[int(minute)] = int(count)
+    return counts

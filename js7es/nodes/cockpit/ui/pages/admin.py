@@ -1,4 +1,4 @@
-"""Agents, the audit log, and the accounts and roles of the identity service (for an administrator)."""
+"""Agents and the audit log (the accounts and roles are in accounts.py)."""
 
 from __future__ import annotations
 
@@ -28,24 +28,7 @@ def routes(ui: Ui) -> list[Route]:
         entries = await ui.call(request, viewer, "/audit_log", body)
         return ui.page(request, "audit.html", viewer, "audit", q=q, entries=entries.get("auditLog", []))
 
-    async def accounts_page(request: Request, viewer: Viewer) -> Response:
-        services = await ui.call(request, viewer, "/iam/identityservices", {})
-        names = [s["identityServiceName"] for s in services.get("identityServiceItems", [])]
-        accounts: list[dict[str, Any]] = []
-        roles: list[dict[str, Any]] = []
-        for name in names:
-            accounts += (await ui.call(request, viewer, "/iam/accounts", {"identityServiceName": name})).get(
-                "accountItems", []
-            )
-            roles += (await ui.call(request, viewer, "/iam/roles", {"identityServiceName": name})).get("roles", [])
-        sessions = await ui.try_call(request, viewer, "/iam/sessions", {})
-        return ui.page(
-            request, "accounts.html", viewer, "accounts", services=names, accounts=accounts, roles=roles,
-            sessions=sessions.body.get("activeSessions", []) if sessions.ok else [],
-        )  # fmt: skip
-
     return [
         Route("/agents", guarded(ui, agents_page), methods=["GET"]),
         Route("/audit", guarded(ui, audit_page), methods=["GET"]),
-        Route("/accounts", guarded(ui, accounts_page), methods=["GET"]),
     ]

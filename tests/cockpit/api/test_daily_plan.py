@@ -14,6 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from js7es.domain.calendar.parse import parse_calendar
+from js7es.domain.calendar.schedule import parse_schedule
+from js7es.domain.cockpit.daily_plan import day_interval, schedule_day_orders
+from js7es.domain.problem import Problem
 from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.daily_plan import DailyPlanProjector
 from tests.cockpit.api.conftest import Backend
@@ -243,54 +247,41 @@ def test_changes_to_the_plan_are_audited_and_need_the_manage_permission(joc: Joc
     refused(joc, viewer, "/daily_plan/orders/delete", {"dailyPlanDateFrom": day}, status=403)
 
 
-def test_the_plan_date_follows_period_begin_and_the_zone() -> None:
-    from js7es.domain.calendar.schedule import parse_schedule
-    from js7es.domain.cockpit.daily_plan import day_interval, schedule_day_orders
-
-    schedule = parse_schedule({**SCHEDULE, "orderParameterisations": []})
-    assert not isinstance(schedule, Exception)
-    from js7es.domain.calendar.parse import parse_calendar
-
-    calendars = {"EveryDay": parse_calendar(EVERY_DAY)}
-    zone = ZoneInfo(ZONE)
-    day = date(2026, 3, 28)  # the plan's day begins at 06:00: until 06:00 of the 29th, when clocks spring forward
-    low, high = day_interval(day, zone, 6 * 3600)
-    assert high - low == 23 * 3600 * 1000
+def day_orders(schedule_json: dict[str, Any], day: date, period_begin_h: int) -> list[Any]:
+    """The pure computation of one schedule's orders of a plan date (Berlin plan, the EveryDay calendar)."""
+    schedule = parse_schedule(schedule_json)
+    calendar = parse_calendar(EVERY_DAY)
+    assert not isinstance(schedule, Problem) and not isinstance(calendar, Problem)
     computed = schedule_day_orders(
         controller_id=CONTROLLER,
         plan_date=day,
         schedule_path="/s/x",
-        schedule=schedule,  # type: ignore[arg-type]
-        calendars=calendars,  # type: ignore[arg-type]
+        schedule=schedule,
+        calendars={"EveryDay": calendar},
         workflow_paths={"hello": "/hello"},
-        zone=zone,
-        period_begin_s=6 * 3600,
+        zone=ZoneInfo(ZONE),
+        period_begin_s=period_begin_h * 3600,
     )
-    assert not isinstance(computed, Exception)
-    local = [datetime.fromtimestamp(o.planned_start_ms / 1000, UTC).astimezone(zone) for o in computed]  # type: ignore[union-attr]
+    assert not isinstance(computed, Problem)
+    return list(computed)
+
+
+def test_the_plan_date_follows_period_begin_and_the_zone() -> None:
+    zone = ZoneInfo(ZONE)
+    day = date(2026, 3, 28)  # the plan's day begins at 06:00: until 06:00 of the 29th, when clocks spring forward
+    low, high = day_interval(day, zone, 6 * 3600)
+    assert high - low == 23 * 3600 * 1000
+    computed = day_orders({**SCHEDULE, "orderParameterisations": []}, day, 6)
+    local = [datetime.fromtimestamp(o.planned_start_ms / 1000, UTC).astimezone(zone) for o in computed]
     # 08:00 to 09:30 and 23:30 of the 28th, then 02:00 of the 29th, which does not exist: 03:00 (Java's rule)
     expected = ["28 08:00", "28 08:30", "28 09:00", "28 09:30", "28 23:30", "29 03:00"]
     assert [t.strftime("%d %H:%M") for t in local] == expected
-    again = schedule_day_orders(
-        controller_id=CONTROLLER,
-        plan_date=day,
-        schedule_path="/s/x",
-        schedule=schedule,  # type: ignore[arg-type]
-        calendars=calendars,  # type: ignore[arg-type]
-        workflow_paths={"hello": "/hello"},
-        zone=zone,
-        period_begin_s=6 * 3600,
-    )
-    assert again == computed  # the same ids: planning is deterministic
+    assert day_orders({**SCHEDULE, "orderParameterisations": []}, day, 6) == computed  # deterministic: same ids
 
 
 def test_cyclic_periods_of_two_calendar_days_in_one_plan_date_get_distinct_ids() -> None:
     """A Sydney schedule in a Berlin plan: one plan date holds the end of one Sydney day's period and the
     start of the next day's, possibly of the same size; their ids must differ (the calendar day counts)."""
-    from js7es.domain.calendar.parse import parse_calendar
-    from js7es.domain.calendar.schedule import parse_schedule
-    from js7es.domain.cockpit.daily_plan import schedule_day_orders
-
     sydney = {
         "workflowNames": ["hello"],
         "calendars": [
@@ -301,20 +292,7 @@ def test_cyclic_periods_of_two_calendar_days_in_one_plan_date_get_distinct_ids()
             }
         ],
     }
-    schedule = parse_schedule(sydney)
-    calendars = {"EveryDay": parse_calendar(EVERY_DAY)}
     for day in (date(2026, 1, 15), date(2026, 7, 15)):  # both offsets of Sydney against Berlin
         for begin_h in range(24):
-            computed = schedule_day_orders(
-                controller_id=CONTROLLER,
-                plan_date=day,
-                schedule_path="/s/sydney",
-                schedule=schedule,  # type: ignore[arg-type]
-                calendars=calendars,  # type: ignore[arg-type]
-                workflow_paths={"hello": "/hello"},
-                zone=ZoneInfo(ZONE),
-                period_begin_s=begin_h * 3600,
-            )
-            assert not isinstance(computed, Exception)
-            ids = [o.order_id for o in computed]  # type: ignore[union-attr]
+            ids = [o.order_id for o in day_orders(sydney, day, begin_h)]
             assert len(ids) == len(set(ids)) == 4, (day, begin_h, ids)

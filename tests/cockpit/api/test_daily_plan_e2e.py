@@ -18,12 +18,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from js7es.nodes.cockpit.api.passwords import hash_password
 from js7es.projections.cockpit import schema
-from js7es.projections.cockpit.database import open_database, sqlite_url
-from tests.cockpit.api.test_joc_e2e import CONTROLLER_ID, PASSWORD, Setup, _projected_workflows
-from tests.cockpit.cockpit_process import CockpitProcess
-from tests.cockpit.test_cockpit_e2e import cockpit_topology, wait_until, workflow
+from tests.cockpit.api.test_joc_e2e import CONTROLLER_ID, Setup, running_setup
+from tests.cockpit.test_cockpit_e2e import wait_until, workflow
 
 pytestmark = pytest.mark.slow
 STARTS = 6
@@ -53,28 +50,8 @@ def reconfigure(setup: Setup, daily_plan: dict[str, Any]) -> None:
 
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[Setup]:
-    topology = cockpit_topology(tmp_path / "nodes", controller_id=CONTROLLER_ID)
-    cockpit = CockpitProcess(
-        topology,
-        tmp_path / "cockpit",
-        {CONTROLLER_ID: "controller"},
-        sections={
-            "joc": {"root-password-hash": hash_password(PASSWORD)},
-            "daily-plan": {"check-interval": 0.5},
-        },
-    )
-    engine = open_database(sqlite_url(tmp_path / "cockpit" / "cockpit.sqlite"))
-    try:
-        topology.start_all()
-        assert topology.deploy(workflow(), version="v1").status_code == 200
-        cockpit.start()
-        cockpit.wait_ready()
-        wait_until(lambda: _projected_workflows(engine) == ["burst"], 30, "the workflow in the projection")
-        yield Setup(topology, cockpit, engine)
-    finally:
-        cockpit.kill()
-        topology.stop_all()
-        engine.dispose()
+    with running_setup(tmp_path, [workflow()], {"daily-plan": {"check-interval": 0.5}}) as running:
+        yield running
 
 
 def post(client: httpx.Client, path: str, body: Any) -> Any:

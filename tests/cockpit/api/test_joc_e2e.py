@@ -5,6 +5,7 @@ Controller refuses, is down, or the Cockpit is killed -9 between the audit entry
 from __future__ import annotations
 
 import base64
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,31 +66,38 @@ class Setup:
         self.cockpit.wait_ready()
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> Iterator[Setup]:
+@contextlib.contextmanager
+def running_setup(
+    tmp_path: Path, workflows: list[dict[str, Any]], sections: dict[str, dict[str, Any]] | None = None
+) -> Iterator[Setup]:
+    """A Controller and an Agent with `workflows` deployed, and a Cockpit (root's password PASSWORD, more
+    configuration `sections`) that has projected them."""
     topology = cockpit_topology(tmp_path / "nodes", controller_id=CONTROLLER_ID)
     cockpit = CockpitProcess(
         topology,
         tmp_path / "cockpit",
         {CONTROLLER_ID: "controller"},
-        sections={"joc": {"root-password-hash": hash_password(PASSWORD)}},
+        sections={"joc": {"root-password-hash": hash_password(PASSWORD)}, **(sections or {})},
     )
     engine = open_database(sqlite_url(tmp_path / "cockpit" / "cockpit.sqlite"))
     try:
         topology.start_all()
-        assert topology.deploy(workflow(), SLOW, ASK, version="v1").status_code == 200
+        assert topology.deploy(*workflows, version="v1").status_code == 200
         cockpit.start()
         cockpit.wait_ready()
-        wait_until(
-            lambda: sorted(_projected_workflows(engine)) == ["ask", "burst", "slow"],
-            30,
-            "the workflows in the projection",
-        )
+        expected = sorted(w["path"] for w in workflows)
+        wait_until(lambda: sorted(_projected_workflows(engine)) == expected, 30, "the workflows in the projection")
         yield Setup(topology, cockpit, engine)
     finally:
         cockpit.kill()
         topology.stop_all()
         engine.dispose()
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    with running_setup(tmp_path, [workflow(), SLOW, ASK]) as running:
+        yield running
 
 
 def _projected_workflows(engine: Engine) -> list[str]:

@@ -373,6 +373,8 @@ def test_bad_input_is_a_4xx_page_and_the_security_headers_and_cookie_are_set(ui:
         ("/orders?state=bogus", 400, "JOC-400"),
         ("/log?taskId=abc", 400, "taskId must be a number"),
         ("/order?orderId=no-such-order", 404, "no-such-order"),
+        # just added, not yet in the Cockpit's projection: a page that waits for it, not a 404
+        ("/order?orderId=just-added&added=1", 200, "the Cockpit shows it as soon as"),
         ("/workflow?path=/nowhere", 404, "nowhere"),
         ("/daily-plan?date=2026-13-45", 400, "Not a date"),
         ("/no/such/page", 404, "There is no page"),

@@ -80,9 +80,14 @@ def routes(ui: Ui) -> list[Route]:
         body = {"controllerId": viewer.controller_id, "orders": [order], **audit_log(form)}
         answer = await ui.call(request, viewer, "/orders/add", body)
         order_id = answer["orderIds"][0]
-        return redirect(f"/order?orderId={quote(order_id, safe='')}&notice=" + quote(f"Order {order_id} added."))
+        # added=1: the Cockpit's projection may not show the order yet; the page waits for it (live)
+        return redirect(
+            f"/order?orderId={quote(order_id, safe='')}&added=1&notice=" + quote(f"Order {order_id} added.")
+        )
 
     async def order_parts(request: Request, viewer: Viewer, order_id: str) -> dict[str, Any]:
+        """The order's parts; an order just added (`added=1`) that the projection does not show yet is
+        `pending` (its panel reloads on the next change) instead of unknown."""
         if not order_id:
             raise UiError(400, "Which order? (orderId is missing)")
         current = await ui.try_call(
@@ -94,6 +99,8 @@ def routes(ui: Ui) -> list[Route]:
             request, viewer, "/orders/history", {"controllerId": viewer.controller_id, "orderId": order_id, "limit": 20}
         )
         if not current.ok and not runs["history"]:
+            if request.query_params.get("added") == "1":
+                return {"order_id": order_id, "order": None, "runs": [], "tasks": [], "pending": True}
             raise UiError(404, f"There is no order '{order_id}'.")
         latest = runs["history"][0] if runs["history"] else None
         tasks: list[dict[str, Any]] = []

@@ -23,8 +23,8 @@ from tests.cockpit.api.test_joc_e2e import CONTROLLER_ID, Setup, running_setup
 from tests.cockpit.test_cockpit_e2e import wait_until, workflow
 
 pytestmark = pytest.mark.slow
-STARTS = 6
-REPEAT_S = 5
+STARTS = 4
+REPEAT_S = 4
 EVERY_DAY = {"type": "WORKINGDAYSCALENDAR", "includes": {"weekdays": [{"days": [0, 1, 2, 3, 4, 5, 6]}]}}
 
 
@@ -166,7 +166,7 @@ def test_a_schedule_gives_exactly_one_run_per_start(setup: Setup) -> None:
 @pytest.mark.parametrize("crash_at", ["daily-plan-planned", "daily-plan-submitting", "daily-plan-submitted"])
 def test_kill_9_while_planning_or_submitting_loses_nothing_and_runs_nothing_twice(setup: Setup, crash_at: str) -> None:
     setup.restart(JS7ES_TEST_CRASH_AT=crash_at)
-    today = start_plan(setup, lead_s=15)
+    today = start_plan(setup, lead_s=12)
     wait_until(lambda: setup.cockpit.process is not None and setup.cockpit.process.poll() is not None, 30, "the crash")
     setup.cockpit.env = {}
     setup.cockpit.start()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from js7es.nodes.client.cockpit import CockpitClient, cockpit_url
 from js7es.nodes.client.connection import ClientTls
 from js7es.nodes.client.errors import ClientError
 from tests.nodes.test_cli_imports import heavy, imported_by
-from tests.nodes.test_standalone import Standalone
+from tests.nodes.test_standalone import Standalone, running_standalone
 from tests.ports import free_port
 
 pytestmark = pytest.mark.slow  # a standalone's start: about 15 s on 2 cores
@@ -29,13 +28,8 @@ pytestmark = pytest.mark.slow  # a standalone's start: about 15 s on 2 cores
 
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standalone]:
-    data_dir = tmp_path_factory.mktemp("ctl-joc") / "data"
-    running = Standalone(data_dir, "--controller-port", str(free_port()), "--agent-port", str(free_port()))
-    try:
-        running.wait_for_line("Running.", timeout=60)
+    with running_standalone(tmp_path_factory.mktemp("ctl-joc") / "data") as running:
         yield running
-    finally:
-        running.stop(signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")

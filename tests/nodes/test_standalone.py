@@ -33,6 +33,17 @@ def js7es(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     )
 
 
+@contextlib.contextmanager
+def running_standalone(data_dir: Path) -> Iterator[Standalone]:
+    """A standalone on free ports, "Running." — killed at the end."""
+    running = Standalone(data_dir, "--controller-port", str(free_port()), "--agent-port", str(free_port()))
+    try:
+        running.wait_for_line("Running.", timeout=60)
+        yield running
+    finally:
+        running.stop(signal.SIGKILL)
+
+
 class Standalone:
     """A running `js7es standalone`; its output is collected by a thread, line by line."""
 

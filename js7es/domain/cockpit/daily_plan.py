@@ -34,6 +34,7 @@ from js7es.domain.calendar.model import Calendar
 from js7es.domain.calendar.schedule import PlannedStart, Schedule, planned_starts
 from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit.iam import frozen_map
+from js7es.domain.cockpit.keys import daily_plan_parts
 from js7es.domain.problem import Problem, problem
 
 PLANNED: Final = "PLANNED"
@@ -76,7 +77,7 @@ class ScheduleDay:
 
 
 # Each status change: the event class → (the statuses it applies to, the status it makes).
-_CHANGES: Final[Mapping[type[ev.CockpitEvent], tuple[frozenset[str], str]]] = {
+STATUS_CHANGES: Final[Mapping[type[ev.CockpitEvent], tuple[frozenset[str], str]]] = {
     ev.DailyPlanOrdersSubmitting: (frozenset({PLANNED, CANCELLED, SKIPPED}), SUBMITTING),
     ev.DailyPlanOrdersSubmitted: (frozenset({SUBMITTING}), SUBMITTED),
     ev.DailyPlanOrdersNotSubmitted: (frozenset({SUBMITTING}), PLANNED),
@@ -89,8 +90,6 @@ REPLANNABLE: Final = frozenset({PLANNED, REMOVED, SKIPPED, CANCELLED})
 
 
 def apply_daily_plan(day: ScheduleDay | None, key: str, name: str, event: ev.CockpitEvent) -> ScheduleDay | Problem:
-    from js7es.domain.cockpit.keys import daily_plan_parts
-
     match event:
         case ev.DailyPlanOrdersPlanned():
             if day is None:
@@ -105,7 +104,7 @@ def apply_daily_plan(day: ScheduleDay | None, key: str, name: str, event: ev.Coc
                     return ev.inapplicable(key, event, day)
                 entries[order.order_id] = PlanEntry(order=order, status=PLANNED, submission_id=event.submission_id)
             return replace(day, revision=event.revision, entries=frozen_map(entries))
-    change = _CHANGES.get(type(event))
+    change = STATUS_CHANGES.get(type(event))
     if change is None or day is None:
         return ev.inapplicable(key, event, day)
     allowed, status = change

@@ -19,6 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+from js7es.domain.calendar.model import CalendarType
+from js7es.domain.calendar.parse import parse_calendar
+from js7es.domain.calendar.schedule import parse_schedule
 from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit.iam import frozen_map, with_entry
 from js7es.domain.problem import Problem
@@ -134,15 +137,10 @@ def validate(object_type: str, configuration: Mapping[str, Any]) -> str | None:
         workflow = parse_workflow(value_to_json(configuration), path="draft", version_id="draft")
         return workflow.message if isinstance(workflow, Problem) else None
     if object_type == "SCHEDULE":
-        from js7es.domain.calendar.schedule import parse_schedule
-
         schedule = parse_schedule(value_to_json(configuration))
         return schedule.message if isinstance(schedule, Problem) else None
     if object_type in CALENDAR_TYPES:
-        from js7es.domain.calendar.model import CalendarType
-        from js7es.domain.calendar.parse import parse_calendar
-
-        kind = CalendarType.WORKING if object_type == "WORKINGDAYSCALENDAR" else CalendarType.NON_WORKING
+        kind = CalendarType(object_type)  # its values are the inventory types
         calendar = parse_calendar(value_to_json(configuration), type=kind)
         return calendar.message if isinstance(calendar, Problem) else None
     if object_type == "JOBRESOURCE":

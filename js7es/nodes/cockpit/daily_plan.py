@@ -51,7 +51,6 @@ from js7es.domain.value import value_to_json
 from js7es.nodes.client.errors import ClientError
 from js7es.nodes.client.items import deploy_operations, new_version_id
 from js7es.nodes.cockpit.api import selection
-from js7es.nodes.cockpit.api.call import ChangeMetaArgs
 from js7es.nodes.cockpit.api.joc import JocError, now_ms
 from js7es.nodes.crash import crash_point
 from js7es.projections.cockpit.queries import daily_plan as q
@@ -138,18 +137,6 @@ def system_meta(request: str, controller_id: str | None = None) -> ChangeMeta:
     return ChangeMeta(account=SYSTEM, at_ms=now_ms(), request=request, controller_id=controller_id)
 
 
-def to_meta_args(meta: ChangeMeta) -> ChangeMetaArgs:
-    return ChangeMetaArgs(
-        account=meta.account,
-        at_ms=meta.at_ms,
-        request=meta.request,
-        comment=meta.comment,
-        time_spent=None if meta.time_spent_s is None else meta.time_spent_s // 60,
-        ticket_link=meta.ticket_link,
-        controller_id=meta.controller_id,
-    )
-
-
 class DailyPlanService:
     def __init__(self, services: CockpitServices, *, clock: Any = now_ms) -> None:
         self.services = services
@@ -191,7 +178,7 @@ class DailyPlanService:
                 else:
                     schedules[obj.released.path] = (parsed, config)
             elif obj.object_type in CALENDAR_TYPES:
-                kind = CalendarType.WORKING if obj.object_type == "WORKINGDAYSCALENDAR" else CalendarType.NON_WORKING
+                kind = CalendarType(obj.object_type)
                 calendar = parse_calendar(config, type=kind)
                 if isinstance(calendar, Problem):
                     problems.append(f"{obj.released.path}: {calendar.message}")
@@ -386,7 +373,7 @@ class DailyPlanService:
             grouped = _group(batch, key_of)
             try:
                 await self.services.controller_command(
-                    to_meta_args(meta),
+                    meta,
                     controller_id=controller_id,
                     category=CATEGORY,
                     parameters={"TYPE": "AddOrders", "count": len(fresh), "first": batch[0], "last": batch[-1]},

@@ -27,14 +27,8 @@ from js7es.projections.cockpit.tracked import TrackedProjector
 FOLLOWER = "daily_plan"
 PLAN = schema.daily_plan_orders
 SUBMISSIONS = schema.daily_plan_submissions
-_STATUS_OF: dict[type[ev.CockpitEvent], str] = {
-    ev.DailyPlanOrdersSubmitting: dp.SUBMITTING,
-    ev.DailyPlanOrdersSubmitted: dp.SUBMITTED,
-    ev.DailyPlanOrdersNotSubmitted: dp.PLANNED,
-    ev.DailyPlanOrdersCancelled: dp.CANCELLED,
-    ev.DailyPlanOrdersRemoved: dp.REMOVED,
-    ev.DailyPlanOrdersSkipped: dp.SKIPPED,
-}
+# The status each status event makes: the domain's table (the transitions' own).
+_STATUS_OF: dict[type[ev.CockpitEvent], str] = {cls: status for cls, (_, status) in dp.STATUS_CHANGES.items()}
 _CHUNK = 500
 
 

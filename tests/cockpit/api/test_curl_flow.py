@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.components import missing
-from tests.nodes.test_standalone import Standalone
-from tests.ports import free_port
+from tests.nodes.test_standalone import Standalone, running_standalone
 
 SCRIPT = Path(__file__).with_name("curl_flow.sh")
 
@@ -28,13 +26,8 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standalone]
     for tool in ("bash", "curl"):
         if shutil.which(tool) is None:  # scripts/test installs curl; CI fails without it (house rule 2)
             missing(f"the curl flow needs {tool} (Debian: apt-get install {tool})")
-    data_dir = tmp_path_factory.mktemp("curl") / "data"
-    running = Standalone(data_dir, "--controller-port", str(free_port()), "--agent-port", str(free_port()))
-    try:
-        running.wait_for_line("Running.", timeout=60)
+    with running_standalone(tmp_path_factory.mktemp("curl") / "data") as running:
         yield running
-    finally:
-        running.stop(signal.SIGKILL)
 
 
 def joc_url(standalone: Standalone) -> str:

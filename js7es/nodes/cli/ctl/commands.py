@@ -61,13 +61,16 @@ def parse_at(text: str, now: Callable[[], float] = time.time) -> int:
         except ValueError:
             raise usage_error(f"--at {text!r}: expected +SECONDS or an ISO time like 2026-01-31T12:00:00") from None
         return int((now() + seconds) * 1000)
+    return int(at_moment(text).timestamp() * 1000)
+
+
+def at_moment(text: str) -> datetime.datetime:
+    """``--at`` as an ISO time: with its offset, or local time without one."""
     try:
         moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise usage_error(f"--at {text!r}: expected +SECONDS or an ISO time like 2026-01-31T12:00:00") from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return int(moment.timestamp() * 1000)
+    return moment if moment.tzinfo is not None else moment.astimezone()
 
 
 def new_order_id(workflow: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from js7es.domain.value import dumps
-from js7es.nodes.cli.ctl.commands import parse_argument
+from js7es.nodes.cli.ctl.commands import at_moment, parse_argument
 from js7es.nodes.cli.ctl.output import format_table, local_iso, local_time, position_text
 from js7es.nodes.client.cockpit import CockpitClient
 from js7es.nodes.client.errors import ClientError, usage_error
@@ -56,13 +56,7 @@ def scheduled_for(text: str, now: float | None = None) -> str:
         if seconds < 0:
             raise usage_error(f"--at {text!r}: a time in the future")
         return f"now + {round(seconds)}"
-    try:
-        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise usage_error(f"--at {text!r}: expected +SECONDS or an ISO time like 2026-01-31T12:00:00") from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return moment.isoformat(timespec="seconds")
+    return at_moment(text).isoformat(timespec="seconds")
 
 
 def add_order(client: CockpitClient, args: argparse.Namespace) -> int:

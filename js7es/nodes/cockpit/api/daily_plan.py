@@ -203,13 +203,15 @@ def _plan_filter(call: Call, body: OrdersFilter, *, statuses: Sequence[str] = ()
     )
 
 
+def _permitted(call: Call, row: dict[str, Any]) -> bool:
+    """Whether the account may see the planned order: its workflow's and its schedule's folders."""
+    return call.folder_permitted(row["workflow_path"], row["controller_id"]) and call.folder_permitted(
+        row["schedule_path"], row["controller_id"]
+    )
+
+
 def _permitted_rows(call: Call, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        r
-        for r in rows
-        if call.folder_permitted(r["workflow_path"], r["controller_id"])
-        and call.folder_permitted(r["schedule_path"], r["controller_id"])
-    ]
+    return [r for r in rows if _permitted(call, r)]
 
 
 def _by_key(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
@@ -445,9 +447,8 @@ async def _modify(call: Call, body: ModifyFilter, statuses: Sequence[str]) -> di
     f = _plan_filter(call, body, statuses=statuses)
     rows = await call.in_thread(q.plan_rows, call.services.engine, f)
     named = set(body.orderIds or ())
-    denied = [r for r in rows if r not in _permitted_rows(call, [r])]
-    for row in denied:
-        if row["order_id"] in named:
+    for row in rows:
+        if row["order_id"] in named and not _permitted(call, row):
             raise JocError("JOC-419", f"no permission for the folder of {row['order_id']}", 403)
     permitted = _permitted_rows(call, rows)
     if body.late is not None:

@@ -21,8 +21,6 @@ Cockpit process with SIGKILL at that point of the deploy path, for the crash tes
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import uuid
 from typing import Any
 
@@ -38,18 +36,13 @@ from js7es.nodes.cockpit.api.inventory import find, normal_path
 from js7es.nodes.cockpit.api.joc import JocError, bad_request, now_ms, ok
 from js7es.nodes.cockpit.api.models import Audited, OkResponse, Request, String255
 from js7es.nodes.cockpit.api.services import CockpitServices, to_change_meta
+from js7es.nodes.crash import crash_point
 
 log = logging.getLogger(__name__)
 DEPLOY = "sos:products:joc:inventory:deploy"
 CONTROLLER_DEPLOY = "sos:products:controller:deployment:deploy"
 CATEGORY = "DEPLOYMENT"
 UNKNOWN_OUTCOME = {"code": "UnknownOutcome", "message": "unknown outcome: not at the Controller"}
-
-
-def crash_point(name: str) -> None:
-    """Test only (JS7ES_TEST_CRASH_AT): dies here like a kill -9."""
-    if os.environ.get("JS7ES_TEST_CRASH_AT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class Configuration(Request):

@@ -52,7 +52,11 @@ DEFAULT_EVENTS_WAIT_S = 60.0
 EVENTS_POLL_S = 1.0
 
 
-def to_change_meta(args: ChangeMetaArgs) -> ChangeMeta:
+def to_change_meta(args: ChangeMetaArgs | ChangeMeta) -> ChangeMeta:
+    """The store's ChangeMeta of what the API knows (a ChangeMeta made elsewhere, e.g. by the daily plan
+    service, passes as it is)."""
+    if isinstance(args, ChangeMeta):
+        return args
     return ChangeMeta(
         account=args.account,
         at_ms=args.at_ms,
@@ -252,7 +256,9 @@ class CockpitServices:
 
     # --- changing the store
 
-    async def execute(self, aggregate_key: str, command: cmd.CockpitCommand, meta: ChangeMetaArgs) -> list[Any]:
+    async def execute(
+        self, aggregate_key: str, command: cmd.CockpitCommand, meta: ChangeMetaArgs | ChangeMeta
+    ) -> list[Any]:
         """Executes `command` in the store; a refusal becomes JOC's 420 with the problem."""
         result = await anyio.to_thread.run_sync(self.store.execute, aggregate_key, command, to_change_meta(meta))
         if isinstance(result, Problem):
@@ -261,7 +267,7 @@ class CockpitServices:
 
     async def controller_command(
         self,
-        meta: ChangeMetaArgs,
+        meta: ChangeMetaArgs | ChangeMeta,
         *,
         controller_id: str,
         category: str,
@@ -280,7 +286,7 @@ class CockpitServices:
 
     async def audited_call(
         self,
-        meta: ChangeMetaArgs,
+        meta: ChangeMetaArgs | ChangeMeta,
         *,
         controller_id: str,
         category: str,

@@ -164,9 +164,9 @@ def test_an_order_added_in_another_browser_shows_within_a_second(ui: Ui) -> None
     watcher, adder = ui.page(), ui.page()
     ui.login(watcher)
     ui.login(adder)
-    watcher.goto(ui.url + "/orders?workflow=/greet")
-    watcher.wait_for_function("() => document.body.getAttribute('hx-ext') === 'sse'")
-    time.sleep(1.0)  # the event stream is open
+    # the page's event stream answered (its headers): what comes now is pushed, not read at render
+    with watcher.expect_response(lambda r: "/live?" in r.url and r.status == 200, timeout=10_000):
+        watcher.goto(ui.url + "/orders?workflow=/greet")
     adder.goto(ui.url + "/orders/new?workflow=/greet")
     adder.fill("#arg-name", "Grace")
     adder.fill("#o-name", "second")

@@ -217,7 +217,6 @@ class DailyPlanService:
         wanted_workflows = None if workflow_names is None else set(workflow_names)
         outcome = PlanOutcome(problems=list(released.problems))
         pending: list[tuple[str, int, list[ev.CockpitEvent]]] = []
-        submit_flags: dict[str, bool] = {}
         for plan_date in dates:
             for path, (schedule, config) in sorted(released.schedules.items()):
                 if wanted is not None and path not in wanted:
@@ -266,10 +265,9 @@ class DailyPlanService:
                     )
                 if events:
                     pending.append((key, version, events))
-                    submit_flags[key] = schedule.submit_order_to_controller_when_planned
                     outcome.planned += len(to_plan)
                     outcome.schedule_days += 1
-                    if submit_flags[key] and to_plan:
+                    if schedule.submit_order_to_controller_when_planned and to_plan:
                         outcome.submit[key] = [o.order_id for o in to_plan]
                 if len(pending) >= CHUNK:
                     self._append_plans(pending, meta, outcome)
@@ -305,17 +303,18 @@ class DailyPlanService:
         make: Any,
         allowed: frozenset[str],
         meta: ChangeMeta,
-    ) -> dict[str, list[str]]:
+    ) -> dict[str, list[ev.PlanOrder]]:
         """Appends `make(order_ids)` to each aggregate for those of its orders in an `allowed` status,
-        in transactions of CHUNK aggregates (a conflicting chunk decides again); returns what changed."""
-        changed: dict[str, list[str]] = {}
+        in transactions of CHUNK aggregates (a conflicting chunk decides again); returns the orders changed
+        per aggregate."""
+        changed: dict[str, list[ev.PlanOrder]] = {}
         items = list(by_key.items())
         for i in range(0, len(items), CHUNK):
             chunk = items[i : i + CHUNK]
             for _ in range(5):
                 decided: list[ev.KeyedCockpitEvent] = []
                 versions: dict[str, int] = {}
-                done: dict[str, list[str]] = {}
+                done: dict[str, list[ev.PlanOrder]] = {}
                 for key, order_ids in chunk:
                     version, state = self.store.load(key)
                     if not isinstance(state, dp.ScheduleDay):
@@ -326,23 +325,12 @@ class DailyPlanService:
                     if ids:
                         decided.append(ev.KeyedCockpitEvent(key=key, event=make(tuple(ids))))
                         versions[key] = version
-                        done[key] = ids
+                        done[key] = [state.entries[o].order for o in ids]
                 result = self.store.append(decided, meta, versions)
                 if not isinstance(result, Problem):
                     changed.update(done)
                     break
         return changed
-
-    def orders_of(self, by_key: Mapping[str, Sequence[str]]) -> dict[str, ev.PlanOrder]:
-        found: dict[str, ev.PlanOrder] = {}
-        for key, order_ids in by_key.items():
-            _, state = self.store.load(key)
-            if isinstance(state, dp.ScheduleDay):
-                for order_id in order_ids:
-                    entry = state.entries.get(order_id)
-                    if entry is not None:
-                        found[order_id] = entry.order
-        return found
 
     # --- submitting ----------------------------------------------------------------------------------------
 
@@ -363,8 +351,8 @@ class DailyPlanService:
         if not marked:
             return SubmitOutcome()
         crash_point("daily-plan-submitting")
-        orders = await anyio.to_thread.run_sync(self.orders_of, marked)
-        key_of = {order_id: key for key, ids in marked.items() for order_id in ids}
+        orders = {o.order_id: o for planned in marked.values() for o in planned}
+        key_of = {o.order_id: key for key, planned in marked.items() for o in planned}
         submitted = refused = in_doubt = 0
         ids = list(key_of)
         for i in range(0, len(ids), ADD_ORDERS_BATCH):

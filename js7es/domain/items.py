@@ -102,17 +102,14 @@ def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Prob
                 uri = obj.get("uri")
                 if not isinstance(uri, str) or not uri:
                     return problem("InvalidItem", f"SubagentItem {subagent_id}: needs a uri")
-                if obj.get("disabled") and not committed:  # js7es runs jobs on the Director, disabled or not
-                    return problem(
-                        "NotSupported",
-                        f"SubagentItem {subagent_id}: js7es does not support disabled subagents yet",
-                        field="disabled",
-                    )
+                disabled = obj.get("disabled", False)
+                if not isinstance(disabled, bool):
+                    return problem("InvalidItem", f"SubagentItem {subagent_id}: disabled must be true or false")
                 return SubagentItem(
                     id=subagent_id,
                     agent_path=agent_path,
                     uri=uri,
-                    disabled=bool(obj.get("disabled", False)),
+                    disabled=disabled,
                     raw={**obj, "TYPE": "SubagentItem"},
                 )
             case "JobResource":

@@ -80,12 +80,15 @@ def agent_state(*, dedicated: bool = True, workflow: bool = True, order: Order |
     return state
 
 
+SUBAGENT_JSON: dict[str, Any] = {"TYPE": "SubagentItem", "id": AGENT, "agentPath": AGENT, "uri": "https://a:1"}
 NEW = agent_state(dedicated=False, workflow=False)
 EMPTY = agent_state()
 WITH_ORDER = agent_state(order=ORDER)
 DETACHING = agent_state(order=replace(ORDER, attached=Attachment(kind="Detaching", agent_path=AGENT)))
 SUSPENDING = agent_state(order=replace(ORDER, mark=Suspending()))
 FINISHED = agent_state(order=replace(ORDER, state=st.Finished()))
+WITH_SUBAGENT = agent_state()
+assert WITH_SUBAGENT.apply_event(NO_KEY, ItemAttachedToMe(item=SUBAGENT_JSON)) is None
 
 DEDICATE = DedicateAgentDirector(agent_path=AGENT, controller_id="js7es")
 TABLE: list[tuple[str, AgentState, AgentCommand, str]] = [
@@ -107,6 +110,9 @@ TABLE: list[tuple[str, AgentState, AgentCommand, str]] = [
     ("attach an item that is here", EMPTY, AttachItems(items=(WORKFLOW_JSON,)), "no event"),
     ("attach an unknown item type", EMPTY, AttachItems(items=({"TYPE": "Gadget"},)), "UnknownItemType"),
     ("attach items undedicated", NEW, AttachItems(items=(WORKFLOW_JSON,)), "AgentNotDedicated"),
+    ("attach the Director's SubagentItem", EMPTY, AttachItems(items=(SUBAGENT_JSON,)), "ItemAttachedToMe"),
+    ("attach it again", WITH_SUBAGENT, AttachItems(items=(SUBAGENT_JSON,)), "no event"),
+    ("disable it", WITH_SUBAGENT, AttachItems(items=({**SUBAGENT_JSON, "disabled": True},)), "ItemAttachedToMe"),
     ("attach an order", EMPTY, AttachOrder(order=ORDER), "OrderAttachedToAgent"),
     ("attach an order again", WITH_ORDER, AttachOrder(order=ORDER), "no event"),
     ("attach an order of an unknown workflow", agent_state(workflow=False), AttachOrder(order=ORDER), "UnknownItem"),
@@ -197,3 +203,18 @@ def test_undecodable_commands_are_coded_problems() -> None:
     assert isinstance(bad_order, Problem) and bad_order.code == "InvalidOrder"
     bad_mark = decode_command({"TYPE": "MarkOrder", "orderId": "x", "mark": {"TYPE": "Exploding"}})
     assert isinstance(bad_mark, Problem) and bad_mark.code == "InvalidRequest"
+
+
+def test_a_disabled_director_subagent_holds_the_agents_jobs_and_survives_a_snapshot() -> None:
+    """The Director's own SubagentItem (id = the local subagent id) rules whether jobs start here."""
+    state = agent_state()
+    assert state.local_subagent_enabled  # no SubagentItem: enabled, as before any was sent
+    assert state.apply_event(NO_KEY, ItemAttachedToMe(item={**SUBAGENT_JSON, "disabled": True})) is None
+    assert not state.local_subagent_enabled
+    other = {**SUBAGENT_JSON, "id": "other", "agentPath": "other-agent"}
+    refused = state.apply_event(NO_KEY, ItemAttachedToMe(item=other))
+    assert isinstance(refused, Problem) and refused.code == "InvalidItem"
+    restored = AgentState.from_snapshot(list(state.snapshot_objects()))
+    assert not restored.local_subagent_enabled and restored.has_item({**SUBAGENT_JSON, "disabled": True})
+    assert state.apply_event(NO_KEY, ItemAttachedToMe(item=SUBAGENT_JSON)) is None
+    assert state.local_subagent_enabled

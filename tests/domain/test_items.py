@@ -126,11 +126,15 @@ def test_bad_operations_are_refused_with_codes() -> None:
 
 
 def test_item_fields_js7es_does_not_implement_are_refused_not_ignored() -> None:
-    """An AgentRef's processLimit (js7es takes it from agent.toml) and a disabled subagent would run
-    differently than JS7 runs them: refused as NotSupported, and nothing changes."""
+    """An AgentRef's processLimit (js7es takes it from agent.toml) would run differently than JS7 runs
+    it: refused as NotSupported, and nothing changes. A disabled subagent is JS7's: accepted."""
     sim = Simulator()
-    for operation in (simple({**AGENT, "processLimit": 3}), simple({**SUBAGENT, "disabled": True})):
-        refused = update(sim, simple(AGENT), operation)
-        assert isinstance(refused, Problem) and refused.code == "NotSupported", refused
+    refused = update(sim, simple(AGENT), simple({**AGENT, "processLimit": 3}))
+    assert isinstance(refused, Problem) and refused.code == "NotSupported", refused
     assert sim.state.agent_refs == {} and sim.log == []
-    assert not isinstance(update(sim, simple(AGENT), simple({**SUBAGENT, "disabled": False})), Problem)
+    bad = update(sim, simple(AGENT), simple({**SUBAGENT, "disabled": "yes"}))
+    assert isinstance(bad, Problem) and bad.code == "InvalidItem", bad
+    assert not isinstance(update(sim, simple(AGENT), simple({**SUBAGENT, "disabled": True})), Problem)
+    assert sim.state.subagents[SUBAGENT["id"]].disabled
+    assert not isinstance(update(sim, simple({**SUBAGENT, "disabled": False})), Problem)
+    assert not sim.state.subagents[SUBAGENT["id"]].disabled

@@ -12,14 +12,14 @@ from typing import Any
 from js7es.domain import codec
 from js7es.domain.agent.events import AgentDedicatedToController, ItemAttachedToMe, ItemDetachedFromMe
 from js7es.domain.event import Event
-from js7es.domain.items import JobResource, parse_simple_item
+from js7es.domain.items import JobResource, SubagentItem, parse_simple_item
 from js7es.domain.order.apply import apply_order
 from js7es.domain.order.events import OrderDetached, OrderEvent
 from js7es.domain.problem import Problem, problem
 from js7es.domain.state import ControllerState
 from js7es.domain.value import value_to_json
 from js7es.domain.workflow.parse import parse_workflow
-from js7es.domain.workflow.workflow import WorkflowId
+from js7es.domain.workflow.workflow import Workflow, WorkflowId
 
 
 class AgentState(ControllerState):
@@ -33,6 +33,14 @@ class AgentState(ControllerState):
     @property
     def local_subagent_id(self) -> str | None:
         return self.directors[0] if self.directors else self.agent_path
+
+    @property
+    def local_subagent_enabled(self) -> bool:
+        """Whether jobs may start here: the Controller may disable the Director's own Subagent (its
+        SubagentItem's `disabled`), and then orders wait until it is enabled again (JS7's
+        SubagentDisabledTest); processes already running go on."""
+        subagent = self.subagents.get(self.local_subagent_id or "")
+        return subagent is None or not subagent.disabled
 
     @property
     def is_dedicated(self) -> bool:
@@ -73,6 +81,13 @@ class AgentState(ControllerState):
         item = parse_simple_item(obj, committed=True)
         if isinstance(item, Problem):
             return item
+        if isinstance(item, SubagentItem):
+            if self.agent_path is not None and item.agent_path != self.agent_path:
+                return problem(
+                    "InvalidItem", f"{item.key} belongs to Agent {item.agent_path!r}, not {self.agent_path!r}"
+                )
+            self.subagents[item.id] = item
+            return None
         if not isinstance(item, JobResource):
             return problem("InvalidItem", f"{item.key} is not attached to Agents")
         self.job_resources[item.path] = item
@@ -80,12 +95,17 @@ class AgentState(ControllerState):
 
     def has_item(self, obj: Any) -> bool:
         """Whether exactly this item is attached already (attaching is idempotent)."""
-        if isinstance(obj, Mapping) and "instructions" in obj:
-            wid = WorkflowId(str(obj.get("path")), str(obj.get("versionId")))
-            existing = self.workflows.get(wid)
-            return existing is not None and dict(existing.raw) == dict(obj)
-        existing_resource = self.job_resources.get(str(obj.get("path"))) if isinstance(obj, Mapping) else None
-        return existing_resource is not None and dict(existing_resource.raw) == dict(obj)
+        if not isinstance(obj, Mapping):
+            return False
+        existing: Workflow | JobResource | SubagentItem | None
+        if "instructions" in obj:
+            existing = self.workflows.get(WorkflowId(str(obj.get("path")), str(obj.get("versionId"))))
+        elif obj.get("TYPE") in ("SubagentItem", "Subagent"):
+            existing = self.subagents.get(str(obj.get("id")))
+            obj = {**obj, "TYPE": "SubagentItem"}
+        else:
+            existing = self.job_resources.get(str(obj.get("path")))
+        return existing is not None and dict(existing.raw) == dict(obj)
 
     def snapshot_objects(self) -> Iterator[dict[str, Any]]:
         yield {
@@ -96,6 +116,8 @@ class AgentState(ControllerState):
             "agentRunId": self.agent_run_id,
             "directors": list(self.directors),
         }
+        for sub in sorted(self.subagents.values(), key=lambda i: i.id):
+            yield {"TYPE": "SimpleItem", "item": dict(sub.raw)}
         for res in sorted(self.job_resources.values(), key=lambda i: i.path):
             yield {"TYPE": "SimpleItem", "item": dict(res.raw)}
         for wid in sorted(self.workflows, key=str):

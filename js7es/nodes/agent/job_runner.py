@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from js7es.domain.agent.agent_state import AgentState
+from js7es.domain.agent.events import ItemAttachedToMe
 from js7es.domain.event import KeyedEvent, Stamped
 from js7es.domain.order.admission import admission_start
 from js7es.domain.order.events import (
@@ -100,6 +101,8 @@ class JobRunner:
         touched: list[str] = []
         for s in stamped:
             match s.event:
+                case ItemAttachedToMe() if self.state.local_subagent_enabled:  # maybe enabled again
+                    touched.extend(self.state.orders)
                 case OrderProcessingStarted() if s.key in self._running:
                     self._spawn(self._run(s.key))
                 case (
@@ -171,7 +174,7 @@ class JobRunner:
         ):
             return None
         found = self._job_here(order)
-        if found is None:
+        if found is None or not self.state.local_subagent_enabled:  # disabled: enabling wakes them all
             return None
         workflow, job, instruction = found
         if job.admission_time_scheme is not None:

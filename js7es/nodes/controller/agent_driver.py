@@ -21,6 +21,7 @@ from js7es.domain.event import KeyedEvent
 from js7es.domain.order.order import Order
 from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
+from js7es.domain.value import dumps
 from js7es.nodes.client.http import Unreachable
 from js7es.nodes.controller.agent_client import AgentClient
 
@@ -79,6 +80,10 @@ class AgentDriver:
             self._pending_attach[order_id] = None
         else:
             self._pending[order_id] = None
+        self._wake.set()
+
+    def items_changed(self) -> None:
+        """An item changed at the Controller: send this Agent its SubagentItems again where they differ."""
         self._wake.set()
 
     def _take_pending(self, n: int) -> list[str]:
@@ -186,6 +191,12 @@ class AgentDriver:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if subagents := self._subagent_commands():  # before orders: a disabled Subagent starts none
+                replies = _checked(await client.command(agent_commands.AgentBatch(commands=tuple(subagents))))
+                for reply in replies:
+                    if isinstance(reply, dict) and reply.get("TYPE") == "Problem":
+                        log.warning("Agent %s refused its SubagentItems: %s", self.agent_path, reply)
+                        self._items_sent.clear()
             while order_ids := self._take_pending(BATCH_SIZE):
                 commands: list[agent_commands.AgentCommand] = []
                 for order_id in order_ids:
@@ -209,6 +220,16 @@ class AgentDriver:
         if order.mark is not None and not order.mark_on_agent:
             return [agent_commands.MarkOrder(order_id=order.id, mark=order.mark)]
         return []
+
+    def _subagent_commands(self) -> list[agent_commands.AgentCommand]:
+        """The Agent's SubagentItems (their `disabled` rules where its jobs run) not sent as they are now."""
+        items = []
+        for subagent in sorted(self.state.subagents.values(), key=lambda s: s.id):
+            sent_as = f"{subagent.key}={dumps(dict(subagent.raw))}"
+            if subagent.agent_path == self.agent_path and sent_as not in self._items_sent:
+                items.append(dict(subagent.raw))
+                self._items_sent.add(sent_as)
+        return [agent_commands.AttachItems(items=tuple(items))] if items else []
 
     def _item_commands(self, order: Order) -> list[agent_commands.AgentCommand]:
         workflow = self.state.workflow_of(order)

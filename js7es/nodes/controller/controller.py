@@ -12,10 +12,10 @@ from js7es.domain.commands import Command, Decided
 from js7es.domain.commands.items import UpdateItems
 from js7es.domain.commands.orders import AddOrders, FreshOrder
 from js7es.domain.event import Stamped
-from js7es.domain.items import ItemDeleted, UnsignedSimpleItemAdded
+from js7es.domain.items import ItemDeleted, UnsignedSimpleItemAdded, UnsignedSimpleItemChanged
 from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
-from js7es.domain.value import Value
+from js7es.domain.value import Value, value_to_json
 from js7es.journal.api import Journal
 from js7es.nodes.controller.agent_client import AgentClient
 from js7es.nodes.controller.agent_driver import AgentDriver
@@ -82,10 +82,12 @@ class ControllerCore:
             asyncio.get_running_loop().create_task(driver.stop())
 
     def _on_commit(self, stamped: Sequence[Stamped]) -> None:
-        items_changed = False
+        items_changed = subagents_changed = False
         for s in stamped:
             if isinstance(s.event, (UnsignedSimpleItemAdded, ItemDeleted)):
                 items_changed = True
+            if isinstance(s.event, (UnsignedSimpleItemAdded, UnsignedSimpleItemChanged)):
+                subagents_changed = subagents_changed or value_to_json(s.event.item).get("TYPE") == "SubagentItem"
             order = self.state.orders.get(s.key)
             if order is not None and order.attached is not None:
                 driver = self.drivers.get(order.attached.agent_path)
@@ -93,6 +95,9 @@ class ControllerCore:
                     driver.order_changed(order.id)
         if items_changed:
             self._sync_drivers()
+        if subagents_changed:
+            for driver in self.drivers.values():
+                driver.items_changed()
 
     # -- operations of the API --------------------------------------------------------------------
 

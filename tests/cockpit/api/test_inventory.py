@@ -331,3 +331,33 @@ def test_an_export_file_name_beyond_latin_1_is_sent_rfc_5987_encoded(joc: Joc) -
     r = joc.post("/inventory/export", body, token=token)
     assert r.status_code == 200, r.text
     assert r.headers["content-disposition"] == "attachment; filename*=UTF-8''%C4%80usfuhr.zip"
+
+
+def test_disable_and_enable_a_standalone_agent(joc: Joc, controller: StandInController) -> None:
+    """/agents/inventory/disable|enable (deployAgents-schema): the inventory's flag, and for a deployed
+    Agent its director SubagentItem with `disabled` sent to the Controller, audited with the comment."""
+    token = joc.login()
+    body = {"controllerId": "js7es", "agents": [{"agentId": "agent-1", "agentName": "agent-1", "url": "https://a:1"}]}
+    assert joc.post("/agents/inventory/store", body, token=token).status_code == 200
+    disable = {"controllerId": "js7es", "agentIds": ["agent-1"], "auditLog": {"comment": "maintenance"}}
+    assert joc.post("/agents/inventory/disable", disable, token=token).status_code == 200
+    assert controller.posts == []  # not deployed yet: the flag waits for the first deployment
+    assert joc.post("/agents/inventory/deploy", {"controllerId": "js7es", "agentIds": ["agent-1"]}, token=token)
+    assert controller.items["SubagentItem:agent-1"]["disabled"] is True
+    read = joc.post("/agents/inventory", {"controllerId": "js7es"}, token=token).json()
+    assert [a["disabled"] for a in read["agents"]] == [True]
+
+    assert joc.post("/agents/inventory/enable", disable, token=token).status_code == 200
+    assert "disabled" not in controller.items["SubagentItem:agent-1"]
+    posts = len(controller.posts)
+    assert joc.post("/agents/inventory/enable", disable, token=token).status_code == 200
+    assert len(controller.posts) == posts + 1  # sent again: a failed deployment before is mended
+    assert "disabled" not in controller.items["SubagentItem:agent-1"]
+    assert joc.post("/agents/inventory/disable", disable, token=token).status_code == 200
+    assert controller.items["SubagentItem:agent-1"]["disabled"] is True
+
+    unknown = joc.post("/agents/inventory/disable", {**disable, "agentIds": ["nope"]}, token=token)
+    assert unknown.status_code == 420 and "nope" in unknown.json()["error"]["message"]
+    joc.audited()
+    entries = joc.post("/audit_log", {"comment": "maintenance"}, token=token).json()["auditLog"]
+    assert entries and all(e["comment"] == "maintenance" for e in entries)

@@ -1,5 +1,6 @@
 """/agents from `agents` and the running tasks counted in `orders`.
 
+An Agent is disabled when its Director's own SubagentItem is (the Cockpit's /agents/inventory/disable).
 JOC (AgentsResourceStateImpl.java) shows the Agent's coupling state: Coupled → COUPLED (severity 0),
 Reset → INITIALISED (1, reason FRESH), and a coupling problem keeps the text and takes the connection
 state's severity: 8 for a missing heartbeat (WITH_TEMPORARY_ERROR), else 2 (WITH_PERMANENT_ERROR),
@@ -20,6 +21,7 @@ from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.queries.common import Db, connected
 
 AG = schema.agents
+SA = schema.subagents
 O = schema.orders  # noqa: E741
 
 _FILTER: dict[str, ColumnElement[bool]] = {
@@ -72,7 +74,15 @@ def list_agents(
     )
     agents = []
     with connected(db) as c:
+        disabled_subagents = set(
+            c.execute(
+                sa.select(SA.c.subagent_id).where(
+                    SA.c.controller_id == controller_id, SA.c.disabled, sa.not_(SA.c.deleted)
+                )
+            ).scalars()
+        )
         for row in c.execute(query):
+            directors = loads(row.directors) if row.directors else []
             agent: dict[str, Any] = {
                 "controllerId": controller_id,
                 "agentId": row.agent_path,
@@ -80,13 +90,12 @@ def list_agents(
                 "url": row.uri or "",
                 "state": agent_state(row.coupling, row.last_problem),
                 "runningTasks": int(row.running_tasks),
-                "disabled": False,
+                "disabled": (directors[0] if directors else row.agent_path) in disabled_subagents,
             }
             if row.process_limit is not None:
                 agent["processLimit"] = row.process_limit
             if row.coupling == "CouplingFailed" and row.last_problem:
                 agent["errorMessage"] = row.last_problem
-            directors = loads(row.directors) if row.directors else []
             if directors:
                 agent["subagents"] = []  # the Subagents' own states are not projected yet
             agents.append(agent)

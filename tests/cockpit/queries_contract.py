@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from js7es.domain.event import KeyedEvent
+from js7es.domain.event import NO_KEY, KeyedEvent
+from js7es.domain.items import UnsignedSimpleItemAdded, UnsignedSimpleItemChanged
 from js7es.domain.order.events import OrderProcessingStarted, OrderStdoutWritten
-from js7es.domain.value import dumps
+from js7es.domain.value import dumps, value_from_json
 from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.queries import agents, controllers, history, logs, orders, workflows
 from js7es.projections.cockpit.queries import events as event_queries
@@ -356,6 +357,20 @@ class QueriesContract:
         single = controllers.get_controller(engine, C1)
         assert single is not None
         check({"controller": single}, "controller/jobscheduler200_v-schema.json")
+
+    def test_an_agent_of_a_director_shows_its_subagents_url_and_disabled(self, engine: Engine) -> None:
+        ref = {"TYPE": "AgentRef", "path": "A", "directors": ["A-director"]}
+        director = {"TYPE": "SubagentItem", "id": "A-director", "agentPath": "A", "uri": "https://a:1"}
+        added = [KeyedEvent(NO_KEY, UnsignedSimpleItemAdded(item=value_from_json(i))) for i in (ref, director)]
+        disabled = {**director, "disabled": True}
+        changed = [KeyedEvent(NO_KEY, UnsignedSimpleItemChanged(item=value_from_json(disabled)))]
+        projector = project(engine, stamp(added), batch=10)
+        (agent,) = agents.list_agents(engine, C1)["agents"]
+        check({"agents": [agent]}, "agent/agents_v-schema.json")
+        assert (agent["url"], agent["disabled"]) == ("https://a:1", False)
+        projector.apply(C1, stamp(changed, start=T0 * 1000 + 10_000_000))
+        (agent,) = agents.list_agents(engine, C1)["agents"]
+        assert (agent["url"], agent["disabled"]) == ("https://a:1", True)
 
     def test_deployed_paths_give_folders_to_every_query(self, engine: Engine) -> None:
         """A workflow deployed through the Cockpit's inventory shows at its path (deployed_objects); without

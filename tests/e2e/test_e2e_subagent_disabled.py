@@ -15,11 +15,12 @@ QUIET_S = 1.0  # long enough for a job on an idle Agent to have started many tim
 
 
 def set_disabled(topology: Topology, disabled: bool) -> None:
+    """Enabling sends the item as first deployed (no `disabled` field): the same JSON as before the disable
+    must reach the Agent again."""
     director = next(i for i in topology.agent_items() if i["TYPE"] == "SubagentItem")
+    item = {**director, "disabled": True} if disabled else director
     with topology.controller() as c:
-        response = c.post(
-            "/controller/api/item", json=[{"TYPE": "AddOrChangeSimple", "item": {**director, "disabled": disabled}}]
-        )
+        response = c.post("/controller/api/item", json=[{"TYPE": "AddOrChangeSimple", "item": item}])
     assert response.status_code == 200, response.text
 
 
@@ -51,3 +52,13 @@ def test_a_disabled_director_subagent_starts_no_job_until_enabled(topology: Topo
     events = topology.wait_for(lambda es: topology.terminated(es, "waiting"))
     assert [e["subagentId"] for e in started(events, "waiting")] == ["agent-director"]
     assert topology.order_events(events, "waiting")[-1] == "OrderFinished"
+
+    # Once more without a restart in between: each change reaches the Agent, also back to a JSON sent before.
+    set_disabled(topology, True)
+    assert topology.add_order("again", "w").status_code == 201
+    topology.wait_for(lambda es: "OrderAttached" in topology.order_events(es, "again"))
+    time.sleep(QUIET_S)
+    assert not started(topology.events(), "again")
+    set_disabled(topology, False)
+    events = topology.wait_for(lambda es: topology.terminated(es, "again"))
+    assert topology.order_events(events, "again")[-1] == "OrderFinished"

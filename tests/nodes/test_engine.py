@@ -168,6 +168,7 @@ def test_an_order_between_cycles_is_woken_by_its_timer_also_after_recovery(tmp_p
         while not isinstance(engine.state.orders[f"#{today}#P1"].state, st.Prompting):
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
+        await engine.settle()  # applied is not yet committed: the journal must hold it before it closes
         engine.cancel_timers()
         engine.journal.close()
 

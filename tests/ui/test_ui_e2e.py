@@ -103,7 +103,7 @@ class Ui:
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
     root = tmp_path_factory.mktemp("ui")
-    users = {"cockpit": COCKPIT_USER}
+    users = {"cockpit": {**COCKPIT_USER, "permissions": [*COCKPIT_USER["permissions"], "UpdateItem"]}}  # deploys
     topology = ClusterTopology(
         root / "nodes", controller_id=CONTROLLER_ID, extra_users={"primary": users, "backup": users},
         journal_readers=("cockpit",),
@@ -123,10 +123,20 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
             for name in ("watch", "agent", "primary", "backup"):
                 topology.wait_ready(name)
             assert topology.wait_coupled() == "primary"
-            assert topology.deploy(GREET, SLOW, version="v1").status_code == 200
             cockpit.start()
             cockpit.wait_ready()
             setup = Ui(topology, cockpit, browser)
+            with setup.api(setup.token()) as c:  # the Agent as JOC has it: in the inventory, deployed by it
+                agent = {
+                    "agentId": "agent",
+                    "agentName": "agent",
+                    "url": f"https://{HOST}:{topology.nodes['agent'].port}",
+                }
+                agents = {"controllerId": CONTROLLER_ID, "agents": [agent]}
+                assert c.post("/agents/inventory/store", json=agents).status_code == 200
+                deploy = {"controllerId": CONTROLLER_ID, "agentIds": ["agent"]}
+                assert c.post("/agents/inventory/deploy", json=deploy).status_code == 200
+            assert topology.deploy(GREET, SLOW, version="v1", with_agents=False).status_code == 200
             with setup.api(setup.token()) as c:
                 wait_until(
                     lambda: len(c.post("/workflows", json={"controllerId": CONTROLLER_ID}).json()["workflows"]) == 2,
@@ -408,6 +418,36 @@ def test_bad_input_is_a_4xx_page_and_the_security_headers_and_cookie_are_set(ui:
     # a change without the CSRF token is refused, with it passes the API's checks
     refused = page.request.post(ui.url + "/controller/switchover", form={"comment": "x"}, max_redirects=0)
     assert refused.status == 403 and "CSRF" in refused.text()
+    page.context.close()
+
+
+def test_an_agent_disabled_in_the_browser_holds_its_orders_until_enabled_again(ui: Ui) -> None:
+    page = ui.page()
+    ui.login(page)
+    page.goto(ui.url + "/agents")
+    row = page.locator("#agents-table tr[data-agent='agent']")
+    assert row.locator(".agent-enabled").inner_text() == "yes"
+    page.fill("#agent-comment", "agent maintenance from the UI test")
+    row.get_by_role("button", name="Disable Agent agent").click()
+    page.locator(".notice", has_text="Disabled the Agent agent").wait_for()
+    page.evaluate("window.notReloaded = true")
+    row.locator(".agent-enabled", has_text="no").wait_for(timeout=10_000)  # the live panel, no reload
+    order_id = ui.add_order("/greet", name="Held")
+    with ui.api(ui.token()) as c:
+        body = {"controllerId": CONTROLLER_ID, "orderIds": [order_id]}
+        wait_until(lambda: c.post("/orders", json=body).json()["orders"], 30, "the order in the projection")
+        time.sleep(1.0)  # time enough for a job to start on an idle, enabled Agent
+        [held] = c.post("/orders", json=body).json()["orders"]
+        assert held["state"]["_text"] != "RUNNING" and held["position"] == [0], held
+    row.get_by_role("button", name="Enable Agent agent").click()
+    page.locator(".notice", has_text="Enabled the Agent agent").wait_for()
+    row.locator(".agent-enabled", has_text="yes").wait_for(timeout=10_000)
+    page.goto(ui.url + f"/order?orderId={order_id.replace('#', '%23')}")
+    page.locator("#order-state", has_text="FINISHED").wait_for(timeout=30_000)
+    page.goto(ui.url + "/audit?comment=agent+maintenance")
+    rows = page.locator("#audit-table tbody tr", has_text="agent maintenance from the UI test")
+    rows.first.wait_for()
+    assert "/agents/inventory/disable" in page.locator("#audit-table").inner_text()
     page.context.close()
 
 

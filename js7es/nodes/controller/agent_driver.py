@@ -56,6 +56,7 @@ class AgentDriver:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._items_sent: set[str] = set()
+        self._subagents_sent: dict[str, str] = {}  # SubagentItem key -> its JSON as last sent
         self._released = 0
         self._adopted = 0  # the Agent's EventId up to which its events are committed here
         self._stopping = False
@@ -173,6 +174,7 @@ class AgentDriver:
         # Only this driver adopts the Agent's events, and none is in flight now: all are committed.
         self._adopted = self.state.agents[self.agent_path].event_id
         self._items_sent.clear()
+        self._subagents_sent.clear()
         for order in self.state.orders.values():
             if self._is_mine(order):
                 self.order_changed(order.id)
@@ -196,7 +198,7 @@ class AgentDriver:
                 for reply in replies:
                     if isinstance(reply, dict) and reply.get("TYPE") == "Problem":
                         log.warning("Agent %s refused its SubagentItems: %s", self.agent_path, reply)
-                        self._items_sent.clear()
+                        self._subagents_sent.clear()
             while order_ids := self._take_pending(BATCH_SIZE):
                 commands: list[agent_commands.AgentCommand] = []
                 for order_id in order_ids:
@@ -225,10 +227,10 @@ class AgentDriver:
         """The Agent's SubagentItems (their `disabled` rules where its jobs run) not sent as they are now."""
         items = []
         for subagent in sorted(self.state.subagents.values(), key=lambda s: s.id):
-            sent_as = f"{subagent.key}={dumps(dict(subagent.raw))}"
-            if subagent.agent_path == self.agent_path and sent_as not in self._items_sent:
+            now = dumps(dict(subagent.raw))
+            if subagent.agent_path == self.agent_path and self._subagents_sent.get(subagent.key) != now:
                 items.append(dict(subagent.raw))
-                self._items_sent.add(sent_as)
+                self._subagents_sent[subagent.key] = now
         return [agent_commands.AttachItems(items=tuple(items))] if items else []
 
     def _item_commands(self, order: Order) -> list[agent_commands.AgentCommand]:

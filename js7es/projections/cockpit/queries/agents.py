@@ -1,6 +1,7 @@
 """/agents from `agents` and the running tasks counted in `orders`.
 
-An Agent is disabled when its Director's own SubagentItem is (the Cockpit's /agents/inventory/disable).
+An Agent's URL is its AgentRef's or else its Director's SubagentItem's; it is disabled when that
+SubagentItem is (the Cockpit's /agents/inventory/disable).
 JOC (AgentsResourceStateImpl.java) shows the Agent's coupling state: Coupled → COUPLED (severity 0),
 Reset → INITIALISED (1, reason FRESH), and a coupling problem keeps the text and takes the connection
 state's severity: 8 for a missing heartbeat (WITH_TEMPORARY_ERROR), else 2 (WITH_PERMANENT_ERROR),
@@ -74,23 +75,25 @@ def list_agents(
     )
     agents = []
     with connected(db) as c:
-        disabled_subagents = set(
-            c.execute(
-                sa.select(SA.c.subagent_id).where(
-                    SA.c.controller_id == controller_id, SA.c.disabled, sa.not_(SA.c.deleted)
+        subagents = {
+            r.subagent_id: r
+            for r in c.execute(
+                sa.select(SA.c.subagent_id, SA.c.uri, SA.c.disabled).where(
+                    SA.c.controller_id == controller_id, sa.not_(SA.c.deleted)
                 )
-            ).scalars()
-        )
+            )
+        }
         for row in c.execute(query):
             directors = loads(row.directors) if row.directors else []
+            director = subagents.get(directors[0] if directors else row.agent_path)
             agent: dict[str, Any] = {
                 "controllerId": controller_id,
                 "agentId": row.agent_path,
                 "agentName": row.agent_path,
-                "url": row.uri or "",
+                "url": row.uri or (director.uri if director is not None else ""),
                 "state": agent_state(row.coupling, row.last_problem),
                 "runningTasks": int(row.running_tasks),
-                "disabled": (directors[0] if directors else row.agent_path) in disabled_subagents,
+                "disabled": director is not None and bool(director.disabled),
             }
             if row.process_limit is not None:
                 agent["processLimit"] = row.process_limit

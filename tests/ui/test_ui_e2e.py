@@ -18,6 +18,7 @@ import base64
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -448,6 +449,52 @@ def test_an_agent_disabled_in_the_browser_holds_its_orders_until_enabled_again(u
     rows = page.locator("#audit-table tbody tr", has_text="agent maintenance from the UI test")
     rows.first.wait_for()
     assert "/agents/inventory/disable" in page.locator("#audit-table").inner_text()
+    page.context.close()
+
+
+def test_the_daily_plan_page_shows_a_planned_order_and_submits_it_with_a_comment(ui: Ui) -> None:
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    schedule = {
+        "workflowNames": ["greet"], "planOrderAutomatically": False, "submitOrderToControllerWhenPlanned": False,
+        "calendars": [{"calendarName": "EveryDay", "timeZone": "Etc/UTC", "periods": [{"singleStart": "12:00:00"}]}],
+        "orderParameterisations": [{"orderName": "planned", "variables": {"name": "Plan"}}],
+    }  # fmt: skip
+    every_day = {"type": "WORKINGDAYSCALENDAR", "includes": {"weekdays": [{"days": [0, 1, 2, 3, 4, 5, 6]}]}}
+    with ui.api(ui.token()) as c:
+        for object_type, path, config in (
+            ("WORKINGDAYSCALENDAR", "/EveryDay", every_day),
+            ("SCHEDULE", "/noon", schedule),
+        ):
+            r = c.post("/inventory/store", json={"objectType": object_type, "path": path, "configuration": config})
+            assert r.status_code == 200 and r.json().get("valid", True), r.text
+        update = [
+            {"objectType": "WORKINGDAYSCALENDAR", "path": "/EveryDay"},
+            {"objectType": "SCHEDULE", "path": "/noon"},
+        ]
+        assert c.post("/inventory/release", json={"update": update}).status_code == 200
+        generate = {"controllerId": CONTROLLER_ID, "dailyPlanDate": tomorrow, "includeNonAutoPlannedOrders": True}
+        assert c.post("/daily_plan/orders/generate", json=generate).status_code == 200
+        listed = {"controllerIds": [CONTROLLER_ID], "dailyPlanDateFrom": tomorrow, "dailyPlanDateTo": tomorrow}
+        wait_until(
+            lambda: c.post("/daily_plan/orders", json=listed).json()["plannedOrderItems"], 30, "the planned order"
+        )
+    page = ui.page()
+    ui.login(page)
+    page.goto(ui.url + f"/daily-plan?date={tomorrow}")
+    row = page.locator("#h-dp-orders ~ .table-wrap tbody tr", has_text="greet")
+    assert row.count() == 1 and "/noon" in row.inner_text() and "PLANNED" in row.inner_text()
+    assert page.locator(f".calendar a.planned[href='/daily-plan?date={tomorrow}']").count() == 1
+    page.fill("#dp-submit-comment", "submitted from the UI test")
+    page.get_by_role("button", name="Submit all").click()
+    page.locator(".notice").wait_for()
+    page.locator("#h-dp-orders ~ .table-wrap tbody tr", has_text="SUBMITTED").wait_for()
+
+    def audited() -> bool:  # the audit log is projected from the Cockpit's store by its own follower
+        page.goto(ui.url + "/audit?comment=submitted+from")
+        return page.locator("#audit-table tbody tr", has_text="submitted from the UI test").count() > 0
+
+    wait_until(audited, 30, "the submission's audit entry")
+    assert "/daily_plan/orders/submit" in page.locator("#audit-table").inner_text()
     page.context.close()
 
 

@@ -237,6 +237,17 @@ def test_changes_to_the_plan_are_audited_and_need_the_manage_permission(joc: Joc
         rows = c.execute(sa.select(schema.audit_log).where(schema.audit_log.c.category == "DAILYPLAN")).mappings().all()
     assert [r["request"] for r in rows] == ["/joc/api/daily_plan/orders/generate"]
     assert rows[0]["account"] == "root" and day in rows[0]["parameters"]
+    # the comment of a change reaches its audit entry (found lost by the browser test: a dict, not JOC's auditLog)
+    some = orders(joc, token, day, expandCycleOrders=True)[0]["orderId"]
+    body = {"dailyPlanDateFrom": day, "orderIds": [some], "auditLog": {"comment": "not tomorrow", "timeSpent": 2}}
+    ok(joc, token, "/daily_plan/orders/delete", body)
+    joc.audited()
+    with joc.services.engine.connect() as c:
+        rows = c.execute(sa.select(schema.audit_log).where(schema.audit_log.c.category == "DAILYPLAN")).mappings().all()
+    [deleted] = [r for r in rows if r["request"] == "/joc/api/daily_plan/orders/delete"]
+    assert deleted["comment"] == "not tomorrow" and deleted["time_spent_s"] == 120 and some in deleted["parameters"]
+    bad = refused(joc, token, "/daily_plan/orders/delete", {**body, "auditLog": {"comment": 5}})
+    assert bad["code"] == "JOC-400"
     # a role without dailyplan:manage (business_user has view only, per JOC's defaults)
     ok(joc, token, "/iam/account/store", {
         "identityServiceName": "JOC-INITIAL", "accountName": "viewer", "password": "viewer-pw",

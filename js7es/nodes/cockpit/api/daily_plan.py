@@ -36,7 +36,16 @@ from js7es.nodes.cockpit.api.call import Call
 from js7es.nodes.cockpit.api.endpoint import API
 from js7es.nodes.cockpit.api.inventory import find
 from js7es.nodes.cockpit.api.joc import JocError, bad_request, delivered, joc_date, now_ms, ok
-from js7es.nodes.cockpit.api.models import Audited, ControllerId, Empty, OkResponse, Request, Response, String255
+from js7es.nodes.cockpit.api.models import (
+    Audited,
+    AuditParams,
+    ControllerId,
+    Empty,
+    OkResponse,
+    Request,
+    Response,
+    String255,
+)
 from js7es.nodes.cockpit.api.services import to_change_meta
 from js7es.nodes.cockpit.daily_plan import DailyPlanService, plan_settings
 from js7es.projections.cockpit.queries import daily_plan as q
@@ -98,7 +107,7 @@ class OrdersFilter(Request):
 
 
 class ModifyFilter(OrdersFilter):
-    auditLog: Any = None
+    auditLog: AuditParams | None = None
 
 
 class Submissions(Request):

@@ -24,7 +24,15 @@ from js7es.domain.value import value_from_json, value_to_json
 from js7es.nodes.cockpit.api.call import Call
 from js7es.nodes.cockpit.api.endpoint import API
 from js7es.nodes.cockpit.api.joc import JocError, bad_request, delivered, joc_date, not_exist, ok
-from js7es.nodes.cockpit.api.models import Audited, ControllerId, OkResponse, Request, Response, String255
+from js7es.nodes.cockpit.api.models import (
+    Audited,
+    AuditParams,
+    ControllerId,
+    OkResponse,
+    Request,
+    Response,
+    String255,
+)
 
 VIEW = "sos:products:joc:inventory:view"
 MANAGE = "sos:products:joc:inventory:manage"
@@ -74,7 +82,7 @@ class ReadFilter(Request):
     objectType: str | None = None
     commitId: String255 | None = None
     withPositions: bool | None = None
-    auditLog: dict[str, Any] | None = None
+    auditLog: AuditParams | None = None
 
 
 class FolderFilter(Request):
@@ -85,7 +93,7 @@ class FolderFilter(Request):
     recursive: bool = False
     objectTypes: list[str] | None = None
     onlyValidObjects: bool = False
-    auditLog: dict[str, Any] | None = None
+    auditLog: AuditParams | None = None
 
 
 class ObjectFilter(Request):

@@ -31,11 +31,21 @@ def month_weeks(first_day: date) -> list[list[date | None]]:
 
 
 def routes(ui: Ui) -> list[Route]:
-    async def plan_page(request: Request, viewer: Viewer) -> Response:
-        day = _day(request.query_params.get("date", ""))
+    async def planned_orders(request: Request, viewer: Viewer, day: date) -> list[dict[str, Any]]:
         cids = [viewer.controller_id]
         body = {"controllerIds": cids, "dailyPlanDateFrom": day.isoformat(), "dailyPlanDateTo": day.isoformat()}
         orders = await ui.call(request, viewer, "/daily_plan/orders", body)
+        return list(orders.get("plannedOrderItems", []))
+
+    async def plan_table(request: Request, viewer: Viewer) -> Response:
+        day = _day(request.query_params.get("date", ""))
+        orders = await planned_orders(request, viewer, day)
+        return ui.render("_daily_plan_orders.html", viewer=viewer, day=day, orders=orders)
+
+    async def plan_page(request: Request, viewer: Viewer) -> Response:
+        day = _day(request.query_params.get("date", ""))
+        cids = [viewer.controller_id]
+        orders = await planned_orders(request, viewer, day)
         month = day.replace(day=1)
         last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
         projection = await ui.try_call(
@@ -48,7 +58,7 @@ def routes(ui: Ui) -> list[Route]:
                 for days in months.values():
                     planned |= {d for d, entry in days.items() if entry.get("planned", True)}
         return ui.page(
-            request, "daily_plan.html", viewer, "daily-plan", day=day, orders=orders.get("plannedOrderItems", []),
+            request, "daily_plan.html", viewer, "daily-plan", day=day, orders=orders,
             weeks=month_weeks(month), planned=planned, projection=projection,
             previous=(month - timedelta(days=1)).replace(day=1), following=last + timedelta(days=1),
         )  # fmt: skip
@@ -71,6 +81,7 @@ def routes(ui: Ui) -> list[Route]:
 
     return [
         Route("/daily-plan", guarded(ui, plan_page), methods=["GET"]),
+        Route("/daily-plan/table", guarded(ui, plan_table), methods=["GET"]),
         Route("/daily-plan/submit", action("/daily_plan/orders/submit", "Submitted."), methods=["POST"]),
         Route("/daily-plan/cancel", action("/daily_plan/orders/cancel", "Cancelled."), methods=["POST"]),
         Route("/daily-plan/delete", action("/daily_plan/orders/delete", "Deleted."), methods=["POST"]),

@@ -98,7 +98,7 @@ class OrdersFilter(Request):
     scheduleFolders: list[Folder] | None = None
     workflowFolders: list[Folder] | None = None
     orderIds: list[String255] | None = None
-    submissionHistoryIds: list[int] | None = None
+    submissionHistoryIds: list[Annotated[int, Field(ge=0, le=2**63 - 1)]] | None = None
     states: list[str] | None = None
     late: bool | None = None
     expandCycleOrders: bool = False

@@ -34,7 +34,7 @@ class AuditParams(Request):
     """audit/auditParams-schema.json: the `auditLog` object of every changing request."""
 
     comment: String255 | None = None
-    timeSpent: Annotated[int, Field(ge=0, description="in minutes")] | None = None
+    timeSpent: Annotated[int, Field(ge=0, le=(2**31 - 1) // 60, description="in minutes")] | None = None
     ticketLink: String255 | None = None
 
 

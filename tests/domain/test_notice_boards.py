@@ -8,6 +8,7 @@ from typing import Any
 from js7es.domain.board.events import (
     NoticeDeleted,
     NoticePosted,
+    OrderNoticeAnnounced,
     OrderNoticePosted,
     OrderNoticesConsumed,
     OrderNoticesConsumptionStarted,
@@ -253,7 +254,11 @@ def test_plannable_board_notices_are_in_the_order_plan() -> None:
     sim.add_order("#2024-11-26#E", "EXPECT")
     sim.add_order("#2024-11-25#P", "POST")
     sim.run()
-    assert events(sim, "#2024-11-25#P")[2] == OrderNoticePosted(notice_id=("DailyPlan", "2024-11-25", "P"))
+    assert events(sim, "#2024-11-25#P")[1:4] == [
+        OrderNoticeAnnounced(notice_id=("DailyPlan", "2024-11-25", "P")),
+        ev.OrderStarted(),
+        OrderNoticePosted(notice_id=("DailyPlan", "2024-11-25", "P")),
+    ]
     assert events(sim, "#2024-11-26#E")[-1] == OrderNoticesExpected(notice_ids=(("DailyPlan", "2024-11-26", "P"),))
     sim.add_order("#2024-11-26#P", "POST")
     sim.run()
@@ -388,3 +393,29 @@ def test_snapshot_and_replay_keep_notices_expectations_and_consumptions() -> Non
     for keyed in sim.log:
         assert replayed.apply_event(keyed.key, keyed.event) is None
     assert replayed.boards.places == sim.state.boards.places
+
+
+def test_an_order_of_a_plan_announces_its_plannable_notices() -> None:
+    """JS7's PlannableBoardTest: OrderNoticeAnnounced with OrderAdded; an announced notice is waited for
+    even with SkipWhenNoNotice; an unannounced one is skipped."""
+    plannable = {"TYPE": "PlannableBoard", "path": "P"}
+    skipping = {"TYPE": "ExpectNotices", "boardPaths": "'P'", "whenNotAnnounced": "SkipWhenNoNotice"}
+    sim = setup(
+        plannable,
+        workflows=(
+            workflow("POST", JOB, {"TYPE": "PostNotices", "boardPaths": ["P"]}),
+            workflow("EXPECT", skipping),
+        ),
+    )
+    sim.add_order("#2024-11-25#POST", "POST")
+    assert sim.events_of("#2024-11-25#POST")[:2] == ["OrderAdded", "OrderNoticeAnnounced"]
+    sim.add_order("#2024-11-25#EXPECT", "EXPECT")  # announced: it waits
+    sim.add_order("#2024-11-26#EXPECT", "EXPECT")  # another plan, nothing announced: skipped
+    sim.add_order("ad-hoc", "POST")  # the global plan announces nothing
+    assert sim.events_of("ad-hoc")[:2] == ["OrderAdded", "OrderAttachable"]
+    sim.run()
+    assert sim.events_of("#2024-11-26#EXPECT")[2:4] == ["OrderNoticesRead", "OrderMoved"]
+    assert events(sim, "#2024-11-25#EXPECT")[2] == OrderNoticesExpected(notice_ids=(("DailyPlan", "2024-11-25", "P"),))
+    assert sim.events_of("#2024-11-25#EXPECT")[-3:] == ["OrderNoticesRead", "OrderMoved", "OrderFinished"]
+    restored = ControllerState.from_snapshot(sim.state.snapshot_objects())
+    assert restored.boards.places == sim.state.boards.places

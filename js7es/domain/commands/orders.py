@@ -22,6 +22,7 @@ from js7es.domain.order.events import (
     OrderResumptionMarked,
     OrderSuspensionMarked,
 )
+from js7es.domain.order.executors.notices import announced_notices
 from js7es.domain.order.executors.step import enclosing_fork, move_target
 from js7es.domain.order.order import CancellationMode, Order, Suspending, is_valid_order_id
 from js7es.domain.order.outcome import Killed
@@ -170,6 +171,7 @@ def add_orders(state: ControllerState, command: AddOrders, ctx: Context) -> Deci
             return problem(added.code, f"Order {fresh.id!r}: {added.message}", **added.arguments)
         seen.add(fresh.id)
         events.append(KeyedEvent(fresh.id, added))
+        events.extend(KeyedEvent(fresh.id, e) for e in announced_notices(state, fresh.id, added, ctx))
     return Decided(
         events=tuple(events),
         reply={"ignoredBecauseDuplicate": duplicates},

@@ -14,8 +14,10 @@ ConsumeNotices only when no notice is there at all), or regarded as there (DontW
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from js7es.domain.board.events import (
+    OrderNoticeAnnounced,
     OrderNoticePosted,
     OrderNoticesConsumed,
     OrderNoticesConsumptionStarted,
@@ -23,14 +25,19 @@ from js7es.domain.board.events import (
     OrderNoticesRead,
 )
 from js7es.domain.board.expression import L3, board_paths, evaluate, parse_board_path_expression
-from js7es.domain.board.item import GlobalBoard
+from js7es.domain.board.item import GlobalBoard, PlannableBoard
 from js7es.domain.board.notice import GLOBAL, NoticeId, check_notice_key, notice_id_from_json, plan_of_order
-from js7es.domain.order.events import OrderEvent, OrderMoved
+from js7es.domain.order.context import Context
+from js7es.domain.order.events import OrderAdded, OrderEvent, OrderMoved
 from js7es.domain.order.executors.step import Step
+from js7es.domain.order.new_orders import added_order
 from js7es.domain.order.states import ExpectingNotices
 from js7es.domain.problem import Problem, problem
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import ConsumeNotices, ExpectNotices, PostNotices
+
+if TYPE_CHECKING:
+    from js7es.domain.state import ControllerState
 
 NO_NOTICE = "NoNotice"  # JS7's OrderMoved.NoNotice
 
@@ -149,3 +156,31 @@ def consume_notices_end(step: Step) -> list[OrderEvent]:
     if not step.ctx.at_controller:
         return step.detach()
     return [OrderNoticesConsumed()]
+
+
+def announced_notices(state: ControllerState, order_id: str, added: OrderAdded, ctx: Context) -> list[OrderEvent]:
+    """JS7's NoticeEventSource.planToNoticeAnnounced: an order added in a plan announces the notices its
+    workflow's top-level PostNotices will post to PlannableBoards (those not announced yet), so that
+    an ExpectNotices or ConsumeNotices of the plan waits for them whatever its whenNotAnnounced says."""
+    if plan_of_order(order_id).is_global:
+        return []
+    workflow = state.workflows.get(added.workflow_id)
+    if workflow is None:
+        return []
+    step = Step(state, added_order(order_id, added), workflow, ctx)
+    announced: list[OrderEvent] = []
+    for instruction in workflow.instructions.instructions:
+        if not isinstance(instruction, PostNotices):
+            continue
+        for board_path in instruction.board_paths:
+            board = state.boards.items.get(board_path)
+            if not isinstance(board, PlannableBoard):
+                continue
+            notice_id = _notice_id(step, board_path, board.post_order_to_notice_key, is_global=False)
+            if isinstance(notice_id, Problem):
+                continue  # the PostNotices fails the order when it gets there
+            place = state.boards.places.get(notice_id)
+            event = OrderNoticeAnnounced(notice_id=notice_id.to_json())
+            if (place is None or not place.is_announced) and event not in announced:
+                announced.append(event)
+    return announced

@@ -13,10 +13,12 @@ from js7es.domain.board.events import (
     OrderNoticesConsumed,
     OrderNoticesConsumptionStarted,
     OrderNoticesExpected,
+    OrderNoticesRead,
 )
 from js7es.domain.board.notice import GLOBAL, NoticeId, PlanId
 from js7es.domain.commands.items import UpdateItems
 from js7es.domain.commands.notices import DeleteNotice, PostNotice, end_of_life_events
+from js7es.domain.commands.orders import CancelOrders, DeleteOrdersWhenTerminated, SuspendOrders
 from js7es.domain.order import events as ev
 from js7es.domain.order import states as st
 from js7es.domain.order.outcome import Failed, Outcome, Succeeded
@@ -98,7 +100,7 @@ def test_expecting_order_waits_until_another_workflow_posts() -> None:
         ev.OrderAdded(workflow_id=sim.state.orders[f"{DAY}EXPECTING"].workflow_id),
         ev.OrderStarted(),
         OrderNoticesExpected(notice_ids=(nid("2024-11-25"),)),
-        ev.OrderNoticesRead() if hasattr(ev, "OrderNoticesRead") else _read(),
+        OrderNoticesRead(),
         ev.OrderMoved(to=(1,)),
         ev.OrderFinished(),
     ]
@@ -108,12 +110,6 @@ def test_expecting_order_waits_until_another_workflow_posts() -> None:
     # ExpectNotices reads, it does not consume: the notice stays, without expectations
     notice = sim.state.boards.notice(NoticeId(plan=GLOBAL, board_path="B", notice_key="2024-11-25"))
     assert notice is not None and not sim.state.boards.expecting_orders(notice.id)
-
-
-def _read() -> Any:
-    from js7es.domain.board.events import OrderNoticesRead
-
-    return OrderNoticesRead()
 
 
 def test_notice_posted_before_is_read_at_once() -> None:
@@ -237,7 +233,11 @@ def test_when_not_announced_skips_or_reads() -> None:
     sim.add_order(f"{DAY}S", "SKIP")
     sim.add_order(f"{DAY}D", "DONT")
     sim.run()
-    assert events(sim, f"{DAY}S")[2:] == [_read(), ev.OrderMoved(to=(1,), reason="NoNotice"), ev.OrderFinished()]
+    assert events(sim, f"{DAY}S")[2:] == [
+        OrderNoticesRead(),
+        ev.OrderMoved(to=(1,), reason="NoNotice"),
+        ev.OrderFinished(),
+    ]
     assert sim.events_of(f"{DAY}D")[2] == "OrderNoticesConsumptionStarted"
     assert sim.events_of(f"{DAY}D")[-1] == "OrderFinished"
 
@@ -343,20 +343,12 @@ def test_board_deletion_is_refused_while_in_use() -> None:
     )
     refused = sim.command(remove)
     assert isinstance(refused, Problem), "orders still use the workflow version"
-    sim.command(ev_delete(f"{DAY}E"))
+    sim.command(DeleteOrdersWhenTerminated(order_ids=(f"{DAY}E",)))
     orthrow(sim.command(remove))
     assert "B" not in sim.state.boards.items and not sim.state.boards.places
 
 
-def ev_delete(order_id: str) -> Any:
-    from js7es.domain.commands.orders import DeleteOrdersWhenTerminated
-
-    return DeleteOrdersWhenTerminated(order_ids=(order_id,))
-
-
 def test_cancel_and_suspend_reset_end_the_expectation() -> None:
-    from js7es.domain.commands.orders import CancelOrders, SuspendOrders
-
     sim = setup(workflows=(workflow("EXPECTING", EXPECT),))
     sim.add_order(f"{DAY}C", "EXPECTING")
     sim.add_order(f"{DAY}S", "EXPECTING")
@@ -364,7 +356,7 @@ def test_cancel_and_suspend_reset_end_the_expectation() -> None:
     orthrow(sim.command(CancelOrders(order_ids=(f"{DAY}C",))))
     orthrow(sim.command(SuspendOrders(order_ids=(f"{DAY}S",), reset_state=True)))
     sim.run()
-    assert sim.events_of(f"{DAY}C")[-2:] == ["OrderCancellationMarked", "OrderCancelled"]
+    assert sim.events_of(f"{DAY}C")[-3:] == ["OrderCancellationMarked", "OrderStateReset", "OrderCancelled"]
     assert sim.events_of(f"{DAY}S")[-2:] == ["OrderStateReset", "OrderSuspended"]
     assert not sim.state.boards.places
 
@@ -419,3 +411,33 @@ def test_an_order_of_a_plan_announces_its_plannable_notices() -> None:
     assert sim.events_of("#2024-11-25#EXPECT")[-3:] == ["OrderNoticesRead", "OrderMoved", "OrderFinished"]
     restored = ControllerState.from_snapshot(sim.state.snapshot_objects())
     assert restored.boards.places == sim.state.boards.places
+
+
+def test_cancel_while_consuming_and_prompting_as_in_js7() -> None:
+    """ConsumeNoticesTest "Cancel while consuming a Notice and sticking in Promting": OrderStateReset,
+    OrderNoticesConsumed(failed=true), OrderCancelled; the notice stays, no consumption is left."""
+    prompting = {**CONSUME, "subworkflow": {"instructions": [{"TYPE": "Prompt", "question": "'PROMPT'"}]}}
+    sim = setup(workflows=(workflow("W", prompting),))
+    order_id = f"{DAY}CANCEL-WHILE-PROMPTING"
+    sim.add_order(order_id, "W", delete_when_terminated=True)
+    sim.run()
+    orthrow(sim.command(PostNotice(notice_id=nid("2024-11-25"))))
+    sim.run()
+    orthrow(sim.command(CancelOrders(order_ids=(order_id,))))
+    sim.run()
+    assert sim.events_of(order_id) == [
+        "OrderAdded",
+        "OrderStarted",
+        "OrderNoticesExpected",
+        "OrderNoticesConsumptionStarted",
+        "OrderPrompted",
+        "OrderCancellationMarked",
+        "OrderStateReset",
+        "OrderNoticesConsumed",
+        "OrderCancelled",
+        "OrderDeleted",
+    ]
+    assert OrderNoticesConsumed(failed=True) in events(sim, order_id)
+    notice_id = NoticeId(plan=GLOBAL, board_path="B", notice_key="2024-11-25")
+    assert sim.state.boards.notice(notice_id) is not None
+    assert not sim.state.boards.consumptions and sim.state.boards.places[notice_id].consumption_count == 0

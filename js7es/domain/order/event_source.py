@@ -28,7 +28,7 @@ from js7es.domain.order.executors import EXECUTORS
 from js7es.domain.order.executors.cycle import between_cycles
 from js7es.domain.order.executors.execute import after_processed
 from js7es.domain.order.executors.fork import join
-from js7es.domain.order.executors.notices import expecting_notices
+from js7es.domain.order.executors.notices import expecting_notices, leave_notice_blocks
 from js7es.domain.order.executors.step import Step
 from js7es.domain.order.order import Cancelling, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Killed
@@ -143,7 +143,7 @@ def _mark_events(step: Step) -> list[OrderEvent] | None:
                 return [OrderProcessingKilled()]
             if isinstance(state, (Failed, FailedInFork, Broken, Prompting)) and not at_controller:
                 return []
-            return [OrderCancelled()] if at_controller else [OrderDetachable()]
+            return [*leave_notice_blocks(step), OrderCancelled()] if at_controller else [OrderDetachable()]
         case Suspending(reset_state=reset_state):
             if killed:
                 return [OrderProcessingKilled()]

@@ -441,3 +441,46 @@ def test_cancel_while_consuming_and_prompting_as_in_js7() -> None:
     notice_id = NoticeId(plan=GLOBAL, board_path="B", notice_key="2024-11-25")
     assert sim.state.boards.notice(notice_id) is not None
     assert not sim.state.boards.consumptions and sim.state.boards.places[notice_id].consumption_count == 0
+
+
+TRY_AROUND_CONSUME = {
+    "TYPE": "Try",
+    "try": {"instructions": [CONSUME]},
+    "catch": {"instructions": []},
+}
+
+
+def test_a_failure_on_the_agent_caught_outside_the_block_ends_the_consumption_on_the_controller() -> None:
+    """The job fails on the Agent; the Try is outside the ConsumeNotices block: the order comes back to
+    the Controller, which ends the consumption (failed) before OrderCaught."""
+    sim = setup(workflows=(workflow("W", TRY_AROUND_CONSUME),))
+    sim.run_job = failing
+    orthrow(sim.command(PostNotice(notice_id=nid("2024-11-25"))))
+    sim.add_order(f"{DAY}FAIL", "W")
+    sim.run()
+    types = sim.events_of(f"{DAY}FAIL")
+    assert types[types.index("OrderProcessed") :] == [
+        "OrderProcessed",
+        "OrderDetachable",
+        "OrderDetached",
+        "OrderNoticesConsumed",
+        "OrderCaught",
+        "OrderMoved",
+        "OrderFinished",
+    ]
+    assert OrderNoticesConsumed(failed=True) in events(sim, f"{DAY}FAIL")
+    assert not sim.state.boards.consumptions
+    assert sim.state.boards.notice(NoticeId(plan=GLOBAL, board_path="B", notice_key="2024-11-25")) is not None
+
+
+def test_resume_into_a_consume_block_is_refused_and_a_start_there_too() -> None:
+    from js7es.domain.commands.orders import ResumeOrders
+
+    sim = setup(workflows=(workflow("W", JOB, CONSUME),))
+    sim.run_job = failing
+    sim.add_order(f"{DAY}FAIL", "W")
+    sim.run()
+    refused = sim.command(ResumeOrders(order_ids=(f"{DAY}FAIL",), position=(1, "consumeNotices", 0)))
+    assert isinstance(refused, Problem) and refused.code == "InvalidPosition"
+    started = sim.add_order(f"{DAY}X", "W", start_position=(1, "consumeNotices", 0))
+    assert isinstance(started, Problem) and started.code == "InvalidPosition"

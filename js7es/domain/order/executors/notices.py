@@ -155,6 +155,10 @@ def consume_notices_end(step: Step) -> list[OrderEvent]:
     """The end of a ConsumeNotices block: the consumption ends, the notices are deleted."""
     if not step.ctx.at_controller:
         return step.detach()
+    if not step.state.boards.consumptions.get(step.order.id):  # moved in by a person: nothing to end
+        parent = pos.parent(step.order.position)
+        assert parent is not None
+        return [step.move(pos.next_of(parent))]
     return [OrderNoticesConsumed()]
 
 
@@ -191,6 +195,7 @@ def leave_notice_blocks(step: Step) -> list[OrderEvent]:
     (OrderStateReset), and each ConsumeNotices block it is in ends its consumption, failed (the notices
     stay): ConsumeNoticesTest "Cancel while consuming a Notice and sticking in Prompting"."""
     left = consume_notices_left(step.order.position, None)
+    left = left[: len(step.state.boards.consumptions.get(step.order.id, ()))]  # only consumptions begun
     state = step.order.state
     resettable = (DelayingRetry, Prompting, Sleeping, BetweenCycles)
     reset: list[OrderEvent] = []

@@ -60,6 +60,7 @@ class Step:
         left = consume_notices_left(self.order.position, catch)
         if left and not self.ctx.at_controller:
             return self.detach()  # the Controller ends the consumptions
+        left = left[: len(self.state.boards.consumptions.get(self.order.id, ()))]  # only consumptions begun
         consumed: list[OrderEvent] = [OrderNoticesConsumed(failed=True) for _ in left]
         if catch is not None:
             return [*consumed, OrderCaught(moved_to=catch)]

@@ -121,6 +121,7 @@ def test_expecting_order_waits_until_another_workflow_posts(topology: Topology) 
 
 
 def test_notice_posted_before_is_consumed_once_and_kept_over_a_restart(topology: Topology) -> None:
+    """kill -9 after a snapshot: the notice and the waiting consumer come back from the snapshot."""
     post_notice(topology, "2025-01-02")
     first, second = "#2025-01-02#C1", "#2025-01-02#C2"
     assert topology.add_order(first, "CONSUMING").status_code == 201
@@ -138,6 +139,8 @@ def test_notice_posted_before_is_consumed_once_and_kept_over_a_restart(topology:
     topology.wait_for(lambda es: bool(of(es, second, "OrderNoticesExpected")))
 
     post_notice(topology, "2025-01-03")  # for an order that comes after the restart
+    snapshot = topology.command({"TYPE": "TakeSnapshot"})  # recovery from it: Notice objects, ExpectingNotices
+    assert snapshot.status_code == 200, snapshot.text
     topology.kill("controller")
     topology.start("controller")
     assert ["B", "2025-01-03"] in notices(topology)

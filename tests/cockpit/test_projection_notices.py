@@ -4,9 +4,17 @@ NoticeDeleted pass without breaking anything."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+from js7es.domain import codec
 from js7es.domain.commands.notices import DeleteNotice, PostNotice
+from js7es.domain.order.order import Order
+from js7es.domain.order.states import ExpectingNotices
 from js7es.domain.problem import orthrow
+from js7es.domain.value import dumps
+from js7es.domain.workflow.workflow import WorkflowId
 from js7es.projections.cockpit import schema
+from js7es.projections.cockpit.queries.orders import order_v
 from js7es.projections.cockpit.queries.states import order_state_text
 from tests.cockpit.conftest import DatabaseFactory
 from tests.cockpit.contract import project, rows
@@ -39,3 +47,23 @@ def test_notice_events_project(sqlite_database: DatabaseFactory) -> None:
         f"{DAY}C": "Finished",
         f"{DAY}P": "Finished",
     }
+
+
+def test_joc_order_shows_the_expected_notices() -> None:
+    state = ExpectingNotices(notice_ids=(("B", "2024-11-25"), ("DailyPlan", "2024-11-25", "P")))
+    order = Order(id="o", workflow_id=WorkflowId("W", "1"), position=(0,), state=state)
+    row = SimpleNamespace(
+        order_id="o",
+        joc_path="/W",
+        workflow_version="1",
+        state="ExpectingNotices",
+        is_suspended=False,
+        scheduled_for=None,
+        position="[0]",
+        order_json=dumps(codec.encode(order)),
+        agent_path=None,
+        parent_order_id=None,
+    )
+    out = order_v(row, T0, compact=True)
+    assert out["state"] == {"severity": 8, "_text": "WAITING"}
+    assert out["expectedNotices"] == [{"boardName": "B", "noticeId": "2024-11-25"}, {"boardName": "P", "noticeId": ""}]

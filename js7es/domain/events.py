@@ -19,13 +19,15 @@ from typing import Any
 
 from js7es.domain import codec, event
 from js7es.domain.agent.events import AgentEvent, AgentRefEvent
+from js7es.domain.board.events import NoticeEvent
 from js7es.domain.cluster import ClusterEvent
 from js7es.domain.event import Event, Stamped
 from js7es.domain.items import ItemEvent
 from js7es.domain.order.events import OrderEvent
 
 # The families, each the base class of its events (and one Avro schema file, schemas/).
-FAMILIES: tuple[type[Event], ...] = (OrderEvent, ItemEvent, AgentRefEvent, AgentEvent, ClusterEvent)
+# The order's notice events live in js7es.domain.board.events beside NoticeEvent (order-events all the same).
+FAMILIES: tuple[type[Event], ...] = (OrderEvent, ItemEvent, AgentRefEvent, AgentEvent, ClusterEvent, NoticeEvent)
 
 _FAMILY_MODULES = frozenset(family.__module__ for family in FAMILIES)
 

@@ -1,7 +1,7 @@
 """Inventory items besides workflows: agent refs, subagents, job resources, calendars; and the item events.
 
 Keys as JS7 writes them: "Workflow:path~version", "AgentRef:path", "SubagentItem:id", "JobResource:path",
-"Calendar:path".
+"Calendar:path", "Board:path" (GlobalBoard and PlannableBoard, js7es.domain.board.item).
 Workflows are versioned (path ~ versionId; an old version stays while orders use it); the other items
 are simple items with add/change/delete.
 """
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from js7es.domain import codec
+from js7es.domain.board.item import BOARD_TYPES, BoardItem, parse_board
 from js7es.domain.calendar.item import CalendarItem, parse_calendar_item
 from js7es.domain.event import Event
 from js7es.domain.problem import Problem, problem
@@ -59,7 +60,7 @@ class JobResource:
         return f"JobResource:{self.path}"
 
 
-SimpleItem = AgentRef | SubagentItem | JobResource | CalendarItem
+SimpleItem = AgentRef | SubagentItem | JobResource | CalendarItem | BoardItem
 
 
 def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Problem:
@@ -122,6 +123,8 @@ def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Prob
                 )
             case "Calendar":
                 return parse_calendar_item(obj, _name(obj, "path"))
+            case type_ if type_ in BOARD_TYPES:
+                return parse_board(obj, _name(obj, "path"), check_expression)
     except Refused as refused:
         return refused.problem
     return problem("UnknownItemType", f"Unknown item TYPE {obj.get('TYPE')!r}", TYPE=obj.get("TYPE"))

@@ -22,6 +22,11 @@ from js7es.domain.agent.events import (
     AgentRefEvent,
 )
 from js7es.domain.agent.state import AgentRefState
+from js7es.domain.board.events import NoticeEvent
+from js7es.domain.board.item import GlobalBoard, PlannableBoard
+from js7es.domain.board.notice import NoticeId, notice_id_from_json
+from js7es.domain.board.state import SNAPSHOT_TYPES as BOARD_SNAPSHOT_TYPES
+from js7es.domain.board.state import Boards
 from js7es.domain.calendar.item import CalendarItem
 from js7es.domain.cluster import ClusterEmpty, ClusterEvent, ClusterState, apply_cluster
 from js7es.domain.event import BEFORE_FIRST, NO_KEY, Event, Stamped
@@ -45,14 +50,17 @@ from js7es.domain.order.apply import apply_order
 from js7es.domain.order.events import (
     OrderAdded,
     OrderAttachedToAgent,
+    OrderCancelled,
     OrderDeleted,
     OrderEvent,
     OrderForked,
     OrderJoined,
+    OrderStateReset,
 )
 from js7es.domain.order.new_orders import added_order, forked_children
+from js7es.domain.order.notice_apply import NOTICE_EVENTS
 from js7es.domain.order.order import Order
-from js7es.domain.order.states import Forked
+from js7es.domain.order.states import ExpectingNotices, Forked
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, value_to_json
 from js7es.domain.workflow.parse import parse_workflow
@@ -72,6 +80,7 @@ class ControllerState:
         self.subagents: dict[str, SubagentItem] = {}
         self.job_resources: dict[str, JobResource] = {}
         self.calendars: dict[str, CalendarItem] = {}
+        self.boards = Boards()  # GlobalBoard and PlannableBoard items with their notices
         self.agents: dict[str, AgentRefState] = {}  # the Controller's view of each Agent
         self.cluster: ClusterState = ClusterEmpty()
         self._orders_per_workflow: dict[WorkflowId, int] = {}  # kept with `orders`, for item deletion
@@ -133,6 +142,8 @@ class ControllerState:
             return self._apply_order_event(key, event)
         if isinstance(event, AgentRefEvent):
             return self._apply_agent_ref_event(key, event)
+        if isinstance(event, NoticeEvent):
+            return self.boards.apply_notice_event(key, event)
         if isinstance(event, ClusterEvent):
             if key != NO_KEY:
                 return problem("InapplicableEvent", f"{type(event).__name__} must not have a key")
@@ -198,8 +209,21 @@ class ControllerState:
             case OrderDeleted():
                 self._remove_order(order_id)
                 return None
+        if isinstance(event, (*NOTICE_EVENTS, OrderCancelled, OrderStateReset)):
+            result = self._apply_to_boards(order, event)
+            if result is not None:
+                return result
         self.orders[order_id] = updated
         return None
+
+    def _apply_to_boards(self, order: Order, event: OrderEvent) -> Problem | None:
+        expected: tuple[NoticeId, ...] = ()
+        if isinstance(order.state, ExpectingNotices):
+            expected = _notice_ids(order.state)
+        if isinstance(event, (OrderCancelled, OrderStateReset)):  # JS7: the expectation ends with the wait
+            self.boards.remove_expectations(order.id, expected)
+            return None
+        return self.boards.apply_order_event(order.id, expected, event)
 
     def _apply_item_event(self, key: str, event: Event) -> Problem | None:
         match event:
@@ -248,6 +272,8 @@ class ControllerState:
             return self.subagents
         if isinstance(item, CalendarItem):
             return self.calendars
+        if isinstance(item, (GlobalBoard, PlannableBoard)):
+            return self.boards.items
         return self.job_resources
 
     def _delete_item(self, item_key: str) -> Problem | None:
@@ -260,6 +286,11 @@ class ControllerState:
                 del self.workflows[wid]
                 if self.current_versions.get(wid.path) == wid.version_id:
                     del self.current_versions[wid.path]
+                return None
+            case "Board":
+                if ident not in self.boards.items:
+                    return problem("UnknownItem", f"Unknown item {item_key}")
+                self.boards.delete_board(ident)
                 return None
             case "AgentRef" | "SubagentItem" | "JobResource" | "Calendar":
                 if kind == "AgentRef":
@@ -295,12 +326,15 @@ class ControllerState:
             yield {"TYPE": "SimpleItem", "item": dict(res.raw)}
         for calendar in sorted(self.calendars.values(), key=lambda i: i.path):
             yield {"TYPE": "SimpleItem", "item": dict(calendar.raw)}
+        for board in sorted(self.boards.items.values(), key=lambda i: i.path):
+            yield {"TYPE": "SimpleItem", "item": dict(board.raw)}
         for wid in sorted(self.workflows, key=str):
             yield {"TYPE": "WorkflowItem", "item": dict(self.workflows[wid].raw)}
         for agent_path in sorted(self.agents):
             yield codec.encode(self.agents[agent_path])
         for order_id in sorted(self.orders):
             yield codec.encode(self.orders[order_id])
+        yield from self.boards.snapshot_objects()
 
     @classmethod
     def from_snapshot(cls, objects: Iterable[Mapping[str, Any]]) -> Self:
@@ -329,7 +363,12 @@ class ControllerState:
                     raise ValueError(f"Bad snapshot workflow: {workflow}")
                 self.workflows[workflow.id] = workflow
             case "Order":
-                self._put_order(codec.decode(obj, Order))
+                order = codec.decode(obj, Order)
+                self._put_order(order)
+                if isinstance(order.state, ExpectingNotices):
+                    self.boards.expect(order.id, _notice_ids(order.state))
+            case type_ if type_ in BOARD_SNAPSHOT_TYPES:
+                self.boards.restore(obj)
             case "AgentRefState":
                 agent = codec.decode(obj, AgentRefState)
                 self.agents[agent.agent_path] = agent
@@ -357,12 +396,19 @@ class ControllerState:
             "subagents": len(self.subagents),
             "jobResources": len(self.job_resources),
             "calendars": len(self.calendars),
+            "boards": len(self.boards.items),
+            "notices": sum(1 for _ in self.boards.notices()),
         }
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ControllerState) and self.state_hash() == other.state_hash()
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _notice_ids(state: ExpectingNotices) -> tuple[NoticeId, ...]:
+    ids = (notice_id_from_json(obj) for obj in state.notice_ids)
+    return tuple(i for i in ids if isinstance(i, NoticeId))
 
 
 __all__ = ["NO_KEY", "ControllerState"]

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from js7es.domain.board import events as nev
 from js7es.domain.event import Event, event_classes
 from js7es.domain.order import events as ev
 from js7es.domain.order import states as st
@@ -28,6 +29,7 @@ STATE_SAMPLES: dict[type[st.OrderState], st.OrderState] = {
     st.Prompting: st.Prompting(question="?"),
     st.Sleeping: st.Sleeping(until_ms=5),
     st.BetweenCycles: st.BetweenCycles(cycle_state=CycleState(end=9, index=1, next=5)),
+    st.ExpectingNotices: st.ExpectingNotices(notice_ids=(("B", "K"),)),
     st.Failed: st.Failed(),
     st.FailedInFork: st.FailedInFork(),
     st.Finished: st.Finished(),
@@ -119,7 +121,7 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
     (ev.OrderSleeping(until=7), cells(frozenset({st.Ready}), ALL_V), st.Sleeping),
     (
         ev.OrderStateReset(),
-        cells(frozenset({st.DelayingRetry, st.Prompting, st.Sleeping, st.BetweenCycles}), ALL_V),
+        cells(frozenset({st.DelayingRetry, st.Prompting, st.Sleeping, st.BetweenCycles, st.ExpectingNotices}), ALL_V),
         st.Ready,
     ),
     (
@@ -128,10 +130,26 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
         st.BetweenCycles,
     ),
     (ev.OrderCycleStarted(), cells(frozenset({st.BetweenCycles}), DETACHED_OR_ATTACHED - {"S"}), st.Ready),
+    (nev.OrderNoticeAnnounced(notice_id=("B", "K")), cells(frozenset({st.Fresh}), DETACHED), None),
+    (nev.OrderNoticePosted(notice_id=("B", "K")), cells(frozenset({st.Ready}), DETACHED - {"S"}), None),
+    (
+        nev.OrderNoticesExpected(notice_ids=(("B", "K"),)),
+        cells(frozenset({st.Ready}), DETACHED - {"S"}),
+        st.ExpectingNotices,
+    ),
+    (nev.OrderNoticesRead(), cells(frozenset({st.Ready, st.ExpectingNotices}), DETACHED - {"S"}), st.Ready),
+    (
+        nev.OrderNoticesConsumptionStarted(notice_ids=(("B", "K"),)),
+        cells(frozenset({st.Ready, st.ExpectingNotices}), DETACHED - {"S"}),
+        st.Ready,
+    ),
+    # applied to orders in a ConsumeNotices block, see IN_CONSUME
+    (nev.OrderNoticesConsumed(), cells(ALL, DETACHED), st.Ready),
     # applied to orders in a cycle's block, see IN_CYCLE
     (ev.OrderCycleFinished(cycle_state=None), cells(frozenset({st.Ready}), DETACHED_OR_ATTACHED), st.BetweenCycles),
 ]
 IN_CYCLE = (0, "cycle+end=9,i=1,next=5", 2)
+IN_CONSUME = (0, "consumeNotices", 2)
 
 
 def test_the_table_covers_every_order_event_class() -> None:
@@ -174,6 +192,8 @@ def test_event_against_every_state(
             order = replace(base, state=sample)
             if isinstance(event, ev.OrderCycleFinished):
                 order = replace(order, position=IN_CYCLE)
+            if isinstance(event, nev.OrderNoticesConsumed):
+                order = replace(order, position=IN_CONSUME)
             result = apply_order(order, event)
             expected = (state_class, variant) in applies_in
             if isinstance(result, Problem):

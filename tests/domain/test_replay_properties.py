@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from js7es.domain.commands.notices import DeleteNotice, PostNotice
 from js7es.domain.commands.orders import (
     AnswerOrderPrompt,
     CancelOrders,
@@ -74,6 +75,23 @@ WORKFLOWS: list[dict[str, Any]] = [
         "jobs": {},
     },
 ]
+# Notice boards: one notice key for every order, so that posters, readers and consumers meet
+BOARD = {"TYPE": "GlobalBoard", "path": "B", "postOrderToNoticeKey": "'K'", "expectOrderToNoticeKey": "'K'"}
+WORKFLOWS += [
+    {"path": "post", "instructions": [EXECUTE, {"TYPE": "PostNotices", "boardPaths": ["B"]}], "jobs": {"J": JOB}},
+    {"path": "expect", "instructions": [{"TYPE": "ExpectNotices", "boardPaths": "'B'"}, EXECUTE], "jobs": {"J": JOB}},
+    {
+        "path": "consume",
+        "instructions": [
+            {
+                "TYPE": "ConsumeNotices",
+                "boardPaths": "'B'",
+                "subworkflow": {"instructions": [EXECUTE, {"TYPE": "Prompt", "question": "'?'"}]},
+            }
+        ],
+        "jobs": {"J": JOB},
+    },
+]
 ORDER_IDS = [f"o{i}" for i in range(6)]
 
 actions = st.lists(
@@ -88,6 +106,7 @@ actions = st.lists(
         st.tuples(st.just("step"), st.sampled_from(["ok", "fail", "lost"])),
         st.tuples(st.just("advance"), st.integers(1, 3000)),
         st.tuples(st.just("deploy"), st.integers(0, len(WORKFLOWS) - 1)),
+        st.tuples(st.sampled_from(["post-notice", "delete-notice"])),
         st.tuples(st.just("snapshot")),
         st.tuples(st.just("restart")),
     ),
@@ -104,7 +123,7 @@ class Run:
         self.sim = Simulator(run_job=self.run_job)
         self.persisted = 0
         self.last_event_id = 0
-        self.sim.deploy(*WORKFLOWS)
+        self.sim.deploy(BOARD, *WORKFLOWS)
         self.persist()
 
     def run_job(self, order: Order, job: WorkflowJob) -> Outcome:
@@ -154,6 +173,10 @@ class Run:
                 sim.step()
             case ("advance", ms):
                 sim.now_ms += ms
+            case ("post-notice",):
+                sim.command(PostNotice(notice_id=("B", "K")))
+            case ("delete-notice",):
+                sim.command(DeleteNotice(notice_id=("B", "K")))
             case ("deploy", w):
                 sim.deploy(WORKFLOWS[w])
             case ("snapshot",):
@@ -177,6 +200,7 @@ def check(run: Run, journal_dir: Path | None) -> None:
     run.journal = run.open_journal()
     recovered = run.recovered_state()
     assert recovered.state_hash() == run.sim.state.state_hash()  # snapshot + tail == live
+    assert recovered.boards.places == run.sim.state.boards.places  # expectations too, derived from orders
     if journal_dir is not None:
         full = replay(journal_dir, ControllerState, progress=False)  # from the oldest snapshot, every event
         assert full.ok, full.problems

@@ -379,3 +379,23 @@ def test_a_joc_inventory_calendar_is_not_deployed_to_the_controller(where: list[
         message = failing(run(*where, "deploy", str(write(tmp_path, name, calendar))), 2)
         assert message.startswith(f"{tmp_path / name}: a JOC inventory calendar"), message
         assert "import it into the Cockpit's inventory" in message
+
+
+def test_post_and_delete_notice(where: list[str], deployed: None, events: Events, tmp_path: Path) -> None:
+    """A JOC-exported notice board file deploys; post-notice lets the waiting order go on; delete-notice."""
+    board = {"boardType": "GLOBAL", "postOrderToNoticeKey": "'k'", "expectOrderToNoticeKey": "'k'"}
+    files = [
+        write(tmp_path, "ready.noticeboard.json", board),
+        write(
+            tmp_path, "waiting.workflow.json", {"instructions": [{"TYPE": "ExpectNotices", "boardPaths": "'ready'"}]}
+        ),
+    ]
+    ctl(where, "deploy", *map(str, files))
+    ctl(where, "add-order", "waiting", "--id", "w1")
+    events.wait_for("w1", "OrderNoticesExpected")
+    posted = ctl(where, "post-notice", "ready", "k", "--end-of-life", "+3600")
+    assert posted.stdout.strip() == "Posted the notice 'k' to board ready"
+    assert events.wait_for("w1", *TERMINATED)[-3:] == ["OrderNoticesRead", "OrderMoved", "OrderFinished"]
+    assert ctl(where, "delete-notice", "ready", "k").stdout.strip() == "Deleted the notice 'k' of board ready"
+    assert events.wait_for("ready", "NoticeDeleted") == ["NoticePosted", "NoticeDeleted"]
+    assert failing(run(*where, "delete-notice", "ready", "k"), 1).startswith("UnknownKey: ")

@@ -12,6 +12,7 @@ from typing import Any
 
 from js7es.domain import cluster as c
 from js7es.domain.agent import events as a
+from js7es.domain.board import events as n
 from js7es.domain.event import NO_KEY, Event, Stamped
 from js7es.domain.items import (
     ItemDeleted,
@@ -161,6 +162,18 @@ EVENT_SAMPLES: dict[str, Event] = {
     "OrderCyclingPrepared": e.OrderCyclingPrepared(cycle_state=CYCLE_STATE),
     "OrderCycleStarted": e.OrderCycleStarted(skipped=1200.0),
     "OrderCycleFinished": e.OrderCycleFinished(cycle_state=CYCLE_STATE),
+    "OrderNoticeAnnounced": n.OrderNoticeAnnounced(notice_id=("DailyPlan", "2024-11-25", "invoices-done")),
+    "OrderNoticePosted": n.OrderNoticePosted(notice_id=("invoices-done", "2024-11-25"), end_of_life=1_732_608_000_000),
+    "OrderNoticesExpected": n.OrderNoticesExpected(
+        notice_ids=(("invoices-done", "2024-11-25"), ("DailyPlan", "2024-11-25", "payments-done", "eu"))
+    ),
+    "OrderNoticesRead": n.OrderNoticesRead(),
+    "OrderNoticesConsumptionStarted": n.OrderNoticesConsumptionStarted(
+        notice_ids=(("invoices-done", "2024-11-25"), ("DailyPlan", "2024-11-25", "payments-done"))
+    ),
+    "OrderNoticesConsumed": n.OrderNoticesConsumed(failed=True),
+    "NoticePosted": n.NoticePosted(planned_notice_key="2024-11-25", end_of_life=1_732_608_000_000),
+    "NoticeDeleted": n.NoticeDeleted(planned_notice_key=("DailyPlan", "2024-11-25", "eu")),
     "VersionAdded": VersionAdded(version_id="2024-11-25#1"),
     "VersionedItemAdded": VersionedItemAdded(item=WORKFLOW_JSON),
     "VersionedItemChanged": VersionedItemChanged(item={**WORKFLOW_JSON, "versionId": "2024-11-25#2"}),
@@ -220,6 +233,7 @@ TYPE_SAMPLES: dict[str, Any] = {
     "Prompting": s.Prompting(question=("yes", "no", Decimal("0.5"))),
     "Sleeping": s.Sleeping(until_ms=1_732_528_800_000),
     "BetweenCycles": s.BetweenCycles(cycle_state=CYCLE_STATE),
+    "ExpectingNotices": s.ExpectingNotices(notice_ids=(("invoices-done", "2024-11-25"),)),
     "CycleState": CycleState(end=1_732_597_200_000, index=0, next=0),
     "FailedState": s.Failed(),
     "FailedInFork": s.FailedInFork(),
@@ -240,6 +254,8 @@ def stamped_sample(type_name: str) -> Stamped:
             key = "invoices-2024-11-25"
         case a.AgentRefEvent():
             key = "agent-1"  # Controller side: keyed by the agent path
+        case n.NoticeEvent():
+            key = "invoices-done"  # the board path
         case _:
             key = NO_KEY  # item events; the Agent's own events
     # One sample's timestamp differs from eventId/1000, so that the JSON "timestamp" field is covered.

@@ -9,7 +9,8 @@ item operations, so that a Cockpit that stopped in between can ask the Controlle
 
 Facts from JOC (sos-components `ConfigurationType`, `JocInventory`, `ControllerObjectFileExtension`,
 `ConfigurationObjectFileExtension`): the types and their archive file extensions. js7es deploys
-WORKFLOW and JOBRESOURCE (and Agents, type AGENT here: JOC keeps them apart, in INV_AGENT_INSTANCES);
+WORKFLOW, JOBRESOURCE, NOTICEBOARD (JOC's boardType GLOBAL or PLANNABLE: a GlobalBoard or a PlannableBoard)
+(and Agents, type AGENT here: JOC keeps them apart, in INV_AGENT_INSTANCES);
 the other types are kept as drafts.
 """
 
@@ -24,13 +25,14 @@ from js7es.domain.calendar.parse import parse_calendar
 from js7es.domain.calendar.schedule import parse_schedule
 from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit.iam import frozen_map, with_entry
+from js7es.domain.items import parse_simple_item
 from js7es.domain.problem import Problem
 from js7es.domain.value import NamedValues, value_to_json
 from js7es.domain.workflow.parse import parse_workflow
 
 FOLDER_TYPE: Final = "FOLDER"
 AGENT: Final = "AGENT"  # a standalone Agent (AgentRef + its director SubagentItem), not a JOC type
-DEPLOYABLE_NOW: Final = frozenset({"WORKFLOW", "JOBRESOURCE", AGENT})
+DEPLOYABLE_NOW: Final = frozenset({"WORKFLOW", "JOBRESOURCE", AGENT, "NOTICEBOARD"})
 # ConfigurationType -> the file extension in JOC's export archives.
 EXTENSIONS: Final[Mapping[str, str]] = {
     "WORKFLOW": ".workflow.json",
@@ -52,7 +54,7 @@ RELEASABLE: Final = frozenset(
     {"SCHEDULE", "WORKINGDAYSCALENDAR", "NONWORKINGDAYSCALENDAR", "INCLUDESCRIPT", "JOBTEMPLATE", "REPORT"}
 )
 CALENDAR_TYPES: Final = frozenset({"WORKINGDAYSCALENDAR", "NONWORKINGDAYSCALENDAR"})
-JS7_TYPES: Final[Mapping[str, str]] = {"WORKFLOW": "Workflow", "JOBRESOURCE": "JobResource"}
+JS7_TYPES: Final[Mapping[str, str]] = {"WORKFLOW": "Workflow", "JOBRESOURCE": "JobResource", "NOTICEBOARD": "Board"}
 UPDATE: Final = "UPDATE"
 DELETE: Final = "DELETE"
 
@@ -143,6 +145,9 @@ def validate(object_type: str, configuration: Mapping[str, Any]) -> str | None:
         kind = CalendarType(object_type)  # its values are the inventory types
         calendar = parse_calendar(value_to_json(configuration), type=kind)
         return calendar.message if isinstance(calendar, Problem) else None
+    if object_type == "NOTICEBOARD":
+        board = parse_simple_item({**board_item(configuration), "path": "draft"})
+        return board.message if isinstance(board, Problem) else None
     if object_type == "JOBRESOURCE":
         for name in ("variables", "env"):
             value = configuration.get(name)
@@ -169,7 +174,16 @@ def controller_items(obj: InventoryObject | ev.DeploymentObject) -> list[dict[st
     item = {k: v for k, v in config.items() if k not in ("TYPE", "path", "versionId", "version")}
     if obj.object_type == "WORKFLOW":
         return [{"path": obj.name, **item}]
+    if obj.object_type == "NOTICEBOARD":
+        return [{**board_item(item), "path": obj.name}]
     return [{"TYPE": JS7_TYPES[obj.object_type], "path": obj.name, **item}]
+
+
+def board_item(configuration: Mapping[str, Any]) -> dict[str, Any]:
+    """JOC's notice board draft (boardType GLOBAL | PLANNABLE) as the Controller's board item."""
+    config = {k: v for k, v in value_to_json(configuration).items() if k not in ("TYPE", "boardType")}
+    plannable = configuration.get("boardType") == "PLANNABLE" or configuration.get("TYPE") == "PlannableBoard"
+    return {"TYPE": "PlannableBoard" if plannable else "GlobalBoard", **config}
 
 
 def delete_operations(obj: ev.DeploymentObject) -> list[dict[str, Any]]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from js7es.domain import codec
+from js7es.domain.board.item import GlobalBoard, PlannableBoard
+from js7es.domain.board.references import check_board_references
 from js7es.domain.calendar.item import CalendarItem
 from js7es.domain.commands.base import Command, Decided, handles
 from js7es.domain.event import NO_KEY, Event, KeyedEvent
@@ -167,6 +169,7 @@ def _check_references(
             "SubagentItem": state.subagents,
             "JobResource": state.job_resources,
             "Calendar": state.calendars,
+            "Board": state.boards.items,
         }
         table = tables.get(kind, {})
         if ident not in table:
@@ -209,6 +212,9 @@ def _check_references(
                         key=f"JobResource:{resource}",
                         workflow=workflow.path,
                     )
+    boards = check_board_references(state, list(current.values()), simple, deleted_keys)
+    if boards is not None:
+        return boards
     subagents = {**state.subagents, **{i.id: i for i in simple if isinstance(i, SubagentItem)}}
     for subagent in subagents.values():
         if f"SubagentItem:{subagent.id}" not in deleted_keys and subagent.agent_path not in agents:
@@ -231,6 +237,8 @@ def _events(state: ControllerState, batch: _Batch, workflows: list[Workflow]) ->
             SubagentItem: state.subagents,
             JobResource: state.job_resources,
             CalendarItem: state.calendars,
+            GlobalBoard: state.boards.items,
+            PlannableBoard: state.boards.items,
         }
         exists = ident in tables[type(item)]
         raw = value_from_json(dict(item.raw))

@@ -22,6 +22,7 @@ from js7es.domain.order.events import (
     OrderResumptionMarked,
     OrderSuspensionMarked,
 )
+from js7es.domain.order.executors.notices import announced_notices
 from js7es.domain.order.executors.step import enclosing_fork, move_target
 from js7es.domain.order.order import CancellationMode, Order, Suspending, is_valid_order_id
 from js7es.domain.order.outcome import Killed
@@ -29,6 +30,7 @@ from js7es.domain.order.states import Failed, Forked, ProcessingKilled, Promptin
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import NamedValues, Value, type_name
 from js7es.domain.workflow import position as pos
+from js7es.domain.workflow.instructions import CONSUME_NOTICES_BRANCH
 from js7es.domain.workflow.position import Position
 from js7es.domain.workflow.workflow import Workflow
 
@@ -146,6 +148,8 @@ def check_fresh_order(state: ControllerState, fresh: FreshOrder) -> OrderAdded |
         return problem("InvalidPosition", f"Invalid start position {list(fresh.start_position)}")
     if fresh.start_position is not None and any(str(b).startswith("fork+") for b in fresh.start_position[1::2]):
         return problem("InvalidPosition", "An order cannot start inside a fork branch")
+    if fresh.start_position is not None and CONSUME_NOTICES_BRANCH in fresh.start_position[1::2]:
+        return problem("InvalidPosition", "An order cannot start inside a ConsumeNotices block")
     return OrderAdded(
         workflow_id=workflow.id,
         arguments=fresh.arguments,
@@ -170,6 +174,7 @@ def add_orders(state: ControllerState, command: AddOrders, ctx: Context) -> Deci
             return problem(added.code, f"Order {fresh.id!r}: {added.message}", **added.arguments)
         seen.add(fresh.id)
         events.append(KeyedEvent(fresh.id, added))
+        events.extend(KeyedEvent(fresh.id, e) for e in announced_notices(state, fresh.id, added, ctx))
     return Decided(
         events=tuple(events),
         reply={"ignoredBecauseDuplicate": duplicates},
@@ -291,6 +296,12 @@ def _check_resume_position(state: ControllerState, order: Order, position: Posit
             "InvalidPosition",
             f"Order {order.id!r} cannot be moved to {pos.to_string(position)}: outside its block",
         )
+    for i in range(1, len(position), 2):  # into a ConsumeNotices block only from within it
+        if position[i] == CONSUME_NOTICES_BRANCH and order.position[: i + 1] != position[: i + 1]:
+            return problem(
+                "InvalidPosition",
+                f"Order {order.id!r} cannot be moved into the ConsumeNotices block at {pos.to_string(position)}",
+            )
     return None
 
 

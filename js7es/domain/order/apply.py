@@ -52,6 +52,7 @@ from js7es.domain.order.events import (
     OrderSuspensionMarked,
     OrderSuspensionMarkedOnAgent,
 )
+from js7es.domain.order.notice_apply import NOTICE_EVENTS, apply_notice_event
 from js7es.domain.order.order import Attachment, Cancelling, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Killed, Succeeded
 from js7es.domain.order.states import (
@@ -59,6 +60,7 @@ from js7es.domain.order.states import (
     Broken,
     Cancelled,
     DelayingRetry,
+    ExpectingNotices,
     Failed,
     FailedInFork,
     Finished,
@@ -89,12 +91,19 @@ _CANCELLABLE = (
     Sleeping,
     Prompting,
     BetweenCycles,
+    ExpectingNotices,
     Failed,
     Broken,
     FailedInFork,
 )
 _TERMINAL = (Finished, Cancelled)
-_RESETTABLE = (DelayingRetry, Prompting, Sleeping, BetweenCycles)  # JS7's IsResettable states that js7es has
+_RESETTABLE = (
+    DelayingRetry,
+    Prompting,
+    Sleeping,
+    BetweenCycles,
+    ExpectingNotices,
+)  # JS7's IsResettable states that js7es has
 
 
 def inapplicable(order: Order, event: OrderEvent) -> Problem:
@@ -115,6 +124,9 @@ def _detached_or_attached(order: Order) -> bool:
 
 def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
     s = order.state
+    if isinstance(event, NOTICE_EVENTS):
+        applied = apply_notice_event(order, event)
+        return inapplicable(order, event) if applied is None else applied
     match event:
         case OrderAttachable(agent_path=agent_path):
             if isinstance(s, (Fresh, Ready)) and order.attached is None:

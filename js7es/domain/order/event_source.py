@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from js7es.domain.board.events import OrderNoticePosted
 from js7es.domain.event import KeyedEvent
 from js7es.domain.order.context import Context
 from js7es.domain.order.events import (
@@ -27,6 +28,7 @@ from js7es.domain.order.executors import EXECUTORS
 from js7es.domain.order.executors.cycle import between_cycles
 from js7es.domain.order.executors.execute import after_processed
 from js7es.domain.order.executors.fork import join
+from js7es.domain.order.executors.notices import expecting_notices, leave_notice_blocks
 from js7es.domain.order.executors.step import Step
 from js7es.domain.order.order import Cancelling, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Killed
@@ -34,6 +36,7 @@ from js7es.domain.order.states import (
     BetweenCycles,
     Broken,
     DelayingRetry,
+    ExpectingNotices,
     Failed,
     FailedInFork,
     Forked,
@@ -116,6 +119,8 @@ def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
             if not isinstance(instruction, Cycle):
                 return [OrderBroken(problem=f"BetweenCycles at {type(instruction).__name__}, not at a Cycle")]
             return between_cycles(step, instruction)
+        case ExpectingNotices():
+            return expecting_notices(step, instruction)
         case Forked():  # forked on an Agent (Fork.agentPath): the Controller joins
             return join(step) if step.ctx.at_controller else step.detach()
     return []  # Processing, Prompting, Failed, FailedInFork, Broken: waiting for a process or a person
@@ -138,13 +143,14 @@ def _mark_events(step: Step) -> list[OrderEvent] | None:
                 return [OrderProcessingKilled()]
             if isinstance(state, (Failed, FailedInFork, Broken, Prompting)) and not at_controller:
                 return []
-            return [OrderCancelled()] if at_controller else [OrderDetachable()]
+            return [*leave_notice_blocks(step), OrderCancelled()] if at_controller else [OrderDetachable()]
         case Suspending(reset_state=reset_state):
             if killed:
                 return [OrderProcessingKilled()]
             if isinstance(state, (Fresh, Ready, ProcessingKilled, Failed)):
                 return [OrderSuspended()] if at_controller else [OrderDetachable()]
-            if reset_state and isinstance(state, (DelayingRetry, Prompting, Sleeping, BetweenCycles)):  # IsResettable
+            resettable = (DelayingRetry, Prompting, Sleeping, BetweenCycles, ExpectingNotices)  # JS7's IsResettable
+            if reset_state and isinstance(state, resettable):
                 return [OrderStateReset(), OrderSuspended()] if at_controller else [OrderDetachable()]
             return None
         case Resuming(position=position, as_succeeded=as_succeeded, restart_killed_job=restart):
@@ -181,6 +187,8 @@ def follow_up(state: ControllerState, order_ids: Iterable[str], ctx: Context) ->
             result.append(KeyedEvent(order_id, event))
             if isinstance(event, OrderForked):
                 pending.extend(c.order_id for c in event.children)
+            elif isinstance(event, OrderNoticePosted):  # JS7: the expecting orders go on in the same commit
+                pending.extend(state.boards.expecting_orders_of(event.notice_id))
         if isinstance(events[-1], OrderBroken) and steps[order_id] > MAX_STEPS_PER_ORDER:
             continue
         pending.append(order_id)

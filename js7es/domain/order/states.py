@@ -79,6 +79,15 @@ class BetweenCycles(OrderState):
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectingNotices(OrderState):
+    """At an ExpectNotices or ConsumeNotices instruction, waiting for notices (JS7's NoticeIds as JSON
+    arrays, see js7es.domain.board.notice)."""
+
+    notice_ids: tuple[tuple[str, ...], ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Failed(OrderState):
     """JS7's state `{"TYPE":"Failed"}`; the outcome Failed has the same TYPE, a field's declared type
     (OrderState or Outcome) tells them apart. Avro needs distinct record names: js7es.types.FailedState."""
@@ -126,6 +135,7 @@ ALL_STATES: tuple[type[OrderState], ...] = (
     Prompting,
     Sleeping,
     BetweenCycles,
+    ExpectingNotices,
     Failed,
     FailedInFork,
     Finished,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from js7es.domain.value import Value
 from js7es.domain.workflow.job import WorkflowJob
@@ -110,6 +111,41 @@ class Sleep(Instruction):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PostNotices(Instruction):
+    """Posts a notice to each board (JS7's PostNotices; the older PostNotice{boardPath} is read as one)."""
+
+    TYPE_NAME = "PostNotices"
+    board_paths: tuple[str, ...]
+
+
+WhenNotAnnounced = Literal["Wait", "SkipWhenNoNotice", "DontWait"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectNotices(Instruction):
+    """Waits until the notices make `board_paths` (JS7's BoardPathExpression text) true (JS7's
+    ExpectNotices; the older ExpectNotice{boardPath} is read as one)."""
+
+    TYPE_NAME = "ExpectNotices"
+    board_paths: str
+    when_not_announced: WhenNotAnnounced = "Wait"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsumeNotices(Instruction):
+    """Like ExpectNotices, then runs `subworkflow` (branch id "consumeNotices") holding the notices,
+    which are deleted when the order leaves the block (JS7's ConsumeNotices)."""
+
+    TYPE_NAME = "ConsumeNotices"
+    board_paths: str
+    when_not_announced: WhenNotAnnounced = "Wait"
+    subworkflow: Block
+
+
+CONSUME_NOTICES_BRANCH = "consumeNotices"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Cycle(Instruction):
     """Runs `cycle_workflow` again and again as the schedule says, within the order's day (JS7's Cycle).
 
@@ -172,6 +208,8 @@ def branches_of(instruction: Instruction) -> tuple[tuple[str, Block], ...]:
             return (("try+0", try_), ("catch+0", catch))
         case Cycle(cycle_workflow=block):
             return (("cycle", block),)
+        case ConsumeNotices(subworkflow=block):
+            return ((CONSUME_NOTICES_BRANCH, block),)
     return ()
 
 
@@ -194,6 +232,9 @@ def block_of_branch(instruction: Instruction, branch: str) -> Block | None:
                 return catch
         case Cycle(cycle_workflow=block):
             if is_cycle_branch(branch):
+                return block
+        case ConsumeNotices(subworkflow=block):
+            if branch == CONSUME_NOTICES_BRANCH:
                 return block
     return None
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from js7es.domain.board.expression import board_paths, parse_board_path_expression
 from js7es.domain.calendar.item import zone_of
 from js7es.domain.expression import parse_expression
 from js7es.domain.problem import Problem, problem
@@ -27,9 +28,11 @@ from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import (
     Block,
     Break,
+    ConsumeNotices,
     Cycle,
     ExecuteAnonymous,
     ExecuteNamed,
+    ExpectNotices,
     Fail,
     Finish,
     Fork,
@@ -37,6 +40,7 @@ from js7es.domain.workflow.instructions import (
     If,
     IfThen,
     Instruction,
+    PostNotices,
     Prompt,
     Retry,
     Sleep,
@@ -79,15 +83,10 @@ JS7_INSTRUCTIONS_NOT_SUPPORTED = frozenset(
         "AddOrder",
         "AdmissionTime",
         "BreakOrder",
-        "ConsumeNotices",
         "EmptyInstruction",
-        "ExpectNotice",
-        "ExpectNotices",
         "ForkList",
         "Lock",
         "Options",
-        "PostNotice",
-        "PostNotices",
         "Say",
         "StickySubagent",
         "Stop",
@@ -142,6 +141,7 @@ class _Parser:
         self.labels: dict[str, Position] = {}
         self.named_jobs_used: dict[str, Position] = {}
         self.first_cycle: Position | None = None
+        self.board_paths: dict[str, Position] = {}  # the boards the notice instructions name
 
     def unsupported(self, what: str, where: Position | str, field: str) -> None:
         if not self.committed:
@@ -195,6 +195,7 @@ class _Parser:
             title=title if isinstance(title, str) else None,
             raw={**obj, "path": path, "versionId": version_id},
             labels=dict(self.labels),
+            board_paths=dict(self.board_paths),
         )
 
     def block(self, obj: Any, branch_path: Position, where: str, depth: int) -> Block:
@@ -268,6 +269,10 @@ class _Parser:
                 return Sleep(label=label, duration=check_expression(obj.get("duration"), here))
             case "Cycle":
                 return self.cycle(obj, label, here, where, depth)
+            case "PostNotices" | "PostNotice":
+                return self.post_notices(obj, label, here)
+            case "ExpectNotices" | "ExpectNotice" | "ConsumeNotices":
+                return self.expect_notices(obj, label, here, where, depth)
             case "Break":
                 if not _in_cycle(here):
                     raise _refuse("BreakWithoutCycle", "Break instruction without Cycle", here)
@@ -339,6 +344,44 @@ class _Parser:
             ),
             only_one_period=only_one_period,
         )
+
+    def post_notices(self, obj: Mapping[str, Any], label: str | None, here: Position) -> PostNotices:
+        given: Any = [obj.get("boardPath")] if obj.get("TYPE") == "PostNotice" else obj.get("boardPaths")
+        if not isinstance(given, list) or not given:  # PostNotice: its older form with one boardPath
+            raise _refuse("InvalidInstruction", "PostNotices needs a non-empty list 'boardPaths'", here)
+        if not all(valid_name(p) for p in given):
+            raise _refuse("InvalidInstruction", f"Invalid board paths {given!r}", here)
+        paths: list[str] = [str(p) for p in given]
+        if len(set(paths)) != len(paths):  # JS7: "Unexpected duplicates"
+            raise _refuse("InvalidInstruction", f"Unexpected duplicates in boardPaths {paths!r}", here)
+        self.board_paths.update((p, here) for p in paths if p not in self.board_paths)
+        return PostNotices(label=label, board_paths=tuple(paths))
+
+    def expect_notices(
+        self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int
+    ) -> ExpectNotices | ConsumeNotices:
+        type_ = obj.get("TYPE")
+        if type_ == "ExpectNotice":  # JS7's older form
+            path = obj.get("boardPath")
+            if not valid_name(path):
+                raise _refuse("InvalidInstruction", f"Invalid boardPath {path!r}", here)
+            text = f"'{path}'"
+        else:
+            given = obj.get("boardPaths")
+            if not isinstance(given, str):
+                raise _refuse("InvalidInstruction", f"{type_} needs 'boardPaths', a board path expression", here)
+            text = given
+        expr = parse_board_path_expression(text)
+        if isinstance(expr, Problem):
+            raise _refuse(expr.code, expr.message, here, expression=text)
+        self.board_paths.update((p, here) for p in board_paths(expr) if p not in self.board_paths)
+        when = obj.get("whenNotAnnounced", "Wait")
+        if when not in ("Wait", "SkipWhenNoNotice", "DontWait"):
+            raise _refuse("InvalidInstruction", f"Unknown whenNotAnnounced {when!r}", here)
+        if type_ != "ConsumeNotices":
+            return ExpectNotices(label=label, board_paths=text, when_not_announced=when)
+        block = self.subworkflow(obj.get("subworkflow"), (*here, "consumeNotices"), f"{where}.subworkflow", depth)
+        return ConsumeNotices(label=label, board_paths=text, when_not_announced=when, subworkflow=block)
 
     def finish(self, outcome: Any, label: str | None, here: Position) -> Finish:
         """JS7's Finish(outcome?: Succeeded{namedValues} | Failed{message, namedValues})."""

@@ -61,6 +61,7 @@ class Workflow:
     title: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the JSON it was read from
     labels: Mapping[str, Position] = field(default_factory=dict, compare=False)
+    board_paths: Mapping[str, Position] = field(default_factory=dict, compare=False)  # boards named, first use
 
     @property
     def path(self) -> str:

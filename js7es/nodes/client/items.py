@@ -28,8 +28,19 @@ _KINDS = (  # file name suffix -> item TYPE, the key naming it
     (".subagentitem.json", "SubagentItem", "id"),
     (".jobresource.json", "JobResource", "path"),
     (".calendar.json", "Calendar", "path"),
+    (".noticeboard.json", "GlobalBoard", "path"),  # JOC's export; boardType PLANNABLE: a PlannableBoard
+    (".board.json", "GlobalBoard", "path"),
 )
-_KEY_OF_TYPE = {"Workflow": "path", "AgentRef": "path", "SubagentItem": "id", "JobResource": "path", "Calendar": "path"}
+_KEY_OF_TYPE = {
+    "Workflow": "path",
+    "AgentRef": "path",
+    "SubagentItem": "id",
+    "JobResource": "path",
+    "Calendar": "path",
+    "GlobalBoard": "path",
+    "PlannableBoard": "path",
+}
+_BOARD_TYPES = ("GlobalBoard", "PlannableBoard", "Board")
 _JOC_CALENDAR_TYPES = ("WORKINGDAYSCALENDAR", "NONWORKINGDAYSCALENDAR")
 
 
@@ -55,11 +66,15 @@ def read_item_file(path: Path) -> dict[str, Any]:
         if type_ not in _KEY_OF_TYPE and not (type_ is None and "instructions" in item):
             raise usage_error(
                 f"{path}: unknown item kind; name it *.workflow.json, *.agent.json, *.subagent.json, "
-                f"*.jobresource.json or *.calendar.json, or give it a TYPE ({', '.join(_KEY_OF_TYPE)})"
+                f"*.jobresource.json, *.calendar.json or *.noticeboard.json, or give it a TYPE "
+                f"({', '.join(_KEY_OF_TYPE)})"
             )
         suffix, type_, key = ".json", type_ or "Workflow", _KEY_OF_TYPE[type_ or "Workflow"]
     else:
         suffix, expected, key = kind
+        if expected == "GlobalBoard":  # a notice board of either kind
+            plannable = item.pop("boardType", None) == "PLANNABLE"
+            expected = str(type_) if type_ in _BOARD_TYPES else "PlannableBoard" if plannable else expected
         if type_ is not None and type_ != expected:
             raise usage_error(f"{path}: the file name says {expected}, its TYPE says {type_}")
         type_ = expected

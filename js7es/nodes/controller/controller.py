@@ -19,6 +19,7 @@ from js7es.domain.value import Value, value_to_json
 from js7es.journal.api import Journal
 from js7es.nodes.controller.agent_client import AgentClient
 from js7es.nodes.controller.agent_driver import AgentDriver
+from js7es.nodes.controller.notice_timer import NoticeTimer
 from js7es.nodes.engine import Engine, recover_state
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,16 @@ class ControllerCore:
         self._agent_release_period_s = agent_release_period_s
         self.drivers: dict[str, AgentDriver] = {}
         self.engine.on_commit(self._on_commit)
+        self.notice_timer = NoticeTimer(self.engine)
 
     async def start(self) -> None:
         self._sync_drivers()
         self.engine.start()
+        self.notice_timer.start()
 
     async def stop(self) -> None:
         self.engine.cancel_timers()
+        self.notice_timer.stop()
         await asyncio.gather(*(driver.stop() for driver in self.drivers.values()))
         self.drivers.clear()
 

@@ -22,6 +22,7 @@ from js7es.domain.commands.orders import (
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import value_from_json
 from js7es.domain.workflow import position as pos
+from js7es.nodes.controller.notice_requests import NoticeRequestError, notice_command
 
 MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: beyond it, no timestamp can be shown or stored as JS7's
 
@@ -226,6 +227,11 @@ def command(obj: Any) -> Command | ReleaseEvents | str:
             if not isinstance(until, int) or isinstance(until, bool) or until < 0:
                 raise _bad("InvalidRequest", "ReleaseEvents.untilEventId must be an EventId")
             return ReleaseEvents(until_event_id=until)
+        case "PostNotice" | "DeleteNotice":
+            try:
+                return notice_command(obj)
+            except NoticeRequestError as e:
+                raise _bad(e.code, str(e)) from None
         case "TakeSnapshot" | "NoOperation" | "ClusterSwitchOver":
             _object(obj, where, set(), set())
             return str(type_)

@@ -8,6 +8,7 @@ from typing import Any
 from js7es.domain.order.executors.cycle import execute_break, execute_cycle
 from js7es.domain.order.executors.execute import execute_execute
 from js7es.domain.order.executors.fork import execute_fork
+from js7es.domain.order.executors.notices import execute_expect_notices, execute_post_notices
 from js7es.domain.order.executors.retry import execute_retry
 from js7es.domain.order.executors.simple import (
     execute_end,
@@ -20,15 +21,18 @@ from js7es.domain.order.executors.simple import (
 )
 from js7es.domain.workflow.instructions import (
     Break,
+    ConsumeNotices,
     Cycle,
     ExecuteAnonymous,
     ExecuteNamed,
+    ExpectNotices,
     Fail,
     Finish,
     Fork,
     If,
     ImplicitEnd,
     Instruction,
+    PostNotices,
     Prompt,
     Retry,
     Sleep,
@@ -49,4 +53,7 @@ EXECUTORS: dict[type[Instruction], Callable[[Any, Any], list[Any]]] = {
     Cycle: execute_cycle,
     Break: execute_break,
     ImplicitEnd: execute_end,
+    PostNotices: execute_post_notices,
+    ExpectNotices: execute_expect_notices,
+    ConsumeNotices: execute_expect_notices,
 }

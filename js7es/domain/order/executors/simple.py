@@ -13,11 +13,13 @@ from js7es.domain.order.events import (
     OrderSleeping,
 )
 from js7es.domain.order.executors.cycle import cycle_finished
+from js7es.domain.order.executors.notices import consume_notices_end
 from js7es.domain.order.executors.step import Step, enclosing_fork
 from js7es.domain.order.outcome import Failed, Succeeded
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import (
+    CONSUME_NOTICES_BRANCH,
     Block,
     Fail,
     Finish,
@@ -110,4 +112,6 @@ def execute_end(step: Step, instruction: ImplicitEnd) -> list[OrderEvent]:
         return [] if step.ctx.at_controller else step.detach()  # the child waits for the join
     if is_cycle_branch(str(here[-2])):
         return cycle_finished(step)
+    if here[-2] == CONSUME_NOTICES_BRANCH:
+        return consume_notices_end(step)
     return [step.move(pos.next_of(here[:-2]))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from js7es.domain.board.events import OrderNoticesConsumed
 from js7es.domain.expression import evaluate_text
 from js7es.domain.order.context import Context
 from js7es.domain.order.events import (
@@ -22,7 +23,7 @@ from js7es.domain.order.scope import OrderScope
 from js7es.domain.problem import Problem
 from js7es.domain.value import Value
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import Fork, ImplicitEnd
+from js7es.domain.workflow.instructions import CONSUME_NOTICES_BRANCH, Fork, ImplicitEnd
 from js7es.domain.workflow.position import Position
 from js7es.domain.workflow.workflow import Workflow
 
@@ -55,15 +56,20 @@ class Step:
 
     def fail(self, *, uncatchable: bool = False) -> list[OrderEvent]:
         """The order failed at its position: caught by the innermost Try, failed in a fork, or failed."""
-        if not uncatchable:
-            catch = catch_position(self.order.position)
-            if catch is not None:
-                return [OrderCaught(moved_to=catch)]
+        catch = None if uncatchable else catch_position(self.order.position)
+        left = consume_notices_left(self.order.position, catch)
+        if left and not self.ctx.at_controller:
+            return self.detach()  # the Controller ends the consumptions
+        left = left[: len(self.state.boards.consumptions.get(self.order.id, ()))]  # only consumptions begun
+        consumed: list[OrderEvent] = [OrderNoticesConsumed(failed=True) for _ in left]
+        if catch is not None:
+            return [*consumed, OrderCaught(moved_to=catch)]
         if not self.ctx.at_controller:
             return self.detach()
+        moved_to = left[-1] if left else None  # JS7: the failed order stays at the ConsumeNotices it left
         if self.order.parent is not None and self._fork_joins_if_failed():
-            return [OrderFailedInFork()]
-        return [OrderFailed()]
+            return [*consumed, OrderFailedInFork(moved_to=moved_to)]
+        return [*consumed, OrderFailed(moved_to=moved_to)]
 
     def _fork_joins_if_failed(self) -> bool:
         fork_position = enclosing_fork(self.order.position)
@@ -77,11 +83,25 @@ def move_target(workflow: Workflow, position: Position) -> Position:
     """Where an order moving to `position` lands: past the ends of then/else/try/catch blocks, as JS7
     moves an order straight to the next instruction after a block (the end of a fork branch or of a
     cycle is a real stop)."""
-    while len(position) >= 3 and not str(position[-2]).startswith(("fork+", "cycle")):
+    while len(position) >= 3 and not str(position[-2]).startswith(("fork+", "cycle", CONSUME_NOTICES_BRANCH)):
         if not isinstance(workflow.instruction(position), ImplicitEnd):
             break
         position = pos.next_of(position[:-2])
     return position
+
+
+def consume_notices_left(position: Position, catch: Position | None) -> list[Position]:
+    """The ConsumeNotices instructions (innermost first) whose blocks a failing order leaves on its way
+    to `catch` (or out of its fork branch, or out of the workflow)."""
+    boundary = len(catch) - 2 if catch is not None else 0
+    left = []
+    for i in range(len(position) - 2, boundary, -2):
+        branch = str(position[i])
+        if branch.startswith("fork+"):
+            break
+        if branch == CONSUME_NOTICES_BRANCH:
+            left.append(position[:i])
+    return left
 
 
 def catch_position(position: Position) -> Position | None:

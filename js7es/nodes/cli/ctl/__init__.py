@@ -110,6 +110,20 @@ def register(sub: Subparsers) -> None:
     answer.add_argument("id", metavar="ID")
     answer.set_defaults(action="answer_prompt")
 
+    for name, function, text in (
+        ("post-notice", "post_notice", "post a notice to a board (JS7's PostNotice)"),
+        ("delete-notice", "delete_notice", "delete a board's notice (JS7's DeleteNotice)"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("board", metavar="BOARD")
+        p.add_argument(
+            "notice_key", metavar="KEY", nargs="?", default="", help="the notice key (default: the empty key)"
+        )
+        p.add_argument("--plan", metavar="DATE", help="the daily plan of a PlannableBoard's notice, e.g. 2026-01-31")
+        if name == "post-notice":
+            p.add_argument("--end-of-life", metavar="WHEN", help="+SECONDS or an ISO time (default: the board's)")
+        p.set_defaults(action=function)
+
     orders = sub.add_parser("orders", help="the orders, as a table")
     orders.add_argument(
         "--state", help="only orders in this state (Fresh, Ready, Processing, Finished, ..., suspended)"

@@ -137,6 +137,32 @@ def answer_prompt(client: ControllerClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def notice_id(args: argparse.Namespace) -> list[str]:
+    """JS7's NoticeId: [board, key?] or, in a daily plan, ["DailyPlan", date, board, key?]."""
+    plan = ["DailyPlan", args.plan] if args.plan else []
+    return [*plan, args.board, *([args.notice_key] if args.notice_key else [])]
+
+
+def post_notice(client: ControllerClient, args: argparse.Namespace) -> int:
+    command: dict[str, Any] = {"TYPE": "PostNotice", "noticeId": notice_id(args)}
+    if args.end_of_life:
+        command["endOfLife"] = parse_at(args.end_of_life)
+    client.login()
+    client.command(command)
+    print(
+        f"Posted the notice {args.notice_key!r} to board {args.board}"
+        + (f" in the plan {args.plan}" if args.plan else "")
+    )
+    return 0
+
+
+def delete_notice(client: ControllerClient, args: argparse.Namespace) -> int:
+    client.login()
+    client.command({"TYPE": "DeleteNotice", "noticeId": notice_id(args)})
+    print(f"Deleted the notice {args.notice_key!r} of board {args.board}")
+    return 0
+
+
 def list_orders(client: ControllerClient, args: argparse.Namespace) -> int:
     client.login()
     orders = client.get("/order").get("orders", [])

@@ -28,6 +28,8 @@ DIRECT_ONLY = {
     "print_overview": "overview",
     "print_cluster": "cluster",
     "switch_over": "switch-over",
+    "post_notice": "post-notice",
+    "delete_notice": "delete-notice",
 }
 
 

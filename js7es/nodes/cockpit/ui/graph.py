@@ -74,6 +74,8 @@ def _branches(instruction: Mapping[str, Any]) -> list[tuple[str, list[Any]]]:
             return [("try+0", _sub(instruction.get("try"))), ("catch+0", _sub(instruction.get("catch")))]
         case "Cycle":
             return [("cycle", _sub(instruction.get("cycle")))]
+        case "ConsumeNotices":
+            return [("consumeNotices", _sub(instruction.get("subworkflow")))]
     return []
 
 
@@ -87,6 +89,9 @@ def _label(instruction: Mapping[str, Any]) -> tuple[str, str]:
         case "If":
             predicate = instruction.get("predicate") or (instruction.get("ifThens") or [{}])[0].get("predicate", "")
             return _short(f"If {predicate}"), "instruction"
+        case "PostNotices" | "ExpectNotices" | "ConsumeNotices" | "PostNotice" | "ExpectNotice":
+            boards = instruction.get("boardPaths", instruction.get("boardPath", ""))
+            return _short(f"{kind} {', '.join(boards) if isinstance(boards, list) else boards}"), "instruction"
     return kind, "instruction"
 
 

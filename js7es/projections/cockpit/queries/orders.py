@@ -86,6 +86,11 @@ def order_v(row: Any, now_ms: int, *, compact: bool) -> dict[str, Any]:
     if row.state == "Prompting" and isinstance(state, dict) and "question" in state:
         question = state["question"]
         out["question"] = question if isinstance(question, str) else str(question)
+    if row.state == "ExpectingNotices" and isinstance(state, dict):  # JOC's ExpectedNotice: board and key
+        ids = [i for i in state.get("noticeIds", []) if isinstance(i, list) and i]
+        out["expectedNotices"] = [
+            {"boardName": i[0 if len(i) <= 2 else 2], "noticeId": i[-1] if len(i) in (2, 4) else ""} for i in ids
+        ]
     outcomes = order.get("historicOutcomes") or []
     if outcomes and isinstance(outcomes[-1], dict) and isinstance(outcomes[-1].get("outcome"), dict):
         # controller/schemas/common/outcome-schema.json: JOC's model names JS7's errorMessage `message`

@@ -537,3 +537,23 @@ def test_a_child_detached_by_its_agent_lets_the_parent_join() -> None:
     events = follow_up(sim.state, ["O|a"], sim.ctx())
     assert [type(k.event).__name__ for k in events] == ["OrderJoined", "OrderMoved", "OrderFinished"]
     assert all(isinstance(k, KeyedEvent) and k.key == "O" for k in events)
+
+
+def test_suspending_a_forked_order_leaves_a_child_suspended_before_as_it_is() -> None:
+    """Found by the replay property test: the parent's suspension marked every child, also one suspended
+    already, whose OrderSuspensionMarked does not apply — an event that halts the node."""
+    sim = Simulator()
+    sleep = {"TYPE": "Prompt", "question": "'?'"}
+    sim.deploy(workflow(fork(("a", [sleep]), ("b", [sleep]))))
+    sim.add_order("O", "W")
+    sim.run()
+    assert isinstance(sim.state.orders["O"].state, st.Forked)
+    assert not isinstance(sim.command(SuspendOrders(order_ids=("O|a",), reset_state=True)), Problem)
+    sim.run()
+    assert sim.state.orders["O|a"].is_suspended
+    decided = sim.command(SuspendOrders(order_ids=("O",)))
+    assert not isinstance(decided, Problem), decided
+    assert [(k.key, type(k.event).__name__) for k in decided.events] == [
+        ("O", "OrderSuspensionMarked"),
+        ("O|b", "OrderSuspensionMarked"),
+    ]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from js7es.domain import codec
 from js7es.domain.commands.base import Command, Decided, handles
 from js7es.domain.event import KeyedEvent
+from js7es.domain.order.apply import apply_order
 from js7es.domain.order.context import Context
 from js7es.domain.order.events import (
     OrderAdded,
@@ -197,13 +198,17 @@ def _decided(events: list[KeyedEvent]) -> Decided:
 
 
 def _with_children(state: ControllerState, order: Order, event: OrderEvent) -> list[KeyedEvent]:
-    """The event for the order and, when it is forked, for its children (recursively)."""
+    """The event for the order and, when it is forked, for its children (recursively) — for a child only
+    where it applies: a child already suspended (or marked) is left as it is, its own children not."""
     result = [KeyedEvent(order.id, event)]
     if isinstance(order.state, Forked):
         for child_id in order.state.children:
             child = state.orders.get(child_id)
             if child is not None and not child.is_terminal:
-                result.extend(_with_children(state, child, event))
+                descendants = _with_children(state, child, event)
+                if isinstance(apply_order(child, event), Problem):
+                    descendants = descendants[1:]
+                result.extend(descendants)
     return result
 
 

@@ -1,7 +1,8 @@
-"""Inventory items besides workflows: agent refs, subagents, job resources, calendars; and the item events.
+"""Inventory items besides workflows: agent refs, subagents, job resources, calendars, locks; and the
+item events.
 
 Keys as JS7 writes them: "Workflow:path~version", "AgentRef:path", "SubagentItem:id", "JobResource:path",
-"Calendar:path".
+"Calendar:path", "Lock:path".
 Workflows are versioned (path ~ versionId; an old version stays while orders use it); the other items
 are simple items with add/change/delete.
 """
@@ -15,6 +16,7 @@ from typing import Any
 from js7es.domain import codec
 from js7es.domain.calendar.item import CalendarItem, parse_calendar_item
 from js7es.domain.event import Event
+from js7es.domain.lock import Lock, parse_lock
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import Value
 from js7es.domain.workflow.parse import _Refused as Refused
@@ -59,7 +61,7 @@ class JobResource:
         return f"JobResource:{self.path}"
 
 
-SimpleItem = AgentRef | SubagentItem | JobResource | CalendarItem
+SimpleItem = AgentRef | SubagentItem | JobResource | CalendarItem | Lock
 
 
 def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Problem:
@@ -125,6 +127,8 @@ def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Prob
                 )
             case "Calendar":
                 return parse_calendar_item(obj, _name(obj, "path"))
+            case "Lock":
+                return parse_lock(obj, _name(obj, "path"))
     except Refused as refused:
         return refused.problem
     return problem("UnknownItemType", f"Unknown item TYPE {obj.get('TYPE')!r}", TYPE=obj.get("TYPE"))

@@ -79,6 +79,12 @@ class BetweenCycles(OrderState):
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WaitingForLock(OrderState):
+    """At a Lock instruction, in the queues of its locks (OrderLocksQueued) until it gets them all."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Failed(OrderState):
     """JS7's state `{"TYPE":"Failed"}`; the outcome Failed has the same TYPE, a field's declared type
     (OrderState or Outcome) tells them apart. Avro needs distinct record names: js7es.types.FailedState."""
@@ -126,6 +132,7 @@ ALL_STATES: tuple[type[OrderState], ...] = (
     Prompting,
     Sleeping,
     BetweenCycles,
+    WaitingForLock,
     Failed,
     FailedInFork,
     Finished,

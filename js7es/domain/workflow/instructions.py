@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from js7es.domain.lock import LockDemand
 from js7es.domain.value import Value
 from js7es.domain.workflow.job import WorkflowJob
 from js7es.domain.workflow.schedule import Schedule
@@ -130,6 +131,20 @@ class Break(Instruction):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LockInstruction(Instruction):
+    """Runs `locked_workflow` holding the demanded locks (JS7's LockInstruction, TYPE "Lock"); its
+    block's branch id is "lock"."""
+
+    TYPE_NAME = "Lock"
+    demands: tuple[LockDemand, ...]
+    locked_workflow: Block
+
+    @property
+    def lock_paths(self) -> tuple[str, ...]:
+        return tuple(d.lock_path for d in self.demands)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ImplicitEnd(Instruction):
     """The end of every block (not written in JSON)."""
 
@@ -172,6 +187,8 @@ def branches_of(instruction: Instruction) -> tuple[tuple[str, Block], ...]:
             return (("try+0", try_), ("catch+0", catch))
         case Cycle(cycle_workflow=block):
             return (("cycle", block),)
+        case LockInstruction(locked_workflow=block):
+            return (("lock", block),)
     return ()
 
 
@@ -194,6 +211,9 @@ def block_of_branch(instruction: Instruction, branch: str) -> Block | None:
                 return catch
         case Cycle(cycle_workflow=block):
             if is_cycle_branch(branch):
+                return block
+        case LockInstruction(locked_workflow=block):
+            if branch == "lock":
                 return block
     return None
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from js7es.domain.calendar.item import zone_of
 from js7es.domain.expression import parse_expression
+from js7es.domain.lock import LockDemand
 from js7es.domain.problem import Problem, problem
 from js7es.domain.time.admission import parse_admission_time_scheme
 from js7es.domain.value import Value, value_from_json
@@ -37,6 +38,7 @@ from js7es.domain.workflow.instructions import (
     If,
     IfThen,
     Instruction,
+    LockInstruction,
     Prompt,
     Retry,
     Sleep,
@@ -84,7 +86,6 @@ JS7_INSTRUCTIONS_NOT_SUPPORTED = frozenset(
         "ExpectNotice",
         "ExpectNotices",
         "ForkList",
-        "Lock",
         "Options",
         "PostNotice",
         "PostNotices",
@@ -268,6 +269,8 @@ class _Parser:
                 return Sleep(label=label, duration=check_expression(obj.get("duration"), here))
             case "Cycle":
                 return self.cycle(obj, label, here, where, depth)
+            case "Lock":
+                return self.lock(obj, label, here, where, depth)
             case "Break":
                 if not _in_cycle(here):
                     raise _refuse("BreakWithoutCycle", "Break instruction without Cycle", here)
@@ -338,6 +341,30 @@ class _Parser:
                 obj.get("cycleWorkflow"), (*here, "cycle"), f"{where}.cycleWorkflow", depth
             ),
             only_one_period=only_one_period,
+        )
+
+    def lock(
+        self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int
+    ) -> LockInstruction:
+        """JS7's Lock {demands: [{lockPath, count?}], lockedWorkflow} or the older {lockPath, count?}."""
+        raw_demands = obj["demands"] if "demands" in obj else [{"lockPath": obj.get("lockPath"), "count": obj.get("count")}]
+        if not isinstance(raw_demands, list) or not raw_demands:
+            raise _refuse("InvalidInstruction", "Lock needs a non-empty list 'demands'", here)
+        demands = []
+        for demand in raw_demands:
+            if not isinstance(demand, Mapping) or not valid_name(demand.get("lockPath")):
+                raise _refuse("InvalidInstruction", f"Invalid lock demand {demand!r}", here)
+            count = demand.get("count")
+            if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+                raise _refuse("LockInvalidCount", f"Lock:{demand['lockPath']}: Invalid count={count}", here)
+            demands.append(LockDemand(lock_path=demand["lockPath"], count=count))
+        paths = [d.lock_path for d in demands]
+        if len(set(paths)) != len(paths):
+            raise _refuse("InvalidInstruction", f"Lock demands a lock twice: {paths}", here)
+        return LockInstruction(
+            label=label,
+            demands=tuple(demands),
+            locked_workflow=self.subworkflow(obj.get("lockedWorkflow"), (*here, "lock"), f"{where}.lockedWorkflow", depth),
         )
 
     def finish(self, outcome: Any, label: str | None, here: Position) -> Finish:

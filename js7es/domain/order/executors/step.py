@@ -54,16 +54,25 @@ class Step:
         return [OrderOutcomeAdded(outcome=Failed(error_message=message)), *handling]
 
     def fail(self, *, uncatchable: bool = False) -> list[OrderEvent]:
-        """The order failed at its position: caught by the innermost Try, failed in a fork, or failed."""
-        if not uncatchable:
-            catch = catch_position(self.order.position)
-            if catch is not None:
-                return [OrderCaught(moved_to=catch)]
+        """The order failed at its position: caught by the innermost Try, failed in a fork, or failed.
+
+        Lock blocks left on the way give their locks back first (on the Controller: an order on an
+        Agent goes back there), and a failed order stands at the outermost Lock it left (JS7)."""
+        from js7es.domain.order.executors.lock import releases_leaving
+
+        position = self.order.position
+        catch = None if uncatchable else catch_position(position)
+        outer = 0 if catch is None else len(catch) - 2  # the try+N branch's index in the position
+        releases, outermost_lock = releases_leaving(self.workflow, position, outer)
+        if releases and not self.ctx.at_controller:
+            return self.detach()
+        if catch is not None:
+            return [*releases, OrderCaught(moved_to=catch)]
         if not self.ctx.at_controller:
             return self.detach()
         if self.order.parent is not None and self._fork_joins_if_failed():
-            return [OrderFailedInFork()]
-        return [OrderFailed()]
+            return [*releases, OrderFailedInFork(moved_to=outermost_lock)]
+        return [*releases, OrderFailed(moved_to=outermost_lock)]
 
     def _fork_joins_if_failed(self) -> bool:
         fork_position = enclosing_fork(self.order.position)
@@ -76,8 +85,8 @@ class Step:
 def move_target(workflow: Workflow, position: Position) -> Position:
     """Where an order moving to `position` lands: past the ends of then/else/try/catch blocks, as JS7
     moves an order straight to the next instruction after a block (the end of a fork branch or of a
-    cycle is a real stop)."""
-    while len(position) >= 3 and not str(position[-2]).startswith(("fork+", "cycle")):
+    cycle or of a lock's block is a real stop)."""
+    while len(position) >= 3 and not str(position[-2]).startswith(("fork+", "cycle", "lock")):
         if not isinstance(workflow.instruction(position), ImplicitEnd):
             break
         position = pos.next_of(position[:-2])

@@ -205,7 +205,9 @@ class LockState:
             return not_acquired(self.path, order_id)
         acquired: Acquired = AVAILABLE
         if isinstance(self.acquired, NonExclusive) and len(self.acquired.order_to_count) > 1:
-            acquired = NonExclusive(order_to_count={o: n for o, n in self.acquired.order_to_count.items() if o != order_id})
+            acquired = NonExclusive(
+                order_to_count={o: n for o, n in self.acquired.order_to_count.items() if o != order_id}
+            )
         return LockState(lock=self.lock, acquired=acquired, queue=self.queue)
 
     def enqueue(self, order_id: str) -> LockState:

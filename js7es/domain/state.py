@@ -60,8 +60,8 @@ from js7es.domain.order.order import Order
 from js7es.domain.order.states import Forked, WaitingForLock
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, value_to_json
-from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.instructions import LockInstruction
+from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow, WorkflowId
 
 
@@ -415,7 +415,7 @@ class ControllerState:
                 self.locks[lock.path] = LockState(lock=lock, acquired=acquired, queue=tuple(obj["queue"]))
             case "SimpleItem":
                 item = parse_simple_item(obj["item"], committed=True)
-                if isinstance(item, Problem) or isinstance(item, Lock):
+                if isinstance(item, (Problem, Lock)):
                     raise ValueError(f"Bad snapshot item: {item}")
                 ident = item.id if isinstance(item, SubagentItem) else item.path
                 self._table_of(item)[ident] = item

@@ -125,7 +125,11 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
         cells(frozenset({st.DelayingRetry, st.Prompting, st.Sleeping, st.BetweenCycles, st.WaitingForLock}), ALL_V),
         st.Ready,
     ),
-    (ev.OrderLocksQueued(demands=(LockDemand(lock_path="L"),)), cells(frozenset({st.Ready}), DETACHED), st.WaitingForLock),
+    (
+        ev.OrderLocksQueued(demands=(LockDemand(lock_path="L"),)),
+        cells(frozenset({st.Ready}), DETACHED),
+        st.WaitingForLock,
+    ),
     (
         ev.OrderLocksAcquired(demands=(LockDemand(lock_path="L", count=2),)),
         cells(frozenset({st.Ready, st.WaitingForLock}), DETACHED),
@@ -184,7 +188,9 @@ def test_lock_events_move_into_and_out_of_the_locks_block() -> None:
     released = apply_order(replace(acquired, position=(2, "lock", 4)), ev.OrderLocksReleased(lock_paths=("L",)))
     assert not isinstance(released, Problem)
     assert released.position == (3,)
-    not_in_a_lock = apply_order(replace(BASE, state=st.Ready(), position=(0, "then", 1)), ev.OrderLocksReleased(lock_paths=("L",)))
+    not_in_a_lock = apply_order(
+        replace(BASE, state=st.Ready(), position=(0, "then", 1)), ev.OrderLocksReleased(lock_paths=("L",))
+    )
     assert isinstance(not_in_a_lock, Problem) and not_in_a_lock.code == "InapplicableEvent"
 
 

@@ -250,9 +250,7 @@ def lock_is_in_use(state: ControllerState, path: str) -> Problem | None:
             continue
         for _, instruction in workflow.positions():
             if isinstance(instruction, LockInstruction) and path in instruction.lock_paths:
-                return problem(
-                    "ItemIsStillReferenced", f"Lock:{path} is used by Workflow:{wid}", key=f"Lock:{path}"
-                )
+                return problem("ItemIsStillReferenced", f"Lock:{path} is used by Workflow:{wid}", key=f"Lock:{path}")
     return None
 
 

@@ -46,6 +46,7 @@ class FreshOrder:
     delete_when_terminated: bool = False
     start_position: Position | None = None
     force_admission: bool = False
+    priority: int | None = None  # JS7 2.7: higher goes first where orders wait for a lock
 
 
 @codec.register
@@ -146,6 +147,8 @@ def check_fresh_order(state: ControllerState, fresh: FreshOrder) -> OrderAdded |
         return problem("InvalidPosition", f"Invalid start position {list(fresh.start_position)}")
     if fresh.start_position is not None and any(str(b).startswith("fork+") for b in fresh.start_position[1::2]):
         return problem("InvalidPosition", "An order cannot start inside a fork branch")
+    if fresh.start_position is not None and "lock" in fresh.start_position[1::2]:
+        return problem("InvalidPosition", "An order cannot start inside a Lock's block: it would not hold the lock")
     return OrderAdded(
         workflow_id=workflow.id,
         arguments=fresh.arguments,
@@ -153,6 +156,7 @@ def check_fresh_order(state: ControllerState, fresh: FreshOrder) -> OrderAdded |
         delete_when_terminated=fresh.delete_when_terminated,
         start_position=fresh.start_position,
         force_admission=fresh.force_admission,
+        priority=fresh.priority or None,
     )
 
 

@@ -27,7 +27,13 @@ from js7es.domain.order.executors import EXECUTORS
 from js7es.domain.order.executors.cycle import between_cycles
 from js7es.domain.order.executors.execute import after_processed
 from js7es.domain.order.executors.fork import join
-from js7es.domain.order.executors.lock import disrupted, in_lock_block, permanent_refusal, releases_leaving
+from js7es.domain.order.executors.lock import (
+    disrupted,
+    execute_lock,
+    in_lock_block,
+    permanent_refusal,
+    releases_leaving,
+)
 from js7es.domain.order.executors.step import Step
 from js7es.domain.order.order import Cancelling, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Killed
@@ -122,6 +128,10 @@ def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
             if not isinstance(instruction, Cycle):
                 return [OrderBroken(problem=f"BetweenCycles at {type(instruction).__name__}, not at a Cycle")]
             return between_cycles(step, instruction)
+        case WaitingForLock():
+            if not isinstance(instruction, LockInstruction):
+                return [OrderBroken(problem=f"WaitingForLock at {type(instruction).__name__}, not at a Lock")]
+            return execute_lock(step, instruction)
         case Forked():  # forked on an Agent (Fork.agentPath): the Controller joins
             return join(step) if step.ctx.at_controller else step.detach()
     return []  # Processing, Prompting, Failed, FailedInFork, Broken: waiting for a process or a person

@@ -347,7 +347,9 @@ class _Parser:
         self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int
     ) -> LockInstruction:
         """JS7's Lock {demands: [{lockPath, count?}], lockedWorkflow} or the older {lockPath, count?}."""
-        raw_demands = obj["demands"] if "demands" in obj else [{"lockPath": obj.get("lockPath"), "count": obj.get("count")}]
+        raw_demands = (
+            obj["demands"] if "demands" in obj else [{"lockPath": obj.get("lockPath"), "count": obj.get("count")}]
+        )
         if not isinstance(raw_demands, list) or not raw_demands:
             raise _refuse("InvalidInstruction", "Lock needs a non-empty list 'demands'", here)
         demands = []
@@ -364,7 +366,9 @@ class _Parser:
         return LockInstruction(
             label=label,
             demands=tuple(demands),
-            locked_workflow=self.subworkflow(obj.get("lockedWorkflow"), (*here, "lock"), f"{where}.lockedWorkflow", depth),
+            locked_workflow=self.subworkflow(
+                obj.get("lockedWorkflow"), (*here, "lock"), f"{where}.lockedWorkflow", depth
+            ),
         )
 
     def finish(self, outcome: Any, label: str | None, here: Position) -> Finish:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from js7es.domain import codec
 from js7es.domain.problem import Problem, problem
@@ -37,8 +37,10 @@ class Lock:
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LockDemand:
-    """A Lock instruction's demand: no count = exclusive; a count = that share (JS7's LockDemand)."""
+    """A Lock instruction's demand: no count = exclusive; a count = that share (JS7's LockDemand; its
+    JSON has no TYPE)."""
 
+    JSON_UNTYPED: ClassVar[bool] = True
     lock_path: str
     count: int | None = None
 

@@ -15,8 +15,8 @@ import pytest
 
 from js7es.domain.cluster import ClusterNodesAppointed, ClusterSetting, ClusterTiming
 from js7es.domain.event import Event, Stamped, stamped_from_json, stamped_to_json
-from js7es.domain.order.cycle import CycleState
 from js7es.domain.lock import LockDemand
+from js7es.domain.order.cycle import CycleState
 from js7es.domain.order.events import (
     ForkedChild,
     OrderAttachedToAgent,

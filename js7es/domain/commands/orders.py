@@ -177,7 +177,7 @@ def add_orders(state: ControllerState, command: AddOrders, ctx: Context) -> Deci
     return Decided(
         events=tuple(events),
         reply={"ignoredBecauseDuplicate": duplicates},
-        touched_orders=tuple(seen),
+        touched_orders=tuple(k.key for k in events),  # in the order given: FIFO where they queue
     )
 
 

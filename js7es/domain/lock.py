@@ -2,8 +2,9 @@
 
 A `Lock {path, limit=1}` is an unsigned simple item. A demand without a count takes it exclusively;
 a demand with a count takes that share of the limit (JS7's NonExclusive: the counts of all holders sum
-to at most `limit`). The queue holds the orders waiting for the lock in the order they came
-(OrderLocksQueued); which of them goes first is `rank`: higher priority first, FIFO within a priority.
+to at most `limit`). The queue holds the orders waiting for the lock (OrderLocksQueued) in the order
+they go: higher priority first, first come first within a priority (an order whose priority changes
+while it waits goes behind the others of its new priority).
 
 js7es grants a lock strictly in rank order (JS7 wakes the waiting orders by priority but lets any of
 them take a lock that happens to be free): an order takes a lock only when no waiting order ranks
@@ -212,33 +213,40 @@ class LockState:
             )
         return LockState(lock=self.lock, acquired=acquired, queue=self.queue)
 
-    def enqueue(self, order_id: str) -> LockState:
-        return LockState(lock=self.lock, acquired=self.acquired, queue=(*self.queue, order_id))
+    def enqueue(self, order_id: str, priority: int, priority_of: Callable[[str], int]) -> LockState:
+        """The queue is kept in rank order: after every order of the same or a higher priority."""
+        queue = self.queue
+        i = len(queue)
+        while i > 0 and priority_of(queue[i - 1]) < priority:
+            i -= 1
+        return LockState(lock=self.lock, acquired=self.acquired, queue=(*queue[:i], order_id, *queue[i:]))
+
+    def requeued(self, order_id: str, priority: int, priority_of: Callable[[str], int]) -> LockState:
+        """After a priority change: the order's place is that of an order of its new priority arriving now."""
+        dequeued = LockState(lock=self.lock, acquired=self.acquired, queue=self.dequeued(order_id))
+        return dequeued.enqueue(order_id, priority, priority_of) if order_id in self.queue else dequeued
 
     def dequeued(self, order_id: str) -> tuple[str, ...]:
-        return tuple(o for o in self.queue if o != order_id) if order_id in self.queue else self.queue
+        queue = self.queue
+        if queue and queue[0] == order_id:
+            return queue[1:]
+        if order_id not in queue:
+            return queue
+        i = queue.index(order_id)
+        return (*queue[:i], *queue[i + 1 :])
 
-    def first_waiting(self, priority_of: Callable[[str], int]) -> str | None:
+    def first_waiting(self) -> str | None:
         """The waiting order that goes first: highest priority, the earliest within a priority."""
-        best: str | None = None
-        best_priority = 0
-        for order_id in self.queue:
-            priority = priority_of(order_id)
-            if best is None or priority > best_priority:
-                best, best_priority = order_id, priority
-        return best
+        return self.queue[0] if self.queue else None
 
     def ranks_first(self, order_id: str, priority: int, priority_of: Callable[[str], int]) -> bool:
         """Whether no other waiting order ranks before `order_id` (queued, or about to queue) here."""
-        queued = False
-        for other in self.queue:
-            if other == order_id:
-                queued = True
-                continue
-            other_priority = priority_of(other)
-            if other_priority > priority or (other_priority == priority and not queued):
-                return False
-        return True
+        queue = self.queue
+        if not queue or queue[0] == order_id:
+            return True
+        if order_id in queue:
+            return False
+        return priority_of(queue[0]) < priority
 
 
 def ancestors(order_id: str) -> list[str]:

@@ -119,7 +119,7 @@ class ControllerState:
         found = []
         for path in sorted(changed):
             lock_state = self.locks.get(path)
-            first = None if lock_state is None else lock_state.first_waiting(self.order_priority)
+            first = None if lock_state is None else lock_state.first_waiting()
             if first is not None:
                 found.append(first)
         return found
@@ -138,7 +138,9 @@ class ControllerState:
                 for demand in demands:
                     lock_state = self.locks.get(demand.lock_path)
                     changed[demand.lock_path] = (
-                        _unknown_lock(demand.lock_path) if lock_state is None else lock_state.enqueue(order_id)
+                        _unknown_lock(demand.lock_path)
+                        if lock_state is None
+                        else lock_state.enqueue(order_id, after.effective_priority, self.order_priority)
                     )
             case OrderLocksAcquired(demands=demands):
                 for demand in demands:
@@ -153,7 +155,10 @@ class ControllerState:
                     lock_state = self.locks.get(path)
                     changed[path] = _unknown_lock(path) if lock_state is None else lock_state.release(order_id)
             case OrderPriorityChanged() if isinstance(before.state, WaitingForLock):
-                self._locks_changed.update(self._lock_paths_at(before))
+                for path in self._lock_paths_at(before):
+                    lock_state = self.locks.get(path)
+                    if lock_state is not None:
+                        changed[path] = lock_state.requeued(order_id, after.effective_priority, self.order_priority)
             case _ if isinstance(before.state, WaitingForLock) and not isinstance(after.state, WaitingForLock):
                 for path in self._lock_paths_at(before):  # reset, broken, ...: out of the queues
                     lock_state = self.locks.get(path)

@@ -634,7 +634,7 @@ def test_snapshot_and_replay_keep_holders_and_queue() -> None:
         "TYPE": "LockState",
         "lock": {"TYPE": "Lock", "path": "LIMIT2", "limit": 2},
         "acquired": {"TYPE": "NonExclusive", "orderToCount": {"O0": 1, "O1": 1}},
-        "queue": ["O2", "O3", "O4"],
+        "queue": ["O3", "O2", "O4"],  # rank order: priority 1 before 0
     }
     assert objects[1]["acquired"] == {"TYPE": "Exclusive", "orderId": "X1"}
 

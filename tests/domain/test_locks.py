@@ -662,3 +662,29 @@ def test_lock_instruction_json_forms() -> None:
     ]:
         result = parse_workflow({"path": "W", "versionId": "1", "instructions": [bad]})
         assert isinstance(result, Problem) and result.code == code, result
+
+
+def test_resume_never_moves_an_order_into_or_out_of_a_locks_block() -> None:
+    from js7es.domain.commands.orders import ResumeOrders, SuspendOrders
+
+    sim = simulator()
+    sim.deploy(workflow("W", PROMPT, lock(PROMPT, PROMPT)))
+    sim.add_order("O", "W")
+    sim.run()
+    sim.command(SuspendOrders(order_ids=("O",), reset_state=True))
+    sim.run()
+    assert sim.state.orders["O"].is_suspended
+    into = sim.command(ResumeOrders(order_ids=("O",), position=(1, "lock", 1)))
+    assert isinstance(into, Problem) and into.code == "InvalidPosition"
+    assert not isinstance(sim.command(ResumeOrders(order_ids=("O",), position=(1,))), Problem)
+    sim.run()
+    assert names(sim, "O")[-2:] == ["OrderLocksAcquired", "OrderPrompted"]
+    sim.command(SuspendOrders(order_ids=("O",), reset_state=True))
+    sim.run()
+    out = sim.command(ResumeOrders(order_ids=("O",), position=(2,)))
+    assert isinstance(out, Problem) and out.code == "InvalidPosition"
+    assert not isinstance(sim.command(ResumeOrders(order_ids=("O",), position=(1, "lock", 1))), Problem)
+    sim.run()
+    answer(sim, "O")
+    assert names(sim, "O")[-2:] == ["OrderLocksReleased", "OrderFinished"]
+    assert_free(sim)

@@ -295,7 +295,16 @@ def _check_resume_position(state: ControllerState, order: Order, position: Posit
             "InvalidPosition",
             f"Order {order.id!r} cannot be moved to {pos.to_string(position)}: outside its block",
         )
+    if _lock_blocks(position) != _lock_blocks(order.position):  # it would hold a lock it has not taken
+        return problem(
+            "InvalidPosition",
+            f"Order {order.id!r} cannot be moved to {pos.to_string(position)}: into or out of a Lock's block",
+        )
     return None
+
+
+def _lock_blocks(position: Position) -> list[Position]:
+    return [position[:i] for i in range(1, len(position), 2) if position[i] == "lock"]
 
 
 @handles(AnswerOrderPrompt)

@@ -137,3 +137,32 @@ def test_controller_killed_while_orders_hold_and_wait_for_a_lock(tmp_path: Path)
     for order_id in ids:
         types = topology.order_events(events, order_id)
         assert types.count("OrderLocksAcquired") == 1 and types.count("OrderLocksReleased") == 1, types
+
+
+def test_the_agents_process_limit_starts_the_highest_priority_first(tmp_path: Path) -> None:
+    """A job of processLimit 1 busy: the orders waiting for its slot start by priority, FIFO within one."""
+    gate = tmp_path / "gate"
+    job = {
+        "agentPath": "agent",
+        "processLimit": 1,
+        "executable": {"TYPE": "ShellScriptExecutable", "script": f'while [ ! -e "{gate}" ]; do sleep 0.02; done\n'},
+    }
+    w = {"path": "one-at-a-time", "instructions": [{"TYPE": "Execute.Named", "jobName": "J"}], "jobs": {"J": job}}
+    topology = Topology(tmp_path / "nodes")
+    try:
+        topology.start_all()
+        assert topology.deploy(w, version="1").status_code == 200
+        assert topology.add_order("first", "one-at-a-time").status_code == 201
+        topology.wait_for(lambda es: any(e["TYPE"] == "OrderProcessingStarted" for e in es))
+        waiting = [("low-1", 0), ("low-2", 0), ("high", 5), ("lowest", -5), ("high-2", 5)]
+        with topology.controller() as c:
+            body = [{"id": i, "workflowPath": "one-at-a-time", "priority": p} for i, p in waiting]
+            assert c.post("/controller/api/order", json=body).status_code == 200
+        topology.wait_for(lambda es: sum(e["TYPE"] == "OrderAttached" for e in es) == 1 + len(waiting))
+        gate.write_text("")
+        ids = ["first", *(i for i, _ in waiting)]
+        events = topology.wait_for(lambda es: topology.terminated(es, *ids), timeout=60)
+    finally:
+        topology.stop_all()
+    started = [e["Key"] for e in events if e["TYPE"] == "OrderProcessingStarted"]
+    assert started == ["first", "high", "high-2", "low-1", "low-2", "lowest"]

@@ -3,15 +3,17 @@
 A `Lock {path, limit=1}` is an unsigned simple item. A demand without a count takes it exclusively;
 a demand with a count takes that share of the limit (JS7's NonExclusive: the counts of all holders sum
 to at most `limit`). The queue holds the orders waiting for the lock (OrderLocksQueued) in the order
-they go: higher priority first, first come first within a priority (an order whose priority changes
-while it waits goes behind the others of its new priority).
+they go (`Rank`): orders holding other locks first, then higher priority first, first come first within
+a priority (an order whose priority changes while it waits goes behind the others of its new rank).
 
-js7es grants a lock strictly in rank order (JS7 wakes the waiting orders by priority but lets any of
-them take a lock that happens to be free): an order takes a lock only when no waiting order ranks
-before it in that lock's queue. So an order needing a large share, or several locks, is never
-starved by a stream of small ones. Because every order enters the queues of all its locks with one
-event, the rank of two orders is the same in every queue, and the first-ranked waiting order of the
-whole Controller is first in each of its queues: it waits only for holders, never for another waiter.
+An order that holds no lock yet takes one only when no waiting order ranks before it in that lock's
+queue (JS7 lets any woken order take a lock that happens to be free): so an order needing a large
+share, or several locks, is never starved by a stream of small ones. Orders that hold locks already
+(in a Lock's block, or a forked child of one) rank first and take what is free as in JS7, without
+regard to the queue: they would otherwise wait for an order that waits for them (a nested Lock, a
+fork's children), which is a deadlock. Every order enters the queues of all its locks with one event,
+so two orders rank alike in every queue: the orders holding nothing wait for each other without a
+cycle, and nothing that holds a lock waits for them.
 """
 
 from __future__ import annotations
@@ -136,6 +138,10 @@ def not_acquired(path: str, order_id: str) -> Problem:
     )
 
 
+# The rank of a waiting order: those holding locks already first, then by priority; within one rank,
+# first come first (the queue's order).
+Rank = tuple[bool, int]
+
 # A refusal that only means "not now": the order queues (JS7's LockRefusal.NotAvailable).
 NOT_AVAILABLE = frozenset({"LockIsInUse", "LockLimitReached"})
 
@@ -213,18 +219,18 @@ class LockState:
             )
         return LockState(lock=self.lock, acquired=acquired, queue=self.queue)
 
-    def enqueue(self, order_id: str, priority: int, priority_of: Callable[[str], int]) -> LockState:
-        """The queue is kept in rank order: after every order of the same or a higher priority."""
+    def enqueue(self, order_id: str, rank: Rank, rank_of: Callable[[str], Rank]) -> LockState:
+        """The queue is kept in rank order: behind every order of the same or a higher rank."""
         queue = self.queue
         i = len(queue)
-        while i > 0 and priority_of(queue[i - 1]) < priority:
+        while i > 0 and rank_of(queue[i - 1]) < rank:
             i -= 1
         return LockState(lock=self.lock, acquired=self.acquired, queue=(*queue[:i], order_id, *queue[i:]))
 
-    def requeued(self, order_id: str, priority: int, priority_of: Callable[[str], int]) -> LockState:
-        """After a priority change: the order's place is that of an order of its new priority arriving now."""
+    def requeued(self, order_id: str, rank: Rank, rank_of: Callable[[str], Rank]) -> LockState:
+        """After a priority change: the order's place is that of an order of its new rank arriving now."""
         dequeued = LockState(lock=self.lock, acquired=self.acquired, queue=self.dequeued(order_id))
-        return dequeued.enqueue(order_id, priority, priority_of) if order_id in self.queue else dequeued
+        return dequeued.enqueue(order_id, rank, rank_of) if order_id in self.queue else dequeued
 
     def dequeued(self, order_id: str) -> tuple[str, ...]:
         queue = self.queue
@@ -235,18 +241,30 @@ class LockState:
         i = queue.index(order_id)
         return (*queue[:i], *queue[i + 1 :])
 
-    def first_waiting(self) -> str | None:
-        """The waiting order that goes first: highest priority, the earliest within a priority."""
-        return self.queue[0] if self.queue else None
+    def to_wake(self, rank_of: Callable[[str], Rank]) -> list[str]:
+        """The waiting orders that may take the lock now that it changed: those holding other locks
+        (at the queue's front; each takes what is free) and the first of the others."""
+        woken = []
+        for order_id in self.queue:
+            woken.append(order_id)
+            if not rank_of(order_id)[0]:
+                break
+        return woken
 
-    def ranks_first(self, order_id: str, priority: int, priority_of: Callable[[str], int]) -> bool:
+    def ranks_first(self, order_id: str, rank: Rank, rank_of: Callable[[str], Rank]) -> bool:
         """Whether no other waiting order ranks before `order_id` (queued, or about to queue) here."""
         queue = self.queue
         if not queue or queue[0] == order_id:
             return True
         if order_id in queue:
             return False
-        return priority_of(queue[0]) < priority
+        return rank_of(queue[0]) < rank
+
+
+def holds_locks(position: tuple[int | str, ...]) -> bool:
+    """Whether an order at this position holds locks: its own blocks', or a parent's (a forked child's
+    position runs through its parent's blocks)."""
+    return "lock" in position[1::2]
 
 
 def ancestors(order_id: str) -> list[str]:

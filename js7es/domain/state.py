@@ -41,7 +41,7 @@ from js7es.domain.items import (
     VersionedItemRemoved,
     parse_simple_item,
 )
-from js7es.domain.lock import Acquired, Lock, LockState, holders, lock_state_to_json
+from js7es.domain.lock import Acquired, Lock, LockState, Rank, holders, holds_locks, lock_state_to_json
 from js7es.domain.order.apply import apply_order
 from js7es.domain.order.events import (
     OrderAdded,
@@ -110,18 +110,22 @@ class ControllerState:
         order = self.orders.get(order_id)
         return 0 if order is None else order.effective_priority
 
+    def order_rank(self, order_id: str) -> Rank:
+        """How a waiting order ranks at a lock (js7es.domain.lock): holding locks first, then priority."""
+        order = self.orders.get(order_id)
+        return (False, 0) if order is None else (holds_locks(order.position), order.effective_priority)
+
     def first_waiting_orders(self) -> list[str]:
         """The waiting order that goes first at each lock changed since the last call (a lock given
         back, a queue or a priority changed): the follow-up tries it (see js7es.domain.lock)."""
         if not self._locks_changed:
             return []
         changed, self._locks_changed = self._locks_changed, set()
-        found = []
+        found: list[str] = []
         for path in sorted(changed):
             lock_state = self.locks.get(path)
-            first = None if lock_state is None else lock_state.first_waiting()
-            if first is not None:
-                found.append(first)
+            if lock_state is not None and lock_state.queue:
+                found.extend(lock_state.to_wake(self.order_rank))
         return found
 
     def _lock_paths_at(self, order: Order) -> tuple[str, ...]:
@@ -140,7 +144,7 @@ class ControllerState:
                     changed[demand.lock_path] = (
                         _unknown_lock(demand.lock_path)
                         if lock_state is None
-                        else lock_state.enqueue(order_id, after.effective_priority, self.order_priority)
+                        else lock_state.enqueue(order_id, _rank(after), self.order_rank)
                     )
             case OrderLocksAcquired(demands=demands):
                 for demand in demands:
@@ -158,7 +162,7 @@ class ControllerState:
                 for path in self._lock_paths_at(before):
                     lock_state = self.locks.get(path)
                     if lock_state is not None:
-                        changed[path] = lock_state.requeued(order_id, after.effective_priority, self.order_priority)
+                        changed[path] = lock_state.requeued(order_id, _rank(after), self.order_rank)
             case _ if isinstance(before.state, WaitingForLock) and not isinstance(after.state, WaitingForLock):
                 for path in self._lock_paths_at(before):  # reset, broken, ...: out of the queues
                     lock_state = self.locks.get(path)
@@ -465,6 +469,10 @@ class ControllerState:
         return isinstance(other, ControllerState) and self.state_hash() == other.state_hash()
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _rank(order: Order) -> Rank:
+    return holds_locks(order.position), order.effective_priority
 
 
 def _unknown_lock(path: str) -> Problem:

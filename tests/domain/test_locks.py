@@ -688,3 +688,44 @@ def test_resume_never_moves_an_order_into_or_out_of_a_locks_block() -> None:
     answer(sim, "O")
     assert names(sim, "O")[-2:] == ["OrderLocksReleased", "OrderFinished"]
     assert_free(sim)
+
+
+def test_an_order_holding_a_lock_takes_a_free_nested_lock_past_a_waiting_order() -> None:
+    """X holds LOCK and then wants M; H waits for LOCK and M together (first in M's queue, M free). If
+    X waited behind H, H would wait for X for ever: orders holding locks take what is free (JS7)."""
+    sim = simulator(M=1)
+    both = [{"lockPath": "LOCK"}, {"lockPath": "M"}]
+    sim.deploy(workflow("X", lock(PROMPT, lock(lockPath="M"))), workflow("H", lock(demands=both)))
+    sim.add_order("x", "X")
+    sim.run()
+    sim.add_order("h", "H")
+    sim.run()
+    assert sim.state.locks["M"].queue == ("h",) and sim.state.locks["M"].acquired == AVAILABLE
+    answer(sim, "x")
+    assert names(sim, "x")[-4:] == ["OrderLocksAcquired", "OrderLocksReleased", "OrderLocksReleased", "OrderFinished"]
+    assert names(sim, "h")[-3:] == ["OrderLocksAcquired", "OrderLocksReleased", "OrderFinished"]
+    assert acquired_order(sim) == ["x", "x", "h"]
+    assert_free(sim)
+
+
+def test_forked_children_of_a_lock_holder_take_free_locks_past_waiting_orders() -> None:
+    sim = simulator(M=1)
+    fork = {
+        "TYPE": "Fork",
+        "branches": [{"id": b, "workflow": {"instructions": [lock(PROMPT, lockPath="M")]}} for b in ("a", "b")],
+    }
+    both = [{"lockPath": "LOCK"}, {"lockPath": "M"}]
+    sim.deploy(workflow("P", lock(PROMPT, fork)), workflow("H", lock(demands=both)))
+    sim.add_order("p", "P")
+    sim.run()
+    sim.add_order("h", "H")
+    sim.run()
+    answer(sim, "p")  # the parent forks inside its lock; child a takes M past h, child b waits for a
+    assert sim.state.locks["M"].acquired == Exclusive(order_id="p|a")
+    assert sim.state.locks["M"].queue == ("p|b", "h")  # the lock holder's child ranks first
+    answer(sim, "p|a")
+    assert sim.state.locks["M"].acquired == Exclusive(order_id="p|b")
+    answer(sim, "p|b")
+    assert isinstance(sim.state.orders["p"].state, st.Finished)
+    assert names(sim, "h")[-3:] == ["OrderLocksAcquired", "OrderLocksReleased", "OrderFinished"]
+    assert_free(sim)

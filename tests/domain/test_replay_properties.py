@@ -136,6 +136,21 @@ WORKFLOWS += [
         "jobs": {"J": JOB},
     },
 ]
+WORKFLOWS.append(  # nested: holding L1, it takes L2 past the orders waiting for both
+    {
+        "path": "nested",
+        "instructions": [
+            {
+                "TYPE": "Lock",
+                "demands": [{"lockPath": "L1"}],
+                "lockedWorkflow": {
+                    "instructions": [EXECUTE, {**LOCKED, "lockedWorkflow": {"instructions": [EXECUTE]}}]
+                },
+            }
+        ],
+        "jobs": {"J": JOB},
+    }
+)
 LOCK_ITEMS = [{"TYPE": "Lock", "path": "L1"}, {"TYPE": "Lock", "path": "L2", "limit": 2}]
 ORDER_IDS = [f"o{i}" for i in range(6)]
 
@@ -159,7 +174,7 @@ def action_lists(workflows: st.SearchStrategy[int], max_size: int = 40) -> st.Se
 
 actions = action_lists(st.integers(0, len(WORKFLOWS) - 1))
 # Only the workflows with locks, more steps: orders hold, wait, fail, are cancelled and recovered in them.
-lock_actions = action_lists(st.integers(len(WORKFLOWS) - 3, len(WORKFLOWS) - 1), max_size=60)
+lock_actions = action_lists(st.integers(len(WORKFLOWS) - 4, len(WORKFLOWS) - 1), max_size=60)
 
 
 class Run:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from js7es.domain.lock import NOT_AVAILABLE
+from js7es.domain.lock import NOT_AVAILABLE, holds_locks
 from js7es.domain.order.events import (
     OrderEvent,
     OrderLocksAcquired,
@@ -45,7 +45,7 @@ def execute_lock(step: Step, instruction: LockInstruction) -> list[OrderEvent]:
     refused = permanent_refusal(state, order.id, instruction)
     if refused is not None:
         return disrupted(step, refused)
-    if can_acquire(state, order.id, order.effective_priority, instruction):
+    if can_acquire(state, order.id, instruction):
         return [OrderLocksAcquired(demands=instruction.demands)]
     if isinstance(order.state, WaitingForLock):
         return []
@@ -72,14 +72,15 @@ def permanent_refusal(state: ControllerState, order_id: str, instruction: LockIn
     return None
 
 
-def can_acquire(state: ControllerState, order_id: str, priority: int, instruction: LockInstruction) -> bool:
-    """Every demanded lock is free enough now, and no waiting order goes before this one."""
-    priority_of = state.order_priority
+def can_acquire(state: ControllerState, order_id: str, instruction: LockInstruction) -> bool:
+    """Every demanded lock is free enough now, and (for an order holding no lock yet) no waiting order
+    goes before this one (see js7es.domain.lock)."""
+    rank = state.order_rank(order_id)
     for demand in instruction.demands:
         lock_state = state.locks[demand.lock_path]
         if lock_state.check_acquire(order_id, demand.count) is not None:
             return False
-        if not lock_state.ranks_first(order_id, priority, priority_of):
+        if not rank[0] and not lock_state.ranks_first(order_id, rank, state.order_rank):
             return False
     return True
 
@@ -121,4 +122,4 @@ def releases_leaving(workflow: Workflow, position: Position, outer: int) -> tupl
 
 
 def in_lock_block(position: Position) -> bool:
-    return "lock" in position[1::2]
+    return holds_locks(position)

@@ -729,3 +729,17 @@ def test_forked_children_of_a_lock_holder_take_free_locks_past_waiting_orders() 
     assert isinstance(sim.state.orders["p"].state, st.Finished)
     assert names(sim, "h")[-3:] == ["OrderLocksAcquired", "OrderLocksReleased", "OrderFinished"]
     assert_free(sim)
+
+
+def test_js7_json_of_a_failed_order_in_nested_locks() -> None:
+    """JS7's LockTest "Failed order" as JSON lines (tests/golden/js7/lock-failed-order.ndjson): the
+    demands without TYPE, the released lock paths, OrderFailed standing at the outer Lock."""
+    from tests.domain.test_js7_conformance import assert_golden
+
+    sim = simulator(LOCK2=1)
+    sim.deploy(workflow("W", JOB, lock(JOB, lock({"TYPE": "Fail"}, lockPath="LOCK2"))))
+    sim.add_order("🟦", "W", delete_when_terminated=True)
+    sim.run()
+    sim.command(CancelOrders(order_ids=("🟦",)))
+    sim.run()
+    assert_golden("lock-failed-order", [k for k in sim.log if k.key == "🟦"])

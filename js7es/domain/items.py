@@ -1,7 +1,8 @@
-"""Inventory items besides workflows: agent refs, subagents, job resources, calendars; and the item events.
+"""Inventory items besides workflows: agent refs, subagents, job resources, calendars, locks; and the
+item events.
 
 Keys as JS7 writes them: "Workflow:path~version", "AgentRef:path", "SubagentItem:id", "JobResource:path",
-"Calendar:path", "Board:path" (GlobalBoard and PlannableBoard, js7es.domain.board.item).
+"Calendar:path", "Board:path" (GlobalBoard and PlannableBoard, js7es.domain.board.item), "Lock:path".
 Workflows are versioned (path ~ versionId; an old version stays while orders use it); the other items
 are simple items with add/change/delete.
 """
@@ -16,6 +17,7 @@ from js7es.domain import codec
 from js7es.domain.board.item import BOARD_TYPES, BoardItem, parse_board
 from js7es.domain.calendar.item import CalendarItem, parse_calendar_item
 from js7es.domain.event import Event
+from js7es.domain.lock import Lock, parse_lock
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import Value
 from js7es.domain.workflow.parse import _Refused as Refused
@@ -60,7 +62,7 @@ class JobResource:
         return f"JobResource:{self.path}"
 
 
-SimpleItem = AgentRef | SubagentItem | JobResource | CalendarItem | BoardItem
+SimpleItem = AgentRef | SubagentItem | JobResource | CalendarItem | BoardItem | Lock
 
 
 def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Problem:
@@ -125,6 +127,8 @@ def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Prob
                 return parse_calendar_item(obj, _name(obj, "path"))
             case type_ if type_ in BOARD_TYPES:
                 return parse_board(obj, _name(obj, "path"), check_expression)
+            case "Lock":
+                return parse_lock(obj, _name(obj, "path"))
     except Refused as refused:
         return refused.problem
     return problem("UnknownItemType", f"Unknown item TYPE {obj.get('TYPE')!r}", TYPE=obj.get("TYPE"))

@@ -46,6 +46,7 @@ from js7es.domain.items import (
     VersionedItemRemoved,
     parse_simple_item,
 )
+from js7es.domain.lock import Acquired, Lock, LockState, Rank, holders, holds_locks, lock_state_to_json
 from js7es.domain.order.apply import apply_order
 from js7es.domain.order.events import (
     OrderAdded,
@@ -55,14 +56,19 @@ from js7es.domain.order.events import (
     OrderEvent,
     OrderForked,
     OrderJoined,
+    OrderLocksAcquired,
+    OrderLocksQueued,
+    OrderLocksReleased,
+    OrderPriorityChanged,
     OrderStateReset,
 )
 from js7es.domain.order.new_orders import added_order, forked_children
 from js7es.domain.order.notice_apply import NOTICE_EVENTS
 from js7es.domain.order.order import Order
-from js7es.domain.order.states import ExpectingNotices, Forked
+from js7es.domain.order.states import ExpectingNotices, Forked, WaitingForLock
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, value_to_json
+from js7es.domain.workflow.instructions import LockInstruction
 from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow, WorkflowId
 
@@ -81,6 +87,8 @@ class ControllerState:
         self.job_resources: dict[str, JobResource] = {}
         self.calendars: dict[str, CalendarItem] = {}
         self.boards = Boards()  # GlobalBoard and PlannableBoard items with their notices
+        self.locks: dict[str, LockState] = {}
+        self._locks_changed: set[str] = set()  # locks whose first waiting order may go now
         self.agents: dict[str, AgentRefState] = {}  # the Controller's view of each Agent
         self.cluster: ClusterState = ClusterEmpty()
         self._orders_per_workflow: dict[WorkflowId, int] = {}  # kept with `orders`, for item deletion
@@ -106,6 +114,78 @@ class ControllerState:
             for wid in self.workflows
             if self.current_versions.get(wid.path) != wid.version_id and not self.orders_using(wid)
         ]
+
+    def order_priority(self, order_id: str) -> int:
+        order = self.orders.get(order_id)
+        return 0 if order is None else order.effective_priority
+
+    def order_rank(self, order_id: str) -> Rank:
+        """How a waiting order ranks at a lock (js7es.domain.lock): holding locks first, then priority."""
+        order = self.orders.get(order_id)
+        return (False, 0) if order is None else (holds_locks(order.position), order.effective_priority)
+
+    def first_waiting_orders(self) -> list[str]:
+        """The waiting order that goes first at each lock changed since the last call (a lock given
+        back, a queue or a priority changed): the follow-up tries it (see js7es.domain.lock)."""
+        if not self._locks_changed:
+            return []
+        changed, self._locks_changed = self._locks_changed, set()
+        found: list[str] = []
+        for path in sorted(changed):
+            lock_state = self.locks.get(path)
+            if lock_state is not None and lock_state.queue:
+                found.extend(lock_state.to_wake(self.order_rank))
+        return found
+
+    def _lock_paths_at(self, order: Order) -> tuple[str, ...]:
+        workflow = self.workflows.get(order.workflow_id)
+        instruction = workflow.instruction(order.position) if workflow is not None else None
+        return instruction.lock_paths if isinstance(instruction, LockInstruction) else ()
+
+    def _apply_lock_effects(self, before: Order, after: Order, event: OrderEvent) -> Problem | None:
+        """The locks' part of an order event (JS7's LockState handles these events too): all or nothing."""
+        order_id = before.id
+        changed: dict[str, LockState | Problem] = {}
+        match event:
+            case OrderLocksQueued(demands=demands):
+                for demand in demands:
+                    lock_state = self.locks.get(demand.lock_path)
+                    changed[demand.lock_path] = (
+                        _unknown_lock(demand.lock_path)
+                        if lock_state is None
+                        else lock_state.enqueue(order_id, _rank(after), self.order_rank)
+                    )
+            case OrderLocksAcquired(demands=demands):
+                for demand in demands:
+                    lock_state = self.locks.get(demand.lock_path)
+                    changed[demand.lock_path] = (
+                        _unknown_lock(demand.lock_path)
+                        if lock_state is None
+                        else lock_state.acquire(order_id, demand.count)
+                    )
+            case OrderLocksReleased(lock_paths=paths):
+                for path in paths:
+                    lock_state = self.locks.get(path)
+                    changed[path] = _unknown_lock(path) if lock_state is None else lock_state.release(order_id)
+            case OrderPriorityChanged() if isinstance(before.state, WaitingForLock):
+                for path in self._lock_paths_at(before):
+                    lock_state = self.locks.get(path)
+                    if lock_state is not None:
+                        changed[path] = lock_state.requeued(order_id, _rank(after), self.order_rank)
+            case _ if isinstance(before.state, WaitingForLock) and not isinstance(after.state, WaitingForLock):
+                for path in self._lock_paths_at(before):  # reset, broken, ...: out of the queues
+                    lock_state = self.locks.get(path)
+                    if lock_state is not None:
+                        changed[path] = replace(lock_state, queue=lock_state.dequeued(order_id))
+        for result in changed.values():
+            if isinstance(result, Problem):
+                return result
+        for path, result in changed.items():
+            assert isinstance(result, LockState)
+            self.locks[path] = result
+        if not isinstance(event, OrderLocksQueued):
+            self._locks_changed.update(changed)
+        return None
 
     def _put_order(self, order: Order) -> None:
         if order.id not in self.orders:
@@ -195,6 +275,10 @@ class ControllerState:
         updated = apply_order(order, event)
         if isinstance(updated, Problem):
             return updated
+        if isinstance(event, _LOCK_EFFECT_EVENTS) or isinstance(order.state, WaitingForLock):
+            locked = self._apply_lock_effects(order, updated, event)
+            if locked is not None:
+                return locked
         match event:
             case OrderForked(children=children):
                 for child in children:
@@ -258,6 +342,13 @@ class ControllerState:
         item = parse_simple_item(value_to_json(obj), committed=True)
         if isinstance(item, Problem):
             return item
+        if isinstance(item, Lock):
+            existing = self.locks.get(item.path)
+            if (existing is None) != adding:
+                return problem("InapplicableEvent", f"{'Add' if adding else 'Change'} of {item.key}")
+            self.locks[item.path] = LockState(lock=item) if existing is None else replace(existing, lock=item)
+            self._locks_changed.add(item.path)  # a higher limit may let waiting orders go
+            return None
         table: dict[str, Any] = self._table_of(item)
         ident = item.id if isinstance(item, SubagentItem) else item.path
         if (ident in table) == adding:
@@ -291,6 +382,12 @@ class ControllerState:
                 if ident not in self.boards.items:
                     return problem("UnknownItem", f"Unknown item {item_key}")
                 self.boards.delete_board(ident)
+                return None
+            case "Lock":
+                lock_state = self.locks.get(ident)
+                if lock_state is None or holders(lock_state.acquired) or lock_state.queue:
+                    return problem("InapplicableEvent", f"ItemDeleted {item_key}: unknown or in use")
+                del self.locks[ident]
                 return None
             case "AgentRef" | "SubagentItem" | "JobResource" | "Calendar":
                 if kind == "AgentRef":
@@ -328,6 +425,8 @@ class ControllerState:
             yield {"TYPE": "SimpleItem", "item": dict(calendar.raw)}
         for board in sorted(self.boards.items.values(), key=lambda i: i.path):
             yield {"TYPE": "SimpleItem", "item": dict(board.raw)}
+        for path in sorted(self.locks):
+            yield lock_state_to_json(self.locks[path])
         for wid in sorted(self.workflows, key=str):
             yield {"TYPE": "WorkflowItem", "item": dict(self.workflows[wid].raw)}
         for agent_path in sorted(self.agents):
@@ -351,9 +450,15 @@ class ControllerState:
                 self.current_versions = dict(obj.get("currentVersions", {}))
             case "ClusterStateSnapshot":
                 self.cluster = codec.decode(obj["clusterState"], ClusterState)
+            case "LockState":
+                lock = parse_simple_item(obj["lock"], committed=True)
+                if not isinstance(lock, Lock):
+                    raise ValueError(f"Bad snapshot lock: {lock}")
+                acquired = codec.decode(obj["acquired"], Acquired)
+                self.locks[lock.path] = LockState(lock=lock, acquired=acquired, queue=tuple(obj["queue"]))
             case "SimpleItem":
                 item = parse_simple_item(obj["item"], committed=True)
-                if isinstance(item, Problem):
+                if isinstance(item, (Problem, Lock)):
                     raise ValueError(f"Bad snapshot item: {item}")
                 ident = item.id if isinstance(item, SubagentItem) else item.path
                 self._table_of(item)[ident] = item
@@ -398,6 +503,7 @@ class ControllerState:
             "calendars": len(self.calendars),
             "boards": len(self.boards.items),
             "notices": sum(1 for _ in self.boards.notices()),
+            "locks": len(self.locks),
         }
 
     def __eq__(self, other: object) -> bool:
@@ -410,5 +516,15 @@ def _notice_ids(state: ExpectingNotices) -> tuple[NoticeId, ...]:
     ids = (notice_id_from_json(obj) for obj in state.notice_ids)
     return tuple(i for i in ids if isinstance(i, NoticeId))
 
+
+def _rank(order: Order) -> Rank:
+    return holds_locks(order.position), order.effective_priority
+
+
+def _unknown_lock(path: str) -> Problem:
+    return problem("UnknownItem", f"Unknown Lock:{path}", key=f"Lock:{path}")
+
+
+_LOCK_EFFECT_EVENTS = (OrderLocksQueued, OrderLocksAcquired, OrderLocksReleased)
 
 __all__ = ["NO_KEY", "ControllerState"]

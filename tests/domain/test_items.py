@@ -111,7 +111,7 @@ def test_bad_operations_are_refused_with_codes() -> None:
         ({"TYPE": "Nope"}, "InvalidItemOperation"),
         ({"TYPE": "AddVersion", "versionId": "a~b"}, "InvalidVersionId"),
         ({"TYPE": "AddOrChangeSigned", "signedString": {"string": "{not json"}}, "InvalidItemOperation"),
-        (simple({"TYPE": "Lock", "path": "L"}), "UnknownItemType"),
+        (simple({"TYPE": "NoSuchItem", "path": "L"}), "UnknownItemType"),
         (simple({"TYPE": "AgentRef", "path": "bad path"}), "InvalidItem"),
         ({"TYPE": "DeleteSimple", "path": "AgentRef:none"}, "UnknownItem"),
         ({"TYPE": "RemoveVersioned", "path": "none"}, "UnknownItem"),

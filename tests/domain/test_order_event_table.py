@@ -8,6 +8,7 @@ import pytest
 
 from js7es.domain.board import events as nev
 from js7es.domain.event import Event, event_classes
+from js7es.domain.lock import LockDemand
 from js7es.domain.order import events as ev
 from js7es.domain.order import states as st
 from js7es.domain.order.apply import apply_order
@@ -30,6 +31,7 @@ STATE_SAMPLES: dict[type[st.OrderState], st.OrderState] = {
     st.Sleeping: st.Sleeping(until_ms=5),
     st.BetweenCycles: st.BetweenCycles(cycle_state=CycleState(end=9, index=1, next=5)),
     st.ExpectingNotices: st.ExpectingNotices(notice_ids=(("B", "K"),)),
+    st.WaitingForLock: st.WaitingForLock(),
     st.Failed: st.Failed(),
     st.FailedInFork: st.FailedInFork(),
     st.Finished: st.Finished(),
@@ -60,7 +62,8 @@ DETACHABLE = frozenset(
     {st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.DelayingRetry, st.Sleeping, st.Forked, st.BetweenCycles}
 )
 MOVABLE = frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.Sleeping, st.BetweenCycles})
-CANCELLABLE = NONTERMINAL - {st.Processing, st.Forked}
+CANCELLABLE = NONTERMINAL - {st.Processing, st.Forked, st.WaitingForLock}  # a waiting order is reset first
+RELEASING = NONTERMINAL - {st.Fresh, st.Processing, st.Forked, st.WaitingForLock}
 SUSPENDABLE = frozenset({st.Fresh, st.Ready, st.ProcessingKilled, st.Failed})
 
 Cells = frozenset[tuple[type[st.OrderState], str]]
@@ -121,9 +124,27 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
     (ev.OrderSleeping(until=7), cells(frozenset({st.Ready}), ALL_V), st.Sleeping),
     (
         ev.OrderStateReset(),
-        cells(frozenset({st.DelayingRetry, st.Prompting, st.Sleeping, st.BetweenCycles, st.ExpectingNotices}), ALL_V),
+        cells(
+            frozenset(
+                {st.DelayingRetry, st.Prompting, st.Sleeping, st.BetweenCycles, st.ExpectingNotices, st.WaitingForLock}
+            ),
+            ALL_V,
+        ),
         st.Ready,
     ),
+    (
+        ev.OrderLocksQueued(demands=(LockDemand(lock_path="L"),)),
+        cells(frozenset({st.Ready}), DETACHED),
+        st.WaitingForLock,
+    ),
+    (
+        ev.OrderLocksAcquired(demands=(LockDemand(lock_path="L", count=2),)),
+        cells(frozenset({st.Ready, st.WaitingForLock}), DETACHED),
+        st.Ready,
+    ),
+    # applied to orders in a lock's block, see IN_LOCK
+    (ev.OrderLocksReleased(lock_paths=("L",)), cells(RELEASING, DETACHED), None),
+    (ev.OrderPriorityChanged(priority=7), cells(NONTERMINAL, ALL_V), None),
     (
         ev.OrderCyclingPrepared(cycle_state=CycleState(end=9, index=1, next=7)),
         cells(frozenset({st.Ready, st.BetweenCycles}), DETACHED_OR_ATTACHED - {"S"}),
@@ -150,6 +171,7 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
 ]
 IN_CYCLE = (0, "cycle+end=9,i=1,next=5", 2)
 IN_CONSUME = (0, "consumeNotices", 2)
+IN_LOCK = (1, "lock", 3)
 
 
 def test_the_table_covers_every_order_event_class() -> None:
@@ -178,6 +200,23 @@ def test_cycle_events_move_into_and_out_of_the_cycles_block() -> None:
     assert isinstance(not_in_a_cycle, Problem) and not_in_a_cycle.code == "InapplicableEvent"
 
 
+def test_lock_events_move_into_and_out_of_the_locks_block() -> None:
+    """JS7's Order.applyEvent: OrderLocksAcquired enters the block (lock/0), OrderLocksReleased goes
+    to the instruction after the Lock (from any depth of its block's own position), and only from a
+    position in a lock's block."""
+    waiting = replace(BASE, position=(2,), state=st.WaitingForLock())
+    acquired = apply_order(waiting, ev.OrderLocksAcquired(demands=(LockDemand(lock_path="L"),)))
+    assert not isinstance(acquired, Problem)
+    assert (acquired.position, acquired.state) == ((2, "lock", 0), st.Ready())
+    released = apply_order(replace(acquired, position=(2, "lock", 4)), ev.OrderLocksReleased(lock_paths=("L",)))
+    assert not isinstance(released, Problem)
+    assert released.position == (3,)
+    not_in_a_lock = apply_order(
+        replace(BASE, state=st.Ready(), position=(0, "then", 1)), ev.OrderLocksReleased(lock_paths=("L",))
+    )
+    assert isinstance(not_in_a_lock, Problem) and not_in_a_lock.code == "InapplicableEvent"
+
+
 def test_the_samples_cover_every_state_class() -> None:
     assert set(STATE_SAMPLES) == set(st.ALL_STATES)
 
@@ -194,6 +233,8 @@ def test_event_against_every_state(
                 order = replace(order, position=IN_CYCLE)
             if isinstance(event, nev.OrderNoticesConsumed):
                 order = replace(order, position=IN_CONSUME)
+            if isinstance(event, ev.OrderLocksReleased):
+                order = replace(order, position=IN_LOCK)
             result = apply_order(order, event)
             expected = (state_class, variant) in applies_in
             if isinstance(result, Problem):

@@ -10,6 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from js7es.domain.commands.change_order import ChangeOrder
+from js7es.domain.commands.items import UpdateItems
 from js7es.domain.commands.notices import DeleteNotice, PostNotice
 from js7es.domain.commands.orders import (
     AnswerOrderPrompt,
@@ -18,10 +20,14 @@ from js7es.domain.commands.orders import (
     ResumeOrders,
     SuspendOrders,
 )
+from js7es.domain.lock import Exclusive, NonExclusive
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Disrupted, Failed, Outcome, Succeeded
+from js7es.domain.order.states import WaitingForLock
 from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
+from js7es.domain.value import value_from_json
+from js7es.domain.workflow.instructions import LockInstruction
 from js7es.domain.workflow.job import WorkflowJob
 from js7es.journal.api import Journal
 from js7es.journal.file import FileJournal
@@ -92,27 +98,102 @@ WORKFLOWS += [
         "jobs": {"J": JOB},
     },
 ]
+LOCKED = {
+    "TYPE": "Lock",
+    "demands": [{"lockPath": "L2", "count": 1}],
+    "lockedWorkflow": {
+        "instructions": [
+            {"TYPE": "Prompt", "question": "$js7OrderId"},
+            EXECUTE,
+        ]
+    },
+}
+WORKFLOWS += [
+    {"path": "lock", "instructions": [LOCKED, EXECUTE], "jobs": {"J": JOB}},
+    {
+        "path": "locks",
+        "instructions": [
+            {
+                "TYPE": "Lock",
+                "demands": [{"lockPath": "L1"}, {"lockPath": "L2"}],
+                "lockedWorkflow": {
+                    "instructions": [
+                        {
+                            "TYPE": "Try",
+                            "try": {"instructions": [EXECUTE]},
+                            "catch": {"instructions": [{"TYPE": "Fail"}]},
+                        }
+                    ]
+                },
+            }
+        ],
+        "jobs": {"J": JOB},
+    },
+    {
+        "path": "lock-fork",
+        "instructions": [
+            {
+                "TYPE": "Fork",
+                "branches": [
+                    {"id": "a", "workflow": {"instructions": [LOCKED]}},
+                    {
+                        "id": "b",
+                        "workflow": {
+                            "instructions": [
+                                {
+                                    "TYPE": "Lock",
+                                    "demands": [{"lockPath": "L1"}],
+                                    "lockedWorkflow": {"instructions": [EXECUTE]},
+                                }
+                            ]
+                        },
+                    },
+                ],
+            },
+        ],
+        "jobs": {"J": JOB},
+    },
+]
+WORKFLOWS.append(  # nested: holding L1, it takes L2 past the orders waiting for both
+    {
+        "path": "nested",
+        "instructions": [
+            {
+                "TYPE": "Lock",
+                "demands": [{"lockPath": "L1"}],
+                "lockedWorkflow": {
+                    "instructions": [EXECUTE, {**LOCKED, "lockedWorkflow": {"instructions": [EXECUTE]}}]
+                },
+            }
+        ],
+        "jobs": {"J": JOB},
+    }
+)
+LOCK_ITEMS = [{"TYPE": "Lock", "path": "L1"}, {"TYPE": "Lock", "path": "L2", "limit": 2}]
 ORDER_IDS = [f"o{i}" for i in range(6)]
 
-actions = st.lists(
-    st.one_of(
-        st.tuples(
-            st.just("add"),
-            st.sampled_from(ORDER_IDS),
-            st.integers(0, len(WORKFLOWS) - 1),
-            st.sampled_from([None, 0, 1500]),
+
+def action_lists(workflows: st.SearchStrategy[int], max_size: int = 40) -> st.SearchStrategy[list[tuple[Any, ...]]]:
+    return st.lists(
+        st.one_of(
+            st.tuples(st.just("add"), st.sampled_from(ORDER_IDS), workflows, st.sampled_from([None, 0, 1500])),
+            st.tuples(st.sampled_from(["cancel", "suspend", "resume", "answer", "delete"]), st.sampled_from(ORDER_IDS)),
+            st.tuples(st.just("step"), st.sampled_from(["ok", "fail", "lost"])),
+            st.tuples(st.just("advance"), st.integers(1, 3000)),
+            st.tuples(st.just("priority"), st.sampled_from(ORDER_IDS), st.integers(-2, 2)),
+            st.tuples(st.just("deploy"), workflows),
+            st.tuples(st.sampled_from(["post-notice", "delete-notice"])),
+            st.tuples(st.just("snapshot")),
+            st.tuples(st.just("restart")),
         ),
-        st.tuples(st.sampled_from(["cancel", "suspend", "resume", "answer", "delete"]), st.sampled_from(ORDER_IDS)),
-        st.tuples(st.just("step"), st.sampled_from(["ok", "fail", "lost"])),
-        st.tuples(st.just("advance"), st.integers(1, 3000)),
-        st.tuples(st.just("deploy"), st.integers(0, len(WORKFLOWS) - 1)),
-        st.tuples(st.sampled_from(["post-notice", "delete-notice"])),
-        st.tuples(st.just("snapshot")),
-        st.tuples(st.just("restart")),
-    ),
-    min_size=1,
-    max_size=40,
-)
+        min_size=1,
+        max_size=max_size,
+    )
+
+
+actions = action_lists(st.integers(0, len(WORKFLOWS) - 1))
+# Only the workflows with locks, more steps: orders hold, wait, fail, are cancelled and recovered in them.
+lock_actions = action_lists(st.integers(len(WORKFLOWS) - 4, len(WORKFLOWS) - 1), max_size=60)
 
 
 class Run:
@@ -123,6 +204,8 @@ class Run:
         self.sim = Simulator(run_job=self.run_job)
         self.persisted = 0
         self.last_event_id = 0
+        locks = tuple(value_from_json({"TYPE": "AddOrChangeSimple", "item": i}) for i in LOCK_ITEMS)
+        assert not isinstance(self.sim.command(UpdateItems(operations=locks)), Problem)
         self.sim.deploy(BOARD, *WORKFLOWS)
         self.persist()
 
@@ -166,6 +249,8 @@ class Run:
                 sim.command(ResumeOrders(order_ids=(order_id,)))
             case ("answer", order_id):
                 sim.command(AnswerOrderPrompt(order_id=order_id))
+            case ("priority", order_id, priority):
+                sim.command(ChangeOrder(order_id=order_id, priority=priority))
             case ("delete", order_id):
                 sim.command(DeleteOrdersWhenTerminated(order_ids=(order_id,)))
             case ("step", outcome):
@@ -193,6 +278,40 @@ class Run:
                 assert recovered.state_hash() == sim.state.state_hash()
                 sim.state = recovered  # go on with what was recovered, as a restarted node does
         self.persist()
+        assert lock_inconsistencies(sim.state) == []
+
+
+def lock_inconsistencies(state: ControllerState) -> list[str]:
+    """Each lock is held by exactly the orders in a block of a Lock demanding it (each order's own
+    blocks: after its fork branch), within its limit, and awaited by exactly the orders WaitingForLock."""
+    holding: dict[str, dict[str, int]] = {path: {} for path in state.locks}
+    waiting: dict[str, set[str]] = {path: set() for path in state.locks}
+    for order in state.orders.values():
+        workflow = state.workflow_of(order)
+        assert workflow is not None
+        forks = [i for i in range(1, len(order.position), 2) if str(order.position[i]).startswith("fork+")]
+        for i in range(forks[-1] + 2 if forks else 1, len(order.position), 2):
+            if order.position[i] == "lock":
+                instruction = workflow.instruction(order.position[:i])
+                assert isinstance(instruction, LockInstruction)
+                for demand in instruction.demands:
+                    holding[demand.lock_path][order.id] = demand.count or 0
+        if isinstance(order.state, WaitingForLock):
+            instruction = workflow.instruction(order.position)
+            assert isinstance(instruction, LockInstruction)
+            for path in instruction.lock_paths:
+                waiting[path].add(order.id)
+    problems = []
+    for path, lock_state in state.locks.items():
+        acquired = lock_state.acquired
+        held = {acquired.order_id: 0} if isinstance(acquired, Exclusive) else {}
+        if isinstance(acquired, NonExclusive):
+            held = dict(acquired.order_to_count)
+        if held != holding[path] or sum(held.values()) > lock_state.lock.limit:
+            problems.append(f"Lock:{path} held by {held}, but the orders in its blocks are {holding[path]}")
+        if sorted(lock_state.queue) != sorted(waiting[path]) or len(set(lock_state.queue)) != len(lock_state.queue):
+            problems.append(f"Lock:{path} queue {lock_state.queue}, but waiting are {sorted(waiting[path])}")
+    return problems
 
 
 def check(run: Run, journal_dir: Path | None) -> None:
@@ -228,6 +347,21 @@ def test_file_journal_replay_equals_live_state(steps: list[tuple[Any, ...]]) -> 
 @SETTINGS
 @given(actions)
 def test_memory_journal_replay_equals_live_state(steps: list[tuple[Any, ...]]) -> None:
+    store = MemoryStore()
+    run = Run(lambda: MemoryJournal.open(store))
+    try:
+        for action in steps:
+            run.act(action)
+        check(run, None)
+    finally:
+        run.journal.close()
+
+
+@SETTINGS
+@given(lock_actions)
+def test_locks_are_never_lost_or_held_twice_across_restarts(steps: list[tuple[Any, ...]]) -> None:
+    """After every step (and every restart from snapshot + tail) each lock is held by exactly the
+    orders in its blocks and awaited by exactly the waiting ones (checked in Run.act)."""
     store = MemoryStore()
     run = Run(lambda: MemoryJournal.open(store))
     try:

@@ -217,7 +217,7 @@ ADMISSION = {"periods": [{"TYPE": "DailyPeriod", "secondOfDay": 3600, "duration"
             "0",
         ),
         ({"instructions": [{"TYPE": "Prompt", "question": "'?'"}, {"TYPE": "Stop"}]}, "TYPE", "1"),
-        ({"instructions": [{"TYPE": "Lock", "demands": [], "lockedWorkflow": {"instructions": []}}]}, "TYPE", "0"),
+        ({"instructions": [{"TYPE": "Options", "stopOnFailure": True, "block": {"instructions": []}}]}, "TYPE", "0"),
         ({"instructions": [], "result": {"r": "1"}}, "result", "result"),
         (
             {

@@ -231,7 +231,8 @@ def test_invalid_content_length_is_400(topo: Topology) -> None:
 @pytest.mark.parametrize(
     ("order", "code"),
     [
-        ({"id": "o", "workflowPath": "hello", "priority": 1}, "UnknownField"),
+        ({"id": "o", "workflowPath": "hello", "priorty": 1}, "UnknownField"),
+        ({"id": "o", "workflowPath": "hello", "priority": 1.5}, "InvalidRequest"),
         ({"id": "o", "wokflowPath": "hello"}, "UnknownField"),
         ({"id": "o"}, "MissingField"),
         ({"id": 7, "workflowPath": "hello"}, "InvalidRequest"),

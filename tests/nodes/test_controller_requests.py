@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from js7es.domain.commands.change_order import ChangeOrder
 from js7es.domain.commands.orders import AddOrders, CancelOrders, FreshOrder, ResumeOrders, SuspendOrders
 from js7es.nodes.controller.requests import BadRequest, command
 
@@ -24,8 +25,17 @@ def test_add_order_and_add_orders_are_commands_as_in_js7() -> None:
     )
     added = command({"TYPE": "AddOrders", "orders": [order, {**order, "id": "p"}]})
     assert isinstance(added, AddOrders) and [o.id for o in added.orders] == ["o", "p"]
-    assert refused({"TYPE": "AddOrder", "order": {**order, "priority": 3}}) == "UnknownField"
+    assert refused({"TYPE": "AddOrder", "order": {**order, "priorty": 3}}) == "UnknownField"  # misspelt
+    assert refused({"TYPE": "AddOrder", "order": {**order, "priority": 1.5}}) == "InvalidRequest"
     assert refused({"TYPE": "AddOrders", "orders": order}) == "InvalidRequest"
+    with_priority = command({"TYPE": "AddOrder", "order": {**order, "priority": -20000}})
+    assert isinstance(with_priority, AddOrders) and with_priority.orders[0].priority == -20000
+
+
+def test_change_order_priority() -> None:
+    assert command({"TYPE": "ChangeOrder", "orderId": "o", "priority": 7}) == ChangeOrder(order_id="o", priority=7)
+    assert refused({"TYPE": "ChangeOrder", "orderId": "o", "priority": "high"}) == "InvalidRequest"
+    assert refused({"TYPE": "ChangeOrder", "orderId": "o", "position": [1]}) == "UnknownField"
 
 
 def test_cancel_orders_kill_immediately() -> None:

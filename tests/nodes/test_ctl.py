@@ -171,6 +171,18 @@ def deployed(topology: Topology, where: list[str], tmp_path_factory: pytest.Temp
     )
 
 
+def test_priority_and_change_order(topology: Topology, where: list[str], deployed: None, events: Events) -> None:
+    ctl(where, "add-order", "ask", "--id", "prio", "--arg", "name=Ada", "--priority", "5")
+    events.wait_for("prio", "OrderPrompted")
+    assert loads(ctl(where, "show", "prio").stdout)["priority"] == 5
+    changed = ctl(where, "change-order", "prio", "--priority", "-3")
+    assert changed.stdout.strip() == "Changed the priority of prio to -3"
+    events.wait_for("prio", "OrderPriorityChanged")
+    assert loads(ctl(where, "show", "prio").stdout)["priority"] == -3
+    ctl(where, "answer", "prio")
+    assert events.wait_for("prio", *TERMINATED)[-1] == "OrderFinished"
+
+
 def test_add_order_answer_show_orders_events(
     topology: Topology, where: list[str], deployed: None, events: Events
 ) -> None:

@@ -25,6 +25,7 @@ from js7es.domain.items import (
     VersionedItemChanged,
     VersionedItemRemoved,
 )
+from js7es.domain.lock import LockDemand
 from js7es.domain.order import events as e
 from js7es.domain.order import states as s
 from js7es.domain.order.cycle import CycleState
@@ -96,6 +97,7 @@ ORDER = Order(
     delete_when_terminated=True,
     mark_on_agent=True,
     force_admission=True,
+    priority=-20000,
 )
 
 # 2024-11-25, a day from 06:00 Europe/Berlin: the third cycle of the second period of scheme 1
@@ -115,6 +117,7 @@ EVENT_SAMPLES: dict[str, Event] = {
         delete_when_terminated=True,
         start_position=(2, "try+0", 1),
         force_admission=True,
+        priority=10000,
     ),
     "OrderAttachable": e.OrderAttachable(agent_path="agent-1"),
     "OrderAttachedToAgent": e.OrderAttachedToAgent(order=ORDER),
@@ -174,6 +177,14 @@ EVENT_SAMPLES: dict[str, Event] = {
     "OrderNoticesConsumed": n.OrderNoticesConsumed(failed=True),
     "NoticePosted": n.NoticePosted(planned_notice_key="2024-11-25", end_of_life=1_732_608_000_000),
     "NoticeDeleted": n.NoticeDeleted(planned_notice_key=("DailyPlan", "2024-11-25", "eu")),
+    "OrderLocksQueued": e.OrderLocksQueued(
+        demands=(LockDemand(lock_path="invoice-db"), LockDemand(lock_path="print-queue", count=2))
+    ),
+    "OrderLocksAcquired": e.OrderLocksAcquired(
+        demands=(LockDemand(lock_path="invoice-db"), LockDemand(lock_path="print-queue", count=2))
+    ),
+    "OrderLocksReleased": e.OrderLocksReleased(lock_paths=("invoice-db", "print-queue")),
+    "OrderPriorityChanged": e.OrderPriorityChanged(priority=-100),
     "VersionAdded": VersionAdded(version_id="2024-11-25#1"),
     "VersionedItemAdded": VersionedItemAdded(item=WORKFLOW_JSON),
     "VersionedItemChanged": VersionedItemChanged(item={**WORKFLOW_JSON, "versionId": "2024-11-25#2"}),
@@ -234,6 +245,8 @@ TYPE_SAMPLES: dict[str, Any] = {
     "Sleeping": s.Sleeping(until_ms=1_732_528_800_000),
     "BetweenCycles": s.BetweenCycles(cycle_state=CYCLE_STATE),
     "ExpectingNotices": s.ExpectingNotices(notice_ids=(("invoices-done", "2024-11-25"),)),
+    "WaitingForLock": s.WaitingForLock(),
+    "LockDemand": LockDemand(lock_path="print-queue", count=3),
     "CycleState": CycleState(end=1_732_597_200_000, index=0, next=0),
     "FailedState": s.Failed(),
     "FailedInFork": s.FailedInFork(),

@@ -15,8 +15,15 @@ import pytest
 
 from js7es.domain.cluster import ClusterNodesAppointed, ClusterSetting, ClusterTiming
 from js7es.domain.event import Event, Stamped, stamped_from_json, stamped_to_json
+from js7es.domain.lock import LockDemand
 from js7es.domain.order.cycle import CycleState
-from js7es.domain.order.events import ForkedChild, OrderAttachedToAgent, OrderCyclingPrepared, OrderForked
+from js7es.domain.order.events import (
+    ForkedChild,
+    OrderAttachedToAgent,
+    OrderCyclingPrepared,
+    OrderForked,
+    OrderLocksQueued,
+)
 from js7es.domain.order.order import Attachment, HistoricOutcome, Order, OrderMark
 from js7es.domain.order.outcome import Outcome
 from js7es.domain.order.states import OrderState
@@ -95,6 +102,8 @@ def _event_holding(sample: Any) -> Event:
             return OrderForked(children=(sample,))
         case CycleState():
             return OrderCyclingPrepared(cycle_state=sample)
+        case LockDemand():
+            return OrderLocksQueued(demands=(sample,))
         case Attachment():
             order = replace(ORDER, attached=sample)
         case WorkflowId():

@@ -33,10 +33,12 @@ from js7es.domain.items import (
     VersionedItemRemoved,
     parse_simple_item,
 )
+from js7es.domain.lock import Lock, holders
 from js7es.domain.order.context import Context
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import Value, loads, value_from_json, value_to_json
 from js7es.domain.workflow import position as pos
+from js7es.domain.workflow.instructions import LockInstruction
 from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow, WorkflowId
 
@@ -162,6 +164,9 @@ def _check_references(
     calendars = (set(state.calendars) | {i.path for i in simple if isinstance(i, CalendarItem)}) - {
         k.removeprefix("Calendar:") for k in deleted_keys if k.startswith("Calendar:")
     }
+    locks = (set(state.locks) | {i.path for i in simple if isinstance(i, Lock)}) - {
+        k.removeprefix("Lock:") for k in deleted_keys if k.startswith("Lock:")
+    }
     for key in deleted_keys:
         kind, _, ident = key.partition(":")
         tables: dict[str, Mapping[str, object]] = {
@@ -170,10 +175,15 @@ def _check_references(
             "JobResource": state.job_resources,
             "Calendar": state.calendars,
             "Board": state.boards.items,
+            "Lock": state.locks,
         }
         table = tables.get(kind, {})
         if ident not in table:
             return problem("UnknownItem", f"Unknown item {key}", key=key)
+        if kind == "Lock":
+            lock_in_use = lock_is_in_use(state, ident)
+            if lock_in_use is not None:
+                return lock_in_use
         if kind == "Calendar":
             for wid, used in state.workflows.items():
                 if used.calendar_path == ident and state.orders_using(wid):
@@ -194,6 +204,16 @@ def _check_references(
                 workflow=workflow.path,
             )
         for position, instruction in workflow.positions():
+            if isinstance(instruction, LockInstruction):
+                for lock_path in instruction.lock_paths:
+                    if lock_path not in locks:
+                        return problem(
+                            "UnknownItem",
+                            f"Workflow {workflow.path} at {pos.to_string(position)}: unknown Lock:{lock_path}",
+                            key=f"Lock:{lock_path}",
+                            workflow=workflow.path,
+                            position=pos.to_string(position),
+                        )
             job = workflow.job_of(instruction)
             agent_path = workflow.agent_path_of(instruction)
             if agent_path is not None and agent_path not in agents:
@@ -225,6 +245,21 @@ def _check_references(
     return None
 
 
+def lock_is_in_use(state: ControllerState, path: str) -> Problem | None:
+    """A Lock is deleted only when no order holds or waits for it and no version that orders use refers
+    to it (JS7: ItemIsStillReferenced); the current versions are checked with the deployment's others."""
+    lock_state = state.locks[path]
+    if holders(lock_state.acquired) or lock_state.queue:
+        return problem("ItemIsStillReferenced", f"Lock:{path} is held or awaited by orders", key=f"Lock:{path}")
+    for wid, workflow in state.workflows.items():
+        if not state.orders_using(wid):
+            continue
+        for _, instruction in workflow.positions():
+            if isinstance(instruction, LockInstruction) and path in instruction.lock_paths:
+                return problem("ItemIsStillReferenced", f"Lock:{path} is used by Workflow:{wid}", key=f"Lock:{path}")
+    return None
+
+
 def _events(state: ControllerState, batch: _Batch, workflows: list[Workflow]) -> list[Event]:
     assert batch.simple is not None and batch.removed_paths is not None and batch.deleted_keys is not None
     events: list[Event] = []
@@ -239,6 +274,7 @@ def _events(state: ControllerState, batch: _Batch, workflows: list[Workflow]) ->
             CalendarItem: state.calendars,
             GlobalBoard: state.boards.items,
             PlannableBoard: state.boards.items,
+            Lock: state.locks,
         }
         exists = ident in tables[type(item)]
         raw = value_from_json(dict(item.raw))

@@ -49,6 +49,7 @@ class FreshOrder:
     delete_when_terminated: bool = False
     start_position: Position | None = None
     force_admission: bool = False
+    priority: int | None = None  # JS7 2.7: higher goes first where orders wait for a lock
 
 
 @codec.register
@@ -151,6 +152,8 @@ def check_fresh_order(state: ControllerState, fresh: FreshOrder) -> OrderAdded |
         return problem("InvalidPosition", "An order cannot start inside a fork branch")
     if fresh.start_position is not None and CONSUME_NOTICES_BRANCH in fresh.start_position[1::2]:
         return problem("InvalidPosition", "An order cannot start inside a ConsumeNotices block")
+    if fresh.start_position is not None and "lock" in fresh.start_position[1::2]:
+        return problem("InvalidPosition", "An order cannot start inside a Lock's block: it would not hold the lock")
     return OrderAdded(
         workflow_id=workflow.id,
         arguments=fresh.arguments,
@@ -158,6 +161,7 @@ def check_fresh_order(state: ControllerState, fresh: FreshOrder) -> OrderAdded |
         delete_when_terminated=fresh.delete_when_terminated,
         start_position=fresh.start_position,
         force_admission=fresh.force_admission,
+        priority=fresh.priority or None,
     )
 
 
@@ -179,7 +183,7 @@ def add_orders(state: ControllerState, command: AddOrders, ctx: Context) -> Deci
     return Decided(
         events=tuple(events),
         reply={"ignoredBecauseDuplicate": duplicates},
-        touched_orders=tuple(seen),
+        touched_orders=tuple(k.key for k in events),  # in the order given: FIFO where they queue
     )
 
 
@@ -307,7 +311,16 @@ def _check_resume_position(state: ControllerState, order: Order, position: Posit
                 "InvalidPosition",
                 f"Order {order.id!r} cannot be moved into the ConsumeNotices block at {pos.to_string(position)}",
             )
+    if _lock_blocks(position) != _lock_blocks(order.position):  # it would hold a lock it has not taken
+        return problem(
+            "InvalidPosition",
+            f"Order {order.id!r} cannot be moved to {pos.to_string(position)}: into or out of a Lock's block",
+        )
     return None
+
+
+def _lock_blocks(position: Position) -> list[Position]:
+    return [position[:i] for i in range(1, len(position), 2) if position[i] == "lock"]
 
 
 @handles(AnswerOrderPrompt)

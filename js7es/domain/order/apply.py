@@ -33,8 +33,12 @@ from js7es.domain.order.events import (
     OrderFinished,
     OrderForked,
     OrderJoined,
+    OrderLocksAcquired,
+    OrderLocksQueued,
+    OrderLocksReleased,
     OrderMoved,
     OrderOutcomeAdded,
+    OrderPriorityChanged,
     OrderProcessed,
     OrderProcessingKilled,
     OrderProcessingStarted,
@@ -73,6 +77,7 @@ from js7es.domain.order.states import (
     Prompting,
     Ready,
     Sleeping,
+    WaitingForLock,
 )
 from js7es.domain.problem import Problem, problem
 from js7es.domain.workflow import position as pos
@@ -103,7 +108,10 @@ _RESETTABLE = (
     Sleeping,
     BetweenCycles,
     ExpectingNotices,
+    WaitingForLock,
 )  # JS7's IsResettable states that js7es has
+# An order leaves a Lock's block (OrderLocksReleased) from any state but these (JS7: when detached).
+_NOT_RELEASING = (Fresh, Processing, Forked, WaitingForLock, Finished, Cancelled)
 
 
 def inapplicable(order: Order, event: OrderEvent) -> Problem:
@@ -268,6 +276,21 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
                 cycle_position = pos.parent(order.position)
                 assert cycle_position is not None
                 return order.updated(position=cycle_position, state=BetweenCycles(cycle_state=cycle_state))
+        case OrderLocksQueued():
+            if isinstance(s, Ready) and order.attached is None:
+                return order.updated(state=WaitingForLock())
+        case OrderLocksAcquired():
+            if isinstance(s, (Ready, WaitingForLock)) and order.attached is None:
+                return order.updated(position=pos.nested(order.position, "lock"), state=Ready())
+        case OrderLocksReleased():
+            lock_position = pos.parent(order.position)
+            in_lock = lock_position is not None and pos.branch_id(order.position) == "lock"
+            if in_lock and order.attached is None and not isinstance(s, _NOT_RELEASING):
+                assert lock_position is not None
+                return order.updated(position=pos.next_of(lock_position))
+        case OrderPriorityChanged(priority=priority):
+            if not isinstance(s, _TERMINAL):
+                return order.updated(priority=priority or None)
         case OrderStateReset():
             if isinstance(s, _RESETTABLE):
                 return order.updated(state=Ready(), mark=None)

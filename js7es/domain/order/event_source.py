@@ -28,6 +28,13 @@ from js7es.domain.order.executors import EXECUTORS
 from js7es.domain.order.executors.cycle import between_cycles
 from js7es.domain.order.executors.execute import after_processed
 from js7es.domain.order.executors.fork import join
+from js7es.domain.order.executors.lock import (
+    disrupted,
+    execute_lock,
+    in_lock_block,
+    permanent_refusal,
+    releases_leaving,
+)
 from js7es.domain.order.executors.notices import expecting_notices, leave_notice_blocks
 from js7es.domain.order.executors.step import Step
 from js7es.domain.order.order import Cancelling, Order, Resuming, Suspending
@@ -47,10 +54,11 @@ from js7es.domain.order.states import (
     Prompting,
     Ready,
     Sleeping,
+    WaitingForLock,
 )
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import Cycle, Instruction
+from js7es.domain.workflow.instructions import Cycle, Instruction, LockInstruction
 
 if TYPE_CHECKING:
     from js7es.domain.state import ControllerState
@@ -101,6 +109,10 @@ def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
                 return step.detach()
             if order.scheduled_for is not None and order.scheduled_for > step.ctx.now_ms:
                 return []
+            if isinstance(instruction, LockInstruction):  # JS7: an impossible demand fails it unstarted
+                refused = permanent_refusal(step.state, order.id, instruction)
+                if refused is not None:
+                    return disrupted(step, refused)
             return [OrderStarted()]
         case Ready():
             executor = EXECUTORS.get(type(instruction))
@@ -121,6 +133,10 @@ def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
             return between_cycles(step, instruction)
         case ExpectingNotices():
             return expecting_notices(step, instruction)
+        case WaitingForLock():
+            if not isinstance(instruction, LockInstruction):
+                return [OrderBroken(problem=f"WaitingForLock at {type(instruction).__name__}, not at a Lock")]
+            return execute_lock(step, instruction)
         case Forked():  # forked on an Agent (Fork.agentPath): the Controller joins
             return join(step) if step.ctx.at_controller else step.detach()
     return []  # Processing, Prompting, Failed, FailedInFork, Broken: waiting for a process or a person
@@ -143,14 +159,16 @@ def _mark_events(step: Step) -> list[OrderEvent] | None:
                 return [OrderProcessingKilled()]
             if isinstance(state, (Failed, FailedInFork, Broken, Prompting)) and not at_controller:
                 return []
-            return [*leave_notice_blocks(step), OrderCancelled()] if at_controller else [OrderDetachable()]
+            if not at_controller:
+                return [OrderDetachable()]
+            return [*leave_notice_blocks(step), *_leave_locks(step), OrderCancelled()]
         case Suspending(reset_state=reset_state):
             if killed:
                 return [OrderProcessingKilled()]
             if isinstance(state, (Fresh, Ready, ProcessingKilled, Failed)):
                 return [OrderSuspended()] if at_controller else [OrderDetachable()]
-            resettable = (DelayingRetry, Prompting, Sleeping, BetweenCycles, ExpectingNotices)  # JS7's IsResettable
-            if reset_state and isinstance(state, resettable):
+            resettable = (DelayingRetry, Prompting, Sleeping, BetweenCycles, ExpectingNotices, WaitingForLock)
+            if reset_state and isinstance(state, resettable):  # JS7's IsResettable
                 return [OrderStateReset(), OrderSuspended()] if at_controller else [OrderDetachable()]
             return None
         case Resuming(position=position, as_succeeded=as_succeeded, restart_killed_job=restart):
@@ -158,6 +176,19 @@ def _mark_events(step: Step) -> list[OrderEvent] | None:
                 return None
             return [OrderResumed(position=position, as_succeeded=as_succeeded, restart_killed_job=restart)]
     return None
+
+
+def _leave_locks(step: Step) -> list[OrderEvent]:
+    """Before an order is cancelled: out of the queues it waits in (OrderStateReset), and the locks
+    of the blocks it is in given back (JS7: OrderStateReset first where the state is resettable)."""
+    order = step.order
+    if isinstance(order.state, WaitingForLock):
+        return [OrderStateReset()]
+    if not in_lock_block(order.position):
+        return []
+    releases, _ = releases_leaving(step.workflow, order.position, 0)
+    resettable = (DelayingRetry, Prompting, Sleeping, BetweenCycles)
+    return [OrderStateReset(), *releases] if isinstance(order.state, resettable) else releases
 
 
 def follow_up(state: ControllerState, order_ids: Iterable[str], ctx: Context) -> list[KeyedEvent]:
@@ -170,6 +201,7 @@ def follow_up(state: ControllerState, order_ids: Iterable[str], ctx: Context) ->
     initial = list(order_ids)
     parents = [o.parent for o in map(state.orders.get, initial) if o is not None and o.parent is not None]
     pending = deque(dict.fromkeys([*initial, *parents]))  # a child's change may let its parent join
+    pending.extend(state.first_waiting_orders())  # a lock given back or a priority changed by the caller
     steps: dict[str, int] = {}
     while pending:
         order_id = pending.popleft()
@@ -189,6 +221,7 @@ def follow_up(state: ControllerState, order_ids: Iterable[str], ctx: Context) ->
                 pending.extend(c.order_id for c in event.children)
             elif isinstance(event, OrderNoticePosted):  # JS7: the expecting orders go on in the same commit
                 pending.extend(state.boards.expecting_orders_of(event.notice_id))
+        pending.extend(state.first_waiting_orders())  # the order that goes first at a changed lock
         if isinstance(events[-1], OrderBroken) and steps[order_id] > MAX_STEPS_PER_ORDER:
             continue
         pending.append(order_id)

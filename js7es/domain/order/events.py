@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from js7es.domain import codec
 from js7es.domain.event import Event
+from js7es.domain.lock import LockDemand
 from js7es.domain.order.cycle import CycleState
 from js7es.domain.order.order import CancellationMode, Cancelling, Order, OrderMark, Resuming, Suspending
 from js7es.domain.order.outcome import Outcome
@@ -28,6 +29,7 @@ class OrderAdded(OrderEvent):
     delete_when_terminated: bool = False
     start_position: Position | None = None
     force_admission: bool = False
+    priority: int | None = None  # JS7 2.7's order priority (None: 0); higher goes first at a lock
 
 
 @codec.register
@@ -293,6 +295,39 @@ class OrderCycleFinished(OrderEvent):
     without a cycle state moving on."""
 
     cycle_state: CycleState | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderLocksQueued(OrderEvent):
+    """The order waits for the locks of its Lock instruction: WaitingForLock, in each lock's queue."""
+
+    demands: tuple[LockDemand, ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderLocksAcquired(OrderEvent):
+    """The order holds the locks and enters the Lock instruction's block (position lock/0)."""
+
+    demands: tuple[LockDemand, ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderLocksReleased(OrderEvent):
+    """The order gives the locks back and leaves the Lock instruction's block (to the instruction after
+    it; a failure's OrderFailed or OrderCaught that follows moves it on from there)."""
+
+    lock_paths: tuple[str, ...]
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPriorityChanged(OrderEvent):
+    """ChangeOrder(priority): higher goes first where orders wait for the same lock (JS7 2.7)."""
+
+    priority: int
 
 
 def mark_event(mark: OrderMark) -> OrderEvent:

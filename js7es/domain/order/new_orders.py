@@ -21,6 +21,7 @@ def added_order(order_id: str, event: OrderAdded) -> Order:
         scheduled_for=event.scheduled_for,
         delete_when_terminated=event.delete_when_terminated,
         force_admission=event.force_admission,
+        priority=event.priority or None,
     )
 
 

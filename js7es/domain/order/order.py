@@ -86,10 +86,15 @@ class Order:
     delete_when_terminated: bool = False
     mark_on_agent: bool = False  # the mark has been passed to the Agent
     force_admission: bool = False  # JS7's forceAdmission: the jobs' admission times do not hold for it
+    priority: int | None = None  # JS7 2.7's priority (None: the default 0): higher goes first at a lock
 
     @property
     def is_terminal(self) -> bool:
         return isinstance(self.state, TERMINAL)
+
+    @property
+    def effective_priority(self) -> int:
+        return self.priority or 0
 
     @property
     def is_detached(self) -> bool:

@@ -88,6 +88,12 @@ class ExpectingNotices(OrderState):
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WaitingForLock(OrderState):
+    """At a Lock instruction, in the queues of its locks (OrderLocksQueued) until it gets them all."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Failed(OrderState):
     """JS7's state `{"TYPE":"Failed"}`; the outcome Failed has the same TYPE, a field's declared type
     (OrderState or Outcome) tells them apart. Avro needs distinct record names: js7es.types.FailedState."""
@@ -136,6 +142,7 @@ ALL_STATES: tuple[type[OrderState], ...] = (
     Sleeping,
     BetweenCycles,
     ExpectingNotices,
+    WaitingForLock,
     Failed,
     FailedInFork,
     Finished,

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from js7es.domain.lock import LockDemand
 from js7es.domain.value import Value
 from js7es.domain.workflow.job import WorkflowJob
 from js7es.domain.workflow.schedule import Schedule
@@ -166,6 +167,20 @@ class Break(Instruction):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LockInstruction(Instruction):
+    """Runs `locked_workflow` holding the demanded locks (JS7's LockInstruction, TYPE "Lock"); its
+    block's branch id is "lock"."""
+
+    TYPE_NAME = "Lock"
+    demands: tuple[LockDemand, ...]
+    locked_workflow: Block
+
+    @property
+    def lock_paths(self) -> tuple[str, ...]:
+        return tuple(d.lock_path for d in self.demands)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ImplicitEnd(Instruction):
     """The end of every block (not written in JSON)."""
 
@@ -210,6 +225,8 @@ def branches_of(instruction: Instruction) -> tuple[tuple[str, Block], ...]:
             return (("cycle", block),)
         case ConsumeNotices(subworkflow=block):
             return ((CONSUME_NOTICES_BRANCH, block),)
+        case LockInstruction(locked_workflow=block):
+            return (("lock", block),)
     return ()
 
 
@@ -235,6 +252,9 @@ def block_of_branch(instruction: Instruction, branch: str) -> Block | None:
                 return block
         case ConsumeNotices(subworkflow=block):
             if branch == CONSUME_NOTICES_BRANCH:
+                return block
+        case LockInstruction(locked_workflow=block):
+            if branch == "lock":
                 return block
     return None
 

@@ -21,6 +21,7 @@ from typing import Any
 from js7es.domain.board.expression import board_paths, parse_board_path_expression
 from js7es.domain.calendar.item import zone_of
 from js7es.domain.expression import parse_expression
+from js7es.domain.lock import LockDemand
 from js7es.domain.problem import Problem, problem
 from js7es.domain.time.admission import parse_admission_time_scheme
 from js7es.domain.value import Value, value_from_json
@@ -40,6 +41,7 @@ from js7es.domain.workflow.instructions import (
     If,
     IfThen,
     Instruction,
+    LockInstruction,
     PostNotices,
     Prompt,
     Retry,
@@ -85,7 +87,6 @@ JS7_INSTRUCTIONS_NOT_SUPPORTED = frozenset(
         "BreakOrder",
         "EmptyInstruction",
         "ForkList",
-        "Lock",
         "Options",
         "Say",
         "StickySubagent",
@@ -273,6 +274,8 @@ class _Parser:
                 return self.post_notices(obj, label, here)
             case "ExpectNotices" | "ExpectNotice" | "ConsumeNotices":
                 return self.expect_notices(obj, label, here, where, depth)
+            case "Lock":
+                return self.lock(obj, label, here, where, depth)
             case "Break":
                 if not _in_cycle(here):
                     raise _refuse("BreakWithoutCycle", "Break instruction without Cycle", here)
@@ -382,6 +385,34 @@ class _Parser:
             return ExpectNotices(label=label, board_paths=text, when_not_announced=when)
         block = self.subworkflow(obj.get("subworkflow"), (*here, "consumeNotices"), f"{where}.subworkflow", depth)
         return ConsumeNotices(label=label, board_paths=text, when_not_announced=when, subworkflow=block)
+
+    def lock(
+        self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int
+    ) -> LockInstruction:
+        """JS7's Lock {demands: [{lockPath, count?}], lockedWorkflow} or the older {lockPath, count?}."""
+        raw_demands = (
+            obj["demands"] if "demands" in obj else [{"lockPath": obj.get("lockPath"), "count": obj.get("count")}]
+        )
+        if not isinstance(raw_demands, list) or not raw_demands:
+            raise _refuse("InvalidInstruction", "Lock needs a non-empty list 'demands'", here)
+        demands = []
+        for demand in raw_demands:
+            if not isinstance(demand, Mapping) or not valid_name(demand.get("lockPath")):
+                raise _refuse("InvalidInstruction", f"Invalid lock demand {demand!r}", here)
+            count = demand.get("count")
+            if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+                raise _refuse("LockInvalidCount", f"Lock:{demand['lockPath']}: Invalid count={count}", here)
+            demands.append(LockDemand(lock_path=demand["lockPath"], count=count))
+        paths = [d.lock_path for d in demands]
+        if len(set(paths)) != len(paths):
+            raise _refuse("InvalidInstruction", f"Lock demands a lock twice: {paths}", here)
+        return LockInstruction(
+            label=label,
+            demands=tuple(demands),
+            locked_workflow=self.subworkflow(
+                obj.get("lockedWorkflow"), (*here, "lock"), f"{where}.lockedWorkflow", depth
+            ),
+        )
 
     def finish(self, outcome: Any, label: str | None, here: Position) -> Finish:
         """JS7's Finish(outcome?: Succeeded{namedValues} | Failed{message, namedValues})."""

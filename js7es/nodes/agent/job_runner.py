@@ -187,7 +187,7 @@ class JobRunner:
         if not self._has_slot(key, job.process_limit):  # checked first: evaluating the step costs
             queue = self._waiting.setdefault(key, deque())
             if order_id not in queue:
-                queue.append(order_id)
+                self._enqueue(queue, order)
             return None
         step = job_step(self.state, order, workflow, self.engine.ctx())
         subagent_id = self.state.local_subagent_id
@@ -200,6 +200,19 @@ class JobRunner:
         self._running[order_id] = _Running(step)
         self._per_job[step.job_key] = self._per_job.get(step.job_key, 0) + 1
         return [started]
+
+    def _enqueue(self, queue: deque[str], order: Order) -> None:
+        """Waiting for a slot in priority order (JS7 2.7's order priority), first come first within one:
+        behind every waiting order of the same or a higher priority (at the end when all are equal)."""
+        priority = order.effective_priority
+        i = len(queue)
+        while i > 0 and self._priority(queue[i - 1]) < priority:
+            i -= 1
+        queue.insert(i, order.id)
+
+    def _priority(self, order_id: str) -> int:
+        order = self.state.orders.get(order_id)
+        return 0 if order is None else order.effective_priority
 
     def _has_slot(self, key: str, process_limit: int) -> bool:
         if self.process_limit is not None and len(self._running) >= self.process_limit:
@@ -219,9 +232,10 @@ class JobRunner:
         """A slot is free: start the next waiting orders of the job — and, when the Agent's own limit
         was what held them, of the other jobs. Each queue is tried only while it gets its orders
         started, so a long queue costs nothing while its job is busy."""
-        queues = [self._waiting.get(key)]
+        queues = [q for q in [self._waiting.get(key)] if q]
         if self.process_limit is not None:
-            queues += [q for k, q in self._waiting.items() if k != key]
+            queues += [q for k, q in self._waiting.items() if k != key and q]
+            queues.sort(key=lambda q: -self._priority(q[0]))  # the highest priority first (stable: this job's)
         for queue in queues:
             while queue:
                 candidate = queue.popleft()

@@ -4,8 +4,8 @@
   array / ndjson of them (200 with ``ignoredBecauseDuplicate``);
 - ``POST /controller/api/item``: ItemOperations (array or ndjson), all or nothing;
 - ``POST /controller/api/command``: AddOrder, AddOrders, CancelOrders, SuspendOrders, ResumeOrder(s),
-  AnswerOrderPrompt, DeleteOrdersWhenTerminated, ReleaseEvents (by a registered reader), TakeSnapshot,
-  ShutDown, NoOperation, ClusterSwitchOver; JS7 options js7es does not implement are refused
+  AnswerOrderPrompt, ChangeOrder (priority), DeleteOrdersWhenTerminated, ReleaseEvents (by a registered
+  reader), TakeSnapshot, ShutDown, NoOperation, ClusterSwitchOver; JS7 options js7es does not implement are refused
   (NotSupported), never ignored;
 - ``GET /controller/api/event``: the event stream; ``GET /controller/api/snapshot``: the state as ndjson;
 - ``GET /controller/api/order[?id=…]``: orders (a js7es addition, for `js7es ctl`);

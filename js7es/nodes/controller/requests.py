@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from js7es.domain.commands import Command
+from js7es.domain.commands.change_order import ChangeOrder
 from js7es.domain.commands.orders import (
     AddOrders,
     AnswerOrderPrompt,
@@ -85,7 +86,15 @@ def fresh_order(obj: Any) -> FreshOrder:
         obj,
         where,
         {"id", "workflowPath"},
-        {"arguments", "scheduledFor", "deleteWhenTerminated", "startPosition", "forceAdmission", "forceJobAdmission"},
+        {
+            "arguments",
+            "scheduledFor",
+            "deleteWhenTerminated",
+            "startPosition",
+            "forceAdmission",
+            "forceJobAdmission",
+            "priority",
+        },
     )
     arguments = o.get("arguments", {})
     if not isinstance(arguments, Mapping):
@@ -106,7 +115,18 @@ def fresh_order(obj: Any) -> FreshOrder:
         start_position=_position(o, "startPosition", where),
         # JS7 writes forceAdmission and reads forceJobAdmission too (its name up to 2.8.1)
         force_admission=_bool(o, "forceJobAdmission", where) or _bool(o, "forceAdmission", where),
+        priority=_priority(o, where),
     )
+
+
+def _priority(obj: Mapping[str, Any], where: str) -> int | None:
+    """JS7 2.7's priority is a BigDecimal; js7es takes whole numbers (JOC's are: -20000 ... 20000)."""
+    value = obj.get("priority")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise _bad("InvalidRequest", f"{where}.priority must be a whole number (js7es does not take fractions)")
+    return value
 
 
 # The fields of each ItemOperation. The items inside are the domain's to read (leniently, as JS7 does).
@@ -218,6 +238,9 @@ def command(obj: Any) -> Command | ReleaseEvents | str:
         case "AnswerOrderPrompt":
             o = _object(obj, where, {"orderId"}, set())
             return AnswerOrderPrompt(order_id=_string(o, "orderId", where))
+        case "ChangeOrder":
+            o = _object(obj, where, {"orderId"}, {"priority"})
+            return ChangeOrder(order_id=_string(o, "orderId", where), priority=_priority(o, where))
         case "DeleteOrdersWhenTerminated":
             o = _object(obj, where, {"orderIds"}, set())
             return DeleteOrdersWhenTerminated(order_ids=_strings(o, "orderIds", where))

@@ -8,6 +8,7 @@ from typing import Any
 from js7es.domain.order.executors.cycle import execute_break, execute_cycle
 from js7es.domain.order.executors.execute import execute_execute
 from js7es.domain.order.executors.fork import execute_fork
+from js7es.domain.order.executors.lock import execute_lock
 from js7es.domain.order.executors.notices import execute_expect_notices, execute_post_notices
 from js7es.domain.order.executors.retry import execute_retry
 from js7es.domain.order.executors.simple import (
@@ -32,6 +33,7 @@ from js7es.domain.workflow.instructions import (
     If,
     ImplicitEnd,
     Instruction,
+    LockInstruction,
     PostNotices,
     Prompt,
     Retry,
@@ -52,6 +54,7 @@ EXECUTORS: dict[type[Instruction], Callable[[Any, Any], list[Any]]] = {
     Sleep: execute_sleep,
     Cycle: execute_cycle,
     Break: execute_break,
+    LockInstruction: execute_lock,
     ImplicitEnd: execute_end,
     PostNotices: execute_post_notices,
     ExpectNotices: execute_expect_notices,

@@ -32,6 +32,7 @@ from js7es.domain.order.executors.cycle_schedule import (
     ScheduleCalculator,
     StartCycle,
 )
+from js7es.domain.order.executors.lock import releases_leaving
 from js7es.domain.order.executors.step import Step
 from js7es.domain.order.states import BetweenCycles
 from js7es.domain.problem import Problem, problem
@@ -105,7 +106,8 @@ def execute_break(step: Step, instruction: Break) -> list[OrderEvent]:
     block_end = _cycle_block_end(step)
     if block_end is None:
         return step.fail_with(f"Break at {pos.to_string(step.order.position)} is not in a Cycle")
-    return [OrderMoved(to=block_end), OrderCycleFinished(cycle_state=None)]  # JS7's leaveBlocks
+    releases, _ = releases_leaving(step.workflow, step.order.position, len(block_end) - 2)
+    return [*releases, OrderMoved(to=block_end), OrderCycleFinished(cycle_state=None)]  # JS7's leaveBlocks
 
 
 def _cycle_block_end(step: Step) -> Position | None:

@@ -13,6 +13,7 @@ from js7es.domain.order.events import (
     OrderSleeping,
 )
 from js7es.domain.order.executors.cycle import cycle_finished
+from js7es.domain.order.executors.lock import lock_end, releases_leaving
 from js7es.domain.order.executors.notices import consume_notices_end
 from js7es.domain.order.executors.step import Step, enclosing_fork
 from js7es.domain.order.outcome import Failed, Succeeded
@@ -67,19 +68,21 @@ def execute_fail(step: Step, instruction: Fail) -> list[OrderEvent]:
 def execute_finish(step: Step, instruction: Finish) -> list[OrderEvent]:
     if not step.ctx.at_controller:
         return step.detach()
-    fork = enclosing_fork(step.order.position)
+    here = step.order.position
+    fork = enclosing_fork(here)
+    releases, _ = releases_leaving(step.workflow, here, 0)  # the locks of the order's own blocks
     if fork is not None:  # in a fork branch, Finish ends the branch (the child order), not the parent
-        branch_start = step.order.position[: len(fork) + 2]
+        branch_start = here[: len(fork) + 2]
         block = step.workflow.block(branch_start[:-1])
         assert isinstance(block, Block)
-        return [OrderMoved(to=pos.with_index(branch_start, len(block.instructions)))]
+        return [*releases, OrderMoved(to=pos.with_index(branch_start, len(block.instructions)))]
     named = instruction.named_values
     outcome = (
         Failed(error_message=instruction.message, named_values=named)
         if instruction.outcome_failed
         else Succeeded(named_values=named)
     )
-    return [OrderFinished(outcome=outcome)]
+    return [*releases, OrderFinished(outcome=outcome)]
 
 
 def execute_prompt(step: Step, instruction: Prompt) -> list[OrderEvent]:
@@ -114,4 +117,6 @@ def execute_end(step: Step, instruction: ImplicitEnd) -> list[OrderEvent]:
         return cycle_finished(step)
     if here[-2] == CONSUME_NOTICES_BRANCH:
         return consume_notices_end(step)
+    if here[-2] == "lock":
+        return lock_end(step)
     return [step.move(pos.next_of(here[:-2]))]

@@ -55,21 +55,31 @@ class Step:
         return [OrderOutcomeAdded(outcome=Failed(error_message=message)), *handling]
 
     def fail(self, *, uncatchable: bool = False) -> list[OrderEvent]:
-        """The order failed at its position: caught by the innermost Try, failed in a fork, or failed."""
-        catch = None if uncatchable else catch_position(self.order.position)
-        left = consume_notices_left(self.order.position, catch)
-        if left and not self.ctx.at_controller:
-            return self.detach()  # the Controller ends the consumptions
+        """The order failed at its position: caught by the innermost Try, failed in a fork, or failed.
+
+        Lock blocks left on the way give their locks back first (on the Controller: an order on an
+        Agent goes back there), ConsumeNotices blocks left end their consumptions as failed, and a
+        failed order stands at the outermost Lock or ConsumeNotices it left (JS7)."""
+        from js7es.domain.order.executors.lock import releases_leaving
+
+        position = self.order.position
+        catch = None if uncatchable else catch_position(position)
+        left = consume_notices_left(position, catch)
+        outer = 0 if catch is None else len(catch) - 2  # the try+N branch's index in the position
+        releases, outermost_lock = releases_leaving(self.workflow, position, outer)
+        if (left or releases) and not self.ctx.at_controller:
+            return self.detach()  # the Controller ends the consumptions and gives the locks back
         left = left[: len(self.state.boards.consumptions.get(self.order.id, ()))]  # only consumptions begun
         consumed: list[OrderEvent] = [OrderNoticesConsumed(failed=True) for _ in left]
         if catch is not None:
-            return [*consumed, OrderCaught(moved_to=catch)]
+            return [*consumed, *releases, OrderCaught(moved_to=catch)]
         if not self.ctx.at_controller:
             return self.detach()
-        moved_to = left[-1] if left else None  # JS7: the failed order stays at the ConsumeNotices it left
+        left_blocks = [p for p in (left[-1] if left else None, outermost_lock) if p is not None]
+        moved_to = min(left_blocks, key=len) if left_blocks else None  # the outermost block it left
         if self.order.parent is not None and self._fork_joins_if_failed():
-            return [*consumed, OrderFailedInFork(moved_to=moved_to)]
-        return [*consumed, OrderFailed(moved_to=moved_to)]
+            return [*consumed, *releases, OrderFailedInFork(moved_to=moved_to)]
+        return [*consumed, *releases, OrderFailed(moved_to=moved_to)]
 
     def _fork_joins_if_failed(self) -> bool:
         fork_position = enclosing_fork(self.order.position)
@@ -82,8 +92,8 @@ class Step:
 def move_target(workflow: Workflow, position: Position) -> Position:
     """Where an order moving to `position` lands: past the ends of then/else/try/catch blocks, as JS7
     moves an order straight to the next instruction after a block (the end of a fork branch or of a
-    cycle is a real stop)."""
-    while len(position) >= 3 and not str(position[-2]).startswith(("fork+", "cycle", CONSUME_NOTICES_BRANCH)):
+    cycle, of a lock's or a ConsumeNotices block is a real stop)."""
+    while len(position) >= 3 and not str(position[-2]).startswith(("fork+", "cycle", "lock", CONSUME_NOTICES_BRANCH)):
         if not isinstance(workflow.instruction(position), ImplicitEnd):
             break
         position = pos.next_of(position[:-2])

@@ -89,6 +89,7 @@ def register(sub: Subparsers) -> None:
         "--arg", action="append", metavar="NAME=VALUE", help='an argument; VALUE is JSON if it parses (3, true, "3")'
     )
     add.add_argument("--at", metavar="TIME", help="start at an ISO time (local without a zone) or in +SECONDS")
+    add.add_argument("--priority", type=int, help="higher goes first where orders wait for a lock (default 0)")
     add.set_defaults(action="add_order")
 
     for name, function, text in (
@@ -105,6 +106,11 @@ def register(sub: Subparsers) -> None:
     resume.add_argument("ids", nargs="+", metavar="ID")
     resume.add_argument("--position", metavar="JSON", help='continue at this position, e.g. 2 or [1, "then", 0]')
     resume.set_defaults(action="resume_order")
+
+    change = sub.add_parser("change-order", help="change an order's priority (ChangeOrder)")
+    change.add_argument("id", metavar="ID")
+    change.add_argument("--priority", type=int, required=True, help="higher goes first where orders wait for a lock")
+    change.set_defaults(action="change_order")
 
     answer = sub.add_parser("answer", help="answer an order's prompt")
     answer.add_argument("id", metavar="ID")

@@ -84,6 +84,8 @@ def add_order(client: ControllerClient, args: argparse.Namespace) -> int:
         order["arguments"] = dict(parse_argument(a) for a in args.arg)
     if args.at:
         order["scheduledFor"] = parse_at(args.at)
+    if args.priority is not None:
+        order["priority"] = args.priority
     client.login()
     client.post("/order", order)
     when = f", scheduled for {local_time(order['scheduledFor'])}" if "scheduledFor" in order else ""
@@ -127,6 +129,13 @@ def resume_order(client: ControllerClient, args: argparse.Namespace) -> int:
     for order_id in args.ids:  # one ResumeOrder each: its position is of one order
         client.command({**command, "orderId": order_id})
     print(f"Resumed {', '.join(args.ids)}")
+    return 0
+
+
+def change_order(client: ControllerClient, args: argparse.Namespace) -> int:
+    client.login()
+    client.command({"TYPE": "ChangeOrder", "orderId": args.id, "priority": args.priority})
+    print(f"Changed the priority of {args.id} to {args.priority}")
     return 0
 
 

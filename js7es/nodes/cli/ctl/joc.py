@@ -23,6 +23,7 @@ from js7es.nodes.client.errors import ClientError, usage_error
 DIRECT_ONLY = {
     "deploy_items": "deploy",
     "answer_prompt": "answer",
+    "change_order": "change-order",
     "show_order": "show",
     "print_events": "events",
     "print_overview": "overview",
@@ -64,6 +65,8 @@ def scheduled_for(text: str, now: float | None = None) -> str:
 def add_order(client: CockpitClient, args: argparse.Namespace) -> int:
     if args.id is not None:
         raise usage_error("--id: the Cockpit makes the order id (JOC's #date#T…-name); --name NAME sets its name")
+    if args.priority is not None:
+        raise usage_error("--priority: only with the Controller's API; leave out --cockpit and --joc")
     order: dict[str, Any] = {"workflowPath": args.workflow}
     if args.name:
         order["orderName"] = args.name

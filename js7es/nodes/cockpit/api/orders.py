@@ -155,8 +155,6 @@ async def add_orders(call: Call, body: AddOrders) -> dict[str, Any]:
                 raise _unsupported(f"orders[{nr}].{field}", "adding an order into a block or with end positions")
         if order.planId is not None or order.tags:
             raise _unsupported(f"orders[{nr}]", "plans and order tags")
-        if order.priority:
-            raise _unsupported(f"orders[{nr}].priority", "order priorities")
         name = _workflow_name(order.workflowPath)
         path = known.get(name)
         if path is None:
@@ -180,6 +178,8 @@ async def add_orders(call: Call, body: AddOrders) -> dict[str, Any]:
             fresh_order["startPosition"] = order.startPosition
         if order.forceJobAdmission:
             fresh_order["forceJobAdmission"] = True
+        if order.priority:
+            fresh_order["priority"] = order.priority  # JS7 2.7: ranks the orders waiting for a lock
         fresh.append(fresh_order)
     await call.services.controller_command(
         call.change_meta(body, controller_id),

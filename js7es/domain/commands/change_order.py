@@ -1,0 +1,38 @@
+"""ChangeOrder (JS7 2.7): change an order's priority (OrderPriorityChanged); nothing when it is the same."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from js7es.domain import codec
+from js7es.domain.commands.base import Command, Decided, handles
+from js7es.domain.event import KeyedEvent
+from js7es.domain.order.context import Context
+from js7es.domain.order.events import OrderPriorityChanged
+from js7es.domain.problem import Problem, problem
+
+if TYPE_CHECKING:
+    from js7es.domain.state import ControllerState
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeOrder(Command):
+    order_id: str
+    priority: int | None = None
+
+
+@handles(ChangeOrder)
+def change_order(state: ControllerState, command: ChangeOrder, ctx: Context) -> Decided | Problem:
+    order = state.orders.get(command.order_id)
+    if order is None:
+        return problem("UnknownOrder", f"Unknown order {command.order_id!r}", orderId=command.order_id)
+    if command.priority is None or command.priority == order.effective_priority:
+        return Decided()
+    if order.is_terminal:
+        return problem("OrderIsTerminated", f"Order {order.id!r} has terminated", orderId=order.id)
+    return Decided(
+        events=(KeyedEvent(order.id, OrderPriorityChanged(priority=command.priority)),),
+        touched_orders=(order.id,),
+    )

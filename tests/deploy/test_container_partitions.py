@@ -1,11 +1,16 @@
-"""A real network partition of cluster.yaml's containers: the active Controller cut off the topology's
-network (`docker network disconnect`): from the standby, the Cluster Watch, the Agent and the clients.
+"""Real network partitions of cluster.yaml's containers (`docker network disconnect` from the topology's
+network, `docker network connect` to heal).
 
-The standby fails over with the Watch's consent; the cut-off node commits nothing alone (an order given
-to it directly is never accepted, so there are never two active nodes); orders keep being accepted by
-the new active node; after healing (`docker network connect`) the old active joins as standby and the
-cluster couples again. Then: every accepted order finished, each job ran exactly once (a line per run in
-a file on the Agent), and both Controllers' journals hold the same events.
+- The active Controller cut off (from the standby, the Cluster Watch, the Agent and the clients): the
+  standby fails over with the Watch's consent; the cut-off node commits nothing alone (an order given to
+  it directly is never accepted: never two active nodes); orders keep being accepted by the new active
+  node; healed, the old active learns from the Watch that it lost its role and joins as standby, and
+  both nodes see the cluster Coupled again. Both Controllers' journals then hold the same events.
+- The Agent cut off while its jobs run: it runs them to their end on its own, the Controller keeps the
+  orders Processing and accepts new ones; healed, the Agent reports back and every order finishes.
+
+Each time: every accepted order finished and its job ran exactly once (a line per job start in a file
+on the Agent's volume), and what was only attempted ran at most once.
 """
 
 from __future__ import annotations
@@ -26,16 +31,21 @@ pytestmark = pytest.mark.slow
 
 START_TIMEOUT_S = 180.0
 TIMEOUT_S = 120.0
-TALLY = "/var/lib/js7es/tally.log"  # on the Agent's data volume: one line per job run
+TALLY = "/var/lib/js7es/tally.log"  # on the Agent's data volume: one line per job start
+DONE = "/var/lib/js7es/done.log"  # and one per job end
 TALLY_WORKFLOW = {
     "path": "tally",
+    "orderPreparation": {"parameters": {"seconds": {"type": "Number", "default": "1"}}},
     "instructions": [{"TYPE": "Execute.Named", "jobName": "tally"}],
     "jobs": {
         "tally": {
             "agentPath": "agent",
             "executable": {
                 "TYPE": "ShellScriptExecutable",
-                "script": f'echo "$JS7_ORDER_ID" >> {TALLY}\nsleep 1\n',
+                "script": f'echo "$JS7_ORDER_ID" >> {TALLY}\n'
+                'sleep "$SECONDS_TO_SLEEP"\n'
+                f'echo "$JS7_ORDER_ID" >> {DONE}\n',
+                "env": {"SECONDS_TO_SLEEP": "$seconds"},
             },
         }
     },
@@ -64,9 +74,9 @@ class Orders:
         self.accepted: list[str] = []
         self.attempted: list[str] = []
 
-    def add(self, order_id: str) -> bool:
+    def add(self, order_id: str, seconds: int = 1) -> bool:
         self.attempted.append(order_id)
-        result = self.cluster.ctl("add-order", "tally", "--id", order_id)
+        result = self.cluster.ctl("add-order", "tally", "--id", order_id, "--arg", f"seconds={seconds}")
         if result.returncode == 0:
             self.accepted.append(order_id)
         return result.returncode == 0
@@ -101,8 +111,8 @@ def journal(topology: ContainerTopology, volume: str) -> list[str]:
         container.remove(force=True, v=True)
 
 
-@pytest.mark.timeout(900)
-def test_the_active_controller_cut_off_the_network(topology: Callable[[str], ContainerTopology]) -> None:
+def coupled_cluster(topology: Callable[[str], ContainerTopology]) -> tuple[ContainerTopology, ContainerCluster]:
+    """cluster.yaml up and Coupled, its items and the tally workflow deployed."""
     containers = topology("cluster.yaml")
     containers.up(START_TIMEOUT_S)
     containers.start_tool("ctl")
@@ -110,6 +120,24 @@ def test_the_active_controller_cut_off_the_network(topology: Callable[[str], Con
     assert containers.wait("the cluster is Coupled", lambda: coupled_active(cluster), START_TIMEOUT_S) == "primary"
     put_file(containers, "ctl", "/tmp/tally.workflow.json", json.dumps(TALLY_WORKFLOW))
     ctl_ok(cluster, "deploy", *(f"{cluster.items_dir}/{item}" for item in ITEMS), "/tmp/tally.workflow.json")
+    return containers, cluster
+
+
+def lines(topology: ContainerTopology, path: str) -> collections.Counter[str]:
+    return collections.Counter(topology.exec("agent", ["cat", path]).stdout.split())
+
+
+def assert_each_ran_once(topology: ContainerTopology, orders: Orders) -> None:
+    """Each accepted order's job ran exactly once; an attempt without an answer at most once."""
+    tally = lines(topology, TALLY)
+    assert {o: tally[o] for o in orders.accepted} == dict.fromkeys(orders.accepted, 1), tally
+    assert set(tally) <= set(orders.attempted), tally
+    assert max(tally.values()) == 1, tally
+
+
+@pytest.mark.timeout(900)
+def test_the_active_controller_cut_off_the_network(topology: Callable[[str], ContainerTopology]) -> None:
+    containers, cluster = coupled_cluster(topology)
     orders = Orders(cluster)
     for i in range(3):
         assert orders.add(f"before-{i}")
@@ -146,11 +174,7 @@ def test_the_active_controller_cut_off_the_network(topology: Callable[[str], Con
 
     containers.wait("every accepted order finishes", all_finished, TIMEOUT_S)
     assert order_state(cluster, "alone") is None
-    tally = collections.Counter(containers.exec("agent", ["cat", TALLY]).stdout.split())
-    # Each accepted order's job ran exactly once; an attempt without an answer ran at most once.
-    assert {o: tally[o] for o in orders.accepted} == dict.fromkeys(orders.accepted, 1), tally
-    assert set(tally) <= set(orders.attempted), tally
-    assert max(tally.values()) == 1, tally
+    assert_each_ran_once(containers, orders)
 
     # Both journals hold the same events (the Backup stopped first: it is active; then the Primary).
     # A clean stop within the grace period: uvicorn re-raises the SIGTERM after its shutdown (143, not
@@ -164,3 +188,37 @@ def test_the_active_controller_cut_off_the_network(topology: Callable[[str], Con
     common = min(len(backup), len(primary))
     assert common > 0 and backup[:common] == primary[:common]
     print(f"failover after the cut: {failover_s:.1f} s; accepted {len(orders.accepted)} of {len(orders.attempted)}")
+
+
+@pytest.mark.timeout(900)
+def test_the_agent_cut_off_runs_on_and_reports_after_healing(topology: Callable[[str], ContainerTopology]) -> None:
+    containers, cluster = coupled_cluster(topology)
+    orders = Orders(cluster)
+    assert orders.add("running", seconds=8)
+    containers.wait(
+        "the job runs", lambda: True if order_state(cluster, "running") == "Processing" else None, TIMEOUT_S
+    )
+    containers.disconnect("agent")
+    running = {"running"} - set(lines(containers, DONE))
+    assert running, "the job ended before the cut (a very slow machine)"
+    # Orders are accepted meanwhile; they wait for the Agent.
+    for i in range(2):
+        assert orders.add(f"while-cut-{i}")
+    # The Agent runs its job to its end on its own; the Controller, not hearing from it, keeps the order
+    # Processing (a subagent merely unreachable loses no process).
+    containers.wait(
+        "the job ends on the cut-off Agent",
+        lambda: True if running <= set(lines(containers, DONE)) else None,
+        TIMEOUT_S,
+    )
+    assert {order_state(cluster, o) for o in running} == {"Processing"}
+    assert not {"while-cut-0", "while-cut-1"} & set(lines(containers, TALLY))
+
+    containers.connect("agent")
+
+    def all_finished() -> bool | None:
+        return True if all(order_state(cluster, o) == "Finished" for o in orders.accepted) else None
+
+    containers.wait("the Agent reports back and every order finishes", all_finished, TIMEOUT_S)
+    assert_each_ran_once(containers, orders)
+    assert lines(containers, DONE) == dict.fromkeys(orders.accepted, 1)

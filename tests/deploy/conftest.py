@@ -10,7 +10,7 @@ import pytest
 from tests.components import missing
 from tests.deploy.compose_model import Compose
 from tests.deploy.containers import ContainerTopology, engine_missing, remove_leftovers
-from tests.deploy.images import ImageError, build_lock, docker_client, ensure_image
+from tests.deploy.images import ImageError, build_lock, docker_client, ensure_image, ensure_postgres_image
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +30,19 @@ def js7es_image() -> str:
         client.close()
 
 
+@pytest.fixture(scope="session")
+def postgres_image(js7es_image: str) -> str:
+    """Debian's PostgreSQL on a debootstrapped base of its own (tests/deploy/images.py)."""
+    client = docker_client()
+    try:
+        with build_lock():
+            return ensure_postgres_image(client)
+    except ImageError as e:
+        pytest.fail(f"container tests: {e}")
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def topology(js7es_image: str) -> Iterator[Callable[[str], ContainerTopology]]:
     """`topology("cluster.yaml")`: a compose file's services as containers, removed at the end."""
@@ -42,5 +55,10 @@ def topology(js7es_image: str) -> Iterator[Callable[[str], ContainerTopology]]:
     try:
         yield make
     finally:
+        errors = []
         for each in made:
-            each.down()
+            try:
+                each.down()
+            except RuntimeError as e:
+                errors.append(str(e))
+        assert not errors, errors

@@ -93,6 +93,7 @@ class ContainerTopology:
         self.labels = {LABEL: self.project, PID_LABEL: str(os.getpid())}
         self.network = Network(docker_network_kw={"labels": self.labels})
         self.containers: dict[str, Any] = {}  # service -> testcontainers DockerContainer
+        self.mounts: dict[str, dict[str, str]] = {}  # service -> {container path: file here}, replacing its mount
         self._client: Any = None
 
     # ---------------------------------------------------------------------------------- lifecycle
@@ -108,7 +109,8 @@ class ContainerTopology:
     def up(self, timeout: float) -> None:
         """Every service that `docker compose up` starts, in the order and with the conditions of
         depends_on."""
-        self.network.create()
+        if self.network._network is None:
+            self.network.create()
         for name in self.compose.model.get("volumes") or {}:
             self.client.volumes.create(self.volume(name), labels=self.labels)
         started: set[str] = set()
@@ -122,6 +124,25 @@ class ContainerTopology:
                 self.start_service(service)
                 started.add(service.name)
                 pending.remove(service)
+
+    def add_container(self, name: str, image: str, timeout: float) -> None:
+        """A container that is not in the compose file (a test's database), on the network as `name`,
+        started now and awaited healthy (its image's health check)."""
+        from testcontainers.core.container import DockerContainer
+
+        if self.network._network is None:
+            self.network.create()
+        container = DockerContainer(
+            image,
+            name=f"{self.project}-{name}",
+            network=self.network,
+            network_aliases=[name],
+            hostname=name,
+            labels={**self.labels, f"{LABEL}.service": name},
+        )
+        self.containers[name] = container
+        container.start()
+        self.await_condition(name, "service_healthy", timeout)
 
     def start_tool(self, name: str) -> None:
         """A service of a profile (ctl), idling, its entrypoint to be run by `exec_tool`."""
@@ -189,8 +210,10 @@ class ContainerTopology:
             network_aliases=[service.name],
             **kwargs,
         )
+        replaced = self.mounts.get(service.name, {})
         for mount in service.mounts:
             source = str((service.compose_dir / mount.source).resolve()) if mount.is_bind else self.volume(mount.source)
+            source = replaced.get(mount.target, source)
             container.with_volume_mapping(source, mount.target, "ro" if mount.read_only else "rw")
         self.containers[service.name] = container
         container.start()
@@ -236,10 +259,9 @@ class ContainerTopology:
 
     # ------------------------------------------------------------------------------- operations
 
-    def exec(self, name: str, argv: list[str], *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def exec(self, name: str, argv: list[str], *, user: str = "") -> subprocess.CompletedProcess[str]:
         """`docker exec` in a running service's container, as subprocess.run would answer."""
-        del timeout  # docker-py's exec has none; the node's own client timeouts bound it
-        code, (out, err) = self.container(name).exec_run(argv, demux=True)
+        code, (out, err) = self.container(name).exec_run(argv, demux=True, user=user)
         return subprocess.CompletedProcess(argv, code, (out or b"").decode(errors="replace"), (err or b"").decode())
 
     def exec_tool(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -39,7 +39,7 @@ VARIANT = "minbase"
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "procps")
 BASE_REPOSITORY = "js7es-base"
 IMAGE_REPOSITORY = "js7es-test"
-KEEP_IMAGES = 3  # js7es-test images kept besides the current one (other branches' runs may use them)
+KEEP_IMAGES = 3  # older images of a repository kept besides the current one (other branches' runs may use them)
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "js7es-test"
 LABEL = "org.js7es.test"  # on every image, container, network and volume the tests make
 
@@ -252,7 +252,7 @@ def ensure_image(client: Any) -> str:
         for name in ("Dockerfile", "healthcheck.py"):
             shutil.copy2(DEPLOY / name, context / "deploy" / name)
         build(client, context, tag, base)
-    prune(client, keep=tag)
+    prune(client, IMAGE_REPOSITORY, keep=tag)
     return tag
 
 
@@ -282,11 +282,11 @@ def build(client: Any, context: Path, tag: str, base: str, dockerfile: str = "de
     client.images.prune(filters={"dangling": True, "label": LABEL})
 
 
-def prune(client: Any, *, keep: str) -> None:
-    """Drop older js7es-test images but the newest few: each source change makes one."""
+def prune(client: Any, repository: str, *, keep: str) -> None:
+    """Drop older images of `repository` but the newest few: each change of their inputs makes one."""
     import docker.errors
 
-    images = [i for i in client.images.list(name=IMAGE_REPOSITORY) if keep not in i.tags]
+    images = [i for i in client.images.list(name=repository) if keep not in i.tags]
     images.sort(key=lambda i: i.attrs.get("Created", ""), reverse=True)
     for image in images[KEEP_IMAGES:]:
         for image_tag in image.tags:
@@ -319,4 +319,38 @@ def ensure_broker_image(client: Any, binary: Path) -> str:
         (context / "Dockerfile").write_text(dockerfile)
         shutil.copy2(binary, context / "tansu")
         build(client, context, tag, base, dockerfile="Dockerfile")
+    prune(client, BROKER_REPOSITORY, keep=tag)
+    return tag
+
+
+# ---------------------------------------------------------------------------------- the PostgreSQL image
+
+POSTGRES_REPOSITORY = "js7es-postgres"
+POSTGRES_PACKAGES = (*BASE_PACKAGES, "postgresql")
+# Debian's PostgreSQL with its main cluster (made by the package), for tests only: every host on the
+# test's own network is trusted (first line of pg_hba.conf), the server runs in the foreground on 5432
+# (the package chose another port if the machine that ran debootstrap had 5432 taken).
+POSTGRES_DOCKERFILE = """\
+FROM {base}
+RUN conf=$(echo /etc/postgresql/*/main) && test -d "$conf" \\
+    && sed -i "1i host all all 0.0.0.0/0 trust" "$conf/pg_hba.conf" \\
+    && sed -i "s/^port = .*/port = 5432/" "$conf/postgresql.conf" \\
+    && printf "listen_addresses = '*'\\nfsync = off\\n" >> "$conf/postgresql.conf"
+EXPOSE 5432
+HEALTHCHECK --interval=1s --timeout=5s --retries=60 CMD ["pg_isready", "-q", "-h", "127.0.0.1"]
+CMD ["sh", "-c", "exec pg_ctlcluster --foreground $(ls /etc/postgresql) main start"]
+"""
+
+
+def ensure_postgres_image(client: Any) -> str:
+    """Debian bookworm's PostgreSQL on a base of its own (the package list is the base's key)."""
+    base = ensure_base(client, POSTGRES_PACKAGES)
+    dockerfile = POSTGRES_DOCKERFILE.format(base=base)
+    tag = f"{POSTGRES_REPOSITORY}:{digest(client.images.get(base).id, dockerfile)}"
+    if image_exists(client, tag):
+        return tag
+    with tempfile.TemporaryDirectory(prefix="js7es-postgres-") as tmp:
+        (Path(tmp) / "Dockerfile").write_text(dockerfile)
+        build(client, Path(tmp), tag, base, dockerfile="Dockerfile")
+    prune(client, POSTGRES_REPOSITORY, keep=tag)
     return tag

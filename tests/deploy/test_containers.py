@@ -4,9 +4,10 @@
 - standalone.yaml: healthy by the image's check (Controller, Agent and Cockpit), the sample order and a
   new one run, `docker stop` ends it cleanly within its grace period, and a restart resumes from the
   data volume.
-- cluster.yaml: the failover scenario of tests/deploy/scenario.py, the same that
-  tests/deploy/test_compose_processes.py runs on processes: the active container killed, the Backup
-  takes over, the order finishes, the killed node couples again as standby.
+- cluster.yaml, its Cockpit on PostgreSQL (Debian's, in a container of its own): the failover scenario of
+  tests/deploy/scenario.py, the same that tests/deploy/test_compose_processes.py runs on processes: the
+  active container killed, the Backup takes over, the order finishes, the Cockpit's database follows the
+  new active node, the killed node couples again as standby.
 
 Without a Docker engine the tests skip, naming why; in CI (CI=true) they fail: scripts/test brings an
 engine up as root.
@@ -17,15 +18,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tests.deploy.compose_model import Compose
 from tests.deploy.containers import ContainerCluster, ContainerTopology
-from tests.deploy.scenario import coupled_active, run_failover_scenario
+from tests.deploy.scenario import cluster_info, coupled_active, run_failover_scenario
 
 pytestmark = pytest.mark.slow
 
+COCKPIT_TOML = "/etc/js7es/cockpit.toml"  # where cluster.yaml mounts the Cockpit's configuration
+POSTGRES_URL = "postgresql+psycopg://postgres@postgres:5432/postgres"
 START_TIMEOUT_S = 180.0
 SCENARIO_TIMEOUT_S = 120.0
 
@@ -87,8 +91,16 @@ def test_standalone_yaml_in_a_container(topology: Callable[[str], ContainerTopol
 
 
 @pytest.mark.timeout(900)
-def test_cluster_yaml_in_containers_fails_over(topology: Callable[[str], ContainerTopology]) -> None:
+def test_cluster_yaml_in_containers_fails_over(
+    topology: Callable[[str], ContainerTopology], postgres_image: str, tmp_path: Path
+) -> None:
     containers = topology("cluster.yaml")
+    # The Cockpit on PostgreSQL (Debian's, in a container from the same kind of base): cluster.yaml's
+    # cockpit.toml with a [database] section, mounted in its place.
+    containers.add_container("postgres", postgres_image, START_TIMEOUT_S)
+    cockpit_toml = containers.services["cockpit"].host_path(COCKPIT_TOML).read_text()
+    (tmp_path / "cockpit.toml").write_text(f'{cockpit_toml}\n[database]\nurl = "{POSTGRES_URL}"\n')
+    containers.mounts["cockpit"] = {COCKPIT_TOML: str(tmp_path / "cockpit.toml")}
     containers.up(START_TIMEOUT_S)
     containers.start_tool("ctl")
     cluster = ContainerCluster(containers)
@@ -99,6 +111,22 @@ def test_cluster_yaml_in_containers_fails_over(topology: Callable[[str], Contain
 
     run_failover_scenario(cluster, timeout=SCENARIO_TIMEOUT_S)
 
+    # The Cockpit follows the new active node into PostgreSQL, up to its last event.
+    info = cluster_info(cluster)
+    assert info is not None and info["nodeId"] == "Backup"
+
+    def projected() -> bool | None:
+        event_id = psql(containers, "select event_id from controllers where controller_id = 'js7es'")
+        state = psql(containers, "select state from orders where order_id = 'through-failover'")
+        return True if event_id and int(event_id) >= info["eventId"] and state == "Finished" else None
+
+    containers.wait("the Cockpit's PostgreSQL has the failover's events", projected, SCENARIO_TIMEOUT_S)
+
     # The killed node, started again, joins as standby and the cluster couples again.
     containers.start("primary")
     assert containers.wait("coupled again", lambda: coupled_active(cluster), START_TIMEOUT_S) == "backup"
+
+
+def psql(topology: ContainerTopology, query: str) -> str:
+    result = topology.exec("postgres", ["psql", "-tAc", query], user="postgres")
+    return result.stdout.strip() if result.returncode == 0 else ""

@@ -9,7 +9,9 @@ engine's own image store under tags that carry a content key, so that a warm run
   from wheels built on this machine (`pip wheel`), built with `--network none`. Tag `js7es-test:<key>`,
   the key a hash of the base's id, the Dockerfile, the health check and what goes into the wheels:
   the package's sources and pyproject.toml (js7es's own wheel is built only when its key is new), the
-  dependency wheels by the dependency list of pyproject.toml (cached under ~/.cache/js7es-test).
+  dependency wheels by the dependency list of pyproject.toml (cached under ~/.cache/js7es-test). The
+  dependencies are layers of their own, kept by the engine's build cache: a change of js7es alone
+  rebuilds only its own layer.
 
 pytest-xdist workers build under one file lock: the first builds, the others find the tag.
 """
@@ -240,13 +242,13 @@ def ensure_image(client: Any) -> str:
         return tag
     with tempfile.TemporaryDirectory(prefix="js7es-context-") as tmp:
         context = Path(tmp)
-        wheels = context / "dist" / "wheels"
-        wheels.mkdir(parents=True)
+        wheels = context / "dist" / "wheels"  # the layout deploy/Dockerfile expects (scripts/image's)
+        (wheels / "deps").mkdir(parents=True)
         for wheel in dependency_wheels().glob("*.whl"):
             try:
-                os.link(wheel, wheels / wheel.name)
+                os.link(wheel, wheels / "deps" / wheel.name)
             except OSError:  # another file system
-                shutil.copy2(wheel, wheels)
+                shutil.copy2(wheel, wheels / "deps")
         js7es_wheel(wheels)
         (context / "deploy").mkdir()
         for name in ("Dockerfile", "healthcheck.py"):
@@ -278,8 +280,9 @@ def build(client: Any, context: Path, tag: str, base: str, dockerfile: str = "de
             raise ImageError(f"docker build of {tag} failed: {chunk['error']}\n{''.join(log)[-4000:]}")
     if not image_exists(client, tag):
         raise ImageError(f"docker build made no image {tag}:\n{''.join(log)[-4000:]}")
-    # The classic builder keeps the install stage as an untagged image: only its layers are cache.
-    client.images.prune(filters={"dangling": True, "label": LABEL})
+    # The classic builder keeps the install stage as an untagged image, whose layers are its cache (the
+    # dependencies' layer above all); a day-old one is dropped.
+    client.images.prune(filters={"dangling": True, "label": LABEL, "until": "24h"})
 
 
 def prune(client: Any, repository: str, *, keep: str) -> None:

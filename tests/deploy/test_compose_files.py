@@ -286,8 +286,12 @@ def test_the_dockerfile() -> None:
     (healthcheck,) = [v for k, v in stage if k == "COPY" and "js7es-healthcheck" in v]
     assert healthcheck.split()[-2:] == ["deploy/healthcheck.py", "/usr/local/bin/js7es-healthcheck"]
     # js7es comes from the wheels in the build context, installed without an index (no network).
-    assert any(k == "COPY" and v.split()[0] == "${WHEELS}/" for k, v in instructions)
-    assert any(k == "RUN" and "--no-index --find-links=/tmp/wheels js7es" in v for k, v in instructions)
+    assert [v.split()[0] for k, v in instructions if k == "COPY" and "WHEELS" in v] == [
+        "${WHEELS}/deps/",
+        "${WHEELS}/js7es-*.whl",
+    ]
+    installs = [v for k, v in instructions if k == "RUN" and "pip install --no-cache-dir --no-index" in v]
+    assert len(installs) == 2 and "/tmp/wheels/js7es-*.whl" in installs[-1], installs
     ignored = [p.strip() for p in (REPO / ".dockerignore").read_text().splitlines() if p.strip()[:1] not in ("", "#")]
     for source in ("deploy/healthcheck.py", args["WHEELS"]):
         assert not any(fnmatch.fnmatch(source, p.removeprefix("**/")) for p in ignored), f".dockerignore drops {source}"

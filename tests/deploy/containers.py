@@ -37,14 +37,16 @@ PRIVATE_SOCKET = "/run/js7es-docker/docker.sock"  # the engine scripts/test star
 
 
 def engine_missing() -> str | None:
-    """Why no Docker engine answers here, or None. Without DOCKER_HOST, the default socket and then
-    the one of the engine that scripts/test starts are tried (and DOCKER_HOST set to the one that answers)."""
+    """Why no Docker engine answers here, or None. DOCKER_HOST if set; else the default socket and then
+    the one of the engine that scripts/test starts (and DOCKER_HOST set to the one that answers)."""
     try:
         import docker
     except ImportError:
         return "the Python package docker is missing (pip install -e .[test])"
-    candidates = [os.environ["DOCKER_HOST"]] if os.environ.get("DOCKER_HOST") else []
-    candidates += ["unix:///var/run/docker.sock", f"unix://{PRIVATE_SOCKET}"]
+    if os.environ.get("DOCKER_HOST"):
+        candidates = [os.environ["DOCKER_HOST"]]
+    else:
+        candidates = ["unix:///var/run/docker.sock", f"unix://{PRIVATE_SOCKET}"]
     reasons = []
     for host in candidates:
         if host.startswith("unix://") and not os.path.exists(host.removeprefix("unix://")):

@@ -6,11 +6,12 @@ network, `docker network connect` to heal).
   it directly is never accepted: never two active nodes); orders keep being accepted by the new active
   node; healed, the old active learns from the Watch that it lost its role and joins as standby, and
   both nodes see the cluster Coupled again. Both Controllers' journals then hold the same events.
-- The Agent cut off while its jobs run: it runs them to their end on its own, the Controller keeps the
-  orders Processing and accepts new ones; healed, the Agent reports back and every order finishes.
+- The Agent cut off while its job runs: it runs the job to its end on its own, the Controller keeps the
+  order Processing and accepts new ones; healed, the Agent reports back and every order finishes.
 
-Each time: every accepted order finished and its job ran exactly once (a line per job start in a file
-on the Agent's volume), and what was only attempted ran at most once.
+Both on one cluster, the Agent's cut first (it leaves the cluster as it was). Each time: every accepted
+order finished and its job ran exactly once (a line per job start in a file on the Agent's volume), and
+what was only attempted ran at most once.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import io
 import json
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
+from tests.deploy.compose_model import Compose
 from tests.deploy.containers import ContainerCluster, ContainerTopology
 from tests.deploy.scenario import ITEMS, active_node, coupled_active, ctl_ok, order_state
 
@@ -111,16 +114,28 @@ def journal(topology: ContainerTopology, volume: str) -> list[str]:
         container.remove(force=True, v=True)
 
 
-def coupled_cluster(topology: Callable[[str], ContainerTopology]) -> tuple[ContainerTopology, ContainerCluster]:
-    """cluster.yaml up and Coupled, its items and the tally workflow deployed."""
-    containers = topology("cluster.yaml")
-    containers.up(START_TIMEOUT_S)
-    containers.start_tool("ctl")
-    cluster = ContainerCluster(containers)
-    assert containers.wait("the cluster is Coupled", lambda: coupled_active(cluster), START_TIMEOUT_S) == "primary"
-    put_file(containers, "ctl", "/tmp/tally.workflow.json", json.dumps(TALLY_WORKFLOW))
-    ctl_ok(cluster, "deploy", *(f"{cluster.items_dir}/{item}" for item in ITEMS), "/tmp/tally.workflow.json")
-    return containers, cluster
+@dataclass
+class Partitioned:
+    containers: ContainerTopology
+    cluster: ContainerCluster
+    orders: Orders
+
+
+@pytest.fixture(scope="module")
+def partitioned(js7es_image: str) -> Iterator[Partitioned]:
+    """cluster.yaml up and Coupled, its items and the tally workflow deployed: one cluster for this
+    module's tests, in order (the Agent's cut first, which leaves the cluster as it found it)."""
+    containers = ContainerTopology(Compose.load("cluster.yaml"), js7es_image)
+    try:
+        containers.up(START_TIMEOUT_S)
+        containers.start_tool("ctl")
+        cluster = ContainerCluster(containers)
+        assert containers.wait("the cluster is Coupled", lambda: coupled_active(cluster), START_TIMEOUT_S) == "primary"
+        put_file(containers, "ctl", "/tmp/tally.workflow.json", json.dumps(TALLY_WORKFLOW))
+        ctl_ok(cluster, "deploy", *(f"{cluster.items_dir}/{item}" for item in ITEMS), "/tmp/tally.workflow.json")
+        yield Partitioned(containers, cluster, Orders(cluster))
+    finally:
+        containers.down()
 
 
 def lines(topology: ContainerTopology, path: str) -> collections.Counter[str]:
@@ -136,9 +151,42 @@ def assert_each_ran_once(topology: ContainerTopology, orders: Orders) -> None:
 
 
 @pytest.mark.timeout(900)
-def test_the_active_controller_cut_off_the_network(topology: Callable[[str], ContainerTopology]) -> None:
-    containers, cluster = coupled_cluster(topology)
-    orders = Orders(cluster)
+def test_the_agent_cut_off_runs_on_and_reports_after_healing(partitioned: Partitioned) -> None:
+    containers, cluster, orders = partitioned.containers, partitioned.cluster, partitioned.orders
+    assert orders.add("running", seconds=8)
+    containers.wait(
+        "the job runs", lambda: True if order_state(cluster, "running") == "Processing" else None, TIMEOUT_S
+    )
+    containers.disconnect("agent")
+    running = {"running"} - set(lines(containers, DONE))
+    assert running, "the job ended before the cut (a very slow machine)"
+    # Orders are accepted meanwhile; they wait for the Agent.
+    for i in range(2):
+        assert orders.add(f"while-cut-{i}")
+    # The Agent runs its job to its end on its own; the Controller, not hearing from it, keeps the order
+    # Processing (a subagent merely unreachable loses no process).
+    containers.wait(
+        "the job ends on the cut-off Agent",
+        lambda: True if running <= set(lines(containers, DONE)) else None,
+        TIMEOUT_S,
+    )
+    assert {order_state(cluster, o) for o in running} == {"Processing"}
+    assert not {"while-cut-0", "while-cut-1"} & set(lines(containers, TALLY))
+
+    containers.connect("agent")
+
+    def all_finished() -> bool | None:
+        return True if all(order_state(cluster, o) == "Finished" for o in orders.accepted) else None
+
+    containers.wait("the Agent reports back and every order finishes", all_finished, TIMEOUT_S)
+    assert_each_ran_once(containers, orders)
+    assert lines(containers, DONE) == dict.fromkeys(orders.accepted, 1)
+
+
+@pytest.mark.timeout(900)
+def test_the_active_controller_cut_off_the_network(partitioned: Partitioned) -> None:
+    containers, cluster, orders = partitioned.containers, partitioned.cluster, partitioned.orders
+    assert coupled_active(cluster) == "primary"
     for i in range(3):
         assert orders.add(f"before-{i}")
 
@@ -152,7 +200,7 @@ def test_the_active_controller_cut_off_the_network(topology: Callable[[str], Con
         i += 1
     failover_s = time.monotonic() - cut_at
     # The cut-off Primary accepts nothing (it would need the standby's or the Watch's word).
-    ctl_here = ["timeout", "20", "js7es", "ctl", "--controller", "https://localhost:4444", *CLI_TLS]
+    ctl_here = ["timeout", "6", "js7es", "ctl", "--controller", "https://localhost:4444", *CLI_TLS]
     alone = containers.exec("primary", [*ctl_here, "add-order", "tally", "--id", "alone"])
     assert alone.returncode != 0, f"the cut-off Primary accepted an order: {alone.stdout}"
     for i in range(3):
@@ -188,37 +236,3 @@ def test_the_active_controller_cut_off_the_network(topology: Callable[[str], Con
     common = min(len(backup), len(primary))
     assert common > 0 and backup[:common] == primary[:common]
     print(f"failover after the cut: {failover_s:.1f} s; accepted {len(orders.accepted)} of {len(orders.attempted)}")
-
-
-@pytest.mark.timeout(900)
-def test_the_agent_cut_off_runs_on_and_reports_after_healing(topology: Callable[[str], ContainerTopology]) -> None:
-    containers, cluster = coupled_cluster(topology)
-    orders = Orders(cluster)
-    assert orders.add("running", seconds=8)
-    containers.wait(
-        "the job runs", lambda: True if order_state(cluster, "running") == "Processing" else None, TIMEOUT_S
-    )
-    containers.disconnect("agent")
-    running = {"running"} - set(lines(containers, DONE))
-    assert running, "the job ended before the cut (a very slow machine)"
-    # Orders are accepted meanwhile; they wait for the Agent.
-    for i in range(2):
-        assert orders.add(f"while-cut-{i}")
-    # The Agent runs its job to its end on its own; the Controller, not hearing from it, keeps the order
-    # Processing (a subagent merely unreachable loses no process).
-    containers.wait(
-        "the job ends on the cut-off Agent",
-        lambda: True if running <= set(lines(containers, DONE)) else None,
-        TIMEOUT_S,
-    )
-    assert {order_state(cluster, o) for o in running} == {"Processing"}
-    assert not {"while-cut-0", "while-cut-1"} & set(lines(containers, TALLY))
-
-    containers.connect("agent")
-
-    def all_finished() -> bool | None:
-        return True if all(order_state(cluster, o) == "Finished" for o in orders.accepted) else None
-
-    containers.wait("the Agent reports back and every order finishes", all_finished, TIMEOUT_S)
-    assert_each_ran_once(containers, orders)
-    assert lines(containers, DONE) == dict.fromkeys(orders.accepted, 1)

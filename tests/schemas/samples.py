@@ -185,6 +185,9 @@ EVENT_SAMPLES: dict[str, Event] = {
     ),
     "OrderLocksReleased": e.OrderLocksReleased(lock_paths=("invoice-db", "print-queue")),
     "OrderPriorityChanged": e.OrderPriorityChanged(priority=-100),
+    "OrderStopped": e.OrderStopped(),
+    "OrderStickySubagentEntered": e.OrderStickySubagentEntered(agent_path="agent-1", subagent_bundle_id="bundle-a"),
+    "OrderStickySubagentLeaved": e.OrderStickySubagentLeaved(),
     "VersionAdded": VersionAdded(version_id="2024-11-25#1"),
     "VersionedItemAdded": VersionedItemAdded(item=WORKFLOW_JSON),
     "VersionedItemChanged": VersionedItemChanged(item={**WORKFLOW_JSON, "versionId": "2024-11-25#2"}),
@@ -253,6 +256,8 @@ TYPE_SAMPLES: dict[str, Any] = {
     "Finished": s.Finished(),
     "Cancelled": s.Cancelled(),
     "Broken": s.Broken(problem="boom"),
+    "Stopped": s.Stopped(),
+    "StoppedWhileFresh": s.StoppedWhileFresh(),
     "ClusterSetting": CLUSTER_SETTING,
     "ClusterTiming": CLUSTER_SETTING.timing,
 }

@@ -27,7 +27,7 @@ from js7es.domain.order.executors.notices import announced_notices
 from js7es.domain.order.executors.step import enclosing_fork, move_target
 from js7es.domain.order.order import CancellationMode, Order, Suspending, is_valid_order_id
 from js7es.domain.order.outcome import Killed
-from js7es.domain.order.states import Failed, Forked, ProcessingKilled, Prompting
+from js7es.domain.order.states import Failed, Forked, ProcessingKilled, Prompting, Stopped, StoppedWhileFresh
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import NamedValues, Value, type_name
 from js7es.domain.workflow import position as pos
@@ -264,7 +264,9 @@ def resume_orders(state: ControllerState, command: ResumeOrders, ctx: Context) -
             if checked is not None:
                 return checked
         restart = _restart_killed_job(state, order, command.restart_killed_job)
-        resumable = order.is_suspended or isinstance(order.state, (Failed, ProcessingKilled))
+        resumable = order.is_suspended or isinstance(
+            order.state, (Failed, ProcessingKilled, Stopped, StoppedWhileFresh)
+        )
         if resumable and order.attached is None and not order.is_terminal:
             resumed = OrderResumed(
                 position=command.position, as_succeeded=command.as_succeeded, restart_killed_job=restart
@@ -276,7 +278,7 @@ def resume_orders(state: ControllerState, command: ResumeOrders, ctx: Context) -
             )
             events.append(KeyedEvent(order.id, marked))
         else:
-            return problem("CannotResumeOrder", f"Order {order.id!r} is neither suspended nor failed")
+            return problem("CannotResumeOrder", f"Order {order.id!r} is neither suspended, stopped nor failed")
     return _decided(events)
 
 

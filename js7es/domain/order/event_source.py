@@ -36,6 +36,7 @@ from js7es.domain.order.executors.lock import (
     releases_leaving,
 )
 from js7es.domain.order.executors.notices import expecting_notices, leave_notice_blocks
+from js7es.domain.order.executors.plain import PASSED_WHILE_FRESH
 from js7es.domain.order.executors.step import Step
 from js7es.domain.order.order import Cancelling, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Killed
@@ -109,6 +110,8 @@ def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
                 return step.detach()
             if order.scheduled_for is not None and order.scheduled_for > step.ctx.now_ms:
                 return []
+            if isinstance(instruction, PASSED_WHILE_FRESH):
+                return EXECUTORS[type(instruction)](step, instruction)
             if isinstance(instruction, LockInstruction):  # JS7: an impossible demand fails it unstarted
                 refused = permanent_refusal(step.state, order.id, instruction)
                 if refused is not None:

@@ -330,6 +330,28 @@ class OrderPriorityChanged(OrderEvent):
     priority: int
 
 
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStopped(OrderEvent):
+    """A Stop instruction, or a failure within Options(stopOnFailure): the order stays, Stopped (or
+    StoppedWhileFresh), until ResumeOrder (JS7's OrderStopped, on the Controller only)."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStickySubagentEntered(OrderEvent):
+    """The order enters a StickySubagent's block (position stickySubagent/0)."""
+
+    agent_path: str
+    subagent_bundle_id: str | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStickySubagentLeaved(OrderEvent):
+    """The order leaves a StickySubagent's block, to the instruction after it (JS7's name)."""
+
+
 def mark_event(mark: OrderMark) -> OrderEvent:
     """The event that sets `mark` (on the Agent, when the Controller passes a mark on)."""
     match mark:

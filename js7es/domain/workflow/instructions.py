@@ -181,6 +181,54 @@ class LockInstruction(Instruction):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EmptyInstruction(Instruction):
+    """Does nothing: the order moves on (JS7's EmptyInstruction, e.g. a place for a label)."""
+
+    TYPE_NAME = "EmptyInstruction"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stop(Instruction):
+    """Stops the order (OrderStopped): it stays until resumed, like a failed one (JS7's Stop)."""
+
+    TYPE_NAME = "Stop"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BreakOrder(Instruction):
+    """Breaks the order (OrderBroken); JS7 has it for its own tests."""
+
+    TYPE_NAME = "BreakOrder"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options(Instruction):
+    """Runs `block` (branch id "options"); with `stop_on_failure` a failure within it stops the order
+    (OrderStopped) instead of failing it, the innermost Options that says so decides (JS7's Options)."""
+
+    TYPE_NAME = "Options"
+    stop_on_failure: bool | None = None
+    block: Block
+
+
+OPTIONS_BRANCH = "options"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StickySubagent(Instruction):
+    """Runs `subworkflow` (branch id "stickySubagent") with its jobs on `agent_path` sticking to one
+    Subagent (JS7's StickySubagent). An Agent has one Subagent in js7es, so it sticks by itself."""
+
+    TYPE_NAME = "StickySubagent"
+    agent_path: str
+    subagent_bundle_id_expr: str | None = None  # expression
+    subworkflow: Block
+
+
+STICKY_SUBAGENT_BRANCH = "stickySubagent"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ImplicitEnd(Instruction):
     """The end of every block (not written in JSON)."""
 
@@ -227,6 +275,10 @@ def branches_of(instruction: Instruction) -> tuple[tuple[str, Block], ...]:
             return ((CONSUME_NOTICES_BRANCH, block),)
         case LockInstruction(locked_workflow=block):
             return (("lock", block),)
+        case Options(block=block):
+            return ((OPTIONS_BRANCH, block),)
+        case StickySubagent(subworkflow=block):
+            return ((STICKY_SUBAGENT_BRANCH, block),)
     return ()
 
 
@@ -255,6 +307,12 @@ def block_of_branch(instruction: Instruction, branch: str) -> Block | None:
                 return block
         case LockInstruction(locked_workflow=block):
             if branch == "lock":
+                return block
+        case Options(block=block):
+            if branch == OPTIONS_BRANCH:
+                return block
+        case StickySubagent(subworkflow=block):
+            if branch == STICKY_SUBAGENT_BRANCH:
                 return block
     return None
 

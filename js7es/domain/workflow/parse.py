@@ -29,8 +29,10 @@ from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import (
     Block,
     Break,
+    BreakOrder,
     ConsumeNotices,
     Cycle,
+    EmptyInstruction,
     ExecuteAnonymous,
     ExecuteNamed,
     ExpectNotices,
@@ -42,10 +44,13 @@ from js7es.domain.workflow.instructions import (
     IfThen,
     Instruction,
     LockInstruction,
+    Options,
     PostNotices,
     Prompt,
     Retry,
     Sleep,
+    StickySubagent,
+    Stop,
     Try,
     then_branch,
 )
@@ -84,13 +89,8 @@ JS7_INSTRUCTIONS_NOT_SUPPORTED = frozenset(
     {
         "AddOrder",
         "AdmissionTime",
-        "BreakOrder",
-        "EmptyInstruction",
         "ForkList",
-        "Options",
         "Say",
-        "StickySubagent",
-        "Stop",
     }
 )
 
@@ -280,6 +280,20 @@ class _Parser:
                 if not _in_cycle(here):
                     raise _refuse("BreakWithoutCycle", "Break instruction without Cycle", here)
                 return Break(label=label)
+            case "EmptyInstruction":
+                return EmptyInstruction(label=label)
+            case "Stop":
+                return Stop(label=label)
+            case "BreakOrder":
+                return BreakOrder(label=label)
+            case "Options":
+                stop_on_failure = obj.get("stopOnFailure")
+                if stop_on_failure is not None and not isinstance(stop_on_failure, bool):
+                    raise _refuse("InvalidInstruction", "stopOnFailure must be true or false", here)
+                block = self.subworkflow(obj.get("block"), (*here, "options"), f"{where}.block", depth)
+                return Options(label=label, stop_on_failure=stop_on_failure, block=block)
+            case "StickySubagent":
+                return self.sticky_subagent(obj, label, here, where, depth)
         if type_ in JS7_INSTRUCTIONS_NOT_SUPPORTED:
             raise _not_supported(f"the instruction {type_}", here, "TYPE")
         raise _refuse("UnknownInstruction", f"Unknown instruction TYPE {type_!r}", here, TYPE=type_)
@@ -412,6 +426,21 @@ class _Parser:
             locked_workflow=self.subworkflow(
                 obj.get("lockedWorkflow"), (*here, "lock"), f"{where}.lockedWorkflow", depth
             ),
+        )
+
+    def sticky_subagent(
+        self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int
+    ) -> StickySubagent:
+        agent_path = obj.get("agentPath")
+        if not valid_name(agent_path):
+            raise _refuse("InvalidInstruction", f"StickySubagent needs an agentPath, not {agent_path!r}", here)
+        expr = obj.get("subagentBundleIdExpr", obj.get("subagentSelectionIdExpr"))  # JS7's older name
+        block = self.subworkflow(obj.get("subworkflow"), (*here, "stickySubagent"), f"{where}.subworkflow", depth)
+        return StickySubagent(
+            label=label,
+            agent_path=str(agent_path),
+            subagent_bundle_id_expr=None if expr is None else check_expression(expr, here),
+            subworkflow=block,
         )
 
     def finish(self, outcome: Any, label: str | None, here: Position) -> Finish:

@@ -10,6 +10,13 @@ from js7es.domain.order.executors.execute import execute_execute
 from js7es.domain.order.executors.fork import execute_fork
 from js7es.domain.order.executors.lock import execute_lock
 from js7es.domain.order.executors.notices import execute_expect_notices, execute_post_notices
+from js7es.domain.order.executors.plain import (
+    execute_break_order,
+    execute_empty,
+    execute_options,
+    execute_sticky_subagent,
+    execute_stop,
+)
 from js7es.domain.order.executors.retry import execute_retry
 from js7es.domain.order.executors.simple import (
     execute_end,
@@ -22,8 +29,10 @@ from js7es.domain.order.executors.simple import (
 )
 from js7es.domain.workflow.instructions import (
     Break,
+    BreakOrder,
     ConsumeNotices,
     Cycle,
+    EmptyInstruction,
     ExecuteAnonymous,
     ExecuteNamed,
     ExpectNotices,
@@ -34,10 +43,13 @@ from js7es.domain.workflow.instructions import (
     ImplicitEnd,
     Instruction,
     LockInstruction,
+    Options,
     PostNotices,
     Prompt,
     Retry,
     Sleep,
+    StickySubagent,
+    Stop,
     Try,
 )
 
@@ -59,4 +71,9 @@ EXECUTORS: dict[type[Instruction], Callable[[Any, Any], list[Any]]] = {
     PostNotices: execute_post_notices,
     ExpectNotices: execute_expect_notices,
     ConsumeNotices: execute_expect_notices,
+    EmptyInstruction: execute_empty,
+    Stop: execute_stop,
+    BreakOrder: execute_break_order,
+    Options: execute_options,
+    StickySubagent: execute_sticky_subagent,
 }

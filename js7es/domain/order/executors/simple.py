@@ -15,12 +15,14 @@ from js7es.domain.order.events import (
 from js7es.domain.order.executors.cycle import cycle_finished
 from js7es.domain.order.executors.lock import lock_end, releases_leaving
 from js7es.domain.order.executors.notices import consume_notices_end
+from js7es.domain.order.executors.plain import sticky_subagent_end
 from js7es.domain.order.executors.step import Step, enclosing_fork
 from js7es.domain.order.outcome import Failed, Succeeded
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import (
     CONSUME_NOTICES_BRANCH,
+    STICKY_SUBAGENT_BRANCH,
     Block,
     Fail,
     Finish,
@@ -119,4 +121,6 @@ def execute_end(step: Step, instruction: ImplicitEnd) -> list[OrderEvent]:
         return consume_notices_end(step)
     if here[-2] == "lock":
         return lock_end(step)
+    if here[-2] == STICKY_SUBAGENT_BRANCH:
+        return sticky_subagent_end(step)
     return [step.move(pos.next_of(here[:-2]))]

@@ -16,6 +16,7 @@ from js7es.domain.order.events import (
     OrderFailedInFork,
     OrderMoved,
     OrderOutcomeAdded,
+    OrderStopped,
 )
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Failed
@@ -23,7 +24,7 @@ from js7es.domain.order.scope import OrderScope
 from js7es.domain.problem import Problem
 from js7es.domain.value import Value
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import CONSUME_NOTICES_BRANCH, Fork, ImplicitEnd
+from js7es.domain.workflow.instructions import CONSUME_NOTICES_BRANCH, STICKY_SUBAGENT_BRANCH, Fork, ImplicitEnd
 from js7es.domain.workflow.position import Position
 from js7es.domain.workflow.workflow import Workflow
 
@@ -59,10 +60,14 @@ class Step:
 
         Lock blocks left on the way give their locks back first (on the Controller: an order on an
         Agent goes back there), ConsumeNotices blocks left end their consumptions as failed, and a
-        failed order stands at the outermost Lock or ConsumeNotices it left (JS7)."""
+        failed order stands at the outermost Lock or ConsumeNotices it left (JS7). Within an
+        Options(stopOnFailure) the order stops instead, where it is, holding its locks (JS7)."""
         from js7es.domain.order.executors.lock import releases_leaving
+        from js7es.domain.order.executors.plain import stops_on_failure
 
         position = self.order.position
+        if stops_on_failure(self.workflow, position):
+            return [OrderStopped()] if self.ctx.at_controller else self.detach()
         catch = None if uncatchable else catch_position(position)
         left = consume_notices_left(position, catch)
         outer = 0 if catch is None else len(catch) - 2  # the try+N branch's index in the position
@@ -93,7 +98,9 @@ def move_target(workflow: Workflow, position: Position) -> Position:
     """Where an order moving to `position` lands: past the ends of then/else/try/catch blocks, as JS7
     moves an order straight to the next instruction after a block (the end of a fork branch or of a
     cycle, of a lock's or a ConsumeNotices block is a real stop)."""
-    while len(position) >= 3 and not str(position[-2]).startswith(("fork+", "cycle", "lock", CONSUME_NOTICES_BRANCH)):
+    while len(position) >= 3 and not str(position[-2]).startswith(
+        ("fork+", "cycle", "lock", CONSUME_NOTICES_BRANCH, STICKY_SUBAGENT_BRANCH)
+    ):
         if not isinstance(workflow.instruction(position), ImplicitEnd):
             break
         position = pos.next_of(position[:-2])

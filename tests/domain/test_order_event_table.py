@@ -171,6 +171,8 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
     (nev.OrderNoticesConsumed(), cells(ALL, DETACHED), st.Ready),
     # applied to orders in a cycle's block, see IN_CYCLE
     (ev.OrderCycleFinished(cycle_state=None), cells(frozenset({st.Ready}), DETACHED_OR_ATTACHED), st.BetweenCycles),
+    # the added order is the ControllerState's, see tests/domain/test_add_order.py
+    (ev.OrderOrderAdded(order_id="N", workflow_id=WorkflowId("W", "1")), cells(frozenset({st.Ready}), DETACHED), None),
     # Fresh becomes StoppedWhileFresh, checked below
     (
         ev.OrderStopped(),

@@ -37,6 +37,7 @@ from js7es.domain.order.events import (
     OrderLocksQueued,
     OrderLocksReleased,
     OrderMoved,
+    OrderOrderAdded,
     OrderOutcomeAdded,
     OrderPriorityChanged,
     OrderProcessed,
@@ -304,6 +305,9 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
         case OrderPriorityChanged(priority=priority):
             if not isinstance(s, _TERMINAL):
                 return order.updated(priority=priority or None)
+        case OrderOrderAdded():  # the added order is the ControllerState's
+            if isinstance(s, Ready) and order.attached is None:
+                return order
         case OrderStopped():
             if isinstance(s, (Fresh, Ready, Processed, ProcessingKilled)) and order.attached is None:
                 return order.updated(state=StoppedWhileFresh() if isinstance(s, Fresh) else Stopped())

@@ -18,6 +18,7 @@ from js7es.domain.order.events import (
     OrderDetachable,
     OrderEvent,
     OrderForked,
+    OrderOrderAdded,
     OrderProcessingKilled,
     OrderResumed,
     OrderStarted,
@@ -222,6 +223,8 @@ def follow_up(state: ControllerState, order_ids: Iterable[str], ctx: Context) ->
             result.append(KeyedEvent(order_id, event))
             if isinstance(event, OrderForked):
                 pending.extend(c.order_id for c in event.children)
+            elif isinstance(event, OrderOrderAdded):
+                pending.append(event.order_id)
             elif isinstance(event, OrderNoticePosted):  # JS7: the expecting orders go on in the same commit
                 pending.extend(state.boards.expecting_orders_of(event.notice_id))
         pending.extend(state.first_waiting_orders())  # the order that goes first at a changed lock

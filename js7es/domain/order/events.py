@@ -352,6 +352,21 @@ class OrderStickySubagentLeaved(OrderEvent):
     """The order leaves a StickySubagent's block, to the instruction after it (JS7's name)."""
 
 
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderOrderAdded(OrderEvent):
+    """An AddOrder instruction added the order `order_id` (JS7's OrderOrderAdded): keyed by the adding
+    order, it brings the new order into being, Fresh, as OrderAdded does (which the new order does not
+    get, as in JS7)."""
+
+    order_id: str
+    workflow_id: WorkflowId
+    arguments: NamedValues = field(default_factory=dict)
+    delete_when_terminated: bool = False
+    force_admission: bool = False
+    start_position: Position | None = None
+
+
 def mark_event(mark: OrderMark) -> OrderEvent:
     """The event that sets `mark` (on the Agent, when the Controller passes a mark on)."""
     match mark:

@@ -9,6 +9,7 @@ from typing import Literal
 from js7es.domain.lock import LockDemand
 from js7es.domain.value import Value
 from js7es.domain.workflow.job import WorkflowJob
+from js7es.domain.workflow.position import Position
 from js7es.domain.workflow.schedule import Schedule
 
 
@@ -226,6 +227,20 @@ class StickySubagent(Instruction):
 
 
 STICKY_SUBAGENT_BRANCH = "stickySubagent"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddOrder(Instruction):
+    """Adds an order to the current version of `workflow_path` (JS7's AddOrder): its id and arguments
+    are expressions evaluated for the adding order; `start_position` is a position or a label."""
+
+    TYPE_NAME = "AddOrder"
+    order_id: str  # expression
+    workflow_path: str
+    arguments: Mapping[str, str] = field(default_factory=dict)  # expressions
+    start_position: Position | str | None = None
+    delete_when_terminated: bool = False
+    force_admission: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

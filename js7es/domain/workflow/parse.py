@@ -27,6 +27,7 @@ from js7es.domain.time.admission import parse_admission_time_scheme
 from js7es.domain.value import Value, value_from_json
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import (
+    AddOrder,
     Block,
     Break,
     BreakOrder,
@@ -87,7 +88,6 @@ def _refuse(code: str, message: str, where: Position | str, **args: object) -> _
 # JS7's instructions (Instructions.scala) that js7es does not run yet: refused as NotSupported, not as unknown.
 JS7_INSTRUCTIONS_NOT_SUPPORTED = frozenset(
     {
-        "AddOrder",
         "AdmissionTime",
         "ForkList",
         "Say",
@@ -294,6 +294,8 @@ class _Parser:
                 return Options(label=label, stop_on_failure=stop_on_failure, block=block)
             case "StickySubagent":
                 return self.sticky_subagent(obj, label, here, where, depth)
+            case "AddOrder":
+                return self.add_order(obj, label, here)
         if type_ in JS7_INSTRUCTIONS_NOT_SUPPORTED:
             raise _not_supported(f"the instruction {type_}", here, "TYPE")
         raise _refuse("UnknownInstruction", f"Unknown instruction TYPE {type_!r}", here, TYPE=type_)
@@ -441,6 +443,32 @@ class _Parser:
             agent_path=str(agent_path),
             subagent_bundle_id_expr=None if expr is None else check_expression(expr, here),
             subworkflow=block,
+        )
+
+    def add_order(self, obj: Mapping[str, Any], label: str | None, here: Position) -> AddOrder:
+        """JS7's AddOrder{orderId, workflowPath, arguments?, startPosition?, stopPositions?,
+        deleteWhenTerminated?, forceAdmission?}; stopPositions are not supported yet."""
+        workflow_path = obj.get("workflowPath")
+        if not valid_name(workflow_path):
+            raise _refuse("InvalidInstruction", f"AddOrder needs a workflowPath, not {workflow_path!r}", here)
+        start = obj.get("startPosition")
+        if start is not None and not (pos.is_valid(start) or valid_name(start)):
+            raise _refuse("InvalidInstruction", f"Invalid startPosition {start!r}: a position or a label", here)
+        if obj.get("stopPositions"):
+            self.unsupported("AddOrder's stopPositions", here, "stopPositions")
+        if obj.get("planId") is not None:
+            self.unsupported("AddOrder's planId", here, "planId")
+        flags = {name: obj.get(name, False) for name in ("deleteWhenTerminated", "forceAdmission")}
+        if not all(isinstance(flag, bool) for flag in flags.values()):
+            raise _refuse("InvalidInstruction", "deleteWhenTerminated and forceAdmission must be true or false", here)
+        return AddOrder(
+            label=label,
+            order_id=check_expression(obj.get("orderId"), here),
+            workflow_path=str(workflow_path),
+            arguments=self.expressions(obj.get("arguments", {}), here),
+            start_position=tuple(start) if isinstance(start, list) else start,
+            delete_when_terminated=flags["deleteWhenTerminated"],
+            force_admission=flags["forceAdmission"],
         )
 
     def finish(self, outcome: Any, label: str | None, here: Position) -> Finish:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from js7es.domain.order.executors.add_order import execute_add_order
 from js7es.domain.order.executors.cycle import execute_break, execute_cycle
 from js7es.domain.order.executors.execute import execute_execute
 from js7es.domain.order.executors.fork import execute_fork
@@ -28,6 +29,7 @@ from js7es.domain.order.executors.simple import (
     execute_try,
 )
 from js7es.domain.workflow.instructions import (
+    AddOrder,
     Break,
     BreakOrder,
     ConsumeNotices,
@@ -76,4 +78,5 @@ EXECUTORS: dict[type[Instruction], Callable[[Any, Any], list[Any]]] = {
     BreakOrder: execute_break_order,
     Options: execute_options,
     StickySubagent: execute_sticky_subagent,
+    AddOrder: execute_add_order,
 }

@@ -234,7 +234,7 @@ TYPE_SAMPLES: dict[str, Any] = {
     "Attachment": Attachment(kind="Detaching", agent_path="agent-2"),
     "WorkflowId": WORKFLOW_ID,
     "HistoricOutcome": HistoricOutcome(position=(5,), outcome=Caught()),
-    "ForkedChild": e.ForkedChild(order_id="a|b", branch_id="b"),
+    "ForkedChild": e.ForkedChild(order_id="a|de", arguments={"country": "de", "index": 2}),  # a ForkList's
     "Order": ORDER,
     "Succeeded": Succeeded(named_values={"x": "y"}),
     "Failed": Failed(error_message="exit 1", named_values={"returnCode": 1}),

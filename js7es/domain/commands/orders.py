@@ -148,7 +148,7 @@ def check_fresh_order(state: ControllerState, fresh: FreshOrder) -> OrderAdded |
         return checked
     if fresh.start_position is not None and not workflow.is_valid_position(fresh.start_position):
         return problem("InvalidPosition", f"Invalid start position {list(fresh.start_position)}")
-    if fresh.start_position is not None and any(str(b).startswith("fork+") for b in fresh.start_position[1::2]):
+    if fresh.start_position is not None and any(str(b).startswith("fork") for b in fresh.start_position[1::2]):
         return problem("InvalidPosition", "An order cannot start inside a fork branch")
     if fresh.start_position is not None and CONSUME_NOTICES_BRANCH in fresh.start_position[1::2]:
         return problem("InvalidPosition", "An order cannot start inside a ConsumeNotices block")
@@ -302,7 +302,7 @@ def _check_resume_position(state: ControllerState, order: Order, position: Posit
     fork = enclosing_fork(order.position)
     prefix = () if fork is None else order.position[: len(fork) + 1]
     inside = position[: len(prefix)] == prefix and len(position) > len(prefix)
-    if not inside or any(str(b).startswith("fork+") for b in position[len(prefix) + 1 :: 2]):
+    if not inside or any(str(b).startswith("fork") for b in position[len(prefix) + 1 :: 2]):
         return problem(
             "InvalidPosition",
             f"Order {order.id!r} cannot be moved to {pos.to_string(position)}: outside its block",

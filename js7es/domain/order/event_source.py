@@ -28,7 +28,7 @@ from js7es.domain.order.events import (
 from js7es.domain.order.executors import EXECUTORS
 from js7es.domain.order.executors.cycle import between_cycles
 from js7es.domain.order.executors.execute import after_processed
-from js7es.domain.order.executors.fork import join
+from js7es.domain.order.executors.fork import execute_fork_list, join
 from js7es.domain.order.executors.lock import (
     disrupted,
     execute_lock,
@@ -60,7 +60,7 @@ from js7es.domain.order.states import (
 )
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import Cycle, Instruction, LockInstruction
+from js7es.domain.workflow.instructions import Cycle, ForkList, Instruction, LockInstruction
 
 if TYPE_CHECKING:
     from js7es.domain.state import ControllerState
@@ -104,6 +104,12 @@ def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
     order = step.order
     match order.state:
         case Fresh():
+            if isinstance(instruction, ForkList) and (
+                step.ctx.at_controller or step.ctx.here == instruction.agent_path
+            ):
+                if order.scheduled_for is not None and order.scheduled_for > step.ctx.now_ms:
+                    return []
+                return execute_fork_list(step, instruction)  # JS7: attaches, starts and forks, or fails unstarted
             job = step.workflow.job_of(instruction)
             if job is not None and step.ctx.at_controller:
                 return [OrderAttachable(agent_path=job.agent_path)]  # the Agent waits for scheduledFor

@@ -110,8 +110,12 @@ class OrderMoved(OrderEvent):
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ForkedChild:
+    """A child of OrderForked: a Fork's names its branch; a ForkList's has none (all run the block
+    "fork") and brings the arguments that childToArguments gave it (JS7's OrderForked.Child)."""
+
     order_id: str
-    branch_id: str
+    branch_id: str | None = None
+    arguments: NamedValues | None = None  # None when empty, left out of the JSON as JS7 does
 
 
 @codec.register

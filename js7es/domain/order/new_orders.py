@@ -41,4 +41,4 @@ def order_added_by(event: OrderOrderAdded) -> Order:
 def forked_children(parent: Order, event: OrderForked) -> list[Order]:
     """The child orders of `OrderForked`, from the parent as it was before the event (JS7's
     Order.newForkedOrders): see `forked_child`."""
-    return [forked_child(parent, child.order_id, child.branch_id) for child in event.children]
+    return [forked_child(parent, child.order_id, child.branch_id, child.arguments) for child in event.children]

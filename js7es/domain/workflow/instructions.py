@@ -65,6 +65,29 @@ class Fork(Instruction):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ForkList(Instruction):
+    """One child order `parent|id` per element of the list `children` (an expression), each running
+    `workflow` (branch id "fork"); `child_to_id` and `child_to_arguments` are function literals of the
+    element and its index (JS7's ForkList)."""
+
+    TYPE_NAME = "ForkList"
+    children: str  # expression
+    child_to_id: str  # function literal, 1 or 2 parameters
+    child_to_arguments: str  # function literal, 0 to 2 parameters
+    workflow: Block
+    agent_path: str | None = None
+    join_if_failed: bool = False
+
+
+FORK_LIST_BRANCH = "fork"
+
+
+def is_fork_branch(branch: str) -> bool:
+    """A Fork's "fork+<id>" or a ForkList's "fork": beyond it is another (child) order."""
+    return branch.startswith("fork")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Try(Instruction):
     TYPE_NAME = "Try"
     try_: Block
@@ -292,6 +315,8 @@ def branches_of(instruction: Instruction) -> tuple[tuple[str, Block], ...]:
             return (("lock", block),)
         case Options(block=block):
             return ((OPTIONS_BRANCH, block),)
+        case ForkList(workflow=block):
+            return ((FORK_LIST_BRANCH, block),)
         case StickySubagent(subworkflow=block):
             return ((STICKY_SUBAGENT_BRANCH, block),)
     return ()
@@ -325,6 +350,9 @@ def block_of_branch(instruction: Instruction, branch: str) -> Block | None:
                 return block
         case Options(block=block):
             if branch == OPTIONS_BRANCH:
+                return block
+        case ForkList(workflow=block):
+            if branch == FORK_LIST_BRANCH:
                 return block
         case StickySubagent(subworkflow=block):
             if branch == STICKY_SUBAGENT_BRANCH:

@@ -21,6 +21,7 @@ from typing import Any
 from js7es.domain.board.expression import board_paths, parse_board_path_expression
 from js7es.domain.calendar.item import zone_of
 from js7es.domain.expression import parse_expression
+from js7es.domain.expression.function import parse_function
 from js7es.domain.lock import LockDemand
 from js7es.domain.problem import Problem, problem
 from js7es.domain.time.admission import parse_admission_time_scheme
@@ -41,6 +42,7 @@ from js7es.domain.workflow.instructions import (
     Finish,
     Fork,
     ForkBranch,
+    ForkList,
     If,
     IfThen,
     Instruction,
@@ -89,7 +91,6 @@ def _refuse(code: str, message: str, where: Position | str, **args: object) -> _
 JS7_INSTRUCTIONS_NOT_SUPPORTED = frozenset(
     {
         "AdmissionTime",
-        "ForkList",
         "Say",
     }
 )
@@ -296,6 +297,8 @@ class _Parser:
                 return self.sticky_subagent(obj, label, here, where, depth)
             case "AddOrder":
                 return self.add_order(obj, label, here)
+            case "ForkList":
+                return self.fork_list(obj, label, here, where, depth)
         if type_ in JS7_INSTRUCTIONS_NOT_SUPPORTED:
             raise _not_supported(f"the instruction {type_}", here, "TYPE")
         raise _refuse("UnknownInstruction", f"Unknown instruction TYPE {type_!r}", here, TYPE=type_)
@@ -443,6 +446,32 @@ class _Parser:
             agent_path=str(agent_path),
             subagent_bundle_id_expr=None if expr is None else check_expression(expr, here),
             subworkflow=block,
+        )
+
+    def fork_list(self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int) -> ForkList:
+        """JS7's ForkList{children, childToId, childToArguments, workflow, agentPath?, joinIfFailed?}."""
+        functions: dict[str, str] = {}
+        for name, minimum in (("childToId", 1), ("childToArguments", 0)):
+            text = obj.get(name)
+            parsed = parse_function(text, minimum=minimum) if isinstance(text, str) else None
+            if parsed is None or isinstance(parsed, Problem):
+                why = parsed.message if isinstance(parsed, Problem) else "a function like 'x => …' is needed"
+                raise _refuse("InvalidInstruction", f"ForkList's {name}: {why}", here, field=name)
+            functions[name] = str(text)
+        agent_path = obj.get("agentPath")
+        if agent_path is not None and not valid_name(agent_path):
+            raise _refuse("InvalidInstruction", f"Invalid agentPath {agent_path!r}", here)
+        join_if_failed = obj.get("joinIfFailed", False)
+        if not isinstance(join_if_failed, bool):
+            raise _refuse("InvalidInstruction", "joinIfFailed must be true or false", here)
+        return ForkList(
+            label=label,
+            children=check_expression(obj.get("children"), here),
+            child_to_id=functions["childToId"],
+            child_to_arguments=functions["childToArguments"],
+            workflow=self.subworkflow(obj.get("workflow"), (*here, "fork"), f"{where}.workflow", depth),
+            agent_path=agent_path,
+            join_if_failed=join_if_failed,
         )
 
     def add_order(self, obj: Mapping[str, Any], label: str | None, here: Position) -> AddOrder:
@@ -699,7 +728,7 @@ def _in_cycle(here: Position) -> bool:
     """Whether a position is in a Cycle's block and not in a Fork inside it (a fork's child order has
     no cycle to leave: JS7's Workflow.checkBreak stops at an order boundary)."""
     for branch in reversed(here[1::2]):
-        if str(branch).startswith("fork+"):
+        if str(branch).startswith("fork"):
             return False
         if str(branch) == "cycle":
             return True

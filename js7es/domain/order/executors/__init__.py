@@ -8,7 +8,7 @@ from typing import Any
 from js7es.domain.order.executors.add_order import execute_add_order
 from js7es.domain.order.executors.cycle import execute_break, execute_cycle
 from js7es.domain.order.executors.execute import execute_execute
-from js7es.domain.order.executors.fork import execute_fork
+from js7es.domain.order.executors.fork import execute_fork, execute_fork_list
 from js7es.domain.order.executors.lock import execute_lock
 from js7es.domain.order.executors.notices import execute_expect_notices, execute_post_notices
 from js7es.domain.order.executors.plain import (
@@ -41,6 +41,7 @@ from js7es.domain.workflow.instructions import (
     Fail,
     Finish,
     Fork,
+    ForkList,
     If,
     ImplicitEnd,
     Instruction,
@@ -79,4 +80,5 @@ EXECUTORS: dict[type[Instruction], Callable[[Any, Any], list[Any]]] = {
     Options: execute_options,
     StickySubagent: execute_sticky_subagent,
     AddOrder: execute_add_order,
+    ForkList: execute_fork_list,
 }

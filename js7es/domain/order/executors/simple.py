@@ -113,7 +113,7 @@ def execute_end(step: Step, instruction: ImplicitEnd) -> list[OrderEvent]:
         if not step.ctx.at_controller:
             return step.detach()
         return [OrderFinished(outcome=None)]
-    if str(here[-2]).startswith("fork+"):
+    if str(here[-2]).startswith("fork"):
         return [] if step.ctx.at_controller else step.detach()  # the child waits for the join
     if is_cycle_branch(str(here[-2])):
         return cycle_finished(step)

@@ -24,7 +24,13 @@ from js7es.domain.order.scope import OrderScope
 from js7es.domain.problem import Problem
 from js7es.domain.value import Value
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import CONSUME_NOTICES_BRANCH, STICKY_SUBAGENT_BRANCH, Fork, ImplicitEnd
+from js7es.domain.workflow.instructions import (
+    CONSUME_NOTICES_BRANCH,
+    STICKY_SUBAGENT_BRANCH,
+    Fork,
+    ForkList,
+    ImplicitEnd,
+)
 from js7es.domain.workflow.position import Position
 from js7es.domain.workflow.workflow import Workflow
 
@@ -91,7 +97,7 @@ class Step:
         if fork_position is None:
             return False
         fork = self.workflow.instruction(fork_position)
-        return isinstance(fork, Fork) and fork.join_if_failed
+        return isinstance(fork, (Fork, ForkList)) and fork.join_if_failed
 
 
 def move_target(workflow: Workflow, position: Position) -> Position:
@@ -99,7 +105,7 @@ def move_target(workflow: Workflow, position: Position) -> Position:
     moves an order straight to the next instruction after a block (the end of a fork branch or of a
     cycle, of a lock's or a ConsumeNotices block is a real stop)."""
     while len(position) >= 3 and not str(position[-2]).startswith(
-        ("fork+", "cycle", "lock", CONSUME_NOTICES_BRANCH, STICKY_SUBAGENT_BRANCH)
+        ("fork", "cycle", "lock", CONSUME_NOTICES_BRANCH, STICKY_SUBAGENT_BRANCH)
     ):
         if not isinstance(workflow.instruction(position), ImplicitEnd):
             break
@@ -114,7 +120,7 @@ def consume_notices_left(position: Position, catch: Position | None) -> list[Pos
     left = []
     for i in range(len(position) - 2, boundary, -2):
         branch = str(position[i])
-        if branch.startswith("fork+"):
+        if branch.startswith("fork"):
             break
         if branch == CONSUME_NOTICES_BRANCH:
             left.append(position[:i])
@@ -125,7 +131,7 @@ def catch_position(position: Position) -> Position | None:
     """The start of the catch block of the innermost Try whose try block holds the position."""
     for i in range(len(position) - 2, 0, -2):
         branch = str(position[i])
-        if branch.startswith("fork+"):
+        if branch.startswith("fork"):
             return None  # a failure in a fork branch is handled by the join, not by an outer Try
         if branch.startswith("try+"):
             return (*position[:i], "catch+" + branch[4:], 0)
@@ -136,7 +142,7 @@ def enclosing_catch(position: Position) -> tuple[Position, int] | None:
     """The position of the Try whose catch block holds the position, and the retry number N."""
     for i in range(len(position) - 2, 0, -2):
         branch = str(position[i])
-        if branch.startswith("fork+"):
+        if branch.startswith("fork"):
             return None
         if branch.startswith("catch+"):
             count = pos.try_count(branch)
@@ -148,6 +154,6 @@ def enclosing_catch(position: Position) -> tuple[Position, int] | None:
 def enclosing_fork(position: Position) -> Position | None:
     """The position of the Fork whose branch holds the position."""
     for i in range(len(position) - 2, 0, -2):
-        if str(position[i]).startswith("fork+"):
+        if str(position[i]).startswith("fork"):
             return position[:i]
     return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from js7es.domain.commands.orders import CancelOrders, ResumeOrders
+from js7es.domain.lock import AVAILABLE
 from js7es.domain.order import events as ev
 from js7es.domain.order import states as st
 from js7es.domain.order.order import Order
@@ -286,3 +287,22 @@ def _update(*operations: dict[str, Any]) -> Any:
     from js7es.domain.commands.items import UpdateItems
 
     return UpdateItems(operations=tuple(value_from_json(o) for o in operations))
+
+
+def test_cancelling_an_order_stopped_in_a_lock_gives_the_lock_back() -> None:
+    sim = Simulator()
+    sim.command(_update({"TYPE": "AddOrChangeSimple", "item": {"TYPE": "Lock", "path": "A", "limit": 1}}))
+    locked = {"TYPE": "Lock", "demands": [{"lockPath": "A"}], "lockedWorkflow": {"instructions": [{"TYPE": "Fail"}]}}
+    sim.deploy(workflow(options(locked, stop_on_failure=True)))
+    sim.add_order("O", "W")
+    sim.run()
+    assert isinstance(sim.state.orders["O"].state, st.Stopped)
+    assert not isinstance(sim.command(CancelOrders(order_ids=("O",))), Problem)
+    sim.run()
+    assert sim.events_of("O")[-4:] == [
+        "OrderStopped",
+        "OrderCancellationMarked",
+        "OrderLocksReleased",
+        "OrderCancelled",
+    ]
+    assert sim.state.locks["A"].acquired == AVAILABLE

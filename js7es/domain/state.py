@@ -59,10 +59,11 @@ from js7es.domain.order.events import (
     OrderLocksAcquired,
     OrderLocksQueued,
     OrderLocksReleased,
+    OrderOrderAdded,
     OrderPriorityChanged,
     OrderStateReset,
 )
-from js7es.domain.order.new_orders import added_order, forked_children
+from js7es.domain.order.new_orders import added_order, forked_children, order_added_by
 from js7es.domain.order.notice_apply import NOTICE_EVENTS
 from js7es.domain.order.order import Order
 from js7es.domain.order.states import ExpectingNotices, Forked, WaitingForLock
@@ -286,6 +287,12 @@ class ControllerState:
                         return problem("DuplicateOrder", f"Child order {child.order_id!r} exists already")
                 for child_order in forked_children(order, event):
                     self._put_order(child_order)
+            case OrderOrderAdded(order_id=added_id, workflow_id=workflow_id):
+                if added_id in self.orders:
+                    return problem("DuplicateOrder", f"Order {added_id!r} exists already", orderId=added_id)
+                if workflow_id not in self.workflows:
+                    return problem("UnknownItem", f"Unknown workflow {workflow_id}")
+                self._put_order(order_added_by(event))
             case OrderJoined():
                 assert isinstance(order.state, Forked)
                 for child_id in order.state.children:

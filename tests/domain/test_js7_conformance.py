@@ -271,3 +271,32 @@ def test_fork_with_an_unknown_agent_path_is_not_deployed() -> None:
         )
     )
     assert isinstance(refused, Problem) and refused.arguments["key"] == "AgentRef:NONE"
+
+
+# JS7 StopOnFailureTest "Fail at Controller" and ForkListTest "Events and Order.Forked snapshot": the
+# stopped order's events with OrderStopped, and a ForkList's OrderForked children with their arguments
+# and without a branchId (JS7's OrderForked.Child).
+def test_stop_on_failure_and_fork_list_as_json() -> None:
+    options = {
+        "TYPE": "Options",
+        "stopOnFailure": True,
+        "block": {"instructions": [{"TYPE": "Fail", "message": "'TEST-FAILURE'"}]},
+    }
+    fork_list = {
+        "TYPE": "ForkList",
+        "children": "$myList",
+        "childToId": "element => $element",
+        "childToArguments": "element => { element: $element }",
+        "workflow": {"instructions": []},
+    }
+    sim = Simulator()
+    sim.deploy({"path": "W", "instructions": [fork_list, options]})
+    sim.add_order("O", "W", arguments={"myList": ("ELEMENT-1", "ELEMENT-2")})
+    sim.run()
+    stopped = sim.state.orders["O"]
+    resumed = sim.command(ResumeOrders(order_ids=("O",), position=(1, "options", 1), as_succeeded=True))
+    assert not isinstance(resumed, Problem), resumed
+    sim.run()
+    assert stopped.position == (1, "options", 0)
+    assert sim.events_of("O")[-1] == "OrderFinished"
+    assert_golden("fork-list-and-stop-on-failure", events_of(sim, "O"))

@@ -37,6 +37,8 @@ STATE_SAMPLES: dict[type[st.OrderState], st.OrderState] = {
     st.Finished: st.Finished(),
     st.Cancelled: st.Cancelled(),
     st.Broken: st.Broken(problem="x"),
+    st.Stopped: st.Stopped(),
+    st.StoppedWhileFresh: st.StoppedWhileFresh(),
 }
 
 BASE = Order(id="O", workflow_id=WorkflowId("W", "1"), position=(0,))
@@ -65,6 +67,7 @@ MOVABLE = frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.S
 CANCELLABLE = NONTERMINAL - {st.Processing, st.Forked, st.WaitingForLock}  # a waiting order is reset first
 RELEASING = NONTERMINAL - {st.Fresh, st.Processing, st.Forked, st.WaitingForLock}
 SUSPENDABLE = frozenset({st.Fresh, st.Ready, st.ProcessingKilled, st.Failed})
+STOPPED = frozenset({st.Failed, st.Stopped, st.StoppedWhileFresh})  # resumable without a suspension
 
 Cells = frozenset[tuple[type[st.OrderState], str]]
 
@@ -118,7 +121,7 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
     (ev.OrderSuspensionMarkedOnAgent(), cells(ALL, frozenset({"MS"})), None),
     (ev.OrderSuspended(), cells(SUSPENDABLE, DETACHED - {"S"}), None),
     (ev.OrderResumptionMarked(), cells(ALL, frozenset({"MS"})), None),
-    (ev.OrderResumed(), cells(NONTERMINAL, frozenset({"S", "MR"})) | cells(frozenset({st.Failed}), DETACHED), None),
+    (ev.OrderResumed(), cells(NONTERMINAL, frozenset({"S", "MR"})) | cells(STOPPED, DETACHED), None),
     (ev.OrderPrompted(question="q"), cells(frozenset({st.Ready}), DETACHED), st.Prompting),
     (ev.OrderPromptAnswered(), cells(frozenset({st.Prompting}), ALL_V), st.Ready),
     (ev.OrderSleeping(until=7), cells(frozenset({st.Ready}), ALL_V), st.Sleeping),
@@ -168,10 +171,26 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
     (nev.OrderNoticesConsumed(), cells(ALL, DETACHED), st.Ready),
     # applied to orders in a cycle's block, see IN_CYCLE
     (ev.OrderCycleFinished(cycle_state=None), cells(frozenset({st.Ready}), DETACHED_OR_ATTACHED), st.BetweenCycles),
+    # the added order is the ControllerState's, see tests/domain/test_add_order.py
+    (ev.OrderOrderAdded(order_id="N", workflow_id=WorkflowId("W", "1")), cells(frozenset({st.Ready}), DETACHED), None),
+    # Fresh becomes StoppedWhileFresh, checked below
+    (
+        ev.OrderStopped(),
+        cells(frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled}), DETACHED),
+        st.Stopped,
+    ),
+    (
+        ev.OrderStickySubagentEntered(agent_path=AGENT),
+        cells(frozenset({st.Fresh, st.Ready}), DETACHED_OR_ATTACHED - {"S"}),
+        None,
+    ),
+    # applied to orders in a StickySubagent's block, see IN_STICKY
+    (ev.OrderStickySubagentLeaved(), cells(NONTERMINAL, DETACHED_OR_ATTACHED), None),
 ]
 IN_CYCLE = (0, "cycle+end=9,i=1,next=5", 2)
 IN_CONSUME = (0, "consumeNotices", 2)
 IN_LOCK = (1, "lock", 3)
+IN_STICKY = (1, "stickySubagent", 3)
 
 
 def test_the_table_covers_every_order_event_class() -> None:
@@ -235,6 +254,8 @@ def test_event_against_every_state(
                 order = replace(order, position=IN_CONSUME)
             if isinstance(event, ev.OrderLocksReleased):
                 order = replace(order, position=IN_LOCK)
+            if isinstance(event, ev.OrderStickySubagentLeaved):
+                order = replace(order, position=IN_STICKY)
             result = apply_order(order, event)
             expected = (state_class, variant) in applies_in
             if isinstance(result, Problem):
@@ -248,10 +269,27 @@ def test_event_against_every_state(
             want = state_class if result_state is None else result_state
             if isinstance(event, ev.OrderMoved) and state_class is st.Fresh:
                 want = st.Fresh
-            if isinstance(event, ev.OrderResumed) and state_class in (st.Failed, st.ProcessingKilled):
+            if isinstance(event, ev.OrderResumed) and state_class in (st.Failed, st.ProcessingKilled, st.Stopped):
                 want = st.Ready
+            if isinstance(event, (ev.OrderResumed, ev.OrderStopped)) and state_class is st.Fresh:
+                want = st.StoppedWhileFresh if isinstance(event, ev.OrderStopped) else st.Fresh
+            if isinstance(event, ev.OrderResumed) and state_class is st.StoppedWhileFresh:
+                want = st.Fresh
             if isinstance(event, ev.OrderRetrying) and event.delayed_until is None:
                 want = st.Ready
             if type(result.state) is not want:
                 wrong.append(f"{state_class.__name__}/{variant} led to {type(result.state).__name__}")
     assert wrong == []
+
+
+def test_sticky_subagent_entered_and_leaved_move_in_and_out_as_in_js7() -> None:
+    """JS7's Order.applyEvent: entered goes to stickySubagent/0 (not when already in such a block),
+    leaved to the instruction after the StickySubagent."""
+    entered = apply_order(replace(BASE, position=(2,)), ev.OrderStickySubagentEntered(agent_path=AGENT))
+    assert not isinstance(entered, Problem) and entered.position == (2, "stickySubagent", 0)
+    assert entered.state == st.Fresh()
+    nested = apply_order(replace(entered, state=st.Ready()), ev.OrderStickySubagentEntered(agent_path=AGENT))
+    assert isinstance(nested, Problem)
+    leaved = apply_order(replace(entered, position=(2, "stickySubagent", 4)), ev.OrderStickySubagentLeaved())
+    assert not isinstance(leaved, Problem) and leaved.position == (3,)
+    assert isinstance(apply_order(replace(BASE, position=(0, "then", 1)), ev.OrderStickySubagentLeaved()), Problem)

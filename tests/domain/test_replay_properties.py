@@ -98,6 +98,28 @@ WORKFLOWS += [
         "jobs": {"J": JOB},
     },
 ]
+# AddOrder, ForkList, Options(stopOnFailure), Stop, StickySubagent, EmptyInstruction (before the Lock
+# workflows, which `lock_actions` takes from the end of the list)
+WORKFLOWS += [
+    {
+        "path": "instructions",
+        "instructions": [
+            {"TYPE": "EmptyInstruction"},
+            {"TYPE": "AddOrder", "orderId": '"$js7OrderId-added"', "workflowPath": "job", "deleteWhenTerminated": True},
+            {
+                "TYPE": "ForkList",
+                "children": "['a', 'b']",
+                "childToId": "x => $x",
+                "childToArguments": "(x, i) => { i: $i }",
+                "workflow": {"instructions": [EXECUTE]},
+            },
+            {"TYPE": "Options", "stopOnFailure": True, "block": {"instructions": [EXECUTE]}},
+            {"TYPE": "StickySubagent", "agentPath": "AGENT", "subworkflow": {"instructions": [EXECUTE]}},
+            {"TYPE": "Stop"},
+        ],
+        "jobs": {"J": JOB},
+    },
+]
 LOCKED = {
     "TYPE": "Lock",
     "demands": [{"lockPath": "L2", "count": 1}],

@@ -216,8 +216,8 @@ ADMISSION = {"periods": [{"TYPE": "DailyPeriod", "secondOfDay": 3600, "duration"
             "script",
             "0",
         ),
-        ({"instructions": [{"TYPE": "Prompt", "question": "'?'"}, {"TYPE": "Stop"}]}, "TYPE", "1"),
-        ({"instructions": [{"TYPE": "Options", "stopOnFailure": True, "block": {"instructions": []}}]}, "TYPE", "0"),
+        ({"instructions": [{"TYPE": "Prompt", "question": "'?'"}, {"TYPE": "Say", "what": "'hi'"}]}, "TYPE", "1"),
+        ({"instructions": [{"TYPE": "AdmissionTime", "admissionTimeScheme": ADMISSION}]}, "TYPE", "0"),
         ({"instructions": [], "result": {"r": "1"}}, "result", "result"),
         (
             {

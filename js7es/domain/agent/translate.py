@@ -73,5 +73,5 @@ def check_applicable(orders: dict[str, Order], events: Iterable[KeyedEvent]) -> 
         scratch[keyed.key] = replace(applied)
         if isinstance(keyed.event, OrderForked):  # forked on the Agent: the children's events follow
             for child in keyed.event.children:
-                scratch[child.order_id] = forked_child(order, child.order_id, child.branch_id)
+                scratch[child.order_id] = forked_child(order, child.order_id, child.branch_id, child.arguments)
     return None

@@ -27,7 +27,7 @@ from js7es.domain.order.executors.notices import announced_notices
 from js7es.domain.order.executors.step import enclosing_fork, move_target
 from js7es.domain.order.order import CancellationMode, Order, Suspending, is_valid_order_id
 from js7es.domain.order.outcome import Killed
-from js7es.domain.order.states import Failed, Forked, ProcessingKilled, Prompting
+from js7es.domain.order.states import Failed, Forked, ProcessingKilled, Prompting, Stopped, StoppedWhileFresh
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import NamedValues, Value, type_name
 from js7es.domain.workflow import position as pos
@@ -148,7 +148,7 @@ def check_fresh_order(state: ControllerState, fresh: FreshOrder) -> OrderAdded |
         return checked
     if fresh.start_position is not None and not workflow.is_valid_position(fresh.start_position):
         return problem("InvalidPosition", f"Invalid start position {list(fresh.start_position)}")
-    if fresh.start_position is not None and any(str(b).startswith("fork+") for b in fresh.start_position[1::2]):
+    if fresh.start_position is not None and any(str(b).startswith("fork") for b in fresh.start_position[1::2]):
         return problem("InvalidPosition", "An order cannot start inside a fork branch")
     if fresh.start_position is not None and CONSUME_NOTICES_BRANCH in fresh.start_position[1::2]:
         return problem("InvalidPosition", "An order cannot start inside a ConsumeNotices block")
@@ -264,7 +264,9 @@ def resume_orders(state: ControllerState, command: ResumeOrders, ctx: Context) -
             if checked is not None:
                 return checked
         restart = _restart_killed_job(state, order, command.restart_killed_job)
-        resumable = order.is_suspended or isinstance(order.state, (Failed, ProcessingKilled))
+        resumable = order.is_suspended or isinstance(
+            order.state, (Failed, ProcessingKilled, Stopped, StoppedWhileFresh)
+        )
         if resumable and order.attached is None and not order.is_terminal:
             resumed = OrderResumed(
                 position=command.position, as_succeeded=command.as_succeeded, restart_killed_job=restart
@@ -276,7 +278,7 @@ def resume_orders(state: ControllerState, command: ResumeOrders, ctx: Context) -
             )
             events.append(KeyedEvent(order.id, marked))
         else:
-            return problem("CannotResumeOrder", f"Order {order.id!r} is neither suspended nor failed")
+            return problem("CannotResumeOrder", f"Order {order.id!r} is neither suspended, stopped nor failed")
     return _decided(events)
 
 
@@ -300,7 +302,7 @@ def _check_resume_position(state: ControllerState, order: Order, position: Posit
     fork = enclosing_fork(order.position)
     prefix = () if fork is None else order.position[: len(fork) + 1]
     inside = position[: len(prefix)] == prefix and len(position) > len(prefix)
-    if not inside or any(str(b).startswith("fork+") for b in position[len(prefix) + 1 :: 2]):
+    if not inside or any(str(b).startswith("fork") for b in position[len(prefix) + 1 :: 2]):
         return problem(
             "InvalidPosition",
             f"Order {order.id!r} cannot be moved to {pos.to_string(position)}: outside its block",

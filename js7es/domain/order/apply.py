@@ -37,6 +37,7 @@ from js7es.domain.order.events import (
     OrderLocksQueued,
     OrderLocksReleased,
     OrderMoved,
+    OrderOrderAdded,
     OrderOutcomeAdded,
     OrderPriorityChanged,
     OrderProcessed,
@@ -52,6 +53,9 @@ from js7es.domain.order.events import (
     OrderStateReset,
     OrderStderrWritten,
     OrderStdoutWritten,
+    OrderStickySubagentEntered,
+    OrderStickySubagentLeaved,
+    OrderStopped,
     OrderSuspended,
     OrderSuspensionMarked,
     OrderSuspensionMarkedOnAgent,
@@ -77,11 +81,13 @@ from js7es.domain.order.states import (
     Prompting,
     Ready,
     Sleeping,
+    Stopped,
+    StoppedWhileFresh,
     WaitingForLock,
 )
 from js7es.domain.problem import Problem, problem
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import is_cycle_branch
+from js7es.domain.workflow.instructions import STICKY_SUBAGENT_BRANCH, is_cycle_branch
 
 _MOVABLE = (Fresh, Ready, Processed, ProcessingKilled, Sleeping, BetweenCycles)
 # Forked: a parent forked on an Agent goes back to the Controller, which joins (JS7: Forked IsDetachable).
@@ -100,6 +106,8 @@ _CANCELLABLE = (
     Failed,
     Broken,
     FailedInFork,
+    Stopped,
+    StoppedWhileFresh,
 )
 _TERMINAL = (Finished, Cancelled)
 _RESETTABLE = (
@@ -110,6 +118,8 @@ _RESETTABLE = (
     ExpectingNotices,
     WaitingForLock,
 )  # JS7's IsResettable states that js7es has
+# States a ResumeOrder takes an order out of, besides a suspension (JS7's isResumable).
+_STOPPED = (Failed, Stopped, StoppedWhileFresh)
 # An order leaves a Lock's block (OrderLocksReleased) from any state but these (JS7: when detached).
 _NOT_RELEASING = (Fresh, Processing, Forked, WaitingForLock, Finished, Cancelled)
 
@@ -227,7 +237,7 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
                 resuming = Resuming(position=position, as_succeeded=as_succeeded, restart_killed_job=restart)
                 return order.updated(mark=resuming)
         case OrderResumed(position=position, as_succeeded=as_succeeded, restart_killed_job=restart):
-            resumable = order.is_suspended or isinstance(s, Failed) or isinstance(order.mark, Resuming)
+            resumable = order.is_suspended or isinstance(s, _STOPPED) or isinstance(order.mark, Resuming)
             if resumable and order.attached is None and not isinstance(s, _TERMINAL):
                 killed = isinstance(order.last_outcome, Killed)
                 forget_killed = restart and killed
@@ -239,7 +249,11 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
                     is_suspended=False,
                     mark=None,
                     position=position or order.position,
-                    state=Ready() if isinstance(s, (Failed, ProcessingKilled)) else s,
+                    state=Fresh()
+                    if isinstance(s, StoppedWhileFresh)
+                    else Ready()
+                    if isinstance(s, (Failed, ProcessingKilled, Stopped))
+                    else s,
                 )
                 if as_succeeded and resumed.historic_outcomes and not forget_killed:
                     last = resumed.historic_outcomes[-1]
@@ -291,6 +305,22 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
         case OrderPriorityChanged(priority=priority):
             if not isinstance(s, _TERMINAL):
                 return order.updated(priority=priority or None)
+        case OrderOrderAdded():  # the added order is the ControllerState's
+            if isinstance(s, Ready) and order.attached is None:
+                return order
+        case OrderStopped():
+            if isinstance(s, (Fresh, Ready, Processed, ProcessingKilled)) and order.attached is None:
+                return order.updated(state=StoppedWhileFresh() if isinstance(s, Fresh) else Stopped())
+        case OrderStickySubagentEntered():
+            entering = isinstance(s, (Fresh, Ready)) and _detached_or_attached(order) and not order.is_suspended
+            if entering and STICKY_SUBAGENT_BRANCH not in order.position[1::2]:  # JS7: not nested
+                return order.updated(position=pos.nested(order.position, STICKY_SUBAGENT_BRANCH))
+        case OrderStickySubagentLeaved():
+            sticky_position = pos.parent(order.position)
+            in_block = sticky_position is not None and pos.branch_id(order.position) == STICKY_SUBAGENT_BRANCH
+            if in_block and _detached_or_attached(order) and not order.is_terminal:
+                assert sticky_position is not None
+                return order.updated(position=pos.next_of(sticky_position))
         case OrderStateReset():
             if isinstance(s, _RESETTABLE):
                 return order.updated(state=Ready(), mark=None)

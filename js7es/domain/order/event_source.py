@@ -18,6 +18,7 @@ from js7es.domain.order.events import (
     OrderDetachable,
     OrderEvent,
     OrderForked,
+    OrderOrderAdded,
     OrderProcessingKilled,
     OrderResumed,
     OrderStarted,
@@ -27,7 +28,7 @@ from js7es.domain.order.events import (
 from js7es.domain.order.executors import EXECUTORS
 from js7es.domain.order.executors.cycle import between_cycles
 from js7es.domain.order.executors.execute import after_processed
-from js7es.domain.order.executors.fork import join
+from js7es.domain.order.executors.fork import execute_fork_list, join
 from js7es.domain.order.executors.lock import (
     disrupted,
     execute_lock,
@@ -36,6 +37,7 @@ from js7es.domain.order.executors.lock import (
     releases_leaving,
 )
 from js7es.domain.order.executors.notices import expecting_notices, leave_notice_blocks
+from js7es.domain.order.executors.plain import PASSED_WHILE_FRESH
 from js7es.domain.order.executors.step import Step
 from js7es.domain.order.order import Cancelling, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Killed
@@ -58,7 +60,7 @@ from js7es.domain.order.states import (
 )
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import Cycle, Instruction, LockInstruction
+from js7es.domain.workflow.instructions import Cycle, ForkList, Instruction, LockInstruction
 
 if TYPE_CHECKING:
     from js7es.domain.state import ControllerState
@@ -102,6 +104,12 @@ def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
     order = step.order
     match order.state:
         case Fresh():
+            if isinstance(instruction, ForkList) and (
+                step.ctx.at_controller or step.ctx.here == instruction.agent_path
+            ):
+                if order.scheduled_for is not None and order.scheduled_for > step.ctx.now_ms:
+                    return []
+                return execute_fork_list(step, instruction)  # JS7: attaches, starts and forks, or fails unstarted
             job = step.workflow.job_of(instruction)
             if job is not None and step.ctx.at_controller:
                 return [OrderAttachable(agent_path=job.agent_path)]  # the Agent waits for scheduledFor
@@ -109,6 +117,8 @@ def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
                 return step.detach()
             if order.scheduled_for is not None and order.scheduled_for > step.ctx.now_ms:
                 return []
+            if isinstance(instruction, PASSED_WHILE_FRESH):
+                return EXECUTORS[type(instruction)](step, instruction)
             if isinstance(instruction, LockInstruction):  # JS7: an impossible demand fails it unstarted
                 refused = permanent_refusal(step.state, order.id, instruction)
                 if refused is not None:
@@ -219,6 +229,8 @@ def follow_up(state: ControllerState, order_ids: Iterable[str], ctx: Context) ->
             result.append(KeyedEvent(order_id, event))
             if isinstance(event, OrderForked):
                 pending.extend(c.order_id for c in event.children)
+            elif isinstance(event, OrderOrderAdded):
+                pending.append(event.order_id)
             elif isinstance(event, OrderNoticePosted):  # JS7: the expecting orders go on in the same commit
                 pending.extend(state.boards.expecting_orders_of(event.notice_id))
         pending.extend(state.first_waiting_orders())  # the order that goes first at a changed lock

@@ -110,8 +110,12 @@ class OrderMoved(OrderEvent):
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ForkedChild:
+    """A child of OrderForked: a Fork's names its branch; a ForkList's has none (all run the block
+    "fork") and brings the arguments that childToArguments gave it (JS7's OrderForked.Child)."""
+
     order_id: str
-    branch_id: str
+    branch_id: str | None = None
+    arguments: NamedValues | None = None  # None when empty, left out of the JSON as JS7 does
 
 
 @codec.register
@@ -328,6 +332,43 @@ class OrderPriorityChanged(OrderEvent):
     """ChangeOrder(priority): higher goes first where orders wait for the same lock (JS7 2.7)."""
 
     priority: int
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStopped(OrderEvent):
+    """A Stop instruction, or a failure within Options(stopOnFailure): the order stays, Stopped (or
+    StoppedWhileFresh), until ResumeOrder (JS7's OrderStopped, on the Controller only)."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStickySubagentEntered(OrderEvent):
+    """The order enters a StickySubagent's block (position stickySubagent/0)."""
+
+    agent_path: str
+    subagent_bundle_id: str | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStickySubagentLeaved(OrderEvent):
+    """The order leaves a StickySubagent's block, to the instruction after it (JS7's name)."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderOrderAdded(OrderEvent):
+    """An AddOrder instruction added the order `order_id` (JS7's OrderOrderAdded): keyed by the adding
+    order, it brings the new order into being, Fresh, as OrderAdded does (which the new order does not
+    get, as in JS7)."""
+
+    order_id: str
+    workflow_id: WorkflowId
+    arguments: NamedValues = field(default_factory=dict)
+    delete_when_terminated: bool = False
+    force_admission: bool = False
+    start_position: Position | None = None
 
 
 def mark_event(mark: OrderMark) -> OrderEvent:

@@ -1,4 +1,5 @@
-"""The orders an event brings into being: OrderAdded's order, and OrderForked's child orders.
+"""The orders an event brings into being: OrderAdded's and OrderOrderAdded's order, and OrderForked's
+child orders.
 
 Every model that keeps orders — the ControllerState, the Cockpit's read model — makes them here, so
 that an order and a child order start alike everywhere.
@@ -6,7 +7,7 @@ that an order and a child order start alike everywhere.
 
 from __future__ import annotations
 
-from js7es.domain.order.events import OrderAdded, OrderForked
+from js7es.domain.order.events import OrderAdded, OrderForked, OrderOrderAdded
 from js7es.domain.order.order import Order, forked_child
 from js7es.domain.workflow.position import START
 
@@ -25,7 +26,19 @@ def added_order(order_id: str, event: OrderAdded) -> Order:
     )
 
 
+def order_added_by(event: OrderOrderAdded) -> Order:
+    """The new order of an AddOrder instruction's `OrderOrderAdded`: Fresh, at its start position."""
+    return Order(
+        id=event.order_id,
+        workflow_id=event.workflow_id,
+        position=event.start_position or START,
+        arguments=event.arguments,
+        delete_when_terminated=event.delete_when_terminated,
+        force_admission=event.force_admission,
+    )
+
+
 def forked_children(parent: Order, event: OrderForked) -> list[Order]:
     """The child orders of `OrderForked`, from the parent as it was before the event (JS7's
     Order.newForkedOrders): see `forked_child`."""
-    return [forked_child(parent, child.order_id, child.branch_id) for child in event.children]
+    return [forked_child(parent, child.order_id, child.branch_id, child.arguments) for child in event.children]

@@ -149,12 +149,13 @@ def child_order_id(parent_id: str, branch_id: str) -> str:
     return f"{parent_id}|{branch_id}"
 
 
-def forked_child(parent: Order, child_id: str, branch_id: str) -> Order:
+def forked_child(parent: Order, child_id: str, branch_id: str | None, arguments: NamedValues | None = None) -> Order:
     """A child order as OrderForked creates it (JS7's Order.newForkedOrders): Ready at the start of its
     branch, with the parent's arguments, outcomes and attachment — forked on an Agent, it is there too."""
     return parent.updated(
         id=child_id,
-        position=(*parent.position, f"fork+{branch_id}", 0),
+        position=(*parent.position, "fork" if branch_id is None else f"fork+{branch_id}", 0),
+        arguments={**parent.arguments, **arguments} if arguments else parent.arguments,
         state=Ready(),
         parent=parent.id,
         mark=None,

@@ -129,6 +129,18 @@ class Broken(OrderState):
     problem: str
 
 
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stopped(OrderState):
+    """Stopped by a Stop instruction or by a failure in Options(stopOnFailure), until ResumeOrder."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoppedWhileFresh(OrderState):
+    """Stopped before it started; ResumeOrder makes it Fresh again (JS7)."""
+
+
 # Used by the table test and documentation: every state class.
 ALL_STATES: tuple[type[OrderState], ...] = (
     Fresh,
@@ -148,5 +160,7 @@ ALL_STATES: tuple[type[OrderState], ...] = (
     Finished,
     Cancelled,
     Broken,
+    Stopped,
+    StoppedWhileFresh,
 )
 TERMINAL = (Finished, Cancelled)

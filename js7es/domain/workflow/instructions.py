@@ -9,6 +9,7 @@ from typing import Literal
 from js7es.domain.lock import LockDemand
 from js7es.domain.value import Value
 from js7es.domain.workflow.job import WorkflowJob
+from js7es.domain.workflow.position import Position
 from js7es.domain.workflow.schedule import Schedule
 
 
@@ -61,6 +62,29 @@ class Fork(Instruction):
     branches: tuple[ForkBranch, ...]
     agent_path: str | None = None
     join_if_failed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForkList(Instruction):
+    """One child order `parent|id` per element of the list `children` (an expression), each running
+    `workflow` (branch id "fork"); `child_to_id` and `child_to_arguments` are function literals of the
+    element and its index (JS7's ForkList)."""
+
+    TYPE_NAME = "ForkList"
+    children: str  # expression
+    child_to_id: str  # function literal, 1 or 2 parameters
+    child_to_arguments: str  # function literal, 0 to 2 parameters
+    workflow: Block
+    agent_path: str | None = None
+    join_if_failed: bool = False
+
+
+FORK_LIST_BRANCH = "fork"
+
+
+def is_fork_branch(branch: str) -> bool:
+    """A Fork's "fork+<id>" or a ForkList's "fork": beyond it is another (child) order."""
+    return branch.startswith("fork")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -181,6 +205,68 @@ class LockInstruction(Instruction):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EmptyInstruction(Instruction):
+    """Does nothing: the order moves on (JS7's EmptyInstruction, e.g. a place for a label)."""
+
+    TYPE_NAME = "EmptyInstruction"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stop(Instruction):
+    """Stops the order (OrderStopped): it stays until resumed, like a failed one (JS7's Stop)."""
+
+    TYPE_NAME = "Stop"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BreakOrder(Instruction):
+    """Breaks the order (OrderBroken); JS7 has it for its own tests."""
+
+    TYPE_NAME = "BreakOrder"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options(Instruction):
+    """Runs `block` (branch id "options"); with `stop_on_failure` a failure within it stops the order
+    (OrderStopped) instead of failing it, the innermost Options that says so decides (JS7's Options)."""
+
+    TYPE_NAME = "Options"
+    stop_on_failure: bool | None = None
+    block: Block
+
+
+OPTIONS_BRANCH = "options"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StickySubagent(Instruction):
+    """Runs `subworkflow` (branch id "stickySubagent") with its jobs on `agent_path` sticking to one
+    Subagent (JS7's StickySubagent). An Agent has one Subagent in js7es, so it sticks by itself."""
+
+    TYPE_NAME = "StickySubagent"
+    agent_path: str
+    subagent_bundle_id_expr: str | None = None  # expression
+    subworkflow: Block
+
+
+STICKY_SUBAGENT_BRANCH = "stickySubagent"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddOrder(Instruction):
+    """Adds an order to the current version of `workflow_path` (JS7's AddOrder): its id and arguments
+    are expressions evaluated for the adding order; `start_position` is a position or a label."""
+
+    TYPE_NAME = "AddOrder"
+    order_id: str  # expression
+    workflow_path: str
+    arguments: Mapping[str, str] = field(default_factory=dict)  # expressions
+    start_position: Position | str | None = None
+    delete_when_terminated: bool = False
+    force_admission: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ImplicitEnd(Instruction):
     """The end of every block (not written in JSON)."""
 
@@ -227,6 +313,12 @@ def branches_of(instruction: Instruction) -> tuple[tuple[str, Block], ...]:
             return ((CONSUME_NOTICES_BRANCH, block),)
         case LockInstruction(locked_workflow=block):
             return (("lock", block),)
+        case Options(block=block):
+            return ((OPTIONS_BRANCH, block),)
+        case ForkList(workflow=block):
+            return ((FORK_LIST_BRANCH, block),)
+        case StickySubagent(subworkflow=block):
+            return ((STICKY_SUBAGENT_BRANCH, block),)
     return ()
 
 
@@ -255,6 +347,15 @@ def block_of_branch(instruction: Instruction, branch: str) -> Block | None:
                 return block
         case LockInstruction(locked_workflow=block):
             if branch == "lock":
+                return block
+        case Options(block=block):
+            if branch == OPTIONS_BRANCH:
+                return block
+        case ForkList(workflow=block):
+            if branch == FORK_LIST_BRANCH:
+                return block
+        case StickySubagent(subworkflow=block):
+            if branch == STICKY_SUBAGENT_BRANCH:
                 return block
     return None
 

@@ -21,16 +21,20 @@ from typing import Any
 from js7es.domain.board.expression import board_paths, parse_board_path_expression
 from js7es.domain.calendar.item import zone_of
 from js7es.domain.expression import parse_expression
+from js7es.domain.expression.function import parse_function
 from js7es.domain.lock import LockDemand
 from js7es.domain.problem import Problem, problem
 from js7es.domain.time.admission import parse_admission_time_scheme
 from js7es.domain.value import Value, value_from_json
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import (
+    AddOrder,
     Block,
     Break,
+    BreakOrder,
     ConsumeNotices,
     Cycle,
+    EmptyInstruction,
     ExecuteAnonymous,
     ExecuteNamed,
     ExpectNotices,
@@ -38,14 +42,18 @@ from js7es.domain.workflow.instructions import (
     Finish,
     Fork,
     ForkBranch,
+    ForkList,
     If,
     IfThen,
     Instruction,
     LockInstruction,
+    Options,
     PostNotices,
     Prompt,
     Retry,
     Sleep,
+    StickySubagent,
+    Stop,
     Try,
     then_branch,
 )
@@ -82,15 +90,8 @@ def _refuse(code: str, message: str, where: Position | str, **args: object) -> _
 # JS7's instructions (Instructions.scala) that js7es does not run yet: refused as NotSupported, not as unknown.
 JS7_INSTRUCTIONS_NOT_SUPPORTED = frozenset(
     {
-        "AddOrder",
         "AdmissionTime",
-        "BreakOrder",
-        "EmptyInstruction",
-        "ForkList",
-        "Options",
         "Say",
-        "StickySubagent",
-        "Stop",
     }
 )
 
@@ -280,6 +281,24 @@ class _Parser:
                 if not _in_cycle(here):
                     raise _refuse("BreakWithoutCycle", "Break instruction without Cycle", here)
                 return Break(label=label)
+            case "EmptyInstruction":
+                return EmptyInstruction(label=label)
+            case "Stop":
+                return Stop(label=label)
+            case "BreakOrder":
+                return BreakOrder(label=label)
+            case "Options":
+                stop_on_failure = obj.get("stopOnFailure")
+                if stop_on_failure is not None and not isinstance(stop_on_failure, bool):
+                    raise _refuse("InvalidInstruction", "stopOnFailure must be true or false", here)
+                block = self.subworkflow(obj.get("block"), (*here, "options"), f"{where}.block", depth)
+                return Options(label=label, stop_on_failure=stop_on_failure, block=block)
+            case "StickySubagent":
+                return self.sticky_subagent(obj, label, here, where, depth)
+            case "AddOrder":
+                return self.add_order(obj, label, here)
+            case "ForkList":
+                return self.fork_list(obj, label, here, where, depth)
         if type_ in JS7_INSTRUCTIONS_NOT_SUPPORTED:
             raise _not_supported(f"the instruction {type_}", here, "TYPE")
         raise _refuse("UnknownInstruction", f"Unknown instruction TYPE {type_!r}", here, TYPE=type_)
@@ -412,6 +431,73 @@ class _Parser:
             locked_workflow=self.subworkflow(
                 obj.get("lockedWorkflow"), (*here, "lock"), f"{where}.lockedWorkflow", depth
             ),
+        )
+
+    def sticky_subagent(
+        self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int
+    ) -> StickySubagent:
+        agent_path = obj.get("agentPath")
+        if not valid_name(agent_path):
+            raise _refuse("InvalidInstruction", f"StickySubagent needs an agentPath, not {agent_path!r}", here)
+        expr = obj.get("subagentBundleIdExpr", obj.get("subagentSelectionIdExpr"))  # JS7's older name
+        block = self.subworkflow(obj.get("subworkflow"), (*here, "stickySubagent"), f"{where}.subworkflow", depth)
+        return StickySubagent(
+            label=label,
+            agent_path=str(agent_path),
+            subagent_bundle_id_expr=None if expr is None else check_expression(expr, here),
+            subworkflow=block,
+        )
+
+    def fork_list(self, obj: Mapping[str, Any], label: str | None, here: Position, where: str, depth: int) -> ForkList:
+        """JS7's ForkList{children, childToId, childToArguments, workflow, agentPath?, joinIfFailed?}."""
+        functions: dict[str, str] = {}
+        for name, minimum in (("childToId", 1), ("childToArguments", 0)):
+            text = obj.get(name)
+            parsed = parse_function(text, minimum=minimum) if isinstance(text, str) else None
+            if parsed is None or isinstance(parsed, Problem):
+                why = parsed.message if isinstance(parsed, Problem) else "a function like 'x => …' is needed"
+                raise _refuse("InvalidInstruction", f"ForkList's {name}: {why}", here, field=name)
+            functions[name] = str(text)
+        agent_path = obj.get("agentPath")
+        if agent_path is not None and not valid_name(agent_path):
+            raise _refuse("InvalidInstruction", f"Invalid agentPath {agent_path!r}", here)
+        join_if_failed = obj.get("joinIfFailed", False)
+        if not isinstance(join_if_failed, bool):
+            raise _refuse("InvalidInstruction", "joinIfFailed must be true or false", here)
+        return ForkList(
+            label=label,
+            children=check_expression(obj.get("children"), here),
+            child_to_id=functions["childToId"],
+            child_to_arguments=functions["childToArguments"],
+            workflow=self.subworkflow(obj.get("workflow"), (*here, "fork"), f"{where}.workflow", depth),
+            agent_path=agent_path,
+            join_if_failed=join_if_failed,
+        )
+
+    def add_order(self, obj: Mapping[str, Any], label: str | None, here: Position) -> AddOrder:
+        """JS7's AddOrder{orderId, workflowPath, arguments?, startPosition?, stopPositions?,
+        deleteWhenTerminated?, forceAdmission?}; stopPositions are not supported yet."""
+        workflow_path = obj.get("workflowPath")
+        if not valid_name(workflow_path):
+            raise _refuse("InvalidInstruction", f"AddOrder needs a workflowPath, not {workflow_path!r}", here)
+        start = obj.get("startPosition")
+        if start is not None and not (pos.is_valid(start) or valid_name(start)):
+            raise _refuse("InvalidInstruction", f"Invalid startPosition {start!r}: a position or a label", here)
+        if obj.get("stopPositions"):
+            self.unsupported("AddOrder's stopPositions", here, "stopPositions")
+        if obj.get("planId") is not None:
+            self.unsupported("AddOrder's planId", here, "planId")
+        flags = {name: obj.get(name, False) for name in ("deleteWhenTerminated", "forceAdmission")}
+        if not all(isinstance(flag, bool) for flag in flags.values()):
+            raise _refuse("InvalidInstruction", "deleteWhenTerminated and forceAdmission must be true or false", here)
+        return AddOrder(
+            label=label,
+            order_id=check_expression(obj.get("orderId"), here),
+            workflow_path=str(workflow_path),
+            arguments=self.expressions(obj.get("arguments", {}), here),
+            start_position=tuple(start) if isinstance(start, list) else start,
+            delete_when_terminated=flags["deleteWhenTerminated"],
+            force_admission=flags["forceAdmission"],
         )
 
     def finish(self, outcome: Any, label: str | None, here: Position) -> Finish:
@@ -642,7 +728,7 @@ def _in_cycle(here: Position) -> bool:
     """Whether a position is in a Cycle's block and not in a Fork inside it (a fork's child order has
     no cycle to leave: JS7's Workflow.checkBreak stops at an order boundary)."""
     for branch in reversed(here[1::2]):
-        if str(branch).startswith("fork+"):
+        if str(branch).startswith("fork"):
             return False
         if str(branch) == "cycle":
             return True

@@ -43,6 +43,7 @@ from js7es.domain.order.events import (
     OrderFinished,
     OrderForked,
     OrderJoined,
+    OrderOrderAdded,
     OrderProcessed,
     OrderProcessingStarted,
     OrderResumed,
@@ -50,7 +51,7 @@ from js7es.domain.order.events import (
     OrderStderrWritten,
     OrderStdoutWritten,
 )
-from js7es.domain.order.new_orders import added_order, forked_children
+from js7es.domain.order.new_orders import added_order, forked_children, order_added_by
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Disrupted, Killed, Outcome, TimedOut, error_message
 from js7es.domain.order.states import FailedInFork, Forked
@@ -261,6 +262,14 @@ class Batch:
                     self.orders[child_order.id] = OrderRow(child_order, eid, None, ts, eid)
                     self.dirty_orders.add(child_order.id)
                     self._new_run(child_order, eid, ts, state="Running", started_at=ts)
+            case OrderOrderAdded():  # an AddOrder instruction's order (no OrderAdded of its own, as in JS7)
+                added = order_added_by(event)
+                if added.id in self.orders:
+                    self.inapplicable += 1
+                else:
+                    self.orders[added.id] = OrderRow(added, eid, None, ts, eid)
+                    self.dirty_orders.add(added.id)
+                    self._new_run(added, eid, ts, state="Pending")
             case OrderJoined():
                 assert isinstance(before.state, Forked)
                 for child_id in before.state.children:

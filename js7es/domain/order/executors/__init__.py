@@ -5,11 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from js7es.domain.order.executors.add_order import execute_add_order
 from js7es.domain.order.executors.cycle import execute_break, execute_cycle
 from js7es.domain.order.executors.execute import execute_execute
-from js7es.domain.order.executors.fork import execute_fork
+from js7es.domain.order.executors.fork import execute_fork, execute_fork_list
 from js7es.domain.order.executors.lock import execute_lock
 from js7es.domain.order.executors.notices import execute_expect_notices, execute_post_notices
+from js7es.domain.order.executors.plain import (
+    execute_break_order,
+    execute_empty,
+    execute_options,
+    execute_sticky_subagent,
+    execute_stop,
+)
 from js7es.domain.order.executors.retry import execute_retry
 from js7es.domain.order.executors.simple import (
     execute_end,
@@ -21,23 +29,30 @@ from js7es.domain.order.executors.simple import (
     execute_try,
 )
 from js7es.domain.workflow.instructions import (
+    AddOrder,
     Break,
+    BreakOrder,
     ConsumeNotices,
     Cycle,
+    EmptyInstruction,
     ExecuteAnonymous,
     ExecuteNamed,
     ExpectNotices,
     Fail,
     Finish,
     Fork,
+    ForkList,
     If,
     ImplicitEnd,
     Instruction,
     LockInstruction,
+    Options,
     PostNotices,
     Prompt,
     Retry,
     Sleep,
+    StickySubagent,
+    Stop,
     Try,
 )
 
@@ -59,4 +74,11 @@ EXECUTORS: dict[type[Instruction], Callable[[Any, Any], list[Any]]] = {
     PostNotices: execute_post_notices,
     ExpectNotices: execute_expect_notices,
     ConsumeNotices: execute_expect_notices,
+    EmptyInstruction: execute_empty,
+    Stop: execute_stop,
+    BreakOrder: execute_break_order,
+    Options: execute_options,
+    StickySubagent: execute_sticky_subagent,
+    AddOrder: execute_add_order,
+    ForkList: execute_fork_list,
 }

@@ -115,7 +115,7 @@ def _cycle_block_end(step: Step) -> Position | None:
     here = step.order.position
     for i in range(len(here) - 2, 0, -2):
         branch = str(here[i])
-        if branch.startswith("fork+"):
+        if branch.startswith("fork"):
             return None
         if is_cycle_branch(branch):
             block = step.workflow.block(here[: i + 1])

@@ -7,12 +7,26 @@ children come back there at the ends of their branches, where the Controller joi
 
 from __future__ import annotations
 
-from js7es.domain.order.events import ForkedChild, OrderAttachable, OrderEvent, OrderForked, OrderJoined
+from collections import Counter
+
+from js7es.domain.expression.function import call, parse_function
+from js7es.domain.order.events import (
+    ForkedChild,
+    OrderAttachable,
+    OrderEvent,
+    OrderForked,
+    OrderJoined,
+    OrderOutcomeAdded,
+    OrderStarted,
+)
 from js7es.domain.order.executors.step import Step
 from js7es.domain.order.order import child_order_id
-from js7es.domain.order.outcome import Failed, Succeeded
-from js7es.domain.order.states import Cancelled, FailedInFork, Forked, Ready
-from js7es.domain.workflow.instructions import Fork, ImplicitEnd
+from js7es.domain.order.outcome import Disrupted, Failed, Succeeded
+from js7es.domain.order.scope import OrderScope
+from js7es.domain.order.states import Cancelled, FailedInFork, Forked, Fresh, Ready
+from js7es.domain.problem import Problem, problem
+from js7es.domain.value import NamedValues
+from js7es.domain.workflow.instructions import Fork, ForkList, ImplicitEnd
 
 
 def execute_fork(step: Step, instruction: Fork) -> list[OrderEvent]:
@@ -30,6 +44,69 @@ def execute_fork(step: Step, instruction: Fork) -> list[OrderEvent]:
             )
         )
     ]
+
+
+def execute_fork_list(step: Step, instruction: ForkList) -> list[OrderEvent]:
+    """One child per element of the list (JS7's ForkListExecutor), forked where a Fork would be. A bad
+    list, id or arguments fail the order with the outcome Disrupted, before it starts when it is Fresh
+    (JS7's "ForkList with duplicates"); an empty list forks no child and joins at once."""
+    agent_path = instruction.agent_path
+    if not step.ctx.at_controller and step.ctx.here != agent_path:
+        return step.detach()
+    children = fork_list_children(step, instruction)  # on the Controller too: a failure stays there
+    if step.ctx.at_controller and agent_path is not None and not isinstance(children, Problem):
+        return [OrderAttachable(agent_path=agent_path)]
+    if isinstance(children, Problem):
+        handling = step.fail()
+        if handling == step.detach():
+            return handling
+        return [OrderOutcomeAdded(outcome=Disrupted(reason="Other", message=children.message)), *handling]
+    start: list[OrderEvent] = [OrderStarted()] if isinstance(step.order.state, Fresh) else []
+    return [*start, OrderForked(children=children)]
+
+
+def fork_list_children(step: Step, instruction: ForkList) -> tuple[ForkedChild, ...] | Problem:
+    scope = OrderScope(step.order, step.workflow, step.ctx)
+    elements = step.evaluate(instruction.children)
+    if isinstance(elements, Problem):
+        return elements
+    if not isinstance(elements, tuple):
+        return problem("ExpressionType", f"ForkList's children must be a list, not {elements!r}")
+    to_id = parse_function(instruction.child_to_id, minimum=1)
+    to_arguments = parse_function(instruction.child_to_arguments)
+    if isinstance(to_id, Problem):
+        return to_id
+    if isinstance(to_arguments, Problem):
+        return to_arguments
+    ids: list[str] = []
+    arguments: list[NamedValues] = []
+    for index, element in enumerate(elements):
+        child_id = call(to_id, (element, index), scope)
+        if isinstance(child_id, Problem):
+            return child_id
+        if not isinstance(child_id, str):
+            return problem("ExpressionType", f"childToId must give a string, not {child_id!r}")
+        if not child_id:
+            return problem("EmptyString", "OrderId.withChild must not be empty")
+        if "|" in child_id:
+            return problem("InvalidOrderId", "OrderId must not contain reserved characters: |")
+        args = call(to_arguments, (element, index), scope)
+        if isinstance(args, Problem):
+            return args
+        if not isinstance(args, dict):
+            return problem("ExpressionType", f"childToArguments must give an object, not {args!r}")
+        ids.append(child_id)
+        arguments.append(args)
+    duplicates = [f"{n}\u00d7{i}" for i, n in Counter(ids).items() if n > 1]
+    if duplicates:
+        return problem(
+            "DuplicateChildIds",
+            f"Duplicate child IDs in {instruction.children}: Unexpected duplicates: {', '.join(duplicates)}",
+        )
+    return tuple(
+        ForkedChild(order_id=child_order_id(step.order.id, i), arguments=a or None)
+        for i, a in zip(ids, arguments, strict=True)
+    )
 
 
 def join(step: Step) -> list[OrderEvent]:

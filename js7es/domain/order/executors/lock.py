@@ -111,7 +111,7 @@ def releases_leaving(workflow: Workflow, position: Position, outer: int) -> tupl
     events: list[OrderEvent] = []
     outermost: Position | None = None
     for i in range(len(position) - 2, outer, -2):
-        if str(position[i]).startswith("fork+"):
+        if str(position[i]).startswith("fork"):
             break
         if position[i] == "lock":
             instruction = workflow.instruction(position[:i])

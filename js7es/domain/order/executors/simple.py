@@ -15,12 +15,14 @@ from js7es.domain.order.events import (
 from js7es.domain.order.executors.cycle import cycle_finished
 from js7es.domain.order.executors.lock import lock_end, releases_leaving
 from js7es.domain.order.executors.notices import consume_notices_end
+from js7es.domain.order.executors.plain import sticky_subagent_end
 from js7es.domain.order.executors.step import Step, enclosing_fork
 from js7es.domain.order.outcome import Failed, Succeeded
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import (
     CONSUME_NOTICES_BRANCH,
+    STICKY_SUBAGENT_BRANCH,
     Block,
     Fail,
     Finish,
@@ -111,7 +113,7 @@ def execute_end(step: Step, instruction: ImplicitEnd) -> list[OrderEvent]:
         if not step.ctx.at_controller:
             return step.detach()
         return [OrderFinished(outcome=None)]
-    if str(here[-2]).startswith("fork+"):
+    if str(here[-2]).startswith("fork"):
         return [] if step.ctx.at_controller else step.detach()  # the child waits for the join
     if is_cycle_branch(str(here[-2])):
         return cycle_finished(step)
@@ -119,4 +121,6 @@ def execute_end(step: Step, instruction: ImplicitEnd) -> list[OrderEvent]:
         return consume_notices_end(step)
     if here[-2] == "lock":
         return lock_end(step)
+    if here[-2] == STICKY_SUBAGENT_BRANCH:
+        return sticky_subagent_end(step)
     return [step.move(pos.next_of(here[:-2]))]

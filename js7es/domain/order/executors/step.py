@@ -16,6 +16,7 @@ from js7es.domain.order.events import (
     OrderFailedInFork,
     OrderMoved,
     OrderOutcomeAdded,
+    OrderStopped,
 )
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Failed
@@ -23,7 +24,13 @@ from js7es.domain.order.scope import OrderScope
 from js7es.domain.problem import Problem
 from js7es.domain.value import Value
 from js7es.domain.workflow import position as pos
-from js7es.domain.workflow.instructions import CONSUME_NOTICES_BRANCH, Fork, ImplicitEnd
+from js7es.domain.workflow.instructions import (
+    CONSUME_NOTICES_BRANCH,
+    STICKY_SUBAGENT_BRANCH,
+    Fork,
+    ForkList,
+    ImplicitEnd,
+)
 from js7es.domain.workflow.position import Position
 from js7es.domain.workflow.workflow import Workflow
 
@@ -59,10 +66,14 @@ class Step:
 
         Lock blocks left on the way give their locks back first (on the Controller: an order on an
         Agent goes back there), ConsumeNotices blocks left end their consumptions as failed, and a
-        failed order stands at the outermost Lock or ConsumeNotices it left (JS7)."""
+        failed order stands at the outermost Lock or ConsumeNotices it left (JS7). Within an
+        Options(stopOnFailure) the order stops instead, where it is, holding its locks (JS7)."""
         from js7es.domain.order.executors.lock import releases_leaving
+        from js7es.domain.order.executors.plain import stops_on_failure
 
         position = self.order.position
+        if stops_on_failure(self.workflow, position):
+            return [OrderStopped()] if self.ctx.at_controller else self.detach()
         catch = None if uncatchable else catch_position(position)
         left = consume_notices_left(position, catch)
         outer = 0 if catch is None else len(catch) - 2  # the try+N branch's index in the position
@@ -86,14 +97,16 @@ class Step:
         if fork_position is None:
             return False
         fork = self.workflow.instruction(fork_position)
-        return isinstance(fork, Fork) and fork.join_if_failed
+        return isinstance(fork, (Fork, ForkList)) and fork.join_if_failed
 
 
 def move_target(workflow: Workflow, position: Position) -> Position:
     """Where an order moving to `position` lands: past the ends of then/else/try/catch blocks, as JS7
     moves an order straight to the next instruction after a block (the end of a fork branch or of a
     cycle, of a lock's or a ConsumeNotices block is a real stop)."""
-    while len(position) >= 3 and not str(position[-2]).startswith(("fork+", "cycle", "lock", CONSUME_NOTICES_BRANCH)):
+    while len(position) >= 3 and not str(position[-2]).startswith(
+        ("fork", "cycle", "lock", CONSUME_NOTICES_BRANCH, STICKY_SUBAGENT_BRANCH)
+    ):
         if not isinstance(workflow.instruction(position), ImplicitEnd):
             break
         position = pos.next_of(position[:-2])
@@ -107,7 +120,7 @@ def consume_notices_left(position: Position, catch: Position | None) -> list[Pos
     left = []
     for i in range(len(position) - 2, boundary, -2):
         branch = str(position[i])
-        if branch.startswith("fork+"):
+        if branch.startswith("fork"):
             break
         if branch == CONSUME_NOTICES_BRANCH:
             left.append(position[:i])
@@ -118,7 +131,7 @@ def catch_position(position: Position) -> Position | None:
     """The start of the catch block of the innermost Try whose try block holds the position."""
     for i in range(len(position) - 2, 0, -2):
         branch = str(position[i])
-        if branch.startswith("fork+"):
+        if branch.startswith("fork"):
             return None  # a failure in a fork branch is handled by the join, not by an outer Try
         if branch.startswith("try+"):
             return (*position[:i], "catch+" + branch[4:], 0)
@@ -129,7 +142,7 @@ def enclosing_catch(position: Position) -> tuple[Position, int] | None:
     """The position of the Try whose catch block holds the position, and the retry number N."""
     for i in range(len(position) - 2, 0, -2):
         branch = str(position[i])
-        if branch.startswith("fork+"):
+        if branch.startswith("fork"):
             return None
         if branch.startswith("catch+"):
             count = pos.try_count(branch)
@@ -141,6 +154,6 @@ def enclosing_catch(position: Position) -> tuple[Position, int] | None:
 def enclosing_fork(position: Position) -> Position | None:
     """The position of the Fork whose branch holds the position."""
     for i in range(len(position) - 2, 0, -2):
-        if str(position[i]).startswith("fork+"):
+        if str(position[i]).startswith("fork"):
             return position[:i]
     return None

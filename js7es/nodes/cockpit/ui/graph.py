@@ -78,6 +78,12 @@ def _branches(instruction: Mapping[str, Any]) -> list[tuple[str, list[Any]]]:
             return [("lock", _sub(instruction.get("lockedWorkflow")))]
         case "ConsumeNotices":
             return [("consumeNotices", _sub(instruction.get("subworkflow")))]
+        case "ForkList":
+            return [("fork", _sub(instruction.get("workflow")))]
+        case "Options":
+            return [("options", _sub(instruction.get("block")))]
+        case "StickySubagent":
+            return [("stickySubagent", _sub(instruction.get("subworkflow")))]
     return []
 
 

@@ -71,6 +71,7 @@ from js7es.domain.value import dumps, value_to_json
 from js7es.domain.workflow.instructions import LockInstruction
 from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow, WorkflowId
+from js7es.domain.workflow_control import WorkflowPathControl
 
 
 class ControllerState:
@@ -89,6 +90,7 @@ class ControllerState:
         self.boards = Boards()  # GlobalBoard and PlannableBoard items with their notices
         self.locks: dict[str, LockState] = {}
         self._locks_changed: set[str] = set()  # locks whose first waiting order may go now
+        self.workflow_path_controls: dict[str, WorkflowPathControl] = {}  # by workflow path
         self.agents: dict[str, AgentRefState] = {}  # the Controller's view of each Agent
         self.cluster: ClusterState = ClusterEmpty()
         self._orders_per_workflow: dict[WorkflowId, int] = {}  # kept with `orders`, for item deletion
@@ -114,6 +116,15 @@ class ControllerState:
             for wid in self.workflows
             if self.current_versions.get(wid.path) != wid.version_id and not self.orders_using(wid)
         ]
+
+    def is_workflow_suspended(self, workflow_path: str) -> bool:
+        """Whether the operator suspended the workflow (ControlWorkflowPath, js7es.domain.workflow_control)."""
+        control = self.workflow_path_controls.get(workflow_path)
+        return control is not None and control.suspended
+
+    def skipped_labels(self, workflow_path: str) -> frozenset[str]:
+        control = self.workflow_path_controls.get(workflow_path)
+        return frozenset() if control is None else control.skip
 
     def order_priority(self, order_id: str) -> int:
         order = self.orders.get(order_id)
@@ -365,6 +376,8 @@ class ControllerState:
             return self.calendars
         if isinstance(item, (GlobalBoard, PlannableBoard)):
             return self.boards.items
+        if isinstance(item, WorkflowPathControl):
+            return self.workflow_path_controls
         return self.job_resources
 
     def _delete_item(self, item_key: str) -> Problem | None:
@@ -389,7 +402,7 @@ class ControllerState:
                     return problem("InapplicableEvent", f"ItemDeleted {item_key}: unknown or in use")
                 del self.locks[ident]
                 return None
-            case "AgentRef" | "SubagentItem" | "JobResource" | "Calendar":
+            case "AgentRef" | "SubagentItem" | "JobResource" | "Calendar" | "WorkflowPathControl":
                 if kind == "AgentRef":
                     self.agents.pop(ident, None)
                 tables: dict[str, dict[str, Any]] = {
@@ -397,6 +410,7 @@ class ControllerState:
                     "SubagentItem": self.subagents,
                     "JobResource": self.job_resources,
                     "Calendar": self.calendars,
+                    "WorkflowPathControl": self.workflow_path_controls,
                 }
                 table = tables[kind]
                 if table.pop(ident, None) is None:
@@ -427,6 +441,8 @@ class ControllerState:
             yield {"TYPE": "SimpleItem", "item": dict(board.raw)}
         for path in sorted(self.locks):
             yield lock_state_to_json(self.locks[path])
+        for control in sorted(self.workflow_path_controls.values(), key=lambda i: i.path):
+            yield {"TYPE": "SimpleItem", "item": dict(control.raw)}
         for wid in sorted(self.workflows, key=str):
             yield {"TYPE": "WorkflowItem", "item": dict(self.workflows[wid].raw)}
         for agent_path in sorted(self.agents):

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from js7es.domain.commands import change_order, items, notices, orders  # noqa: F401  (registers the handlers)
+from js7es.domain.commands import (  # noqa: F401  (registers the handlers)
+    change_order,
+    items,
+    notices,
+    orders,
+    workflow_controls,
+)
 from js7es.domain.commands.base import HANDLERS, Command, Decided
 from js7es.domain.event import KeyedEvent
 from js7es.domain.order.context import Context

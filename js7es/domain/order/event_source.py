@@ -18,6 +18,7 @@ from js7es.domain.order.events import (
     OrderDetachable,
     OrderEvent,
     OrderForked,
+    OrderMoved,
     OrderProcessingKilled,
     OrderResumed,
     OrderStarted,
@@ -59,6 +60,7 @@ from js7es.domain.order.states import (
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import Cycle, Instruction, LockInstruction
+from js7es.domain.workflow_control import SKIPPED_DUE_TO_WORKFLOW_PATH_CONTROL
 
 if TYPE_CHECKING:
     from js7es.domain.state import ControllerState
@@ -93,9 +95,26 @@ def next_events(state: ControllerState, order_id: str, ctx: Context) -> list[Ord
     marked = _mark_events(step)
     if marked is not None:
         return marked
-    if order.is_suspended:
-        return []
+    if order.is_suspended or step.state.is_workflow_suspended(order.workflow_id.path):
+        return []  # JS7: a suspended workflow's orders take no step, whatever their state
+    skipped = _skipped(step, instruction)
+    if skipped is not None:
+        return skipped
     return _state_events(step, instruction)
+
+
+def _skipped(step: Step, instruction: Instruction) -> list[OrderEvent] | None:
+    """JS7's ifSkippedDueToWorkflowPathControlThenMove: a Fresh (when due) or Ready order at an
+    instruction whose label the operator skips moves past it (js7es.domain.workflow_control)."""
+    order = step.order
+    if instruction.label is None or instruction.label not in step.state.skipped_labels(order.workflow_id.path):
+        return None
+    fresh_and_due = isinstance(order.state, Fresh) and (
+        order.scheduled_for is None or order.scheduled_for <= step.ctx.now_ms
+    )
+    if not (fresh_and_due or isinstance(order.state, Ready)):
+        return None
+    return [OrderMoved(to=pos.next_of(order.position), reason=SKIPPED_DUE_TO_WORKFLOW_PATH_CONTROL)]
 
 
 def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:

@@ -23,6 +23,8 @@ from js7es.nodes.controller.notice_timer import NoticeTimer
 from js7es.nodes.engine import Engine, recover_state
 
 log = logging.getLogger(__name__)
+# Simple items the drivers send to the Agents when they change (besides what an order needs).
+_AGENT_ITEM_TYPES = frozenset({"SubagentItem", "WorkflowPathControl"})
 
 
 class ControllerCore:
@@ -91,7 +93,7 @@ class ControllerCore:
             if isinstance(s.event, (UnsignedSimpleItemAdded, ItemDeleted)):
                 items_changed = True
             if isinstance(s.event, (UnsignedSimpleItemAdded, UnsignedSimpleItemChanged)):
-                subagents_changed = subagents_changed or value_to_json(s.event.item).get("TYPE") == "SubagentItem"
+                subagents_changed = subagents_changed or value_to_json(s.event.item).get("TYPE") in _AGENT_ITEM_TYPES
             order = self.state.orders.get(s.key)
             if order is not None and order.attached is not None:
                 driver = self.drivers.get(order.attached.agent_path)

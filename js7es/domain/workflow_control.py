@@ -1,0 +1,81 @@
+"""The operator's controls of a workflow (JS7's WorkflowPathControl and WorkflowControl).
+
+A `WorkflowPathControl {path, suspended, skip, itemRevision}` is an unsigned simple item, one per
+workflow path, that only the ControlWorkflowPath command writes (UnsignedSimpleItemAdded, then
+UnsignedSimpleItemChanged with the next revision, as JS7). While `suspended`, the workflow's orders do
+not start their next instruction (JS7's EngineState.isSuspendedOrStopped: a Fresh order does not
+start or attach, a Ready order does not execute; what runs goes on until its step ends). An
+instruction whose label is in `skip` is stepped over by an order arriving there Fresh or Ready
+(OrderMoved with reason SkippedDueToWorkflowPathControl; JS7 skips any labelled instruction, not
+only jobs). The Controller attaches the item to its Agents, which hold the orders there alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from js7es.domain.problem import Problem, problem
+
+SKIPPED_DUE_TO_WORKFLOW_PATH_CONTROL = "SkippedDueToWorkflowPathControl"  # OrderMoved's reason (JS7's)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowPathControl:
+    path: str  # the workflow's path
+    suspended: bool = False
+    skip: frozenset[str] = frozenset()  # instruction labels
+    item_revision: int = 0
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"WorkflowPathControl:{self.path}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "TYPE": "WorkflowPathControl",
+            "path": self.path,
+            "suspended": self.suspended,
+            "skip": sorted(self.skip),
+            "itemRevision": self.item_revision,
+        }
+
+    def updated(self, *, suspend: bool | None, skip: Mapping[str, bool]) -> WorkflowPathControl:
+        """JS7's controlWorkflowPathExecutor: the next revision, `suspend` if given, labels skipped or not."""
+        labels = (self.skip - {label for label, on in skip.items() if not on}) | {
+            label for label, on in skip.items() if on
+        }
+        return with_raw(
+            WorkflowPathControl(
+                path=self.path,
+                suspended=self.suspended if suspend is None else suspend,
+                skip=frozenset(labels),
+                item_revision=self.item_revision + 1,
+            )
+        )
+
+
+def with_raw(control: WorkflowPathControl) -> WorkflowPathControl:
+    return WorkflowPathControl(
+        path=control.path,
+        suspended=control.suspended,
+        skip=control.skip,
+        item_revision=control.item_revision,
+        raw=control.to_json(),
+    )
+
+
+def parse_workflow_path_control(obj: Mapping[str, Any], path: str) -> WorkflowPathControl | Problem:
+    suspended = obj.get("suspended", False)
+    skip = obj.get("skip", [])
+    revision = obj.get("itemRevision", 0)
+    where = f"WorkflowPathControl:{path}"
+    if not isinstance(suspended, bool):
+        return problem("InvalidItem", f"{where}: suspended must be true or false", key=where)
+    if not isinstance(skip, list) or not all(isinstance(label, str) and label for label in skip):
+        return problem("InvalidItem", f"{where}: skip must be a list of labels", key=where)
+    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
+        return problem("InvalidItem", f"{where}: itemRevision must be an integer >= 0", key=where)
+    return with_raw(WorkflowPathControl(path=path, suspended=suspended, skip=frozenset(skip), item_revision=revision))

@@ -199,6 +199,21 @@ class UnsignedSimpleItemChanged(ItemEvent):
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UnsignedItemAdded(ItemEvent):
+    """An unsigned item that is not simple: a WorkflowControl (js7es.domain.workflow_control), per
+    workflow version."""
+
+    item: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnsignedItemChanged(ItemEvent):
+    item: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SignedItemAdded(ItemEvent):
     """A job resource (signed in JS7; js7es checks the deployer's permission instead, for now)."""
 

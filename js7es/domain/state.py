@@ -38,6 +38,8 @@ from js7es.domain.items import (
     SignedItemChanged,
     SimpleItem,
     SubagentItem,
+    UnsignedItemAdded,
+    UnsignedItemChanged,
     UnsignedSimpleItemAdded,
     UnsignedSimpleItemChanged,
     VersionAdded,
@@ -65,13 +67,13 @@ from js7es.domain.order.events import (
 from js7es.domain.order.new_orders import added_order, forked_children
 from js7es.domain.order.notice_apply import NOTICE_EVENTS
 from js7es.domain.order.order import Order
-from js7es.domain.order.states import ExpectingNotices, Forked, WaitingForLock
+from js7es.domain.order.states import ExpectingNotices, Forked, Fresh, Ready, WaitingForLock
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, value_to_json
 from js7es.domain.workflow.instructions import LockInstruction
 from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow, WorkflowId
-from js7es.domain.workflow_control import WorkflowPathControl
+from js7es.domain.workflow_control import WorkflowControl, WorkflowPathControl, normalized, parse_workflow_control
 
 
 class ControllerState:
@@ -91,6 +93,7 @@ class ControllerState:
         self.locks: dict[str, LockState] = {}
         self._locks_changed: set[str] = set()  # locks whose first waiting order may go now
         self.workflow_path_controls: dict[str, WorkflowPathControl] = {}  # by workflow path
+        self.workflow_controls: dict[WorkflowId, WorkflowControl] = {}  # breakpoints per workflow version
         self.agents: dict[str, AgentRefState] = {}  # the Controller's view of each Agent
         self.cluster: ClusterState = ClusterEmpty()
         self._orders_per_workflow: dict[WorkflowId, int] = {}  # kept with `orders`, for item deletion
@@ -125,6 +128,16 @@ class ControllerState:
     def skipped_labels(self, workflow_path: str) -> frozenset[str]:
         control = self.workflow_path_controls.get(workflow_path)
         return frozenset() if control is None else control.skip
+
+    def is_at_breakpoint(self, order: Order) -> bool:
+        """JS7's isOrderAtBreakpoint: Fresh or Ready, not resumed here, at a breakpoint of its version."""
+        control = self.workflow_controls.get(order.workflow_id)
+        return (
+            control is not None
+            and not order.is_resumed
+            and isinstance(order.state, (Fresh, Ready))
+            and normalized(order.position) in control.breakpoints
+        )
 
     def order_priority(self, order_id: str) -> int:
         order = self.orders.get(order_id)
@@ -347,6 +360,17 @@ class ControllerState:
                 return self._put_simple(item, adding=False)
             case ItemDeleted(key=item_key):
                 return self._delete_item(item_key)
+            case UnsignedItemAdded(item=item) | UnsignedItemChanged(item=item):
+                control = parse_workflow_control(value_to_json(item))
+                if isinstance(control, Problem):
+                    return control
+                wid = WorkflowId(control.workflow_path, control.version_id)
+                if wid not in self.workflows or (wid in self.workflow_controls) != isinstance(
+                    event, UnsignedItemChanged
+                ):
+                    return problem("InapplicableEvent", f"{type(event).__name__} for {control.key}")
+                self.workflow_controls[wid] = control
+                return None
         return problem("UnknownEvent", f"ControllerState cannot apply {type(event).__name__} (key {key!r})")
 
     def _put_simple(self, obj: Any, *, adding: bool) -> Problem | None:
@@ -388,6 +412,7 @@ class ControllerState:
                 if wid not in self.workflows or self.orders_using(wid):
                     return problem("InapplicableEvent", f"ItemDeleted {item_key}")
                 del self.workflows[wid]
+                self.workflow_controls.pop(wid, None)  # its breakpoints go with the version
                 if self.current_versions.get(wid.path) == wid.version_id:
                     del self.current_versions[wid.path]
                 return None
@@ -445,6 +470,8 @@ class ControllerState:
             yield {"TYPE": "SimpleItem", "item": dict(control.raw)}
         for wid in sorted(self.workflows, key=str):
             yield {"TYPE": "WorkflowItem", "item": dict(self.workflows[wid].raw)}
+        for wid in sorted(self.workflow_controls, key=str):
+            yield self.workflow_controls[wid].to_json()
         for agent_path in sorted(self.agents):
             yield codec.encode(self.agents[agent_path])
         for order_id in sorted(self.orders):
@@ -464,6 +491,11 @@ class ControllerState:
                 self.last_event_id = int(obj["lastEventId"])
                 self.versions = list(obj.get("versions", []))
                 self.current_versions = dict(obj.get("currentVersions", {}))
+            case "WorkflowControl":
+                control = parse_workflow_control(obj)
+                if isinstance(control, Problem):
+                    raise ValueError(f"Bad snapshot WorkflowControl: {control}")
+                self.workflow_controls[WorkflowId(control.workflow_path, control.version_id)] = control
             case "ClusterStateSnapshot":
                 self.cluster = codec.decode(obj["clusterState"], ClusterState)
             case "LockState":

@@ -96,8 +96,13 @@ class Simulator:
                 assert workflow is not None
                 instruction = workflow.instruction(order.position)
                 job = workflow.job_of(instruction) if instruction is not None else None
-                held = self.state.is_workflow_suspended(order.workflow_id.path) or (
-                    instruction is not None and instruction.label in self.state.skipped_labels(order.workflow_id.path)
+                held = (
+                    self.state.is_workflow_suspended(order.workflow_id.path)
+                    or self.state.is_at_breakpoint(order)
+                    or (
+                        instruction is not None
+                        and instruction.label in self.state.skipped_labels(order.workflow_id.path)
+                    )
                 )
                 if job is not None and job.agent_path == agent and not order.is_suspended and not held:
                     self._emit(order_id, OrderProcessingStarted(subagent_id=f"{agent}-subagent"))

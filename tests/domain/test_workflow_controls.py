@@ -7,14 +7,20 @@ from typing import Any
 
 from js7es.domain.commands import Decided
 from js7es.domain.commands.items import UpdateItems
-from js7es.domain.commands.orders import AnswerOrderPrompt
-from js7es.domain.commands.workflow_controls import ControlWorkflowPath
-from js7es.domain.items import UnsignedSimpleItemAdded, UnsignedSimpleItemChanged
+from js7es.domain.commands.orders import AnswerOrderPrompt, ResumeOrders
+from js7es.domain.commands.workflow_controls import ControlWorkflow, ControlWorkflowPath
+from js7es.domain.items import (
+    UnsignedItemAdded,
+    UnsignedItemChanged,
+    UnsignedSimpleItemAdded,
+    UnsignedSimpleItemChanged,
+)
 from js7es.domain.order import events as ev
 from js7es.domain.order import states as st
 from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
 from js7es.domain.value import value_from_json, value_to_json
+from js7es.domain.workflow.workflow import WorkflowId
 from js7es.domain.workflow_control import SKIPPED_DUE_TO_WORKFLOW_PATH_CONTROL
 from tests.domain.simulator import Simulator, succeed
 
@@ -230,3 +236,121 @@ def test_snapshot_and_replay_keep_the_control() -> None:
         assert replayed.apply_event(keyed.key, keyed.event) is None
     assert replayed == sim.state
     assert replayed.is_workflow_suspended("W") and replayed.skipped_labels("W") == {"LABEL"}
+
+
+# -- ControlWorkflow: breakpoints ------------------------------------------------------------------
+
+
+def breakpoints(sim: Simulator, wid: WorkflowId, add: tuple[Any, ...] = (), remove: tuple[Any, ...] = ()) -> Decided:
+    decided = sim.command(ControlWorkflow(workflow_id=wid, add_breakpoints=add, remove_breakpoints=remove))
+    assert isinstance(decided, Decided), decided
+    sim.run()
+    return decided
+
+
+def resume(sim: Simulator, order_id: str) -> None:
+    assert not isinstance(sim.command(ResumeOrders(order_ids=(order_id,))), Problem)
+    sim.run()
+
+
+def test_breakpoints_as_in_js7() -> None:
+    """JS7's ControlWorkflowBreakpointTest "Set some breakpoints": the exact event sequence."""
+    sim = Simulator()
+    sim.deploy(workflow("W", {"TYPE": "Prompt", "question": "'PROMPT'"}, JOB, JOB, JOB))
+    wid = WorkflowId("W", "v1")
+    decided = breakpoints(sim, wid, add=((0,), (1,)))
+    assert isinstance(decided.events[0].event, UnsignedItemAdded)
+    assert item_of_unsigned(decided) == {
+        "TYPE": "WorkflowControl",
+        "id": {"path": "W", "versionId": "v1"},
+        "breakpoints": [[0], [1]],
+        "itemRevision": 0,
+    }
+    sim.add_order("A", "W", delete_when_terminated=True)
+    sim.run()
+    assert sim.state.orders["A"].is_suspended
+    resume(sim, "A")
+    assert isinstance(sim.state.orders["A"].state, st.Prompting)
+    assert not isinstance(sim.command(AnswerOrderPrompt(order_id="A")), Problem)
+    sim.run()
+    decided = breakpoints(sim, wid, add=((3,),))
+    assert isinstance(decided.events[0].event, UnsignedItemChanged)
+    assert item_of_unsigned(decided)["breakpoints"] == [[0], [1], [3]]
+    assert item_of_unsigned(decided)["itemRevision"] == 1
+    resume(sim, "A")
+    assert sim.state.orders["A"].is_suspended and sim.state.orders["A"].position == (3,)
+    resume(sim, "A")
+    assert sim.events_of("A") == [
+        "OrderAdded",
+        "OrderSuspended",
+        "OrderResumed",
+        "OrderStarted",
+        "OrderPrompted",
+        "OrderPromptAnswered",
+        "OrderMoved",
+        "OrderSuspended",
+        "OrderResumed",
+        "OrderAttachable",
+        "OrderAttached",
+        "OrderProcessingStarted",
+        "OrderProcessed",
+        "OrderMoved",
+        "OrderProcessingStarted",
+        "OrderProcessed",
+        "OrderMoved",
+        "OrderDetachable",
+        "OrderDetached",
+        "OrderSuspended",
+        "OrderResumed",
+        "OrderAttachable",
+        "OrderAttached",
+        "OrderProcessingStarted",
+        "OrderProcessed",
+        "OrderMoved",
+        "OrderDetachable",
+        "OrderDetached",
+        "OrderFinished",
+        "OrderDeleted",
+    ]
+    decided = breakpoints(sim, wid, add=((3,),), remove=((1,),))
+    assert item_of_unsigned(decided)["breakpoints"] == [[0], [3]]
+    assert item_of_unsigned(decided)["itemRevision"] == 2
+
+
+def test_breakpoint_in_a_try_block_holds_in_every_round() -> None:
+    """JS7's "Breakpoint in a Try block": a breakpoint at [1,"try",0] holds the order at [1,"try+0",0]."""
+    sim = Simulator()
+    sim.deploy(workflow("W", JOB, {"TYPE": "Try", "try": {"instructions": [JOB]}, "catch": {"instructions": [JOB]}}))
+    wid = WorkflowId("W", "v1")
+    breakpoints(sim, wid, add=((1, "try", 0),))
+    sim.add_order("A", "W")
+    sim.run()
+    order = sim.state.orders["A"]
+    assert order.is_suspended and order.position[0] == 1 and str(order.position[1]).startswith("try")
+    resume(sim, "A")
+    assert isinstance(sim.state.orders["A"].state, st.Finished)
+
+
+def test_breakpoint_refusals_snapshot_and_replay() -> None:
+    sim = Simulator()
+    sim.deploy(workflow("W", JOB))
+    unknown = sim.command(ControlWorkflow(workflow_id=WorkflowId("W", "v9"), add_breakpoints=((0,),)))
+    assert isinstance(unknown, Problem) and unknown.code == "UnknownItem"
+    bad = sim.command(ControlWorkflow(workflow_id=WorkflowId("W", "v1"), add_breakpoints=((7, "then", 0),)))
+    assert isinstance(bad, Problem) and bad.code == "InvalidPosition"
+    breakpoints(sim, WorkflowId("W", "v1"), add=((0,),))
+    sim.add_order("A", "W")
+    sim.run()
+    restored = ControllerState.from_snapshot(list(sim.state.snapshot_objects()))
+    assert restored == sim.state
+    assert restored.workflow_controls == sim.state.workflow_controls
+    replayed = ControllerState()
+    for keyed in sim.log:
+        assert replayed.apply_event(keyed.key, keyed.event) is None
+    assert replayed == sim.state
+
+
+def item_of_unsigned(decided: Decided) -> dict[str, Any]:
+    event = decided.events[0].event
+    assert isinstance(event, (UnsignedItemAdded, UnsignedItemChanged))
+    return dict(value_to_json(event.item))

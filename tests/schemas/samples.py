@@ -18,6 +18,8 @@ from js7es.domain.items import (
     ItemDeleted,
     SignedItemAdded,
     SignedItemChanged,
+    UnsignedItemAdded,
+    UnsignedItemChanged,
     UnsignedSimpleItemAdded,
     UnsignedSimpleItemChanged,
     VersionAdded,
@@ -76,6 +78,14 @@ RICH_VALUES: dict[str, Any] = {
     "nothing": None,
 }
 
+# JS7's UnsignedItemEventTest: the breakpoints of one workflow version
+WORKFLOW_CONTROL_JSON: dict[str, Any] = {
+    "TYPE": "WorkflowControl",
+    "id": {"path": "/daily/ProcessInvoices", "versionId": "2024-11-25#1"},
+    "breakpoints": ((0,), (1, "then", 0)),  # a Value: JSON arrays are tuples
+    "itemRevision": 0,
+}
+
 ORDER = Order(
     id="invoices-2024-11-25",
     workflow_id=WORKFLOW_ID,
@@ -98,6 +108,7 @@ ORDER = Order(
     mark_on_agent=True,
     force_admission=True,
     priority=-20000,
+    is_resumed=True,
 )
 
 # 2024-11-25, a day from 06:00 Europe/Berlin: the third cycle of the second period of scheme 1
@@ -216,6 +227,11 @@ EVENT_SAMPLES: dict[str, Event] = {
     "ClusterSwitchedOver": c.ClusterSwitchedOver(activated_id="Backup"),
     "ClusterActiveNodeShutDown": c.ClusterActiveNodeShutDown(),
     "ClusterActiveNodeRestarted": c.ClusterActiveNodeRestarted(),
+    # ControlWorkflow's item (added last: the samples' EventIds follow their order)
+    "UnsignedItemAdded": UnsignedItemAdded(item=WORKFLOW_CONTROL_JSON),
+    "UnsignedItemChanged": UnsignedItemChanged(
+        item={**WORKFLOW_CONTROL_JSON, "breakpoints": ((1, "then", 0),), "itemRevision": 1}
+    ),
 }
 
 # The nested records (types.avsc): one instance each, carried inside an OrderAttachedToAgent.

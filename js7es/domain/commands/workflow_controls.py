@@ -1,5 +1,6 @@
 """ControlWorkflowPath: suspend or resume a workflow, skip or unskip its instructions by label (JS7's
-controlWorkflowPathExecutor; the item is js7es.domain.workflow_control.WorkflowPathControl)."""
+controlWorkflowPathExecutor); ControlWorkflow: breakpoints of one workflow version (JS7's
+controlWorkflowExecutor). The items are in js7es.domain.workflow_control."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ from typing import TYPE_CHECKING
 from js7es.domain import codec
 from js7es.domain.commands.base import Command, Decided, handles
 from js7es.domain.event import NO_KEY, KeyedEvent
-from js7es.domain.items import UnsignedSimpleItemAdded, UnsignedSimpleItemChanged
+from js7es.domain.items import (
+    UnsignedItemAdded,
+    UnsignedItemChanged,
+    UnsignedSimpleItemAdded,
+    UnsignedSimpleItemChanged,
+)
 from js7es.domain.order.context import Context
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import value_from_json
-from js7es.domain.workflow_control import WorkflowPathControl
+from js7es.domain.workflow.position import Position
+from js7es.domain.workflow.workflow import WorkflowId
+from js7es.domain.workflow_control import WorkflowControl, WorkflowPathControl, normalized
 
 if TYPE_CHECKING:
     from js7es.domain.state import ControllerState
@@ -45,4 +53,39 @@ def control_workflow_path(state: ControllerState, command: ControlWorkflowPath, 
     event = UnsignedSimpleItemAdded(item=raw) if existing is None else UnsignedSimpleItemChanged(item=raw)
     # The workflow's orders may go on (resumed, a label no longer or newly skipped): follow them all.
     touched = tuple(sorted(o.id for o in state.orders.values() if o.workflow_id.path == path))
+    return Decided(events=(KeyedEvent(NO_KEY, event),), touched_orders=touched)
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControlWorkflow(Command):
+    workflow_id: WorkflowId
+    add_breakpoints: tuple[Position, ...] = ()
+    remove_breakpoints: tuple[Position, ...] = ()
+
+
+@handles(ControlWorkflow)
+def control_workflow(state: ControllerState, command: ControlWorkflow, ctx: Context) -> Decided | Problem:
+    wid = command.workflow_id
+    workflow = state.workflows.get(wid)
+    if workflow is None:
+        return problem("UnknownItem", f"Unknown Workflow:{wid}", key=f"Workflow:{wid}")
+    valid = {normalized(p) for p, _ in workflow.positions()}  # a try block's breakpoint holds in every round
+    for position in command.add_breakpoints:
+        if normalized(tuple(position)) not in valid:
+            return problem("InvalidPosition", f"Workflow:{wid} has no position {list(position)}", workflow=str(wid))
+    existing = state.workflow_controls.get(wid)
+    breakpoints = existing.breakpoints if existing is not None else frozenset()
+    breakpoints = (breakpoints - {normalized(tuple(p)) for p in command.remove_breakpoints}) | {
+        normalized(tuple(p)) for p in command.add_breakpoints
+    }
+    item = WorkflowControl(
+        workflow_path=wid.path,
+        version_id=wid.version_id,
+        breakpoints=breakpoints,
+        item_revision=0 if existing is None else existing.item_revision + 1,
+    )
+    raw = value_from_json(item.to_json())
+    event = UnsignedItemAdded(item=raw) if existing is None else UnsignedItemChanged(item=raw)
+    touched = tuple(sorted(o.id for o in state.orders.values() if o.workflow_id == wid))
     return Decided(events=(KeyedEvent(NO_KEY, event),), touched_orders=touched)

@@ -131,6 +131,15 @@ def _detached_or_attached(order: Order) -> bool:
 
 
 def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
+    applied = _apply_order(order, event)
+    if isinstance(event, OrderResumed):
+        return applied.updated(is_resumed=True) if isinstance(applied, Order) else applied
+    if order.is_resumed and isinstance(applied, Order) and applied.position != order.position:
+        return applied.updated(is_resumed=False)  # JS7: a move ends the pass over a breakpoint
+    return applied
+
+
+def _apply_order(order: Order, event: OrderEvent) -> Order | Problem:
     s = order.state
     if isinstance(event, NOTICE_EVENTS):
         applied = apply_notice_event(order, event)

@@ -95,7 +95,11 @@ def next_events(state: ControllerState, order_id: str, ctx: Context) -> list[Ord
     marked = _mark_events(step)
     if marked is not None:
         return marked
-    if order.is_suspended or step.state.is_workflow_suspended(order.workflow_id.path):
+    if order.is_suspended:
+        return []
+    if step.state.is_at_breakpoint(order):  # JS7: suspended at the Controller
+        return [OrderSuspended()] if ctx.at_controller else [OrderDetachable()]
+    if step.state.is_workflow_suspended(order.workflow_id.path):
         return []  # JS7: a suspended workflow's orders take no step, whatever their state
     skipped = _skipped(step, instruction)
     if skipped is not None:

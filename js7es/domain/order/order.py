@@ -87,6 +87,7 @@ class Order:
     mark_on_agent: bool = False  # the mark has been passed to the Agent
     force_admission: bool = False  # JS7's forceAdmission: the jobs' admission times do not hold for it
     priority: int | None = None  # JS7 2.7's priority (None: the default 0): higher goes first at a lock
+    is_resumed: bool = False  # JS7's isResumed: resumed here, it passes a breakpoint once (until it moves)
 
     @property
     def is_terminal(self) -> bool:
@@ -161,4 +162,5 @@ def forked_child(parent: Order, child_id: str, branch_id: str) -> Order:
         mark_on_agent=False,
         delete_when_terminated=False,
         scheduled_for=None,
+        is_resumed=False,
     )

@@ -172,6 +172,7 @@ class JobRunner:
             or order.is_suspended
             or order.mark is not None
             or self.state.is_workflow_suspended(order.workflow_id.path)  # the Controller's ControlWorkflowPath
+            or self.state.is_at_breakpoint(order)  # it goes back to the Controller, which suspends it
         ):
             return None
         found = self._job_here(order)

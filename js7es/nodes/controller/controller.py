@@ -12,7 +12,13 @@ from js7es.domain.commands import Command, Decided
 from js7es.domain.commands.items import UpdateItems
 from js7es.domain.commands.orders import AddOrders, FreshOrder
 from js7es.domain.event import Stamped
-from js7es.domain.items import ItemDeleted, UnsignedSimpleItemAdded, UnsignedSimpleItemChanged
+from js7es.domain.items import (
+    ItemDeleted,
+    UnsignedItemAdded,
+    UnsignedItemChanged,
+    UnsignedSimpleItemAdded,
+    UnsignedSimpleItemChanged,
+)
 from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
 from js7es.domain.value import Value, value_to_json
@@ -92,6 +98,8 @@ class ControllerCore:
         for s in stamped:
             if isinstance(s.event, (UnsignedSimpleItemAdded, ItemDeleted)):
                 items_changed = True
+            if isinstance(s.event, (UnsignedItemAdded, UnsignedItemChanged)):  # a WorkflowControl
+                subagents_changed = True
             if isinstance(s.event, (UnsignedSimpleItemAdded, UnsignedSimpleItemChanged)):
                 subagents_changed = subagents_changed or value_to_json(s.event.item).get("TYPE") in _AGENT_ITEM_TYPES
             order = self.state.orders.get(s.key)

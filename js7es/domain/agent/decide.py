@@ -42,6 +42,7 @@ class AgentContext:
 class AgentDecided:
     events: tuple[KeyedEvent, ...] = ()
     reply: Mapping[str, Any] = field(default_factory=lambda: dict(ACCEPTED))
+    touched_orders: tuple[str, ...] = ()  # orders that may go on now (a workflow resumed, a job unskipped)
 
 
 Handler = Callable[[AgentState, Any, AgentContext], AgentDecided | Problem]
@@ -120,7 +121,22 @@ def _attach_items(state: AgentState, c: cmd.AttachItems, ctx: AgentContext) -> A
         if bad is not None:
             return bad
         events.append(keyed)
-    return AgentDecided(events=tuple(events))
+    controlled = {_controlled_path(item) for item in c.items} - {None}
+    touched = tuple(sorted(o.id for o in state.orders.values() if o.workflow_id.path in controlled))
+    return AgentDecided(events=tuple(events), touched_orders=touched)
+
+
+def _controlled_path(item: Any) -> str | None:
+    """The workflow path a WorkflowPathControl or WorkflowControl controls (js7es.domain.workflow_control)."""
+    if not isinstance(item, Mapping):
+        return None
+    match item.get("TYPE"):
+        case "WorkflowPathControl":
+            return str(item.get("path"))
+        case "WorkflowControl":
+            ident = item.get("id")
+            return str(ident.get("path")) if isinstance(ident, Mapping) else None
+    return None
 
 
 @_handles(cmd.AttachOrder)

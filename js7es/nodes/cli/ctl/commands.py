@@ -146,6 +146,22 @@ def answer_prompt(client: ControllerClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def control_workflow_path(client: ControllerClient, args: argparse.Namespace) -> int:
+    """suspend-workflow, resume-workflow, skip-job, unskip-job: JS7's ControlWorkflowPath."""
+    command: dict[str, Any] = {"TYPE": "ControlWorkflowPath", "workflowPath": args.workflow}
+    match args.control:
+        case "suspend" | "resume":
+            command["suspend"] = args.control == "suspend"
+            done = f"{'Suspended' if args.control == 'suspend' else 'Resumed'} the workflow {args.workflow}"
+        case _:
+            command["skip"] = {args.label: args.control == "skip"}
+            done = f"{'Skipping' if args.control == 'skip' else 'No longer skipping'} {args.label} in {args.workflow}"
+    client.login()
+    client.command(command)
+    print(done)
+    return 0
+
+
 def notice_id(args: argparse.Namespace) -> list[str]:
     """JS7's NoticeId: [board, key?] or, in a daily plan, ["DailyPlan", date, board, key?]."""
     plan = ["DailyPlan", args.plan] if args.plan else []

@@ -65,6 +65,7 @@ MOVABLE = frozenset({st.Fresh, st.Ready, st.Processed, st.ProcessingKilled, st.S
 CANCELLABLE = NONTERMINAL - {st.Processing, st.Forked, st.WaitingForLock}  # a waiting order is reset first
 RELEASING = NONTERMINAL - {st.Fresh, st.Processing, st.Forked, st.WaitingForLock}
 SUSPENDABLE = frozenset({st.Fresh, st.Ready, st.ProcessingKilled, st.Failed})
+GO_COMMANDABLE = frozenset({st.DelayingRetry, st.Sleeping, st.BetweenCycles})
 
 Cells = frozenset[tuple[type[st.OrderState], str]]
 
@@ -145,6 +146,9 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
     # applied to orders in a lock's block, see IN_LOCK
     (ev.OrderLocksReleased(lock_paths=("L",)), cells(RELEASING, DETACHED), None),
     (ev.OrderPriorityChanged(priority=7), cells(NONTERMINAL, ALL_V), None),
+    # GoOrder: an order waiting for a time (BASE has no scheduledFor: its Fresh state is not such a wait)
+    (ev.OrderGoMarked(position=(0,)), cells(GO_COMMANDABLE, frozenset({"A"})), None),
+    (ev.OrderGoes(), cells(GO_COMMANDABLE, DETACHED_OR_ATTACHED), None),
     (
         ev.OrderCyclingPrepared(cycle_state=CycleState(end=9, index=1, next=7)),
         cells(frozenset({st.Ready, st.BetweenCycles}), DETACHED_OR_ATTACHED - {"S"}),

@@ -65,3 +65,33 @@ def test_suspend_resume_and_skip(topology: Topology) -> None:
     moves = [(e["to"], e.get("reason")) for e in events if e.get("Key") == "skipping" and e["TYPE"] == "OrderMoved"]
     assert moves == [([1], None), ([2], "SkippedDueToWorkflowPathControl")]
     assert topology.order_events(events, "skipping")[-1] == "OrderFinished"
+
+
+def test_go_order_on_the_agent_as_in_js7(topology: Topology) -> None:
+    """JS7's AddOrderTest: a scheduled order on its Agent is marked on the Controller (OrderGoMarked), the
+    mark goes to the Agent, which lets it go (OrderGoes, OrderStarted)."""
+    w = workflow("w", execute("J"), J=shell("true\n"))
+    assert topology.deploy(w, version="1").status_code == 200
+    far = int(time.time() * 1000) + 100 * 365 * 24 * 3600 * 1000
+    assert topology.add_order("later", "w", scheduledFor=far, deleteWhenTerminated=True).status_code == 201
+    topology.wait_for(lambda es: "OrderAttached" in topology_events(es, "later"))
+    response = topology.command({"TYPE": "GoOrder", "orderId": "later", "position": [0]})
+    assert response.status_code == 200, response.text
+    events = topology.wait_for(lambda es: "OrderDeleted" in topology_events(es, "later"))
+    assert [n for n in topology_events(events, "later") if n not in ("OrderStdoutWritten", "OrderStderrWritten")] == [
+        "OrderAdded",
+        "OrderAttachable",
+        "OrderAttached",
+        "OrderGoMarked",
+        "OrderGoes",
+        "OrderStarted",
+        "OrderProcessingStarted",
+        "OrderProcessed",
+        "OrderMoved",
+        "OrderDetachable",
+        "OrderDetached",
+        "OrderFinished",
+        "OrderDeleted",
+    ]
+    wrong = topology.command({"TYPE": "GoOrder", "orderId": "later", "position": [0]})
+    assert wrong.status_code == 404 and wrong.json()["code"] == "UnknownOrder"

@@ -448,3 +448,13 @@ def test_suspend_and_resume_a_workflow_skip_and_unskip_a_job(
     c2 = [e for e in events.seen if e.get("Key") == "c2"]
     assert "".join(e["chunk"] for e in c2 if e["TYPE"] == "OrderStdoutWritten") == "skipped\nran\n"
     assert failing(run(*where, "suspend-workflow", "no-such-workflow"), 1).startswith("UnknownItem: ")
+
+
+def test_go_lets_a_sleeping_order_go_on(where: list[str], deployed: None, events: Events, tmp_path: Path) -> None:
+    napping = {"instructions": [{"TYPE": "Sleep", "duration": "3600"}]}
+    ctl(where, "deploy", str(write(tmp_path, "napping.workflow.json", napping)))
+    ctl(where, "add-order", "napping", "--id", "nap")
+    events.wait_for("nap", "OrderSleeping")
+    assert ctl(where, "go", "nap").stdout.strip() == "nap goes on"
+    assert events.wait_for("nap", *TERMINATED)[-3:] == ["OrderGoes", "OrderMoved", "OrderFinished"]
+    assert failing(run(*where, "go", "nap"), 1).startswith("GoOrderInapplicable: ")

@@ -31,7 +31,7 @@ from js7es.domain.lock import LockDemand
 from js7es.domain.order import events as e
 from js7es.domain.order import states as s
 from js7es.domain.order.cycle import CycleState
-from js7es.domain.order.order import Attachment, Cancelling, HistoricOutcome, Order, Resuming, Suspending
+from js7es.domain.order.order import Attachment, Cancelling, Going, HistoricOutcome, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Caught, Disrupted, Failed, Killed, Succeeded, TimedOut
 from js7es.domain.workflow.workflow import WorkflowId
 
@@ -232,6 +232,9 @@ EVENT_SAMPLES: dict[str, Event] = {
     "UnsignedItemChanged": UnsignedItemChanged(
         item={**WORKFLOW_CONTROL_JSON, "breakpoints": ((1, "then", 0),), "itemRevision": 1}
     ),
+    # GoOrder
+    "OrderGoMarked": e.OrderGoMarked(position=(0, "try+1", 0)),
+    "OrderGoes": e.OrderGoes(),
 }
 
 # The nested records (types.avsc): one instance each, carried inside an OrderAttachedToAgent.
@@ -250,6 +253,7 @@ TYPE_SAMPLES: dict[str, Any] = {
     "Cancelling": Cancelling(mode="FreshOnly", kill=True, kill_immediately=True),
     "Suspending": Suspending(kill=True, kill_immediately=True, reset_state=True),
     "Resuming": Resuming(position=(7, "then+2", 1), as_succeeded=True, restart_killed_job=True),
+    "Going": Going(position=(0, "try+1", 0)),
     "Fresh": s.Fresh(),
     "Ready": s.Ready(),
     "Processing": s.Processing(subagent_id="subagent-2"),

@@ -22,7 +22,7 @@ from js7es.domain.agent.agent_state import AgentState
 from js7es.domain.agent.events import AgentDedicatedToController, ItemAttachedToMe
 from js7es.domain.event import NO_KEY, KeyedEvent
 from js7es.domain.order.events import OrderAttachedToAgent, OrderDetached, mark_event
-from js7es.domain.order.order import Attachment, Cancelling, Resuming, Suspending
+from js7es.domain.order.order import Attachment, Cancelling, Going, Resuming, Suspending
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import value_from_json
 
@@ -166,10 +166,12 @@ def _mark_order(state: AgentState, c: cmd.MarkOrder, ctx: AgentContext) -> Agent
     order = state.orders.get(c.order_id)
     if order is None or order.mark == c.mark or order.is_terminal:
         return AgentDecided()
-    if not isinstance(c.mark, (Cancelling, Suspending, Resuming)):
+    if not isinstance(c.mark, (Cancelling, Suspending, Resuming, Going)):
         return problem("InvalidMark", f"Unknown mark {type(c.mark).__name__}")
     if isinstance(c.mark, Resuming) and not isinstance(order.mark, Suspending):
         return AgentDecided()
+    if isinstance(c.mark, Going) and not order.is_go_commandable(c.mark.position):
+        return AgentDecided()  # it went on meanwhile: the mark came too late (JS7 ignores it too)
     return AgentDecided(events=(KeyedEvent(c.order_id, mark_event(c.mark)),))
 
 

@@ -32,6 +32,8 @@ from js7es.domain.order.events import (
     OrderFailedInFork,
     OrderFinished,
     OrderForked,
+    OrderGoes,
+    OrderGoMarked,
     OrderJoined,
     OrderLocksAcquired,
     OrderLocksQueued,
@@ -57,7 +59,7 @@ from js7es.domain.order.events import (
     OrderSuspensionMarkedOnAgent,
 )
 from js7es.domain.order.notice_apply import NOTICE_EVENTS, apply_notice_event
-from js7es.domain.order.order import Attachment, Cancelling, Order, Resuming, Suspending
+from js7es.domain.order.order import Attachment, Cancelling, Going, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Killed, Succeeded
 from js7es.domain.order.states import (
     BetweenCycles,
@@ -300,6 +302,13 @@ def _apply_order(order: Order, event: OrderEvent) -> Order | Problem:
         case OrderPriorityChanged(priority=priority):
             if not isinstance(s, _TERMINAL):
                 return order.updated(priority=priority or None)
+        case OrderGoMarked(position=position):  # JS7: only for an order on an Agent
+            attached = order.attached is not None and order.attached.kind == "Attached"
+            if attached and order.is_go_commandable(position):
+                return order.updated(mark=Going(position=position), mark_on_agent=False)
+        case OrderGoes():
+            if order.is_go_commandable():
+                return order.updated(mark=None) if isinstance(order.mark, Going) else order
         case OrderStateReset():
             if isinstance(s, _RESETTABLE):
                 return order.updated(state=Ready(), mark=None)

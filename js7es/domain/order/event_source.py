@@ -38,7 +38,8 @@ from js7es.domain.order.executors.lock import (
 )
 from js7es.domain.order.executors.notices import expecting_notices, leave_notice_blocks
 from js7es.domain.order.executors.step import Step
-from js7es.domain.order.order import Cancelling, Order, Resuming, Suspending
+from js7es.domain.order.go import go_events
+from js7es.domain.order.order import Cancelling, Going, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Killed
 from js7es.domain.order.states import (
     BetweenCycles,
@@ -194,6 +195,8 @@ def _mark_events(step: Step) -> list[OrderEvent] | None:
             if reset_state and isinstance(state, resettable):  # JS7's IsResettable
                 return [OrderStateReset(), OrderSuspended()] if at_controller else [OrderDetachable()]
             return None
+        case Going(position=position):  # JS7: on the Agent, as soon as the mark arrives
+            return go_events(order) if order.is_go_commandable(position) else None
         case Resuming(position=position, as_succeeded=as_succeeded, restart_killed_job=restart):
             if not at_controller:
                 return None

@@ -9,12 +9,15 @@ from js7es.domain import codec
 from js7es.domain.order.outcome import Outcome
 from js7es.domain.order.states import (
     TERMINAL,
+    BetweenCycles,
     Broken,
+    DelayingRetry,
     Failed,
     Fresh,
     OrderState,
     Processing,
     Ready,
+    Sleeping,
 )
 from js7es.domain.value import NamedValues
 from js7es.domain.workflow.position import Position
@@ -71,6 +74,14 @@ class Resuming(OrderMark):
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Going(OrderMark):
+    """GoOrder for an order on an Agent (JS7's OrderMark.Go): it goes on where it waits at `position`."""
+
+    position: Position
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Order:
     id: str
     workflow_id: WorkflowId
@@ -104,6 +115,16 @@ class Order:
     def is_attached_to(self, agent_path: str) -> bool:
         attached = self.attached
         return attached is not None and attached.kind == "Attached" and attached.agent_path == agent_path
+
+    def is_go_commandable(self, position: Position | None = None) -> bool:
+        """JS7's isGoCommandable: waiting for a time (a scheduled Fresh order, a retry's delay, a sleep,
+        the next cycle), at `position` when given."""
+        on_the_way = self.attached is not None and self.attached.kind != "Attached"
+        waiting = isinstance(self.state, (DelayingRetry, Sleeping)) or (
+            isinstance(self.state, BetweenCycles) and self.state.cycle_state is not None
+        )
+        fresh_scheduled = isinstance(self.state, Fresh) and self.scheduled_for is not None
+        return not on_the_way and (waiting or fresh_scheduled) and (position is None or self.position == position)
 
     @property
     def is_started(self) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from js7es.domain.commands import Command
-from js7es.domain.commands.change_order import ChangeOrder
+from js7es.domain.commands.change_order import ChangeOrder, GoOrder
 from js7es.domain.commands.orders import (
     AddOrders,
     AnswerOrderPrompt,
@@ -256,6 +256,11 @@ def command(obj: Any) -> Command | ReleaseEvents | str:
         case "ChangeOrder":
             o = _object(obj, where, {"orderId"}, {"priority"})
             return ChangeOrder(order_id=_string(o, "orderId", where), priority=_priority(o, where))
+        case "GoOrder":
+            o = _object(obj, where, {"orderId", "position"}, set())
+            position = _position(o, "position", where)
+            assert position is not None  # required above
+            return GoOrder(order_id=_string(o, "orderId", where), position=position)
         case "DeleteOrdersWhenTerminated":
             o = _object(obj, where, {"orderIds"}, set())
             return DeleteOrdersWhenTerminated(order_ids=_strings(o, "orderIds", where))

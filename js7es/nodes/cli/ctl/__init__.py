@@ -116,6 +116,11 @@ def register(sub: Subparsers) -> None:
     answer.add_argument("id", metavar="ID")
     answer.set_defaults(action="answer_prompt")
 
+    go = sub.add_parser("go", help="let an order waiting for a time (scheduled, retry delay, sleep, cycle) go on now")
+    go.add_argument("id", metavar="ID")
+    go.add_argument("--position", metavar="JSON", help="where it waits (default: where it is now)")
+    go.set_defaults(action="go_order")
+
     for name, control, text in (
         ("suspend-workflow", "suspend", "suspend a workflow: its orders stop before their next instruction"),
         ("resume-workflow", "resume", "resume a suspended workflow"),

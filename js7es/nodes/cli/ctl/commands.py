@@ -146,6 +146,22 @@ def answer_prompt(client: ControllerClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def go_order(client: ControllerClient, args: argparse.Namespace) -> int:
+    """GoOrder at the order's position (JS7 asks for it, so that a go meant for one wait ends no other)."""
+    client.login()
+    if args.position is not None:
+        try:
+            position = json.loads(args.position)
+        except ValueError:
+            raise usage_error(f'--position {args.position!r}: expected JSON like [1, "then", 0]') from None
+        position = [position] if isinstance(position, int) else position
+    else:
+        position = client.get("/order/" + urllib.parse.quote(args.id, safe=""))["position"]
+    client.command({"TYPE": "GoOrder", "orderId": args.id, "position": position})
+    print(f"{args.id} goes on")
+    return 0
+
+
 def control_workflow_path(client: ControllerClient, args: argparse.Namespace) -> int:
     """suspend-workflow, resume-workflow, skip-job, unskip-job: JS7's ControlWorkflowPath."""
     command: dict[str, Any] = {"TYPE": "ControlWorkflowPath", "workflowPath": args.workflow}

@@ -63,6 +63,7 @@ from js7es.domain.order.events import (
     OrderLocksReleased,
     OrderPriorityChanged,
     OrderStateReset,
+    OrderTransferred,
 )
 from js7es.domain.order.new_orders import added_order, forked_children
 from js7es.domain.order.notice_apply import NOTICE_EVENTS
@@ -316,6 +317,12 @@ class ControllerState:
                     self._remove_order(child_id)
             case OrderDeleted():
                 self._remove_order(order_id)
+                return None
+            case OrderTransferred(workflow_position=to):
+                if to.workflow_id not in self.workflows:
+                    return problem("UnknownItem", f"Unknown workflow {to.workflow_id}")
+                self._remove_order(order_id)  # counted again under its new version
+                self._put_order(updated)
                 return None
         if isinstance(event, (*NOTICE_EVENTS, OrderCancelled, OrderStateReset)):
             result = self._apply_to_boards(order, event)

@@ -149,6 +149,11 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
     # GoOrder: an order waiting for a time (BASE has no scheduledFor: its Fresh state is not such a wait)
     (ev.OrderGoMarked(position=(0,)), cells(GO_COMMANDABLE, frozenset({"A"})), None),
     (ev.OrderGoes(), cells(GO_COMMANDABLE, DETACHED_OR_ATTACHED), None),
+    (  # TransferOrders checks the rest
+        ev.OrderTransferred(workflow_position=ev.WorkflowPosition(workflow_id=WorkflowId("W", "2"), position=(0,))),
+        cells(ALL, DETACHED),
+        None,
+    ),
     (
         ev.OrderCyclingPrepared(cycle_state=CycleState(end=9, index=1, next=7)),
         cells(frozenset({st.Ready, st.BetweenCycles}), DETACHED_OR_ATTACHED - {"S"}),

@@ -458,3 +458,32 @@ def test_go_lets_a_sleeping_order_go_on(where: list[str], deployed: None, events
     assert ctl(where, "go", "nap").stdout.strip() == "nap goes on"
     assert events.wait_for("nap", *TERMINATED)[-3:] == ["OrderGoes", "OrderMoved", "OrderFinished"]
     assert failing(run(*where, "go", "nap"), 1).startswith("GoOrderInapplicable: ")
+
+
+def test_transfer_moves_orders_to_the_current_version(
+    where: list[str], deployed: None, events: Events, tmp_path: Path
+) -> None:
+    first = {"instructions": [{"TYPE": "Prompt", "question": "'Go on?'"}]}
+    ctl(where, "deploy", str(write(tmp_path, "moving.workflow.json", first)))
+    ctl(where, "add-order", "moving", "--id", "mover")
+    events.wait_for("mover", "OrderPrompted")
+    old = loads(ctl(where, "show", "mover").stdout)["workflowId"]
+    second = {
+        "instructions": [
+            {"TYPE": "Prompt", "question": "'Go on?'"},
+            {"TYPE": "Execute.Anonymous", "job": shell("echo new\n")},
+        ]
+    }
+    ctl(where, "deploy", str(write(tmp_path, "moving.workflow.json", second)))
+    version = f"moving~{old['versionId']}"
+    assert ctl(where, "transfer", version).stdout.strip() == (
+        f"Transferred the orders of {version} to the current version of moving"
+    )
+    events.wait_for("mover", "OrderTransferred")
+    assert loads(ctl(where, "show", "mover").stdout)["workflowId"]["versionId"] != old["versionId"]
+    ctl(where, "answer", "mover")
+    assert events.wait_for("mover", *TERMINATED)[-1] == "OrderFinished"
+    out = "".join(e["chunk"] for e in events.seen if e.get("Key") == "mover" and e["TYPE"] == "OrderStdoutWritten")
+    assert out == "new\n"
+    assert failing(run(*where, "transfer", version), 1).startswith("UnknownItem: ")  # the old version is gone
+    assert failing(run(*where, "transfer", "moving"), 2).startswith("'moving': expected")

@@ -235,6 +235,12 @@ EVENT_SAMPLES: dict[str, Event] = {
     # GoOrder
     "OrderGoMarked": e.OrderGoMarked(position=(0, "try+1", 0)),
     "OrderGoes": e.OrderGoes(),
+    # TransferOrders
+    "OrderTransferred": e.OrderTransferred(
+        workflow_position=e.WorkflowPosition(
+            workflow_id=WorkflowId("/daily/ProcessInvoices", "2024-11-25#2"), position=(2,)
+        )
+    ),
 }
 
 # The nested records (types.avsc): one instance each, carried inside an OrderAttachedToAgent.
@@ -254,6 +260,7 @@ TYPE_SAMPLES: dict[str, Any] = {
     "Suspending": Suspending(kill=True, kill_immediately=True, reset_state=True),
     "Resuming": Resuming(position=(7, "then+2", 1), as_succeeded=True, restart_killed_job=True),
     "Going": Going(position=(0, "try+1", 0)),
+    "WorkflowPosition": e.WorkflowPosition(workflow_id=WORKFLOW_ID, position=(1, "lock", 0)),
     "Fresh": s.Fresh(),
     "Ready": s.Ready(),
     "Processing": s.Processing(subagent_id="subagent-2"),

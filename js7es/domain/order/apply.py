@@ -57,6 +57,7 @@ from js7es.domain.order.events import (
     OrderSuspended,
     OrderSuspensionMarked,
     OrderSuspensionMarkedOnAgent,
+    OrderTransferred,
 )
 from js7es.domain.order.notice_apply import NOTICE_EVENTS, apply_notice_event
 from js7es.domain.order.order import Attachment, Cancelling, Going, Order, Resuming, Suspending
@@ -306,6 +307,9 @@ def _apply_order(order: Order, event: OrderEvent) -> Order | Problem:
             attached = order.attached is not None and order.attached.kind == "Attached"
             if attached and order.is_go_commandable(position):
                 return order.updated(mark=Going(position=position), mark_on_agent=False)
+        case OrderTransferred(workflow_position=to):  # checked by TransferOrders
+            if order.attached is None:
+                return order.updated(workflow_id=to.workflow_id, position=to.position)
         case OrderGoes():
             if order.is_go_commandable():
                 return order.updated(mark=None) if isinstance(order.mark, Going) else order

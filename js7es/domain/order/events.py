@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from js7es.domain import codec
 from js7es.domain.event import Event
@@ -259,6 +260,24 @@ class OrderGoMarked(OrderEvent):
 class OrderGoes(OrderEvent):
     """GoOrder: the order waiting for a time (scheduled, a retry's delay, a sleep, the next cycle) goes
     on now; the event that ends its wait follows (JS7's IsGoCommandable.go)."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowPosition:
+    """JS7's WorkflowPosition: a workflow version and a position in it (its JSON has no TYPE)."""
+
+    JSON_UNTYPED: ClassVar[bool] = True
+    workflow_id: WorkflowId
+    position: Position
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderTransferred(OrderEvent):
+    """TransferOrders: the order continues in another version of its workflow (the current one)."""
+
+    workflow_position: WorkflowPosition
 
 
 @codec.register

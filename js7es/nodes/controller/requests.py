@@ -20,6 +20,7 @@ from js7es.domain.commands.orders import (
     ResumeOrders,
     SuspendOrders,
 )
+from js7es.domain.commands.transfer import TransferOrders
 from js7es.domain.commands.workflow_controls import ControlWorkflow, ControlWorkflowPath
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import value_from_json
@@ -274,6 +275,9 @@ def command(obj: Any) -> Command | ReleaseEvents | str:
                 suspend=_optional_bool(o, "suspend", where),
                 skip={str(label): on for label, on in skip.items()},
             )
+        case "TransferOrders":
+            o = _object(obj, where, {"workflowId"}, set())
+            return TransferOrders(workflow_id=_workflow_id(o["workflowId"], f"{where}.workflowId"))
         case "ControlWorkflow":
             o = _object(obj, where, {"workflowId"}, {"addBreakpoints", "removeBreakpoints"})
             return ControlWorkflow(

@@ -121,6 +121,10 @@ def register(sub: Subparsers) -> None:
     go.add_argument("--position", metavar="JSON", help="where it waits (default: where it is now)")
     go.set_defaults(action="go_order")
 
+    transfer = sub.add_parser("transfer", help="move the orders of an older workflow version to the current one")
+    transfer.add_argument("workflow", metavar="PATH~VERSION", help="the older version, e.g. daily~2026-01-30")
+    transfer.set_defaults(action="transfer_orders")
+
     for name, control, text in (
         ("suspend-workflow", "suspend", "suspend a workflow: its orders stop before their next instruction"),
         ("resume-workflow", "resume", "resume a suspended workflow"),

@@ -162,6 +162,17 @@ def go_order(client: ControllerClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def transfer_orders(client: ControllerClient, args: argparse.Namespace) -> int:
+    """TransferOrders: the orders of WORKFLOW (PATH~VERSION) continue in the current version."""
+    path, tilde, version = args.workflow.partition("~")
+    if not tilde or not path or not version:
+        raise usage_error(f"{args.workflow!r}: expected the workflow version as PATH~VERSION")
+    client.login()
+    client.command({"TYPE": "TransferOrders", "workflowId": {"path": path, "versionId": version}})
+    print(f"Transferred the orders of {args.workflow} to the current version of {path}")
+    return 0
+
+
 def control_workflow_path(client: ControllerClient, args: argparse.Namespace) -> int:
     """suspend-workflow, resume-workflow, skip-job, unskip-job: JS7's ControlWorkflowPath."""
     command: dict[str, Any] = {"TYPE": "ControlWorkflowPath", "workflowPath": args.workflow}

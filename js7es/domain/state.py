@@ -140,6 +140,16 @@ class ControllerState:
             and normalized(order.position) in control.breakpoints
         )
 
+    def obsolete_control_keys(self) -> list[str]:
+        """JS7's ControllerStateExecutor: a WorkflowControl goes after its workflow version, a
+        WorkflowPathControl when no version of its workflow is left."""
+        if not self.workflow_controls and not self.workflow_path_controls:
+            return []
+        paths = {wid.path for wid in self.workflows}
+        return [f"WorkflowControl:{wid}" for wid in self.workflow_controls if wid not in self.workflows] + [
+            control.key for path, control in self.workflow_path_controls.items() if path not in paths
+        ]
+
     def order_priority(self, order_id: str) -> int:
         order = self.orders.get(order_id)
         return 0 if order is None else order.effective_priority
@@ -419,9 +429,14 @@ class ControllerState:
                 if wid not in self.workflows or self.orders_using(wid):
                     return problem("InapplicableEvent", f"ItemDeleted {item_key}")
                 del self.workflows[wid]
-                self.workflow_controls.pop(wid, None)  # its breakpoints go with the version
                 if self.current_versions.get(wid.path) == wid.version_id:
                     del self.current_versions[wid.path]
+                return None
+            case "WorkflowControl":  # JS7: deleted after its workflow version
+                wid = WorkflowId.parse(ident)
+                if wid not in self.workflow_controls or wid in self.workflows:
+                    return problem("InapplicableEvent", f"ItemDeleted {item_key}")
+                del self.workflow_controls[wid]
                 return None
             case "Board":
                 if ident not in self.boards.items:

@@ -90,7 +90,8 @@ class WorkflowControl:
     simple) item per workflow version, written only by the ControlWorkflow command (UnsignedItemAdded,
     then UnsignedItemChanged; the first revision is 0 as in JS7). An order arriving Fresh or Ready at a
     breakpoint is suspended there (OrderSuspended; on an Agent it goes back to the Controller first);
-    resumed, it passes that breakpoint once (JS7's Order.isResumed)."""
+    resumed, it passes that breakpoint once (JS7's Order.isResumed). Deleted (ItemDeleted) after its
+    workflow version, as a WorkflowPathControl is when no version of its workflow is left."""
 
     workflow_path: str
     version_id: str

@@ -10,6 +10,7 @@ from js7es.domain.commands.items import UpdateItems
 from js7es.domain.commands.orders import AnswerOrderPrompt, ResumeOrders
 from js7es.domain.commands.workflow_controls import ControlWorkflow, ControlWorkflowPath
 from js7es.domain.items import (
+    ItemDeleted,
     UnsignedItemAdded,
     UnsignedItemChanged,
     UnsignedSimpleItemAdded,
@@ -354,3 +355,25 @@ def item_of_unsigned(decided: Decided) -> dict[str, Any]:
     event = decided.events[0].event
     assert isinstance(event, (UnsignedItemAdded, UnsignedItemChanged))
     return dict(value_to_json(event.item))
+
+
+def test_controls_are_deleted_after_their_workflows_as_in_js7() -> None:
+    """JS7's ControllerStateExecutor: ItemDeleted of a WorkflowControl after its workflow version, of a
+    WorkflowPathControl when no version of the workflow is left."""
+    sim = Simulator()
+    sim.deploy(workflow("W", JOB))
+    breakpoints(sim, WorkflowId("W", "v1"), add=((0,),))
+    control(sim, suspend=True)
+    sim.deploy(workflow("W", JOB, JOB))  # v1 is used by no order: deleted, and its breakpoints
+    deleted = [k.event.key for k in sim.log if isinstance(k.event, ItemDeleted)]
+    assert deleted == ["Workflow:W~v1", "WorkflowControl:W~v1"]
+    assert sim.state.workflow_controls == {} and "W" in sim.state.workflow_path_controls
+    removed = sim.command(UpdateItems(operations=(value_from_json({"TYPE": "RemoveVersioned", "path": "W"}),)))
+    assert isinstance(removed, Decided)
+    deleted = [k.event.key for k in removed.events if isinstance(k.event, ItemDeleted)]
+    assert deleted == ["Workflow:W~v2", "WorkflowPathControl:W"]
+    assert sim.state.workflow_path_controls == {}
+    replayed = ControllerState()
+    for keyed in sim.log:
+        assert replayed.apply_event(keyed.key, keyed.event) is None
+    assert replayed == sim.state

@@ -59,6 +59,12 @@ def obsolete_item_events(state: ControllerState) -> list[KeyedEvent]:
         if result is not None:
             raise InapplicableEventError(str(result))
         events.append(KeyedEvent("", event))
+    for key in state.obsolete_control_keys():  # after their workflows (js7es.domain.workflow_control)
+        event = ItemDeleted(key=key)
+        result = state.apply_event("", event)
+        if result is not None:
+            raise InapplicableEventError(str(result))
+        events.append(KeyedEvent("", event))
     return events
 
 

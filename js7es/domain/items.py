@@ -2,7 +2,8 @@
 item events.
 
 Keys as JS7 writes them: "Workflow:path~version", "AgentRef:path", "SubagentItem:id", "JobResource:path",
-"Calendar:path", "Board:path" (GlobalBoard and PlannableBoard, js7es.domain.board.item), "Lock:path".
+"Calendar:path", "Board:path" (GlobalBoard and PlannableBoard, js7es.domain.board.item), "Lock:path",
+"WorkflowPathControl:path" (js7es.domain.workflow_control).
 Workflows are versioned (path ~ versionId; an old version stays while orders use it); the other items
 are simple items with add/change/delete.
 """
@@ -22,6 +23,7 @@ from js7es.domain.problem import Problem, problem
 from js7es.domain.value import Value
 from js7es.domain.workflow.parse import _Refused as Refused
 from js7es.domain.workflow.parse import check_expression, valid_name
+from js7es.domain.workflow_control import WorkflowPathControl, parse_workflow_path_control
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,7 +64,7 @@ class JobResource:
         return f"JobResource:{self.path}"
 
 
-SimpleItem = AgentRef | SubagentItem | JobResource | CalendarItem | BoardItem | Lock
+SimpleItem = AgentRef | SubagentItem | JobResource | CalendarItem | BoardItem | Lock | WorkflowPathControl
 
 
 def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Problem:
@@ -129,6 +131,8 @@ def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Prob
                 return parse_board(obj, _name(obj, "path"), check_expression)
             case "Lock":
                 return parse_lock(obj, _name(obj, "path"))
+            case "WorkflowPathControl":
+                return parse_workflow_path_control(obj, _name(obj, "path"))
     except Refused as refused:
         return refused.problem
     return problem("UnknownItemType", f"Unknown item TYPE {obj.get('TYPE')!r}", TYPE=obj.get("TYPE"))
@@ -190,6 +194,21 @@ class UnsignedSimpleItemAdded(ItemEvent):
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnsignedSimpleItemChanged(ItemEvent):
+    item: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnsignedItemAdded(ItemEvent):
+    """An unsigned item that is not simple: a WorkflowControl (js7es.domain.workflow_control), per
+    workflow version."""
+
+    item: Value
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnsignedItemChanged(ItemEvent):
     item: Value
 
 

@@ -38,6 +38,8 @@ from js7es.domain.items import (
     SignedItemChanged,
     SimpleItem,
     SubagentItem,
+    UnsignedItemAdded,
+    UnsignedItemChanged,
     UnsignedSimpleItemAdded,
     UnsignedSimpleItemChanged,
     VersionAdded,
@@ -62,16 +64,18 @@ from js7es.domain.order.events import (
     OrderOrderAdded,
     OrderPriorityChanged,
     OrderStateReset,
+    OrderTransferred,
 )
 from js7es.domain.order.new_orders import added_order, forked_children, order_added_by
 from js7es.domain.order.notice_apply import NOTICE_EVENTS
 from js7es.domain.order.order import Order
-from js7es.domain.order.states import ExpectingNotices, Forked, WaitingForLock
+from js7es.domain.order.states import ExpectingNotices, Forked, Fresh, Ready, WaitingForLock
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, value_to_json
 from js7es.domain.workflow.instructions import LockInstruction
 from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow, WorkflowId
+from js7es.domain.workflow_control import WorkflowControl, WorkflowPathControl, normalized, parse_workflow_control
 
 
 class ControllerState:
@@ -90,6 +94,8 @@ class ControllerState:
         self.boards = Boards()  # GlobalBoard and PlannableBoard items with their notices
         self.locks: dict[str, LockState] = {}
         self._locks_changed: set[str] = set()  # locks whose first waiting order may go now
+        self.workflow_path_controls: dict[str, WorkflowPathControl] = {}  # by workflow path
+        self.workflow_controls: dict[WorkflowId, WorkflowControl] = {}  # breakpoints per workflow version
         self.agents: dict[str, AgentRefState] = {}  # the Controller's view of each Agent
         self.cluster: ClusterState = ClusterEmpty()
         self._orders_per_workflow: dict[WorkflowId, int] = {}  # kept with `orders`, for item deletion
@@ -114,6 +120,35 @@ class ControllerState:
             wid
             for wid in self.workflows
             if self.current_versions.get(wid.path) != wid.version_id and not self.orders_using(wid)
+        ]
+
+    def is_workflow_suspended(self, workflow_path: str) -> bool:
+        """Whether the operator suspended the workflow (ControlWorkflowPath, js7es.domain.workflow_control)."""
+        control = self.workflow_path_controls.get(workflow_path)
+        return control is not None and control.suspended
+
+    def skipped_labels(self, workflow_path: str) -> frozenset[str]:
+        control = self.workflow_path_controls.get(workflow_path)
+        return frozenset() if control is None else control.skip
+
+    def is_at_breakpoint(self, order: Order) -> bool:
+        """JS7's isOrderAtBreakpoint: Fresh or Ready, not resumed here, at a breakpoint of its version."""
+        control = self.workflow_controls.get(order.workflow_id)
+        return (
+            control is not None
+            and not order.is_resumed
+            and isinstance(order.state, (Fresh, Ready))
+            and normalized(order.position) in control.breakpoints
+        )
+
+    def obsolete_control_keys(self) -> list[str]:
+        """JS7's ControllerStateExecutor: a WorkflowControl goes after its workflow version, a
+        WorkflowPathControl when no version of its workflow is left."""
+        if not self.workflow_controls and not self.workflow_path_controls:
+            return []
+        paths = {wid.path for wid in self.workflows}
+        return [f"WorkflowControl:{wid}" for wid in self.workflow_controls if wid not in self.workflows] + [
+            control.key for path, control in self.workflow_path_controls.items() if path not in paths
         ]
 
     def order_priority(self, order_id: str) -> int:
@@ -300,6 +335,12 @@ class ControllerState:
             case OrderDeleted():
                 self._remove_order(order_id)
                 return None
+            case OrderTransferred(workflow_position=to):
+                if to.workflow_id not in self.workflows:
+                    return problem("UnknownItem", f"Unknown workflow {to.workflow_id}")
+                self._remove_order(order_id)  # counted again under its new version
+                self._put_order(updated)
+                return None
         if isinstance(event, (*NOTICE_EVENTS, OrderCancelled, OrderStateReset)):
             result = self._apply_to_boards(order, event)
             if result is not None:
@@ -343,6 +384,17 @@ class ControllerState:
                 return self._put_simple(item, adding=False)
             case ItemDeleted(key=item_key):
                 return self._delete_item(item_key)
+            case UnsignedItemAdded(item=item) | UnsignedItemChanged(item=item):
+                control = parse_workflow_control(value_to_json(item))
+                if isinstance(control, Problem):
+                    return control
+                wid = WorkflowId(control.workflow_path, control.version_id)
+                if wid not in self.workflows or (wid in self.workflow_controls) != isinstance(
+                    event, UnsignedItemChanged
+                ):
+                    return problem("InapplicableEvent", f"{type(event).__name__} for {control.key}")
+                self.workflow_controls[wid] = control
+                return None
         return problem("UnknownEvent", f"ControllerState cannot apply {type(event).__name__} (key {key!r})")
 
     def _put_simple(self, obj: Any, *, adding: bool) -> Problem | None:
@@ -372,6 +424,8 @@ class ControllerState:
             return self.calendars
         if isinstance(item, (GlobalBoard, PlannableBoard)):
             return self.boards.items
+        if isinstance(item, WorkflowPathControl):
+            return self.workflow_path_controls
         return self.job_resources
 
     def _delete_item(self, item_key: str) -> Problem | None:
@@ -385,6 +439,12 @@ class ControllerState:
                 if self.current_versions.get(wid.path) == wid.version_id:
                     del self.current_versions[wid.path]
                 return None
+            case "WorkflowControl":  # JS7: deleted after its workflow version
+                wid = WorkflowId.parse(ident)
+                if wid not in self.workflow_controls or wid in self.workflows:
+                    return problem("InapplicableEvent", f"ItemDeleted {item_key}")
+                del self.workflow_controls[wid]
+                return None
             case "Board":
                 if ident not in self.boards.items:
                     return problem("UnknownItem", f"Unknown item {item_key}")
@@ -396,7 +456,7 @@ class ControllerState:
                     return problem("InapplicableEvent", f"ItemDeleted {item_key}: unknown or in use")
                 del self.locks[ident]
                 return None
-            case "AgentRef" | "SubagentItem" | "JobResource" | "Calendar":
+            case "AgentRef" | "SubagentItem" | "JobResource" | "Calendar" | "WorkflowPathControl":
                 if kind == "AgentRef":
                     self.agents.pop(ident, None)
                 tables: dict[str, dict[str, Any]] = {
@@ -404,6 +464,7 @@ class ControllerState:
                     "SubagentItem": self.subagents,
                     "JobResource": self.job_resources,
                     "Calendar": self.calendars,
+                    "WorkflowPathControl": self.workflow_path_controls,
                 }
                 table = tables[kind]
                 if table.pop(ident, None) is None:
@@ -434,8 +495,12 @@ class ControllerState:
             yield {"TYPE": "SimpleItem", "item": dict(board.raw)}
         for path in sorted(self.locks):
             yield lock_state_to_json(self.locks[path])
+        for control in sorted(self.workflow_path_controls.values(), key=lambda i: i.path):
+            yield {"TYPE": "SimpleItem", "item": dict(control.raw)}
         for wid in sorted(self.workflows, key=str):
             yield {"TYPE": "WorkflowItem", "item": dict(self.workflows[wid].raw)}
+        for wid in sorted(self.workflow_controls, key=str):
+            yield self.workflow_controls[wid].to_json()
         for agent_path in sorted(self.agents):
             yield codec.encode(self.agents[agent_path])
         for order_id in sorted(self.orders):
@@ -455,6 +520,11 @@ class ControllerState:
                 self.last_event_id = int(obj["lastEventId"])
                 self.versions = list(obj.get("versions", []))
                 self.current_versions = dict(obj.get("currentVersions", {}))
+            case "WorkflowControl":
+                control = parse_workflow_control(obj)
+                if isinstance(control, Problem):
+                    raise ValueError(f"Bad snapshot WorkflowControl: {control}")
+                self.workflow_controls[WorkflowId(control.workflow_path, control.version_id)] = control
             case "ClusterStateSnapshot":
                 self.cluster = codec.decode(obj["clusterState"], ClusterState)
             case "LockState":

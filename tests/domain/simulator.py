@@ -96,7 +96,15 @@ class Simulator:
                 assert workflow is not None
                 instruction = workflow.instruction(order.position)
                 job = workflow.job_of(instruction) if instruction is not None else None
-                if job is not None and job.agent_path == agent and not order.is_suspended:
+                held = (
+                    self.state.is_workflow_suspended(order.workflow_id.path)
+                    or self.state.is_at_breakpoint(order)
+                    or (
+                        instruction is not None
+                        and instruction.label in self.state.skipped_labels(order.workflow_id.path)
+                    )
+                )
+                if job is not None and job.agent_path == agent and not order.is_suspended and not held:
                     self._emit(order_id, OrderProcessingStarted(subagent_id=f"{agent}-subagent"))
                     self._emit(order_id, OrderProcessed(outcome=self.run_job(order, job)))
         return len(self.log) > before

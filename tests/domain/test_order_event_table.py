@@ -68,6 +68,7 @@ CANCELLABLE = NONTERMINAL - {st.Processing, st.Forked, st.WaitingForLock}  # a w
 RELEASING = NONTERMINAL - {st.Fresh, st.Processing, st.Forked, st.WaitingForLock}
 SUSPENDABLE = frozenset({st.Fresh, st.Ready, st.ProcessingKilled, st.Failed})
 STOPPED = frozenset({st.Failed, st.Stopped, st.StoppedWhileFresh})  # resumable without a suspension
+GO_COMMANDABLE = frozenset({st.DelayingRetry, st.Sleeping, st.BetweenCycles})
 
 Cells = frozenset[tuple[type[st.OrderState], str]]
 
@@ -148,6 +149,14 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
     # applied to orders in a lock's block, see IN_LOCK
     (ev.OrderLocksReleased(lock_paths=("L",)), cells(RELEASING, DETACHED), None),
     (ev.OrderPriorityChanged(priority=7), cells(NONTERMINAL, ALL_V), None),
+    # GoOrder: an order waiting for a time (BASE has no scheduledFor: its Fresh state is not such a wait)
+    (ev.OrderGoMarked(position=(0,)), cells(GO_COMMANDABLE, frozenset({"A"})), None),
+    (ev.OrderGoes(), cells(GO_COMMANDABLE, DETACHED_OR_ATTACHED), None),
+    (  # TransferOrders checks the rest
+        ev.OrderTransferred(workflow_position=ev.WorkflowPosition(workflow_id=WorkflowId("W", "2"), position=(0,))),
+        cells(ALL, DETACHED),
+        None,
+    ),
     (
         ev.OrderCyclingPrepared(cycle_state=CycleState(end=9, index=1, next=7)),
         cells(frozenset({st.Ready, st.BetweenCycles}), DETACHED_OR_ATTACHED - {"S"}),

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from js7es.domain.commands.change_order import ChangeOrder
+from js7es.domain.commands.change_order import ChangeOrder, GoOrder
 from js7es.domain.commands.items import UpdateItems
 from js7es.domain.commands.notices import DeleteNotice, PostNotice
 from js7es.domain.commands.orders import (
@@ -20,6 +20,8 @@ from js7es.domain.commands.orders import (
     ResumeOrders,
     SuspendOrders,
 )
+from js7es.domain.commands.transfer import TransferOrders
+from js7es.domain.commands.workflow_controls import ControlWorkflow, ControlWorkflowPath
 from js7es.domain.lock import Exclusive, NonExclusive
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Disrupted, Failed, Outcome, Succeeded
@@ -204,6 +206,8 @@ def action_lists(workflows: st.SearchStrategy[int], max_size: int = 40) -> st.Se
             st.tuples(st.just("advance"), st.integers(1, 3000)),
             st.tuples(st.just("priority"), st.sampled_from(ORDER_IDS), st.integers(-2, 2)),
             st.tuples(st.just("deploy"), workflows),
+            st.tuples(st.sampled_from(["suspend-workflow", "resume-workflow", "skip", "transfer", "break"]), workflows),
+            st.tuples(st.just("go"), st.sampled_from(ORDER_IDS)),
             st.tuples(st.sampled_from(["post-notice", "delete-notice"])),
             st.tuples(st.just("snapshot")),
             st.tuples(st.just("restart")),
@@ -286,6 +290,22 @@ class Run:
                 sim.command(DeleteNotice(notice_id=("B", "K")))
             case ("deploy", w):
                 sim.deploy(WORKFLOWS[w])
+            case ("suspend-workflow" | "resume-workflow", w):
+                suspend = action[0] == "suspend-workflow"
+                sim.command(ControlWorkflowPath(workflow_path=WORKFLOWS[w]["path"], suspend=suspend))
+            case ("skip", w):  # no workflow here has labels: a control without effect, replayed all the same
+                sim.command(ControlWorkflowPath(workflow_path=WORKFLOWS[w]["path"], skip={"L": True}))
+            case ("break", w):
+                current = sim.state.current_workflow(WORKFLOWS[w]["path"])
+                if current is not None:
+                    sim.command(ControlWorkflow(workflow_id=current.id, add_breakpoints=((0,),)))
+            case ("transfer", w):
+                for wid in [wid for wid in sim.state.workflows if wid.path == WORKFLOWS[w]["path"]]:
+                    sim.command(TransferOrders(workflow_id=wid))
+            case ("go", order_id):
+                order = sim.state.orders.get(order_id)
+                if order is not None:
+                    sim.command(GoOrder(order_id=order_id, position=order.position))
             case ("snapshot",):
                 self.persist()
                 taken = self.journal.take_snapshot(

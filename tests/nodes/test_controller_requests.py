@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
-from js7es.domain.commands.change_order import ChangeOrder
+from js7es.domain.commands.change_order import ChangeOrder, GoOrder
 from js7es.domain.commands.orders import AddOrders, CancelOrders, FreshOrder, ResumeOrders, SuspendOrders
+from js7es.domain.commands.transfer import TransferOrders
+from js7es.domain.commands.workflow_controls import ControlWorkflow, ControlWorkflowPath
+from js7es.domain.workflow.workflow import WorkflowId
 from js7es.nodes.controller.requests import BadRequest, command
 
 
@@ -75,3 +78,29 @@ def test_resume_order_restart_killed_job() -> None:
     assert command({"TYPE": "ResumeOrder", "orderId": "o", "historyOperations": []}) == ResumeOrders(order_ids=("o",))
     history = [{"TYPE": "Delete", "position": [0]}]
     assert refused({"TYPE": "ResumeOrder", "orderId": "o", "historyOperations": history}) == "NotSupported"
+
+
+def test_workflow_controls_go_and_transfer_as_in_js7() -> None:
+    """ControlWorkflowPath, ControlWorkflow, GoOrder and TransferOrders in JS7's JSON; bad input is a
+    coded problem."""
+    assert command(
+        {"TYPE": "ControlWorkflowPath", "workflowPath": "W", "suspend": True, "skip": {"L": True, "M": False}}
+    ) == ControlWorkflowPath(workflow_path="W", suspend=True, skip={"L": True, "M": False})
+    assert command({"TYPE": "ControlWorkflowPath", "workflowPath": "W"}) == ControlWorkflowPath(workflow_path="W")
+    assert refused({"TYPE": "ControlWorkflowPath", "workflowPath": "W", "skip": {"L": "yes"}}) == "InvalidRequest"
+    assert refused({"TYPE": "ControlWorkflowPath", "workflowPath": "W", "suspend": 1}) == "InvalidRequest"
+    assert refused({"TYPE": "ControlWorkflowPath", "workflowPath": "W", "suspended": True}) == "UnknownField"
+    workflow_id = {"path": "W", "versionId": "1"}
+    assert command(
+        {"TYPE": "ControlWorkflow", "workflowId": workflow_id, "addBreakpoints": [[0], [1, "then", 0]]}
+    ) == ControlWorkflow(workflow_id=WorkflowId("W", "1"), add_breakpoints=((0,), (1, "then", 0)))
+    assert refused({"TYPE": "ControlWorkflow", "workflowId": workflow_id, "addBreakpoints": [1]}) == "InvalidPosition"
+    assert refused({"TYPE": "ControlWorkflow", "workflowId": "W~1"}) == "InvalidRequest"
+    assert command({"TYPE": "GoOrder", "orderId": "o", "position": [0, "try+1", 0]}) == GoOrder(
+        order_id="o", position=(0, "try+1", 0)
+    )
+    assert refused({"TYPE": "GoOrder", "orderId": "o"}) == "MissingField"
+    assert command({"TYPE": "TransferOrders", "workflowId": workflow_id}) == TransferOrders(
+        workflow_id=WorkflowId("W", "1")
+    )
+    assert refused({"TYPE": "TransferOrders", "workflowId": {"path": "W"}}) == "MissingField"

@@ -411,3 +411,79 @@ def test_post_and_delete_notice(where: list[str], deployed: None, events: Events
     assert ctl(where, "delete-notice", "ready", "k").stdout.strip() == "Deleted the notice 'k' of board ready"
     assert events.wait_for("ready", "NoticeDeleted") == ["NoticePosted", "NoticeDeleted"]
     assert failing(run(*where, "delete-notice", "ready", "k"), 1).startswith("UnknownKey: ")
+
+
+def test_suspend_and_resume_a_workflow_skip_and_unskip_a_job(
+    where: list[str], deployed: None, events: Events, tmp_path: Path
+) -> None:
+    """ControlWorkflowPath through ctl: a suspended workflow's order does not start; the skipped job does
+    not run (OrderMoved with JS7's reason); unskipped, it runs again."""
+    workflow = {
+        "instructions": [
+            {"TYPE": "Execute.Anonymous", "label": "SKIPPED", "job": shell("echo skipped\n")},
+            {"TYPE": "Execute.Anonymous", "job": shell("echo ran\n")},
+        ]
+    }
+    ctl(where, "deploy", str(write(tmp_path, "controlled.workflow.json", workflow)))
+    assert ctl(where, "suspend-workflow", "controlled").stdout.strip() == "Suspended the workflow controlled"
+    assert ctl(where, "skip-job", "controlled", "SKIPPED").stdout.strip() == "Skipping SKIPPED in controlled"
+    ctl(where, "add-order", "controlled", "--id", "c1")
+    events.wait_for("c1", "OrderAdded")
+    time.sleep(0.5)
+    assert loads(ctl(where, "show", "c1").stdout)["state"]["TYPE"] == "Fresh"  # held while suspended
+    assert ctl(where, "resume-workflow", "controlled").stdout.strip() == "Resumed the workflow controlled"
+    assert events.wait_for("c1", *TERMINATED)[-1] == "OrderFinished"
+    c1 = [e for e in events.seen if e.get("Key") == "c1"]
+    assert [(e["to"], e.get("reason")) for e in c1 if e["TYPE"] == "OrderMoved"] == [
+        ([1], "SkippedDueToWorkflowPathControl"),
+        ([2], None),
+    ]
+    assert "".join(e["chunk"] for e in c1 if e["TYPE"] == "OrderStdoutWritten") == "ran\n"
+
+    assert (
+        ctl(where, "unskip-job", "controlled", "SKIPPED").stdout.strip() == "No longer skipping SKIPPED in controlled"
+    )
+    ctl(where, "add-order", "controlled", "--id", "c2")
+    assert events.wait_for("c2", *TERMINATED)[-1] == "OrderFinished"
+    c2 = [e for e in events.seen if e.get("Key") == "c2"]
+    assert "".join(e["chunk"] for e in c2 if e["TYPE"] == "OrderStdoutWritten") == "skipped\nran\n"
+    assert failing(run(*where, "suspend-workflow", "no-such-workflow"), 1).startswith("UnknownItem: ")
+
+
+def test_go_lets_a_sleeping_order_go_on(where: list[str], deployed: None, events: Events, tmp_path: Path) -> None:
+    napping = {"instructions": [{"TYPE": "Sleep", "duration": "3600"}]}
+    ctl(where, "deploy", str(write(tmp_path, "napping.workflow.json", napping)))
+    ctl(where, "add-order", "napping", "--id", "nap")
+    events.wait_for("nap", "OrderSleeping")
+    assert ctl(where, "go", "nap").stdout.strip() == "nap goes on"
+    assert events.wait_for("nap", *TERMINATED)[-3:] == ["OrderGoes", "OrderMoved", "OrderFinished"]
+    assert failing(run(*where, "go", "nap"), 1).startswith("GoOrderInapplicable: ")
+
+
+def test_transfer_moves_orders_to_the_current_version(
+    where: list[str], deployed: None, events: Events, tmp_path: Path
+) -> None:
+    first = {"instructions": [{"TYPE": "Prompt", "question": "'Go on?'"}]}
+    ctl(where, "deploy", str(write(tmp_path, "moving.workflow.json", first)))
+    ctl(where, "add-order", "moving", "--id", "mover")
+    events.wait_for("mover", "OrderPrompted")
+    old = loads(ctl(where, "show", "mover").stdout)["workflowId"]
+    second = {
+        "instructions": [
+            {"TYPE": "Prompt", "question": "'Go on?'"},
+            {"TYPE": "Execute.Anonymous", "job": shell("echo new\n")},
+        ]
+    }
+    ctl(where, "deploy", str(write(tmp_path, "moving.workflow.json", second)))
+    version = f"moving~{old['versionId']}"
+    assert ctl(where, "transfer", version).stdout.strip() == (
+        f"Transferred the orders of {version} to the current version of moving"
+    )
+    events.wait_for("mover", "OrderTransferred")
+    assert loads(ctl(where, "show", "mover").stdout)["workflowId"]["versionId"] != old["versionId"]
+    ctl(where, "answer", "mover")
+    assert events.wait_for("mover", *TERMINATED)[-1] == "OrderFinished"
+    out = "".join(e["chunk"] for e in events.seen if e.get("Key") == "mover" and e["TYPE"] == "OrderStdoutWritten")
+    assert out == "new\n"
+    assert failing(run(*where, "transfer", version), 1).startswith("UnknownItem: ")  # the old version is gone
+    assert failing(run(*where, "transfer", "moving"), 2).startswith("'moving': expected")

@@ -18,6 +18,8 @@ from js7es.domain.items import (
     ItemDeleted,
     SignedItemAdded,
     SignedItemChanged,
+    UnsignedItemAdded,
+    UnsignedItemChanged,
     UnsignedSimpleItemAdded,
     UnsignedSimpleItemChanged,
     VersionAdded,
@@ -29,7 +31,7 @@ from js7es.domain.lock import LockDemand
 from js7es.domain.order import events as e
 from js7es.domain.order import states as s
 from js7es.domain.order.cycle import CycleState
-from js7es.domain.order.order import Attachment, Cancelling, HistoricOutcome, Order, Resuming, Suspending
+from js7es.domain.order.order import Attachment, Cancelling, Going, HistoricOutcome, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Caught, Disrupted, Failed, Killed, Succeeded, TimedOut
 from js7es.domain.workflow.workflow import WorkflowId
 
@@ -76,6 +78,14 @@ RICH_VALUES: dict[str, Any] = {
     "nothing": None,
 }
 
+# JS7's UnsignedItemEventTest: the breakpoints of one workflow version
+WORKFLOW_CONTROL_JSON: dict[str, Any] = {
+    "TYPE": "WorkflowControl",
+    "id": {"path": "/daily/ProcessInvoices", "versionId": "2024-11-25#1"},
+    "breakpoints": ((0,), (1, "then", 0)),  # a Value: JSON arrays are tuples
+    "itemRevision": 0,
+}
+
 ORDER = Order(
     id="invoices-2024-11-25",
     workflow_id=WORKFLOW_ID,
@@ -98,6 +108,7 @@ ORDER = Order(
     mark_on_agent=True,
     force_admission=True,
     priority=-20000,
+    is_resumed=True,
 )
 
 # 2024-11-25, a day from 06:00 Europe/Berlin: the third cycle of the second period of scheme 1
@@ -227,6 +238,20 @@ EVENT_SAMPLES: dict[str, Event] = {
     "ClusterSwitchedOver": c.ClusterSwitchedOver(activated_id="Backup"),
     "ClusterActiveNodeShutDown": c.ClusterActiveNodeShutDown(),
     "ClusterActiveNodeRestarted": c.ClusterActiveNodeRestarted(),
+    # ControlWorkflow's item (added last: the samples' EventIds follow their order)
+    "UnsignedItemAdded": UnsignedItemAdded(item=WORKFLOW_CONTROL_JSON),
+    "UnsignedItemChanged": UnsignedItemChanged(
+        item={**WORKFLOW_CONTROL_JSON, "breakpoints": ((1, "then", 0),), "itemRevision": 1}
+    ),
+    # GoOrder
+    "OrderGoMarked": e.OrderGoMarked(position=(0, "try+1", 0)),
+    "OrderGoes": e.OrderGoes(),
+    # TransferOrders
+    "OrderTransferred": e.OrderTransferred(
+        workflow_position=e.WorkflowPosition(
+            workflow_id=WorkflowId("/daily/ProcessInvoices", "2024-11-25#2"), position=(2,)
+        )
+    ),
 }
 
 # The nested records (types.avsc): one instance each, carried inside an OrderAttachedToAgent.
@@ -245,6 +270,8 @@ TYPE_SAMPLES: dict[str, Any] = {
     "Cancelling": Cancelling(mode="FreshOnly", kill=True, kill_immediately=True),
     "Suspending": Suspending(kill=True, kill_immediately=True, reset_state=True),
     "Resuming": Resuming(position=(7, "then+2", 1), as_succeeded=True, restart_killed_job=True),
+    "Going": Going(position=(0, "try+1", 0)),
+    "WorkflowPosition": e.WorkflowPosition(workflow_id=WORKFLOW_ID, position=(1, "lock", 0)),
     "Fresh": s.Fresh(),
     "Ready": s.Ready(),
     "Processing": s.Processing(subagent_id="subagent-2"),

@@ -23,6 +23,8 @@ from js7es.domain.order.events import (
     OrderCyclingPrepared,
     OrderForked,
     OrderLocksQueued,
+    OrderTransferred,
+    WorkflowPosition,
 )
 from js7es.domain.order.order import Attachment, HistoricOutcome, Order, OrderMark
 from js7es.domain.order.outcome import Outcome
@@ -104,6 +106,8 @@ def _event_holding(sample: Any) -> Event:
             return OrderCyclingPrepared(cycle_state=sample)
         case LockDemand():
             return OrderLocksQueued(demands=(sample,))
+        case WorkflowPosition():
+            return OrderTransferred(workflow_position=sample)
         case Attachment():
             order = replace(ORDER, attached=sample)
         case WorkflowId():

@@ -20,6 +20,7 @@ from js7es.domain.state import ControllerState
 from js7es.domain.value import value_to_json
 from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow, WorkflowId
+from js7es.domain.workflow_control import WorkflowPathControl, parse_workflow_control
 
 
 class AgentState(ControllerState):
@@ -72,6 +73,12 @@ class AgentState(ControllerState):
         return problem("UnknownEvent", f"AgentState cannot apply {type(event).__name__}")
 
     def _attach_item(self, obj: Any) -> Problem | None:
+        if isinstance(obj, Mapping) and obj.get("TYPE") == "WorkflowControl":  # breakpoints hold orders here too
+            control = parse_workflow_control(obj)
+            if isinstance(control, Problem):
+                return control
+            self.workflow_controls[WorkflowId(control.workflow_path, control.version_id)] = control
+            return None
         if isinstance(obj, Mapping) and "instructions" in obj:
             workflow = parse_workflow(obj, committed=True)  # the Controller deployed it
             if isinstance(workflow, Problem):
@@ -88,6 +95,9 @@ class AgentState(ControllerState):
                 )
             self.subagents[item.id] = item
             return None
+        if isinstance(item, WorkflowPathControl):  # the Agent holds the workflow's orders too
+            self.workflow_path_controls[item.path] = item
+            return None
         if not isinstance(item, JobResource):
             return problem("InvalidItem", f"{item.key} is not attached to Agents")
         self.job_resources[item.path] = item
@@ -97,12 +107,20 @@ class AgentState(ControllerState):
         """Whether exactly this item is attached already (attaching is idempotent)."""
         if not isinstance(obj, Mapping):
             return False
-        existing: Workflow | JobResource | SubagentItem | None
+        existing: Workflow | JobResource | SubagentItem | WorkflowPathControl | None
+        if obj.get("TYPE") == "WorkflowControl":
+            control = parse_workflow_control(obj)
+            return (
+                not isinstance(control, Problem)
+                and self.workflow_controls.get(WorkflowId(control.workflow_path, control.version_id)) == control
+            )
         if "instructions" in obj:
             existing = self.workflows.get(WorkflowId(str(obj.get("path")), str(obj.get("versionId"))))
         elif obj.get("TYPE") in ("SubagentItem", "Subagent"):
             existing = self.subagents.get(str(obj.get("id")))
             obj = {**obj, "TYPE": "SubagentItem"}
+        elif obj.get("TYPE") == "WorkflowPathControl":
+            existing = self.workflow_path_controls.get(str(obj.get("path")))
         else:
             existing = self.job_resources.get(str(obj.get("path")))
         return existing is not None and dict(existing.raw) == dict(obj)
@@ -120,8 +138,12 @@ class AgentState(ControllerState):
             yield {"TYPE": "SimpleItem", "item": dict(sub.raw)}
         for res in sorted(self.job_resources.values(), key=lambda i: i.path):
             yield {"TYPE": "SimpleItem", "item": dict(res.raw)}
+        for control in sorted(self.workflow_path_controls.values(), key=lambda i: i.path):
+            yield {"TYPE": "SimpleItem", "item": dict(control.raw)}
         for wid in sorted(self.workflows, key=str):
             yield {"TYPE": "WorkflowItem", "item": dict(self.workflows[wid].raw)}
+        for wid in sorted(self.workflow_controls, key=str):
+            yield self.workflow_controls[wid].to_json()
         for order_id in sorted(self.orders):
             yield codec.encode(self.orders[order_id])
 

@@ -22,7 +22,7 @@ from js7es.domain.agent.agent_state import AgentState
 from js7es.domain.agent.events import AgentDedicatedToController, ItemAttachedToMe
 from js7es.domain.event import NO_KEY, KeyedEvent
 from js7es.domain.order.events import OrderAttachedToAgent, OrderDetached, mark_event
-from js7es.domain.order.order import Attachment, Cancelling, Resuming, Suspending
+from js7es.domain.order.order import Attachment, Cancelling, Going, Resuming, Suspending
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import value_from_json
 
@@ -42,6 +42,7 @@ class AgentContext:
 class AgentDecided:
     events: tuple[KeyedEvent, ...] = ()
     reply: Mapping[str, Any] = field(default_factory=lambda: dict(ACCEPTED))
+    touched_orders: tuple[str, ...] = ()  # orders that may go on now (a workflow resumed, a job unskipped)
 
 
 Handler = Callable[[AgentState, Any, AgentContext], AgentDecided | Problem]
@@ -120,7 +121,22 @@ def _attach_items(state: AgentState, c: cmd.AttachItems, ctx: AgentContext) -> A
         if bad is not None:
             return bad
         events.append(keyed)
-    return AgentDecided(events=tuple(events))
+    controlled = {_controlled_path(item) for item in c.items} - {None}
+    touched = tuple(sorted(o.id for o in state.orders.values() if o.workflow_id.path in controlled))
+    return AgentDecided(events=tuple(events), touched_orders=touched)
+
+
+def _controlled_path(item: Any) -> str | None:
+    """The workflow path a WorkflowPathControl or WorkflowControl controls (js7es.domain.workflow_control)."""
+    if not isinstance(item, Mapping):
+        return None
+    match item.get("TYPE"):
+        case "WorkflowPathControl":
+            return str(item.get("path"))
+        case "WorkflowControl":
+            ident = item.get("id")
+            return str(ident.get("path")) if isinstance(ident, Mapping) else None
+    return None
 
 
 @_handles(cmd.AttachOrder)
@@ -150,10 +166,12 @@ def _mark_order(state: AgentState, c: cmd.MarkOrder, ctx: AgentContext) -> Agent
     order = state.orders.get(c.order_id)
     if order is None or order.mark == c.mark or order.is_terminal:
         return AgentDecided()
-    if not isinstance(c.mark, (Cancelling, Suspending, Resuming)):
+    if not isinstance(c.mark, (Cancelling, Suspending, Resuming, Going)):
         return problem("InvalidMark", f"Unknown mark {type(c.mark).__name__}")
     if isinstance(c.mark, Resuming) and not isinstance(order.mark, Suspending):
         return AgentDecided()
+    if isinstance(c.mark, Going) and not order.is_go_commandable(c.mark.position):
+        return AgentDecided()  # it went on meanwhile: the mark came too late (JS7 ignores it too)
     return AgentDecided(events=(KeyedEvent(c.order_id, mark_event(c.mark)),))
 
 

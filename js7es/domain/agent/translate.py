@@ -21,6 +21,7 @@ from js7es.domain.order.events import (
     OrderCancellationMarkedOnAgent,
     OrderEvent,
     OrderForked,
+    OrderGoMarked,
     OrderResumptionMarked,
     OrderSuspensionMarked,
     OrderSuspensionMarkedOnAgent,
@@ -43,7 +44,7 @@ def controller_events(agent_path: str, stamped: Iterable[Stamped]) -> list[Keyed
                 result.append(KeyedEvent(s.key, OrderCancellationMarkedOnAgent()))
             case OrderSuspensionMarked():
                 result.append(KeyedEvent(s.key, OrderSuspensionMarkedOnAgent()))
-            case OrderResumptionMarked():
+            case OrderResumptionMarked() | OrderGoMarked():
                 pass  # the Controller wrote it itself
             case OrderEvent():
                 result.append(KeyedEvent(s.key, event))

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from js7es.domain.commands import change_order, items, notices, orders  # noqa: F401  (registers the handlers)
+from js7es.domain.commands import (  # noqa: F401  (registers the handlers)
+    change_order,
+    items,
+    notices,
+    orders,
+    transfer,
+    workflow_controls,
+)
 from js7es.domain.commands.base import HANDLERS, Command, Decided
 from js7es.domain.event import KeyedEvent
 from js7es.domain.order.context import Context
@@ -48,6 +55,12 @@ def obsolete_item_events(state: ControllerState) -> list[KeyedEvent]:
     events = []
     for wid in state.obsolete_workflow_ids():
         event = ItemDeleted(key=f"Workflow:{wid}")
+        result = state.apply_event("", event)
+        if result is not None:
+            raise InapplicableEventError(str(result))
+        events.append(KeyedEvent("", event))
+    for key in state.obsolete_control_keys():  # after their workflows (js7es.domain.workflow_control)
+        event = ItemDeleted(key=key)
         result = state.apply_event("", event)
         if result is not None:
             raise InapplicableEventError(str(result))

@@ -41,6 +41,7 @@ from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import LockInstruction
 from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow, WorkflowId
+from js7es.domain.workflow_control import WorkflowPathControl
 
 if TYPE_CHECKING:
     from js7es.domain.state import ControllerState
@@ -144,6 +145,12 @@ def _add_item(batch: _Batch, item: Any, nr: int) -> Problem | None:
     parsed = parse_simple_item(item)
     if isinstance(parsed, Problem):
         return problem(parsed.code, f"Operation {nr}: {parsed.message}", **parsed.arguments)
+    if isinstance(parsed, WorkflowPathControl):  # JS7: only the ControlWorkflowPath command writes it
+        return problem(
+            "ItemIsNotDeployable",
+            f"Operation {nr}: {parsed.key} is changed by the ControlWorkflowPath command, not deployed",
+            key=parsed.key,
+        )
     batch.simple.append(parsed)
     return None
 

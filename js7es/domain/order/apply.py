@@ -32,6 +32,8 @@ from js7es.domain.order.events import (
     OrderFailedInFork,
     OrderFinished,
     OrderForked,
+    OrderGoes,
+    OrderGoMarked,
     OrderJoined,
     OrderLocksAcquired,
     OrderLocksQueued,
@@ -59,9 +61,10 @@ from js7es.domain.order.events import (
     OrderSuspended,
     OrderSuspensionMarked,
     OrderSuspensionMarkedOnAgent,
+    OrderTransferred,
 )
 from js7es.domain.order.notice_apply import NOTICE_EVENTS, apply_notice_event
-from js7es.domain.order.order import Attachment, Cancelling, Order, Resuming, Suspending
+from js7es.domain.order.order import Attachment, Cancelling, Going, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Killed, Succeeded
 from js7es.domain.order.states import (
     BetweenCycles,
@@ -141,6 +144,15 @@ def _detached_or_attached(order: Order) -> bool:
 
 
 def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
+    applied = _apply_order(order, event)
+    if isinstance(event, OrderResumed):
+        return applied.updated(is_resumed=True) if isinstance(applied, Order) else applied
+    if order.is_resumed and isinstance(applied, Order) and applied.position != order.position:
+        return applied.updated(is_resumed=False)  # JS7: a move ends the pass over a breakpoint
+    return applied
+
+
+def _apply_order(order: Order, event: OrderEvent) -> Order | Problem:
     s = order.state
     if isinstance(event, NOTICE_EVENTS):
         applied = apply_notice_event(order, event)
@@ -321,6 +333,16 @@ def apply_order(order: Order, event: OrderEvent) -> Order | Problem:
             if in_block and _detached_or_attached(order) and not order.is_terminal:
                 assert sticky_position is not None
                 return order.updated(position=pos.next_of(sticky_position))
+        case OrderGoMarked(position=position):  # JS7: only for an order on an Agent
+            attached = order.attached is not None and order.attached.kind == "Attached"
+            if attached and order.is_go_commandable(position):
+                return order.updated(mark=Going(position=position), mark_on_agent=False)
+        case OrderTransferred(workflow_position=to):  # checked by TransferOrders
+            if order.attached is None:
+                return order.updated(workflow_id=to.workflow_id, position=to.position)
+        case OrderGoes():
+            if order.is_go_commandable():
+                return order.updated(mark=None) if isinstance(order.mark, Going) else order
         case OrderStateReset():
             if isinstance(s, _RESETTABLE):
                 return order.updated(state=Ready(), mark=None)

@@ -18,6 +18,7 @@ from js7es.domain.order.events import (
     OrderDetachable,
     OrderEvent,
     OrderForked,
+    OrderMoved,
     OrderOrderAdded,
     OrderProcessingKilled,
     OrderResumed,
@@ -39,7 +40,8 @@ from js7es.domain.order.executors.lock import (
 from js7es.domain.order.executors.notices import expecting_notices, leave_notice_blocks
 from js7es.domain.order.executors.plain import PASSED_WHILE_FRESH
 from js7es.domain.order.executors.step import Step
-from js7es.domain.order.order import Cancelling, Order, Resuming, Suspending
+from js7es.domain.order.go import go_events
+from js7es.domain.order.order import Cancelling, Going, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Killed
 from js7es.domain.order.states import (
     BetweenCycles,
@@ -61,6 +63,7 @@ from js7es.domain.order.states import (
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import Cycle, ForkList, Instruction, LockInstruction
+from js7es.domain.workflow_control import SKIPPED_DUE_TO_WORKFLOW_PATH_CONTROL
 
 if TYPE_CHECKING:
     from js7es.domain.state import ControllerState
@@ -97,7 +100,28 @@ def next_events(state: ControllerState, order_id: str, ctx: Context) -> list[Ord
         return marked
     if order.is_suspended:
         return []
+    if step.state.is_at_breakpoint(order):  # JS7: suspended at the Controller
+        return [OrderSuspended()] if ctx.at_controller else [OrderDetachable()]
+    if step.state.is_workflow_suspended(order.workflow_id.path):
+        return []  # JS7: a suspended workflow's orders take no step, whatever their state
+    skipped = _skipped(step, instruction)
+    if skipped is not None:
+        return skipped
     return _state_events(step, instruction)
+
+
+def _skipped(step: Step, instruction: Instruction) -> list[OrderEvent] | None:
+    """JS7's ifSkippedDueToWorkflowPathControlThenMove: a Fresh (when due) or Ready order at an
+    instruction whose label the operator skips moves past it (js7es.domain.workflow_control)."""
+    order = step.order
+    if instruction.label is None or instruction.label not in step.state.skipped_labels(order.workflow_id.path):
+        return None
+    fresh_and_due = isinstance(order.state, Fresh) and (
+        order.scheduled_for is None or order.scheduled_for <= step.ctx.now_ms
+    )
+    if not (fresh_and_due or isinstance(order.state, Ready)):
+        return None
+    return [OrderMoved(to=pos.next_of(order.position), reason=SKIPPED_DUE_TO_WORKFLOW_PATH_CONTROL)]
 
 
 def _state_events(step: Step, instruction: Instruction) -> list[OrderEvent]:
@@ -181,6 +205,8 @@ def _mark_events(step: Step) -> list[OrderEvent] | None:
             if reset_state and isinstance(state, resettable):  # JS7's IsResettable
                 return [OrderStateReset(), OrderSuspended()] if at_controller else [OrderDetachable()]
             return None
+        case Going(position=position):  # JS7: on the Agent, as soon as the mark arrives
+            return go_events(order) if order.is_go_commandable(position) else None
         case Resuming(position=position, as_succeeded=as_succeeded, restart_killed_job=restart):
             if not at_controller:
                 return None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from js7es.domain import codec
 from js7es.domain.event import Event
 from js7es.domain.lock import LockDemand
 from js7es.domain.order.cycle import CycleState
-from js7es.domain.order.order import CancellationMode, Cancelling, Order, OrderMark, Resuming, Suspending
+from js7es.domain.order.order import CancellationMode, Cancelling, Going, Order, OrderMark, Resuming, Suspending
 from js7es.domain.order.outcome import Outcome
 from js7es.domain.value import NamedValues, Value
 from js7es.domain.workflow.position import Position
@@ -252,6 +253,39 @@ class OrderResumed(OrderEvent):
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OrderGoMarked(OrderEvent):
+    """GoOrder for an order on an Agent: the Agent lets it go on (OrderGoes) where it waits at `position`."""
+
+    position: Position
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderGoes(OrderEvent):
+    """GoOrder: the order waiting for a time (scheduled, a retry's delay, a sleep, the next cycle) goes
+    on now; the event that ends its wait follows (JS7's IsGoCommandable.go)."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowPosition:
+    """JS7's WorkflowPosition: a workflow version and a position in it (its JSON has no TYPE)."""
+
+    JSON_UNTYPED: ClassVar[bool] = True
+    workflow_id: WorkflowId
+    position: Position
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderTransferred(OrderEvent):
+    """TransferOrders: the order continues in another version of its workflow (the current one)."""
+
+    workflow_position: WorkflowPosition
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderStateReset(OrderEvent):
     """JS7's event of a suspension with resetState: an order waiting (retry delay, prompt, sleep) is
     Ready again at its position, without a mark; OrderSuspended follows in the same commit."""
@@ -380,4 +414,6 @@ def mark_event(mark: OrderMark) -> OrderEvent:
             return OrderSuspensionMarked(kill=kill, kill_immediately=immediately, reset_state=reset_state)
         case Resuming(position=position, as_succeeded=as_succeeded, restart_killed_job=restart):
             return OrderResumptionMarked(position=position, as_succeeded=as_succeeded, restart_killed_job=restart)
+        case Going(position=position):
+            return OrderGoMarked(position=position)
     raise TypeError(f"Unknown mark {type(mark).__name__}")

@@ -9,12 +9,15 @@ from js7es.domain import codec
 from js7es.domain.order.outcome import Outcome
 from js7es.domain.order.states import (
     TERMINAL,
+    BetweenCycles,
     Broken,
+    DelayingRetry,
     Failed,
     Fresh,
     OrderState,
     Processing,
     Ready,
+    Sleeping,
 )
 from js7es.domain.value import NamedValues
 from js7es.domain.workflow.position import Position
@@ -71,6 +74,14 @@ class Resuming(OrderMark):
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Going(OrderMark):
+    """GoOrder for an order on an Agent (JS7's OrderMark.Go): it goes on where it waits at `position`."""
+
+    position: Position
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Order:
     id: str
     workflow_id: WorkflowId
@@ -87,6 +98,7 @@ class Order:
     mark_on_agent: bool = False  # the mark has been passed to the Agent
     force_admission: bool = False  # JS7's forceAdmission: the jobs' admission times do not hold for it
     priority: int | None = None  # JS7 2.7's priority (None: the default 0): higher goes first at a lock
+    is_resumed: bool = False  # JS7's isResumed: resumed here, it passes a breakpoint once (until it moves)
 
     @property
     def is_terminal(self) -> bool:
@@ -103,6 +115,16 @@ class Order:
     def is_attached_to(self, agent_path: str) -> bool:
         attached = self.attached
         return attached is not None and attached.kind == "Attached" and attached.agent_path == agent_path
+
+    def is_go_commandable(self, position: Position | None = None) -> bool:
+        """JS7's isGoCommandable: waiting for a time (a scheduled Fresh order, a retry's delay, a sleep,
+        the next cycle), at `position` when given."""
+        on_the_way = self.attached is not None and self.attached.kind != "Attached"
+        waiting = isinstance(self.state, (DelayingRetry, Sleeping)) or (
+            isinstance(self.state, BetweenCycles) and self.state.cycle_state is not None
+        )
+        fresh_scheduled = isinstance(self.state, Fresh) and self.scheduled_for is not None
+        return not on_the_way and (waiting or fresh_scheduled) and (position is None or self.position == position)
 
     @property
     def is_started(self) -> bool:
@@ -162,4 +184,5 @@ def forked_child(parent: Order, child_id: str, branch_id: str | None, arguments:
         mark_on_agent=False,
         delete_when_terminated=False,
         scheduled_for=None,
+        is_resumed=False,
     )

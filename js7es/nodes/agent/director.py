@@ -75,7 +75,8 @@ class AgentDirector:
         if isinstance(decided, Problem):
             await self.engine.settle()
             return decided
-        await self.engine.emit(list(decided.events))  # without events: waits for the commits in flight
+        # without events: waits for the commits in flight
+        await self.engine.emit(list(decided.events), follow=decided.touched_orders)
         if isinstance(command, DedicateAgentDirector) and not was_dedicated and self.state.is_dedicated:
             self.engine.here = self.state.agent_path
             self.engine.controller_id = self.state.controller_id or ""

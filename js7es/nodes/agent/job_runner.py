@@ -171,12 +171,16 @@ class JobRunner:
             or not isinstance(order.state, Ready)
             or order.is_suspended
             or order.mark is not None
+            or self.state.is_workflow_suspended(order.workflow_id.path)  # the Controller's ControlWorkflowPath
+            or self.state.is_at_breakpoint(order)  # it goes back to the Controller, which suspends it
         ):
             return None
         found = self._job_here(order)
         if found is None or not self.state.local_subagent_enabled:  # disabled: enabling wakes them all
             return None
         workflow, job, instruction = found
+        if instruction.label is not None and instruction.label in self.state.skipped_labels(workflow.path):
+            return None  # the order moves past it (js7es.domain.workflow_control)
         if job.admission_time_scheme is not None:
             now = self.engine.clock()
             start = admission_start(workflow, job, order, now)

@@ -224,13 +224,25 @@ class AgentDriver:
         return []
 
     def _subagent_commands(self) -> list[agent_commands.AgentCommand]:
-        """The Agent's SubagentItems (their `disabled` rules where its jobs run) not sent as they are now."""
+        """The Agent's SubagentItems (their `disabled` rules where its jobs run) and the
+        WorkflowPathControls (a suspended workflow, skipped jobs) and WorkflowControls (breakpoints)
+        not sent as they are now."""
         items = []
         for subagent in sorted(self.state.subagents.values(), key=lambda s: s.id):
             now = dumps(dict(subagent.raw))
             if subagent.agent_path == self.agent_path and self._subagents_sent.get(subagent.key) != now:
                 items.append(dict(subagent.raw))
                 self._subagents_sent[subagent.key] = now
+        for control in sorted(self.state.workflow_path_controls.values(), key=lambda c: c.path):
+            now = dumps(dict(control.raw))  # every Agent: it may hold the workflow's orders (JS7 attaches it)
+            if self._subagents_sent.get(control.key) != now:
+                items.append(dict(control.raw))
+                self._subagents_sent[control.key] = now
+        for workflow_control in sorted(self.state.workflow_controls.values(), key=lambda c: c.key):
+            now = dumps(workflow_control.to_json())
+            if self._subagents_sent.get(workflow_control.key) != now:
+                items.append(workflow_control.to_json())
+                self._subagents_sent[workflow_control.key] = now
         return [agent_commands.AttachItems(items=tuple(items))] if items else []
 
     def _item_commands(self, order: Order) -> list[agent_commands.AgentCommand]:

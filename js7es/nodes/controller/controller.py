@@ -12,7 +12,13 @@ from js7es.domain.commands import Command, Decided
 from js7es.domain.commands.items import UpdateItems
 from js7es.domain.commands.orders import AddOrders, FreshOrder
 from js7es.domain.event import Stamped
-from js7es.domain.items import ItemDeleted, UnsignedSimpleItemAdded, UnsignedSimpleItemChanged
+from js7es.domain.items import (
+    ItemDeleted,
+    UnsignedItemAdded,
+    UnsignedItemChanged,
+    UnsignedSimpleItemAdded,
+    UnsignedSimpleItemChanged,
+)
 from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
 from js7es.domain.value import Value, value_to_json
@@ -23,6 +29,8 @@ from js7es.nodes.controller.notice_timer import NoticeTimer
 from js7es.nodes.engine import Engine, recover_state
 
 log = logging.getLogger(__name__)
+# Simple items the drivers send to the Agents when they change (besides what an order needs).
+_AGENT_ITEM_TYPES = frozenset({"SubagentItem", "WorkflowPathControl"})
 
 
 class ControllerCore:
@@ -90,8 +98,10 @@ class ControllerCore:
         for s in stamped:
             if isinstance(s.event, (UnsignedSimpleItemAdded, ItemDeleted)):
                 items_changed = True
+            if isinstance(s.event, (UnsignedItemAdded, UnsignedItemChanged)):  # a WorkflowControl
+                subagents_changed = True
             if isinstance(s.event, (UnsignedSimpleItemAdded, UnsignedSimpleItemChanged)):
-                subagents_changed = subagents_changed or value_to_json(s.event.item).get("TYPE") == "SubagentItem"
+                subagents_changed = subagents_changed or value_to_json(s.event.item).get("TYPE") in _AGENT_ITEM_TYPES
             order = self.state.orders.get(s.key)
             if order is not None and order.attached is not None:
                 driver = self.drivers.get(order.attached.agent_path)

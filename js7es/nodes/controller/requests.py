@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from js7es.domain.commands import Command
-from js7es.domain.commands.change_order import ChangeOrder
+from js7es.domain.commands.change_order import ChangeOrder, GoOrder
 from js7es.domain.commands.orders import (
     AddOrders,
     AnswerOrderPrompt,
@@ -20,9 +20,12 @@ from js7es.domain.commands.orders import (
     ResumeOrders,
     SuspendOrders,
 )
+from js7es.domain.commands.transfer import TransferOrders
+from js7es.domain.commands.workflow_controls import ControlWorkflow, ControlWorkflowPath
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import value_from_json
 from js7es.domain.workflow import position as pos
+from js7es.domain.workflow.workflow import WorkflowId
 from js7es.nodes.controller.notice_requests import NoticeRequestError, notice_command
 
 MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: beyond it, no timestamp can be shown or stored as JS7's
@@ -171,6 +174,19 @@ def _not_supported(field: str, what: str) -> BadRequest:
     return BadRequest(problem("NotSupported", f"{field}: js7es does not support {what} yet", field=field))
 
 
+def _workflow_id(obj: Any, where: str) -> WorkflowId:
+    """JS7's WorkflowId JSON: {"path": ..., "versionId": ...}."""
+    o = _object(obj, where, {"path", "versionId"}, set())
+    return WorkflowId(_string(o, "path", where), _string(o, "versionId", where))
+
+
+def _positions(obj: Mapping[str, Any], key: str, where: str) -> tuple[pos.Position, ...]:
+    value = obj.get(key, [])
+    if not isinstance(value, list) or not all(pos.is_valid(p) for p in value):
+        raise _bad("InvalidPosition", f'{where}.{key} must be a list of positions like [1, "then", 0]')
+    return tuple(tuple(p) for p in value)
+
+
 def _optional_bool(obj: Mapping[str, Any], key: str, where: str) -> bool | None:
     return None if obj.get(key) is None else _bool(obj, key, where)
 
@@ -241,9 +257,34 @@ def command(obj: Any) -> Command | ReleaseEvents | str:
         case "ChangeOrder":
             o = _object(obj, where, {"orderId"}, {"priority"})
             return ChangeOrder(order_id=_string(o, "orderId", where), priority=_priority(o, where))
+        case "GoOrder":
+            o = _object(obj, where, {"orderId", "position"}, set())
+            position = _position(o, "position", where)
+            assert position is not None  # required above
+            return GoOrder(order_id=_string(o, "orderId", where), position=position)
         case "DeleteOrdersWhenTerminated":
             o = _object(obj, where, {"orderIds"}, set())
             return DeleteOrdersWhenTerminated(order_ids=_strings(o, "orderIds", where))
+        case "ControlWorkflowPath":
+            o = _object(obj, where, {"workflowPath"}, {"suspend", "skip"})
+            skip = o.get("skip", {})
+            if not isinstance(skip, Mapping) or not all(isinstance(v, bool) for v in skip.values()):
+                raise _bad("InvalidRequest", f"{where}.skip must be an object of label: true or false")
+            return ControlWorkflowPath(
+                workflow_path=_string(o, "workflowPath", where),
+                suspend=_optional_bool(o, "suspend", where),
+                skip={str(label): on for label, on in skip.items()},
+            )
+        case "TransferOrders":
+            o = _object(obj, where, {"workflowId"}, set())
+            return TransferOrders(workflow_id=_workflow_id(o["workflowId"], f"{where}.workflowId"))
+        case "ControlWorkflow":
+            o = _object(obj, where, {"workflowId"}, {"addBreakpoints", "removeBreakpoints"})
+            return ControlWorkflow(
+                workflow_id=_workflow_id(o["workflowId"], f"{where}.workflowId"),
+                add_breakpoints=_positions(o, "addBreakpoints", where),
+                remove_breakpoints=_positions(o, "removeBreakpoints", where),
+            )
         case "ReleaseEvents":
             o = _object(obj, where, {"untilEventId"}, set())
             until = o["untilEventId"]

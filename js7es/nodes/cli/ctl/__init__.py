@@ -116,6 +116,27 @@ def register(sub: Subparsers) -> None:
     answer.add_argument("id", metavar="ID")
     answer.set_defaults(action="answer_prompt")
 
+    go = sub.add_parser("go", help="let an order waiting for a time (scheduled, retry delay, sleep, cycle) go on now")
+    go.add_argument("id", metavar="ID")
+    go.add_argument("--position", metavar="JSON", help="where it waits (default: where it is now)")
+    go.set_defaults(action="go_order")
+
+    transfer = sub.add_parser("transfer", help="move the orders of an older workflow version to the current one")
+    transfer.add_argument("workflow", metavar="PATH~VERSION", help="the older version, e.g. daily~2026-01-30")
+    transfer.set_defaults(action="transfer_orders")
+
+    for name, control, text in (
+        ("suspend-workflow", "suspend", "suspend a workflow: its orders stop before their next instruction"),
+        ("resume-workflow", "resume", "resume a suspended workflow"),
+        ("skip-job", "skip", "skip the instruction with this label in the workflow (JS7: any labelled one)"),
+        ("unskip-job", "unskip", "run the labelled instruction again"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("workflow", metavar="WORKFLOW", help="the workflow's path")
+        if control in ("skip", "unskip"):
+            p.add_argument("label", metavar="LABEL", help="the instruction's label")
+        p.set_defaults(action="control_workflow_path", control=control)
+
     for name, function, text in (
         ("post-notice", "post_notice", "post a notice to a board (JS7's PostNotice)"),
         ("delete-notice", "delete_notice", "delete a board's notice (JS7's DeleteNotice)"),

@@ -146,6 +146,49 @@ def answer_prompt(client: ControllerClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def go_order(client: ControllerClient, args: argparse.Namespace) -> int:
+    """GoOrder at the order's position (JS7 asks for it, so that a go meant for one wait ends no other)."""
+    client.login()
+    if args.position is not None:
+        try:
+            position = json.loads(args.position)
+        except ValueError:
+            raise usage_error(f'--position {args.position!r}: expected JSON like [1, "then", 0]') from None
+        position = [position] if isinstance(position, int) else position
+    else:
+        position = client.get("/order/" + urllib.parse.quote(args.id, safe=""))["position"]
+    client.command({"TYPE": "GoOrder", "orderId": args.id, "position": position})
+    print(f"{args.id} goes on")
+    return 0
+
+
+def transfer_orders(client: ControllerClient, args: argparse.Namespace) -> int:
+    """TransferOrders: the orders of WORKFLOW (PATH~VERSION) continue in the current version."""
+    path, tilde, version = args.workflow.partition("~")
+    if not tilde or not path or not version:
+        raise usage_error(f"{args.workflow!r}: expected the workflow version as PATH~VERSION")
+    client.login()
+    client.command({"TYPE": "TransferOrders", "workflowId": {"path": path, "versionId": version}})
+    print(f"Transferred the orders of {args.workflow} to the current version of {path}")
+    return 0
+
+
+def control_workflow_path(client: ControllerClient, args: argparse.Namespace) -> int:
+    """suspend-workflow, resume-workflow, skip-job, unskip-job: JS7's ControlWorkflowPath."""
+    command: dict[str, Any] = {"TYPE": "ControlWorkflowPath", "workflowPath": args.workflow}
+    match args.control:
+        case "suspend" | "resume":
+            command["suspend"] = args.control == "suspend"
+            done = f"{'Suspended' if args.control == 'suspend' else 'Resumed'} the workflow {args.workflow}"
+        case _:
+            command["skip"] = {args.label: args.control == "skip"}
+            done = f"{'Skipping' if args.control == 'skip' else 'No longer skipping'} {args.label} in {args.workflow}"
+    client.login()
+    client.command(command)
+    print(done)
+    return 0
+
+
 def notice_id(args: argparse.Namespace) -> list[str]:
     """JS7's NoticeId: [board, key?] or, in a daily plan, ["DailyPlan", date, board, key?]."""
     plan = ["DailyPlan", args.plan] if args.plan else []

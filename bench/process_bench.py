@@ -94,6 +94,7 @@ async def main(seconds: float) -> dict[str, Any]:
                 "jobProcessTrueScript": figure,
                 "ratioToShCTrue": round(figure["perSecond"] / limit["perSecond"], 2),
             }
+        launcher.close()
         return result
 
 

@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 SUITE = "bookworm"
 VARIANT = "minbase"
-# What the nodes need beyond minbase (util-linux with setpriv, passwd with useradd are in minbase):
+# What the nodes need beyond minbase (passwd with useradd is in minbase):
 # Python 3.11 with venv (whose ensurepip brings pip offline), CA certificates, procps.
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "procps")
 BASE_REPOSITORY = "js7es-base"

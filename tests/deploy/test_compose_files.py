@@ -280,9 +280,6 @@ def test_the_dockerfile() -> None:
     assert values["USER"] not in ("root", "0")
     assert values["HEALTHCHECK"].split("CMD", 1)[1].strip() == '["js7es-healthcheck"]'
     assert json.loads(values["VOLUME"]) == ["/var/lib/js7es"]
-    assert any(k == "RUN" and v.startswith("command -v setpriv") for k, v in stage)
-    # The Agent still looks for setpriv (else the package would be dead weight).
-    assert '"setpriv"' in (REPO / "js7es" / "nodes" / "subagent" / "os_process.py").read_text()
     (healthcheck,) = [v for k, v in stage if k == "COPY" and "js7es-healthcheck" in v]
     assert healthcheck.split()[-2:] == ["deploy/healthcheck.py", "/usr/local/bin/js7es-healthcheck"]
     # js7es comes from the wheels in the build context, installed without an index (no network).

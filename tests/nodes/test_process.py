@@ -9,7 +9,7 @@ import re
 import signal
 import stat
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,8 +49,10 @@ class Output:
 
 
 @pytest.fixture
-def launcher(tmp_path: Path) -> ProcessLauncher:
-    return ProcessLauncher(tmp_path / "subagent-tmp", base_environ={"PATH": os.environ["PATH"], "HOME": "/home/x"})
+def launcher(tmp_path: Path) -> Iterator[ProcessLauncher]:
+    launcher = ProcessLauncher(tmp_path / "subagent-tmp", base_environ={"PATH": os.environ["PATH"], "HOME": "/home/x"})
+    yield launcher
+    launcher.close()
 
 
 def make_spec(tmp_path: Path, executable: Executable, **kwargs: Any) -> ProcessSpec:

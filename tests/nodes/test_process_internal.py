@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -75,8 +75,10 @@ def internal(class_name: str, **kwargs: Any) -> InternalExecutable:
 
 
 @pytest.fixture
-def launcher(tmp_path: Path) -> ProcessLauncher:
-    return ProcessLauncher(tmp_path / "subagent-tmp")
+def launcher(tmp_path: Path) -> Iterator[ProcessLauncher]:
+    launcher = ProcessLauncher(tmp_path / "subagent-tmp")
+    yield launcher
+    launcher.close()
 
 
 def outcome_of(launcher: ProcessLauncher, tmp_path: Path, class_name: str, **kwargs: Any) -> Outcome:

@@ -20,6 +20,7 @@ from js7es.domain.workflow.job import (
 )
 from js7es.nodes.subagent.base import JobProcess, RefusedProcess
 from js7es.nodes.subagent.environment import base_env, job_env
+from js7es.nodes.subagent.guard import JobGuard
 from js7es.nodes.subagent.internal import InternalJobProcess
 from js7es.nodes.subagent.os_process import OsJobProcess
 from js7es.nodes.subagent.output import DEFAULT_CHUNK_DELAY_S
@@ -54,8 +55,12 @@ class ProcessLauncher:
         self._counter = itertools.count(1)
         self._prefix = f"rv-{os.getpid()}-"
         self.running = 0
+        # Kills this launcher's job processes and what they started when the Agent dies (guard.py).
+        self.guard = JobGuard() if JobGuard.supported() else None
 
     def close(self) -> None:
+        if self.guard is not None:
+            self.guard.close()
         if self._own_temp_dir:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
 
@@ -93,6 +98,8 @@ class ProcessLauncher:
             return_values_file=return_values_file,
             v1_compatible=spec.v1_compatible,
         )
+        if self.guard is not None:
+            env.update(self.guard.env_entry())
 
         def on_end() -> None:
             self.running -= 1

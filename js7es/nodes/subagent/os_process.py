@@ -17,14 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import logging
 import os
-import shutil
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,49 +36,6 @@ log = logging.getLogger(__name__)
 PIPE_GRACE_S = 2.0  # how long pipes may stay open after the group has gone
 GONE_AFTER_SIGKILL_S = 5.0  # a group still there this long after SIGKILL is given up (logged)
 _KIND: dict[int, StdoutOrStderr] = {1: "stdout", 2: "stderr"}
-
-
-def _check_executable(program: str, env: dict[str, str]) -> None:
-    """Raise the OSError that exec would raise for a program that is missing or not executable."""
-    path = program if "/" in program else shutil.which(program, path=env.get("PATH", os.defpath))
-    if path is None or not os.path.exists(path):
-        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
-    if not os.access(path, os.X_OK) or os.path.isdir(path):
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), program)
-
-
-def _die_with_agent() -> Callable[[], None] | None:
-    """A job's main process is killed when the Agent dies (Linux PR_SET_PDEATHSIG), so that a job
-    cannot finish behind the back of an Agent that was killed: after its restart the step is
-    ProcessLost and runs again, and must not have had its effect meanwhile. (What the job started
-    itself is killed with its process group when the Agent recovers.)"""
-    if not sys.platform.startswith("linux") or _PRCTL is None:
-        return None
-    agent_pid = os.getpid()
-    prctl = _PRCTL
-
-    def set_parent_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != agent_pid:  # the Agent died before the signal was armed
-            os._exit(137)
-
-    return set_parent_death_signal
-
-
-def _load_prctl() -> Callable[[int, int], int] | None:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return libc.prctl
-    except (OSError, AttributeError):
-        return None
-
-
-# util-linux's setpriv arms the parent-death signal and execs the job: the same protection as a
-# preexec_fn, but the fork stays on CPython's fast path (measured: 621 vs 460 spawns/s; plain 1,359/s).
-_SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
-_SETPRIV_PREFIX: tuple[str, ...] = (_SETPRIV, "--pdeathsig", "KILL") if _SETPRIV else ()
-_PR_SET_PDEATHSIG = 1
-_PRCTL = _load_prctl() if sys.platform.startswith("linux") else None
 
 
 class _Protocol(asyncio.SubprocessProtocol):
@@ -161,13 +114,10 @@ class OsJobProcess(JobProcess):
     ) -> tuple[asyncio.SubprocessTransport, _Protocol]:
         loop = asyncio.get_running_loop()
         protocol = _Protocol(on_output, chunk_delay_s)
-        if _SETPRIV_PREFIX:
-            _check_executable(argv[0], env)  # setpriv would report a missing program only as exit code 127
         for attempt in range(5):
             try:
                 transport, _ = await loop.subprocess_exec(
                     lambda: protocol,
-                    *_SETPRIV_PREFIX,
                     *argv,
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.PIPE,
@@ -175,7 +125,8 @@ class OsJobProcess(JobProcess):
                     cwd=spec.work_dir,
                     env=env,
                     start_new_session=True,  # its own process group, killed as a whole
-                    preexec_fn=None if _SETPRIV_PREFIX else _die_with_agent(),
+                    # No preexec_fn: CPython then starts it with vfork and one exec. That it dies with
+                    # the Agent is the job guard's work (guard.py, through the environment).
                 )
                 return transport, protocol
             except OSError as e:

@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -42,9 +43,24 @@ async def rate(step: Callable[[], Awaitable[None]], concurrency: int, seconds: f
 
     await step()  # warm up
     start = time.perf_counter()
+    before = cpu_ms()
     await asyncio.gather(*(loop() for _ in range(concurrency)))
     elapsed = time.perf_counter() - start
-    return {"perSecond": round(count / elapsed, 1), "count": count}
+    after = cpu_ms()
+    return {
+        "perSecond": round(count / elapsed, 1),
+        "count": count,
+        # CPU per step, of this process and of the processes it started (robust against other load)
+        "cpuMsPerStep": {k: round((after[k] - before[k]) / max(count, 1), 3) for k in before},
+    }
+
+
+def cpu_ms() -> dict[str, float]:
+    self_, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "self": (self_.ru_utime + self_.ru_stime) * 1000,
+        "children": (children.ru_utime + children.ru_stime) * 1000,
+    }
 
 
 async def sh_c_true() -> None:

@@ -161,15 +161,30 @@ def test_notice_posted_before_is_consumed_once_and_kept_over_a_restart(topology:
 
 def test_end_of_life_deletes_the_notice_also_after_a_restart(topology: Topology) -> None:
     now = int(time.time() * 1000)
-    post_notice(topology, "SHORT", endOfLife=now + 2500)
+    post_notice(topology, "SHORT", endOfLife=now + 12000)  # beyond the restart, also on a loaded machine
     topology.kill("controller")
     topology.start("controller")
+    assert int(time.time() * 1000) < now + 12000, "the restart took longer than the notice's life"
     assert ["B", "SHORT"] in notices(topology)
-    events = topology.wait_for(lambda es: any(e["TYPE"] == "NoticeDeleted" for e in es), timeout=15)
+    events = topology.wait_for(lambda es: any(e["TYPE"] == "NoticeDeleted" for e in es), timeout=30)
     deleted = [e for e in events if e["TYPE"] == "NoticeDeleted"]
     assert [(e["Key"], e["plannedNoticeKey"]) for e in deleted] == [("B", "SHORT")]
-    assert int(deleted[0].get("timestamp", deleted[0]["eventId"] // 1000)) >= now + 2500
+    assert int(deleted[0].get("timestamp", deleted[0]["eventId"] // 1000)) >= now + 12000
     assert ["B", "SHORT"] not in notices(topology)
+
+
+def test_notices_end_one_after_the_other(topology: Topology) -> None:
+    # The timer is armed at the earliest end of life; after it fires it must arm itself for the next.
+    now = int(time.time() * 1000)
+    post_notice(topology, "FIRST", endOfLife=now + 1000)
+    post_notice(topology, "SECOND", endOfLife=now + 2000)
+    events = topology.wait_for(
+        lambda es: {e.get("plannedNoticeKey") for e in es if e["TYPE"] == "NoticeDeleted"} >= {"FIRST", "SECOND"},
+        timeout=15,
+    )
+    deleted = [e["plannedNoticeKey"] for e in events if e["TYPE"] == "NoticeDeleted"]
+    assert deleted[-2:] == ["FIRST", "SECOND"]
+    assert not {("B", "FIRST"), ("B", "SECOND")} & {tuple(n) for n in notices(topology)}
 
 
 def test_bad_notice_commands_are_refused(topology: Topology) -> None:

@@ -11,12 +11,15 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from js7es.domain.board.events import NoticePosted, OrderNoticePosted
 from js7es.domain.commands.notices import end_of_life_events
 from js7es.domain.event import Stamped
 from js7es.nodes.clock import Clock
 from js7es.nodes.engine import Engine
 
 log = logging.getLogger(__name__)
+
+_POSTING = (NoticePosted, OrderNoticePosted)
 
 
 class NoticeTimer:
@@ -36,7 +39,11 @@ class NoticeTimer:
         self._cancel()
 
     def _on_commit(self, stamped: Sequence[Stamped]) -> None:
-        self.rearm()
+        # Only a posted notice can bring the earliest end of life forward; a deleted one can only put it
+        # off, and then the timer fires early, finds nothing and rearms. (Not after every commit: the
+        # earliest end is a scan over all notices.)
+        if any(isinstance(s.event, _POSTING) for s in stamped):
+            self.rearm()
 
     def _cancel(self) -> None:
         if self._handle is not None:
@@ -68,7 +75,6 @@ class NoticeTimer:
             events = end_of_life_events(self._engine.state, self._engine.clock())
             if events:
                 await self._engine.emit(events)
-            else:
-                self.rearm()  # the clock is behind the timer's: try again
+            self.rearm()  # the next end of life (or the same again: the clock was behind the timer's)
         except Exception:
             log.exception("deleting notices at their end of life failed")

@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 from collections import deque
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,8 +101,8 @@ class JobRunner:
         touched: list[str] = []
         for s in stamped:
             match s.event:
-                case ItemAttachedToMe() if self.state.local_subagent_enabled:  # maybe enabled again
-                    touched.extend(self.state.orders)
+                case ItemAttachedToMe(item=item) if self.state.local_subagent_enabled and _may_release_orders(item):
+                    touched.extend(self.state.orders)  # enabled again, a workflow resumed, a breakpoint gone
                 case OrderProcessingStarted() if s.key in self._running:
                     self._spawn(self._run(s.key))
                 case (
@@ -353,3 +353,10 @@ class JobRunner:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._own_launcher:
             self.launcher.close()
+
+
+def _may_release_orders(item: Any) -> bool:
+    """Whether an attached item may let waiting orders start: anything but a workflow version, whose
+    orders arrive after it (each touched by its own attachment); a new version would otherwise make
+    every attachment cost a look at every order here."""
+    return not (isinstance(item, Mapping) and item.get("TYPE") == "Workflow")

@@ -32,7 +32,7 @@ class Recovered:
 
     journal_id: str
     snapshot: list[JsonObject]  # the JSON objects of the newest snapshot ([] for a new journal)
-    events: list[Stamped]  # the committed events after the snapshot, in order
+    events: Sequence[Stamped]  # the committed events after the snapshot, in order (FileJournal: read lazily)
     snapshot_event_id: int  # the EventId the snapshot stands at (fileEventId of the newest segment)
     last_event_id: int
     generation: int = 0

@@ -15,7 +15,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, overload
 
 from js7es.domain.event import KeyedEvent, Stamped
 from js7es.domain.problem import Problem
@@ -128,20 +128,55 @@ _CommittedEvents = tuple[Stamped, ...]  # one commit, as the recent cache holds 
 _FileRegion = tuple[BinaryIO, int | None, int | None, int]
 
 
-def _newest_commits(
-    events: Sequence[Stamped], sizes: Sequence[int], max_events: int, floor: int
-) -> tuple[list[_CommittedEvents], int, int]:
-    """The newest whole commits of `events` (grouped by `sizes`) with at most `max_events` events in all,
-    their event count, and the EventId before them (`floor` if they are all)."""
-    commits: list[_CommittedEvents] = []
-    end = len(events)
-    for n in reversed(sizes):
-        if len(events) - end + n > max_events:
-            break
-        commits.append(tuple(events[end - n : end]))
-        end -= n
-    commits.reverse()
-    return commits, len(events) - end, events[end - 1].event_id if end else floor
+class RecoveredEvents(Sequence[Stamped]):
+    """The committed events after the snapshot, read from the segment when iterated (not held).
+
+    Valid while the segment file exists (recovery reads it at start, before a snapshot may release it).
+    An event that the hash chain vouches for but the codec cannot read raises JournalCorruptError.
+    """
+
+    def __init__(self, path: Path, start: int, end: int, count: int) -> None:
+        self._path, self._start, self._end, self._count = path, start, end, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Stamped]:
+        if self._count == 0:
+            return
+        with open(self._path, "rb") as f:
+            batch: list[bytes] = []
+            for last_event_id, lines in iter_commits(f, self._start, self._end):
+                batch += lines
+                if len(batch) >= 1000:
+                    yield from self._decode(batch, last_event_id)
+                    batch = []
+            if batch:
+                yield from self._decode(batch, None)
+
+    def _decode(self, lines: list[bytes], last_event_id: int | None) -> list[Stamped]:
+        try:
+            return decode_lines(lines)
+        except (ValueError, KeyError, TypeError) as e:  # CodecError is a ValueError
+            where = f"up to EventId {last_event_id}" if last_event_id is not None else "at the end"
+            raise JournalCorruptError(f"{self._path}: undecodable event {where}: {e}") from e
+
+    @overload
+    def __getitem__(self, index: int) -> Stamped: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Stamped]: ...
+    def __getitem__(self, index: int | slice) -> Stamped | list[Stamped]:
+        return list(self)[index]  # for tests and tools; recovery iterates
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RecoveredEvents | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RecoveredEvents({self._path.name}, {self._count} events)"
 
 
 @dataclass(slots=True)
@@ -179,7 +214,6 @@ class FileJournal(Journal):
         name: str,
         clock: Callable[[], int],
         recovered: Recovered,
-        commit_sizes: Sequence[int],
         current: _Current,
         last_hash: str,
         total_event_count: int,
@@ -205,10 +239,11 @@ class FileJournal(Journal):
         self._segments = segments
         self._last_committed = recovered.last_event_id
         # The newest commits (whole, for read_commits), for readers near the head; `_recent_floor` is the
-        # EventId before them, always a commit boundary.
-        self._recent, self._recent_count, self._recent_floor = _newest_commits(
-            recovered.events, commit_sizes, cache_events, current.file_event_id
-        )
+        # EventId before them, always a commit boundary. Empty after opening: what was recovered is read
+        # from the files (recovery does not hold the journal's events in memory).
+        self._recent: list[_CommittedEvents] = []
+        self._recent_count = 0
+        self._recent_floor = recovered.last_event_id
         self._hash = last_hash
         self._total_event_count = total_event_count
         self._listeners: list[CommitListener] = []
@@ -260,7 +295,9 @@ class FileJournal(Journal):
         if not found:
             return cls._create(directory, name, clock, cache_events)
         file_event_id, path = found[-1]
-        scan = scan_segment(path, decode_events=True)
+        # The hash chain proves every commit whole; the events are decoded only when recovery reads
+        # them (RecoveredEvents), so that neither step holds the whole journal in memory.
+        scan = scan_segment(path, decode_events=False, check_events=False)
         header = scan.header
         if header.event_id != file_event_id:
             raise JournalCorruptError(f"{path}: header eventId {header.event_id} differs from the file name")
@@ -289,7 +326,7 @@ class FileJournal(Journal):
         recovered = Recovered(
             journal_id=header.journal_id,
             snapshot=scan.snapshot,
-            events=scan.events,
+            events=RecoveredEvents(path, scan.events_start, scan.good_end, scan.event_count),
             snapshot_event_id=header.event_id,
             last_event_id=scan.last_event_id,
             generation=header.generation,
@@ -302,7 +339,6 @@ class FileJournal(Journal):
             name,
             clock,
             recovered,
-            scan.commit_sizes,
             current,
             scan.last_hash,
             header.total_event_count + scan.event_count,
@@ -321,7 +357,7 @@ class FileJournal(Journal):
         recovered = Recovered(journal_id, [], [], 0, 0, generation=1, created=True)
         current = _Current(0, path, 1, len(prefix), [])
         acks = cls._load_acks(directory, name)
-        return cls(directory, name, clock, recovered, [], current, hash_, 0, [Segment(0, path.name)], acks,
+        return cls(directory, name, clock, recovered, current, hash_, 0, [Segment(0, path.name)], acks,
                    cache_events)  # fmt: skip
 
     @staticmethod

@@ -222,93 +222,100 @@ def scan_segment(
     Stops at the first defect. `check_events` decodes every event through the codec (needed to prove
     each line readable; recovery does it anyway when `decode_events`). `index_every=0` lists every
     commit end in `commit_ends` (what `truncate_after` needs to find an exact cut).
+
+    The file is read a line at a time: besides the snapshot (and the decoded events when
+    `decode_events`), only one commit's lines are held, so that a long journal is checked in memory
+    independent of its length.
     """
     with open(path, "rb") as f:
-        data = f.read()
-    lines = data.split(b"\n")
-    last_line_complete = data.endswith(b"\n")
-    if last_line_complete:
-        lines.pop()
-    n_lines = len(lines)
-    n_complete = n_lines if last_line_complete else n_lines - 1
+        size = os.fstat(f.fileno()).st_size
 
-    def defect(message: str, next_index: int) -> Defect:
-        following = lines[next_index:n_complete]
-        return _defect(path, commit_start, commit_line_no, pending, message, following)
+        def bad_prefix(msg: str) -> SegmentError:
+            return SegmentError(f"{path}: {msg}")
 
-    def bad_prefix(msg: str) -> SegmentError:
-        return SegmentError(f"{path}: {msg}")
-
-    try:
-        header = Header.from_json(loads(lines[0]))
-    except (ValueError, KeyError, TypeError, IndexError) as e:
-        raise bad_prefix(f"bad header: {e}") from None
-    if not (n_lines >= 2 and lines[1] + b"\n" == SNAPSHOT_MARKER):
-        raise bad_prefix("missing SNAPSHOT marker")
-    i = 2
-    snapshot_lines: list[bytes] = []
-    while i < n_lines and lines[i] + b"\n" != END_OF_SNAPSHOT_MARKER:
-        snapshot_lines.append(lines[i] + b"\n")
-        i += 1
-    if i >= n_lines:
-        raise bad_prefix("incomplete snapshot section")
-    prefix, hash_ = segment_prefix(header, snapshot_lines)
-    if not data.startswith(prefix):
-        raise bad_prefix("snapshot hash mismatch (header or snapshot corrupt)")
-    try:
-        snapshot = loads(b"[" + b",".join(s[:-1] for s in snapshot_lines) + b"]")
-    except ValueError as e:
-        raise bad_prefix(f"undecodable snapshot object: {e}") from None
-    offset = len(prefix)
-    i += 3  # END OF SNAPSHOT, SnapshotCommit, EVENTS
-    scan = SegmentScan(
-        path=path,
-        header=header,
-        snapshot=snapshot,
-        events=[],
-        good_end=offset,
-        last_event_id=header.event_id,
-        last_hash=hash_,
-        event_count=0,
-        commit_count=0,
-        size=len(data),
-        events_start=offset,
-    )
-    last_indexed = offset
-    pending: list[bytes] = []
-    commit_start = offset
-    commit_line_no = i + 1
-    pos = offset
-    while i < n_lines:
-        line = lines[i]
-        complete = i < n_lines - 1 or last_line_complete
-        line_n = line + b"\n"
-        if not complete:
-            scan.defect = defect("partial line", i + 1)
-            break
-        if line.startswith(EVENT_PREFIX):
-            pending.append(line_n)
-        elif line.startswith(COMMIT_PREFIX):
-            problem = _check_commit(scan, line, pending, decode_events, check_events)
-            if problem is not None:
-                scan.defect = defect(problem, i)  # a complete commit line that fails its check: corruption
+        try:
+            header = Header.from_json(loads(f.readline()))
+        except (ValueError, KeyError, TypeError, IndexError) as e:
+            raise bad_prefix(f"bad header: {e}") from None
+        if f.readline() != SNAPSHOT_MARKER:
+            raise bad_prefix("missing SNAPSHOT marker")
+        snapshot_lines: list[bytes] = []
+        while True:
+            line = f.readline()
+            if not line.endswith(b"\n"):
+                raise bad_prefix("incomplete snapshot section")
+            if line == END_OF_SNAPSHOT_MARKER:
                 break
-            scan.good_end = pos + len(line_n)
-            if scan.good_end - last_indexed >= index_every:
-                scan.commit_ends.append((scan.last_event_id, scan.good_end))
-                last_indexed = scan.good_end
-            pending = []
-            commit_start = scan.good_end
-            commit_line_no = i + 2
+            snapshot_lines.append(line)
+        prefix, hash_ = segment_prefix(header, snapshot_lines)
+        f.seek(0)
+        if f.read(len(prefix)) != prefix:
+            raise bad_prefix("snapshot hash mismatch (header or snapshot corrupt)")
+        try:
+            snapshot = loads(b"[" + b",".join(s[:-1] for s in snapshot_lines) + b"]")
+        except ValueError as e:
+            raise bad_prefix(f"undecodable snapshot object: {e}") from None
+        offset = len(prefix)
+        scan = SegmentScan(
+            path=path,
+            header=header,
+            snapshot=snapshot,
+            events=[],
+            good_end=offset,
+            last_event_id=header.event_id,
+            last_hash=hash_,
+            event_count=0,
+            commit_count=0,
+            size=size,
+            events_start=offset,
+        )
+        del snapshot_lines
+        line_no = prefix.count(b"\n")  # lines before the first event line
+        last_indexed = offset
+        pending: list[bytes] = []
+        commit_start = offset
+        commit_line_no = line_no + 1
+        pos = offset
+
+        def defect(message: str, following_from: int) -> Defect:
+            """`following_from`: the byte offset after which a complete commit line proves corruption."""
+            follows = _commit_line_follows(f, following_from)
+            return _defect(path, commit_start, commit_line_no, pending, message, follows)
+
+        for line in f:
+            line_no += 1
+            if not line.endswith(b"\n"):
+                scan.defect = defect("partial line", pos + len(line))
+                break
+            if line.startswith(EVENT_PREFIX):
+                pending.append(line)
+            elif line.startswith(COMMIT_PREFIX):
+                problem = _check_commit(scan, line[:-1], pending, decode_events, check_events)
+                if problem is not None:  # a complete commit line that fails its check: corruption
+                    scan.defect = defect(problem, pos)
+                    break
+                scan.good_end = pos + len(line)
+                if scan.good_end - last_indexed >= index_every:
+                    scan.commit_ends.append((scan.last_event_id, scan.good_end))
+                    last_indexed = scan.good_end
+                pending = []
+                commit_start = scan.good_end
+                commit_line_no = line_no + 1
+            else:
+                scan.defect = defect("unexpected line", pos + len(line))
+                break
+            pos += len(line)
         else:
-            scan.defect = defect("unexpected line", i + 1)
-            break
-        pos += len(line_n)
-        i += 1
-    else:
-        if pending:
-            scan.defect = defect("commit line missing", i)
+            if pending:
+                scan.defect = defect("commit line missing", size)
     return scan
+
+
+def _commit_line_follows(f: BinaryIO, offset: int) -> bool:
+    """Whether a complete, valid-looking commit line starts at or after byte `offset` of `f` (the
+    difference between a torn tail and corruption; read only when a defect was found)."""
+    f.seek(offset)
+    return any(line.endswith(b"\n") and _is_commit_line(line[:-1]) for line in f)
 
 
 def _check_commit(
@@ -357,17 +364,14 @@ def _event_id_of(line: bytes) -> int:
     return int(line[len(EVENT_PREFIX) : end])
 
 
-def _defect(
-    path: Path, offset: int, line_no: int, pending: list[bytes], message: str, following: list[bytes]
-) -> Defect:
+def _defect(path: Path, offset: int, line_no: int, pending: list[bytes], message: str, commit_follows: bool) -> Defect:
     event_id: int | None
     try:
         event_id = _event_id_of(pending[0]) if pending else None
     except ValueError:
         event_id = None
     # A torn tail has no complete commit line after the defect; anything else is corruption.
-    torn = not any(_is_commit_line(line) for line in following)
-    return Defect(path, offset, line_no, event_id, message, torn)
+    return Defect(path, offset, line_no, event_id, message, torn=not commit_follows)
 
 
 def _is_commit_line(line: bytes) -> bool:
@@ -378,6 +382,9 @@ def _is_commit_line(line: bytes) -> bool:
     except ValueError:
         return False
     return isinstance(obj, dict) and isinstance(obj.get("eventId"), int) and isinstance(obj.get("hash"), str)
+
+
+_CHUNK = 1 << 18  # bytes read at a time by the readers below: what they hold besides one batch of events
 
 
 def _line_batches(f: BinaryIO, start: int | None, end: int | None) -> Iterator[list[bytes]]:
@@ -396,7 +403,7 @@ def _line_batches(f: BinaryIO, start: int | None, end: int | None) -> Iterator[l
     remaining = None if end is None else end - start
     rest = b""
     while remaining is None or remaining > 0:
-        chunk = f.read(1 << 20 if remaining is None else min(1 << 20, remaining))
+        chunk = f.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
         if not chunk:
             break
         if remaining is not None:

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 RESCAN_PERIOD_S = 5.0  # the safety net beside inotify
 POLL_PERIOD_S = 0.5  # without inotify
-SETTLE_S = 0.005  # after an inotify wake-up: let a burst of files arrive before the scan
+SETTLE_S = 0.02  # after an inotify wake-up: let a burst of files arrive (fewer scans, bigger commits)
 MAX_EVENTS_PER_COMMIT = 5000
 
 _IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8

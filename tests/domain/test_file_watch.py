@@ -3,9 +3,12 @@ Agent's set of announced files, the item's checks; JS7's FileWatchTest sequences
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from js7es.domain.agent import commands as cmd
 from js7es.domain.agent.agent_state import AgentState
@@ -284,3 +287,81 @@ def test_order_external_vanished_applies_to_a_top_level_file_order_only() -> Non
     assert not isinstance(marked, Problem) and marked.external_order == replace(link, vanished=True)
     assert isinstance(apply_order(replace(order, external_order=None), ev.OrderExternalVanished()), Problem)
     assert isinstance(apply_order(replace(order, parent="P"), ev.OrderExternalVanished()), Problem)
+
+
+# -- property: random files coming and going, random orders ending --------------------------------------
+
+NAMES = ("a", "b")
+file_actions = st.lists(
+    st.one_of(
+        st.tuples(st.just("appear"), st.sampled_from(NAMES)),
+        st.tuples(st.just("vanish"), st.sampled_from(NAMES)),
+        st.tuples(st.just("answer"), st.sampled_from(NAMES)),
+        st.tuples(st.just("snapshot"), st.just("")),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(file_actions)
+def test_files_and_orders_stay_in_step_and_replay(actions: list[tuple[str, str]]) -> None:
+    """Whatever the Agent sees and the orders do: a file there has exactly one live order for it (or a
+    vanished one still running, with the new one queued), a file gone has none but a vanished one still
+    running; every appearance gets one order (but one that came and went while the file's previous order
+    still ran, as in JS7); no order is lost; replay and snapshot equal the live state."""
+    from js7es.domain.commands.orders import AnswerOrderPrompt
+
+    sim = simulator(PROMPT_WORKFLOW, workflowPath="P")
+    directory: set[str] = set()
+    generations = dict.fromkeys(NAMES, 0)  # how often each file appeared
+    skipped = dict.fromkeys(NAMES, 0)
+    for action, name in actions:
+        match action:
+            case "appear" if name not in directory:
+                directory.add(name)
+                generations[name] += 1
+                agent_saw(sim, appeared(name))
+            case "vanish" if name in directory:
+                directory.discard(name)
+                before = sim.state.order_watches.watches["WATCH"].external.get(name)
+                if isinstance(before, HasOrder) and isinstance(before.queued, Appeared):
+                    skipped[name] += 1  # JS7: came and went while the old order ran: no order for it
+                agent_saw(sim, vanished(name))
+            case "answer" if f"file:WATCH:{name}" in sim.state.orders:
+                sim.command(AnswerOrderPrompt(order_id=f"file:WATCH:{name}"))
+                sim.run()
+            case "snapshot":
+                restored = ControllerState.from_snapshot(list(sim.state.snapshot_objects()))
+                assert restored == sim.state
+                sim.state = restored
+        watch = sim.state.order_watches.watches["WATCH"]
+        for n in NAMES:
+            order = sim.state.orders.get(f"file:WATCH:{n}")
+            current = watch.external.get(n)
+            link = None if order is None else order.external_order
+            if n in directory:
+                assert order is not None and link is not None, (n, current)
+                if link.vanished:  # the old order runs on; the file's new order follows its deletion
+                    assert current == HasOrder(order_id=order.id, queued=Appeared(arguments={"file": f"/tmp/in/{n}"}))
+                else:
+                    assert current == HasOrder(order_id=order.id)
+            else:
+                assert current is None or (
+                    order is not None and current == HasOrder(order_id=order.id, queued=VANISHED)
+                )
+                assert order is None or (link is not None and link.vanished and not order.is_terminal)
+    added = Counter(k.key for k in sim.log if isinstance(k.event, ev.OrderAdded))
+    deleted = Counter(k.key for k in sim.log if isinstance(k.event, ev.OrderDeleted))
+    for n in NAMES:
+        order_id = f"file:WATCH:{n}"
+        live = 1 if order_id in sim.state.orders else 0
+        assert added[order_id] == deleted[order_id] + live  # none lost
+        queued = isinstance(sim.state.order_watches.watches["WATCH"].external.get(n), HasOrder) and (
+            sim.state.order_watches.watches["WATCH"].external[n].queued not in (None, VANISHED)
+        )
+        assert added[order_id] == generations[n] - skipped[n] - (1 if queued else 0)  # one per appearance
+    replayed = ControllerState()
+    for keyed in sim.log:
+        assert replayed.apply_event(keyed.key, keyed.event) is None
+    assert replayed == sim.state

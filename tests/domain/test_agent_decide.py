@@ -178,6 +178,7 @@ WIRE = [
     (CoupleController(agent_path=AGENT, agent_run_id="r", event_id=7),
      {"TYPE": "CoupleController", "agentPath": AGENT, "agentRunId": "r", "eventId": 7}),
     (DetachOrder(order_id="o"), {"TYPE": "DetachOrder", "orderId": "o"}),
+    (DetachItem(key="OrderWatch:w"), {"TYPE": "DetachItem", "key": "OrderWatch:w"}),
     (MarkOrder(order_id="o", mark=Suspending(kill=True)),
      {"TYPE": "MarkOrder", "orderId": "o",
       "mark": {"TYPE": "Suspending", "kill": True, "killImmediately": False, "resetState": False}}),

@@ -5,7 +5,8 @@ Files are dropped in bursts (written under a hidden name and renamed, so that th
 its order is then deleted. The Agent is killed (-9) in the middle of the bursts and a burst lands while
 it is down; later the Controller is killed and files land while it is down. At the end every file had
 exactly one order (one OrderAdded per file, from the Controller's journal), every order ran its job and
-was deleted, no order is left, and both journals replay (`js7es journal verify --replay`).
+was deleted, no order is left, the deleted FileWatch is detached from the Agent, and both journals
+replay (`js7es journal verify --replay`).
 
 JS7ES_FILEWATCH_FILES sets the number of files of the bursts (default 240; the issue's proof: 1000).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,13 @@ def file_orders_deleted(n: int) -> Any:
     return lambda es: sum(e["TYPE"] == "OrderDeleted" and e["Key"].startswith("file:inbox:") for e in es) >= n
 
 
+def await_agent_journal(topology: Topology, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(text in p.read_text() for p in (topology.nodes["agent"].data_dir / "state").glob("*.journal")):
+        assert time.monotonic() < deadline, f"not in the Agent's journal: {text}"
+        time.sleep(0.1)
+
+
 def verify_replay(directory: Path) -> None:
     verified = subprocess.run(
         [sys.executable, "-m", "js7es.nodes.cli", "journal", "verify", "--replay", str(directory)],
@@ -104,6 +113,9 @@ def test_files_in_bursts_with_the_agent_and_the_controller_killed(tmp_path: Path
         with topology.controller() as c:
             snapshot = c.get("/controller/api/snapshot")
             assert snapshot.status_code == 200, snapshot.text
+            deleted = c.post("/controller/api/item", json=[{"TYPE": "DeleteSimple", "path": "OrderWatch:inbox"}])
+            assert deleted.status_code == 200, deleted.text
+        await_agent_journal(topology, '"TYPE":"ItemDetachedFromMe","key":"OrderWatch:inbox"')  # detached there
     finally:
         topology.stop_all()
     assert topology.nodes["agent"].starts == 2 and topology.nodes["controller"].starts == 2

@@ -116,10 +116,6 @@ class OrderWatches:
     def __init__(self) -> None:
         self.watches: dict[str, OrderWatchState] = {}
 
-    @property
-    def items(self) -> dict[str, FileWatch]:
-        return {path: w.item for path, w in self.watches.items()}
-
     def has_queued(self) -> bool:
         return any(w.added_queue or w.vanished_queue for w in self.watches.values())
 
@@ -137,13 +133,6 @@ class OrderWatches:
         if self.watches.pop(path, None) is None:
             return problem("UnknownItem", f"Unknown item OrderWatch:{path}")
         return None
-
-    def check_event(self, path: str, event: OrderWatchEvent) -> Problem | None:
-        watch = self.watches.get(path)
-        if watch is None:
-            return problem("UnknownItem", f"{type(event).__name__} for unknown OrderWatch:{path}")
-        result = transition(watch.external.get(event.external_order_name), event, watch.item.key)
-        return result if isinstance(result, Problem) else None
 
     def apply_event(self, path: str, event: Event) -> Problem | None:
         if not isinstance(event, OrderWatchEvent):

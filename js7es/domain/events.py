@@ -24,10 +24,19 @@ from js7es.domain.cluster import ClusterEvent
 from js7es.domain.event import Event, Stamped
 from js7es.domain.items import ItemEvent
 from js7es.domain.order.events import OrderEvent
+from js7es.domain.orderwatch.events import OrderWatchEvent
 
 # The families, each the base class of its events (and one Avro schema file, schemas/).
 # The order's notice events live in js7es.domain.board.events beside NoticeEvent (order-events all the same).
-FAMILIES: tuple[type[Event], ...] = (OrderEvent, ItemEvent, AgentRefEvent, AgentEvent, ClusterEvent, NoticeEvent)
+FAMILIES: tuple[type[Event], ...] = (
+    OrderEvent,
+    ItemEvent,
+    AgentRefEvent,
+    AgentEvent,
+    ClusterEvent,
+    NoticeEvent,
+    OrderWatchEvent,  # keyed by the FileWatch's path, on the Agent and the Controller alike
+)
 
 _FAMILY_MODULES = frozenset(family.__module__ for family in FAMILIES)
 

@@ -3,7 +3,8 @@ item events.
 
 Keys as JS7 writes them: "Workflow:path~version", "AgentRef:path", "SubagentItem:id", "JobResource:path",
 "Calendar:path", "Board:path" (GlobalBoard and PlannableBoard, js7es.domain.board.item), "Lock:path",
-"WorkflowPathControl:path" (js7es.domain.workflow_control).
+"WorkflowPathControl:path" (js7es.domain.workflow_control), "OrderWatch:path" (FileWatch,
+js7es.domain.orderwatch).
 Workflows are versioned (path ~ versionId; an old version stays while orders use it); the other items
 are simple items with add/change/delete.
 """
@@ -19,6 +20,7 @@ from js7es.domain.board.item import BOARD_TYPES, BoardItem, parse_board
 from js7es.domain.calendar.item import CalendarItem, parse_calendar_item
 from js7es.domain.event import Event
 from js7es.domain.lock import Lock, parse_lock
+from js7es.domain.orderwatch.item import FileWatch, parse_file_watch
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import Value
 from js7es.domain.workflow.parse import _Refused as Refused
@@ -64,7 +66,7 @@ class JobResource:
         return f"JobResource:{self.path}"
 
 
-SimpleItem = AgentRef | SubagentItem | JobResource | CalendarItem | BoardItem | Lock | WorkflowPathControl
+SimpleItem = AgentRef | SubagentItem | JobResource | CalendarItem | BoardItem | Lock | WorkflowPathControl | FileWatch
 
 
 def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Problem:
@@ -133,6 +135,8 @@ def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Prob
                 return parse_lock(obj, _name(obj, "path"))
             case "WorkflowPathControl":
                 return parse_workflow_path_control(obj, _name(obj, "path"))
+            case "FileWatch":  # js7es.domain.orderwatch
+                return parse_file_watch(obj, _name(obj, "path"))
     except Refused as refused:
         return refused.problem
     return problem("UnknownItemType", f"Unknown item TYPE {obj.get('TYPE')!r}", TYPE=obj.get("TYPE"))

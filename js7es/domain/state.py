@@ -70,6 +70,9 @@ from js7es.domain.order.new_orders import added_order, forked_children, order_ad
 from js7es.domain.order.notice_apply import NOTICE_EVENTS
 from js7es.domain.order.order import Order
 from js7es.domain.order.states import ExpectingNotices, Forked, Fresh, Ready, WaitingForLock
+from js7es.domain.orderwatch.events import OrderWatchEvent
+from js7es.domain.orderwatch.item import FileWatch
+from js7es.domain.orderwatch.state import OrderWatches
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps, value_to_json
 from js7es.domain.workflow.instructions import LockInstruction
@@ -93,6 +96,7 @@ class ControllerState:
         self.calendars: dict[str, CalendarItem] = {}
         self.boards = Boards()  # GlobalBoard and PlannableBoard items with their notices
         self.locks: dict[str, LockState] = {}
+        self.order_watches = OrderWatches()  # FileWatch items with their files (js7es.domain.orderwatch)
         self._locks_changed: set[str] = set()  # locks whose first waiting order may go now
         self.workflow_path_controls: dict[str, WorkflowPathControl] = {}  # by workflow path
         self.workflow_controls: dict[WorkflowId, WorkflowControl] = {}  # breakpoints per workflow version
@@ -260,6 +264,8 @@ class ControllerState:
             return self._apply_agent_ref_event(key, event)
         if isinstance(event, NoticeEvent):
             return self.boards.apply_notice_event(key, event)
+        if isinstance(event, OrderWatchEvent):
+            return self.order_watches.apply_event(key, event)
         if isinstance(event, ClusterEvent):
             if key != NO_KEY:
                 return problem("InapplicableEvent", f"{type(event).__name__} must not have a key")
@@ -297,6 +303,10 @@ class ControllerState:
                     return problem("DuplicateOrder", f"Order {order_id!r} exists already", orderId=order_id)
                 if event.workflow_id not in self.workflows:
                     return problem("UnknownItem", f"Unknown workflow {event.workflow_id}")
+                if event.external_order_key is not None:
+                    linked = self.order_watches.on_order_added(order_id, event.external_order_key)
+                    if linked is not None:
+                        return linked
                 self._put_order(added_order(order_id, event))
                 return None
             case OrderAttachedToAgent(order=order):
@@ -334,6 +344,8 @@ class ControllerState:
                     self._remove_order(child_id)
             case OrderDeleted():
                 self._remove_order(order_id)
+                if order.external_order is not None:
+                    self.order_watches.on_order_deleted(order_id, order.external_order.key)
                 return None
             case OrderTransferred(workflow_position=to):
                 if to.workflow_id not in self.workflows:
@@ -401,6 +413,8 @@ class ControllerState:
         item = parse_simple_item(value_to_json(obj), committed=True)
         if isinstance(item, Problem):
             return item
+        if isinstance(item, FileWatch):
+            return self.order_watches.put_item(item, adding=adding)
         if isinstance(item, Lock):
             existing = self.locks.get(item.path)
             if (existing is None) != adding:
@@ -450,6 +464,8 @@ class ControllerState:
                     return problem("UnknownItem", f"Unknown item {item_key}")
                 self.boards.delete_board(ident)
                 return None
+            case "OrderWatch":
+                return self.order_watches.delete_item(ident)
             case "Lock":
                 lock_state = self.locks.get(ident)
                 if lock_state is None or holders(lock_state.acquired) or lock_state.queue:
@@ -497,6 +513,7 @@ class ControllerState:
             yield lock_state_to_json(self.locks[path])
         for control in sorted(self.workflow_path_controls.values(), key=lambda i: i.path):
             yield {"TYPE": "SimpleItem", "item": dict(control.raw)}
+        yield from self.order_watches.snapshot_objects()
         for wid in sorted(self.workflows, key=str):
             yield {"TYPE": "WorkflowItem", "item": dict(self.workflows[wid].raw)}
         for wid in sorted(self.workflow_controls, key=str):
@@ -537,6 +554,9 @@ class ControllerState:
                 item = parse_simple_item(obj["item"], committed=True)
                 if isinstance(item, (Problem, Lock)):
                     raise ValueError(f"Bad snapshot item: {item}")
+                if isinstance(item, FileWatch):
+                    self.order_watches.put_item(item, adding=True)
+                    return
                 ident = item.id if isinstance(item, SubagentItem) else item.path
                 self._table_of(item)[ident] = item
             case "WorkflowItem":
@@ -551,6 +571,8 @@ class ControllerState:
                     self.boards.expect(order.id, _notice_ids(order.state))
             case type_ if type_ in BOARD_SNAPSHOT_TYPES:
                 self.boards.restore(obj)
+            case "ExternalOrder":
+                self.order_watches.restore(obj)
             case "AgentRefState":
                 agent = codec.decode(obj, AgentRefState)
                 self.agents[agent.agent_path] = agent
@@ -581,6 +603,7 @@ class ControllerState:
             "boards": len(self.boards.items),
             "notices": sum(1 for _ in self.boards.notices()),
             "locks": len(self.locks),
+            "fileWatches": len(self.order_watches.watches),
         }
 
     def __eq__(self, other: object) -> bool:

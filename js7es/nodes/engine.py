@@ -25,6 +25,7 @@ from js7es.domain.order.context import Context
 from js7es.domain.order.event_source import InapplicableEventError, follow_up
 from js7es.domain.order.order import Order
 from js7es.domain.order.states import BetweenCycles, DelayingRetry, Fresh, Sleeping
+from js7es.domain.orderwatch.decide import order_watch_follow_up
 from js7es.domain.problem import Problem, ProblemError
 from js7es.domain.state import ControllerState
 from js7es.journal.api import Journal
@@ -168,7 +169,8 @@ class Engine:
                 if problem is not None:
                     raise InapplicableEventError(f"{problem}")
             events.extend(follow_up(self.state, [*touched, *follow], self.ctx()))
-            if self.here is None:  # only the Controller deletes workflow versions
+            if self.here is None:  # only the Controller adds file orders and deletes workflow versions
+                events.extend(order_watch_follow_up(self.state, self.ctx()))
                 events.extend(commands.obsolete_item_events(self.state))
         except InapplicableEventError as e:
             self._halt(str(e))

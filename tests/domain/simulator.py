@@ -26,6 +26,7 @@ from js7es.domain.order.events import (
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Outcome, Succeeded
 from js7es.domain.order.states import BetweenCycles, DelayingRetry, Ready, Sleeping
+from js7es.domain.orderwatch.decide import order_watch_follow_up
 from js7es.domain.problem import Problem, orthrow
 from js7es.domain.state import ControllerState
 from js7es.domain.value import value_from_json
@@ -79,6 +80,7 @@ class Simulator:
         """One round of every party; False when nothing happened."""
         before = len(self.log)
         self.log.extend(follow_up(self.state, list(self.state.orders), self.ctx()))
+        self.log.extend(order_watch_follow_up(self.state, self.ctx()))  # files that appeared (FileWatch)
         for order in list(self.state.orders.values()):
             attached = order.attached
             if attached is not None and attached.kind == "Attaching":

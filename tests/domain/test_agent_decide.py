@@ -22,6 +22,7 @@ from js7es.domain.agent.commands import (
     AttachOrder,
     CoupleController,
     DedicateAgentDirector,
+    DetachItem,
     DetachOrder,
     MarkOrder,
     ReleaseAgentEvents,
@@ -129,6 +130,8 @@ TABLE: list[tuple[str, AgentState, AgentCommand, str]] = [
     ("mark a finished order", FINISHED, MarkOrder(order_id="o", mark=Cancelling()), "no event"),
     ("mark an order that is gone", EMPTY, MarkOrder(order_id="o", mark=Cancelling()), "no event"),
     ("mark undedicated", NEW, MarkOrder(order_id="o", mark=Cancelling()), "AgentNotDedicated"),
+    ("detach a FileWatch that is gone", EMPTY, DetachItem(key="OrderWatch:w"), "no event"),
+    ("detach another item", EMPTY, DetachItem(key="Lock:l"), "NotSupported"),
 ]  # fmt: skip
 
 
@@ -162,7 +165,7 @@ def test_the_replies() -> None:
     again = decide(EMPTY, DEDICATE, CTX)
     assert isinstance(again, AgentDecided) and again.reply == {"agentRunId": "run-1", "agentEventId": 0}
     coupled = decide(WITH_ORDER, CoupleController(agent_path=AGENT, agent_run_id="run-1", event_id=0), CTX)
-    assert isinstance(coupled, AgentDecided) and coupled.reply == {"orderIds": ["o"]}
+    assert isinstance(coupled, AgentDecided) and coupled.reply == {"orderIds": ["o"], "fileWatchPaths": []}
     attached = decide(EMPTY, AttachOrder(order=ORDER), CTX)
     assert isinstance(attached, AgentDecided) and attached.reply == {"TYPE": "Accepted"}
     (event,) = attached.events
@@ -175,6 +178,7 @@ WIRE = [
     (CoupleController(agent_path=AGENT, agent_run_id="r", event_id=7),
      {"TYPE": "CoupleController", "agentPath": AGENT, "agentRunId": "r", "eventId": 7}),
     (DetachOrder(order_id="o"), {"TYPE": "DetachOrder", "orderId": "o"}),
+    (DetachItem(key="OrderWatch:w"), {"TYPE": "DetachItem", "key": "OrderWatch:w"}),
     (MarkOrder(order_id="o", mark=Suspending(kill=True)),
      {"TYPE": "MarkOrder", "orderId": "o",
       "mark": {"TYPE": "Suspending", "kill": True, "killImmediately": False, "resetState": False}}),

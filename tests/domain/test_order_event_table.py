@@ -118,6 +118,8 @@ TABLE: list[tuple[Event, Cells, type[st.OrderState] | None]] = [
     (ev.OrderCancelled(), cells(CANCELLABLE, DETACHED), st.Cancelled),
     (ev.OrderDeletionMarked(), cells(ALL, ALL_V), None),
     (ev.OrderDeleted(), cells(TERMINAL, DETACHED - {"C"}), None),
+    # only for an order added for a file (none here), see tests/domain/test_file_watch.py
+    (ev.OrderExternalVanished(), NOTHING, None),
     (ev.OrderSuspensionMarked(), cells(NONTERMINAL, ALL_V - {"S"}), None),
     (ev.OrderSuspensionMarkedOnAgent(), cells(ALL, frozenset({"MS"})), None),
     (ev.OrderSuspended(), cells(SUSPENDABLE, DETACHED - {"S"}), None),

@@ -384,6 +384,8 @@ def test_item_files_get_their_kind_and_path_from_the_name(tmp_path: Path) -> Non
     assert s["TYPE"] == "SubagentItem" and s["id"] == "s1"
     kept = read_item_file(write(folder, "x.jobresource.json", {"path": "own", "env": {}}))
     assert kept["path"] == "own" and kept["TYPE"] == "JobResource"
+    watch = read_item_file(write(folder, "inbox.fileordersource.json", {"agentPath": "a1", "directoryExpr": "'/in'"}))
+    assert watch == {"TYPE": "FileWatch", "agentPath": "a1", "directoryExpr": "'/in'", "path": "inbox"}
 
 
 def test_js7s_sample_calendar_file_is_a_controller_calendar_item() -> None:

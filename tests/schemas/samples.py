@@ -33,6 +33,8 @@ from js7es.domain.order import states as s
 from js7es.domain.order.cycle import CycleState
 from js7es.domain.order.order import Attachment, Cancelling, Going, HistoricOutcome, Order, Resuming, Suspending
 from js7es.domain.order.outcome import Caught, Disrupted, Failed, Killed, Succeeded, TimedOut
+from js7es.domain.orderwatch import events as w
+from js7es.domain.orderwatch.key import ExternalOrderKey, ExternalOrderLink
 from js7es.domain.workflow.workflow import WorkflowId
 
 FIRST_EVENT_ID = 1_732_521_600_000_000  # 2024-11-25T08:00:00Z, as JS7 EventIds go: epoch_ms * 1000 + n
@@ -109,6 +111,7 @@ ORDER = Order(
     force_admission=True,
     priority=-20000,
     is_resumed=True,
+    external_order=ExternalOrderLink(order_watch_path="invoices-watch", name="invoice-4711.csv", vanished=True),
 )
 
 # 2024-11-25, a day from 06:00 Europe/Berlin: the third cycle of the second period of scheme 1
@@ -129,7 +132,18 @@ EVENT_SAMPLES: dict[str, Event] = {
         start_position=(2, "try+0", 1),
         force_admission=True,
         priority=10000,
+        external_order_key=ExternalOrderKey(order_watch_path="invoices-watch", name="invoice-4711.csv"),
     ),
+    "OrderExternalVanished": e.OrderExternalVanished(),
+    "ExternalOrderAppeared": w.ExternalOrderAppeared(
+        external_order_name="invoice-4711.csv",
+        arguments={"file": "/data/in/invoice-4711.csv"},
+        order_id="#2024-11-25#F-invoice-4711",
+    ),
+    "ExternalOrderRejected": w.ExternalOrderRejected(
+        external_order_name="invoice 4711|.csv", problem="InvalidOrderId: Invalid order id"
+    ),
+    "ExternalOrderVanished": w.ExternalOrderVanished(external_order_name="invoice-4711.csv"),
     "OrderAttachable": e.OrderAttachable(agent_path="agent-1"),
     "OrderAttachedToAgent": e.OrderAttachedToAgent(order=ORDER),
     "OrderAttached": e.OrderAttached(agent_path="agent-1"),
@@ -293,6 +307,8 @@ TYPE_SAMPLES: dict[str, Any] = {
     "Broken": s.Broken(problem="boom"),
     "Stopped": s.Stopped(),
     "StoppedWhileFresh": s.StoppedWhileFresh(),
+    "ExternalOrderKey": ExternalOrderKey(order_watch_path="invoices-watch", name="invoice-4711.csv"),
+    "ExternalOrderLink": ExternalOrderLink(order_watch_path="invoices-watch", name="invoice-4711.csv", vanished=True),
     "ClusterSetting": CLUSTER_SETTING,
     "ClusterTiming": CLUSTER_SETTING.timing,
 }
@@ -309,6 +325,8 @@ def stamped_sample(type_name: str) -> Stamped:
             key = "agent-1"  # Controller side: keyed by the agent path
         case n.NoticeEvent():
             key = "invoices-done"  # the board path
+        case w.OrderWatchEvent():
+            key = "invoices-watch"  # the FileWatch's path
         case _:
             key = NO_KEY  # item events; the Agent's own events
     # One sample's timestamp differs from eventId/1000, so that the JSON "timestamp" field is covered.

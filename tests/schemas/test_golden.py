@@ -19,6 +19,7 @@ from js7es.domain.lock import LockDemand
 from js7es.domain.order.cycle import CycleState
 from js7es.domain.order.events import (
     ForkedChild,
+    OrderAdded,
     OrderAttachedToAgent,
     OrderCyclingPrepared,
     OrderForked,
@@ -29,6 +30,7 @@ from js7es.domain.order.events import (
 from js7es.domain.order.order import Attachment, HistoricOutcome, Order, OrderMark
 from js7es.domain.order.outcome import Outcome
 from js7es.domain.order.states import OrderState
+from js7es.domain.orderwatch.key import ExternalOrderKey, ExternalOrderLink
 from js7es.domain.value import dumps, loads
 from js7es.domain.workflow.workflow import WorkflowId
 from js7es.journal.avro import AvroCodec, contract_event_classes, generate_schemas, record_name
@@ -108,6 +110,10 @@ def _event_holding(sample: Any) -> Event:
             return OrderLocksQueued(demands=(sample,))
         case WorkflowPosition():
             return OrderTransferred(workflow_position=sample)
+        case ExternalOrderKey():
+            return OrderAdded(workflow_id=WORKFLOW_ID, external_order_key=sample)
+        case ExternalOrderLink():
+            order = replace(ORDER, external_order=sample)
         case Attachment():
             order = replace(ORDER, attached=sample)
         case WorkflowId():

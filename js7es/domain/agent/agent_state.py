@@ -15,6 +15,9 @@ from js7es.domain.event import Event
 from js7es.domain.items import JobResource, SubagentItem, parse_simple_item
 from js7es.domain.order.apply import apply_order
 from js7es.domain.order.events import OrderDetached, OrderEvent
+from js7es.domain.orderwatch.events import OrderWatchEvent
+from js7es.domain.orderwatch.item import FileWatch
+from js7es.domain.orderwatch.state import FileWatchState, file_watch_from_snapshot
 from js7es.domain.problem import Problem, problem
 from js7es.domain.state import ControllerState
 from js7es.domain.value import value_to_json
@@ -30,6 +33,7 @@ class AgentState(ControllerState):
         self.controller_id: str | None = None
         self.agent_run_id: str | None = None
         self.directors: tuple[str, ...] = ()
+        self.file_watches: dict[str, FileWatchState] = {}  # the FileWatches this Agent runs, by path
 
     @property
     def local_subagent_id(self) -> str | None:
@@ -57,8 +61,17 @@ class AgentState(ControllerState):
                 return None
             case ItemAttachedToMe(item=item):
                 return self._attach_item(value_to_json(item))
+            case ItemDetachedFromMe(key=item_key) if item_key.startswith("OrderWatch:"):
+                if self.file_watches.pop(item_key.removeprefix("OrderWatch:"), None) is None:
+                    return problem("UnknownItem", f"Unknown item {item_key}")
+                return None
             case ItemDetachedFromMe(key=item_key):
                 return self._delete_item(item_key)
+            case OrderWatchEvent():
+                watch = self.file_watches.get(key)
+                if watch is None:
+                    return problem("UnknownItem", f"{type(event).__name__} for unknown OrderWatch:{key}")
+                return watch.apply_event(event)
             case OrderDetached():
                 order = self.orders.get(key)
                 if order is None:
@@ -95,6 +108,15 @@ class AgentState(ControllerState):
                 )
             self.subagents[item.id] = item
             return None
+        if isinstance(item, FileWatch):  # watched here (js7es.nodes.agent.file_watch)
+            if self.agent_path is not None and item.agent_path != self.agent_path:
+                return problem("InvalidItem", f"{item.key} belongs to Agent {item.agent_path!r}")
+            existing = self.file_watches.get(item.path)
+            if existing is not None and existing.files and existing.item.directory_expr != item.directory_expr:
+                return problem("InvalidItem", f"{item.key}: its files must vanish before the directory changes")
+            files = existing.files if existing is not None else set()
+            self.file_watches[item.path] = FileWatchState(item=item, files=files)
+            return None
         if isinstance(item, WorkflowPathControl):  # the Agent holds the workflow's orders too
             self.workflow_path_controls[item.path] = item
             return None
@@ -121,6 +143,9 @@ class AgentState(ControllerState):
             obj = {**obj, "TYPE": "SubagentItem"}
         elif obj.get("TYPE") == "WorkflowPathControl":
             existing = self.workflow_path_controls.get(str(obj.get("path")))
+        elif obj.get("TYPE") == "FileWatch":
+            watch = self.file_watches.get(str(obj.get("path")))
+            return watch is not None and dict(watch.item.raw) == dict(obj)
         else:
             existing = self.job_resources.get(str(obj.get("path")))
         return existing is not None and dict(existing.raw) == dict(obj)
@@ -140,6 +165,8 @@ class AgentState(ControllerState):
             yield {"TYPE": "SimpleItem", "item": dict(res.raw)}
         for control in sorted(self.workflow_path_controls.values(), key=lambda i: i.path):
             yield {"TYPE": "SimpleItem", "item": dict(control.raw)}
+        for path in sorted(self.file_watches):
+            yield from self.file_watches[path].snapshot_objects()
         for wid in sorted(self.workflows, key=str):
             yield {"TYPE": "WorkflowItem", "item": dict(self.workflows[wid].raw)}
         for wid in sorted(self.workflow_controls, key=str):
@@ -148,7 +175,14 @@ class AgentState(ControllerState):
             yield codec.encode(self.orders[order_id])
 
     def _restore(self, obj: Mapping[str, Any]) -> None:
-        if obj.get("TYPE") == "AgentMetaState":
+        if obj.get("TYPE") == "FileWatchState":
+            watch = file_watch_from_snapshot(obj)
+            if isinstance(watch, Problem):
+                raise ValueError(f"Bad snapshot FileWatch: {watch}")
+            self.file_watches[watch.item.path] = watch
+        elif obj.get("TYPE") == "FileWatchState.File":
+            self.file_watches[obj["orderWatchPath"]].files.add(obj["path"])
+        elif obj.get("TYPE") == "AgentMetaState":
             self.last_event_id = int(obj["lastEventId"])
             self.agent_path = obj.get("agentPath")
             self.controller_id = obj.get("controllerId")
@@ -158,4 +192,9 @@ class AgentState(ControllerState):
             super()._restore(obj)
 
     def summary(self) -> dict[str, Any]:
-        return {**super().summary(), "agentPath": self.agent_path, "controllerId": self.controller_id}
+        return {
+            **super().summary(),
+            "agentPath": self.agent_path,
+            "controllerId": self.controller_id,
+            "fileWatches": len(self.file_watches),
+        }

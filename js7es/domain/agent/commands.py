@@ -51,6 +51,14 @@ class AttachItems(AgentCommand):
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DetachItem(AgentCommand):
+    """The Controller deleted the item (JS7's DetachItem): for a FileWatch, "OrderWatch:path"."""
+
+    key: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AttachOrder(AgentCommand):
     order: Order
 

@@ -19,10 +19,13 @@ from typing import Any
 from js7es.domain import codec
 from js7es.domain.agent import commands as cmd
 from js7es.domain.agent.agent_state import AgentState
-from js7es.domain.agent.events import AgentDedicatedToController, ItemAttachedToMe
+from js7es.domain.agent.events import AgentDedicatedToController, ItemAttachedToMe, ItemDetachedFromMe
 from js7es.domain.event import NO_KEY, KeyedEvent
+from js7es.domain.items import parse_simple_item
 from js7es.domain.order.events import OrderAttachedToAgent, OrderDetached, mark_event
 from js7es.domain.order.order import Attachment, Cancelling, Going, Resuming, Suspending
+from js7es.domain.orderwatch.events import ExternalOrderVanished
+from js7es.domain.orderwatch.item import FileWatch
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import value_from_json
 
@@ -107,15 +110,18 @@ def _couple(state: AgentState, c: cmd.CoupleController, ctx: AgentContext) -> Ag
         return refused
     if c.event_id > ctx.last_event_id:
         return problem("UnknownEventId", f"EventId {c.event_id} is in the future of this Agent")
-    return AgentDecided(reply={"orderIds": sorted(state.orders)})
+    return AgentDecided(reply={"orderIds": sorted(state.orders), "fileWatchPaths": sorted(state.file_watches)})
 
 
 @_handles(cmd.AttachItems)
 def _attach_items(state: AgentState, c: cmd.AttachItems, ctx: AgentContext) -> AgentDecided | Problem:
-    events = []
+    events: list[KeyedEvent] = []
     for item in c.items:
         if state.has_item(item):
             continue
+        if isinstance(item, Mapping) and item.get("TYPE") == "FileWatch" and item.get("agentPath") != state.agent_path:
+            return problem("InvalidItem", f"FileWatch {item.get('path')} belongs to Agent {item.get('agentPath')!r}")
+        events.extend(_files_vanishing_for(state, item))
         keyed = KeyedEvent(NO_KEY, ItemAttachedToMe(item=value_from_json(dict(item))))
         bad = AgentState().apply_event(keyed.key, keyed.event)  # refuse a bad item before anything is journaled
         if bad is not None:
@@ -124,6 +130,33 @@ def _attach_items(state: AgentState, c: cmd.AttachItems, ctx: AgentContext) -> A
     controlled = {_controlled_path(item) for item in c.items} - {None}
     touched = tuple(sorted(o.id for o in state.orders.values() if o.workflow_id.path in controlled))
     return AgentDecided(events=tuple(events), touched_orders=touched)
+
+
+def _files_vanishing_for(state: AgentState, item: Any) -> list[KeyedEvent]:
+    """JS7's FileWatchManager.update: when a FileWatch's directory changes, all its files vanish first."""
+    if not isinstance(item, Mapping) or item.get("TYPE") != "FileWatch":
+        return []
+    watch = state.file_watches.get(str(item.get("path")))
+    new = parse_simple_item(item, committed=True)
+    if watch is None or (isinstance(new, FileWatch) and new.directory_expr == watch.item.directory_expr):
+        return []
+    return _all_files_vanished(state, watch.item.path)
+
+
+def _all_files_vanished(state: AgentState, path: str) -> list[KeyedEvent]:
+    watch = state.file_watches[path]
+    return [KeyedEvent(path, ExternalOrderVanished(external_order_name=name)) for name in sorted(watch.files)]
+
+
+@_handles(cmd.DetachItem)
+def _detach_item(state: AgentState, c: cmd.DetachItem, ctx: AgentContext) -> AgentDecided | Problem:
+    """JS7: a detached FileWatch's files all vanish, so that the Controller can delete their orders."""
+    if not c.key.startswith("OrderWatch:"):
+        return problem("NotSupported", f"js7es detaches only FileWatches from an Agent, not {c.key}")
+    path = c.key.removeprefix("OrderWatch:")
+    if path not in state.file_watches:
+        return AgentDecided()  # detached already
+    return AgentDecided(events=(*_all_files_vanished(state, path), KeyedEvent(NO_KEY, ItemDetachedFromMe(key=c.key))))
 
 
 def _controlled_path(item: Any) -> str | None:

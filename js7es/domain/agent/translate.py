@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from js7es.domain.agent.events import AgentEvent, AgentEventsObserved
 from js7es.domain.event import KeyedEvent, Stamped
@@ -20,6 +21,7 @@ from js7es.domain.order.events import (
     OrderCancellationMarked,
     OrderCancellationMarkedOnAgent,
     OrderEvent,
+    OrderExternalVanished,
     OrderForked,
     OrderGoMarked,
     OrderResumptionMarked,
@@ -27,7 +29,12 @@ from js7es.domain.order.events import (
     OrderSuspensionMarkedOnAgent,
 )
 from js7es.domain.order.order import Order, forked_child
+from js7es.domain.orderwatch.events import ExternalOrderVanished, OrderWatchEvent
+from js7es.domain.orderwatch.state import ExternalState, HasOrder, transition
 from js7es.domain.problem import Problem, problem
+
+if TYPE_CHECKING:
+    from js7es.domain.state import ControllerState
 
 
 def controller_events(agent_path: str, stamped: Iterable[Stamped]) -> list[KeyedEvent]:
@@ -46,7 +53,7 @@ def controller_events(agent_path: str, stamped: Iterable[Stamped]) -> list[Keyed
                 result.append(KeyedEvent(s.key, OrderSuspensionMarkedOnAgent()))
             case OrderResumptionMarked() | OrderGoMarked():
                 pass  # the Controller wrote it itself
-            case OrderEvent():
+            case OrderEvent() | OrderWatchEvent():
                 result.append(KeyedEvent(s.key, event))
             case AgentEvent():
                 pass  # the Agent's own bookkeeping
@@ -76,3 +83,41 @@ def check_applicable(orders: dict[str, Order], events: Iterable[KeyedEvent]) -> 
             for child in keyed.event.children:
                 scratch[child.order_id] = forked_child(order, child.order_id, child.branch_id, child.arguments)
     return None
+
+
+def adopted_order_watch_events(state: ControllerState, events: list[KeyedEvent]) -> list[KeyedEvent] | Problem:
+    """The Agent's events with the Controller's part of its FileWatch events (JS7's AgentDriver and
+    OrderWatchStateHandler.toOrderExternalVanished): right after an ExternalOrderVanished, the file's
+    order gets OrderExternalVanished in the same commit. Events of FileWatches the Controller deleted
+    meanwhile are dropped (the Agent announces their files vanished when it detaches them); a FileWatch
+    event that does not fit is refused."""
+    scratch: dict[tuple[str, str], ExternalState | None] = {}
+    marked: set[str] = set()
+    result = []
+    for keyed in events:
+        event = keyed.event
+        if not isinstance(event, OrderWatchEvent):
+            result.append(keyed)
+            continue
+        watch = state.order_watches.watches.get(keyed.key)
+        if watch is None:
+            continue
+        at = (keyed.key, event.external_order_name)
+        current = scratch[at] if at in scratch else watch.external.get(event.external_order_name)
+        new = transition(current, event, watch.item.key)
+        if isinstance(new, Problem):
+            return new
+        scratch[at] = new
+        result.append(keyed)
+        if isinstance(event, ExternalOrderVanished) and isinstance(current, HasOrder):
+            order = state.orders.get(current.order_id)
+            link = None if order is None else order.external_order
+            if (
+                link is not None
+                and (link.order_watch_path, link.name) == at
+                and not link.vanished
+                and current.order_id not in marked
+            ):
+                marked.add(current.order_id)
+                result.append(KeyedEvent(current.order_id, OrderExternalVanished()))
+    return result

@@ -43,7 +43,10 @@ def execute(state: ControllerState, command: Command, ctx: Context) -> Decided |
         result = state.apply_event(keyed.key, keyed.event)
         if result is not None:
             raise InapplicableEventError(f"{result} (decided by {type(command).__name__})")
+    from js7es.domain.orderwatch.decide import order_watch_follow_up
+
     more = follow_up(state, decided.touched_orders, ctx)
+    more.extend(order_watch_follow_up(state, ctx))  # a deleted file order lets its reappeared file in
     more.extend(obsolete_item_events(state))
     return Decided(events=(*decided.events, *more), reply=decided.reply, touched_orders=decided.touched_orders)
 

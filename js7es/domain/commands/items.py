@@ -35,6 +35,8 @@ from js7es.domain.items import (
 )
 from js7es.domain.lock import Lock, holders
 from js7es.domain.order.context import Context
+from js7es.domain.order.events import OrderExternalVanished
+from js7es.domain.orderwatch.item import FileWatch
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import Value, loads, value_from_json, value_to_json
 from js7es.domain.workflow import position as pos
@@ -94,7 +96,9 @@ def update_items(state: ControllerState, command: UpdateItems, ctx: Context) -> 
     checked = _check_references(state, workflows, batch.simple, batch.removed_paths, batch.deleted_keys)
     if checked is not None:
         return checked
-    return Decided(events=tuple(KeyedEvent(NO_KEY, e) for e in _events(state, batch, workflows)))
+    vanishing = _file_orders_vanishing(state, batch.deleted_keys)
+    events = (*vanishing, *(KeyedEvent(NO_KEY, e) for e in _events(state, batch, workflows)))
+    return Decided(events=events, touched_orders=tuple(k.key for k in vanishing))
 
 
 def _read_operation(batch: _Batch, op: Any, nr: int) -> Problem | None:
@@ -183,6 +187,7 @@ def _check_references(
             "Calendar": state.calendars,
             "Board": state.boards.items,
             "Lock": state.locks,
+            "OrderWatch": state.order_watches.watches,
         }
         table = tables.get(kind, {})
         if ident not in table:
@@ -239,6 +244,30 @@ def _check_references(
                         key=f"JobResource:{resource}",
                         workflow=workflow.path,
                     )
+    for watch in simple:
+        if isinstance(watch, FileWatch):
+            if watch.agent_path not in agents:
+                return problem(
+                    "UnknownItem",
+                    f"{watch.key}: unknown AgentRef:{watch.agent_path}",
+                    key=f"AgentRef:{watch.agent_path}",
+                )
+            if current.get(watch.workflow_path) is None:
+                return problem(
+                    "UnknownItem",
+                    f"{watch.key}: unknown Workflow:{watch.workflow_path}",
+                    key=f"Workflow:{watch.workflow_path}",
+                )
+    for watch_state in state.order_watches.watches.values():
+        watch = watch_state.item
+        if f"{watch.key}" in deleted_keys or any(isinstance(i, FileWatch) and i.path == watch.path for i in simple):
+            continue
+        if watch.agent_path not in agents or current.get(watch.workflow_path) is None:
+            return problem(
+                "ItemIsStillReferenced",
+                f"{watch.key} refers to AgentRef:{watch.agent_path} and Workflow:{watch.workflow_path}",
+                key=watch.key,
+            )
     boards = check_board_references(state, list(current.values()), simple, deleted_keys)
     if boards is not None:
         return boards
@@ -282,6 +311,7 @@ def _events(state: ControllerState, batch: _Batch, workflows: list[Workflow]) ->
             GlobalBoard: state.boards.items,
             PlannableBoard: state.boards.items,
             Lock: state.locks,
+            FileWatch: state.order_watches.watches,
         }
         exists = ident in tables[type(item)]
         raw = value_from_json(dict(item.raw))
@@ -306,3 +336,18 @@ def _events(state: ControllerState, batch: _Batch, workflows: list[Workflow]) ->
             events.append(ItemDeleted(key=f"Workflow:{wid}"))
     events.extend(ItemDeleted(key=key) for key in batch.deleted_keys)
     return events
+
+
+def _file_orders_vanishing(state: ControllerState, deleted_keys: list[str]) -> list[KeyedEvent]:
+    """A deleted FileWatch's orders lose their files (JS7: the Agent announces them all vanished when the
+    FileWatch is detached): each is deleted once it has terminated."""
+    paths = {k.removeprefix("OrderWatch:") for k in deleted_keys if k.startswith("OrderWatch:")}
+    if not paths:
+        return []
+    return [
+        KeyedEvent(order.id, OrderExternalVanished())
+        for order in state.orders.values()
+        if order.external_order is not None
+        and order.external_order.order_watch_path in paths
+        and not order.external_order.vanished
+    ]

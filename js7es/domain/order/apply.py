@@ -28,6 +28,7 @@ from js7es.domain.order.events import (
     OrderDetachable,
     OrderDetached,
     OrderEvent,
+    OrderExternalVanished,
     OrderFailed,
     OrderFailedInFork,
     OrderFinished,
@@ -231,6 +232,9 @@ def _apply_order(order: Order, event: OrderEvent) -> Order | Problem:
                 return order.updated(state=Cancelled(), mark=None, is_suspended=False)
         case OrderDeletionMarked():
             return order.updated(delete_when_terminated=True)
+        case OrderExternalVanished():
+            if order.external_order is not None and order.parent is None:
+                return order.updated(external_order=replace(order.external_order, vanished=True))
         case OrderDeleted():
             if isinstance(s, _TERMINAL) and order.attached is None and order.parent is None:
                 return order

@@ -92,7 +92,8 @@ def next_events(state: ControllerState, order_id: str, ctx: Context) -> list[Ord
         return [OrderBroken(problem=f"Unknown workflow position {order.workflow_id}:{order.position}")]
     step = Step(state, order, workflow, ctx)
     if order.is_terminal:
-        if order.delete_when_terminated and order.parent is None and ctx.at_controller:
+        vanished = order.external_order is not None and order.external_order.vanished
+        if (order.delete_when_terminated or vanished) and order.parent is None and ctx.at_controller:
             return [OrderDeleted()]
         return []
     marked = _mark_events(step)

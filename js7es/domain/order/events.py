@@ -11,6 +11,7 @@ from js7es.domain.lock import LockDemand
 from js7es.domain.order.cycle import CycleState
 from js7es.domain.order.order import CancellationMode, Cancelling, Going, Order, OrderMark, Resuming, Suspending
 from js7es.domain.order.outcome import Outcome
+from js7es.domain.orderwatch.key import ExternalOrderKey
 from js7es.domain.value import NamedValues, Value
 from js7es.domain.workflow.position import Position
 from js7es.domain.workflow.workflow import WorkflowId
@@ -31,6 +32,7 @@ class OrderAdded(OrderEvent):
     start_position: Position | None = None
     force_admission: bool = False
     priority: int | None = None  # JS7 2.7's order priority (None: 0); higher goes first at a lock
+    external_order_key: ExternalOrderKey | None = None  # added for a file (js7es.domain.orderwatch)
 
 
 @codec.register
@@ -210,6 +212,12 @@ class OrderDeletionMarked(OrderEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderDeleted(OrderEvent):
     pass
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderExternalVanished(OrderEvent):
+    """The order's file is gone (js7es.domain.orderwatch): the order is deleted once it has terminated."""
 
 
 @codec.register

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from js7es.domain.order.events import OrderAdded, OrderForked, OrderOrderAdded
 from js7es.domain.order.order import Order, forked_child
+from js7es.domain.orderwatch.key import ExternalOrderLink
 from js7es.domain.workflow.position import START
 
 
@@ -23,6 +24,11 @@ def added_order(order_id: str, event: OrderAdded) -> Order:
         delete_when_terminated=event.delete_when_terminated,
         force_admission=event.force_admission,
         priority=event.priority or None,
+        external_order=None
+        if event.external_order_key is None
+        else ExternalOrderLink(
+            order_watch_path=event.external_order_key.order_watch_path, name=event.external_order_key.name
+        ),
     )
 
 

@@ -19,6 +19,7 @@ from js7es.domain.order.states import (
     Ready,
     Sleeping,
 )
+from js7es.domain.orderwatch.key import ExternalOrderLink
 from js7es.domain.value import NamedValues
 from js7es.domain.workflow.position import Position
 from js7es.domain.workflow.workflow import WorkflowId
@@ -99,6 +100,7 @@ class Order:
     force_admission: bool = False  # JS7's forceAdmission: the jobs' admission times do not hold for it
     priority: int | None = None  # JS7 2.7's priority (None: the default 0): higher goes first at a lock
     is_resumed: bool = False  # JS7's isResumed: resumed here, it passes a breakpoint once (until it moves)
+    external_order: ExternalOrderLink | None = None  # the file a FileWatch added it for (js7es.domain.orderwatch)
 
     @property
     def is_terminal(self) -> bool:
@@ -185,4 +187,5 @@ def forked_child(parent: Order, child_id: str, branch_id: str | None, arguments:
         delete_when_terminated=False,
         scheduled_for=None,
         is_resumed=False,
+        external_order=None,
     )

@@ -46,6 +46,7 @@ _SHAPES = {
         Shape("AttachItems", {"items": ARRAY}),
         Shape("AttachOrder", {"order": OBJECT}),
         Shape("DetachOrder", {"orderId": STRING}),
+        Shape("DetachItem", {"key": STRING}),  # a deleted FileWatch
         Shape("MarkOrder", {"orderId": STRING, "mark": OBJECT}),
         Shape("ReleaseEvents", {"untilEventId": INTEGER}),  # the node's commands: ReleaseEvents, ShutDown, …
         Shape("ShutDown", optional={"processSignal": STRING, "suppressSnapshot": BOOLEAN, "restart": BOOLEAN}),

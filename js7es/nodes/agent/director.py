@@ -20,6 +20,7 @@ from js7es.domain.agent.commands import AgentCommand, DedicateAgentDirector
 from js7es.domain.agent.decide import AgentContext, decide
 from js7es.domain.problem import Problem, problem
 from js7es.journal.api import Journal
+from js7es.nodes.agent.file_watch import FileWatcher
 from js7es.nodes.agent.job_runner import JobRunner
 from js7es.nodes.engine import Engine, recover_state
 from js7es.nodes.subagent.launcher import ProcessLauncher
@@ -53,14 +54,18 @@ class AgentDirector:
         self.runner = JobRunner(self.engine, work_dir=work_dir, process_limit=process_limit, launcher=launcher)
         self.engine.on_commit(self.runner.on_commit)
         self.engine.before_commit(self.runner.before_commit)
+        self.file_watcher = FileWatcher(self.engine)
+        self.engine.on_commit(self.file_watcher.on_commit)
 
     async def start(self) -> None:
         if self.state.is_dedicated:
             await self.runner.recover()
             self.engine.start()
+            self.file_watcher.start()
 
     async def stop(self) -> None:
         self.engine.cancel_timers()
+        await self.file_watcher.stop()
         await self.runner.stop()
 
     # -- commands from the Controller -------------------------------------------------------------

@@ -30,6 +30,8 @@ _KINDS = (  # file name suffix -> item TYPE, the key naming it
     (".calendar.json", "Calendar", "path"),
     (".noticeboard.json", "GlobalBoard", "path"),  # JOC's export; boardType PLANNABLE: a PlannableBoard
     (".board.json", "GlobalBoard", "path"),
+    (".fileordersource.json", "FileWatch", "path"),  # JOC's name for a FileWatch
+    (".filewatch.json", "FileWatch", "path"),
 )
 _KEY_OF_TYPE = {
     "Workflow": "path",
@@ -39,6 +41,7 @@ _KEY_OF_TYPE = {
     "Calendar": "path",
     "GlobalBoard": "path",
     "PlannableBoard": "path",
+    "FileWatch": "path",
 }
 _BOARD_TYPES = ("GlobalBoard", "PlannableBoard", "Board")
 _JOC_CALENDAR_TYPES = ("WORKINGDAYSCALENDAR", "NONWORKINGDAYSCALENDAR")
@@ -66,7 +69,7 @@ def read_item_file(path: Path) -> dict[str, Any]:
         if type_ not in _KEY_OF_TYPE and not (type_ is None and "instructions" in item):
             raise usage_error(
                 f"{path}: unknown item kind; name it *.workflow.json, *.agent.json, *.subagent.json, "
-                f"*.jobresource.json, *.calendar.json or *.noticeboard.json, or give it a TYPE "
+                f"*.jobresource.json, *.calendar.json, *.noticeboard.json or *.fileordersource.json, or give it a TYPE "
                 f"({', '.join(_KEY_OF_TYPE)})"
             )
         suffix, type_, key = ".json", type_ or "Workflow", _KEY_OF_TYPE[type_ or "Workflow"]

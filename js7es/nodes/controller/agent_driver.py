@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from js7es.domain.agent import commands as agent_commands
 from js7es.domain.agent.events import AgentCoupled, AgentCouplingFailed, AgentDedicated
-from js7es.domain.agent.translate import check_applicable, controller_events
+from js7es.domain.agent.translate import adopted_order_watch_events, check_applicable, controller_events
 from js7es.domain.codec import type_name_of
 from js7es.domain.event import KeyedEvent
 from js7es.domain.order.order import Order
@@ -57,6 +57,7 @@ class AgentDriver:
         self._task: asyncio.Task[None] | None = None
         self._items_sent: set[str] = set()
         self._subagents_sent: dict[str, str] = {}  # SubagentItem key -> its JSON as last sent
+        self._file_watches_there: set[str] = set()  # paths of the FileWatches the Agent runs
         self._released = 0
         self._adopted = 0  # the Agent's EventId up to which its events are committed here
         self._stopping = False
@@ -162,7 +163,7 @@ class AgentDriver:
             await self.engine.emit([KeyedEvent(self.agent_path, dedicated)])
             agent = self.state.agents[self.agent_path]
         assert agent.agent_run_id is not None  # dedicated above
-        _checked(
+        coupled = _checked(
             await client.command(
                 agent_commands.CoupleController(
                     agent_path=self.agent_path, agent_run_id=agent.agent_run_id, event_id=agent.event_id
@@ -175,6 +176,8 @@ class AgentDriver:
         self._adopted = self.state.agents[self.agent_path].event_id
         self._items_sent.clear()
         self._subagents_sent.clear()
+        # FileWatches the Agent runs: those deleted here meanwhile are detached by the send loop
+        self._file_watches_there = set(coupled.get("fileWatchPaths", ())) if isinstance(coupled, dict) else set()
         for order in self.state.orders.values():
             if self._is_mine(order):
                 self.order_changed(order.id)
@@ -243,7 +246,21 @@ class AgentDriver:
             if self._subagents_sent.get(workflow_control.key) != now:
                 items.append(workflow_control.to_json())
                 self._subagents_sent[workflow_control.key] = now
-        return [agent_commands.AttachItems(items=tuple(items))] if items else []
+        for watch_state in sorted(self.state.order_watches.watches.values(), key=lambda w: w.item.path):
+            watch = watch_state.item  # JS7 attaches a FileWatch to its Agent, which watches the directory
+            now = dumps(dict(watch.raw))
+            if watch.agent_path == self.agent_path and self._subagents_sent.get(watch.key) != now:
+                items.append(dict(watch.raw))
+                self._subagents_sent[watch.key] = now
+                self._file_watches_there.add(watch.path)
+        commands: list[agent_commands.AgentCommand] = []
+        for path in sorted(self._file_watches_there):
+            there = self.state.order_watches.watches.get(path)
+            if there is None or there.item.agent_path != self.agent_path:
+                commands.append(agent_commands.DetachItem(key=f"OrderWatch:{path}"))
+                self._file_watches_there.discard(path)
+                self._subagents_sent.pop(f"OrderWatch:{path}", None)
+        return [*commands, agent_commands.AttachItems(items=tuple(items))] if items else commands
 
     def _item_commands(self, order: Order) -> list[agent_commands.AgentCommand]:
         workflow = self.state.workflow_of(order)
@@ -274,7 +291,10 @@ class AgentDriver:
             batches = _checked(await client.events(after, timeout_s=self.poll_timeout_s, limit=10_000))
             async for stamped in batches:
                 await self.engine.admission()  # before deciding from the state: emit applies at once
-                events = controller_events(self.agent_path, stamped)
+                known = adopted_order_watch_events(self.state, controller_events(self.agent_path, stamped))
+                if isinstance(known, Problem):
+                    raise _CouplingProblem(f"Agent events do not fit: {known}")
+                events = known
                 inapplicable = check_applicable(self.state.orders, events)
                 if inapplicable is not None:
                     raise _CouplingProblem(f"Agent events do not fit: {inapplicable}")

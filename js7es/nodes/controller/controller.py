@@ -30,7 +30,7 @@ from js7es.nodes.engine import Engine, recover_state
 
 log = logging.getLogger(__name__)
 # Simple items the drivers send to the Agents when they change (besides what an order needs).
-_AGENT_ITEM_TYPES = frozenset({"SubagentItem", "WorkflowPathControl"})
+_AGENT_ITEM_TYPES = frozenset({"SubagentItem", "WorkflowPathControl", "FileWatch"})
 
 
 class ControllerCore:
@@ -99,6 +99,8 @@ class ControllerCore:
             if isinstance(s.event, (UnsignedSimpleItemAdded, ItemDeleted)):
                 items_changed = True
             if isinstance(s.event, (UnsignedItemAdded, UnsignedItemChanged)):  # a WorkflowControl
+                subagents_changed = True
+            if isinstance(s.event, ItemDeleted) and s.event.key.startswith("OrderWatch:"):  # to be detached
                 subagents_changed = True
             if isinstance(s.event, (UnsignedSimpleItemAdded, UnsignedSimpleItemChanged)):
                 subagents_changed = subagents_changed or value_to_json(s.event.item).get("TYPE") in _AGENT_ITEM_TYPES

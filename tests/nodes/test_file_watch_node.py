@@ -78,18 +78,19 @@ def test_inotify_start_files_hidden_files_and_restart(tmp_path: Path) -> None:
         attached = ItemAttachedToMe(item=value_from_json(watch_item(inbox)))
         await agent.engine.emit([KeyedEvent(NO_KEY, dedicated), KeyedEvent(NO_KEY, attached)])
         agent.watcher.start()
-        await until(lambda: agent.files == {"there-before"})
+        # The state changes before the commit's listeners hear of it: wait for both.
+        await until(lambda: agent.files == {"there-before"} and len(agent.events()) == 1)
         (inbox / "new").write_text("x")
-        await until(lambda: "new" in agent.files)  # woken by inotify: no rescan within the test
+        await until(lambda: "new" in agent.files and len(agent.events()) == 2)  # woken by inotify, no rescan
         (inbox / "there-before").unlink()
-        await until(lambda: agent.files == {"new"})
+        await until(lambda: agent.files == {"new"} and len(agent.events()) == 3)
         await agent.watcher.stop()
         return agent.events()
 
     async def second_run(store: MemoryStore) -> tuple[list[tuple[str, str]], set[str]]:
         agent = Agent(store)  # recovered from the journal: "new" is known
         agent.watcher.start()
-        await until(lambda: agent.files == {"while-down"})
+        await until(lambda: agent.files == {"while-down"} and len(agent.events()) == 2)
         await agent.watcher.stop()
         return agent.events(), agent.files
 
@@ -126,6 +127,7 @@ def test_delay_holds_a_growing_file_back_until_it_stayed_unchanged(tmp_path: Pat
                 await asyncio.sleep(delay_s / 4)
         await until(lambda: "growing" in agent.files)
         announced = time.monotonic()
+        await until(lambda: bool(agent.events()))  # the commit's listeners hear of it after the state
         await agent.watcher.stop()
         return last_write, announced, agent.events()
 

@@ -146,20 +146,26 @@ class RecoveredEvents(Sequence[Stamped]):
             return
         with open(self._path, "rb") as f:
             batch: list[bytes] = []
-            for last_event_id, lines in iter_commits(f, self._start, self._end):
+            for _, lines in iter_commits(f, self._start, self._end):
                 batch += lines
                 if len(batch) >= 1000:
-                    yield from self._decode(batch, last_event_id)
+                    yield from self._decode(batch)
                     batch = []
             if batch:
-                yield from self._decode(batch, None)
+                yield from self._decode(batch)
 
-    def _decode(self, lines: list[bytes], last_event_id: int | None) -> list[Stamped]:
+    def _decode(self, lines: list[bytes]) -> Iterator[Stamped]:
         try:
-            return decode_lines(lines)
-        except (ValueError, KeyError, TypeError) as e:  # CodecError is a ValueError
-            where = f"up to EventId {last_event_id}" if last_event_id is not None else "at the end"
-            raise JournalCorruptError(f"{self._path}: undecodable event {where}: {e}") from e
+            decoded = decode_lines(lines)
+        except (ValueError, KeyError, TypeError):  # CodecError is a ValueError: find the line, one by one
+            for line in lines:
+                try:
+                    [stamped] = decode_lines([line])
+                except (ValueError, KeyError, TypeError) as e:
+                    raise JournalCorruptError(f"{self._path}: undecodable event {line[:120]!r}: {e}") from e
+                yield stamped
+            raise  # unreachable: one of the lines failed
+        yield from decoded
 
     @overload
     def __getitem__(self, index: int) -> Stamped: ...

@@ -16,6 +16,8 @@ from tqdm import tqdm
 from js7es.domain.event import Stamped, stamped_to_json
 from js7es.domain.problem import Problem
 from js7es.domain.value import loads
+from js7es.journal.api import JournalCorruptError
+from js7es.journal.file import RecoveredEvents
 from js7es.journal.format import (
     Defect,
     Header,
@@ -216,7 +218,9 @@ def replay(
     result = ReplayResult(None, 0, 0, len(found), 0)
     try:
         for k, (_, path) in enumerate(found):
-            scan = scan_segment(path, decode_events=True)
+            # The events are read from the file as they are replayed (memory independent of its length).
+            scan = scan_segment(path, decode_events=False, check_events=False)
+            events = RecoveredEvents(path, scan.events_start, scan.good_end, scan.event_count)
             snapshot_state = state_factory.from_snapshot(scan.snapshot)
             if state is None:
                 state = snapshot_state
@@ -228,20 +232,25 @@ def replay(
                     )
             if scan.defect is not None and not (k == len(found) - 1 and scan.defect.torn):
                 result.problems.append(f"{path.name}: {scan.defect.message} at byte {scan.defect.offset}")
-            for stamped in scan.events:
-                applied = state.apply_stamped(stamped)
-                if isinstance(applied, Problem):
-                    result.problems.append(
-                        f"{path.name}: event {stamped.event_id} ({type(stamped.event).__name__} of "
-                        f"{stamped.key or 'the node'}; replayed event no. {result.event_count + 1}) "
-                        f"does not apply: {applied}"
-                    )
-                    result.state = state
-                    return result
-                state = applied
-                result.event_count += 1
-                result.last_event_id = stamped.event_id
-            bar.update(len(scan.events))
+            try:
+                for stamped in events:
+                    applied = state.apply_stamped(stamped)
+                    if isinstance(applied, Problem):
+                        result.problems.append(
+                            f"{path.name}: event {stamped.event_id} ({type(stamped.event).__name__} of "
+                            f"{stamped.key or 'the node'}; replayed event no. {result.event_count + 1}) "
+                            f"does not apply: {applied}"
+                        )
+                        result.state = state
+                        return result
+                    state = applied
+                    result.event_count += 1
+                    result.last_event_id = stamped.event_id
+            except JournalCorruptError as e:  # an event that the hash chain vouches for but cannot be read
+                result.problems.append(str(e))
+                result.state = state
+                return result
+            bar.update(scan.event_count)
             if scan.defect is not None:
                 break
     finally:

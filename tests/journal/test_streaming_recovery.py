@@ -13,7 +13,8 @@ import pytest
 from js7es.journal import FileJournal, JournalCorruptError
 from js7es.journal.file import RecoveredEvents
 from js7es.journal.format import chain, commit_line, list_segments, scan_segment
-from tests.journal.support import FakeClock, counted
+from js7es.journal.tools import replay
+from tests.journal.support import CounterState, FakeClock, counted
 
 EVENTS = 40_000
 
@@ -80,3 +81,7 @@ def test_an_undecodable_event_with_a_valid_hash_is_corruption_at_recovery_not_a_
         with pytest.raises(JournalCorruptError, match="undecodable event"):
             list(journal.recovered.events)
     assert path.stat().st_size == size  # nothing was cut
+    # The offline replay (which streams the same way) reports it and stops there.
+    result = replay(tmp_path, CounterState, progress=False)
+    assert result.event_count == 1 and len(result.problems) == 1
+    assert "undecodable event" in result.problems[0]

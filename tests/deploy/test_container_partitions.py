@@ -1,17 +1,23 @@
-"""Real network partitions of cluster.yaml's containers (`docker network disconnect` from the topology's
-network, `docker network connect` to heal).
+"""Real network partitions of cluster.yaml's containers, and kills under load.
 
+- The Agent cut off (`docker network disconnect`) while its job runs: it runs the job to its end on its
+  own, the Controller keeps the order Processing and accepts new ones; healed, the Agent reports back
+  and every order finishes.
+- `docker kill` of the active node while a feeder thread adds orders all the while, twice (the Primary
+  active again at the end).
+- Only the link between the two Controllers cut, by iptables in the Primary's network namespace (run
+  from the host with nsenter: the containers stay unprivileged), while both still reach the Cluster
+  Watch: the Watch decides which node goes on; a poller asking both nodes about themselves never sees
+  both commit; healed, the cluster couples again and both journals hold the same events.
 - The active Controller cut off (from the standby, the Cluster Watch, the Agent and the clients): the
   standby fails over with the Watch's consent; the cut-off node commits nothing alone (an order given to
   it directly is never accepted: never two active nodes); orders keep being accepted by the new active
   node; healed, the old active learns from the Watch that it lost its role and joins as standby, and
-  both nodes see the cluster Coupled again. Both Controllers' journals then hold the same events.
-- The Agent cut off while its job runs: it runs the job to its end on its own, the Controller keeps the
-  order Processing and accepts new ones; healed, the Agent reports back and every order finishes.
+  both nodes see the cluster Coupled again. Both Controllers' journals then hold the same events. It
+  comes after the link cut on purpose: the standby, refused a failover there, must still fail over on
+  the active's next silence (its replication stream, opened as the link healed, hangs on the cut).
 
-- `docker kill` of the active node while orders come, twice (the Primary active again at the end).
-
-All on one cluster, in this order (the Agent's cut and the kills leave the Primary active). Each time: every accepted
+All on one cluster, in this order (each test leaves the Primary active). Each time: every accepted
 order finished and its job ran exactly once (a line per job start in a file on the Agent's volume), and
 what was only attempted ran at most once.
 """
@@ -21,10 +27,13 @@ from __future__ import annotations
 import collections
 import io
 import json
+import subprocess
 import tarfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -71,20 +80,63 @@ def put_file(topology: ContainerTopology, service: str, path: str, text: str) ->
 
 
 class Orders:
-    """Orders of the tally workflow added through ctl (both URIs): which were accepted (ctl exit 0) and
-    which only attempted (no answer, or refused while no node was active)."""
+    """Orders of the tally workflow added through ctl (both URIs): which were accepted and which only
+    attempted. An add that got no answer, or was refused while no node was active, is tried again with
+    the same id: DuplicateOrder then says that an earlier try was accepted (adding is idempotent by id)."""
 
     def __init__(self, cluster: ContainerCluster) -> None:
         self.cluster = cluster
         self.accepted: list[str] = []
         self.attempted: list[str] = []
+        self.refusals = 0  # tries without an accepting answer (retried, or left attempted)
 
     def add(self, order_id: str, seconds: int = 1) -> bool:
-        self.attempted.append(order_id)
+        if order_id not in self.attempted:
+            self.attempted.append(order_id)
         result = self.cluster.ctl("add-order", "tally", "--id", order_id, "--arg", f"seconds={seconds}")
-        if result.returncode == 0:
+        accepted = result.returncode == 0 or "DuplicateOrder" in result.stdout + result.stderr
+        if accepted and order_id not in self.accepted:
             self.accepted.append(order_id)
-        return result.returncode == 0
+        self.refusals += not accepted
+        return accepted
+
+
+class Feeder:
+    """Adds orders continuously in a thread of its own (`with Feeder(orders, prefix):`), each retried
+    with its id until accepted; the one being tried when the feeder stops stays only attempted."""
+
+    def __init__(self, orders: Orders, prefix: str) -> None:
+        self.orders = orders
+        self.prefix = prefix
+        self.ids: list[str] = []  # the feeder's accepted orders, in order
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"feeder-{prefix}", daemon=True)
+
+    def _run(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            order_id = f"{self.prefix}-{n}"
+            while not self._stop.is_set():
+                if self.orders.add(order_id):
+                    self.ids.append(order_id)
+                    n += 1
+                    break
+                time.sleep(0.2)
+
+    def __enter__(self) -> Feeder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(TIMEOUT_S)
+        assert not self._thread.is_alive(), "the feeder does not end"
+
+    def await_more(self, topology: ContainerTopology, count: int, what: str) -> None:
+        """Until `count` more orders than now were accepted."""
+        target = len(self.ids) + count
+        assert self._thread.is_alive(), "the feeder ended"
+        topology.wait(what, lambda: True if len(self.ids) >= target else None, TIMEOUT_S)
 
 
 def node_view(topology: ContainerTopology, service: str) -> str | None:
@@ -116,6 +168,114 @@ def journal(topology: ContainerTopology, volume: str) -> list[str]:
         container.remove(force=True, v=True)
 
 
+# Polls, in the ctl container, both Controllers' own view (GET /controller/api/cluster of each node, one
+# kept-alive connection each, one right after the other) and the Cluster Watch's view, about 5 times a
+# second, a JSON line per round into a file, until the stop file exists.
+POLLER = r"""
+import http.client, json, os, ssl, sys, time
+ctx = ssl.create_default_context(cafile="/etc/js7es/certs/cli/ca.crt")
+ctx.load_cert_chain("/etc/js7es/certs/cli/node.crt", "/etc/js7es/certs/cli/node.key")
+targets = {"primary": ("primary", 4444, "/controller/api/cluster"),
+           "backup": ("backup", 4444, "/controller/api/cluster"),
+           "watch": ("cluster-watch", 4447, "/cluster-watch/api/cluster?clusterId=js7es")}
+connections = {}
+def get(name):
+    host, port, path = targets[name]
+    try:
+        c = connections.get(name) or http.client.HTTPSConnection(host, port, context=ctx, timeout=1.5)
+        connections[name] = c
+        c.request("GET", path)
+        response = c.getresponse()
+        body = response.read()
+        return json.loads(body) if response.status == 200 else {"status": response.status}
+    except Exception as e:
+        connections.pop(name, None)
+        return {"error": type(e).__name__}
+with open(sys.argv[1], "a") as out:
+    while not os.path.exists(sys.argv[2]):
+        row = {"t": time.time(), **{name: get(name) for name in targets}}
+        out.write(json.dumps(row) + "\n")
+        out.flush()
+        time.sleep(0.2)
+"""
+
+
+class Poller:
+    """`with Poller(topology) as poller:` POLLER running in the ctl container; `rows()` what it saw."""
+
+    def __init__(self, topology: ContainerTopology) -> None:
+        self.topology = topology
+        tag = f"{time.monotonic_ns()}"
+        self.out, self.stop = f"/tmp/poll-{tag}.ndjson", f"/tmp/poll-{tag}.stop"
+
+    def __enter__(self) -> Poller:
+        self.topology.container("ctl").exec_run(["python3", "-c", POLLER, self.out, self.stop], detach=True)
+        self.topology.wait("the poller runs", lambda: True if self.rows() else None, 30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.topology.exec("ctl", ["touch", self.stop])
+
+    def rows(self) -> list[dict[str, Any]]:
+        text = self.topology.exec("ctl", ["cat", self.out]).stdout
+        return [json.loads(line) for line in text.splitlines() if line.endswith("}")]
+
+    def watch_state(self) -> str | None:
+        rows = self.rows()
+        return ((rows[-1]["watch"].get("clusterState") or {}).get("TYPE")) if rows else None
+
+
+def committing_rounds(rows: list[dict[str, Any]]) -> list[set[str]]:
+    """For each round of the poller, the Controllers that committed since they were last asked: they
+    say they are active and their EventId grew."""
+    last: dict[str, int] = {}
+    rounds = []
+    for row in rows:
+        committed = set()
+        for node in ("primary", "backup"):
+            event_id = row[node].get("eventId")
+            if event_id is None:
+                continue
+            if row[node].get("active") and event_id > last.get(node, event_id):
+                committed.add(node)
+            last[node] = event_id
+        rounds.append(committed)
+    return rounds
+
+
+def iptables(topology: ContainerTopology, service: str, *rule: str) -> None:
+    """iptables in a service's network namespace, from the host (the container itself stays unprivileged)."""
+    pid = topology.container(service).attrs["State"]["Pid"]
+    command = ["nsenter", "-t", str(pid), "-n", "iptables", "-w", *rule]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    except FileNotFoundError as e:
+        raise AssertionError(f"{e}: the link cut needs nsenter and iptables (Debian: util-linux, iptables)") from e
+    assert result.returncode == 0, f"{' '.join(command)}: {result.stderr} (needs root; scripts/test runs as root)"
+
+
+def address(topology: ContainerTopology, service: str) -> str:
+    return str(topology.container(service).attrs["NetworkSettings"]["Networks"][topology.network.name]["IPAddress"])
+
+
+def reaches(topology: ContainerTopology, service: str, host: str, port: int) -> bool:
+    """Whether a TCP connection from `service` to host:port is made within 3 s."""
+    return topology.exec(service, ["timeout", "3", "bash", "-c", f"</dev/tcp/{host}/{port}"]).returncode == 0
+
+
+def journals(topology: ContainerTopology) -> list[dict[str, Any]]:
+    """The events both Controllers' journals hold, from the later one's first event on: the same in both
+    (the standby's may end earlier: it follows). A journal is read while its node runs too: its last,
+    unfinished line is left out."""
+    backup, primary = journal(topology, "backup-data"), journal(topology, "primary-data")
+    first = max(json.loads(lines[0])["eventId"] for lines in (backup, primary))
+    backup = [line for line in backup if json.loads(line)["eventId"] >= first]
+    primary = [line for line in primary if json.loads(line)["eventId"] >= first]
+    common = min(len(backup), len(primary))
+    assert common > 0 and backup[:common] == primary[:common]
+    return [json.loads(line) for line in backup[:common]]
+
+
 @dataclass
 class Partitioned:
     containers: ContainerTopology
@@ -138,6 +298,22 @@ def partitioned(js7es_image: str) -> Iterator[Partitioned]:
         yield Partitioned(containers, cluster, Orders(cluster))
     finally:
         containers.down()
+
+
+def states(cluster: ContainerCluster) -> dict[str, str]:
+    """Every order's state, by one `ctl orders --json` (through the active node)."""
+    result = cluster.ctl("orders", "--json")
+    if result.returncode != 0:
+        return {}
+    return {o["id"]: o["state"]["TYPE"] for o in map(json.loads, result.stdout.splitlines())}
+
+
+def await_all_finished(topology: ContainerTopology, cluster: ContainerCluster, orders: Orders) -> None:
+    def finished() -> bool | None:
+        now = states(cluster)
+        return True if all(now.get(o) == "Finished" for o in orders.accepted) else None
+
+    topology.wait("every accepted order finishes", finished, TIMEOUT_S)
 
 
 def lines(topology: ContainerTopology, path: str) -> collections.Counter[str]:
@@ -177,41 +353,107 @@ def test_the_agent_cut_off_runs_on_and_reports_after_healing(partitioned: Partit
 
     containers.connect("agent")
 
-    def all_finished() -> bool | None:
-        return True if all(order_state(cluster, o) == "Finished" for o in orders.accepted) else None
-
-    containers.wait("the Agent reports back and every order finishes", all_finished, TIMEOUT_S)
+    await_all_finished(containers, cluster, orders)
     assert_each_ran_once(containers, orders)
     assert lines(containers, DONE) == dict.fromkeys(orders.accepted, 1)
 
 
 @pytest.mark.timeout(900)
-def test_the_active_controller_killed_while_orders_come_repeatedly(partitioned: Partitioned) -> None:
-    """`docker kill` (SIGKILL) of the active node while orders are being added, twice: each time the
-    other node takes over, the killed one restarts as standby and the cluster couples again."""
+def test_the_active_controller_killed_under_load_repeatedly(partitioned: Partitioned) -> None:
+    """`docker kill` (SIGKILL) of the active node while a feeder thread adds orders without pause, twice:
+    each time the other node takes over, the feeder's orders are accepted by it, the killed one restarts
+    as standby and the cluster couples again. Every accepted order runs exactly once."""
     containers, cluster, orders = partitioned.containers, partitioned.cluster, partitioned.orders
     active = "primary"
     for round_ in range(2):
         assert coupled_active(cluster) == active
         standby = "backup" if active == "primary" else "primary"
-        assert orders.add(f"kill-{round_}-before", seconds=3)
-        containers.kill(active)
-        killed_at = time.monotonic()
-        i = 0
-        while active_node(cluster) != standby:
-            assert time.monotonic() - killed_at < TIMEOUT_S, f"no failover\n{cluster.diagnostics()}"
-            orders.add(f"kill-{round_}-during-{i}")
-            i += 1
-        assert orders.add(f"kill-{round_}-after")
+        with Feeder(orders, f"kill-{round_}") as feeder:
+            feeder.await_more(containers, 3, "the feeder's orders are accepted")
+            containers.kill(active)
+            taken_over = lambda node=standby: True if active_node(cluster) == node else None  # noqa: E731
+            containers.wait(f"{standby} takes over", taken_over, TIMEOUT_S)
+            feeder.await_more(containers, 3, f"{standby} accepts the feeder's orders")
         containers.start(active)
         assert containers.wait("coupled again", lambda: coupled_active(cluster), START_TIMEOUT_S) == standby
         active = standby
 
-    def all_finished() -> bool | None:
-        return True if all(order_state(cluster, o) == "Finished" for o in orders.accepted) else None
-
-    containers.wait("every accepted order finishes", all_finished, TIMEOUT_S)
+    await_all_finished(containers, cluster, orders)
     assert_each_ran_once(containers, orders)
+    fed = [o for o in orders.attempted if o.startswith("kill-")]
+    print(f"killed twice under load: {len(fed)} orders fed, {orders.refusals} tries refused or unanswered")
+
+
+@pytest.mark.timeout(900)
+def test_only_the_controllers_link_cut_the_watch_decides(partitioned: Partitioned) -> None:
+    """iptables in the Primary's network namespace drops what goes between it and the Backup, nothing
+    else: both still reach the Cluster Watch, the Agent and the clients. Both ask the Watch to declare
+    the other lost; the Watch grants one (PassiveLost: the Primary goes on alone; FailedOver: the Backup
+    takes over) and refuses the other. Orders keep coming from a feeder meanwhile. Never are both nodes
+    active (both asked about themselves five times a second); healed, the cluster couples again."""
+    containers, cluster, orders = partitioned.containers, partitioned.cluster, partitioned.orders
+    assert coupled_active(cluster) == "primary"
+    backup_ip = address(containers, "backup")
+    rules = [("INPUT", "-s", backup_ip, "-j", "DROP"), ("OUTPUT", "-d", backup_ip, "-j", "DROP")]
+    with Poller(containers) as poller, Feeder(orders, "link") as feeder:
+        feeder.await_more(containers, 3, "the feeder's orders are accepted")
+        for rule in rules:
+            iptables(containers, "primary", "-A", *rule)
+        cut_at = time.time()
+        try:
+            assert not reaches(containers, "primary", "backup", 4444)
+            assert not reaches(containers, "backup", "primary", 4444)
+            for node in ("primary", "backup"):
+                assert reaches(containers, node, "cluster-watch", 4447)
+                assert reaches(containers, node, "agent", 4445)
+            decision = containers.wait(
+                "the Watch decides",
+                lambda: poller.watch_state() if poller.watch_state() in ("PassiveLost", "FailedOver") else None,
+                TIMEOUT_S,
+            )
+            winner = "primary" if decision == "PassiveLost" else "backup"
+            containers.wait(f"{winner} is active", lambda: True if active_node(cluster) == winner else None, TIMEOUT_S)
+            feeder.await_more(containers, 3, f"{winner} accepts orders while the link is cut")
+        finally:
+            for rule in rules:
+                iptables(containers, "primary", "-D", *rule)
+        healed_at = time.time()
+
+        def coupled_on_both() -> str | None:
+            views = {node_view(containers, n) for n in ("primary", "backup")}
+            return views.pop() if len(views) == 1 else None
+
+        assert containers.wait("coupled again, on both nodes", coupled_on_both, START_TIMEOUT_S) == winner.title()
+        feeder.await_more(containers, 3, "orders are accepted after healing")
+    rows = poller.rows()
+
+    # Never two active nodes: in no round of the poller did both commit (say they are active, their
+    # EventId grown since they were last asked). Saying "active" alone is not enough: an active node that
+    # lost its standby says so until the Watch answers it, committing nothing meanwhile.
+    committing = committing_rounds(rows)
+    assert not [r for r in committing if r == {"primary", "backup"}], rows
+    actives = set().union(*committing)
+    # While the link was cut, the Watch heard from the active node and the clients reached both nodes.
+    cut = [r for r in rows if cut_at < r["t"] < healed_at]
+    assert cut and all("error" not in r["watch"] for r in cut)
+    assert any("nodeId" in r["primary"] for r in cut) and any("nodeId" in r["backup"] for r in cut)
+    assert actives == {"primary", winner}, actives
+
+    await_all_finished(containers, cluster, orders)
+    assert_each_ran_once(containers, orders)
+    # Both journals hold the same events, the Watch's decision among them (once) and the coupling after it.
+    before_cut = max(r["primary"]["eventId"] for r in rows if r["t"] < cut_at and "eventId" in r["primary"])
+    events = [e["TYPE"] for e in journals(containers) if e["eventId"] > before_cut]
+    decided = [e for e in events if e in ("ClusterPassiveLost", "ClusterFailedOver")]
+    assert decided == [f"Cluster{decision}"], events
+    assert "ClusterCoupled" in events[events.index(decided[0]) :], events
+    print(
+        f"link cut: the Watch decided {decision}; {len(feeder.ids)} orders fed, {len(rows)} polls, "
+        f"{sum(1 for r in committing if r)} with a node committing"
+    )
+    if winner == "backup":  # as the next test expects: the Primary active
+        ctl_ok(cluster, "switch-over")
+        assert containers.wait("switched back", lambda: coupled_active(cluster), START_TIMEOUT_S) == "primary"
 
 
 @pytest.mark.timeout(900)
@@ -248,10 +490,7 @@ def test_the_active_controller_cut_off_the_network(partitioned: Partitioned) -> 
     assert containers.wait("coupled again, on both nodes", coupled_on_both, START_TIMEOUT_S) == "Backup"
     assert orders.add("after-healing")
 
-    def all_finished() -> bool | None:
-        return True if all(order_state(cluster, o) == "Finished" for o in orders.accepted) else None
-
-    containers.wait("every accepted order finishes", all_finished, TIMEOUT_S)
+    await_all_finished(containers, cluster, orders)
     assert order_state(cluster, "alone") is None
     assert_each_ran_once(containers, orders)
 
@@ -260,10 +499,5 @@ def test_the_active_controller_cut_off_the_network(partitioned: Partitioned) -> 
     # docker's SIGKILL 137).
     for name in ("backup", "primary"):
         assert containers.stop(name, 30) in (0, 143), containers.logs(name)
-    backup, primary = journal(containers, "backup-data"), journal(containers, "primary-data")
-    first = max(json.loads(lines[0])["eventId"] for lines in (backup, primary))
-    backup = [line for line in backup if json.loads(line)["eventId"] >= first]
-    primary = [line for line in primary if json.loads(line)["eventId"] >= first]
-    common = min(len(backup), len(primary))
-    assert common > 0 and backup[:common] == primary[:common]
+    journals(containers)
     print(f"failover after the cut: {failover_s:.1f} s; accepted {len(orders.accepted)} of {len(orders.attempted)}")

@@ -345,6 +345,7 @@ class PassiveRole:
 
     async def _failover_loop(self) -> None:
         refused_after: int | None = None  # the replication attempts when the last failover was refused
+        refused_at = 0.0  # and when
         while True:
             heartbeat, timeout = self.timing
             await asyncio.sleep(heartbeat / 2)
@@ -353,12 +354,18 @@ class PassiveRole:
                 continue
             if self._clock() - self._last_heard < timeout or self.problem is not None:
                 continue
-            if refused_after is not None and self._replication_attempts <= refused_after:
+            if (
+                refused_after is not None
+                and self._replication_attempts <= refused_after
+                and self._last_heard <= refused_at
+            ):
                 # Asking again at once would stop the replication again before it could reach the
-                # active (a healed link would never be noticed): let it try once first.
+                # active (a healed link would never be noticed): let it try once first. Once it heard
+                # from the active (the link healed within that same try), the active's next silence is
+                # a new one: the stream that heard it may hang on a link cut without a reset for good.
                 continue
             if not await self._try_failover(cluster):
-                refused_after = self._replication_attempts
+                refused_after, refused_at = self._replication_attempts, self._clock()
 
     async def _try_failover(self, cluster: Coupled) -> bool:
         lost = cluster.setting.active_id

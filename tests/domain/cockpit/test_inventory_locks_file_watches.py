@@ -55,7 +55,7 @@ def test_file_watch_item_is_js7s_file_watch() -> None:
         "delay": 2,
     }
     # JOC's order id of a file order: #<date in the source's time zone>#F<epoch second>-<source>:<file>
-    named = {"js7EpochSecond": 1733500000, "orderWatchPath": "csv", "0": "a.csv"}
+    named = {"orderWatchPath": "csv", "0": "a.csv"}  # as the FileWatch's scope; $js7EpochSecond from now
     scope = MapScope(named_values=named, now=1733500000000)
     assert evaluate_text(item["orderIdExpression"], scope) == "#2024-12-06#F1733500000-csv:a.csv"
 

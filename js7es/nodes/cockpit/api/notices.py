@@ -27,7 +27,7 @@ from js7es.domain.board.notice import DAILY_PLAN_SCHEMA
 from js7es.nodes.cockpit.api.call import Call
 from js7es.nodes.cockpit.api.controller_state import ControllerView, NoticeIdJson, controller_view, deployed_path
 from js7es.nodes.cockpit.api.endpoint import API
-from js7es.nodes.cockpit.api.joc import bad_request, delivered, joc_date, not_exist, ok
+from js7es.nodes.cockpit.api.joc import bad_request, delivered, joc_date, not_exist, now_ms, ok
 from js7es.nodes.cockpit.api.models import Audited, ControllerId, OkResponse, Request, Response, String255
 from js7es.nodes.cockpit.api.orders import Folder
 from js7es.nodes.cockpit.api.workflow_controls import name_of
@@ -215,14 +215,15 @@ def _board_of(notice_id: NoticeIdJson) -> str:
     controller_scoped=True,
 )
 async def post_notices(call: Call, body: PostNotices) -> Any:
-    controller_id = call.controller_id(body)
-    view = await controller_view(call, controller_id)
     if body.notices:
         per_board = [(n.noticeBoardPath, n.noticeIds) for n in body.notices]
     elif body.noticeBoardPaths and body.noticeId:
         per_board = [(p, [body.noticeId]) for p in body.noticeBoardPaths]
     else:
         raise bad_request("give notices, or noticeBoardPaths and noticeId")
+    controller_id = call.controller_id(body)
+    end_of_life = _end_of_life(body, now_ms())
+    view = await controller_view(call, controller_id)
     boards = _boards(view, controller_id, [p for p, _ in per_board])
     ids: list[NoticeIdJson] = []
     for board, (_, texts) in zip(boards, per_board, strict=True):
@@ -231,7 +232,6 @@ async def post_notices(call: Call, body: PostNotices) -> Any:
         raise not_exist("No expected notices found.")
     for notice_id in ids:
         _check_plan(view, notice_id)
-    end_of_life = _end_of_life(body, view.survey_ms)
     eol = {} if end_of_life is None else {"endOfLife": end_of_life}
     commands = [{"TYPE": "PostNotice", "noticeId": list(n), **eol} for n in dict.fromkeys(ids)]
     await _send(call, body, controller_id, commands)
@@ -247,14 +247,14 @@ async def post_notices(call: Call, body: PostNotices) -> Any:
     controller_scoped=True,
 )
 async def delete_notices(call: Call, body: DeleteNotices) -> Any:
-    controller_id = call.controller_id(body)
-    view = await controller_view(call, controller_id)
     if body.notices:
         per_board = [(n.noticeBoardPath, n.noticeIds) for n in body.notices]
     elif body.noticeBoardPath and body.noticeIds:
         per_board = [(body.noticeBoardPath, body.noticeIds)]
     else:
         raise bad_request("give notices, or noticeBoardPath and noticeIds")
+    controller_id = call.controller_id(body)
+    view = await controller_view(call, controller_id)
     boards = _boards(view, controller_id, [p for p, _ in per_board])
     ids: list[NoticeIdJson] = []
     for board, (_, texts) in zip(boards, per_board, strict=True):

@@ -102,8 +102,6 @@ async def _joc_paths(call: Call, controller_id: str) -> dict[str, str]:
 
 
 async def _selected_workflows(call: Call, body: ModifyWorkflows, controller_id: str, view: ControllerView) -> list[str]:
-    if body.workflowTags:
-        raise bad_request("workflowTags: js7es has no workflow tags")
     joc_paths = await _joc_paths(call, controller_id)
 
     def path_of(name: str) -> str:
@@ -125,10 +123,14 @@ async def _selected_workflows(call: Call, body: ModifyWorkflows, controller_id: 
             if call.folder_permitted(path_of(w), controller_id)
             and any(selection._in_folder(path_of(w), f.folder, f.recursive) for f in body.folders)
         ]
-    raise bad_request("give workflowPaths, folders or all")
+    return []
 
 
 async def _suspend_or_resume(call: Call, body: ModifyWorkflows, suspend: bool) -> Any:
+    if body.workflowTags:
+        raise bad_request("workflowTags: js7es has no workflow tags")
+    if not (body.all or body.workflowPaths or body.folders):
+        raise bad_request("give workflowPaths, folders or all")
     controller_id = call.controller_id(body)
     view = await controller_view(call, controller_id)
     workflows = [
@@ -290,10 +292,10 @@ async def unstop_positions(call: Call, body: ModifyWorkflowPositions) -> Any:
     controller_scoped=True,
 )
 async def transition(call: Call, body: ModifyWorkflow) -> Any:
-    controller_id = call.controller_id(body)
-    view = await controller_view(call, controller_id)
     if not body.workflowId.versionId:
         raise bad_request("workflowId.versionId: the older version whose orders go to the current one")
+    controller_id = call.controller_id(body)
+    view = await controller_view(call, controller_id)
     workflow_id = await _version(call, body, controller_id, view)
     command = {"TYPE": "TransferOrders", "workflowId": workflow_id}
     await _send(call, body, controller_id, [command], "workflowIds")

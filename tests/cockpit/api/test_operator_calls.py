@@ -62,6 +62,8 @@ def joc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Joc, str]]:
         ("/notices/post", {"noticeBoardPaths": ["B"], "noticeId": "K", "endOfLife": "soon"}, "endOfLife"),
         ("/notices/post", {"notices": []}, "$.notices"),
         ("/notices/delete", {"noticeBoardPath": "B"}, "give notices, or noticeBoardPath and noticeIds"),
+        ("/notices/post/expected", {"expectedNotices": []}, "$.expectedNotices"),
+        ("/notice/post", {"noticeBoardPath": "B", "noticeId": ""}, "$.noticeId"),
         ("/workflows/suspend", {}, "give workflowPaths, folders or all"),
         ("/workflows/resume", {"all": True, "workflowTags": ["t"]}, "workflowTags"),
         ("/workflow/skip", {"workflowPath": "W", "labels": []}, "$.labels"),

@@ -69,6 +69,10 @@ class Setup:
         answer: dict[str, Any] = r.json()
         return answer
 
+    def board(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = self.ok(path, body)["noticeBoard"]
+        return answer
+
     def refused(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         r = self.post(path, body)
         assert r.status_code == 420, f"{path}: {r.status_code} {r.text}"
@@ -267,8 +271,12 @@ def test_suspend_resume_skip_and_stop(setup: Setup) -> None:
     setup.ok("/workflows/suspend", selector)
     held = setup.add("labelled", "held")
     other = setup.add("expecting", "other")  # an order of another workflow runs meanwhile
-    setup.ok("/notices/post", {"controllerId": CONTROLLER_ID, "noticeBoardPaths": ["/ops/B"], "noticeId": "K"})
+    expected = {"noticeBoardPath": "/ops/B", "workflowPaths": ["/ops/expecting"]}
+    wait_until(lambda: setup.order(other)["state"]["TYPE"] == "ExpectingNotices", "the other order expecting K")
+    setup.ok("/notices/post/expected", {"controllerId": CONTROLLER_ID, "expectedNotices": [expected]})
     setup.topology.wait_for(lambda events: setup.topology.terminated(events, other))
+    setup.ok("/notice/delete", {"controllerId": CONTROLLER_ID, "noticeBoardPath": "/ops/B", "noticeId": "K"})
+    assert setup.board("/notice/board", {"controllerId": CONTROLLER_ID, "noticeBoardPath": "B"})["numOfNotices"] == 0
     assert setup.order(held)["state"]["TYPE"] == "Fresh" and setup.order(held)["position"] == [0]
     setup.ok("/workflows/resume", {"controllerId": CONTROLLER_ID, "folders": [{"folder": "/ops", "recursive": False}]})
     setup.topology.wait_for(lambda events: setup.topology.terminated(events, held))

@@ -12,8 +12,12 @@ controller board/board and notice schemas; sos-components NoticesModifyImpl and 
   orders expect there and, for delete, every posted one;
 - ``endOfLife`` a JOC date (absolute or relative, in ``timeZone``): an end of life not in the future is
   left out (the board's own expression then gives it), as JOC does;
+- ``/notices/post/expected``: the notices orders of the named workflows expect on the named boards; the
+  older ``/notice/post`` and ``/notice/delete`` take one notice;
 - permissions ``controller:noticeboards:post`` / ``:delete`` / ``:view``; a board the Controller lacks is
   JOC-002 "Controller 'C' couldn't find the Notice Boards ['B']".
+Decision: nothing to post or delete (no expected, no posted notice) is JOC-002 "No expected (posted)
+notices found." where JOC sends an empty batch and answers ok: the operator learns that nothing happened.
 The notice states are JOC's: POSTED (severity 6), EXPECTED (8), ANNOUNCED (4).
 """
 
@@ -68,6 +72,30 @@ class DeleteNotices(Audited):
     notices: Annotated[list[NoticeIdsPerBoard], Field(min_length=1)] | None = None
     noticeBoardPath: String255 | None = None
     noticeIds: Annotated[list[NoticeIdText], Field(min_length=1)] | None = None
+
+
+class ModifyNotice(Audited):
+    """board/modifyNotice-schema.json (the older /notice/post and /notice/delete: one notice)"""
+
+    controllerId: ControllerId
+    noticeBoardPath: String255
+    noticeId: NoticeIdText
+    endOfLife: Annotated[str, StringConstraints(max_length=64)] | None = None
+    timeZone: String255 | None = None
+
+
+class ExpectedNoticesPerBoard(Request):
+    noticeBoardPath: String255
+    workflowPaths: Annotated[list[String255], Field(min_length=1)]
+
+
+class PostExpectedNotices(Audited):
+    """board/postExpectedNotices-schema.json"""
+
+    controllerId: ControllerId
+    expectedNotices: Annotated[list[ExpectedNoticesPerBoard], Field(min_length=1)]
+    endOfLife: Annotated[str, StringConstraints(max_length=64)] | None = None
+    timeZone: String255 | None = None
 
 
 class BoardsFilter(Request):
@@ -174,7 +202,7 @@ def _check_plan(view: ControllerView, notice_id: NoticeIdJson) -> None:
         raise bad_request(f"{board['path']} is a GlobalBoard: its notices are in no plan")
 
 
-def _end_of_life(body: PostNotices, now: int) -> int | None:
+def _end_of_life(body: PostNotices | ModifyNotice | PostExpectedNotices, now: int) -> int | None:
     if not body.endOfLife:
         return None
     try:
@@ -270,6 +298,71 @@ async def delete_notices(call: Call, body: DeleteNotices) -> Any:
     commands = [{"TYPE": "DeleteNotice", "noticeId": list(n)} for n in dict.fromkeys(ids)]
     await _send(call, body, controller_id, commands)
     return ok(view.survey_ms)
+
+
+@API.post(
+    "/notices/post/expected",
+    summary="Posts the notices that orders of the given workflows expect on the given boards",
+    request=PostExpectedNotices,
+    response=OkResponse,
+    permission=POST,
+    controller_scoped=True,
+)
+async def post_expected_notices(call: Call, body: PostExpectedNotices) -> Any:
+    controller_id = call.controller_id(body)
+    end_of_life = _end_of_life(body, now_ms())
+    view = await controller_view(call, controller_id)
+    wanted = {name_of(e.noticeBoardPath): {name_of(w) for w in e.workflowPaths} for e in body.expectedNotices}
+    ids: list[NoticeIdJson] = []
+    for notice_id, order_id in view.expecting():
+        workflow = str(view.orders[order_id].get("workflowId", {}).get("path", ""))
+        if workflow in wanted.get(_board_of(notice_id), ()) and call.folder_permitted(
+            deployed_path(call, "WORKFLOW", workflow, controller_id), controller_id
+        ):
+            ids.append(notice_id)
+    if not ids:
+        raise not_exist("No expected notices found.")
+    eol = {} if end_of_life is None else {"endOfLife": end_of_life}
+    commands = [{"TYPE": "PostNotice", "noticeId": list(n), **eol} for n in dict.fromkeys(ids)]
+    await _send(call, body, controller_id, commands)
+    return ok(view.survey_ms)
+
+
+@API.post(
+    "/notice/post",
+    summary="Posts one notice (JOC's older call)",
+    request=ModifyNotice,
+    response=OkResponse,
+    permission=POST,
+    controller_scoped=True,
+)
+async def post_notice(call: Call, body: ModifyNotice) -> Any:
+    one = PostNotices(
+        controllerId=body.controllerId,
+        notices=[NoticeIdsPerBoard(noticeBoardPath=body.noticeBoardPath, noticeIds=[body.noticeId])],
+        endOfLife=body.endOfLife,
+        timeZone=body.timeZone,
+        auditLog=body.auditLog,
+    )
+    return await post_notices(call, one)
+
+
+@API.post(
+    "/notice/delete",
+    summary="Deletes one notice (JOC's older call)",
+    request=ModifyNotice,
+    response=OkResponse,
+    permission=DELETE,
+    controller_scoped=True,
+)
+async def delete_notice(call: Call, body: ModifyNotice) -> Any:
+    one = DeleteNotices(
+        controllerId=body.controllerId,
+        noticeBoardPath=body.noticeBoardPath,
+        noticeIds=[body.noticeId],
+        auditLog=body.auditLog,
+    )
+    return await delete_notices(call, one)
 
 
 def board_json(

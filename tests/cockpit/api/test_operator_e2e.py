@@ -42,7 +42,7 @@ LOCKED = {
 }  # fmt: skip
 EXPECTING = {"instructions": [{"TYPE": "ExpectNotices", "boardPaths": "'B'"}, ECHO], "jobs": {"echo": ECHO_JOB}}
 LABELLED = {"instructions": [{**ECHO, "label": "j1"}, {**ECHO, "label": "j2"}], "jobs": {"echo": ECHO_JOB}}
-READS = {"/locks", "/lock", "/notice/boards", "/notice/board", "/inventory/read/configuration"}
+READS = {"/locks", "/lock", "/notice/boards", "/notice/board", "/inventory/read/configuration", "/workflows"}
 BOARD = {
     "boardType": "GLOBAL",
     "postOrderToNoticeId": "'K'",
@@ -269,6 +269,14 @@ def test_suspend_resume_skip_and_stop(setup: Setup) -> None:
         "message": "No suspended workflows found.",
     }
     setup.ok("/workflows/suspend", selector)
+
+    def state_of_labelled() -> str:
+        [shown] = setup.ok("/workflows", {"controllerId": CONTROLLER_ID, "workflowIds": [{"path": "/ops/labelled"}]})[
+            "workflows"
+        ]
+        return str(shown["state"]["_text"]) if shown["suspended"] == (shown["state"]["_text"] == "SUSPENDED") else "?"
+
+    wait_until(lambda: state_of_labelled() == "SUSPENDED", "/workflows showing the workflow suspended")
     held = setup.add("labelled", "held")
     other = setup.add("expecting", "other")  # an order of another workflow runs meanwhile
     expected = {"noticeBoardPath": "/ops/B", "workflowPaths": ["/ops/expecting"]}
@@ -280,6 +288,7 @@ def test_suspend_resume_skip_and_stop(setup: Setup) -> None:
     assert setup.order(held)["state"]["TYPE"] == "Fresh" and setup.order(held)["position"] == [0]
     setup.ok("/workflows/resume", {"controllerId": CONTROLLER_ID, "folders": [{"folder": "/ops", "recursive": False}]})
     setup.topology.wait_for(lambda events: setup.topology.terminated(events, held))
+    wait_until(lambda: state_of_labelled() == "IN_SYNC", "/workflows showing the workflow resumed")
 
     labels = {"controllerId": CONTROLLER_ID, "workflowPath": "/ops/labelled"}
     assert setup.refused("/workflow/skip", {**labels, "labels": ["nope"]}) == {

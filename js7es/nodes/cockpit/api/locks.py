@@ -118,7 +118,7 @@ def lock_entry(
             **{k: v for k, v in item.items() if k not in ("TYPE", "itemRevision")},
             "path": deployed_path(call, "LOCK", name, controller_id),
             "limit": lock_limit,
-            "state": {"severity": 0, "_text": "IN_SYNC"},
+            "state": {"severity": 6, "_text": "IN_SYNC"},
         },
         "acquiredLockCount": sum(c for _, c in holders.values()),
         "ordersHoldingLocksCount": len(holders),

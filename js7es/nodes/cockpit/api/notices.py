@@ -394,7 +394,7 @@ def board_json(
     posted = sum(1 for n in notices if n["state"]["_text"] == "POSTED")
     item.update(
         path=deployed_path(call, "NOTICEBOARD", name, controller_id),
-        state={"severity": 0, "_text": "IN_SYNC"},
+        state={"severity": 6, "_text": "IN_SYNC"},
         numOfNotices=len(notices),
         numOfPostedNotices=posted,
         numOfExpectedNotices=sum(1 for n in notices if n["state"]["_text"] == "EXPECTED"),

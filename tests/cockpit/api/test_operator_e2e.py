@@ -199,6 +199,7 @@ def test_locks_show_holder_and_waiting_order(setup: Setup) -> None:
 
     entry = wait_until(held, "one order holding L, one waiting")
     assert entry["lock"]["path"] == "/ops/L" and entry["lock"]["limit"] == 1
+    assert entry["lock"]["title"] == "one at a time" and entry["lock"]["versionDate"]  # from the inventory
     assert entry["acquiredLockCount"] == 1 and entry["ordersHoldingLocksCount"] == 1
     [workflow] = entry["workflows"]
     assert workflow["path"] == "/ops/locked"
@@ -247,6 +248,7 @@ def test_notices_post_lets_the_expecting_order_go_on_and_delete_removes_them(set
     boards = setup.ok("/notice/boards", {"controllerId": CONTROLLER_ID})["noticeBoards"]
     [board] = [b for b in boards if b["path"] == "/ops/B"]
     assert board["numOfPostedNotices"] == 1 and board["numOfExpectingOrders"] == 0
+    assert board["boardType"] == "GLOBAL" and board["endOfLife"] == BOARD["endOfLife"]
     assert [(n["id"], n["state"]["_text"]) for n in board["notices"]] == [("K", "POSTED")]
 
     setup.ok("/notices/delete", {"controllerId": CONTROLLER_ID, "notices": [{"noticeBoardPath": "/ops/B"}]})

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from js7es.domain.board.item import BOARD_TYPES
+from js7es.domain.cockpit.inventory import DeployedVersion
 from js7es.domain.problem import Problem
 from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import Workflow
 from js7es.nodes.client.errors import ClientError
 from js7es.nodes.cockpit.api.call import Call
-from js7es.nodes.cockpit.api.joc import controller_refused, controller_unavailable, now_ms
+from js7es.nodes.cockpit.api.joc import controller_refused, controller_unavailable, joc_date, now_ms
 
 NoticeIdJson = tuple[str, ...]
 
@@ -129,11 +130,26 @@ async def controller_view(call: Call, controller_id: str) -> ControllerView:
     return view_of(lines, now_ms())
 
 
+def deployed_version(call: Call, object_type: str, name: str, controller_id: str) -> DeployedVersion | None:
+    """What the Cockpit's inventory deployed of an item to that Controller (None: deployed otherwise)."""
+    obj = call.services.store.inventory().object(object_type, name)
+    return None if obj is None else obj.deployments.get(controller_id)
+
+
 def deployed_path(call: Call, object_type: str, name: str, controller_id: str) -> str:
     """An item's JOC path: its folder in the inventory (as deployed to that Controller), else "/"."""
-    obj = call.services.store.inventory().object(object_type, name)
-    if obj is not None:
-        version = obj.deployments.get(controller_id)
-        if version is not None:
-            return version.path
-    return "/" + name
+    version = deployed_version(call, object_type, name, controller_id)
+    return "/" + name if version is None else version.path
+
+
+def joc_fields(call: Call, object_type: str, name: str, controller_id: str) -> dict[str, Any]:
+    """JOC's fields of a deployed item's view: path, versionDate and the title the Controller lacks."""
+    version = deployed_version(call, object_type, name, controller_id)
+    if version is None:
+        return {"path": "/" + name}
+    title = version.configuration.get("title")
+    return {
+        "path": version.path,
+        "versionDate": joc_date(version.at_ms),
+        **({"title": title} if isinstance(title, str) and title else {}),
+    }

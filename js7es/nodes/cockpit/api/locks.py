@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ConfigDict
 
 from js7es.nodes.cockpit.api.call import Call
-from js7es.nodes.cockpit.api.controller_state import ControllerView, controller_view, deployed_path
+from js7es.nodes.cockpit.api.controller_state import ControllerView, controller_view, deployed_path, joc_fields
 from js7es.nodes.cockpit.api.endpoint import API
 from js7es.nodes.cockpit.api.joc import delivered, not_exist
 from js7es.nodes.cockpit.api.models import ControllerId, Request, Response, String255
@@ -116,7 +116,7 @@ def lock_entry(
     entry: dict[str, Any] = {
         "lock": {
             **{k: v for k, v in item.items() if k not in ("TYPE", "itemRevision")},
-            "path": deployed_path(call, "LOCK", name, controller_id),
+            **joc_fields(call, "LOCK", name, controller_id),
             "limit": lock_limit,
             "state": {"severity": 6, "_text": "IN_SYNC"},
         },

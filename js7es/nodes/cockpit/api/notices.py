@@ -29,7 +29,13 @@ from pydantic import Field, StringConstraints
 
 from js7es.domain.board.notice import DAILY_PLAN_SCHEMA
 from js7es.nodes.cockpit.api.call import Call
-from js7es.nodes.cockpit.api.controller_state import ControllerView, NoticeIdJson, controller_view, deployed_path
+from js7es.nodes.cockpit.api.controller_state import (
+    ControllerView,
+    NoticeIdJson,
+    controller_view,
+    deployed_path,
+    joc_fields,
+)
 from js7es.nodes.cockpit.api.endpoint import API
 from js7es.nodes.cockpit.api.joc import bad_request, delivered, joc_date, not_exist, now_ms, ok
 from js7es.nodes.cockpit.api.models import Audited, ControllerId, OkResponse, Request, Response, String255
@@ -368,7 +374,10 @@ async def delete_notice(call: Call, body: ModifyNotice) -> Any:
 def board_json(
     call: Call, view: ControllerView, controller_id: str, name: str, *, compact: bool, limit: int
 ) -> dict[str, Any]:
-    item = dict(view.boards[name])
+    raw = view.boards[name]
+    # JOC's board fields: boardType for JS7's item TYPE (JsonConverter's mapping, reversed)
+    item = {k: v for k, v in raw.items() if k not in ("TYPE", "itemRevision")}
+    item["boardType"] = "PLANNABLE" if raw.get("TYPE") == "PlannableBoard" else "GLOBAL"
     expecting: dict[NoticeIdJson, list[str]] = {}
     for notice_id, order_id in view.expecting():
         if _board_of(notice_id) == name:
@@ -392,8 +401,8 @@ def board_json(
         entry["expectingOrderIds"] = orders if limit < 0 else orders[:limit]
         notices.append(entry)
     posted = sum(1 for n in notices if n["state"]["_text"] == "POSTED")
+    item.update(joc_fields(call, "NOTICEBOARD", name, controller_id))
     item.update(
-        path=deployed_path(call, "NOTICEBOARD", name, controller_id),
         state={"severity": 6, "_text": "IN_SYNC"},
         numOfNotices=len(notices),
         numOfPostedNotices=posted,

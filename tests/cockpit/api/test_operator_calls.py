@@ -98,3 +98,30 @@ def test_an_unreachable_controller_is_joc_503(joc: tuple[Joc, str], path: str, b
     r = j.post(path, {"controllerId": C, **body}, token=token)
     assert r.status_code == 420, r.text
     assert r.json()["error"]["code"] == "JOC-503"
+
+
+def test_openapi_declares_the_operator_calls_with_joc_s_permissions(joc: tuple[Joc, str]) -> None:
+    j, _ = joc
+    paths = j.client.get("/joc/api/openapi.json").json()["paths"]
+    expected = {
+        "/workflows/suspend": "orders:suspend_resume",
+        "/workflows/resume": "orders:suspend_resume",
+        "/workflow/skip": "orders:manage_positions",
+        "/workflow/unskip": "orders:manage_positions",
+        "/workflow/stop": "orders:manage_positions",
+        "/workflow/unstop": "orders:manage_positions",
+        "/workflow/transition": "orders:manage_positions",
+        "/notices/post": "noticeboards:post",
+        "/notices/post/expected": "noticeboards:post",
+        "/notice/post": "noticeboards:post",
+        "/notices/delete": "noticeboards:delete",
+        "/notice/delete": "noticeboards:delete",
+        "/notice/boards": "noticeboards:view",
+        "/notice/board": "noticeboards:view",
+        "/locks": "locks:view",
+        "/lock": "locks:view",
+    }
+    for path, permission in expected.items():
+        operation = paths[f"/joc/api{path}"]["post"]
+        assert operation["x-permission"] == f"sos:products:controller:{permission}", path
+        assert operation["x-controller-scoped"] is True, path

@@ -3,7 +3,8 @@
 JOC's inventory JSON (js7-inventory-schemas `lock/lock-schema.json`, sos-components' inventory model
 `FileOrderSource`) carries JOC-only fields (title, documentationName, version) that JOC leaves out when it
 signs the item; the Controller's JSON is JS7's (`Lock {path, limit}`, `FileWatch {path, workflowPath,
-agentPath, directoryExpr, pattern, orderIdExpression, delay}`).
+agentPath, directoryExpr, pattern, orderIdExpression, delay}`; with JOC 2.8's `priority` the order id and
+the priority go in JS7 2.8's `orderExpr` {orderId, priority} instead).
 
 A FileWatch's order id is JOC's: ``#<date in the source's time zone>#F<epoch second>-<source name>:<file
 name>`` (KB "JS7 - File Watching"; JS7's FileWatchScope gives `$js7EpochSecond`, `$orderWatchPath` and the
@@ -29,7 +30,7 @@ _LOCK_FIELDS: Final = _JOC_ONLY | {"limit"}
 # tags of the file orders, kept in JOC's database only.
 _FILE_ORDER_SOURCE_FIELDS: Final = _JOC_ONLY | {
     "workflowName", "workflowPath", "agentName", "agentId", "agentPath", "directoryExpr", "directory",
-    "pattern", "timeZone", "delay", "tags",
+    "pattern", "timeZone", "delay", "priority", "tags",
 }  # fmt: skip
 DEFAULT_TIME_ZONE: Final = "Etc/UTC"
 
@@ -75,7 +76,14 @@ def file_watch_item(name: str, configuration: Mapping[str, Any]) -> dict[str, An
     time_zone = configuration.get("timeZone") or DEFAULT_TIME_ZONE
     if not isinstance(time_zone, str) or "'" in time_zone:
         raise InvalidDraft(f"{where}: timeZone must be a time zone name like Europe/Berlin")
-    item["orderIdExpression"] = _expression(order_id_expression(time_zone), f"{where}: timeZone")
+    order_id = order_id_expression(time_zone)
+    priority = configuration.get("priority")
+    if priority is None:
+        item["orderIdExpression"] = _expression(order_id, f"{where}: timeZone")
+    elif isinstance(priority, bool) or not isinstance(priority, int):
+        raise InvalidDraft(f"{where}: priority must be a whole number")
+    else:  # JS7 2.8's orderExpr: the order id and the priority of the file's order
+        item["orderExpr"] = _expression(f"{{orderId: {order_id}, priority: {priority}}}", f"{where}: timeZone")
     delay = configuration.get("delay")
     if delay is not None:
         if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:

@@ -60,6 +60,13 @@ def test_file_watch_item_is_js7s_file_watch() -> None:
     assert evaluate_text(item["orderIdExpression"], scope) == "#2024-12-06#F1733500000-csv:a.csv"
 
 
+def test_a_priority_goes_in_js7_s_order_expr() -> None:
+    item = file_watch_item("csv", {**JOC_FILE_ORDER_SOURCE, "priority": -3, "tags": ["joc-only"]})
+    assert "orderIdExpression" not in item and "tags" not in item
+    scope = MapScope(named_values={"orderWatchPath": "csv", "0": "a.csv"}, now=1733500000000)
+    assert evaluate_text(item["orderExpr"], scope) == {"orderId": "#2024-12-06#F1733500000-csv:a.csv", "priority": -3}
+
+
 def test_file_watch_item_reads_joc_s_older_names() -> None:
     older = {"workflowPath": "/folder/wf", "agentId": "a", "directory": "/data/it's in"}
     item = file_watch_item("f", older)
@@ -81,6 +88,7 @@ def test_file_watch_item_reads_joc_s_older_names() -> None:
         ({"delay": -1}, "delay"),
         ({"delay": "2"}, "delay"),
         ({"pattern": 7}, "pattern"),
+        ({"priority": "high"}, "priority"),
         ({"timeZone": "Europe/'x"}, "timeZone"),
         ({"orderIdExpr": "$0"}, "unknown field(s) ['orderIdExpr']"),
     ],

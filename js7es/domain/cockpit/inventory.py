@@ -9,7 +9,8 @@ item operations, so that a Cockpit that stopped in between can ask the Controlle
 
 Facts from JOC (sos-components `ConfigurationType`, `JocInventory`, `ControllerObjectFileExtension`,
 `ConfigurationObjectFileExtension`): the types and their archive file extensions. js7es deploys
-WORKFLOW, JOBRESOURCE, NOTICEBOARD (JOC's boardType GLOBAL or PLANNABLE: a GlobalBoard or a PlannableBoard)
+WORKFLOW, JOBRESOURCE, NOTICEBOARD (JOC's boardType GLOBAL or PLANNABLE: a GlobalBoard or a PlannableBoard),
+LOCK (a Lock) and FILEORDERSOURCE (a FileWatch; both mapped in controller_items.py)
 (and Agents, type AGENT here: JOC keeps them apart, in INV_AGENT_INSTANCES);
 the other types are kept as drafts.
 """
@@ -24,6 +25,7 @@ from js7es.domain.calendar.model import CalendarType
 from js7es.domain.calendar.parse import parse_calendar
 from js7es.domain.calendar.schedule import parse_schedule
 from js7es.domain.cockpit import events as ev
+from js7es.domain.cockpit.controller_items import InvalidDraft, file_watch_item, lock_item
 from js7es.domain.cockpit.iam import frozen_map, with_entry
 from js7es.domain.items import parse_simple_item
 from js7es.domain.problem import Problem
@@ -32,7 +34,7 @@ from js7es.domain.workflow.parse import parse_workflow
 
 FOLDER_TYPE: Final = "FOLDER"
 AGENT: Final = "AGENT"  # a standalone Agent (AgentRef + its director SubagentItem), not a JOC type
-DEPLOYABLE_NOW: Final = frozenset({"WORKFLOW", "JOBRESOURCE", AGENT, "NOTICEBOARD"})
+DEPLOYABLE_NOW: Final = frozenset({"WORKFLOW", "JOBRESOURCE", AGENT, "NOTICEBOARD", "LOCK", "FILEORDERSOURCE"})
 # ConfigurationType -> the file extension in JOC's export archives.
 EXTENSIONS: Final[Mapping[str, str]] = {
     "WORKFLOW": ".workflow.json",
@@ -54,7 +56,15 @@ RELEASABLE: Final = frozenset(
     {"SCHEDULE", "WORKINGDAYSCALENDAR", "NONWORKINGDAYSCALENDAR", "INCLUDESCRIPT", "JOBTEMPLATE", "REPORT"}
 )
 CALENDAR_TYPES: Final = frozenset({"WORKINGDAYSCALENDAR", "NONWORKINGDAYSCALENDAR"})
-JS7_TYPES: Final[Mapping[str, str]] = {"WORKFLOW": "Workflow", "JOBRESOURCE": "JobResource", "NOTICEBOARD": "Board"}
+# The item key's prefix at the Controller (JS7's ItemPath companions: a FileWatch's is OrderWatch).
+JS7_TYPES: Final[Mapping[str, str]] = {
+    "WORKFLOW": "Workflow",
+    "JOBRESOURCE": "JobResource",
+    "NOTICEBOARD": "Board",
+    "LOCK": "Lock",
+    "FILEORDERSOURCE": "OrderWatch",
+}
+ITEM_MAPPINGS: Final = {"LOCK": lock_item, "FILEORDERSOURCE": file_watch_item}
 UPDATE: Final = "UPDATE"
 DELETE: Final = "DELETE"
 
@@ -148,6 +158,11 @@ def validate(object_type: str, configuration: Mapping[str, Any]) -> str | None:
     if object_type == "NOTICEBOARD":
         board = parse_simple_item({**board_item(configuration), "path": "draft"})
         return board.message if isinstance(board, Problem) else None
+    if object_type in ITEM_MAPPINGS:
+        try:
+            ITEM_MAPPINGS[object_type]("draft", configuration)
+        except InvalidDraft as e:
+            return str(e)
     if object_type == "JOBRESOURCE":
         for name in ("variables", "env"):
             value = configuration.get(name)
@@ -176,6 +191,8 @@ def controller_items(obj: InventoryObject | ev.DeploymentObject) -> list[dict[st
         return [{"path": obj.name, **item}]
     if obj.object_type == "NOTICEBOARD":
         return [{**board_item(item), "path": obj.name}]
+    if obj.object_type in ITEM_MAPPINGS:
+        return [ITEM_MAPPINGS[obj.object_type](obj.name, config)]
     return [{"TYPE": JS7_TYPES[obj.object_type], "path": obj.name, **item}]
 
 

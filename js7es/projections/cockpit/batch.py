@@ -468,6 +468,8 @@ class Batch:
                     self._agent_item(obj, ts)
                 elif isinstance(obj, dict) and obj.get("TYPE") in ("SubagentItem", "Subagent"):
                     self._subagent_item(obj, ts)
+                elif isinstance(obj, dict) and obj.get("TYPE") == "WorkflowPathControl":
+                    self._workflow_path_control(obj, ts)
             case VersionedItemAdded(item=item) | VersionedItemChanged(item=item):
                 self._workflow_item(item, ts)
             case VersionedItemRemoved(path=path):
@@ -479,6 +481,17 @@ class Batch:
                 )
             case ItemDeleted(key=key):
                 self._item_deleted(key, ts)
+
+    def _workflow_path_control(self, obj: dict[str, Any], ts: int) -> None:
+        table = schema.workflow_path_controls
+        key = (table.c.controller_id == self.cid, table.c.path == str(obj["path"]))
+        values = {
+            "suspended": bool(obj.get("suspended")),
+            "skip": _dumps(sorted(obj.get("skip", []))),
+            "updated_at": ts,
+        }
+        if self.connection.execute(table.update().where(*key).values(**values)).rowcount == 0:
+            self.connection.execute(table.insert().values(controller_id=self.cid, path=str(obj["path"]), **values))
 
     def _agent_item(self, obj: dict[str, Any], ts: int) -> None:
         agents = self._load_agents()
@@ -551,6 +564,9 @@ class Batch:
                 .where(table.c.controller_id == self.cid, table.c.subagent_id == name)
                 .values(deleted=True, updated_at=ts)
             )
+        elif kind == "WorkflowPathControl":
+            table = schema.workflow_path_controls
+            self.connection.execute(table.delete().where(table.c.controller_id == self.cid, table.c.path == name))
         elif kind == "Workflow":
             path, _, version_id = name.partition("~")
             table = schema.workflows

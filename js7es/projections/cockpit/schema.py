@@ -81,6 +81,17 @@ workflows = Table(
     Column("deleted_at", BigInteger),  # gone from the Controller (ItemDeleted)
 )
 
+# JS7's WorkflowPathControl of a workflow path (ControlWorkflowPath: suspended, skipped labels), until ItemDeleted.
+workflow_path_controls = Table(
+    "workflow_path_controls",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("path", ID, primary_key=True),
+    Column("suspended", Boolean, nullable=False),
+    Column("skip", Text, nullable=False),  # JSON array of the skipped labels
+    Column("updated_at", BigInteger, nullable=False),
+)
+
 # The current orders, one row each, until OrderDeleted (or the join of a fork's children).
 orders = Table(
     "orders",
@@ -288,7 +299,17 @@ Index("ix_deployed_folder", deployed_objects.c.controller_id, deployed_objects.c
 
 # The tables of one Controller's read model, in the order a rebuild deletes them; the tables projected from
 # the Cockpit store (audit, deployed objects) are not.
-PROJECTED_TABLES = (task_logs, order_steps, order_history, orders, workflows, subagents, agents, controllers)
+PROJECTED_TABLES = (
+    task_logs,
+    order_steps,
+    order_history,
+    orders,
+    workflow_path_controls,
+    workflows,
+    subagents,
+    agents,
+    controllers,
+)
 AUDIT_TABLES = (audit_log, login_history, store_tracking)
 STORE_TABLES = (*AUDIT_TABLES, deployed_objects)
 ALL_TABLES = (*PROJECTED_TABLES, *STORE_TABLES)

@@ -120,7 +120,7 @@ def test_an_invalid_workflow_is_kept_as_an_invalid_draft(joc: Joc) -> None:
     token = joc.login()
     answer = store(joc, token, "/bad", configuration={"instructions": [{"TYPE": "Nope"}]}).json()
     assert answer["valid"] is False and answer["invalidMsg"]
-    store(joc, token, "/other", "LOCK", {"limit": 1})  # kept as a draft, not deployable yet
+    store(joc, token, "/other", "LOCK", {"limit": 1})  # a draft of another type, not in this deployment
     r = joc.post(
         "/inventory/deployment/deploy",
         {

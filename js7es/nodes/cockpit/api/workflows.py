@@ -96,8 +96,6 @@ async def list_workflows(call: Call, body: WorkflowsFilter) -> dict[str, Any]:
     for name in ("workflowTags", "orderTags", "instructionStates"):
         if getattr(body, name):
             raise bad_request(f"{name}: not supported by js7es yet")
-    if body.states and "IN_SYNC" not in body.states:
-        return delivered({"workflows": []})  # every projected workflow is deployed, hence IN_SYNC
     check_regex(body.regex)
     answer = await query(
         call,
@@ -109,6 +107,8 @@ async def list_workflows(call: Call, body: WorkflowsFilter) -> dict[str, Any]:
         agent_names=body.agentNames,
         compact=body.compact,
     )
+    if body.states:  # a projected workflow is deployed: IN_SYNC, or SUSPENDED by a WorkflowPathControl
+        answer["workflows"] = [w for w in answer["workflows"] if w["state"]["_text"] in body.states]
     return delivered(answer, survey_ms=await survey_ms(call, controller_id))
 
 

@@ -26,6 +26,7 @@ from js7es.projections.cockpit.queries.orders import _SUMMARY_FIELDS
 from js7es.projections.cockpit.queries.states import state_text_case
 
 W = schema.workflows
+C = schema.workflow_path_controls
 O = schema.orders  # noqa: E741
 WP = WorkflowPaths(W, W.c.path)
 OP = WorkflowPaths(O, O.c.workflow_path)
@@ -42,11 +43,17 @@ def workflow_item(row: Any, *, compact: bool) -> dict[str, Any]:
     item["versionId"] = row.version_id
     item["isCurrentVersion"] = bool(row.is_current)
     item["versionDate"] = joc_date(row.deployed_at)
-    item["state"] = {"severity": 6, "_text": "IN_SYNC"}
-    item["suspended"] = False
+    suspended = bool(getattr(row, "suspended", False))
+    # SyncStateHelper.java: IN_SYNC severity 6, SUSPENDED 11 (a WorkflowPathControl suspends the path)
+    item["state"] = {"severity": 11, "_text": "SUSPENDED"} if suspended else {"severity": 6, "_text": "IN_SYNC"}
+    item["suspended"] = suspended
     item["deployed"] = True
     item["valid"] = True
     return item
+
+
+def _with_controls() -> Any:
+    return WP.joined.outerjoin(C, sa.and_(C.c.controller_id == W.c.controller_id, C.c.path == W.c.path))
 
 
 def list_workflows(
@@ -79,7 +86,7 @@ def list_workflows(
         where.append(sa.or_(*(text_clause(W.c.workflow_json, "*" + f'"agentPath":"{a}"' + "*") for a in agent_names)))
     with connected(db) as c:
         where.append(WP.in_folders(c, folders, [controller_id]))
-        query = sa.select(W, WP.label()).select_from(WP.joined).where(*where)
+        query = sa.select(W, WP.label(), C.c.suspended).select_from(_with_controls()).where(*where)
         rows = c.execute(query.order_by(WP.path, W.c.deployed_at)).all()
     return {"workflows": [workflow_item(r, compact=compact) for r in rows]}
 
@@ -99,7 +106,7 @@ def get_workflow(
     where.append(W.c.version_id == version_id if version_id else W.c.is_current)
     with connected(db) as c:
         where.append(WP.in_folders(c, folders, [controller_id]))
-        query = sa.select(W, WP.label()).select_from(WP.joined).where(*where)
+        query = sa.select(W, WP.label(), C.c.suspended).select_from(_with_controls()).where(*where)
         row = c.execute(query.order_by(W.c.deployed_at.desc()).limit(1)).first()
     return None if row is None else workflow_item(row, compact=compact)
 

@@ -33,7 +33,9 @@ NODE_ID = {"primary": "Primary", "backup": "Backup"}
 
 class CuttableProxy:
     """A TCP proxy on loopback whose links can be cut (existing connections are closed, new ones are
-    refused by closing them at once) and healed: a network partition between two processes."""
+    refused by closing them at once) and healed: a network partition between two processes. Or the
+    connections open at the moment can be stalled (`stall`): their bytes are held, and neither end is
+    told, as on a link that drops packets; new connections pass. `resume` forwards what was held."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -42,10 +44,24 @@ class CuttableProxy:
         self._cut = threading.Event()
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
+        self._flows: set[threading.Event] = set()  # one per connection: set while its bytes pass
+        self._stalled: list[threading.Event] = []
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def stall(self) -> None:
+        with self._lock:
+            self._stalled = list(self._flows)
+        for flow in self._stalled:
+            flow.clear()
+
+    def resume(self) -> None:
+        for flow in self._stalled:
+            flow.set()
+        self._stalled = []
 
     def cut(self) -> None:
         self._cut.set()
+        self.resume()
         with self._lock:
             for s in list(self._sockets):
                 with contextlib.suppress(OSError):
@@ -70,16 +86,21 @@ class CuttableProxy:
             except OSError:
                 client.close()
                 continue
+            upstream.settimeout(None)  # a silent target (SIGSTOPped) must not make this proxy close the link
+            flow = threading.Event()
+            flow.set()
             with self._lock:
                 self._sockets.update((client, upstream))
+                self._flows.add(flow)
             for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+                threading.Thread(target=self._pipe, args=(a, b, flow), daemon=True).start()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, flow: threading.Event) -> None:
         try:
             while not self._cut.is_set():
                 data = source.recv(65536)
-                if not data:
+                flow.wait()  # stalled: held here (the kernel's buffers then fill, as on a silent link)
+                if not data or self._cut.is_set():
                     break
                 sink.sendall(data)
         except OSError:
@@ -92,6 +113,7 @@ class CuttableProxy:
             with self._lock:
                 self._sockets.discard(source)
                 self._sockets.discard(sink)
+                self._flows.discard(flow)
 
     def close(self) -> None:
         self.cut()

@@ -6,10 +6,14 @@ after a restart exactly the difference between the journal and the directory is 
 from __future__ import annotations
 
 import asyncio
+import logging
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from js7es.domain.agent.agent_state import AgentState
 from js7es.domain.agent.events import AgentDedicatedToController, ItemAttachedToMe
@@ -17,6 +21,7 @@ from js7es.domain.event import NO_KEY, KeyedEvent, Stamped
 from js7es.domain.orderwatch.events import ExternalOrderAppeared, ExternalOrderVanished
 from js7es.domain.value import value_from_json
 from js7es.journal.memory import MemoryJournal, MemoryStore
+from js7es.nodes.agent import file_watch
 from js7es.nodes.agent.file_watch import FileWatcher
 from js7es.nodes.engine import Engine, recover_state
 
@@ -134,3 +139,48 @@ def test_delay_holds_a_growing_file_back_until_it_stayed_unchanged(tmp_path: Pat
     last_write, announced, events = asyncio.run(run())
     assert events == [("ExternalOrderAppeared", "growing")]
     assert announced - last_write >= delay_s  # not before it stayed unchanged for the delay
+
+
+def missing_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno == logging.WARNING and "inbox" in r.getMessage()]
+
+
+def test_a_directory_that_appears_later_and_is_recreated_is_watched_by_inotify(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(file_watch, "POLL_PERIOD_S", NO_RESCAN_S)  # no polling either: only inotify wakes it
+    inbox = tmp_path / "later" / "inbox"  # neither exists when the watcher starts
+
+    async def run() -> list[tuple[str, str]]:
+        agent = Agent(MemoryStore())
+        dedicated = AgentDedicatedToController(agent_path="agent", controller_id="C", agent_run_id="R")
+        attached = ItemAttachedToMe(item=value_from_json(watch_item(inbox)))
+        await agent.engine.emit([KeyedEvent(NO_KEY, dedicated), KeyedEvent(NO_KEY, attached)])
+        agent.watcher.start()
+        await until(lambda: bool(missing_warnings(caplog)))  # it found the directory missing
+        inbox.mkdir(parents=True)  # the ancestor's watch wakes the watcher, which arms the directory's
+        (inbox / "first").write_text("x")
+        await until(lambda: agent.files == {"first"} and len(agent.events()) == 1)
+        (inbox / "second").write_text("x")  # the directory's own watch
+        await until(lambda: agent.files == {"first", "second"} and len(agent.events()) == 2)
+        shutil.rmtree(inbox)
+        await asyncio.sleep(0.2)
+        inbox.mkdir()  # re-created: watched again
+        (inbox / "third").write_text("x")
+        await until(lambda: agent.files == {"third"} and len(agent.events()) == 5)
+        (inbox / "fourth").write_text("x")
+        await until(lambda: agent.files == {"third", "fourth"} and len(agent.events()) == 6)
+        await agent.watcher.stop()
+        return agent.events()
+
+    with caplog.at_level(logging.INFO, logger=file_watch.__name__):
+        events = asyncio.run(run())
+    assert events == [
+        ("ExternalOrderAppeared", "first"),
+        ("ExternalOrderAppeared", "second"),
+        ("ExternalOrderVanished", "first"),
+        ("ExternalOrderVanished", "second"),
+        ("ExternalOrderAppeared", "third"),
+        ("ExternalOrderAppeared", "fourth"),
+    ]
+    assert len(missing_warnings(caplog)) <= 2  # once per absence, not once per wake-up

@@ -11,6 +11,14 @@ Scans are triggered by inotify (Linux, through libc with ctypes: no extra packag
 rescan as the safety net (inotify may overflow, or be unavailable: then the rescan polls). With a
 `delay` a new file is announced only once its size and modification time have stayed the same for that
 long (JS7's DirectoryEventDelayer restarts the delay on every modification).
+
+A directory that does not exist (yet) is waited for, with one warning: inotify watches its nearest
+existing ancestor for what is created there (the periodic rescan, or without inotify the poll, is the
+safety net), and once the directory is there its own watch is armed. A directory deleted, moved away or
+replaced is noticed at the next wake-up (its inotify watch says so; the rescan compares the device and
+inode it armed) and the watch is armed again on what is there then. Files announced stay announced while
+the directory is missing (as in JS7, whose DirectoryWatch retries reading a missing directory, with a
+warning); a re-created directory lacking them lets them vanish.
 """
 
 from __future__ import annotations
@@ -18,11 +26,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import errno
 import logging
 import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from stat import S_ISDIR
 
 from js7es.domain.agent.agent_state import AgentState
 from js7es.domain.agent.events import ItemAttachedToMe, ItemDetachedFromMe
@@ -42,6 +52,7 @@ MAX_EVENTS_PER_COMMIT = 5000
 _IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8
 _IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
 _IN_DELETE_SELF, _IN_MOVE_SELF = 0x400, 0x800
+_IN_ONLYDIR = 0x01000000
 _MASK = (
     _IN_MODIFY
     | _IN_ATTRIB
@@ -52,7 +63,10 @@ _MASK = (
     | _IN_DELETE
     | _IN_DELETE_SELF
     | _IN_MOVE_SELF
+    | _IN_ONLYDIR
 )
+# Waiting for a missing directory: what appears in (or happens to) its nearest existing ancestor.
+_ANCESTOR_MASK = _IN_CREATE | _IN_MOVED_TO | _IN_DELETE_SELF | _IN_MOVE_SELF | _IN_ONLYDIR
 
 
 class FileWatcher:
@@ -122,16 +136,37 @@ class _DirectoryWatch:
         return Path(value)
 
     async def _run(self) -> None:
+        missing: Path | None = None  # the directory found missing last (warned once)
         while True:
             directory = self._directory()
             if directory is None:
                 await asyncio.sleep(self.rescan_period_s)
                 continue
-            inotify = _Inotify.open(directory, self._wake.set)
+            self._wake.clear()
             try:
-                await self._watch(directory, inotify is not None)
+                identity = _identity(directory)
+                inotify = _Inotify.open(directory, _MASK, self._wake.set)
+            except (FileNotFoundError, NotADirectoryError):
+                if missing != directory:
+                    log.warning("%s: directory %s is missing: waiting for it", self.item.key, directory)
+                    missing = directory
+                await self._await_directory(directory)
+                continue
+            except OSError as e:
+                log.warning("%s: directory %s: %s; again in %ss", self.item.key, directory, e, self.rescan_period_s)
+                await asyncio.sleep(self.rescan_period_s)
+                continue
+            try:
+                if _identity(directory) != identity:  # replaced meanwhile: the watch may be on the old one
+                    continue
+                if missing is not None:
+                    log.info("%s: directory %s is there: watching it", self.item.key, directory)
+                    missing = None
+                await self._watch(directory, identity, inotify is not None)
             except asyncio.CancelledError:
                 raise
+            except (FileNotFoundError, NotADirectoryError):
+                pass  # gone: armed again on what is there now, or waited for
             except Exception:
                 log.exception("%s: watching %s failed; again in %ss", self.item.key, directory, self.rescan_period_s)
                 await asyncio.sleep(self.rescan_period_s)
@@ -139,26 +174,46 @@ class _DirectoryWatch:
                 if inotify is not None:
                     inotify.close()
 
-    async def _watch(self, directory: Path, has_inotify: bool) -> None:
+    async def _await_directory(self, directory: Path) -> None:
+        """Until something is created in the directory's nearest existing ancestor (inotify), or for the
+        rescan period (the poll period without inotify)."""
+        ancestor = _nearest_ancestor(directory)
+        inotify = None
+        if ancestor is not None:
+            with contextlib.suppress(OSError):
+                inotify = _Inotify.open(ancestor, _ANCESTOR_MASK, self._wake.set)
+        try:
+            if directory.is_dir() or _nearest_ancestor(directory) != ancestor:
+                return  # created before the ancestor's watch was armed (`mkdir -p`): look again
+            timeout = self.rescan_period_s if inotify is not None else min(self.rescan_period_s, POLL_PERIOD_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+        finally:
+            if inotify is not None:
+                inotify.close()
+        await asyncio.sleep(SETTLE_S)
+
+    async def _watch(self, directory: Path, identity: tuple[int, int], has_inotify: bool) -> None:
+        """Scan on every wake-up and every period; returns (or raises FileNotFoundError) when the
+        directory is no longer the one watched."""
         period = self.rescan_period_s if has_inotify else min(self.rescan_period_s, POLL_PERIOD_S)
         if not has_inotify:
             log.info("%s: no inotify for %s, polling every %ss", self.item.key, directory, period)
         while True:
             self._wake.clear()
             next_due = await self._scan(directory)
+            if _identity(directory) != identity:  # deleted and re-created, or replaced: arm again
+                return
             timeout = period if next_due is None else max(0.0, min(period, next_due - time.monotonic()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             await asyncio.sleep(SETTLE_S)
 
     async def _scan(self, directory: Path) -> float | None:
-        """Announce what changed; returns when a delayed file is due, if any."""
+        """Announce what changed; returns when a delayed file is due, if any. Raises FileNotFoundError
+        or NotADirectoryError when the directory is missing (then nothing is announced)."""
         await self.engine.admission()
-        try:
-            names = {e.name for e in os.scandir(directory) if e.is_file() and self.item.match(e.name) is not None}
-        except FileNotFoundError:
-            log.warning("%s: directory %s does not exist", self.item.key, directory)
-            return None
+        names = {e.name for e in os.scandir(directory) if e.is_file() and self.item.match(e.name) is not None}
         # From here to emit: no await, the events are decided from the state they are applied to.
         watch_state = self.engine.state.file_watches.get(self.item.path)  # type: ignore[attr-defined]
         if watch_state is None or watch_state.item != self.item:
@@ -207,6 +262,18 @@ class _DirectoryWatch:
         return due, next_due
 
 
+def _nearest_ancestor(directory: Path) -> Path | None:
+    return next((p for p in directory.parents if p.is_dir()), None)
+
+
+def _identity(directory: Path) -> tuple[int, int]:
+    """The directory's device and inode; raises FileNotFoundError, or NotADirectoryError."""
+    stat = os.stat(directory)
+    if not S_ISDIR(stat.st_mode):
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory))
+    return stat.st_dev, stat.st_ino
+
+
 class _Inotify:
     """A Linux inotify watch of one directory, read on the event loop (None where there is none)."""
 
@@ -216,7 +283,9 @@ class _Inotify:
         self.fd = fd
 
     @classmethod
-    def open(cls, directory: Path, on_change: object) -> _Inotify | None:
+    def open(cls, directory: Path, mask: int, on_change: object) -> _Inotify | None:
+        """None without inotify (not Linux, or out of watches); raises FileNotFoundError or
+        NotADirectoryError for a missing directory."""
         try:
             if cls._libc is None:
                 cls._libc = ctypes.CDLL(None, use_errno=True)
@@ -226,8 +295,13 @@ class _Inotify:
             return None
         if fd < 0:
             return None
-        if libc.inotify_add_watch(fd, os.fsencode(directory), _MASK) < 0:
+        if libc.inotify_add_watch(fd, os.fsencode(directory), mask) < 0:
+            error = ctypes.get_errno()
             os.close(fd)
+            if error == errno.ENOENT:
+                raise FileNotFoundError(error, os.strerror(error), str(directory))
+            if error == errno.ENOTDIR:
+                raise NotADirectoryError(error, os.strerror(error), str(directory))
             return None
         watch = cls(fd)
         assert callable(on_change)

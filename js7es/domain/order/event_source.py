@@ -17,6 +17,7 @@ from js7es.domain.order.events import (
     OrderDeleted,
     OrderDetachable,
     OrderEvent,
+    OrderFinished,
     OrderForked,
     OrderMoved,
     OrderOrderAdded,
@@ -60,6 +61,7 @@ from js7es.domain.order.states import (
     Sleeping,
     WaitingForLock,
 )
+from js7es.domain.order.stop_positions import is_at_stop_position
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import Cycle, ForkList, Instruction, LockInstruction
@@ -104,10 +106,30 @@ def next_events(state: ControllerState, order_id: str, ctx: Context) -> list[Ord
         return [OrderSuspended()] if ctx.at_controller else [OrderDetachable()]
     if step.state.is_workflow_suspended(order.workflow_id.path):
         return []  # JS7: a suspended workflow's orders take no step, whatever their state
+    stopped = _at_stop_position(step)
+    if stopped is not None:
+        return stopped
     skipped = _skipped(step, instruction)
     if skipped is not None:
         return skipped
     return _state_events(step, instruction)
+
+
+def _at_stop_position(step: Step) -> list[OrderEvent] | None:
+    """JS7: an order at one of its stop positions finishes as a Finish instruction there would finish
+    it: back on the Controller first (OrderDetachable), OrderStarted when it is Fresh (and due)."""
+    order = step.order
+    if not order.stop_positions or not is_at_stop_position(step.workflow, order):
+        return None
+    if isinstance(order.state, Fresh):
+        if order.scheduled_for is not None and order.scheduled_for > step.ctx.now_ms:
+            return []
+        return [OrderStarted()] if step.ctx.at_controller else step.detach()
+    if not isinstance(order.state, Ready):
+        return None
+    # A stop position is reachable only through then/else/try/catch/cycle/options blocks, which leave
+    # nothing behind (JS7's leaveBlocks): the order finishes, without an outcome of its own.
+    return [OrderFinished()] if step.ctx.at_controller else step.detach()
 
 
 def _skipped(step: Step, instruction: Instruction) -> list[OrderEvent] | None:

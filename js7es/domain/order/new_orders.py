@@ -23,6 +23,7 @@ def added_order(order_id: str, event: OrderAdded) -> Order:
         delete_when_terminated=event.delete_when_terminated,
         force_admission=event.force_admission,
         priority=event.priority or None,
+        stop_positions=event.stop_positions or None,
     )
 
 
@@ -35,6 +36,7 @@ def order_added_by(event: OrderOrderAdded) -> Order:
         arguments=event.arguments,
         delete_when_terminated=event.delete_when_terminated,
         force_admission=event.force_admission,
+        stop_positions=event.stop_positions or None,
     )
 
 

@@ -262,6 +262,8 @@ class AddOrder(Instruction):
     workflow_path: str
     arguments: Mapping[str, str] = field(default_factory=dict)  # expressions
     start_position: Position | str | None = None
+    stop_positions: tuple[Position | str, ...] = ()  # positions or labels: the added order finishes there
+    plan_id: str | None = None  # expression of JS7 2.8's planId: [] or [schema, key], the added order's plan
     delete_when_terminated: bool = False
     force_admission: bool = False
 

@@ -476,17 +476,17 @@ class _Parser:
 
     def add_order(self, obj: Mapping[str, Any], label: str | None, here: Position) -> AddOrder:
         """JS7's AddOrder{orderId, workflowPath, arguments?, startPosition?, stopPositions?,
-        deleteWhenTerminated?, forceAdmission?}; stopPositions are not supported yet."""
+        deleteWhenTerminated?, forceAdmission?}: positions or labels (checked when the order is added)."""
         workflow_path = obj.get("workflowPath")
         if not valid_name(workflow_path):
             raise _refuse("InvalidInstruction", f"AddOrder needs a workflowPath, not {workflow_path!r}", here)
         start = obj.get("startPosition")
         if start is not None and not (pos.is_valid(start) or valid_name(start)):
             raise _refuse("InvalidInstruction", f"Invalid startPosition {start!r}: a position or a label", here)
-        if obj.get("stopPositions"):
-            self.unsupported("AddOrder's stopPositions", here, "stopPositions")
-        if obj.get("planId") is not None:
-            self.unsupported("AddOrder's planId", here, "planId")
+        stops = obj.get("stopPositions", [])
+        if not isinstance(stops, list) or not all(pos.is_valid(s) or valid_name(s) for s in stops):
+            raise _refuse("InvalidInstruction", "stopPositions must be a list of positions or labels", here)
+        plan_id = obj.get("planId")  # js7es derives plans from order ids: checked when the order is added
         flags = {name: obj.get(name, False) for name in ("deleteWhenTerminated", "forceAdmission")}
         if not all(isinstance(flag, bool) for flag in flags.values()):
             raise _refuse("InvalidInstruction", "deleteWhenTerminated and forceAdmission must be true or false", here)
@@ -496,6 +496,8 @@ class _Parser:
             workflow_path=str(workflow_path),
             arguments=self.expressions(obj.get("arguments", {}), here),
             start_position=tuple(start) if isinstance(start, list) else start,
+            stop_positions=tuple(dict.fromkeys(tuple(s) if isinstance(s, list) else s for s in stops)),
+            plan_id=None if plan_id is None else check_expression(plan_id, here),
             delete_when_terminated=flags["deleteWhenTerminated"],
             force_admission=flags["forceAdmission"],
         )

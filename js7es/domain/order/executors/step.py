@@ -21,6 +21,7 @@ from js7es.domain.order.events import (
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Failed
 from js7es.domain.order.scope import OrderScope
+from js7es.domain.order.stop_positions import is_stop_position
 from js7es.domain.problem import Problem
 from js7es.domain.value import Value
 from js7es.domain.workflow import position as pos
@@ -31,7 +32,7 @@ from js7es.domain.workflow.instructions import (
     ForkList,
     ImplicitEnd,
 )
-from js7es.domain.workflow.position import Position
+from js7es.domain.workflow.position import Position, PositionOrLabel
 from js7es.domain.workflow.workflow import Workflow
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class Step:
         return evaluate_text(text, OrderScope(self.order, self.workflow, self.ctx))
 
     def move(self, to: Position) -> OrderMoved:
-        return OrderMoved(to=move_target(self.workflow, to))
+        return OrderMoved(to=move_target(self.workflow, to, self.order.stop_positions))
 
     def detach(self) -> list[OrderEvent]:
         return [OrderDetachable()]
@@ -100,14 +101,18 @@ class Step:
         return isinstance(fork, (Fork, ForkList)) and fork.join_if_failed
 
 
-def move_target(workflow: Workflow, position: Position) -> Position:
+def move_target(
+    workflow: Workflow, position: Position, stop_positions: tuple[PositionOrLabel, ...] | None = None
+) -> Position:
     """Where an order moving to `position` lands: past the ends of then/else/try/catch blocks, as JS7
     moves an order straight to the next instruction after a block (the end of a fork branch or of a
-    cycle, of a lock's or a ConsumeNotices block is a real stop)."""
+    cycle, of a lock's or a ConsumeNotices block is a real stop; so is one of the order's stop positions)."""
     while len(position) >= 3 and not str(position[-2]).startswith(
         ("fork", "cycle", "lock", CONSUME_NOTICES_BRANCH, STICKY_SUBAGENT_BRANCH)
     ):
         if not isinstance(workflow.instruction(position), ImplicitEnd):
+            break
+        if stop_positions and is_stop_position(workflow, position, stop_positions):
             break
         position = pos.next_of(position[:-2])
     return position

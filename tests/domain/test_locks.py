@@ -4,6 +4,7 @@ queue's fairness and priorities, forked children, cancellation, deployment, snap
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from typing import Any
 
 from js7es.domain.commands.change_order import ChangeOrder
@@ -182,6 +183,29 @@ def test_a_higher_priority_arriving_later_goes_first_fifo_within_a_priority() ->
         prompting = next(o.id for o in sim.state.orders.values() if isinstance(o.state, st.Prompting))
         answer(sim, prompting)
     assert acquired_order(sim) == ["holder", "high-1", "high-2", "low-1", "low-2", "low-3"]
+
+
+def test_decimal_priorities_rank_between_whole_ones_as_js7s_bigdecimal() -> None:
+    """JS7 2.7's priority is a BigDecimal: 1.5 goes between 2 and 1, -3.25 after 0 and -3; a change to a
+    fraction moves the order to its new rank."""
+    sim = simulator()
+    sim.deploy(workflow("W", lock(PROMPT)))
+    sim.add_order("holder", "W")
+    sim.run()
+    for order_id, priority in [("p1", 1), ("m3.25", Decimal("-3.25")), ("p1.5", Decimal("1.5")), ("p2", 2)]:
+        sim.add_order(order_id, "W", priority=priority)
+        sim.run()
+    sim.add_order("m3", "W", priority=-3)
+    sim.add_order("zero", "W")
+    sim.run()
+    decided = sim.command(ChangeOrder(order_id="zero", priority=Decimal("-3.5")))
+    assert not isinstance(decided, Problem)
+    assert [k.event for k in decided.events] == [ev.OrderPriorityChanged(priority=Decimal("-3.5"))]
+    for _ in range(7):
+        prompting = next(o.id for o in sim.state.orders.values() if isinstance(o.state, st.Prompting))
+        answer(sim, prompting)
+    assert acquired_order(sim) == ["holder", "p2", "p1.5", "p1", "m3", "m3.25", "zero"]
+    assert_free(sim)
 
 
 def test_after_releasing_a_lock_of_2_two_orders_with_count_1_start_as_in_js7() -> None:

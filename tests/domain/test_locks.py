@@ -767,3 +767,49 @@ def test_js7_json_of_a_failed_order_in_nested_locks() -> None:
     sim.command(CancelOrders(order_ids=("🟦",)))
     sim.run()
     assert_golden("lock-failed-order", [k for k in sim.log if k.key == "🟦"])
+
+
+def test_a_failure_within_an_if_in_a_lock_gives_the_lock_back_as_in_js7() -> None:
+    """Found by the liveness property (tests/domain/test_liveness_properties.py): a job failing within
+    an If (or another then/else/try block without a catch) in a Lock's block. As JS7's leaveBlocks:
+    OrderLocksReleased, then OrderFailed at the Lock; the lock is free, the next order takes it."""
+    sim = simulator()
+    sim.run_job = lambda order, job: Failed(error_message="rc 1", named_values={"returnCode": 1})
+    sim.deploy(workflow("W", lock({"TYPE": "If", "predicate": "true", "then": {"instructions": [JOB]}})))
+    sim.add_order("A", "W")
+    sim.add_order("B", "W")
+    sim.run()
+    assert sim.typed_events_of("A")[-2:] == [ev.OrderLocksReleased(lock_paths=("LOCK",)), ev.OrderFailed(moved_to=(0,))]
+    assert sim.state.orders["A"].position == (0,)
+    assert isinstance(sim.state.orders["B"].state, st.Failed) and acquired_order(sim) == ["A", "B"]
+    assert_free(sim)
+
+
+def test_cancelling_an_order_waiting_for_an_inner_lock_gives_the_outer_ones_back() -> None:
+    """Found by the liveness property: holding LOCK, the order waits for INNER; cancelled, it leaves the
+    queue and gives LOCK back (JS7's leaveBlocks: OrderStateReset, OrderLocksReleased, OrderCancelled),
+    so that the order waiting for LOCK goes on."""
+    sim = simulator(INNER=1)
+    sim.deploy(
+        workflow("OUTER", lock(JOB, lock(JOB, lockPath="INNER"))),
+        workflow("HOLDS-INNER", lock(PROMPT, lockPath="INNER")),
+        workflow("WAITS", lock(JOB)),
+    )
+    sim.add_order("inner", "HOLDS-INNER")
+    sim.run()
+    sim.add_order("A", "OUTER")
+    sim.run()
+    sim.add_order("B", "WAITS")
+    sim.run()
+    assert isinstance(sim.state.orders["A"].state, st.WaitingForLock) and sim.state.locks["INNER"].queue == ("A",)
+    assert not isinstance(sim.command(CancelOrders(order_ids=("A",))), Problem)
+    sim.run()
+    assert sim.typed_events_of("A")[-4:] == [
+        ev.OrderCancellationMarked(),
+        ev.OrderStateReset(),
+        ev.OrderLocksReleased(lock_paths=("LOCK",)),
+        ev.OrderCancelled(),
+    ]
+    assert isinstance(sim.state.orders["B"].state, st.Finished)
+    answer(sim, "inner")
+    assert_free(sim)

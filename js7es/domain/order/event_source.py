@@ -240,13 +240,16 @@ def _leave_locks(step: Step) -> list[OrderEvent]:
     """Before an order is cancelled: out of the queues it waits in (OrderStateReset), and the locks
     of the blocks it is in given back (JS7: OrderStateReset first where the state is resettable)."""
     order = step.order
-    if isinstance(order.state, WaitingForLock):
-        return [OrderStateReset()]
+    resettable = (WaitingForLock, DelayingRetry, Prompting, Sleeping, BetweenCycles)
+    reset: list[OrderEvent] = [OrderStateReset()] if isinstance(order.state, resettable) else []
+    if isinstance(order.state, WaitingForLock) and not in_lock_block(order.position):
+        return reset
     if not in_lock_block(order.position):
         return []
+    # Waiting for an inner Lock, the order still holds the locks of the blocks around it (JS7's
+    # leaveBlocks: OrderStateReset, then an OrderLocksReleased per Lock block, innermost first)
     releases, _ = releases_leaving(step.workflow, order.position, 0)
-    resettable = (DelayingRetry, Prompting, Sleeping, BetweenCycles)
-    return [OrderStateReset(), *releases] if isinstance(order.state, resettable) else releases
+    return [*reset, *releases]
 
 
 def follow_up(state: ControllerState, order_ids: Iterable[str], ctx: Context) -> list[KeyedEvent]:

@@ -21,6 +21,9 @@ class Instruction:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Block:
     instructions: tuple[Instruction, ...]
+    # JS7's Workflow.result: name -> expression, evaluated for each child order of a Fork branch or a
+    # ForkList when the parent joins, into the parent's join outcome (ignored elsewhere, as in JS7)
+    result: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

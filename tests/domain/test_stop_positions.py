@@ -14,6 +14,8 @@ from js7es.domain.order import events as ev
 from js7es.domain.order import states as st
 from js7es.domain.order.order import forked_child
 from js7es.domain.problem import Problem
+from js7es.domain.state import ControllerState
+from js7es.domain.value import dumps, loads
 from js7es.domain.workflow.parse import parse_workflow
 from js7es.domain.workflow.workflow import WorkflowId
 from tests.domain.simulator import Simulator
@@ -177,6 +179,12 @@ def test_stop_positions_stay_with_the_order_and_in_its_json() -> None:
     assert codec.encode(order)["stopPositions"] == [[1, "try", 3], "LABEL"]
     assert codec.decode(codec.encode(order)) == order
     assert forked_child(order, "F|child", "BRANCH").stop_positions is None
+    text = [loads(dumps(obj)) for obj in sim.state.snapshot_objects()]  # through the snapshot's JSON text
+    restored = ControllerState.from_snapshot(text)
+    assert restored.orders["F"] == order and restored.state_hash() == sim.state.state_hash()
+    sim.run()  # and it still stops there
+    assert isinstance(sim.state.orders["F"].state, st.Finished)
+    assert sim.state.orders["F"].position == (1, "try+0", 2, "then", 0)  # at LABEL, before [1, "try", 3]
     fresh = FreshOrder(id="X", workflow_path="A-WORKFLOW", start_position="LABEL", stop_positions=((2,), "L"))
     assert codec.decode(codec.encode(fresh)) == fresh
 

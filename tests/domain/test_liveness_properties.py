@@ -139,7 +139,7 @@ def lock_items() -> UpdateItems:
     return UpdateItems(operations=tuple(value_from_json({"TYPE": "AddOrChangeSimple", "item": i}) for i in items))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_no_order_waits_forever_for_a_lock_or_a_notice(scenario: tuple[list[dict[str, Any]], list[Any]]) -> None:
     workflows, actions = scenario

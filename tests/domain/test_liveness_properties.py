@@ -1,10 +1,12 @@
 """Liveness: with locks and notice boards, no order waits forever where the workflows allow progress.
 
 Random workflows of Lock blocks (nested, several locks at once, exclusive or with a count, within
-fork branches, If and Try blocks and around them), jobs that succeed or fail, PostNotices and ExpectNotices; random
-orders with random (decimal) priorities, added between random steps, some priorities changed on the
-way, some cancelled, and one order that posts the notice. Run to quiescence, every order has ended
-(Finished, Failed where a job failed, or Cancelled) and every lock is free with an empty queue.
+fork branches, If, Try and ConsumeNotices blocks and around them), jobs that succeed or fail,
+PostNotices, ExpectNotices and ConsumeNotices; random orders with random (decimal) priorities, added
+between random steps, some priorities changed on the way, some cancelled, and one order that posts
+the notice (posted again while orders still wait for it, as consumers use it up). Run to quiescence,
+every order has ended (Finished, Failed where a job failed, or Cancelled) and every lock is free with
+an empty queue.
 
 "Allow progress" means what it means in JS7 too: nested Lock blocks take their locks in one global
 order (L1 before L2 before L3), as two orders taking two locks in opposite orders may deadlock in
@@ -19,11 +21,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from js7es.domain.commands.change_order import ChangeOrder
 from js7es.domain.commands.items import UpdateItems
+from js7es.domain.commands.notices import PostNotice
 from js7es.domain.commands.orders import CancelOrders
 from js7es.domain.lock import AVAILABLE
 from js7es.domain.order import states
@@ -55,7 +58,7 @@ def blocks(draw: st.DrawFn, depth: int, first_lock: int) -> list[dict[str, Any]]
     """1 to 3 instructions; Lock blocks only take locks numbered `first_lock` and higher."""
     kinds = ["ok", "ok", "fail", "expect", "post"]
     if depth > 0:
-        kinds += ["fork", "try", "if"] + (["lock", "lock", "lock"] if first_lock < len(LOCKS) else [])
+        kinds += ["fork", "try", "if", "consume"] + (["lock", "lock", "lock"] if first_lock < len(LOCKS) else [])
     instructions = []
     for _ in range(draw(st.integers(1, 3))):
         match draw(st.sampled_from(kinds)):
@@ -84,6 +87,9 @@ def blocks(draw: st.DrawFn, depth: int, first_lock: int) -> list[dict[str, Any]]
                     for branch_id in ("a", "b")
                 ]
                 instructions.append({"TYPE": "Fork", "joinIfFailed": True, "branches": branches})
+            case "consume":  # waits for the notice, then consumes it when the block ends
+                body = {"instructions": draw(blocks(depth - 1, first_lock))}
+                instructions.append({"TYPE": "ConsumeNotices", "boardPaths": "'B'", "subworkflow": body})
             case "if":
                 then = {"instructions": draw(blocks(depth - 1, first_lock))}
                 instructions.append({"TYPE": "If", "predicate": draw(st.sampled_from(["true", "false"])), "then": then})
@@ -143,6 +149,7 @@ def lock_items() -> UpdateItems:
 @given(scenarios())
 def test_no_order_waits_forever_for_a_lock_or_a_notice(scenario: tuple[list[dict[str, Any]], list[Any]]) -> None:
     workflows, actions = scenario
+    note(f"workflows={workflows!r}\nactions={actions!r}")
     sim = Simulator(run_job=run_job)
     assert not isinstance(sim.command(lock_items()), Problem)
     sim.deploy(BOARD, POSTER, *workflows)
@@ -161,6 +168,13 @@ def test_no_order_waits_forever_for_a_lock_or_a_notice(scenario: tuple[list[dict
                 sim.command(CancelOrders(order_ids=(f"o{nr}",)))
         assert lock_inconsistencies(sim.state) == []
     sim.run()
+    for _ in range(500):  # someone posts again while orders wait: consumed notices are gone
+        if not any(isinstance(o.state, states.ExpectingNotices) for o in sim.state.orders.values()):
+            break
+        before = len(sim.log)
+        assert not isinstance(sim.command(PostNotice(notice_id=("B", "K"))), Problem)
+        sim.run()
+        assert len(sim.log) > before + 1, "a posted notice let no waiting order go on"
     waiting = {o.id: (type(o.state).__name__, o.position) for o in sim.state.orders.values() if not _ended(o)}
     assert not waiting, f"orders that wait forever: {waiting}"
     held = {p: (s.acquired, s.queue) for p, s in sim.state.locks.items() if s.acquired != AVAILABLE or s.queue}
@@ -199,3 +213,51 @@ def test_locks_taken_in_opposite_orders_deadlock_as_in_js7_until_one_order_is_ca
     assert isinstance(sim.state.orders["a"].state, states.Cancelled)
     assert isinstance(sim.state.orders["b"].state, states.Finished)
     assert all(s.acquired == AVAILABLE and not s.queue for s in sim.state.locks.values())
+
+
+def test_leaving_consume_notices_and_lock_blocks_through_an_if_innermost_first() -> None:
+    """Found by the liveness property: a job failing within an If in a Lock in a ConsumeNotices block
+    (and an order cancelled there) crashed the decision (OrderNoticesConsumed applied only directly in
+    the block). As JS7's leaveBlocks: innermost first, OrderLocksReleased, then OrderNoticesConsumed
+    (failed: the notice stays), then OrderFailed at the outermost block left / OrderCancelled."""
+    lock = {
+        "TYPE": "Lock",
+        "demands": [{"lockPath": "L1"}],
+        "lockedWorkflow": {
+            "instructions": [{"TYPE": "If", "predicate": "true", "then": {"instructions": [execute("FAIL")]}}]
+        },
+    }
+    consume = {"TYPE": "ConsumeNotices", "boardPaths": "'B'", "subworkflow": {"instructions": [lock]}}
+    prompt = {
+        **consume,
+        "subworkflow": {
+            "instructions": [{**lock, "lockedWorkflow": {"instructions": [{"TYPE": "Prompt", "question": "'?'"}]}}]
+        },
+    }
+    sim = Simulator(run_job=run_job)
+    assert not isinstance(sim.command(lock_items()), Problem)
+    sim.deploy(
+        BOARD,
+        POSTER,
+        {"path": "W", "jobs": JOBS, "instructions": [consume]},
+        {"path": "P", "jobs": JOBS, "instructions": [prompt]},
+    )
+    sim.add_order("poster", "poster")
+    sim.add_order("o", "W")
+    sim.run()
+    assert sim.events_of("o")[-4:] == ["OrderDetached", "OrderLocksReleased", "OrderNoticesConsumed", "OrderFailed"]
+    assert sim.state.orders["o"].position == (0,) and isinstance(sim.state.orders["o"].state, states.Failed)
+    sim.add_order("p", "P")
+    sim.run()
+    assert isinstance(sim.state.orders["p"].state, states.Prompting)
+    assert not isinstance(sim.command(CancelOrders(order_ids=("p",))), Problem)
+    sim.run()
+    assert sim.events_of("p")[-5:] == [
+        "OrderCancellationMarked",
+        "OrderStateReset",
+        "OrderLocksReleased",
+        "OrderNoticesConsumed",
+        "OrderCancelled",
+    ]
+    assert all(s.acquired == AVAILABLE and not s.queue for s in sim.state.locks.values())
+    assert not sim.state.boards.consumptions.get("p") and lock_inconsistencies(sim.state) == []

@@ -91,7 +91,6 @@ from js7es.domain.order.states import (
 from js7es.domain.problem import Problem, problem
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import STICKY_SUBAGENT_BRANCH, is_cycle_branch
-from js7es.domain.workflow.position import Position
 
 _MOVABLE = (Fresh, Ready, Processed, ProcessingKilled, Sleeping, BetweenCycles)
 # Forked: a parent forked on an Agent goes back to the Controller, which joins (JS7: Forked IsDetachable).
@@ -126,19 +125,6 @@ _RESETTABLE = (
 _STOPPED = (Failed, Stopped, StoppedWhileFresh)
 # An order leaves a Lock's block (OrderLocksReleased) from any state but these (JS7: when detached).
 _NOT_RELEASING = (Fresh, Processing, Forked, WaitingForLock, Finished, Cancelled)
-
-
-def _innermost_lock(position: Position) -> Position | None:
-    """The Lock instruction of the innermost Lock block of the order's own (within its fork branch)
-    that holds the position — also through then/else/try/catch/… blocks within the Lock's block, which
-    a failure or a cancellation leaves with it (JS7's leaveBlocks)."""
-    for i in range(len(position) - 2, 0, -2):
-        branch = str(position[i])
-        if branch == "lock":
-            return position[:i]
-        if branch.startswith("fork"):
-            return None
-    return None
 
 
 def inapplicable(order: Order, event: OrderEvent) -> Problem:
@@ -323,7 +309,7 @@ def _apply_order(order: Order, event: OrderEvent) -> Order | Problem:
             if isinstance(s, (Ready, WaitingForLock)) and order.attached is None:
                 return order.updated(position=pos.nested(order.position, "lock"), state=Ready())
         case OrderLocksReleased():
-            lock_position = _innermost_lock(order.position)
+            lock_position = pos.innermost_block(order.position, "lock")
             if lock_position is not None and order.attached is None and not isinstance(s, _NOT_RELEASING):
                 return order.updated(position=pos.next_of(lock_position))
         case OrderPriorityChanged(priority=priority):

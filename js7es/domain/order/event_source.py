@@ -36,9 +36,8 @@ from js7es.domain.order.executors.lock import (
     execute_lock,
     in_lock_block,
     permanent_refusal,
-    releases_leaving,
 )
-from js7es.domain.order.executors.notices import expecting_notices, leave_notice_blocks
+from js7es.domain.order.executors.notices import expecting_notices
 from js7es.domain.order.executors.plain import PASSED_WHILE_FRESH
 from js7es.domain.order.executors.step import Step
 from js7es.domain.order.go import go_events
@@ -217,7 +216,7 @@ def _mark_events(step: Step) -> list[OrderEvent] | None:
                 return []
             if not at_controller:
                 return [OrderDetachable()]
-            return [*leave_notice_blocks(step), *_leave_locks(step), OrderCancelled()]
+            return [*_leave_blocks(step), OrderCancelled()]
         case Suspending(reset_state=reset_state):
             if killed:
                 return [OrderProcessingKilled()]
@@ -236,20 +235,17 @@ def _mark_events(step: Step) -> list[OrderEvent] | None:
     return None
 
 
-def _leave_locks(step: Step) -> list[OrderEvent]:
-    """Before an order is cancelled: out of the queues it waits in (OrderStateReset), and the locks
-    of the blocks it is in given back (JS7: OrderStateReset first where the state is resettable)."""
+def _leave_blocks(step: Step) -> list[OrderEvent]:
+    """Before an order is cancelled (JS7's leaveBlocks): out of the lock queue or the notice board it
+    waits in, or out of a wait within a block (OrderStateReset), then each ConsumeNotices and Lock block
+    it is in ended, innermost first — a consumption as failed (the notices stay), a lock given back."""
     order = step.order
-    resettable = (WaitingForLock, DelayingRetry, Prompting, Sleeping, BetweenCycles)
-    reset: list[OrderEvent] = [OrderStateReset()] if isinstance(order.state, resettable) else []
-    if isinstance(order.state, WaitingForLock) and not in_lock_block(order.position):
-        return reset
-    if not in_lock_block(order.position):
-        return []
-    # Waiting for an inner Lock, the order still holds the locks of the blocks around it (JS7's
-    # leaveBlocks: OrderStateReset, then an OrderLocksReleased per Lock block, innermost first)
-    releases, _ = releases_leaving(step.workflow, order.position, 0)
-    return [*reset, *releases]
+    leaving, _ = step.leave_blocks(0)
+    resettable = (DelayingRetry, Prompting, Sleeping, BetweenCycles)
+    waits = isinstance(order.state, (WaitingForLock, ExpectingNotices))
+    in_block = bool(leaving) or in_lock_block(order.position)  # a parent's lock block too
+    reset: list[OrderEvent] = [OrderStateReset()] if waits or (in_block and isinstance(order.state, resettable)) else []
+    return [*reset, *leaving]
 
 
 def follow_up(state: ControllerState, order_ids: Iterable[str], ctx: Context) -> list[KeyedEvent]:

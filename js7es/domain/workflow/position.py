@@ -103,3 +103,16 @@ _MOVABLE = ("then", "else", "try", "catch", "cycle", "options")
 def is_reachable_from_start(position: Position) -> bool:
     """JS7's Workflow.isMoveable(Position(0), position): only then/else/try/catch/cycle/options on the way."""
     return all(str(b).split("+", 1)[0] in _MOVABLE for b in position[1::2])
+
+
+def innermost_block(position: Position, branch: str) -> Position | None:
+    """The instruction of the innermost `branch` block ("lock", "consumeNotices") that holds the
+    position — also through then/else/try/catch blocks within it — of the order's own: not beyond its
+    fork branch. Leaving it (OrderLocksReleased, OrderNoticesConsumed) moves the order past it."""
+    for i in range(len(position) - 2, 0, -2):
+        here = str(position[i])
+        if here == branch:
+            return position[:i]
+        if here.startswith("fork"):
+            return None
+    return None

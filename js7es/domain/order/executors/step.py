@@ -14,6 +14,7 @@ from js7es.domain.order.events import (
     OrderEvent,
     OrderFailed,
     OrderFailedInFork,
+    OrderLocksReleased,
     OrderMoved,
     OrderOutcomeAdded,
     OrderStopped,
@@ -31,6 +32,7 @@ from js7es.domain.workflow.instructions import (
     Fork,
     ForkList,
     ImplicitEnd,
+    LockInstruction,
 )
 from js7es.domain.workflow.position import Position, PositionOrLabel
 from js7es.domain.workflow.workflow import Workflow
@@ -69,29 +71,47 @@ class Step:
         Agent goes back there), ConsumeNotices blocks left end their consumptions as failed, and a
         failed order stands at the outermost Lock or ConsumeNotices it left (JS7). Within an
         Options(stopOnFailure) the order stops instead, where it is, holding its locks (JS7)."""
-        from js7es.domain.order.executors.lock import releases_leaving
         from js7es.domain.order.executors.plain import stops_on_failure
 
         position = self.order.position
         if stops_on_failure(self.workflow, position):
             return [OrderStopped()] if self.ctx.at_controller else self.detach()
         catch = None if uncatchable else catch_position(position)
-        left = consume_notices_left(position, catch)
         outer = 0 if catch is None else len(catch) - 2  # the try+N branch's index in the position
-        releases, outermost_lock = releases_leaving(self.workflow, position, outer)
-        if (left or releases) and not self.ctx.at_controller:
+        if not self.ctx.at_controller and (consume_notices_left(position, catch) or lock_blocks_left(position, outer)):
             return self.detach()  # the Controller ends the consumptions and gives the locks back
-        left = left[: len(self.state.boards.consumptions.get(self.order.id, ()))]  # only consumptions begun
-        consumed: list[OrderEvent] = [OrderNoticesConsumed(failed=True) for _ in left]
+        leaving, moved_to = self.leave_blocks(outer)
         if catch is not None:
-            return [*consumed, *releases, OrderCaught(moved_to=catch)]
+            return [*leaving, OrderCaught(moved_to=catch)]
         if not self.ctx.at_controller:
             return self.detach()
-        left_blocks = [p for p in (left[-1] if left else None, outermost_lock) if p is not None]
-        moved_to = min(left_blocks, key=len) if left_blocks else None  # the outermost block it left
         if self.order.parent is not None and self._fork_joins_if_failed():
-            return [*consumed, *releases, OrderFailedInFork(moved_to=moved_to)]
-        return [*consumed, *releases, OrderFailed(moved_to=moved_to)]
+            return [*leaving, OrderFailedInFork(moved_to=moved_to)]
+        return [*leaving, OrderFailed(moved_to=moved_to)]
+
+    def leave_blocks(self, outer: int) -> tuple[list[OrderEvent], Position | None]:
+        """Leaving its ConsumeNotices and Lock blocks (within its fork branch, down to the branch at
+        index `outer`, exclusive), innermost first as JS7's leaveBlocks: OrderNoticesConsumed(failed)
+        for each consumption begun, OrderLocksReleased for each Lock; and the outermost block left."""
+        position = self.order.position
+        begun = len(self.state.boards.consumptions.get(self.order.id, ()))  # moved in by a person: none
+        events: list[OrderEvent] = []
+        outermost: Position | None = None
+        consumptions = 0
+        for i in range(len(position) - 2, outer, -2):
+            branch = str(position[i])
+            if branch.startswith("fork"):
+                break
+            if branch == CONSUME_NOTICES_BRANCH and consumptions < begun:
+                consumptions += 1
+                events.append(OrderNoticesConsumed(failed=True))
+                outermost = position[:i]
+            elif branch == "lock":
+                instruction = self.workflow.instruction(position[:i])
+                if isinstance(instruction, LockInstruction):
+                    events.append(OrderLocksReleased(lock_paths=instruction.lock_paths))
+                    outermost = position[:i]
+        return events, outermost
 
     def _fork_joins_if_failed(self) -> bool:
         fork_position = enclosing_fork(self.order.position)
@@ -116,6 +136,18 @@ def move_target(
             break
         position = pos.next_of(position[:-2])
     return position
+
+
+def lock_blocks_left(position: Position, outer: int) -> list[Position]:
+    """The Lock instructions (innermost first) whose blocks an order leaves, within its fork branch."""
+    left = []
+    for i in range(len(position) - 2, outer, -2):
+        branch = str(position[i])
+        if branch.startswith("fork"):
+            break
+        if branch == "lock":
+            left.append(position[:i])
+    return left
 
 
 def consume_notices_left(position: Position, catch: Position | None) -> list[Position]:

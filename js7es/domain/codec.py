@@ -136,6 +136,8 @@ def _field_codecs(hint: Any) -> tuple[_Encoder, _Decoder]:
             return (lambda v: None if v is None else enc(v)), (lambda v: None if v is None else dec(v))
         if all(a in (str, int) for a in non_none):  # positions: tuple[int | str, ...]
             return _identity, _identity
+        if len(non_none) == 2 and str in non_none and any(get_origin(a) is tuple for a in non_none):
+            return _position_or_label, _position_or_label  # JS7's PositionOrLabel: a label or a position
         return _polymorphic(object)
     if origin is typing.Literal:
         return _identity, _identity
@@ -175,6 +177,17 @@ def _untyped(cls: type[Any]) -> tuple[_Encoder, _Decoder]:
 
 def _identity(v: Any) -> Any:
     return v
+
+
+def _position_or_label(v: Any) -> Any:
+    """A label as it is, a position as a JSON array (encoding) or a tuple (decoding); None as None."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, tuple):
+        return list(v)
+    if isinstance(v, list):
+        return tuple(v)
+    raise CodecError(f"expected a label or a position, got {type(v).__name__}")
 
 
 def _checked(kind: type[Any]) -> _Decoder:

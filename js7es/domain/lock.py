@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from js7es.domain import codec
@@ -140,7 +141,7 @@ def not_acquired(path: str, order_id: str) -> Problem:
 
 # The rank of a waiting order: those holding locks already first, then by priority; within one rank,
 # first come first (the queue's order).
-Rank = tuple[bool, int]
+Rank = tuple[bool, int | Decimal]  # JS7 2.7's priority is a BigDecimal
 
 # A refusal that only means "not now": the order queues (JS7's LockRefusal.NotAvailable).
 NOT_AVAILABLE = frozenset({"LockIsInUse", "LockLimitReached"})

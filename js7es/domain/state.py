@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any, Self
 
 from js7es.domain import codec
@@ -155,7 +156,7 @@ class ControllerState:
             control.key for path, control in self.workflow_path_controls.items() if path not in paths
         ]
 
-    def order_priority(self, order_id: str) -> int:
+    def order_priority(self, order_id: str) -> int | Decimal:
         order = self.orders.get(order_id)
         return 0 if order is None else order.effective_priority
 

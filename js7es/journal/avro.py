@@ -11,6 +11,10 @@ The mapping of field types:
   array of ["long", "string"];
 - `Literal[...]` → string (doc lists the values): a string reads any future value, an Avro enum would
   make every old reader fail on a new symbol unless it declared an enum default;
+- a number of JS7's BigDecimal kind (`int | Decimal`, e.g. an order's priority) → union of long (a whole
+  number, as v5 wrote priorities) and string holding its exact decimal text ("1.5", "-3.25"), null when
+  optional and absent;
+- JS7's PositionOrLabel (`Position | str`) → union of string (a label) and the position's array;
 - a JS7 `Value` → string holding the value's JSON text, numbers written exactly (a Decimal keeps every
   digit); `NamedValues` → map of such JSON texts, so that a consumer sees the names without parsing;
 - a field typed by a base class → union of the records of all registered subclasses (sorted by TYPE;
@@ -66,6 +70,10 @@ HEADER_SIZE = 10
 VALUE_DOC = "JSON text of a JS7 value"
 NAMED_VALUES_DOC = "Map of name to the JSON text of a JS7 value"
 POSITION_DOC = 'Workflow position: instruction numbers and branch ids, e.g. [1, "then", 0]'
+# JS7's BigDecimal: a whole number as a long (so that v5's long priorities stay readable), any other as its
+# exact decimal text.
+NUMBER_BRANCHES = ("long", "string")
+NUMBER_DOC = 'A number (JS7\'s BigDecimal): a long when whole, else its exact decimal text, e.g. "1.5", "-3.25"'
 
 
 class AvroCodecError(ValueError):
@@ -95,7 +103,39 @@ def _hints(cls: type[Any]) -> dict[str, Any]:
 
 
 def _is_value(hint: Any) -> bool:
-    return hint is _ValueMarker or (get_origin(hint) in (Union, types.UnionType) and Decimal in get_args(hint))
+    return hint is _ValueMarker or (
+        get_origin(hint) in (Union, types.UnionType) and Decimal in get_args(hint) and str in get_args(hint)
+    )
+
+
+def _is_number(hint: Any) -> bool:
+    """`int | Decimal` (optionally `| None`): a number as JS7's BigDecimal, an int when whole."""
+    args = set(get_args(hint)) - {type(None)}
+    return get_origin(hint) in (Union, types.UnionType) and args == {int, Decimal}
+
+
+def _is_position_or_label(hint: Any) -> bool:
+    """`Position | str`: JS7's PositionOrLabel."""
+    args = get_args(hint)
+    return (
+        get_origin(hint) in (Union, types.UnionType)
+        and len(args) == 2
+        and str in args
+        and any(get_origin(a) is tuple and _is_scalar_union(get_args(a)[0]) for a in args)
+    )
+
+
+def _number_datum(value: Any) -> Any:
+    """A whole number as a long (as v5 wrote an order's priority), any other as its exact text."""
+    return value if isinstance(value, int) else str(value)
+
+
+def _number_of_datum(datum: Any) -> Any:
+    if isinstance(datum, int):
+        return datum
+    from js7es.domain.value import normalize_number
+
+    return normalize_number(Decimal(datum))
 
 
 def _is_mapping(hint: Any) -> bool:
@@ -184,6 +224,9 @@ class _SchemaBuilder:
 
     def field_type(self, hint: Any, default: Any = None) -> dict[str, Any]:
         """{"type": ..., optionally "doc": ...} for a field; `default` orders the union branches."""
+        if _is_number(hint):
+            optional = type(None) in get_args(hint)
+            return {"type": ["null", *NUMBER_BRANCHES] if optional else list(NUMBER_BRANCHES), "doc": NUMBER_DOC}
         inner = _optional_inner(hint)
         if inner is not None:
             branches = self._branches(inner, default)
@@ -207,6 +250,10 @@ class _SchemaBuilder:
     def type_of(self, hint: Any) -> Schema:
         if _is_value(hint):
             return "string"
+        if _is_number(hint) and type(None) not in get_args(hint):
+            return list(NUMBER_BRANCHES)
+        if _is_position_or_label(hint):
+            return ["string", {"type": "array", "items": ["long", "string"]}]
         if hint is str:
             return "string"
         if hint is bool:
@@ -243,6 +290,8 @@ def _doc_of(hint: Any) -> dict[str, str]:
         return {"doc": NAMED_VALUES_DOC}
     if get_origin(hint) is tuple and _is_scalar_union(get_args(hint)[0]):
         return {"doc": POSITION_DOC}
+    if get_origin(hint) is tuple and _is_position_or_label(get_args(hint)[0]):
+        return {"doc": 'Each a label (string) or a workflow position (array), e.g. [[2], "LABEL"]'}
     if get_origin(hint) is typing.Literal:
         return {"doc": "One of: " + ", ".join(get_args(hint))}
     return {}
@@ -259,6 +308,8 @@ def _avro_default(hint: Any, value: Any) -> Any:
 def _to_json_datum(hint: Any, value: Any) -> Any:
     if _is_value(hint):
         return value_json(value)
+    if _is_number(hint):
+        return _number_datum(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         hints = _hints(type(value))
         return {
@@ -643,6 +694,14 @@ def _field_converters(hint: Any, in_union: bool = False) -> tuple[_Converter, _C
     """(to Avro datum, from Avro datum) for a field type; records in a union are tagged with their name."""
     if _is_value(hint):
         return value_json, value_from_json_text
+    if _is_number(hint):
+        if type(None) in get_args(hint):
+            return (lambda v: None if v is None else _number_datum(v)), (
+                lambda v: None if v is None else _number_of_datum(v)
+            )
+        return _number_datum, _number_of_datum
+    if _is_position_or_label(hint):
+        return (lambda v: v if isinstance(v, str) else list(v)), (lambda v: v if isinstance(v, str) else tuple(v))
     if hint in (str, bool, int, float) or _is_scalar_union(hint) or get_origin(hint) is typing.Literal:
         return _identity, _identity
     inner = _optional_inner(hint)

@@ -26,6 +26,7 @@ from js7es.domain.order.events import (
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Outcome, Succeeded
 from js7es.domain.order.states import BetweenCycles, DelayingRetry, Ready, Sleeping
+from js7es.domain.order.stop_positions import is_at_stop_position
 from js7es.domain.orderwatch.decide import order_watch_follow_up
 from js7es.domain.problem import Problem, orthrow
 from js7es.domain.state import ControllerState
@@ -94,8 +95,12 @@ class Simulator:
                 order = self.state.orders.get(order_id)
                 if order is None or not isinstance(order.state, Ready) or order.mark is not None:
                     continue
+                if not order.is_attached_to(agent):  # on its way back to the Controller
+                    continue
                 workflow = self.state.workflow_of(order)
                 assert workflow is not None
+                if is_at_stop_position(workflow, order):  # JS7's isOrderProcessable
+                    continue
                 instruction = workflow.instruction(order.position)
                 job = workflow.job_of(instruction) if instruction is not None else None
                 held = (

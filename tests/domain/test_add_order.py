@@ -112,10 +112,34 @@ def test_add_order_failures_fail_the_adding_order() -> None:
     assert "X" not in sim.state.orders
 
 
-def test_add_order_parses_and_refuses_stop_positions() -> None:
-    refused = parse_workflow(workflow("A", add_order("'X'", stopPositions=[[1]])))
-    assert isinstance(refused, Problem) and refused.code == "NotSupported"
+def test_add_order_parses_stop_positions_and_plan_id() -> None:
+    parsed = parse_workflow(workflow("A", add_order("'X'", stopPositions=[[1], "L"], planId="[]")))
+    assert not isinstance(parsed, Problem), parsed
+    refused = parse_workflow(workflow("A", add_order("'X'", stopPositions=[[1, "then"]])))
+    assert isinstance(refused, Problem) and refused.code == "InvalidInstruction"
     refused = parse_workflow(workflow("A", add_order("'X'", startPosition=[1, "then"])))
     assert isinstance(refused, Problem) and refused.code == "InvalidInstruction"
     parsed = parse_workflow(workflow("A", add_order("'X'", startPosition=[1], forceAdmission=True)))
     assert not isinstance(parsed, Problem), parsed
+
+
+def test_add_order_plan_id_is_taken_where_it_is_the_added_orders_own_plan() -> None:
+    """JS7 2.8's planId: js7es has no plan items and derives an order's plan from its id (a daily plan id
+    #YYYY-MM-DD#… is in DailyPlan/YYYY-MM-DD, any other in the global plan): that plan is taken, another
+    fails the adding order with UnsupportedPlanId."""
+    sim = simulator(
+        workflow("A", add_order("'#2025-01-31#ADDED'", planId='["DailyPlan", "2025-01-31"]')),
+        workflow("A2", add_order("'GLOBAL'", planId="[]")),
+        workflow("A3", add_order("'OTHER'", planId='["DailyPlan", "2025-01-31"]')),
+        workflow("B", PROMPT),
+    )
+    for order_id, path in (("1", "A"), ("2", "A2"), ("3", "A3")):
+        sim.add_order(order_id, path)
+    sim.run()
+    assert "#2025-01-31#ADDED" in sim.state.orders and "GLOBAL" in sim.state.orders
+    assert isinstance(sim.state.orders["3"].state, st.Failed) and "OTHER" not in sim.state.orders
+    failed = next(e for e in sim.typed_events_of("3") if isinstance(e, ev.OrderOutcomeAdded))
+    assert isinstance(failed.outcome, Failed) and "is not Order:OTHER's plan" in (failed.outcome.error_message or "")
+    refused = sim.add_order("#2025-02-01#X", "B", plan_id=("DailyPlan", "2025-01-31"))
+    assert isinstance(refused, Problem) and refused.code == "UnsupportedPlanId"
+    assert not isinstance(sim.add_order("#2025-02-01#Y", "B", plan_id=("DailyPlan", "2025-02-01")), Problem)

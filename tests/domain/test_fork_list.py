@@ -176,3 +176,79 @@ def test_fork_list_at_an_agent_with_a_bad_list_fails_on_the_controller() -> None
     sim.add_order("O", "W", arguments={"myList": "not a list"})
     sim.run()
     assert sim.events_of("O") == ["OrderAdded", "OrderOutcomeAdded", "OrderFailed"]
+
+
+def test_fork_list_result_collects_each_childs_values_into_a_list_as_in_js7() -> None:
+    """JS7's ForkListTest: the block's result {resultList: $result} gives the parent's join outcome
+    {resultList: [the children's $result, in the children's order]}, a variable after the join."""
+
+    def run_job(order: Order, job: WorkflowJob) -> Outcome:
+        return Succeeded(named_values={"result": "🔹" + order.id})
+
+    sim = Simulator(run_job=run_job)
+    sim.deploy(
+        {
+            "path": "W",
+            "instructions": [
+                {**fork_list(), "workflow": {"instructions": [EXECUTE], "result": {"resultList": "$result"}}},
+                {"TYPE": "If", "predicate": "$resultList(2) == '🔹O|ELEMENT-3'", "then": {"instructions": [EXECUTE]}},
+            ],
+            "jobs": JOBS,
+        }
+    )
+    sim.add_order("O", "W", arguments={"myList": ELEMENTS})
+    sim.run()
+    joined = next(e for e in sim.typed_events_of("O") if isinstance(e, ev.OrderJoined))
+    assert joined == ev.OrderJoined(outcome=Succeeded(named_values={"resultList": tuple(f"🔹O|{e}" for e in ELEMENTS)}))
+    assert sim.state.orders["O"].position == (2,) and "OrderProcessed" in sim.events_of("O")  # the If's then
+
+
+def test_fork_results_merge_and_a_failing_result_fails_the_join_as_in_js7() -> None:
+    """JS7's ForkTest: each branch's result into one outcome ({CARROT, CITRON}); "failingResultWorkflow":
+    a result that does not evaluate makes OrderJoined(Failed(...)), then OrderFailed; a name in two
+    branches is refused (JS7's Fork.checked)."""
+
+    def branch(branch_id: str, result: dict[str, str]) -> dict[str, Any]:
+        return {"id": branch_id, "workflow": {"instructions": [EXECUTE], "result": result}}
+
+    def run_job(order: Order, job: WorkflowJob) -> Outcome:
+        return Succeeded(named_values={"jobResult": 11 if order.id.endswith("🥕") else 21})
+
+    sim = Simulator(run_job=run_job)
+    sim.deploy(
+        {
+            "path": "W",
+            "jobs": JOBS,
+            "instructions": [
+                {
+                    "TYPE": "Fork",
+                    "branches": [branch("🥕", {"CARROT": "$jobResult"}), branch("🍋", {"CITRON": "$jobResult"})],
+                }
+            ],
+        },
+        {
+            "path": "FAILING",
+            "jobs": JOBS,
+            "instructions": [{"TYPE": "Fork", "branches": [branch("💥", {"D": "$UNKNOWN"})]}],
+        },
+    )
+    sim.add_order("O", "W")
+    sim.add_order("💥", "FAILING")
+    sim.run()
+    assert ev.OrderJoined(outcome=Succeeded(named_values={"CARROT": 11, "CITRON": 21})) in sim.typed_events_of("O")
+    assert isinstance(sim.state.orders["O"].state, st.Finished)
+    failed = sim.typed_events_of("💥")[-2:]
+    assert isinstance(failed[0], ev.OrderJoined) and isinstance(failed[0].outcome, Failed)
+    assert "UNKNOWN" in (failed[0].outcome.error_message or "")
+    assert failed[1] == ev.OrderFailed()  # JS7: OrderFailed(Position(0)), where it stands
+    duplicate = parse_workflow(
+        {
+            "path": "D",
+            "jobs": JOBS,
+            "instructions": [{"TYPE": "Fork", "branches": [branch("A", {"X": "1"}), branch("B", {"X": "2"})]}],
+        }
+    )
+    assert (
+        isinstance(duplicate, Problem)
+        and "Result name 'X' is used duplicately in Fork branches 'A' , 'B'" in duplicate.message
+    )

@@ -4,6 +4,7 @@ queue's fairness and priorities, forked children, cancellation, deployment, snap
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from typing import Any
 
 from js7es.domain.commands.change_order import ChangeOrder
@@ -182,6 +183,29 @@ def test_a_higher_priority_arriving_later_goes_first_fifo_within_a_priority() ->
         prompting = next(o.id for o in sim.state.orders.values() if isinstance(o.state, st.Prompting))
         answer(sim, prompting)
     assert acquired_order(sim) == ["holder", "high-1", "high-2", "low-1", "low-2", "low-3"]
+
+
+def test_decimal_priorities_rank_between_whole_ones_as_js7s_bigdecimal() -> None:
+    """JS7 2.7's priority is a BigDecimal: 1.5 goes between 2 and 1, -3.25 after 0 and -3; a change to a
+    fraction moves the order to its new rank."""
+    sim = simulator()
+    sim.deploy(workflow("W", lock(PROMPT)))
+    sim.add_order("holder", "W")
+    sim.run()
+    for order_id, priority in [("p1", 1), ("m3.25", Decimal("-3.25")), ("p1.5", Decimal("1.5")), ("p2", 2)]:
+        sim.add_order(order_id, "W", priority=priority)
+        sim.run()
+    sim.add_order("m3", "W", priority=-3)
+    sim.add_order("zero", "W")
+    sim.run()
+    decided = sim.command(ChangeOrder(order_id="zero", priority=Decimal("-3.5")))
+    assert not isinstance(decided, Problem)
+    assert [k.event for k in decided.events] == [ev.OrderPriorityChanged(priority=Decimal("-3.5"))]
+    for _ in range(7):
+        prompting = next(o.id for o in sim.state.orders.values() if isinstance(o.state, st.Prompting))
+        answer(sim, prompting)
+    assert acquired_order(sim) == ["holder", "p2", "p1.5", "p1", "m3", "m3.25", "zero"]
+    assert_free(sim)
 
 
 def test_after_releasing_a_lock_of_2_two_orders_with_count_1_start_as_in_js7() -> None:
@@ -743,3 +767,49 @@ def test_js7_json_of_a_failed_order_in_nested_locks() -> None:
     sim.command(CancelOrders(order_ids=("🟦",)))
     sim.run()
     assert_golden("lock-failed-order", [k for k in sim.log if k.key == "🟦"])
+
+
+def test_a_failure_within_an_if_in_a_lock_gives_the_lock_back_as_in_js7() -> None:
+    """Found by the liveness property (tests/domain/test_liveness_properties.py): a job failing within
+    an If (or another then/else/try block without a catch) in a Lock's block. As JS7's leaveBlocks:
+    OrderLocksReleased, then OrderFailed at the Lock; the lock is free, the next order takes it."""
+    sim = simulator()
+    sim.run_job = lambda order, job: Failed(error_message="rc 1", named_values={"returnCode": 1})
+    sim.deploy(workflow("W", lock({"TYPE": "If", "predicate": "true", "then": {"instructions": [JOB]}})))
+    sim.add_order("A", "W")
+    sim.add_order("B", "W")
+    sim.run()
+    assert sim.typed_events_of("A")[-2:] == [ev.OrderLocksReleased(lock_paths=("LOCK",)), ev.OrderFailed(moved_to=(0,))]
+    assert sim.state.orders["A"].position == (0,)
+    assert isinstance(sim.state.orders["B"].state, st.Failed) and acquired_order(sim) == ["A", "B"]
+    assert_free(sim)
+
+
+def test_cancelling_an_order_waiting_for_an_inner_lock_gives_the_outer_ones_back() -> None:
+    """Found by the liveness property: holding LOCK, the order waits for INNER; cancelled, it leaves the
+    queue and gives LOCK back (JS7's leaveBlocks: OrderStateReset, OrderLocksReleased, OrderCancelled),
+    so that the order waiting for LOCK goes on."""
+    sim = simulator(INNER=1)
+    sim.deploy(
+        workflow("OUTER", lock(JOB, lock(JOB, lockPath="INNER"))),
+        workflow("HOLDS-INNER", lock(PROMPT, lockPath="INNER")),
+        workflow("WAITS", lock(JOB)),
+    )
+    sim.add_order("inner", "HOLDS-INNER")
+    sim.run()
+    sim.add_order("A", "OUTER")
+    sim.run()
+    sim.add_order("B", "WAITS")
+    sim.run()
+    assert isinstance(sim.state.orders["A"].state, st.WaitingForLock) and sim.state.locks["INNER"].queue == ("A",)
+    assert not isinstance(sim.command(CancelOrders(order_ids=("A",))), Problem)
+    sim.run()
+    assert sim.typed_events_of("A")[-4:] == [
+        ev.OrderCancellationMarked(),
+        ev.OrderStateReset(),
+        ev.OrderLocksReleased(lock_paths=("LOCK",)),
+        ev.OrderCancelled(),
+    ]
+    assert isinstance(sim.state.orders["B"].state, st.Finished)
+    answer(sim, "inner")
+    assert_free(sim)

@@ -324,11 +324,13 @@ class Run:
 
 
 def lock_inconsistencies(state: ControllerState) -> list[str]:
-    """Each lock is held by exactly the orders in a block of a Lock demanding it (each order's own
+    """Each lock is held by exactly the live orders in a block of a Lock demanding it (each order's own
     blocks: after its fork branch), within its limit, and awaited by exactly the orders WaitingForLock."""
     holding: dict[str, dict[str, int]] = {path: {} for path in state.locks}
     waiting: dict[str, set[str]] = {path: set() for path in state.locks}
     for order in state.orders.values():
+        if order.is_terminal:
+            continue  # a finished or cancelled order holds no lock, wherever it stands
         workflow = state.workflow_of(order)
         assert workflow is not None
         forks = [i for i in range(1, len(order.position), 2) if str(order.position[i]).startswith("fork+")]

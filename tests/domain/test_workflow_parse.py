@@ -221,15 +221,6 @@ ADMISSION = {"periods": [{"TYPE": "DailyPeriod", "secondOfDay": 3600, "duration"
         ({"instructions": [], "result": {"r": "1"}}, "result", "result"),
         (
             {
-                "instructions": [
-                    {"TYPE": "Fork", "branches": [{"id": "a", "workflow": {"instructions": [], "result": {"r": "$x"}}}]}
-                ]
-            },
-            "result",
-            "0",
-        ),
-        (
-            {
                 "instructions": [],
                 "jobs": {"J": {**JOB, "admissionTimeScheme": ADMISSION, "killAtEndOfAdmissionPeriod": True}},
             },

@@ -3,6 +3,7 @@ carried into the domain command or refused with a coded problem, never silently 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -29,14 +30,35 @@ def test_add_order_and_add_orders_are_commands_as_in_js7() -> None:
     added = command({"TYPE": "AddOrders", "orders": [order, {**order, "id": "p"}]})
     assert isinstance(added, AddOrders) and [o.id for o in added.orders] == ["o", "p"]
     assert refused({"TYPE": "AddOrder", "order": {**order, "priorty": 3}}) == "UnknownField"  # misspelt
-    assert refused({"TYPE": "AddOrder", "order": {**order, "priority": 1.5}}) == "InvalidRequest"
+    assert refused({"TYPE": "AddOrder", "order": {**order, "priority": "1.5"}}) == "InvalidRequest"
+    assert refused({"TYPE": "AddOrder", "order": {**order, "priority": Decimal("1E+999999999")}}) == "InvalidRequest"
+    assert refused({"TYPE": "AddOrder", "order": {**order, "priority": Decimal("NaN")}}) == "InvalidRequest"
     assert refused({"TYPE": "AddOrders", "orders": order}) == "InvalidRequest"
     with_priority = command({"TYPE": "AddOrder", "order": {**order, "priority": -20000}})
     assert isinstance(with_priority, AddOrders) and with_priority.orders[0].priority == -20000
+    decimal = command({"TYPE": "AddOrder", "order": {**order, "priority": Decimal("1.50")}})
+    assert isinstance(decimal, AddOrders) and decimal.orders[0].priority == Decimal("1.5")
+    whole = command({"TYPE": "AddOrder", "order": {**order, "priority": Decimal("2.0")}})
+    assert isinstance(whole, AddOrders) and type(whole.orders[0].priority) is int  # as JS7 values: whole → int
+
+
+def test_add_order_start_and_stop_positions_by_label_and_plan_id() -> None:
+    """JS7's FreshOrder: startPosition and each of the stopPositions a position or a label; planId."""
+    order = {"id": "o", "workflowPath": "W", "startPosition": "START", "stopPositions": [[2, "then", 0], "STOP"]}
+    added = command({"TYPE": "AddOrder", "order": {**order, "planId": []}})
+    assert isinstance(added, AddOrders)
+    fresh = added.orders[0]
+    assert (fresh.start_position, fresh.stop_positions, fresh.plan_id) == ("START", ((2, "then", 0), "STOP"), ())
+    assert refused({"TYPE": "AddOrder", "order": {**order, "stopPositions": "STOP"}}) == "InvalidPosition"
+    assert refused({"TYPE": "AddOrder", "order": {**order, "stopPositions": [[2, "then"]]}}) == "InvalidPosition"
+    assert refused({"TYPE": "AddOrder", "order": {**order, "startPosition": ""}}) == "InvalidPosition"
+    assert refused({"TYPE": "AddOrder", "order": {**order, "planId": ["DailyPlan"]}}) == "InvalidRequest"
 
 
 def test_change_order_priority() -> None:
     assert command({"TYPE": "ChangeOrder", "orderId": "o", "priority": 7}) == ChangeOrder(order_id="o", priority=7)
+    fraction = command({"TYPE": "ChangeOrder", "orderId": "o", "priority": Decimal("-3.25")})
+    assert fraction == ChangeOrder(order_id="o", priority=Decimal("-3.25"))
     assert refused({"TYPE": "ChangeOrder", "orderId": "o", "priority": "high"}) == "InvalidRequest"
     assert refused({"TYPE": "ChangeOrder", "orderId": "o", "position": [1]}) == "UnknownField"
 

@@ -175,10 +175,10 @@ def test_priority_and_change_order(topology: Topology, where: list[str], deploye
     ctl(where, "add-order", "ask", "--id", "prio", "--arg", "name=Ada", "--priority", "5")
     events.wait_for("prio", "OrderPrompted")
     assert loads(ctl(where, "show", "prio").stdout)["priority"] == 5
-    changed = ctl(where, "change-order", "prio", "--priority", "-3")
-    assert changed.stdout.strip() == "Changed the priority of prio to -3"
+    changed = ctl(where, "change-order", "prio", "--priority", "-3.25")  # JS7 2.7's BigDecimal
+    assert changed.stdout.strip() == "Changed the priority of prio to -3.25"
     events.wait_for("prio", "OrderPriorityChanged")
-    assert loads(ctl(where, "show", "prio").stdout)["priority"] == -3
+    assert loads(ctl(where, "show", "prio").stdout)["priority"] == Decimal("-3.25")
     ctl(where, "answer", "prio")
     assert events.wait_for("prio", *TERMINATED)[-1] == "OrderFinished"
 

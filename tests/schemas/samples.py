@@ -109,9 +109,10 @@ ORDER = Order(
     delete_when_terminated=True,
     mark_on_agent=True,
     force_admission=True,
-    priority=-20000,
+    priority=Decimal("-20000.5"),
     is_resumed=True,
     external_order=ExternalOrderLink(order_watch_path="invoices-watch", name="invoice-4711.csv", vanished=True),
+    stop_positions=((4,), "CLEANUP"),
 )
 
 # 2024-11-25, a day from 06:00 Europe/Berlin: the third cycle of the second period of scheme 1
@@ -133,6 +134,7 @@ EVENT_SAMPLES: dict[str, Event] = {
         force_admission=True,
         priority=10000,
         external_order_key=ExternalOrderKey(order_watch_path="invoices-watch", name="invoice-4711.csv"),
+        stop_positions=((3,), "PRINT", (2, "catch", 0)),
     ),
     "OrderExternalVanished": e.OrderExternalVanished(),
     "ExternalOrderAppeared": w.ExternalOrderAppeared(
@@ -209,7 +211,7 @@ EVENT_SAMPLES: dict[str, Event] = {
         demands=(LockDemand(lock_path="invoice-db"), LockDemand(lock_path="print-queue", count=2))
     ),
     "OrderLocksReleased": e.OrderLocksReleased(lock_paths=("invoice-db", "print-queue")),
-    "OrderPriorityChanged": e.OrderPriorityChanged(priority=-100),
+    "OrderPriorityChanged": e.OrderPriorityChanged(priority=Decimal("-3.25")),
     "OrderStopped": e.OrderStopped(),
     "OrderOrderAdded": e.OrderOrderAdded(
         order_id="invoices-2024-11-25-print",
@@ -218,6 +220,7 @@ EVENT_SAMPLES: dict[str, Event] = {
         delete_when_terminated=True,
         force_admission=True,
         start_position=(1, "then", 0),
+        stop_positions=("STOP",),
     ),
     "OrderStickySubagentEntered": e.OrderStickySubagentEntered(agent_path="agent-1", subagent_bundle_id="bundle-a"),
     "OrderStickySubagentLeaved": e.OrderStickySubagentLeaved(),

@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,10 @@ def test_data_of_every_released_version_decodes_with_the_current_code(version: t
         stamped = stamped_sample(type_name)
         if js7avro.record_name(type(stamped.event)) not in written_names:
             continue  # an event class newer than this version
-        decoded = codec.decode(_encode_with(writer, codec.to_record(stamped)))
+        record = codec.to_record(stamped)
+        if fingerprint(writer) != codec.fingerprint:
+            record = _as_older_versions_wrote(record)
+        decoded = codec.decode(_encode_with(writer, record))
         assert type(decoded.event) is type(stamped.event)
         assert (decoded.event_id, decoded.timestamp_ms, decoded.key) == (
             stamped.event_id,
@@ -75,6 +79,21 @@ def test_data_of_every_released_version_decodes_with_the_current_code(version: t
         )
         if fingerprint(writer) == codec.fingerprint:
             assert decoded == stamped
+
+
+def _as_older_versions_wrote(datum: Any) -> Any:
+    """A fractional priority exists since v6 (v5 had whole ones only, as a long): older writers get the
+    sample with a whole priority."""
+    if isinstance(datum, dict):
+        return {
+            k: int(Decimal(v)) if k == "priority" and isinstance(v, str) else _as_older_versions_wrote(v)
+            for k, v in datum.items()
+        }
+    if isinstance(datum, list):
+        return [_as_older_versions_wrote(v) for v in datum]
+    if isinstance(datum, tuple):  # a record in a union, tagged with its name
+        return tuple(_as_older_versions_wrote(v) for v in datum)
+    return datum
 
 
 def _record_list(schema: dict[str, Any]) -> list[dict[str, Any]]:

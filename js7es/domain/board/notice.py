@@ -89,3 +89,19 @@ def check_notice_key(key: str) -> Problem | None:
     if len(key) > 255 or not key.isprintable():
         return problem("InvalidNoticeKey", f"Invalid notice key {key!r}", noticeKey=key)
     return None
+
+
+def check_plan_id(order_id: str, plan_json: Any) -> Problem | None:
+    """JS7 2.8's planId of an added order ([] global, [schema, key]): js7es has no PlanSchema items and
+    derives the plan from the order id, so a planId is taken only where it names that very plan."""
+    plan = plan_of_order(order_id)
+    expected = [] if plan.is_global else [plan.schema, plan.key]
+    given = list(plan_json) if isinstance(plan_json, (list, tuple)) else plan_json
+    if given == expected:
+        return None
+    return problem(
+        "UnsupportedPlanId",
+        f"planId {given!r} is not Order:{order_id}'s plan {expected!r}: js7es has no plan items and derives an"
+        " order's plan from its id (DailyPlan for '#YYYY-MM-DD#…', else the global plan)",
+        orderId=order_id,
+    )

@@ -4,6 +4,7 @@ GoOrder: an order waiting for a time goes on now."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from js7es.domain import codec
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChangeOrder(Command):
     order_id: str
-    priority: int | None = None
+    priority: int | Decimal | None = None  # JS7 2.7's BigDecimal
 
 
 @handles(ChangeOrder)

@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from js7es.domain import codec
+from js7es.domain.board.notice import check_plan_id
 from js7es.domain.commands.base import Command, Decided, handles
 from js7es.domain.event import KeyedEvent
+from js7es.domain.order import stop_positions
 from js7es.domain.order.apply import apply_order
 from js7es.domain.order.context import Context
 from js7es.domain.order.events import (
@@ -32,7 +34,7 @@ from js7es.domain.problem import Problem, problem
 from js7es.domain.value import NamedValues, Value, type_name
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import CONSUME_NOTICES_BRANCH
-from js7es.domain.workflow.position import Position
+from js7es.domain.workflow.position import Position, PositionOrLabel
 from js7es.domain.workflow.workflow import Workflow
 
 if TYPE_CHECKING:
@@ -47,9 +49,11 @@ class FreshOrder:
     arguments: NamedValues = field(default_factory=dict)
     scheduled_for: int | None = None
     delete_when_terminated: bool = False
-    start_position: Position | None = None
+    start_position: PositionOrLabel | None = None  # a position or a label (resolved in OrderAdded)
     force_admission: bool = False
-    priority: int | None = None  # JS7 2.7: higher goes first where orders wait for a lock
+    priority: int | Decimal | None = None  # JS7 2.7's BigDecimal: higher goes first at a lock or a job
+    stop_positions: tuple[PositionOrLabel, ...] | None = None  # JS7: the order finishes at any of them
+    plan_id: tuple[str, ...] | None = None  # JS7 2.8's planId: taken when it is the plan of the order's id
 
 
 @codec.register
@@ -146,22 +150,36 @@ def check_fresh_order(state: ControllerState, fresh: FreshOrder) -> OrderAdded |
     checked = check_arguments(workflow, fresh.arguments)
     if checked is not None:
         return checked
-    if fresh.start_position is not None and not workflow.is_valid_position(fresh.start_position):
-        return problem("InvalidPosition", f"Invalid start position {list(fresh.start_position)}")
-    if fresh.start_position is not None and any(str(b).startswith("fork") for b in fresh.start_position[1::2]):
+    planned = None if fresh.plan_id is None else check_plan_id(fresh.id, fresh.plan_id)
+    if planned is not None:
+        return planned
+    start = None if fresh.start_position is None else stop_positions.resolved(workflow, fresh.start_position)
+    if isinstance(start, Problem):
+        return start
+    if start is not None and not workflow.is_valid_position(start):
+        return problem("InvalidPosition", f"Invalid start position {list(start)}")
+    if start is not None and any(str(b).startswith("fork") for b in start[1::2]):
         return problem("InvalidPosition", "An order cannot start inside a fork branch")
-    if fresh.start_position is not None and CONSUME_NOTICES_BRANCH in fresh.start_position[1::2]:
+    if start is not None and CONSUME_NOTICES_BRANCH in start[1::2]:
         return problem("InvalidPosition", "An order cannot start inside a ConsumeNotices block")
-    if fresh.start_position is not None and "lock" in fresh.start_position[1::2]:
+    if start is not None and "lock" in start[1::2]:
         return problem("InvalidPosition", "An order cannot start inside a Lock's block: it would not hold the lock")
+    if start is not None:
+        start = stop_positions.checked(workflow, start)  # JS7: reachable from the workflow's start
+        if isinstance(start, Problem):
+            return start
+    stops = stop_positions.checked_stop_positions(workflow, fresh.stop_positions)
+    if isinstance(stops, Problem):
+        return stops
     return OrderAdded(
         workflow_id=workflow.id,
         arguments=fresh.arguments,
         scheduled_for=fresh.scheduled_for,
         delete_when_terminated=fresh.delete_when_terminated,
-        start_position=fresh.start_position,
+        start_position=start,
         force_admission=fresh.force_admission,
         priority=fresh.priority or None,
+        stop_positions=stops,
     )
 
 

@@ -313,10 +313,8 @@ def _apply_order(order: Order, event: OrderEvent) -> Order | Problem:
             if isinstance(s, (Ready, WaitingForLock)) and order.attached is None:
                 return order.updated(position=pos.nested(order.position, "lock"), state=Ready())
         case OrderLocksReleased():
-            lock_position = pos.parent(order.position)
-            in_lock = lock_position is not None and pos.branch_id(order.position) == "lock"
-            if in_lock and order.attached is None and not isinstance(s, _NOT_RELEASING):
-                assert lock_position is not None
+            lock_position = pos.innermost_block(order.position, "lock")
+            if lock_position is not None and order.attached is None and not isinstance(s, _NOT_RELEASING):
                 return order.updated(position=pos.next_of(lock_position))
         case OrderPriorityChanged(priority=priority):
             if not isinstance(s, _TERMINAL):

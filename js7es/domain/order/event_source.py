@@ -17,6 +17,7 @@ from js7es.domain.order.events import (
     OrderDeleted,
     OrderDetachable,
     OrderEvent,
+    OrderFinished,
     OrderForked,
     OrderMoved,
     OrderOrderAdded,
@@ -35,9 +36,8 @@ from js7es.domain.order.executors.lock import (
     execute_lock,
     in_lock_block,
     permanent_refusal,
-    releases_leaving,
 )
-from js7es.domain.order.executors.notices import expecting_notices, leave_notice_blocks
+from js7es.domain.order.executors.notices import expecting_notices
 from js7es.domain.order.executors.plain import PASSED_WHILE_FRESH
 from js7es.domain.order.executors.step import Step
 from js7es.domain.order.go import go_events
@@ -60,6 +60,7 @@ from js7es.domain.order.states import (
     Sleeping,
     WaitingForLock,
 )
+from js7es.domain.order.stop_positions import is_at_stop_position
 from js7es.domain.problem import Problem
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import Cycle, ForkList, Instruction, LockInstruction
@@ -105,10 +106,30 @@ def next_events(state: ControllerState, order_id: str, ctx: Context) -> list[Ord
         return [OrderSuspended()] if ctx.at_controller else [OrderDetachable()]
     if step.state.is_workflow_suspended(order.workflow_id.path):
         return []  # JS7: a suspended workflow's orders take no step, whatever their state
+    stopped = _at_stop_position(step)
+    if stopped is not None:
+        return stopped
     skipped = _skipped(step, instruction)
     if skipped is not None:
         return skipped
     return _state_events(step, instruction)
+
+
+def _at_stop_position(step: Step) -> list[OrderEvent] | None:
+    """JS7: an order at one of its stop positions finishes as a Finish instruction there would finish
+    it: back on the Controller first (OrderDetachable), OrderStarted when it is Fresh (and due)."""
+    order = step.order
+    if not order.stop_positions or not is_at_stop_position(step.workflow, order):
+        return None
+    if isinstance(order.state, Fresh):
+        if order.scheduled_for is not None and order.scheduled_for > step.ctx.now_ms:
+            return []
+        return [OrderStarted()] if step.ctx.at_controller else step.detach()
+    if not isinstance(order.state, Ready):
+        return None
+    # A stop position is reachable only through then/else/try/catch/cycle/options blocks, which leave
+    # nothing behind (JS7's leaveBlocks): the order finishes, without an outcome of its own.
+    return [OrderFinished()] if step.ctx.at_controller else step.detach()
 
 
 def _skipped(step: Step, instruction: Instruction) -> list[OrderEvent] | None:
@@ -196,7 +217,7 @@ def _mark_events(step: Step) -> list[OrderEvent] | None:
                 return []
             if not at_controller:
                 return [OrderDetachable()]
-            return [*leave_notice_blocks(step), *_leave_locks(step), OrderCancelled()]
+            return [*_leave_blocks(step), OrderCancelled()]
         case Suspending(reset_state=reset_state):
             if killed:
                 return [OrderProcessingKilled()]
@@ -215,17 +236,17 @@ def _mark_events(step: Step) -> list[OrderEvent] | None:
     return None
 
 
-def _leave_locks(step: Step) -> list[OrderEvent]:
-    """Before an order is cancelled: out of the queues it waits in (OrderStateReset), and the locks
-    of the blocks it is in given back (JS7: OrderStateReset first where the state is resettable)."""
+def _leave_blocks(step: Step) -> list[OrderEvent]:
+    """Before an order is cancelled (JS7's leaveBlocks): out of the lock queue or the notice board it
+    waits in, or out of a wait within a block (OrderStateReset), then each ConsumeNotices and Lock block
+    it is in ended, innermost first — a consumption as failed (the notices stay), a lock given back."""
     order = step.order
-    if isinstance(order.state, WaitingForLock):
-        return [OrderStateReset()]
-    if not in_lock_block(order.position):
-        return []
-    releases, _ = releases_leaving(step.workflow, order.position, 0)
+    leaving, _ = step.leave_blocks(0)
     resettable = (DelayingRetry, Prompting, Sleeping, BetweenCycles)
-    return [OrderStateReset(), *releases] if isinstance(order.state, resettable) else releases
+    waits = isinstance(order.state, (WaitingForLock, ExpectingNotices))
+    in_block = bool(leaving) or in_lock_block(order.position)  # a parent's lock block too
+    reset: list[OrderEvent] = [OrderStateReset()] if waits or (in_block and isinstance(order.state, resettable)) else []
+    return [*reset, *leaving]
 
 
 def follow_up(state: ControllerState, order_ids: Iterable[str], ctx: Context) -> list[KeyedEvent]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import ClassVar
 
 from js7es.domain import codec
@@ -13,7 +14,7 @@ from js7es.domain.order.order import CancellationMode, Cancelling, Going, Order,
 from js7es.domain.order.outcome import Outcome
 from js7es.domain.orderwatch.key import ExternalOrderKey
 from js7es.domain.value import NamedValues, Value
-from js7es.domain.workflow.position import Position
+from js7es.domain.workflow.position import Position, PositionOrLabel
 from js7es.domain.workflow.workflow import WorkflowId
 
 
@@ -31,8 +32,9 @@ class OrderAdded(OrderEvent):
     delete_when_terminated: bool = False
     start_position: Position | None = None
     force_admission: bool = False
-    priority: int | None = None  # JS7 2.7's order priority (None: 0); higher goes first at a lock
     external_order_key: ExternalOrderKey | None = None  # added for a file (js7es.domain.orderwatch)
+    priority: int | Decimal | None = None  # JS7 2.7's order priority, a BigDecimal (None: 0)
+    stop_positions: tuple[PositionOrLabel, ...] | None = None  # JS7's stopPositions, labels kept as labels
 
 
 @codec.register
@@ -373,7 +375,7 @@ class OrderLocksReleased(OrderEvent):
 class OrderPriorityChanged(OrderEvent):
     """ChangeOrder(priority): higher goes first where orders wait for the same lock (JS7 2.7)."""
 
-    priority: int
+    priority: int | Decimal
 
 
 @codec.register
@@ -411,6 +413,7 @@ class OrderOrderAdded(OrderEvent):
     delete_when_terminated: bool = False
     force_admission: bool = False
     start_position: Position | None = None
+    stop_positions: tuple[PositionOrLabel, ...] | None = None
 
 
 def mark_event(mark: OrderMark) -> OrderEvent:

@@ -29,6 +29,7 @@ def added_order(order_id: str, event: OrderAdded) -> Order:
         else ExternalOrderLink(
             order_watch_path=event.external_order_key.order_watch_path, name=event.external_order_key.name
         ),
+        stop_positions=event.stop_positions or None,
     )
 
 
@@ -41,6 +42,7 @@ def order_added_by(event: OrderOrderAdded) -> Order:
         arguments=event.arguments,
         delete_when_terminated=event.delete_when_terminated,
         force_admission=event.force_admission,
+        stop_positions=event.stop_positions or None,
     )
 
 

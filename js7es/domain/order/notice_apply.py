@@ -48,8 +48,8 @@ def apply_notice_event(order: Order, event: OrderEvent) -> Order | None:
         case OrderNoticesConsumptionStarted():
             if running and isinstance(s, (Ready, ExpectingNotices)):
                 return order.updated(position=pos.nested(order.position, CONSUME_NOTICES_BRANCH), state=Ready())
-        case OrderNoticesConsumed():
-            parent = pos.parent(order.position)
-            if detached and parent is not None and pos.branch_id(order.position) == CONSUME_NOTICES_BRANCH:
-                return order.updated(position=pos.next_of(parent), state=Ready())
+        case OrderNoticesConsumed():  # out of the innermost ConsumeNotices block (through then/try/… in it)
+            block = pos.innermost_block(order.position, CONSUME_NOTICES_BRANCH)
+            if detached and block is not None:
+                return order.updated(position=pos.next_of(block), state=Ready())
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from typing import Any, Literal
 
 from js7es.domain import codec
@@ -21,7 +22,7 @@ from js7es.domain.order.states import (
 )
 from js7es.domain.orderwatch.key import ExternalOrderLink
 from js7es.domain.value import NamedValues
-from js7es.domain.workflow.position import Position
+from js7es.domain.workflow.position import Position, PositionOrLabel
 from js7es.domain.workflow.workflow import WorkflowId
 
 codec.register(WorkflowId)
@@ -98,16 +99,20 @@ class Order:
     delete_when_terminated: bool = False
     mark_on_agent: bool = False  # the mark has been passed to the Agent
     force_admission: bool = False  # JS7's forceAdmission: the jobs' admission times do not hold for it
-    priority: int | None = None  # JS7 2.7's priority (None: the default 0): higher goes first at a lock
+    # JS7 2.7's priority, a BigDecimal (an int when whole; None: the default 0): higher goes first at a
+    # lock and for a job's process slot
+    priority: int | Decimal | None = None
     is_resumed: bool = False  # JS7's isResumed: resumed here, it passes a breakpoint once (until it moves)
     external_order: ExternalOrderLink | None = None  # the file a FileWatch added it for (js7es.domain.orderwatch)
+    # JS7's stopPositions, as given (a label stays a label): the order finishes when it reaches one
+    stop_positions: tuple[PositionOrLabel, ...] | None = None
 
     @property
     def is_terminal(self) -> bool:
         return isinstance(self.state, TERMINAL)
 
     @property
-    def effective_priority(self) -> int:
+    def effective_priority(self) -> int | Decimal:
         return self.priority or 0
 
     @property
@@ -188,4 +193,5 @@ def forked_child(parent: Order, child_id: str, branch_id: str | None, arguments:
         scheduled_for=None,
         is_resumed=False,
         external_order=None,
+        stop_positions=None,  # JS7: a child order has no stop positions of its own
     )

@@ -21,6 +21,9 @@ class Instruction:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Block:
     instructions: tuple[Instruction, ...]
+    # JS7's Workflow.result: name -> expression, evaluated for each child order of a Fork branch or a
+    # ForkList when the parent joins, into the parent's join outcome (ignored elsewhere, as in JS7)
+    result: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -262,6 +265,8 @@ class AddOrder(Instruction):
     workflow_path: str
     arguments: Mapping[str, str] = field(default_factory=dict)  # expressions
     start_position: Position | str | None = None
+    stop_positions: tuple[Position | str, ...] = ()  # positions or labels: the added order finishes there
+    plan_id: str | None = None  # expression of JS7 2.8's planId: [] or [schema, key], the added order's plan
     delete_when_terminated: bool = False
     force_admission: bool = False
 

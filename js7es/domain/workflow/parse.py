@@ -15,6 +15,7 @@ workflow with a Cycle needs a calendarPath (JS7's Workflow.checkCalendar), a Bre
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -131,6 +132,20 @@ def check_expression(text: Any, where: Position | str) -> str:
     if isinstance(parsed, Problem):
         raise _refuse("InvalidExpression", f"Bad expression {text!r}: {parsed.message}", where, expression=text)
     return text
+
+
+def _check_result_names(branches: list[ForkBranch], here: Position) -> None:
+    """JS7's Fork.checked: a result name in two branches would be overwritten at the join."""
+    first: dict[str, str] = {}
+    for branch in branches:
+        for name in branch.workflow.result or {}:
+            if name in first:
+                raise _refuse(
+                    "InvalidInstruction",
+                    f"Result name '{name}' is used duplicately in Fork branches '{first[name]}' , '{branch.id}'",
+                    here,
+                )
+            first[name] = branch.id
 
 
 def valid_name(name: Any) -> bool:
@@ -341,6 +356,7 @@ class _Parser:
             assert isinstance(b, Mapping)
             block = self.subworkflow(b.get("workflow"), (*here, f"fork+{branch_id}"), f"{where}", depth)
             branches.append(ForkBranch(id=str(branch_id), workflow=block))
+        _check_result_names(branches, here)
         agent_path = obj.get("agentPath")
         return Fork(
             label=label,
@@ -476,17 +492,17 @@ class _Parser:
 
     def add_order(self, obj: Mapping[str, Any], label: str | None, here: Position) -> AddOrder:
         """JS7's AddOrder{orderId, workflowPath, arguments?, startPosition?, stopPositions?,
-        deleteWhenTerminated?, forceAdmission?}; stopPositions are not supported yet."""
+        deleteWhenTerminated?, forceAdmission?}: positions or labels (checked when the order is added)."""
         workflow_path = obj.get("workflowPath")
         if not valid_name(workflow_path):
             raise _refuse("InvalidInstruction", f"AddOrder needs a workflowPath, not {workflow_path!r}", here)
         start = obj.get("startPosition")
         if start is not None and not (pos.is_valid(start) or valid_name(start)):
             raise _refuse("InvalidInstruction", f"Invalid startPosition {start!r}: a position or a label", here)
-        if obj.get("stopPositions"):
-            self.unsupported("AddOrder's stopPositions", here, "stopPositions")
-        if obj.get("planId") is not None:
-            self.unsupported("AddOrder's planId", here, "planId")
+        stops = obj.get("stopPositions", [])
+        if not isinstance(stops, list) or not all(pos.is_valid(s) or valid_name(s) for s in stops):
+            raise _refuse("InvalidInstruction", "stopPositions must be a list of positions or labels", here)
+        plan_id = obj.get("planId")  # js7es derives plans from order ids: checked when the order is added
         flags = {name: obj.get(name, False) for name in ("deleteWhenTerminated", "forceAdmission")}
         if not all(isinstance(flag, bool) for flag in flags.values()):
             raise _refuse("InvalidInstruction", "deleteWhenTerminated and forceAdmission must be true or false", here)
@@ -496,6 +512,8 @@ class _Parser:
             workflow_path=str(workflow_path),
             arguments=self.expressions(obj.get("arguments", {}), here),
             start_position=tuple(start) if isinstance(start, list) else start,
+            stop_positions=tuple(dict.fromkeys(tuple(s) if isinstance(s, list) else s for s in stops)),
+            plan_id=None if plan_id is None else check_expression(plan_id, here),
             delete_when_terminated=flags["deleteWhenTerminated"],
             force_admission=flags["forceAdmission"],
         )
@@ -540,11 +558,14 @@ class _Parser:
         )
 
     def subworkflow(self, obj: Any, branch_path: Position, where: str, depth: int) -> Block:
+        result = None
         if isinstance(obj, Mapping):
-            if obj.get("result"):  # JS7: a fork branch's result values go into the parent's join outcome
-                self.unsupported("a block's result", branch_path[:-1], "result")
+            # JS7's Workflow.result: a fork branch's (or a ForkList child's) values for the parent's join
+            if obj.get("result") is not None:
+                result = self.expressions(obj["result"], branch_path[:-1])
             obj = obj.get("instructions")
-        return self.block(obj, branch_path, where, depth + 1)
+        block = self.block(obj, branch_path, where, depth + 1)
+        return block if result is None else replace(block, result=result)
 
     def job(self, obj: Any, where: str) -> WorkflowJob:
         if not isinstance(obj, Mapping):

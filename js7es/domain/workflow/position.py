@@ -75,3 +75,44 @@ def try_count(branch: str) -> int | None:
             tail = branch[len(prefix) :]
             return int(tail) if tail.isdigit() else None
     return None
+
+
+# JS7's PositionOrLabel: an order's startPosition and stopPositions may name an instruction by its label.
+PositionOrLabel: TypeAlias = Position | str
+
+
+def normalized(position: Position) -> Position:
+    """JS7's Position.normalized: the retry counts and cycle states dropped ("try+2" → "try", "catch+0"
+    → "catch", "cycle+end=…" → "cycle"), so that a position given by a person matches every round."""
+    if len(position) < 3:
+        return position
+    parts = list(position)
+    for i in range(1, len(parts), 2):
+        branch = str(parts[i])
+        for plain in ("try", "catch", "cycle"):
+            if branch == plain or branch.startswith(plain + "+"):
+                parts[i] = plain
+    return tuple(parts)
+
+
+# The branches an order may be moved into or out of (JS7's BranchId.isNoMoveBoundary): a start or stop
+# position inside another block (a fork, a lock, a ConsumeNotices, a StickySubagent) is not reachable.
+_MOVABLE = ("then", "else", "try", "catch", "cycle", "options")
+
+
+def is_reachable_from_start(position: Position) -> bool:
+    """JS7's Workflow.isMoveable(Position(0), position): only then/else/try/catch/cycle/options on the way."""
+    return all(str(b).split("+", 1)[0] in _MOVABLE for b in position[1::2])
+
+
+def innermost_block(position: Position, branch: str) -> Position | None:
+    """The instruction of the innermost `branch` block ("lock", "consumeNotices") that holds the
+    position — also through then/else/try/catch blocks within it — of the order's own: not beyond its
+    fork branch. Leaving it (OrderLocksReleased, OrderNoticesConsumed) moves the order past it."""
+    for i in range(len(position) - 2, 0, -2):
+        here = str(position[i])
+        if here == branch:
+            return position[:i]
+        if here.startswith("fork"):
+            return None
+    return None

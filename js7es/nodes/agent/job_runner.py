@@ -19,6 +19,7 @@ import signal
 from collections import deque
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from js7es.domain.order.job_step import JobStep, job_key, job_step
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Disrupted, Failed, Outcome
 from js7es.domain.order.states import Processing, Ready
+from js7es.domain.order.stop_positions import is_at_stop_position
 from js7es.domain.problem import Problem
 from js7es.domain.workflow.instructions import ExecuteAnonymous, ExecuteNamed
 from js7es.nodes.engine import Engine
@@ -179,6 +181,8 @@ class JobRunner:
         if found is None or not self.state.local_subagent_enabled:  # disabled: enabling wakes them all
             return None
         workflow, job, instruction = found
+        if is_at_stop_position(workflow, order):  # JS7's isOrderProcessable: it finishes on the Controller
+            return None
         if instruction.label is not None and instruction.label in self.state.skipped_labels(workflow.path):
             return None  # the order moves past it (js7es.domain.workflow_control)
         if job.admission_time_scheme is not None:
@@ -214,7 +218,7 @@ class JobRunner:
             i -= 1
         queue.insert(i, order.id)
 
-    def _priority(self, order_id: str) -> int:
+    def _priority(self, order_id: str) -> int | Decimal:
         order = self.state.orders.get(order_id)
         return 0 if order is None else order.effective_priority
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from js7es.domain.commands import Command
@@ -23,7 +24,7 @@ from js7es.domain.commands.orders import (
 from js7es.domain.commands.transfer import TransferOrders
 from js7es.domain.commands.workflow_controls import ControlWorkflow, ControlWorkflowPath
 from js7es.domain.problem import Problem, problem
-from js7es.domain.value import value_from_json
+from js7es.domain.value import normalize_number, value_from_json
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.workflow import WorkflowId
 from js7es.nodes.controller.notice_requests import NoticeRequestError, notice_command
@@ -83,6 +84,24 @@ def _position(obj: Mapping[str, Any], key: str, where: str) -> pos.Position | No
     return tuple(value)
 
 
+def _position_or_label(value: Any, where: str) -> pos.PositionOrLabel:
+    """A startPosition or one of the stopPositions: a position or a label."""
+    if isinstance(value, str) and value:
+        return value  # a label: the domain resolves it (an unknown one is refused as UnknownKey)
+    if not pos.is_valid(value):
+        raise _bad("InvalidPosition", f'{where}: a position like [1, "then", 0] or a label is needed, not {value!r}')
+    return tuple(value)
+
+
+def _stop_positions(obj: Mapping[str, Any], where: str) -> tuple[pos.PositionOrLabel, ...] | None:
+    value = obj.get("stopPositions")
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise _bad("InvalidPosition", f"{where}.stopPositions must be a list of positions or labels")
+    return tuple(_position_or_label(v, f"{where}.stopPositions[{i}]") for i, v in enumerate(value)) or None
+
+
 def fresh_order(obj: Any) -> FreshOrder:
     where = "order"
     o = _object(
@@ -97,6 +116,8 @@ def fresh_order(obj: Any) -> FreshOrder:
             "forceAdmission",
             "forceJobAdmission",
             "priority",
+            "stopPositions",
+            "planId",
         },
     )
     arguments = o.get("arguments", {})
@@ -115,21 +136,41 @@ def fresh_order(obj: Any) -> FreshOrder:
         arguments=converted,
         scheduled_for=scheduled_for,
         delete_when_terminated=_bool(o, "deleteWhenTerminated", where),
-        start_position=_position(o, "startPosition", where),
+        start_position=None
+        if o.get("startPosition") is None
+        else _position_or_label(o["startPosition"], f"{where}.startPosition"),
+        stop_positions=_stop_positions(o, where),
+        plan_id=_plan_id(o, where),
         # JS7 writes forceAdmission and reads forceJobAdmission too (its name up to 2.8.1)
         force_admission=_bool(o, "forceJobAdmission", where) or _bool(o, "forceAdmission", where),
         priority=_priority(o, where),
     )
 
 
-def _priority(obj: Mapping[str, Any], where: str) -> int | None:
-    """JS7 2.7's priority is a BigDecimal; js7es takes whole numbers (JOC's are: -20000 ... 20000)."""
+def _plan_id(obj: Mapping[str, Any], where: str) -> tuple[str, ...] | None:
+    """JS7 2.8's planId: [] (the global plan) or [planSchemaId, planKey]."""
+    value = obj.get("planId")
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) not in (0, 2) or not all(isinstance(v, str) for v in value):
+        raise _bad(
+            "InvalidRequest", f'{where}.planId must be [] or [planSchemaId, planKey], e.g. ["DailyPlan", "2025-01-31"]'
+        )
+    return tuple(value)
+
+
+def _priority(obj: Mapping[str, Any], where: str) -> int | Decimal | None:
+    """JS7 2.7's priority, a BigDecimal: a number such as 1, 1.5 or -3.25 (an int when whole)."""
     value = obj.get("priority")
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
-        raise _bad("InvalidRequest", f"{where}.priority must be a whole number (js7es does not take fractions)")
-    return value
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise _bad("InvalidRequest", f"{where}.priority must be a number")
+    number = Decimal(value)
+    # Bounded, so that no request makes a huge number (1E+999999999 would be a billion-digit int)
+    if not number.is_finite() or number.adjusted() > 30 or len(number.as_tuple().digits) > 60:
+        raise _bad("InvalidRequest", f"{where}.priority must be a number below 1E+31 with at most 60 digits")
+    return normalize_number(number)
 
 
 # The fields of each ItemOperation. The items inside are the domain's to read (leniently, as JS7 does).

@@ -154,8 +154,14 @@ def test_a_refusal_by_the_controller_is_420_with_its_problem_and_audited(setup: 
         r = add(client, startPosition=[99])
         assert r.status_code == 420, r.text
         assert r.json()["error"]["code"] == "JOC-420"
-    [row] = wait_audited(setup, 1)
-    assert row["outcome"].startswith("Refused: ")
+        # A label as startPosition and JOC's endPositions (JS7's stopPositions) reach the Controller,
+        # which resolves the labels: an unknown one is its UnknownKey problem
+        for order in ({"startPosition": "NO-SUCH-LABEL"}, {"endPositions": [[0], "NO-SUCH-LABEL"]}):
+            r = add(client, **order)
+            assert r.status_code == 420 and "NO-SUCH-LABEL" in r.json()["error"]["message"], r.text
+    rows = wait_audited(setup, 3)
+    assert all(row["outcome"].startswith("Refused: ") for row in rows)
+    assert sum("UnknownKey" in row["outcome"] for row in rows) == 2, rows
 
 
 def test_a_controller_that_is_down_fails_the_request_cleanly_and_the_audit_says_so(setup: Setup) -> None:

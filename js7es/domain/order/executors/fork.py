@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from js7es.domain.expression import evaluate_text
 from js7es.domain.expression.function import call, parse_function
 from js7es.domain.order.events import (
     ForkedChild,
@@ -25,7 +26,7 @@ from js7es.domain.order.outcome import Disrupted, Failed, Succeeded
 from js7es.domain.order.scope import OrderScope
 from js7es.domain.order.states import Cancelled, FailedInFork, Forked, Fresh, Ready
 from js7es.domain.problem import Problem, problem
-from js7es.domain.value import NamedValues
+from js7es.domain.value import NamedValues, Value
 from js7es.domain.workflow.instructions import Fork, ForkList, ImplicitEnd
 
 
@@ -130,4 +131,28 @@ def join(step: Step) -> list[OrderEvent]:
             return []
     if failed:
         return [OrderJoined(outcome=Failed(error_message=f"Order:{failed[0]} failed"))]
-    return [OrderJoined(outcome=Succeeded())]
+    results = fork_result(step, state.children)
+    if isinstance(results, Problem):  # JS7: OrderJoined(Failed(problem)), then the parent fails
+        return [OrderJoined(outcome=Failed(error_message=results.message))]
+    return [OrderJoined(outcome=Succeeded(named_values=results))]
+
+
+def fork_result(step: Step, children: tuple[str, ...]) -> dict[str, Value] | Problem:
+    """The join outcome's named values (JS7's forkResult): each Fork branch's `result` expressions,
+    evaluated for its child order; for a ForkList, each name's values of all children as a list, in the
+    children's order."""
+    fork = step.workflow.instruction(step.order.position)
+    results: dict[str, Value] = {}
+    lists: dict[str, list[Value]] = {}
+    for child_id in children:
+        child = step.state.orders[child_id]
+        block = step.workflow.block(child.position[:-1])
+        for name, expression in ((block.result if block is not None else None) or {}).items():
+            value = evaluate_text(expression, OrderScope(child, step.workflow, step.ctx))
+            if isinstance(value, Problem):
+                return value
+            if isinstance(fork, ForkList):
+                lists.setdefault(name, []).append(value)
+            else:
+                results[name] = value
+    return {**results, **{name: tuple(values) for name, values in lists.items()}}

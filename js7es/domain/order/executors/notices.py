@@ -28,10 +28,10 @@ from js7es.domain.board.expression import L3, board_paths, evaluate, parse_board
 from js7es.domain.board.item import GlobalBoard, PlannableBoard
 from js7es.domain.board.notice import GLOBAL, NoticeId, check_notice_key, notice_id_from_json, plan_of_order
 from js7es.domain.order.context import Context
-from js7es.domain.order.events import OrderAdded, OrderEvent, OrderMoved, OrderStateReset
-from js7es.domain.order.executors.step import Step, consume_notices_left
+from js7es.domain.order.events import OrderAdded, OrderEvent, OrderMoved
+from js7es.domain.order.executors.step import Step
 from js7es.domain.order.new_orders import added_order
-from js7es.domain.order.states import BetweenCycles, DelayingRetry, ExpectingNotices, Prompting, Sleeping
+from js7es.domain.order.states import ExpectingNotices
 from js7es.domain.problem import Problem, problem
 from js7es.domain.workflow import position as pos
 from js7es.domain.workflow.instructions import ConsumeNotices, ExpectNotices, PostNotices
@@ -188,17 +188,3 @@ def announced_notices(state: ControllerState, order_id: str, added: OrderAdded, 
             if (place is None or not place.is_announced) and event not in announced:
                 announced.append(event)
     return announced
-
-
-def leave_notice_blocks(step: Step) -> list[OrderEvent]:
-    """Before a cancelled order ends (JS7's leaveBlocks): an order waiting for notices is reset
-    (OrderStateReset), and each ConsumeNotices block it is in ends its consumption, failed (the notices
-    stay): ConsumeNoticesTest "Cancel while consuming a Notice and sticking in Prompting"."""
-    left = consume_notices_left(step.order.position, None)
-    left = left[: len(step.state.boards.consumptions.get(step.order.id, ()))]  # only consumptions begun
-    state = step.order.state
-    resettable = (DelayingRetry, Prompting, Sleeping, BetweenCycles)
-    reset: list[OrderEvent] = []
-    if isinstance(state, ExpectingNotices) or (left and isinstance(state, resettable)):
-        reset.append(OrderStateReset())
-    return [*reset, *(OrderNoticesConsumed(failed=True) for _ in left)]

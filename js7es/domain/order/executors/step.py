@@ -14,6 +14,7 @@ from js7es.domain.order.events import (
     OrderEvent,
     OrderFailed,
     OrderFailedInFork,
+    OrderLocksReleased,
     OrderMoved,
     OrderOutcomeAdded,
     OrderStopped,
@@ -21,6 +22,7 @@ from js7es.domain.order.events import (
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Failed
 from js7es.domain.order.scope import OrderScope
+from js7es.domain.order.stop_positions import is_stop_position
 from js7es.domain.problem import Problem
 from js7es.domain.value import Value
 from js7es.domain.workflow import position as pos
@@ -30,8 +32,9 @@ from js7es.domain.workflow.instructions import (
     Fork,
     ForkList,
     ImplicitEnd,
+    LockInstruction,
 )
-from js7es.domain.workflow.position import Position
+from js7es.domain.workflow.position import Position, PositionOrLabel
 from js7es.domain.workflow.workflow import Workflow
 
 if TYPE_CHECKING:
@@ -49,7 +52,7 @@ class Step:
         return evaluate_text(text, OrderScope(self.order, self.workflow, self.ctx))
 
     def move(self, to: Position) -> OrderMoved:
-        return OrderMoved(to=move_target(self.workflow, to))
+        return OrderMoved(to=move_target(self.workflow, to, self.order.stop_positions))
 
     def detach(self) -> list[OrderEvent]:
         return [OrderDetachable()]
@@ -68,29 +71,47 @@ class Step:
         Agent goes back there), ConsumeNotices blocks left end their consumptions as failed, and a
         failed order stands at the outermost Lock or ConsumeNotices it left (JS7). Within an
         Options(stopOnFailure) the order stops instead, where it is, holding its locks (JS7)."""
-        from js7es.domain.order.executors.lock import releases_leaving
         from js7es.domain.order.executors.plain import stops_on_failure
 
         position = self.order.position
         if stops_on_failure(self.workflow, position):
             return [OrderStopped()] if self.ctx.at_controller else self.detach()
         catch = None if uncatchable else catch_position(position)
-        left = consume_notices_left(position, catch)
         outer = 0 if catch is None else len(catch) - 2  # the try+N branch's index in the position
-        releases, outermost_lock = releases_leaving(self.workflow, position, outer)
-        if (left or releases) and not self.ctx.at_controller:
+        if not self.ctx.at_controller and (consume_notices_left(position, catch) or lock_blocks_left(position, outer)):
             return self.detach()  # the Controller ends the consumptions and gives the locks back
-        left = left[: len(self.state.boards.consumptions.get(self.order.id, ()))]  # only consumptions begun
-        consumed: list[OrderEvent] = [OrderNoticesConsumed(failed=True) for _ in left]
+        leaving, moved_to = self.leave_blocks(outer)
         if catch is not None:
-            return [*consumed, *releases, OrderCaught(moved_to=catch)]
+            return [*leaving, OrderCaught(moved_to=catch)]
         if not self.ctx.at_controller:
             return self.detach()
-        left_blocks = [p for p in (left[-1] if left else None, outermost_lock) if p is not None]
-        moved_to = min(left_blocks, key=len) if left_blocks else None  # the outermost block it left
         if self.order.parent is not None and self._fork_joins_if_failed():
-            return [*consumed, *releases, OrderFailedInFork(moved_to=moved_to)]
-        return [*consumed, *releases, OrderFailed(moved_to=moved_to)]
+            return [*leaving, OrderFailedInFork(moved_to=moved_to)]
+        return [*leaving, OrderFailed(moved_to=moved_to)]
+
+    def leave_blocks(self, outer: int) -> tuple[list[OrderEvent], Position | None]:
+        """Leaving its ConsumeNotices and Lock blocks (within its fork branch, down to the branch at
+        index `outer`, exclusive), innermost first as JS7's leaveBlocks: OrderNoticesConsumed(failed)
+        for each consumption begun, OrderLocksReleased for each Lock; and the outermost block left."""
+        position = self.order.position
+        begun = len(self.state.boards.consumptions.get(self.order.id, ()))  # moved in by a person: none
+        events: list[OrderEvent] = []
+        outermost: Position | None = None
+        consumptions = 0
+        for i in range(len(position) - 2, outer, -2):
+            branch = str(position[i])
+            if branch.startswith("fork"):
+                break
+            if branch == CONSUME_NOTICES_BRANCH and consumptions < begun:
+                consumptions += 1
+                events.append(OrderNoticesConsumed(failed=True))
+                outermost = position[:i]
+            elif branch == "lock":
+                instruction = self.workflow.instruction(position[:i])
+                if isinstance(instruction, LockInstruction):
+                    events.append(OrderLocksReleased(lock_paths=instruction.lock_paths))
+                    outermost = position[:i]
+        return events, outermost
 
     def _fork_joins_if_failed(self) -> bool:
         fork_position = enclosing_fork(self.order.position)
@@ -100,17 +121,33 @@ class Step:
         return isinstance(fork, (Fork, ForkList)) and fork.join_if_failed
 
 
-def move_target(workflow: Workflow, position: Position) -> Position:
+def move_target(
+    workflow: Workflow, position: Position, stop_positions: tuple[PositionOrLabel, ...] | None = None
+) -> Position:
     """Where an order moving to `position` lands: past the ends of then/else/try/catch blocks, as JS7
     moves an order straight to the next instruction after a block (the end of a fork branch or of a
-    cycle, of a lock's or a ConsumeNotices block is a real stop)."""
+    cycle, of a lock's or a ConsumeNotices block is a real stop; so is one of the order's stop positions)."""
     while len(position) >= 3 and not str(position[-2]).startswith(
         ("fork", "cycle", "lock", CONSUME_NOTICES_BRANCH, STICKY_SUBAGENT_BRANCH)
     ):
         if not isinstance(workflow.instruction(position), ImplicitEnd):
             break
+        if stop_positions and is_stop_position(workflow, position, stop_positions):
+            break
         position = pos.next_of(position[:-2])
     return position
+
+
+def lock_blocks_left(position: Position, outer: int) -> list[Position]:
+    """The Lock instructions (innermost first) whose blocks an order leaves, within its fork branch."""
+    left = []
+    for i in range(len(position) - 2, outer, -2):
+        branch = str(position[i])
+        if branch.startswith("fork"):
+            break
+        if branch == "lock":
+            left.append(position[:i])
+    return left
 
 
 def consume_notices_left(position: Position, catch: Position | None) -> list[Position]:

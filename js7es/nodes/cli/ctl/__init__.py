@@ -89,7 +89,9 @@ def register(sub: Subparsers) -> None:
         "--arg", action="append", metavar="NAME=VALUE", help='an argument; VALUE is JSON if it parses (3, true, "3")'
     )
     add.add_argument("--at", metavar="TIME", help="start at an ISO time (local without a zone) or in +SECONDS")
-    add.add_argument("--priority", type=int, help="higher goes first where orders wait for a lock (default 0)")
+    add.add_argument(
+        "--priority", type=_number, help="higher goes first where orders wait for a lock (default 0; 1.5 too)"
+    )
     add.set_defaults(action="add_order")
 
     for name, function, text in (
@@ -109,7 +111,9 @@ def register(sub: Subparsers) -> None:
 
     change = sub.add_parser("change-order", help="change an order's priority (ChangeOrder)")
     change.add_argument("id", metavar="ID")
-    change.add_argument("--priority", type=int, required=True, help="higher goes first where orders wait for a lock")
+    change.add_argument(
+        "--priority", type=_number, required=True, help="higher goes first where orders wait for a lock (1.5 too)"
+    )
     change.set_defaults(action="change_order")
 
     answer = sub.add_parser("answer", help="answer an order's prompt")
@@ -262,3 +266,16 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except ClientError as e:
         print(f"js7es: {e}", file=sys.stderr)
         return e.exit_code
+
+
+def _number(text: str) -> object:
+    """A priority (JS7's BigDecimal): an int when whole, else an exact Decimal."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not number.is_finite():
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+    return int(number) if number == number.to_integral_value() else number

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
@@ -47,7 +48,7 @@ class AddOrder(Request):
     planId: dict[str, Any] | None = None
     openClosedPlan: bool = False
     tags: list[String255] | None = None
-    priority: int = 0
+    priority: int | Decimal = 0  # JS7 2.7's BigDecimal (JOC's priorities are whole numbers; fractions pass)
 
 
 class AddOrders(Audited):
@@ -150,9 +151,8 @@ async def add_orders(call: Call, body: AddOrders) -> dict[str, Any]:
     known = await call.in_thread(selection.current_workflows, call.services.engine, controller_id)
     fresh: list[dict[str, Any]] = []
     for nr, order in enumerate(body.orders):
-        for field, value in (("endPositions", order.endPositions), ("blockPosition", order.blockPosition)):
-            if value:
-                raise _unsupported(f"orders[{nr}].{field}", "adding an order into a block or with end positions")
+        if order.blockPosition:
+            raise _unsupported(f"orders[{nr}].blockPosition", "adding an order into a block")
         if order.planId is not None or order.tags:
             raise _unsupported(f"orders[{nr}]", "plans and order tags")
         name = _workflow_name(order.workflowPath)
@@ -173,9 +173,9 @@ async def add_orders(call: Call, body: AddOrders) -> dict[str, Any]:
         if at is not None:
             fresh_order["scheduledFor"] = at
         if order.startPosition is not None:
-            if isinstance(order.startPosition, str):
-                raise _unsupported(f"orders[{nr}].startPosition", "a label as start position")
-            fresh_order["startPosition"] = order.startPosition
+            fresh_order["startPosition"] = order.startPosition  # a position or a label, as JOC passes it on
+        if order.endPositions:
+            fresh_order["stopPositions"] = order.endPositions  # JOC's endPositions are JS7's stopPositions
         if order.forceJobAdmission:
             fresh_order["forceJobAdmission"] = True
         if order.priority:

@@ -20,11 +20,13 @@ from js7es.nodes.cockpit.cluster import ClusterSettings, LeaseClient
 from js7es.projections.cockpit import schema
 from js7es.projections.cockpit.database import fence_engine, open_database
 from js7es.projections.cockpit.projector import Projector
-from tests.cockpit.conftest import PG_URL, DatabaseFactory
+from tests.cockpit.conftest import DatabaseFactory
 
 
 def lease(engine: sa.Engine, member: str, lease_s: float = 8.0) -> LeaseClient:
-    return LeaseClient(engine, ClusterSettings(cluster_id="joc", member_id=member, uri=f"https://{member}", lease_s=lease_s))
+    return LeaseClient(
+        engine, ClusterSettings(cluster_id="joc", member_id=member, uri=f"https://{member}", lease_s=lease_s)
+    )
 
 
 def test_one_active_member_expiry_and_release(postgres_database: DatabaseFactory) -> None:
@@ -98,7 +100,9 @@ def test_a_takeover_waits_for_the_write_in_flight(postgres_database: DatabaseFac
             time.sleep(0.8)  # the lease expires while the transaction is open
             with pytest.raises(sa.exc.OperationalError):  # the takeover waits on the lock (here: its timeout)
                 b.acquire()
-            connection.execute(schema.controllers.insert().values(controller_id="c1", event_id=0, event_count=0, inapplicable_events=0))
+            connection.execute(
+                schema.controllers.insert().values(controller_id="c1", event_id=0, event_count=0, inapplicable_events=0)
+            )
         assert b.acquire() == 2
     finally:
         writer.dispose()

@@ -34,7 +34,9 @@ def open_sqlite(settings: StoreSettings) -> tuple[ApplicationRecorder, Callable[
     return recorder, datastore.close
 
 
-def open_postgres(settings: StoreSettings, fence: Fence | None = None) -> tuple[ApplicationRecorder, Callable[[], None]]:
+def open_postgres(
+    settings: StoreSettings, fence: Fence | None = None
+) -> tuple[ApplicationRecorder, Callable[[], None]]:
     from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
     params = settings.postgres_params()
@@ -68,7 +70,7 @@ def _fenced_recorder(base: Any) -> Any:
     transaction (fence.py): a standby appends nothing (NotActive), a stale member's append is refused by
     the database (Fenced), with none of its events stored."""
 
-    class FencedPostgresApplicationRecorder(base):  # type: ignore[misc,valid-type]
+    class FencedPostgresApplicationRecorder(base):  # type: ignore[misc]
         fence: Fence
 
         def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:

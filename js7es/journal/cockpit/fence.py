@@ -19,7 +19,7 @@ from collections.abc import Callable
 FENCE_SQLSTATE = "JSF01"
 
 
-class NotActive(Exception):  # noqa: N818 - JOC's wording: the member is not the active one
+class NotActive(Exception):
     """This Cockpit is a standby of its cluster: it writes nothing (the active member does)."""
 
     def __init__(self, message: str, *, active: str = "", active_uri: str = "") -> None:
@@ -67,9 +67,8 @@ class Fence:
         return f"SELECT {self._function}(%s, %s)", (self.cluster_id, generation)
 
     def not_active(self) -> NotActive:
-        active = f" (the active member is {self.active_member!r})" if self.active_member else ""
         return NotActive(
-            f"this Cockpit is a standby of cluster {self.cluster_id!r}{active}",
+            f"this Cockpit is a standby of cluster {self.cluster_id!r}",
             active=self.active_member,
             active_uri=self.active_uri,
         )

@@ -14,7 +14,7 @@ the generation is still ours and makes the database refuse the transaction other
 write was refused, or whose renewal found the lease taken, steps down at once (its services stop); so
 does one that could not renew for most of a lease (its database is away).
 
-SQLite stays single-instance: without [cluster] a Cockpit is always active (`AlwaysActive`), no lease.
+SQLite stays single-instance: without [cluster] a Cockpit is always active, with no lease (server.py).
 """
 
 from __future__ import annotations
@@ -184,7 +184,9 @@ class ClusterActivity:
 
     def _fenced(self, generation: int) -> None:
         log.warning(
-            "Cockpit cluster %r: a write of generation %d was fenced: stepping down", self.settings.cluster_id, generation
+            "Cockpit cluster %r: a write of generation %d was fenced: stepping down",
+            self.settings.cluster_id,
+            generation,
         )
         self._step_down(generation)
         self._wake.set()
@@ -205,7 +207,9 @@ class ClusterActivity:
                 if generation is None:
                     taken = self.lease.acquire()
                     if taken is not None and not self._stop.is_set():
-                        log.warning("Cockpit cluster %r: %r is active (generation %d)", s.cluster_id, s.member_id, taken)
+                        log.warning(
+                            "Cockpit cluster %r: %r is active (generation %d)", s.cluster_id, s.member_id, taken
+                        )
                         self._generation = taken
                         last_renewal = time.monotonic()
                         self.fence.activate(taken)
@@ -227,23 +231,3 @@ class ClusterActivity:
                     self._step_down(generation)
             self._wake.wait(s.renew_s if self._generation is not None else s.poll_s)
             self._wake.clear()
-
-
-class AlwaysActive:
-    """A Cockpit without [cluster] (and every Cockpit on SQLite): the only member, always active."""
-
-    generation: int | None = None
-    active = True
-
-    def __init__(self, on_active: Callable[[int], None]) -> None:
-        self._on_active = on_active
-
-    def start(self) -> AlwaysActive:
-        self._on_active(0)
-        return self
-
-    def stop(self) -> None:
-        pass
-
-    def release(self) -> None:
-        pass

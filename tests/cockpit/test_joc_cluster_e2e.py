@@ -7,6 +7,9 @@
   after SIGCONT the stopped one steps down, and nothing it wrote carries another member's generation: a
   trigger of the test logs, for every write to the projection's controllers row and to the Cockpit store,
   the writing process (PGAPPNAME) and the lease's generation inside the writing transaction.
+- A clean stop (SIGTERM) of the active releases the lease: the standby takes over at once.
+- The standby refuses a login (a write: the login history) with JOC's problem naming the active member;
+  /joc/api/jocs lists both members, which one is active and which one answers.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from js7es.nodes.cockpit.api.passwords import hash_password
+from tests.cockpit.api.harness import basic
 from tests.cockpit.cockpit_process import CockpitProcess
 from tests.cockpit.conftest import PG_DSN, require_postgres
 from tests.cockpit.test_cockpit_e2e import (
@@ -32,6 +37,8 @@ from tests.cockpit.test_cockpit_e2e import (
 
 pytestmark = pytest.mark.slow
 LEASE_S = 4.0
+ROOT_PASSWORD = "cluster-root-pw"
+ROOT_HASH = hash_password(ROOT_PASSWORD)
 
 WRITE_LOG = """
 CREATE TABLE write_log (app text, generation bigint, tbl text, at timestamptz DEFAULT clock_timestamp());
@@ -54,6 +61,7 @@ def member(topology: Any, root: Path, name: str, url: str, schema_name: str | No
         url,
         schema_name,
         sections={
+            "joc": {"root-password-hash": ROOT_HASH},
             "cluster": {
                 "member-id": name,
                 "uri": f"https://{name}",
@@ -69,6 +77,19 @@ def member(topology: Any, root: Path, name: str, url: str, schema_name: str | No
 
 def cluster(cockpit: CockpitProcess) -> dict[str, Any]:
     return dict(cockpit.overview()["cluster"])
+
+
+def login(cockpit: CockpitProcess) -> Any:
+    with cockpit.client() as client:
+        return client.post("/joc/api/authentication/login", headers=basic("root", ROOT_PASSWORD))
+
+
+def jocs(cockpit: CockpitProcess, token: str) -> dict[str, tuple[bool, bool]]:
+    """memberId -> (active, current) as /joc/api/jocs says."""
+    with cockpit.client() as client:
+        answer = client.post("/joc/api/jocs", json={}, headers={"X-Access-Token": token})
+    assert answer.status_code == 200, answer.text
+    return {j["memberId"]: (j["clusterNodeState"]["_text"] == "active", j["current"]) for j in answer.json()["jocs"]}
 
 
 def add_orders(topology: Any, first: int, count: int) -> None:
@@ -96,6 +117,11 @@ def test_two_cockpits_one_active_kill_9_takeover_and_a_fenced_stale_member(tmp_p
         wait_until(lambda: cluster(b)["activeMember"] == "a", 30, "b to see a active")
         assert not cluster(b)["active"] and cluster(b)["generation"] is None
         assert b.overview()["controllers"][CONTROLLER_ID]["state"] == "Starting"  # b follows nothing
+        refused = login(b)  # a login is a write (the login history): the standby names the active member
+        assert refused.status_code == 503 and "JocClusterStandby" in refused.text and "'a'" in refused.text
+        answer = login(a)
+        assert answer.status_code == 200, answer.text
+        assert jocs(a, answer.headers["X-Access-Token"]) == {"a": (True, True), "b": (False, False)}
         with psycopg.connect(PG_DSN, autocommit=True, options=f"-c search_path={schema_name}") as connection:
             connection.execute(WRITE_LOG)
         add_orders(topology, 0, 10)
@@ -133,6 +159,16 @@ def test_two_cockpits_one_active_kill_9_takeover_and_a_fenced_stale_member(tmp_p
         print("b after SIGCONT:", [line for line in b.log().splitlines() if "Cockpit cluster" in line][-3:])
         assert {("js7es-a", 1), ("js7es-b", 2), ("js7es-a", 3)} <= by_member  # each projected while active
         assert by_member <= {("js7es-a", 1), ("js7es-b", 2), ("js7es-a", 3)}  # nobody wrote out of its generation
+
+        a.kill(signal.SIGTERM)  # a clean stop releases the lease: b takes over without waiting for it to expire
+        assert a.process is not None and a.process.returncode == -signal.SIGTERM, a.log()  # re-raised after the stop
+        assert "released the lease (generation 3)" in a.log()
+        stopped = time.monotonic()
+        wait_until(lambda: cluster(b)["active"], 30, "b to take over from the stopped a")
+        print(f"takeover after a clean stop: {time.monotonic() - stopped:.1f} s")
+        assert cluster(b)["generation"] == 4
+        add_orders(topology, 40, 10)
+        wait_until(lambda: finished_runs(engine, CONTROLLER_ID) == 50, 60, "b to project after the handover")
     finally:
         for cockpit in (a, b):
             if cockpit.process is not None and cockpit.process.poll() is None:

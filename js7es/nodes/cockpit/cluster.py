@@ -24,6 +24,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -41,6 +43,15 @@ class ClusterSettings:
     lease_s: float = 8.0  # a lease not renewed this long is free
     renew_s: float = 2.0  # the active renews this often
     poll_s: float = 1.0  # a standby looks this often
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    member_id: str
+    uri: str
+    started_at: datetime
+    heartbeat_at: datetime
+    active: bool  # holds the lease, not expired
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +90,22 @@ _READ = sa.text(
     """
     SELECT holder, holder_uri, generation, expires_at < clock_timestamp() FROM joc_cluster_lease
     WHERE cluster_id = :cluster
+    """
+)
+_HEARTBEAT = sa.text(
+    """
+    INSERT INTO joc_cluster_members AS m (cluster_id, member_id, uri, started_at, heartbeat_at)
+    VALUES (:cluster, :member, :uri, :started_at, clock_timestamp())
+    ON CONFLICT (cluster_id, member_id) DO UPDATE
+        SET uri = EXCLUDED.uri, started_at = EXCLUDED.started_at, heartbeat_at = EXCLUDED.heartbeat_at
+    """
+)
+_MEMBERS = sa.text(
+    """
+    SELECT m.member_id, m.uri, m.started_at, m.heartbeat_at,
+           coalesce(l.holder = m.member_id AND l.expires_at >= clock_timestamp(), false)
+    FROM joc_cluster_members m LEFT JOIN joc_cluster_lease l ON l.cluster_id = m.cluster_id
+    WHERE m.cluster_id = :cluster ORDER BY m.member_id
     """
 )
 LOCK_TIMEOUT_MS = 2000  # a lease statement waits this long for the writes in flight (their share locks)
@@ -122,6 +149,19 @@ class LeaseClient:
             ).rowcount
         return count == 1
 
+    def heartbeat(self, started_at: datetime) -> None:
+        """This member's row in joc_cluster_members (its URI, start and last sign of life)."""
+        s = self.settings
+        with self.engine.begin() as connection:
+            connection.execute(
+                _HEARTBEAT, {"cluster": s.cluster_id, "member": s.member_id, "uri": s.uri, "started_at": started_at}
+            )
+
+    def members(self) -> list[Member]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(_MEMBERS, {"cluster": self.settings.cluster_id}).all()
+        return [Member(str(r[0]), str(r[1]), r[2], r[3], bool(r[4])) for r in rows]
+
     def read(self) -> LeaseRow | None:
         with self.engine.connect() as connection:
             row = connection.execute(_READ, {"cluster": self.settings.cluster_id}).one_or_none()
@@ -150,6 +190,7 @@ class ClusterActivity:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cockpit-cluster", daemon=True)
+        self.started_at = datetime.now(UTC)
         fence.on_fenced(self._fenced)
 
     @property
@@ -204,6 +245,7 @@ class ClusterActivity:
         while not self._stop.is_set():
             generation = self._generation
             try:
+                self.lease.heartbeat(self.started_at)
                 if generation is None:
                     taken = self.lease.acquire()
                     if taken is not None and not self._stop.is_set():
@@ -231,3 +273,40 @@ class ClusterActivity:
                     self._step_down(generation)
             self._wake.wait(s.renew_s if self._generation is not None else s.poll_s)
             self._wake.clear()
+
+
+def joc_instance(
+    member_id: str,
+    uri: str,
+    *,
+    active: bool,
+    current: bool,
+    version: str,
+    started_at: datetime | None = None,
+    heartbeat_at: datetime | None = None,
+    ordinal: int = 0,
+) -> dict[str, Any]:
+    """One Cockpit in JOC's shape (controller/joc-schema.json), for /joc/api/jocs."""
+    out: dict[str, Any] = {
+        "id": ordinal,
+        "instanceId": member_id,
+        "memberId": member_id,
+        "title": member_id,
+        "current": current,
+        "url": uri,
+        "version": version,
+        "isApiServer": False,
+        "connectionState": {"severity": 0, "_text": "established"},
+        "componentState": {"severity": 0, "_text": "operational"},
+        "clusterNodeState": {"severity": 0, "_text": "active"} if active else {"severity": 1, "_text": "inactive"},
+        "controllerConnectionStates": [],
+    }
+    if started_at is not None:
+        out["startedAt"] = _joc_time(started_at)
+    if heartbeat_at is not None:
+        out["lastHeartbeat"] = _joc_time(heartbeat_at)
+    return out
+
+
+def _joc_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"

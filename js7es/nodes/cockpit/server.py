@@ -30,7 +30,7 @@ from js7es.domain.event import Stamped
 from js7es.journal.cockpit.fence import Fence
 from js7es.nodes.client.connection import ControllerConnection
 from js7es.nodes.cockpit.api.service import JocService
-from js7es.nodes.cockpit.cluster import ClusterActivity, LeaseClient
+from js7es.nodes.cockpit.cluster import ClusterActivity, LeaseClient, joc_instance
 from js7es.nodes.cockpit.config import CockpitSettings
 from js7es.nodes.cockpit.follower import ControllerFollower
 from js7es.nodes.cockpit.followers import FollowerSet
@@ -64,7 +64,8 @@ def open_projector(settings: CockpitSettings, fence: Fence | None = None) -> Pro
     """The database, migrated to the newest schema, behind a Projector; with a `fence` (a Cockpit
     cluster member) every writing transaction of the projector is fenced (cluster.py)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    idle_s = settings.cluster.lease_s if settings.cluster is not None else 0
+    # a member stopped inside a transaction (SIGSTOP) must not hold the lease row's share lock for long
+    idle_s = settings.cluster.lease_s if settings.cluster is not None and fence is not None else 0
     engine = open_database(
         settings.database_url, schema_name=settings.database_schema, idle_in_transaction_timeout_s=idle_s
     )
@@ -271,6 +272,32 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
         activity = ClusterActivity(
             LeaseClient(lease_engine, cluster), fence, on_active=active.activate, on_standby=active.deactivate
         )
+
+    version = joc.services.version
+    if activity is not None and cluster is not None:
+        lease = activity.lease
+        member_id = cluster.member_id
+
+        def instances() -> list[dict[str, Any]]:
+            return [
+                joc_instance(
+                    m.member_id,
+                    m.uri,
+                    active=m.active,
+                    current=m.member_id == member_id,
+                    version=version,
+                    started_at=m.started_at,
+                    heartbeat_at=m.heartbeat_at,
+                    ordinal=i,
+                )
+                for i, m in enumerate(lease.members(), 1)
+            ]
+
+        joc.services.cockpit_instances = instances
+    else:
+        joc.services.cockpit_instances = lambda: [
+            joc_instance(settings.cockpit_id, "", active=True, current=True, version=version)
+        ]
 
     def cluster_status() -> dict[str, Any]:
         """This Cockpit's part in its cluster: always active outside one (SQLite: single-instance)."""

@@ -309,6 +309,16 @@ joc_cluster_lease = Table(
     Column("generation", BigInteger, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+# Every member of a Cockpit cluster, with its heartbeat (JOC's JOC_INSTANCES; /joc/api/jocs).
+joc_cluster_members = Table(
+    "joc_cluster_members",
+    metadata,
+    Column("cluster_id", String(255), primary_key=True),
+    Column("member_id", String(255), primary_key=True),
+    Column("uri", String(1024), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+)
 
 # The tables of one Controller's read model, in the order a rebuild deletes them; the tables projected from
 # the Cockpit store (audit, deployed objects) are not.

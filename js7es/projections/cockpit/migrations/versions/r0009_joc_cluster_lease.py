@@ -1,4 +1,4 @@
-"""joc_cluster_lease: the Cockpit cluster's activity (one row per cluster id) and its fence
+"""joc_cluster_lease: the Cockpit cluster's activity (one row per cluster id), its fence, and its members
 
 Revision ID: 0009
 Revises: 0008
@@ -10,6 +10,7 @@ in every write transaction of an active Cockpit: it share-locks the lease row wh
 generation is still the one given, else raises SQLSTATE JSF01 and the transaction aborts. The share lock
 is held to the commit, so a takeover (an UPDATE of the row) waits for writes in flight and every write
 after it sees the new generation: no write of a stale member can commit after the takeover.
+joc_cluster_members: every member's URI and heartbeat (JOC's JOC_INSTANCES), for /joc/api/jocs.
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("cluster_id"),
     )
+    op.create_table(
+        "joc_cluster_members",
+        sa.Column("cluster_id", sa.String(length=255), nullable=False),
+        sa.Column("member_id", sa.String(length=255), nullable=False),
+        sa.Column("uri", sa.String(length=1024), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("cluster_id", "member_id"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(FENCE_FUNCTION)
 
@@ -54,4 +64,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS joc_cluster_fence(text, bigint)")
+    op.drop_table("joc_cluster_members")
     op.drop_table("joc_cluster_lease")

@@ -26,6 +26,7 @@ from js7es.nodes.cockpit.api.passwords import hash_password
 from tests.cockpit.api.harness import basic
 from tests.cockpit.cockpit_process import CockpitProcess
 from tests.cockpit.conftest import PG_DSN, require_postgres
+from tests.cockpit.joc_schemas import validate
 from tests.cockpit.test_cockpit_e2e import (
     CONTROLLER_ID,
     Database,
@@ -89,6 +90,7 @@ def jocs(cockpit: CockpitProcess, token: str) -> dict[str, tuple[bool, bool]]:
     with cockpit.client() as client:
         answer = client.post("/joc/api/jocs", json={}, headers={"X-Access-Token": token})
     assert answer.status_code == 200, answer.text
+    validate(answer.json(), "controller/jocs-schema.json")
     return {j["memberId"]: (j["clusterNodeState"]["_text"] == "active", j["current"]) for j in answer.json()["jocs"]}
 
 

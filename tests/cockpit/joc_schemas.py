@@ -25,6 +25,7 @@ CONTRACTS = Path(__file__).resolve().parents[1] / "fixtures" / "joc-contract"
 USED = (
     "agent/agents_v-schema.json",
     "controller/jobscheduler200_v-schema.json",
+    "controller/jocs-schema.json",
     "controller/masters-schema.json",
     "event/event-schema.json",
     "job/history-schema.json",

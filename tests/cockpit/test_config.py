@@ -3,6 +3,7 @@ are refused naming the key."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,18 @@ def test_the_sample_configuration_has_every_default() -> None:
     assert [c.controller_id for c in settings.controllers] == ["js7es"]
     assert settings.controllers[0].uris == ("https://127.0.0.1:4444",)
     assert settings.cluster_watches == {}
+    assert settings.cluster is None  # a single Cockpit, always active
+
+
+def test_a_cockpit_cluster_member(tmp_path: Path) -> None:
+    from js7es.nodes.cockpit.cluster import ClusterSettings
+
+    toml = (
+        '[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[database]\nurl="postgresql://p@h/db"\n'
+        '[cluster]\nmember-id="a"\nuri="https://a:1/"\n'
+    )
+    settings = parse_cockpit_settings(tomllib.loads(toml), tmp_path / "c.toml")
+    assert settings.cluster == ClusterSettings(cluster_id="joc", member_id="a", uri="https://a:1")
 
 
 @pytest.mark.parametrize(
@@ -35,6 +48,14 @@ def test_the_sample_configuration_has_every_default() -> None:
         ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[database]\nport=1\n', "unknown key(s) ['port']"),
         ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[extra]\n', "unknown section(s) ['extra']"),
         ('[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\ncluster-watch="w:1"\n', "controllers.c.cluster-watch"),
+        (
+            '[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[cluster]\nmember-id="a"\n',
+            "SQLite is single-instance",
+        ),
+        (
+            '[cockpit]\ndata-dir="d"\n[controllers.c]\nuris=["u"]\n[database]\nurl="postgresql://p@h/db"\n[cluster]\n',
+            "cluster.member-id is required",
+        ),
     ],
 )
 def test_mistakes_are_refused_naming_the_key(tmp_path: Path, toml: str, message: str) -> None:

@@ -3,11 +3,13 @@ on a table of ours (settings.table), created when missing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore
 
+from js7es.journal.cockpit.fence import Fence
 from js7es.journal.cockpit.settings import StoreSettings
 
 
@@ -32,7 +34,9 @@ def open_sqlite(settings: StoreSettings) -> tuple[ApplicationRecorder, Callable[
     return recorder, datastore.close
 
 
-def open_postgres(settings: StoreSettings) -> tuple[ApplicationRecorder, Callable[[], None]]:
+def open_postgres(
+    settings: StoreSettings, fence: Fence | None = None
+) -> tuple[ApplicationRecorder, Callable[[], None]]:
     from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
     params = settings.postgres_params()
@@ -46,10 +50,43 @@ def open_postgres(settings: StoreSettings) -> tuple[ApplicationRecorder, Callabl
         lock_timeout=settings.lock_timeout_s,
         pool_size=2,
         max_overflow=4,
+        # a member stopped inside a transaction (SIGSTOP) must not hold the lease row's share lock for long
+        idle_in_transaction_session_timeout=settings.idle_in_transaction_timeout_s,
     )
     if settings.schema:
         with datastore.transaction(commit=True) as cursor:
             cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{settings.schema}"')
-    recorder = PostgresApplicationRecorder(datastore, events_table_name=settings.table)
+    if fence is None:
+        recorder = PostgresApplicationRecorder(datastore, events_table_name=settings.table)
+    else:
+        recorder = _fenced_recorder(PostgresApplicationRecorder)(datastore, events_table_name=settings.table)
+        recorder.fence = fence
     recorder.create_table()
     return recorder, datastore.close
+
+
+def _fenced_recorder(base: Any) -> Any:
+    """The library's PostgreSQL recorder, whose appends run the fence's statement first, in their own
+    transaction (fence.py): a standby appends nothing (NotActive), a stale member's append is refused by
+    the database (Fenced), with none of its events stored."""
+
+    class FencedPostgresApplicationRecorder(base):  # type: ignore[misc]
+        fence: Fence
+
+        def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+            statement = self.fence.statement()
+            try:
+                return super().insert_events(stored_events, js7es_fence=statement, **kwargs)  # type: ignore[no-any-return]
+            except Exception as e:
+                refused = self.fence.refused(e, statement[1][1])
+                if refused is not None:
+                    raise refused from e
+                raise
+
+        def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+            statement = kwargs.get("js7es_fence")
+            if statement is not None:
+                curs.execute(statement[0], statement[1])
+            super()._insert_events(curs, stored_events, **kwargs)
+
+    return FencedPostgresApplicationRecorder

@@ -24,6 +24,7 @@ class StoreSettings:
     table: str = DEFAULT_TABLE
     lock_timeout_s: int = 10  # how long an append waits for another writer's lock
     poll_interval_s: float = 0.5  # how often `wait` looks for other writers' events
+    idle_in_transaction_timeout_s: float = 0  # PostgreSQL ends a session idle inside a transaction this long (0: never)
 
     @staticmethod
     def parse(url: str, *, schema: str | None = None) -> StoreSettings:

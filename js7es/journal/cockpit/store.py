@@ -21,6 +21,7 @@ from js7es.domain.cockpit.decide import CockpitContext, decide
 from js7es.domain.cockpit.iam import EMPTY_IAM, IamState, PermissionGrant
 from js7es.domain.cockpit.inventory import EMPTY_INVENTORY, InventoryState
 from js7es.domain.problem import Problem, problem
+from js7es.journal.cockpit.fence import Fence
 from js7es.journal.cockpit.mapper import RecordMapper, aggregate_id, store_event
 from js7es.journal.cockpit.settings import StoreSettings
 
@@ -76,11 +77,14 @@ class CockpitStore:
         self._appended = threading.Condition()
 
     @classmethod
-    def open(cls, settings: StoreSettings | str) -> CockpitStore:
-        """Opens (creating its tables if missing) the store at a URL (settings.py) or with settings."""
+    def open(cls, settings: StoreSettings | str, *, fence: Fence | None = None) -> CockpitStore:
+        """Opens (creating its tables if missing) the store at a URL (settings.py) or with settings;
+        with a `fence` (PostgreSQL only: a Cockpit cluster member), every append is fenced (fence.py)."""
         if isinstance(settings, str):
             settings = StoreSettings.parse(settings)
         kind = settings.kind
+        if fence is not None and kind != "postgresql":
+            raise ValueError("a fenced Cockpit store (a Cockpit cluster) needs PostgreSQL")
         if kind == "memory":
             return cls(POPOApplicationRecorder(), poll_interval_s=settings.poll_interval_s)
         if kind == "sqlite":
@@ -90,7 +94,7 @@ class CockpitStore:
         else:
             from js7es.journal.cockpit.backends import open_postgres
 
-            recorder, close = open_postgres(settings)
+            recorder, close = open_postgres(settings, fence)
         return cls(recorder, poll_interval_s=settings.poll_interval_s, on_close=close)
 
     def close(self) -> None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from js7es.nodes.client.connection import ControllerConnection
 from js7es.nodes.config import ConfigError, HttpSettings, TlsSettings, _Reader, read_toml
 from js7es.nodes.export.settings import KafkaExportSettings, parse_kafka_export
+
+if TYPE_CHECKING:
+    from js7es.nodes.cockpit.cluster import ClusterSettings
 
 DEFAULT_PORT = 4446
 
@@ -51,6 +54,9 @@ class CockpitSettings:
     daily_plan_check_s: float = 60.0
     # [controllers.<id>] cluster-watch: the Cluster Watch of a Controller cluster, per Controller id
     cluster_watches: Mapping[str, str] = field(default_factory=dict)
+    # [cluster]: this Cockpit is a member of a Cockpit cluster on one PostgreSQL database (cluster.py);
+    # None: a single Cockpit, always active (the only choice on SQLite)
+    cluster: ClusterSettings | None = None
 
     def controller(self, controller_id: str | None) -> ControllerConnection:
         if controller_id is None:
@@ -76,6 +82,7 @@ _SECTIONS = {
     "store",
     "joc",
     "daily-plan",
+    "cluster",
 }
 
 
@@ -155,6 +162,7 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
     root_password_hash = reader.text(joc, "joc.root-password-hash", "") or None
     if root_password_hash is not None and not root_password_hash.startswith("$argon2id$"):
         raise ConfigError(f"{path}: joc.root-password-hash must be an argon2id hash ($argon2id$…)")
+    cluster = _cluster_settings(reader, raw, path, url, store_url or url)
     export = reader.section(raw, "export", {"kafka"})
     kafka_export = None
     if "kafka" in export:
@@ -178,4 +186,36 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
         events_wait_s=events_wait_s,
         daily_plan_service=daily_plan_service,
         daily_plan_check_s=daily_plan_check_s,
+        cluster=cluster,
+    )
+
+
+def _cluster_settings(
+    reader: _Reader, raw: Mapping[str, Any], path: Path, url: str, store_url: str
+) -> ClusterSettings | None:
+    if "cluster" not in raw:
+        return None
+    from js7es.nodes.cockpit.cluster import ClusterSettings
+
+    section = reader.section(raw, "cluster", {"id", "member-id", "uri", "lease", "renew-interval", "poll-interval"})
+    if not url.startswith("postgresql"):
+        raise ConfigError(
+            f"{path}: [cluster] needs database.url on PostgreSQL (a Cockpit on SQLite is single-instance)"
+        )
+    if store_url != url:
+        raise ConfigError(f"{path}: [cluster] keeps the Cockpit store in the database: leave store.url out")
+    member_id = reader.text(section, "cluster.member-id", "")
+    if not member_id:
+        raise ConfigError(f"{path}: cluster.member-id is required (unique among the Cockpits of the cluster)")
+    lease_s = reader.seconds(section, "cluster.lease", 8.0)
+    renew_s = reader.seconds(section, "cluster.renew-interval", 2.0)
+    if renew_s * 2 > lease_s:
+        raise ConfigError(f"{path}: cluster.renew-interval must be at most half of cluster.lease")
+    return ClusterSettings(
+        cluster_id=reader.text(section, "cluster.id", "joc"),
+        member_id=member_id,
+        uri=reader.text(section, "cluster.uri", "").rstrip("/"),
+        lease_s=lease_s,
+        renew_s=renew_s,
+        poll_s=reader.seconds(section, "cluster.poll-interval", 1.0),
     )

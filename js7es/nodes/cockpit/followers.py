@@ -63,6 +63,9 @@ class FollowerSet:
             self._start(follower)
 
     async def stop(self) -> None:
+        """Stops every follower; `start` starts them again (a Cockpit cluster member's takeover), and
+        those added in between join then."""
+        self._loop = None
         tasks = list(self._tasks.values())
         self._tasks.clear()
         for task in tasks:

@@ -27,7 +27,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from js7es.domain.event import Stamped
+from js7es.journal.cockpit.fence import Fence
 from js7es.nodes.client.connection import ControllerConnection
+from js7es.nodes.cockpit.api.service import JocService
+from js7es.nodes.cockpit.cluster import ClusterActivity, LeaseClient, joc_instance
 from js7es.nodes.cockpit.config import CockpitSettings
 from js7es.nodes.cockpit.follower import ControllerFollower
 from js7es.nodes.cockpit.followers import FollowerSet
@@ -37,7 +40,7 @@ from js7es.nodes.export.service import KafkaExports
 from js7es.nodes.http import Authenticator, NodeMetrics, NodeOverview, Users, build_app, json_response
 from js7es.nodes.server import serve
 from js7es.nodes.tls import TlsConfig, client_ssl_context
-from js7es.projections.cockpit.database import migrate, open_database
+from js7es.projections.cockpit.database import fence_engine, migrate, open_database
 from js7es.projections.cockpit.projector import BatchResult, Projector
 
 log = logging.getLogger(__name__)
@@ -57,12 +60,118 @@ def cockpit_tls(settings: CockpitSettings, insecure: bool) -> TlsConfig | None:
     )
 
 
-def open_projector(settings: CockpitSettings) -> Projector:
-    """The database, migrated to the newest schema, behind a Projector."""
+def open_projector(settings: CockpitSettings, fence: Fence | None = None) -> Projector:
+    """The database, migrated to the newest schema, behind a Projector; with a `fence` (a Cockpit
+    cluster member) every writing transaction of the projector is fenced (cluster.py)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_database(settings.database_url, schema_name=settings.database_schema)
+    # a member stopped inside a transaction (SIGSTOP) must not hold the lease row's share lock for long
+    idle_s = settings.cluster.lease_s if settings.cluster is not None and fence is not None else 0
+    engine = open_database(
+        settings.database_url, schema_name=settings.database_schema, idle_in_transaction_timeout_s=idle_s
+    )
     migrate(engine, schema_name=settings.database_schema)
+    if fence is not None:
+        fence_engine(engine, fence)
     return Projector(engine, task_log_limit=settings.projection.task_log_limit)
+
+
+class ActiveServices:
+    """What only the active Cockpit runs: the followers (projections), the Kafka export, the daily plan
+    service and the JOC service's active part (audit projection, recovery, reconciliation). Started at the
+    start of a Cockpit outside a cluster; in a cluster on each takeover and stopped on each step-down, in
+    order, on the event loop (`activate` and `deactivate` may be called from any thread)."""
+
+    def __init__(
+        self,
+        settings: CockpitSettings,
+        followers: FollowerSet,
+        joc: JocService,
+        exports: KafkaExports | None,
+        *,
+        joc_active: bool,
+    ) -> None:
+        self.settings = settings
+        self.followers = followers
+        self.joc = joc
+        self.exports = exports
+        self._joc_active = joc_active  # outside a cluster the JOC service activated itself at its start
+        self._daily_plan: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._changes: asyncio.Queue[bool] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self.running = False
+        self.generation: int | None = None
+
+    def attach(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._changes = asyncio.Queue()
+        self._worker = asyncio.create_task(self._work(), name="cockpit-activity")
+
+    def activate(self, generation: int) -> None:
+        self.generation = generation
+        self._post(True)
+
+    def deactivate(self) -> None:
+        self._post(False)
+
+    def _post(self, active: bool) -> None:
+        assert self._loop is not None and self._changes is not None
+        self._loop.call_soon_threadsafe(self._changes.put_nowait, active)
+
+    async def _work(self) -> None:
+        assert self._changes is not None
+        while True:
+            active = await self._changes.get()
+            try:
+                if active and not self.running:
+                    await self.start()
+                elif not active and self.running:
+                    await self.stop()
+            except Exception:
+                log.exception("changing the Cockpit's activity failed")
+
+    async def start(self) -> None:
+        self.running = True
+        if not self._joc_active:
+            await asyncio.to_thread(self.joc.activate)
+            self._joc_active = True
+            if self.joc.root_password is not None:
+                print(f"Cockpit account root, password {self.joc.root_password} (shown once; change it)", flush=True)
+                self.joc.root_password = None
+        self.followers.start()
+        if self.settings.daily_plan_service:
+            self._daily_plan = asyncio.create_task(
+                self.joc.daily_plan.run(self.settings.daily_plan_check_s), name="daily-plan"
+            )
+        if self.exports is not None:
+            self.exports.start()
+        if self.settings.cluster is not None:
+            log.warning("Cockpit %r is the active member: its services run", self.settings.cluster.member_id)
+
+    async def stop(self) -> None:
+        if not self.running:
+            return
+        self.running = False
+        if self._daily_plan is not None:
+            self._daily_plan.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._daily_plan
+            self._daily_plan = None
+        if self.settings.cluster is not None:
+            await asyncio.to_thread(self.joc.deactivate)
+            self._joc_active = False
+        if self.exports is not None:
+            await asyncio.to_thread(self.exports.stop)
+        await self.followers.stop()
+        if self.settings.cluster is not None:
+            log.warning("Cockpit %r is a standby: its services stopped", self.settings.cluster.member_id)
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        await self.stop()
 
 
 class CockpitMetrics(NodeMetrics):
@@ -112,7 +221,9 @@ def _lag_seconds(status: ExportStatus) -> float:
 
 def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
     tls = cockpit_tls(settings, insecure)
-    projector = open_projector(settings)
+    cluster = settings.cluster
+    fence = Fence(cluster.cluster_id, schema=settings.database_schema) if cluster is not None else None
+    projector = open_projector(settings, fence)
     client_context: ssl.SSLContext | None = client_ssl_context(tls) if tls is not None else None
     metrics = CockpitMetrics()
     export_settings = settings.kafka_export
@@ -151,8 +262,57 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
     server_box: list[uvicorn.Server] = []
     from js7es.nodes.cockpit.api.service import start_joc
 
-    joc = start_joc(settings, projector, insecure=insecure, following=followers)
+    joc = start_joc(settings, projector, insecure=insecure, following=followers, fence=fence)
     after_batch.append(joc.services.batches.notify)
+    active = ActiveServices(settings, followers, joc, exports, joc_active=fence is None)
+    lease_engine = None
+    activity: ClusterActivity | None = None  # None: a single Cockpit, always active
+    if cluster is not None and fence is not None:
+        lease_engine = open_database(settings.database_url, schema_name=settings.database_schema, pool_size=1)
+        activity = ClusterActivity(
+            LeaseClient(lease_engine, cluster), fence, on_active=active.activate, on_standby=active.deactivate
+        )
+
+    version = joc.services.version
+    if activity is not None and cluster is not None:
+        lease = activity.lease
+        member_id = cluster.member_id
+
+        def instances() -> list[dict[str, Any]]:
+            return [
+                joc_instance(
+                    m.member_id,
+                    m.uri,
+                    active=m.active,
+                    current=m.member_id == member_id,
+                    version=version,
+                    started_at=m.started_at,
+                    heartbeat_at=m.heartbeat_at,
+                    ordinal=i,
+                )
+                for i, m in enumerate(lease.members(), 1)
+            ]
+
+        joc.services.cockpit_instances = instances
+    else:
+        joc.services.cockpit_instances = lambda: [
+            joc_instance(settings.cockpit_id, "", active=True, current=True, version=version)
+        ]
+
+    def cluster_status() -> dict[str, Any]:
+        """This Cockpit's part in its cluster: always active outside one (SQLite: single-instance)."""
+        if cluster is None or fence is None or activity is None:
+            return {"mode": "single", "active": True}
+        return {
+            "mode": "cluster",
+            "clusterId": cluster.cluster_id,
+            "memberId": cluster.member_id,
+            "active": active.running,
+            "generation": activity.generation,
+            "activeMember": fence.active_member,
+            "activeUri": fence.active_uri,
+        }
+
     from js7es.nodes.cockpit.ui.app import ui_routes
 
     ui = ui_routes(joc.services, joc.routes)
@@ -161,6 +321,7 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
         out: dict[str, Any] = {
             "database": projector.engine.dialect.name,
             "controllers": followers.statuses(),
+            "cluster": cluster_status(),
         }
         if exports is not None:
             out["export"] = {"kafka": exports.to_json()}
@@ -173,14 +334,11 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        followers.start()
-        daily_plan = (
-            asyncio.create_task(joc.daily_plan.run(settings.daily_plan_check_s), name="daily-plan")
-            if settings.daily_plan_service
-            else None
-        )
-        if exports is not None:
-            exports.start()
+        active.attach()
+        if activity is None:
+            await active.start()  # a single Cockpit: active from the start, as always
+        else:
+            activity.start()
         scheme = "https" if tls is not None else "http"
         exporting = f", exporting to Kafka {dict(exports.settings.topics)}" if exports is not None else ""
         print(
@@ -188,6 +346,8 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
             f"{PREFIX}, following {followers.controller_ids} into {projector.engine.url!r}{exporting}",
             flush=True,
         )
+        if cluster is not None:
+            print(f"member {cluster.member_id!r} of Cockpit cluster {cluster.cluster_id!r}", flush=True)
         print(f"JOC API at {scheme}://{settings.http.host}:{settings.http.port}/joc/api", flush=True)
         print(f"Cockpit UI at {scheme}://{settings.http.host}:{settings.http.port}/", flush=True)
         if joc.root_password is not None:
@@ -195,15 +355,15 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
         try:
             yield
         finally:
-            if daily_plan is not None:
-                daily_plan.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await daily_plan
+            if activity is not None:
+                await asyncio.to_thread(activity.stop)
+            await active.close()
+            if activity is not None:
+                await asyncio.to_thread(activity.release)  # after the services: a standby takes over at once
             joc.close()
-            if exports is not None:
-                await asyncio.to_thread(exports.stop)
-            await followers.stop()
             projector.engine.dispose()
+            if lease_engine is not None:
+                lease_engine.dispose()
 
     app = build_app(
         prefix=PREFIX,

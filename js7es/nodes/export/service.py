@@ -47,6 +47,9 @@ class KafkaExports:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        """Starts one thread per Controller; again after `stop` (a Cockpit cluster member's takeover)."""
+        self._stop = threading.Event()
+        self._threads = []
         for controller_id in self.settings.topics:
             thread = threading.Thread(
                 target=self._run, args=(controller_id,), name=f"export.kafka {controller_id}", daemon=True

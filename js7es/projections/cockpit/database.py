@@ -29,6 +29,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from js7es.journal.cockpit.fence import Fence
 from js7es.projections.cockpit import schema
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -38,8 +39,12 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def open_database(url: str, *, schema_name: str | None = None, pool_size: int = 4) -> Engine:
-    """An Engine for `url` (``sqlite:///FILE`` or ``postgresql+psycopg://user@host:port/db``)."""
+def open_database(
+    url: str, *, schema_name: str | None = None, pool_size: int = 4, idle_in_transaction_timeout_s: float = 0
+) -> Engine:
+    """An Engine for `url` (``sqlite:///FILE`` or ``postgresql+psycopg://user@host:port/db``);
+    `idle_in_transaction_timeout_s` (PostgreSQL): the server ends a session idle inside a transaction
+    that long (a Cockpit cluster member stopped mid-transaction must not hold the lease's share lock)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite"):
@@ -51,10 +56,15 @@ def open_database(url: str, *, schema_name: str | None = None, pool_size: int = 
     if not url.startswith("postgresql+psycopg://"):
         raise ValueError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql+psycopg://…")
     connect_args: dict[str, Any] = {"connect_timeout": 5}
+    options = []
     if schema_name:
         if not schema_name.replace("_", "").isalnum():
             raise ValueError(f"database.schema {schema_name!r}: letters, digits and _ only")
-        connect_args["options"] = f"-c search_path={schema_name}"
+        options.append(f"-c search_path={schema_name}")
+    if idle_in_transaction_timeout_s:
+        options.append(f"-c idle_in_transaction_session_timeout={int(idle_in_transaction_timeout_s * 1000)}")
+    if options:
+        connect_args["options"] = " ".join(options)
     return sa.create_engine(url, connect_args=connect_args, pool_size=pool_size, pool_pre_ping=True)
 
 
@@ -78,6 +88,27 @@ def _sqlite_setup(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")  # a WAL reader: its snapshot, not waiting for the writer
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def fence_engine(engine: Engine, fence: Fence) -> None:
+    """Every transaction on `engine` that is not READ_ONLY runs the fence's statement first (fence.py): on
+    a standby it fails with NotActive before touching the database, and a stale member's transaction is
+    refused by the database (Fenced) before any of its writes. PostgreSQL only."""
+    if is_sqlite(engine):
+        raise ValueError("a Cockpit cluster needs PostgreSQL: SQLite is single-instance")
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            return
+        sql, parameters = fence.statement()
+        try:
+            connection.exec_driver_sql(sql, parameters)
+        except sa.exc.DBAPIError as e:
+            refused = fence.refused(e, parameters[1])
+            if refused is not None:
+                raise refused from e
+            raise
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:
@@ -123,6 +154,8 @@ def drop_everything(engine: Engine) -> None:
     with engine.begin() as connection:
         schema.metadata.drop_all(connection)
         connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        if not is_sqlite(connection):
+            connection.exec_driver_sql("DROP FUNCTION IF EXISTS joc_cluster_fence(text, bigint)")
 
 
 # ---------------------------------------------------------------------------------------------------

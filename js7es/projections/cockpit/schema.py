@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -296,6 +297,28 @@ Index("ux_login_store_notification", login_history.c.store_notification_id, uniq
 Index("ix_login_account", login_history.c.account, login_history.c.created_at)
 # the objects of a folder (migration 0005)
 Index("ix_deployed_folder", deployed_objects.c.controller_id, deployed_objects.c.folder)
+
+# The Cockpit cluster's activity (migration 0009; js7es/nodes/cockpit/cluster.py): one row per cluster id,
+# the active member and its generation; `expires_at` on the database's clock. Not projected: kept by a rebuild.
+joc_cluster_lease = Table(
+    "joc_cluster_lease",
+    metadata,
+    Column("cluster_id", String(255), primary_key=True),
+    Column("holder", String(255), nullable=False),  # "" = released
+    Column("holder_uri", String(1024), nullable=False),
+    Column("generation", BigInteger, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+# Every member of a Cockpit cluster, with its heartbeat (JOC's JOC_INSTANCES; /joc/api/jocs).
+joc_cluster_members = Table(
+    "joc_cluster_members",
+    metadata,
+    Column("cluster_id", String(255), primary_key=True),
+    Column("member_id", String(255), primary_key=True),
+    Column("uri", String(1024), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+)
 
 # The tables of one Controller's read model, in the order a rebuild deletes them; the tables projected from
 # the Cockpit store (audit, deployed objects) are not.

@@ -321,3 +321,10 @@ def test_openapi_declares_the_read_endpoints_with_their_permissions(joc: Joc) ->
     assert doc["paths"]["/joc/api/orders"]["post"]["x-permission"] == "sos:products:controller:orders:view"
     assert doc["paths"]["/joc/api/workflows"]["post"]["x-permission"] == "sos:products:controller:workflows:view"
     assert "text/plain" in json.dumps(doc["paths"]["/joc/api/task/log"])
+
+
+def test_jocs_lists_this_cockpit_alone_and_active_outside_a_cluster(joc: Joc) -> None:
+    body = ok(joc.post("/jocs", {}, token=joc.login()))
+    check(body, "controller/jocs-schema.json")
+    [instance] = body["jocs"]
+    assert instance["current"] and instance["clusterNodeState"]["_text"] == "active"

@@ -221,3 +221,23 @@ async def get_controller(call: Call, body: OptionalControllerId) -> dict[str, An
     projected = (await _projected(call, [controller_id])).get(controller_id)
     base = projected or {"id": 0, "controllerId": controller_id, "title": controller_id, "isCoupled": False}
     return delivered({"controller": {**base, **registrations(call, controller_id)[0]}})
+
+
+class CockpitFilter(Request):
+    """controller/jocFilter-schema.json (js7es has no API-server instances: both filters change nothing)"""
+
+    onlyApiServer: bool = False
+    onlyNonApiServer: bool = False
+
+
+class Cockpits(Response):
+    """controller/jocs-schema.json: the Cockpit instances, the members of a Cockpit cluster."""
+
+    jocs: list[dict[str, Any]]
+
+
+@API.post("/jocs", summary="The Cockpit instances (the members of the Cockpit cluster, which one is active)",
+          request=CockpitFilter, response=Cockpits, access="session")  # fmt: skip
+async def jocs(call: Call, body: CockpitFilter) -> dict[str, Any]:
+    instances = [] if body.onlyApiServer else await call.in_thread(call.services.cockpit_instances)
+    return delivered({"jocs": instances})

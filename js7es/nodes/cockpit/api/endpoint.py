@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from js7es.domain.problem import ProblemError
 from js7es.domain.value import loads
+from js7es.journal.cockpit.fence import NotActive
 from js7es.nodes.cockpit.api.joc import (
     JocError,
     bad_request,
@@ -163,6 +164,13 @@ def controller_id_of(body: BaseModel) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def standby_error(e: NotActive) -> JocError:
+    """JOC's problem for a write sent to a standby Cockpit: it names the active member (and its URI)."""
+    where = f" at {e.active_uri}" if e.active_uri else ""
+    active = f"; the active member is {e.active!r}{where}" if e.active else "; no member is active"
+    return JocError("JOC-420", f"JocClusterStandby: {e}{active}: send changes there", status=503)
+
+
 def route(
     endpoint: Endpoint,
     authenticate: Callable[[HttpRequest, Endpoint], Call],
@@ -181,6 +189,8 @@ def route(
             return e.response()
         except ProblemError as e:
             return JocError("JOC-420", f"{e.problem.code}: {e.problem.message}").response()
+        except NotActive as e:  # a standby of a Cockpit cluster (or a fenced member): the active one writes
+            return standby_error(e).response()
         if isinstance(answer, Response):
             return answer
         return joc_response(answer if "deliveryDate" in answer else delivered(answer))

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
@@ -29,6 +29,7 @@ from js7es.nodes.http.app import js7es_version
 from js7es.projections.cockpit.database import READ_ONLY
 
 if TYPE_CHECKING:
+    from js7es.journal.cockpit.fence import Fence
     from js7es.journal.cockpit.store import CockpitStore
     from js7es.nodes.client.controller import ControllerClient
     from js7es.nodes.cluster_watch.client import ClusterWatchClient
@@ -46,23 +47,62 @@ SYSTEM = "js7es"  # the account of changes the Cockpit makes by itself (bootstra
 class JocService:
     services: CockpitServices
     routes: list[BaseRoute]
-    audit: AuditFollower
-    root_password: str | None  # generated on this start: to be shown once
     daily_plan: DailyPlanService
+    projector: Projector
+    settings: CockpitSettings
+    audit: AuditFollower | None = None  # while active
+    root_password: str | None = None  # generated on this start: to be shown once
+
+    def activate(self) -> None:
+        """What only the active Cockpit does (every Cockpit outside a cluster, at its start): bootstrap the
+        store on its first start, mark the commands the last active left unanswered, conclude its pending
+        deployments, and follow the store into the audit, deployed-objects and daily-plan projections."""
+        from js7es.projections.cockpit.audit import AuditFollower, AuditProjector
+        from js7es.projections.cockpit.daily_plan import DailyPlanProjector
+        from js7es.projections.cockpit.deployed import DeployedObjectsProjector
+
+        store = self.services.store
+        if not store.iam().versions:
+            password_hash = self.settings.root_password_hash
+            root_password = None
+            if password_hash is None:
+                root_password = passwords.new_password()
+                password_hash = passwords.hash_password(root_password)
+            grants = {name: role.permissions.get("", ()) for name, role in DEFAULT_ROLES.items() if name != "all"}
+            if store.bootstrap_root(password_hash, system_meta("bootstrap"), grants):
+                self.root_password = root_password  # else another Cockpit on the same database was first
+        recovered = store.recover_unanswered(system_meta("recovery"))
+        if recovered:
+            log.warning(
+                "%d command(s) to Controllers had no answer before the last stop: marked Unknown", len(recovered)
+            )
+        engine = self.projector.engine
+        self.audit = AuditFollower(
+            AuditProjector(store, engine), DeployedObjectsProjector(store, engine), DailyPlanProjector(store, engine)
+        ).start()
+        start_reconciliation(self.services)
+
+    def deactivate(self) -> None:
+        if self.audit is not None:
+            self.audit.stop()
+            self.audit = None
 
     def close(self) -> None:
-        self.audit.stop()
+        self.deactivate()
         self.services.close()
         self.services.store.close()
 
 
-def open_store(settings: CockpitSettings) -> CockpitStore:
+def open_store(settings: CockpitSettings, fence: Fence | None = None) -> CockpitStore:
     from js7es.journal.cockpit.settings import StoreSettings
     from js7es.journal.cockpit.store import CockpitStore
 
     url = settings.store_url
     schema = settings.store_schema if url.startswith("postgresql") else None
-    return CockpitStore.open(StoreSettings.parse(url, schema=schema))
+    store_settings = StoreSettings.parse(url, schema=schema)
+    if fence is not None and settings.cluster is not None:
+        store_settings = replace(store_settings, idle_in_transaction_timeout_s=settings.cluster.lease_s)
+    return CockpitStore.open(store_settings, fence=fence)
 
 
 def system_meta(request: str) -> ChangeMeta:
@@ -70,36 +110,22 @@ def system_meta(request: str) -> ChangeMeta:
 
 
 def start_joc(
-    settings: CockpitSettings, projector: Projector, *, insecure: bool, following: Following | None = None
+    settings: CockpitSettings,
+    projector: Projector,
+    *,
+    insecure: bool,
+    following: Following | None = None,
+    fence: Fence | None = None,
 ) -> JocService:
     """The JOC API over the store; `following`: the Cockpit's set of followers, which the Controllers
-    registered in the store join now and later ones as they are registered."""
+    registered in the store join now and later ones as they are registered. Without a `fence` (no
+    cluster) the service is active at once; a cluster member's is activated when it takes the lease."""
     from js7es.nodes.client.controller import ControllerClient
     from js7es.nodes.cluster_watch.client import ClusterWatchClient
     from js7es.nodes.cockpit.api.app import joc_routes
     from js7es.nodes.cockpit.daily_plan import DailyPlanService
-    from js7es.projections.cockpit.audit import AuditFollower, AuditProjector
-    from js7es.projections.cockpit.daily_plan import DailyPlanProjector
-    from js7es.projections.cockpit.deployed import DeployedObjectsProjector
 
-    store = open_store(settings)
-    root_password = None
-    if not store.iam().versions:
-        password_hash = settings.root_password_hash
-        if password_hash is None:
-            root_password = passwords.new_password()
-            password_hash = passwords.hash_password(root_password)
-        grants = {name: role.permissions.get("", ()) for name, role in DEFAULT_ROLES.items() if name != "all"}
-        if not store.bootstrap_root(password_hash, system_meta("bootstrap"), grants):
-            root_password = None  # another Cockpit on the same database was first
-    recovered = store.recover_unanswered(system_meta("recovery"))
-    if recovered:
-        log.warning("%d command(s) to Controllers had no answer before the last stop: marked Unknown", len(recovered))
-    audit = AuditFollower(
-        AuditProjector(store, projector.engine),
-        DeployedObjectsProjector(store, projector.engine),
-        DailyPlanProjector(store, projector.engine),
-    ).start()
+    store = open_store(settings, fence)
     tls = (
         ClientTls()
         if settings.tls is None or insecure
@@ -147,14 +173,16 @@ def start_joc(
         events_wait_s=settings.events_wait_s,
     )
     services.daily_plan = DailyPlanService(services)
-    start_reconciliation(services)
-    return JocService(
+    joc = JocService(
         services=services,
         routes=joc_routes(services),
-        audit=audit,
-        root_password=root_password,
         daily_plan=services.daily_plan,
+        projector=projector,
+        settings=settings,
     )
+    if fence is None:
+        joc.activate()
+    return joc
 
 
 def start_reconciliation(services: CockpitServices, retry_s: float = 5.0) -> threading.Thread | None:

@@ -28,6 +28,7 @@ from js7es.nodes.client.errors import ClientError
 from js7es.nodes.cockpit.api.joc import JocError, controller_refused, controller_unavailable
 from js7es.nodes.cockpit.api.notifier import BatchSignal
 from js7es.nodes.cockpit.api.sessions import LoginThrottle, Sessions
+from js7es.nodes.cockpit.cluster import joc_instance
 from js7es.nodes.crash import crash_point
 
 if TYPE_CHECKING:
@@ -214,6 +215,10 @@ class CockpitServices:
         )
         self._cache_lock = threading.Lock()
         self.daily_plan: DailyPlanService | None = None  # set by start_joc (api/service.py)
+        # /joc/api/jocs: JOC's Cockpit instances (server.py: the cluster's members; alone: this one)
+        self.cockpit_instances: Callable[[], list[dict[str, Any]]] = lambda: [
+            joc_instance("cockpit", "", active=True, current=True, version=self.version)
+        ]
 
     # --- reading the store
 

@@ -8,7 +8,7 @@ exactly one order (one OrderAdded per file, from the Controller's journal), ever
 was deleted, no order is left, the deleted FileWatch is detached from the Agent, and both journals
 replay (`js7es journal verify --replay`).
 
-JS7ES_FILEWATCH_FILES sets the number of files of the bursts (default 240; the issue's proof: 1000).
+JS7ES_FILEWATCH_FILES sets the number of files of the bursts (default 1000, the issue's proof).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tests.e2e.topology import Topology
 
 pytestmark = pytest.mark.slow
 
-FILES = int(os.environ.get("JS7ES_FILEWATCH_FILES", "240"))
+FILES = int(os.environ.get("JS7ES_FILEWATCH_FILES", "1000"))
 BURSTS = 6
 WHILE_CONTROLLER_DOWN = 30
 

@@ -87,8 +87,8 @@ def test_kill_9_of_the_agent_kills_its_jobs_and_what_they_started(tmp_path: Path
         pids = {n: int((tmp_path / n).read_text()) for n in names}
         assert all(alive(pid) for pid in pids.values()), pids
         assert alive(guard_pid)
-        environ = Path(f"/proc/{pids['escaped']}/environ").read_bytes().split(b"\0")
-        assert any(e.startswith(b"JS7ES_JOB_GUARD=") for e in environ)
+        # (read again while it may be in the middle of its exec, when its environment reads empty)
+        assert wait_for(lambda: b"JS7ES_JOB_GUARD=" in Path(f"/proc/{pids['escaped']}/environ").read_bytes())
 
         agent.send_signal(signal.SIGKILL)
         agent.wait(10)

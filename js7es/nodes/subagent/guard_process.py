@@ -42,13 +42,19 @@ def marked_processes(marker: bytes) -> list[int]:
     return found
 
 
+QUIET_ROUNDS = 3  # scans in a row that must find none: a process in the middle of an exec reads as empty
+
+
 def kill_marked(token: str) -> int:
-    """Kills the marked processes until none is left (or MAX_ROUNDS); the number of kills sent."""
+    """Kills the marked processes until QUIET_ROUNDS scans in a row find none (or MAX_ROUNDS); the number
+    of kills sent. (While a process execs, its /proc/PID/environ may read empty for a moment.)"""
     marker = f"{ENV_NAME}={token}".encode()
     sent = 0
+    quiet = 0
     for _ in range(MAX_ROUNDS):
         pids = marked_processes(marker)
-        if not pids:
+        quiet = 0 if pids else quiet + 1
+        if quiet >= QUIET_ROUNDS:
             break
         for pid in pids:
             try:

@@ -184,7 +184,7 @@ async def _skip_or_unskip(call: Call, body: ModifyWorkflowLabels, skip: bool) ->
     for version in view.versions_of(name):
         workflow = view.workflow(name, version)
         if workflow is not None:
-            known |= {i.label for _, i in workflow.positions() if i.label}
+            known |= workflow.labels.keys()
     requested = list(dict.fromkeys(body.labels))
     unknown = [label for label in requested if label not in known]
     if len(unknown) == 1:
@@ -240,15 +240,14 @@ async def _stop_or_unstop(call: Call, body: ModifyWorkflowPositions, stop: bool)
     workflow_id = await _version(call, body, controller_id, view)
     workflow = view.workflow(workflow_id["path"], workflow_id["versionId"])
     assert workflow is not None
-    labels = {i.label: list(p) for p, i in workflow.positions() if i.label}
     positions: list[list[int | str]] = []
     for nr, given in enumerate(body.positions):
         if isinstance(given, str):
-            if given not in labels:
+            if given not in workflow.labels:
                 raise not_exist(
                     f"positions[{nr}]: no instruction labelled '{given}' in the Workflow '{workflow.path}'."
                 )
-            positions.append(labels[given])
+            positions.append(list(workflow.labels[given]))
         elif not workflow.is_valid_position(tuple(given)):
             raise bad_request(f"positions[{nr}]: {given} is no position of the Workflow '{workflow.path}'")
         else:

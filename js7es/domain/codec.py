@@ -25,6 +25,9 @@ _Encoder = Callable[[Any], Any]
 _Decoder = Callable[[Any], Any]
 _encoders: dict[type[Any], _Encoder] = {}
 _decoders: dict[type[Any], _Decoder] = {}
+# (TYPE, base) -> the decoder `decode` found for it: every event read from a journal is decoded here
+# (emptied when a class or an alias is registered)
+_resolved: dict[tuple[str, type[Any] | None], _Decoder] = {}
 
 
 class CodecError(ValueError):
@@ -45,6 +48,7 @@ def register(cls: type[_T]) -> type[_T]:
         if _related(other, cls):
             raise TypeError(f"TYPE {name} registered twice: {other} and {cls}")
     _registry[name] = (*existing, cls)
+    _resolved.clear()
     return cls
 
 
@@ -53,6 +57,7 @@ def register_alias(old_name: str, cls: type[Any]) -> None:
     if cls not in _registry.get(type_name_of(cls), ()):
         raise TypeError(f"{cls} is not registered")
     _aliases[old_name] = (*_aliases.get(old_name, ()), cls)
+    _resolved.clear()
 
 
 def _related(a: type[Any], b: type[Any]) -> bool:
@@ -101,11 +106,14 @@ def decode(obj: Mapping[str, Any], base: type[_T] | None = None) -> _T:
         raise CodecError(f"missing TYPE in {str(obj)[:200]}") from None
     if not isinstance(name, str):
         raise CodecError(f"TYPE must be a string: {str(obj)[:200]}")
-    found = [c for c in _candidates(name) if base is None or issubclass(c, base)]
-    if len(found) != 1:
-        what = "ambiguous" if found else "unknown"
-        raise CodecError(f"{what} TYPE {name!r}" + (f" for {base.__name__}" if base else ""))
-    return _decoder_for(found[0])(obj)  # type: ignore[no-any-return]
+    decoder = _resolved.get((name, base))
+    if decoder is None:
+        found = [c for c in _candidates(name) if base is None or issubclass(c, base)]
+        if len(found) != 1:
+            what = "ambiguous" if found else "unknown"
+            raise CodecError(f"{what} TYPE {name!r}" + (f" for {base.__name__}" if base else ""))
+        decoder = _resolved[(name, base)] = _decoder_for(found[0])
+    return decoder(obj)  # type: ignore[no-any-return]
 
 
 class _ValueMarker:
@@ -196,6 +204,7 @@ def _checked(kind: type[Any]) -> _Decoder:
             raise CodecError(f"expected {kind.__name__}, got {type(v).__name__}")
         return v
 
+    check.checks = kind  # type: ignore[attr-defined]  # _generated inlines the check of the exact class
     return check
 
 
@@ -231,28 +240,64 @@ def _compile(cls: type[Any]) -> None:
         default = f.default if f.default is not dataclasses.MISSING else None
         fields.append((f.name, camel(f.name), enc, dec, has_default, default))
 
-    def encode_obj(obj: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {"TYPE": type_name}
-        for name, json_name, enc, _, has_default, default in fields:
-            value = getattr(obj, name)
-            if has_default and value is None and default is None:
-                continue  # optional fields left out when empty, as JS7 does
-            out[json_name] = enc(value)
-        return out
-
-    def decode_obj(obj: Mapping[str, Any]) -> Any:
-        kwargs: dict[str, Any] = {}
-        try:
-            for name, json_name, _, dec, has_default, _default in fields:
-                if json_name in obj:
-                    kwargs[name] = dec(obj[json_name])
-                elif not has_default:
-                    raise CodecError(f"{type_name}: missing field {json_name!r}")
-            return cls(**kwargs)
-        except CodecError:
-            raise
-        except (TypeError, ValueError, KeyError, AttributeError) as e:
-            raise CodecError(f"{type_name}: {e}") from e
-
+    encode_obj, decode_obj = _generated(cls, type_name, fields)
     _encoders[cls] = encode_obj
     _decoders[cls] = decode_obj
+
+
+_MISSING = object()
+_PLAIN = {str, int, bool}  # decoders that only check the type: the check inlined for the exact class
+
+
+def _generated(
+    cls: type[Any], type_name: str, fields: list[tuple[str, str, _Encoder, _Decoder, bool, Any]]
+) -> tuple[_Encoder, _Decoder]:
+    """A class's encoder and decoder written out field by field (no loop over the fields, no call for
+    a field written as it is): the journal encodes every event and a rebuild decodes every one.
+
+    encode: `{"TYPE": ..., camelName: enc(value), ...}`, an optional field (default None) left out when
+    None, as JS7 does. decode: each field present decoded, a missing one without default a CodecError,
+    any error of the class's own checks a CodecError."""
+    namespace: dict[str, Any] = {
+        "_cls": cls,
+        "_type_name": type_name,
+        "_missing": _MISSING,
+        "CodecError": CodecError,
+    }
+    encode_lines = ["def encode_obj(obj):", "    out = {'TYPE': _type_name}"]
+    decode_lines = ["def decode_obj(obj):", "    kwargs = {}", "    try:"]
+    for i, (name, json_name, enc, dec, has_default, default) in enumerate(fields):
+        namespace[f"_enc{i}"], namespace[f"_dec{i}"] = enc, dec
+        written = "value" if enc is _identity else f"_enc{i}(value)"
+        encode_lines.append(f"    value = obj.{name}")
+        if has_default and default is None:
+            encode_lines += ["    if value is not None:", f"        out[{json_name!r}] = {written}"]
+        else:
+            encode_lines.append(f"    out[{json_name!r}] = {written}")
+        plain = next((kind for kind in _PLAIN if getattr(dec, "checks", None) is kind), None)
+        if dec is _identity:
+            read = "value"
+        elif plain is not None:
+            read = f"value if value.__class__ is {plain.__name__} else _dec{i}(value)"
+        else:
+            read = f"_dec{i}(value)"
+        decode_lines += [
+            f"        value = obj.get({json_name!r}, _missing)",
+            "        if value is not _missing:",
+            f"            kwargs[{name!r}] = {read}",
+        ]
+        if not has_default:
+            decode_lines += [
+                "        else:",
+                f"            raise CodecError({f'{type_name}: missing field {json_name!r}'!r})",
+            ]
+    encode_lines.append("    return out")
+    decode_lines += [
+        "        return _cls(**kwargs)",
+        "    except CodecError:",
+        "        raise",
+        "    except (TypeError, ValueError, KeyError, AttributeError) as e:",
+        "        raise CodecError(f'{_type_name}: {e}') from e",
+    ]
+    exec("\n".join(encode_lines) + "\n\n" + "\n".join(decode_lines), namespace)  # names are the fields'
+    return namespace["encode_obj"], namespace["decode_obj"]

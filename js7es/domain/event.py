@@ -42,6 +42,24 @@ class Stamped:
         return KeyedEvent(self.key, self.event)
 
 
+_new = object.__new__
+# The slots' own setters: the frozen dataclass's __init__ calls object.__setattr__ per field, which
+# cost a journal twice as much for each event it stamps or reads (0.5 instead of 0.3 µs).
+_set_event_id, _set_timestamp_ms, _set_key, _set_event = (
+    Stamped.__dict__[name].__set__ for name in ("event_id", "timestamp_ms", "key", "event")
+)
+
+
+def new_stamped(event_id: int, timestamp_ms: int, key: str, event: Event) -> Stamped:
+    """`Stamped(event_id, timestamp_ms, key, event)`, without the frozen dataclass's __init__."""
+    stamped: Stamped = _new(Stamped)
+    _set_event_id(stamped, event_id)
+    _set_timestamp_ms(stamped, timestamp_ms)
+    _set_key(stamped, key)
+    _set_event(stamped, event)
+    return stamped
+
+
 def event_classes() -> dict[str, type[Event]]:
     return codec.registered(Event)
 
@@ -64,7 +82,7 @@ def stamped_from_json(obj: dict[str, Any]) -> Stamped:
     fields = {k: v for k, v in obj.items() if k not in ("eventId", "timestamp", "Key")}
     event = codec.decode(fields, Event)
     timestamp = obj.get("timestamp", event_id // 1000)
-    return Stamped(event_id, timestamp, obj.get("Key", NO_KEY), event)
+    return new_stamped(event_id, timestamp, obj.get("Key", NO_KEY), event)
 
 
 def timestamp_of(event_id: int) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 
 from js7es.domain import codec, event
 from js7es.domain.agent.events import AgentEvent, AgentRefEvent
+from js7es.domain.agent.subagent_events import SubagentItemStateEvent
 from js7es.domain.board.events import NoticeEvent
 from js7es.domain.cluster import ClusterEvent
 from js7es.domain.event import Event, Stamped
@@ -36,6 +37,7 @@ FAMILIES: tuple[type[Event], ...] = (
     ClusterEvent,
     NoticeEvent,
     OrderWatchEvent,  # keyed by the FileWatch's path, on the Agent and the Controller alike
+    SubagentItemStateEvent,  # keyed by the SubagentId (reset by command)
 )
 
 _FAMILY_MODULES = frozenset(family.__module__ for family in FAMILIES)

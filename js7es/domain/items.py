@@ -1,7 +1,8 @@
 """Inventory items besides workflows: agent refs, subagents, job resources, calendars, locks; and the
 item events.
 
-Keys as JS7 writes them: "Workflow:path~version", "AgentRef:path", "SubagentItem:id", "JobResource:path",
+Keys as JS7 writes them: "Workflow:path~version", "AgentRef:path", "SubagentItem:id",
+"SubagentBundle:id" (JS7's SubagentBundle, formerly SubagentSelection), "JobResource:path",
 "Calendar:path", "Board:path" (GlobalBoard and PlannableBoard, js7es.domain.board.item), "Lock:path",
 "WorkflowPathControl:path" (js7es.domain.workflow_control), "OrderWatch:path" (FileWatch,
 js7es.domain.orderwatch).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from js7es.domain import codec
@@ -55,6 +57,24 @@ class SubagentItem:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SubagentBundle:
+    """JS7's SubagentBundle (formerly SubagentSelection): the Subagents a job may run on, each with its
+    priority (js7es.domain.agent.selection). A priority is a number or, since JS7 2.7, an expression
+    that may read the Subagent's metering values; both are kept as expression texts here."""
+
+    id: str
+    subagent_to_priority: Mapping[str, str] = field(default_factory=dict)  # SubagentId -> expression
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"SubagentBundle:{self.id}"
+
+
+BUNDLE_TYPES = ("SubagentBundle", "SubagentSelection")  # JS7 reads the name it had up to 2.7.1 too
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class JobResource:
     path: str
     variables: Mapping[str, str] = field(default_factory=dict)  # name -> expression
@@ -66,7 +86,17 @@ class JobResource:
         return f"JobResource:{self.path}"
 
 
-SimpleItem = AgentRef | SubagentItem | JobResource | CalendarItem | BoardItem | Lock | WorkflowPathControl | FileWatch
+SimpleItem = (
+    AgentRef
+    | SubagentItem
+    | SubagentBundle
+    | JobResource
+    | CalendarItem
+    | BoardItem
+    | Lock
+    | WorkflowPathControl
+    | FileWatch
+)
 
 
 def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Problem:
@@ -119,6 +149,8 @@ def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Prob
                     disabled=disabled,
                     raw={**obj, "TYPE": "SubagentItem"},
                 )
+            case type_ if type_ in BUNDLE_TYPES:
+                return _parse_bundle(obj)
             case "JobResource":
                 path = _name(obj, "path")
                 return JobResource(
@@ -140,6 +172,27 @@ def parse_simple_item(obj: Any, *, committed: bool = False) -> SimpleItem | Prob
     except Refused as refused:
         return refused.problem
     return problem("UnknownItemType", f"Unknown item TYPE {obj.get('TYPE')!r}", TYPE=obj.get("TYPE"))
+
+
+def _parse_bundle(obj: Mapping[str, Any]) -> SubagentBundle:
+    bundle_id = _name(obj, "id")
+    priorities = obj.get("subagentToPriority")
+    if not isinstance(priorities, Mapping) or not priorities:
+        raise Refused(problem("InvalidItem", f"SubagentBundle {bundle_id}: subagentToPriority must name Subagents"))
+    texts: dict[str, str] = {}
+    for subagent_id, priority in priorities.items():
+        if not valid_name(subagent_id):
+            raise Refused(problem("InvalidItem", f"SubagentBundle {bundle_id}: invalid SubagentId {subagent_id!r}"))
+        if isinstance(priority, (int, Decimal, float)) and not isinstance(priority, bool):
+            texts[subagent_id] = str(priority)  # JS7 writes a constant priority as a number
+        else:
+            texts[subagent_id] = check_expression(priority, f"SubagentBundle:{bundle_id}")
+    return SubagentBundle(id=bundle_id, subagent_to_priority=texts, raw={**obj, "TYPE": "SubagentBundle"})
+
+
+def simple_item_id(item: SimpleItem) -> str:
+    """What a simple item is keyed by in its table: the id of a Subagent or bundle, else the path."""
+    return item.id if isinstance(item, (SubagentItem, SubagentBundle)) else item.path
 
 
 def _name(obj: Mapping[str, Any], key: str) -> str:

@@ -26,6 +26,7 @@ from js7es.domain.agent.commands import (
     DetachOrder,
     MarkOrder,
     ReleaseAgentEvents,
+    ResetSubagent,
     ShutDownAgent,
     agent_command_classes,
 )
@@ -90,6 +91,11 @@ SUSPENDING = agent_state(order=replace(ORDER, mark=Suspending()))
 FINISHED = agent_state(order=replace(ORDER, state=st.Finished()))
 WITH_SUBAGENT = agent_state()
 assert WITH_SUBAGENT.apply_event(NO_KEY, ItemAttachedToMe(item=SUBAGENT_JSON)) is None
+REMOTE_JSON: dict[str, Any] = {"TYPE": "SubagentItem", "id": "sub-2", "agentPath": AGENT, "uri": "https://b:1"}
+BUNDLE_JSON: dict[str, Any] = {"TYPE": "SubagentBundle", "id": "B", "subagentToPriority": {AGENT: 2, "sub-2": "1"}}
+WITH_REMOTE = agent_state()
+assert WITH_REMOTE.apply_event(NO_KEY, ItemAttachedToMe(item=SUBAGENT_JSON)) is None
+assert WITH_REMOTE.apply_event(NO_KEY, ItemAttachedToMe(item=REMOTE_JSON)) is None
 
 DEDICATE = DedicateAgentDirector(agent_path=AGENT, controller_id="js7es")
 TABLE: list[tuple[str, AgentState, AgentCommand, str]] = [
@@ -132,6 +138,17 @@ TABLE: list[tuple[str, AgentState, AgentCommand, str]] = [
     ("mark undedicated", NEW, MarkOrder(order_id="o", mark=Cancelling()), "AgentNotDedicated"),
     ("detach a FileWatch that is gone", EMPTY, DetachItem(key="OrderWatch:w"), "no event"),
     ("detach another item", EMPTY, DetachItem(key="Lock:l"), "NotSupported"),
+    ("attach a SubagentBundle", WITH_REMOTE, AttachItems(items=(BUNDLE_JSON,)), "ItemAttachedToMe"),
+    ("attach a SubagentSelection (JS7's old name) that is here as a bundle", agent_state(), AttachItems(items=(
+        {**BUNDLE_JSON, "TYPE": "SubagentSelection"},)), "ItemAttachedToMe"),
+    ("reset a Subagent", WITH_REMOTE, ResetSubagent(subagent_id="sub-2", force=True), "SubagentResetStarted"),
+    ("reset the Director's own Subagent", WITH_REMOTE, ResetSubagent(subagent_id=AGENT), "SubagentIsDirector"),
+    ("reset an unknown Subagent", WITH_REMOTE, ResetSubagent(subagent_id="nope"), "UnknownKey"),
+    ("reset undedicated", NEW, ResetSubagent(subagent_id="sub-2"), "AgentNotDedicated"),
+    ("detach a deleted Subagent", WITH_REMOTE, DetachItem(key="SubagentItem:sub-2"), "ItemDetachedFromMe"),
+    ("detach it again", EMPTY, DetachItem(key="SubagentItem:sub-2"), "no event"),
+    ("detach the Director's Subagent", WITH_REMOTE, DetachItem(key=f"SubagentItem:{AGENT}"), "SubagentIsDirector"),
+    ("detach a bundle that is gone", EMPTY, DetachItem(key="SubagentBundle:B"), "no event"),
 ]  # fmt: skip
 
 
@@ -165,7 +182,11 @@ def test_the_replies() -> None:
     again = decide(EMPTY, DEDICATE, CTX)
     assert isinstance(again, AgentDecided) and again.reply == {"agentRunId": "run-1", "agentEventId": 0}
     coupled = decide(WITH_ORDER, CoupleController(agent_path=AGENT, agent_run_id="run-1", event_id=0), CTX)
-    assert isinstance(coupled, AgentDecided) and coupled.reply == {"orderIds": ["o"], "fileWatchPaths": []}
+    assert isinstance(coupled, AgentDecided) and coupled.reply == {
+        "orderIds": ["o"],
+        "fileWatchPaths": [],
+        "subagentKeys": [],
+    }
     attached = decide(EMPTY, AttachOrder(order=ORDER), CTX)
     assert isinstance(attached, AgentDecided) and attached.reply == {"TYPE": "Accepted"}
     (event,) = attached.events

@@ -90,7 +90,7 @@ def test_references_are_checked_and_a_refusal_changes_nothing() -> None:
     missing_resource = update(sim, {"TYPE": "AddVersion", "versionId": "1"}, simple(AGENT), signed(WORKFLOW))
     assert isinstance(missing_resource, Problem) and missing_resource.arguments["key"] == "JobResource:R"
     orphan = update(sim, simple(SUBAGENT))
-    assert isinstance(orphan, Problem) and orphan.code == "ItemIsStillReferenced"
+    assert isinstance(orphan, Problem) and orphan.code == "UnknownItem"  # as a workflow's unknown AgentRef
     assert sim.state.agent_refs == {} and sim.state.versions == [] and sim.log == []
 
 

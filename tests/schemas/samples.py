@@ -12,6 +12,7 @@ from typing import Any
 
 from js7es.domain import cluster as c
 from js7es.domain.agent import events as a
+from js7es.domain.agent import subagent_events as sub
 from js7es.domain.board import events as n
 from js7es.domain.event import NO_KEY, Event, Stamped
 from js7es.domain.items import (
@@ -31,7 +32,16 @@ from js7es.domain.lock import LockDemand
 from js7es.domain.order import events as e
 from js7es.domain.order import states as s
 from js7es.domain.order.cycle import CycleState
-from js7es.domain.order.order import Attachment, Cancelling, Going, HistoricOutcome, Order, Resuming, Suspending
+from js7es.domain.order.order import (
+    Attachment,
+    Cancelling,
+    Going,
+    HistoricOutcome,
+    Order,
+    Resuming,
+    StickySubagent,
+    Suspending,
+)
 from js7es.domain.order.outcome import Caught, Disrupted, Failed, Killed, Succeeded, TimedOut
 from js7es.domain.orderwatch import events as w
 from js7es.domain.orderwatch.key import ExternalOrderKey, ExternalOrderLink
@@ -113,6 +123,9 @@ ORDER = Order(
     is_resumed=True,
     external_order=ExternalOrderLink(order_watch_path="invoices-watch", name="invoice-4711.csv", vanished=True),
     stop_positions=((4,), "CLEANUP"),
+    sticky_subagents=(
+        StickySubagent(agent_path="agent-1", subagent_bundle_id="bundle-a", stuck_subagent_id="subagent-1a"),
+    ),
 )
 
 # 2024-11-25, a day from 06:00 Europe/Berlin: the third cycle of the second period of scheme 1
@@ -152,7 +165,9 @@ EVENT_SAMPLES: dict[str, Event] = {
     "OrderDetachable": e.OrderDetachable(),
     "OrderDetached": e.OrderDetached(),
     "OrderStarted": e.OrderStarted(),
-    "OrderProcessingStarted": e.OrderProcessingStarted(subagent_id="subagent-1a"),
+    "OrderProcessingStarted": e.OrderProcessingStarted(
+        subagent_id="subagent-1a", subagent_bundle_id="bundle-a", stick=True
+    ),
     "OrderStdoutWritten": e.OrderStdoutWritten(chunk="processing 1200 invoices…\nok ✓\n"),
     "OrderStderrWritten": e.OrderStderrWritten(chunk="WARN: slow response from db:5432\n"),
     "OrderProcessed": e.OrderProcessed(
@@ -233,6 +248,8 @@ EVENT_SAMPLES: dict[str, Event] = {
     "SignedItemAdded": SignedItemAdded(item=JOB_RESOURCE_JSON),
     "SignedItemChanged": SignedItemChanged(item={**JOB_RESOURCE_JSON, "env": {}}),
     "ItemDeleted": ItemDeleted(key="JobResource:invoices-env"),
+    "SubagentResetStartedByController": sub.SubagentResetStartedByController(force=True),
+    "SubagentResetStarted": sub.SubagentResetStarted(force=True),
     "AgentDedicated": a.AgentDedicated(agent_run_id="Zm9vYmFyLTIwMjQ", agent_event_id=1_732_521_000_000_007),
     "AgentCoupled": a.AgentCoupled(),
     "AgentCouplingFailed": a.AgentCouplingFailed(problem="java.net.ConnectException: Connection refused"),
@@ -269,6 +286,11 @@ EVENT_SAMPLES: dict[str, Event] = {
             workflow_id=WorkflowId("/daily/ProcessInvoices", "2024-11-25#2"), position=(2,)
         )
     ),
+    # The Director's remote Subagents (issue 16)
+    "SubagentDedicated": a.SubagentDedicated(subagent_run_id="c3ViYWdlbnQtcnVu"),
+    "SubagentEventsObserved": a.SubagentEventsObserved(until_event_id=1_732_521_599_000_017),
+    "SubagentRestarted": a.SubagentRestarted(),
+    "SubagentReset": a.SubagentReset(),
 }
 
 # The nested records (types.avsc): one instance each, carried inside an OrderAttachedToAgent.
@@ -308,6 +330,7 @@ TYPE_SAMPLES: dict[str, Any] = {
     "Finished": s.Finished(),
     "Cancelled": s.Cancelled(),
     "Broken": s.Broken(problem="boom"),
+    "StickySubagent": StickySubagent(agent_path="agent-1", subagent_bundle_id="bundle-a", stuck_subagent_id="sub-1b"),
     "Stopped": s.Stopped(),
     "StoppedWhileFresh": s.StoppedWhileFresh(),
     "ExternalOrderKey": ExternalOrderKey(order_watch_path="invoices-watch", name="invoice-4711.csv"),

@@ -27,7 +27,7 @@ from js7es.domain.order.events import (
     OrderTransferred,
     WorkflowPosition,
 )
-from js7es.domain.order.order import Attachment, HistoricOutcome, Order, OrderMark
+from js7es.domain.order.order import Attachment, HistoricOutcome, Order, OrderMark, StickySubagent
 from js7es.domain.order.outcome import Outcome
 from js7es.domain.order.states import OrderState
 from js7es.domain.orderwatch.key import ExternalOrderKey, ExternalOrderLink
@@ -124,6 +124,8 @@ def _event_holding(sample: Any) -> Event:
             order = replace(ORDER, state=sample)
         case HistoricOutcome():
             order = replace(ORDER, historic_outcomes=(sample,))
+        case StickySubagent():
+            order = replace(ORDER, sticky_subagents=(sample,))
         case Outcome():
             order = replace(ORDER, historic_outcomes=(HistoricOutcome(position=(9, "then"), outcome=sample),))
         case _:

@@ -80,6 +80,16 @@ class MarkOrder(AgentCommand):
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ResetSubagent(AgentCommand):
+    """Reset a Subagent of this Agent (JS7's AgentCommand.ResetSubagent): its running processes are
+    taken as lost; `force` resets it even when it cannot be reached."""
+
+    subagent_id: str
+    force: bool = False
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReleaseAgentEvents(AgentCommand):
     """The Controller has the Agent's events up to `until_event_id` in its own journal."""
 
@@ -100,6 +110,15 @@ class ShutDownAgent(AgentCommand):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentNoOperation(AgentCommand):
     TYPE_NAME = "NoOperation"
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentClusterSwitchOver(AgentCommand):
+    """The active Director of a pair hands over to the standby (the Controller's ClusterSwitchOver with
+    agentPath, forwarded to the Agent)."""
+
+    TYPE_NAME = "ClusterSwitchOver"
 
 
 @codec.register

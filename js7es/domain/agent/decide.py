@@ -20,6 +20,8 @@ from js7es.domain import codec
 from js7es.domain.agent import commands as cmd
 from js7es.domain.agent.agent_state import AgentState
 from js7es.domain.agent.events import AgentDedicatedToController, ItemAttachedToMe, ItemDetachedFromMe
+from js7es.domain.agent.selection import agent_subagent_ids
+from js7es.domain.agent.subagent_events import SubagentResetStarted
 from js7es.domain.event import NO_KEY, KeyedEvent
 from js7es.domain.items import parse_simple_item
 from js7es.domain.order.events import OrderAttachedToAgent, OrderDetached, mark_event
@@ -30,7 +32,13 @@ from js7es.domain.problem import Problem, problem
 from js7es.domain.value import value_from_json
 
 ACCEPTED: Mapping[str, Any] = {"TYPE": "Accepted"}
-NODE_COMMANDS = (cmd.ReleaseAgentEvents, cmd.ShutDownAgent, cmd.AgentNoOperation, cmd.AgentBatch)
+NODE_COMMANDS = (
+    cmd.ReleaseAgentEvents,
+    cmd.ShutDownAgent,
+    cmd.AgentNoOperation,
+    cmd.AgentBatch,
+    cmd.AgentClusterSwitchOver,  # a Director pair hands over (js7es.nodes.agent.api)
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,7 +118,16 @@ def _couple(state: AgentState, c: cmd.CoupleController, ctx: AgentContext) -> Ag
         return refused
     if c.event_id > ctx.last_event_id:
         return problem("UnknownEventId", f"EventId {c.event_id} is in the future of this Agent")
-    return AgentDecided(reply={"orderIds": sorted(state.orders), "fileWatchPaths": sorted(state.file_watches)})
+    subagent_keys = [f"SubagentItem:{i}" for i in state.subagents] + [
+        f"SubagentBundle:{i}" for i in state.subagent_bundles
+    ]
+    return AgentDecided(
+        reply={
+            "orderIds": sorted(state.orders),
+            "fileWatchPaths": sorted(state.file_watches),
+            "subagentKeys": sorted(subagent_keys),  # js7es: what the Controller may have to detach
+        }
+    )
 
 
 @_handles(cmd.AttachItems)
@@ -150,7 +167,16 @@ def _all_files_vanished(state: AgentState, path: str) -> list[KeyedEvent]:
 
 @_handles(cmd.DetachItem)
 def _detach_item(state: AgentState, c: cmd.DetachItem, ctx: AgentContext) -> AgentDecided | Problem:
-    """JS7: a detached FileWatch's files all vanish, so that the Controller can delete their orders."""
+    """JS7: a detached FileWatch's files all vanish, so that the Controller can delete their orders. A
+    deleted SubagentItem or SubagentBundle is detached too."""
+    kind, _, ident = c.key.partition(":")
+    if kind in ("SubagentItem", "SubagentBundle"):
+        table = state.subagents if kind == "SubagentItem" else state.subagent_bundles
+        if ident not in table:
+            return AgentDecided()  # detached already
+        if kind == "SubagentItem" and ident == state.local_subagent_id:
+            return problem("SubagentIsDirector", f"{c.key} is this Agent's Director: it cannot be detached")
+        return AgentDecided(events=(KeyedEvent(NO_KEY, ItemDetachedFromMe(key=c.key)),))
     if not c.key.startswith("OrderWatch:"):
         return problem("NotSupported", f"js7es detaches only FileWatches from an Agent, not {c.key}")
     path = c.key.removeprefix("OrderWatch:")
@@ -206,6 +232,16 @@ def _mark_order(state: AgentState, c: cmd.MarkOrder, ctx: AgentContext) -> Agent
     if isinstance(c.mark, Going) and not order.is_go_commandable(c.mark.position):
         return AgentDecided()  # it went on meanwhile: the mark came too late (JS7 ignores it too)
     return AgentDecided(events=(KeyedEvent(c.order_id, mark_event(c.mark)),))
+
+
+@_handles(cmd.ResetSubagent)
+def _reset_subagent(state: AgentState, c: cmd.ResetSubagent, ctx: AgentContext) -> AgentDecided | Problem:
+    """The Director resets the Subagent once the event is committed (its pool, js7es.nodes.agent)."""
+    if c.subagent_id not in agent_subagent_ids(state):
+        return problem("UnknownKey", f"No such Subagent: {c.subagent_id}", key=f"SubagentItem:{c.subagent_id}")
+    if c.subagent_id in state.directors or c.subagent_id == state.local_subagent_id:
+        return problem("SubagentIsDirector", f"{c.subagent_id} as an Agent Director cannot be reset")
+    return AgentDecided(events=(KeyedEvent(c.subagent_id, SubagentResetStarted(force=c.force)),))
 
 
 def decode_command(obj: Mapping[str, Any]) -> cmd.AgentCommand | Problem:

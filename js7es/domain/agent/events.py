@@ -75,3 +75,35 @@ class ItemAttachedToMe(AgentEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ItemDetachedFromMe(AgentEvent):
     key: str
+
+
+# -- the Director's Subagents (JS7's SubagentItemStateEvent), keyed by the SubagentId -------------------
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubagentDedicated(AgentEvent):
+    """The Subagent accepted this Director; `subagent_run_id` names its run (a restart changes it).
+    Its events are read from the start of that run on (SubagentEventsObserved then says how far)."""
+
+    subagent_run_id: str
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubagentEventsObserved(AgentEvent):
+    """The Subagent's events up to this EventId are in the Director's journal (committed with them)."""
+
+    until_event_id: int
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubagentRestarted(AgentEvent):
+    """The Subagent lost its run (it restarted): the processes it ran for this Director are lost."""
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubagentReset(AgentEvent):
+    """The Subagent was reset (ResetSubagent): its processes were killed, its run is over."""

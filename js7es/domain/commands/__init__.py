@@ -9,6 +9,7 @@ from js7es.domain.commands import (  # noqa: F401  (registers the handlers)
     items,
     notices,
     orders,
+    subagents,
     transfer,
     workflow_controls,
 )

@@ -16,6 +16,7 @@ from js7es.domain.board.item import GlobalBoard, PlannableBoard
 from js7es.domain.board.references import check_board_references
 from js7es.domain.calendar.item import CalendarItem
 from js7es.domain.commands.base import Command, Decided, handles
+from js7es.domain.commands.subagent_references import check_subagent_references
 from js7es.domain.event import NO_KEY, Event, KeyedEvent
 from js7es.domain.items import (
     AgentRef,
@@ -24,6 +25,7 @@ from js7es.domain.items import (
     SignedItemAdded,
     SignedItemChanged,
     SimpleItem,
+    SubagentBundle,
     SubagentItem,
     UnsignedSimpleItemAdded,
     UnsignedSimpleItemChanged,
@@ -32,6 +34,7 @@ from js7es.domain.items import (
     VersionedItemChanged,
     VersionedItemRemoved,
     parse_simple_item,
+    simple_item_id,
 )
 from js7es.domain.lock import Lock, holders
 from js7es.domain.order.context import Context
@@ -183,6 +186,7 @@ def _check_references(
         tables: dict[str, Mapping[str, object]] = {
             "AgentRef": state.agent_refs,
             "SubagentItem": state.subagents,
+            "SubagentBundle": state.subagent_bundles,
             "JobResource": state.job_resources,
             "Calendar": state.calendars,
             "Board": state.boards.items,
@@ -271,14 +275,8 @@ def _check_references(
     boards = check_board_references(state, list(current.values()), simple, deleted_keys)
     if boards is not None:
         return boards
-    subagents = {**state.subagents, **{i.id: i for i in simple if isinstance(i, SubagentItem)}}
-    for subagent in subagents.values():
-        if f"SubagentItem:{subagent.id}" not in deleted_keys and subagent.agent_path not in agents:
-            return problem(
-                "ItemIsStillReferenced",
-                f"SubagentItem:{subagent.id} refers to AgentRef:{subagent.agent_path}",
-            )
-    return None
+    current_workflows = [w for w in current.values() if w is not None]
+    return check_subagent_references(state, current_workflows, simple, deleted_keys, agents)
 
 
 def lock_is_in_use(state: ControllerState, path: str) -> Problem | None:
@@ -302,10 +300,11 @@ def _events(state: ControllerState, batch: _Batch, workflows: list[Workflow]) ->
     if batch.version_id is not None:
         events.append(VersionAdded(version_id=batch.version_id))
     for item in batch.simple:
-        ident = item.id if isinstance(item, SubagentItem) else item.path
+        ident = simple_item_id(item)
         tables: dict[type[Any], Mapping[str, object]] = {
             AgentRef: state.agent_refs,
             SubagentItem: state.subagents,
+            SubagentBundle: state.subagent_bundles,
             JobResource: state.job_resources,
             CalendarItem: state.calendars,
             GlobalBoard: state.boards.items,

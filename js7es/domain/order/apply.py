@@ -65,7 +65,7 @@ from js7es.domain.order.events import (
     OrderTransferred,
 )
 from js7es.domain.order.notice_apply import NOTICE_EVENTS, apply_notice_event
-from js7es.domain.order.order import Attachment, Cancelling, Going, Order, Resuming, Suspending
+from js7es.domain.order.order import Attachment, Cancelling, Going, Order, Resuming, StickySubagent, Suspending
 from js7es.domain.order.outcome import Killed, Succeeded
 from js7es.domain.order.states import (
     BetweenCycles,
@@ -174,9 +174,14 @@ def _apply_order(order: Order, event: OrderEvent) -> Order | Problem:
         case OrderStarted():
             if isinstance(s, Fresh):
                 return order.updated(state=Ready())
-        case OrderProcessingStarted(subagent_id=subagent_id):
+        case OrderProcessingStarted(subagent_id=subagent_id, stick=stick):
             if isinstance(s, Ready) and order.attached is not None and order.attached.kind == "Attached":
-                return order.updated(state=Processing(subagent_id=subagent_id))
+                if not stick:
+                    return order.updated(state=Processing(subagent_id=subagent_id))
+                if order.sticky_subagents:  # JS7: the innermost block records its Subagent
+                    first, *rest = order.sticky_subagents
+                    stuck = replace(first, stuck_subagent_id=subagent_id)
+                    return order.updated(state=Processing(subagent_id=subagent_id), sticky_subagents=(stuck, *rest))
         case OrderStdoutWritten() | OrderStderrWritten():
             if isinstance(s, Processing):
                 return order
@@ -325,16 +330,22 @@ def _apply_order(order: Order, event: OrderEvent) -> Order | Problem:
         case OrderStopped():
             if isinstance(s, (Fresh, Ready, Processed, ProcessingKilled)) and order.attached is None:
                 return order.updated(state=StoppedWhileFresh() if isinstance(s, Fresh) else Stopped())
-        case OrderStickySubagentEntered():
+        case OrderStickySubagentEntered(agent_path=agent_path, subagent_bundle_id=bundle_id):
             entering = isinstance(s, (Fresh, Ready)) and _detached_or_attached(order) and not order.is_suspended
             if entering and STICKY_SUBAGENT_BRANCH not in order.position[1::2]:  # JS7: not nested
-                return order.updated(position=pos.nested(order.position, STICKY_SUBAGENT_BRANCH))
+                sticky = StickySubagent(agent_path=agent_path, subagent_bundle_id=bundle_id)
+                # an entry left by a failure out of the block (no OrderStickySubagentLeaved) is replaced
+                return order.updated(
+                    position=pos.nested(order.position, STICKY_SUBAGENT_BRANCH),
+                    sticky_subagents=(sticky, *(s for s in order.sticky_subagents or () if s.agent_path != agent_path)),
+                )
         case OrderStickySubagentLeaved():
             sticky_position = pos.parent(order.position)
             in_block = sticky_position is not None and pos.branch_id(order.position) == STICKY_SUBAGENT_BRANCH
             if in_block and _detached_or_attached(order) and not order.is_terminal:
                 assert sticky_position is not None
-                return order.updated(position=pos.next_of(sticky_position))
+                remaining = (order.sticky_subagents or ())[1:]
+                return order.updated(position=pos.next_of(sticky_position), sticky_subagents=remaining or None)
         case OrderGoMarked(position=position):  # JS7: only for an order on an Agent
             attached = order.attached is not None and order.attached.kind == "Attached"
             if attached and order.is_go_commandable(position):

@@ -78,7 +78,13 @@ class OrderStarted(OrderEvent):
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderProcessingStarted(OrderEvent):
+    """The job's process starts on `subagent_id`, chosen through `subagent_bundle_id` when that is a
+    bundle (not the Subagent itself); `stick`: this Subagent becomes the order's StickySubagent (the
+    first job of the block; JS7 writes it only when true)."""
+
     subagent_id: str | None = None
+    subagent_bundle_id: str | None = None
+    stick: bool | None = None
 
 
 @codec.register

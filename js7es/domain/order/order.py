@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any, Literal
@@ -84,6 +85,18 @@ class Going(OrderMark):
 
 @codec.register
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StickySubagent:
+    """The StickySubagent block an order is in on `agent_path` (JS7's Order.StickySubagent): the
+    first job in it that starts records its Subagent (`stuck_subagent_id`), and the block's later jobs
+    on that Agent run there (js7es.domain.agent.selection)."""
+
+    agent_path: str
+    subagent_bundle_id: str | None = None
+    stuck_subagent_id: str | None = None
+
+
+@codec.register
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Order:
     id: str
     workflow_id: WorkflowId
@@ -106,6 +119,8 @@ class Order:
     external_order: ExternalOrderLink | None = None  # the file a FileWatch added it for (js7es.domain.orderwatch)
     # JS7's stopPositions, as given (a label stays a label): the order finishes when it reaches one
     stop_positions: tuple[PositionOrLabel, ...] | None = None
+    # JS7's stickySubagents, innermost first (None when empty, as JS7 leaves it out)
+    sticky_subagents: tuple[StickySubagent, ...] | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -118,6 +133,10 @@ class Order:
     @property
     def is_detached(self) -> bool:
         return self.attached is None
+
+    def sticky_subagent_on(self, agent_path: str) -> StickySubagent | None:
+        """JS7's agentToStickySubagent."""
+        return next((s for s in self.sticky_subagents or () if s.agent_path == agent_path), None)
 
     def is_attached_to(self, agent_path: str) -> bool:
         attached = self.attached
@@ -151,10 +170,14 @@ class Order:
 
     def updated(self, **changes: Any) -> Order:
         """A copy with some fields changed: `dataclasses.replace` without its per-call overhead,
-        because every order event makes one (the hottest spot of the domain in bench/domain_bench.py)."""
-        new = object.__new__(Order)
-        for name in _ORDER_FIELDS:
-            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        because every order event makes one (the hottest spot of the domain in bench/domain_bench.py,
+        and 8-10 % of each node's loop thread in bench/node_bench.py's profile)."""
+        new = _copy_order(self)
+        for name, value in changes.items():
+            setter = _ORDER_SETTERS.get(name)
+            if setter is None:
+                raise TypeError(f"Order has no field {name!r}")
+            setter(new, value)
         return new
 
     def with_outcome(self, outcome: Outcome) -> Order:
@@ -167,6 +190,25 @@ class Order:
 
 
 _ORDER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Order))
+# The slots' own setters: a frozen dataclass refuses setattr, and object.__setattr__ per field cost twice as much
+_ORDER_SETTERS: dict[str, Callable[[Order, Any], None]] = {name: Order.__dict__[name].__set__ for name in _ORDER_FIELDS}
+
+
+def _order_copier() -> Callable[[Order], Order]:
+    """A field-by-field copy of an order, generated once (as dataclasses generate __init__): no loop and
+    no lookup per field."""
+    namespace: dict[str, Any] = {"new": object.__new__, "Order": Order}
+    lines = ["def copy_order(self):", "    order = new(Order)"]
+    for name in _ORDER_FIELDS:
+        namespace[f"set_{name}"] = _ORDER_SETTERS[name]
+        lines.append(f"    set_{name}(order, self.{name})")
+    lines.append("    return order")
+    exec("\n".join(lines), namespace)  # generated from the dataclass's own field names
+    copier: Callable[[Order], Order] = namespace["copy_order"]
+    return copier
+
+
+_copy_order = _order_copier()
 
 
 def is_valid_order_id(order_id: object) -> bool:

@@ -244,7 +244,9 @@ OPTIONS_BRANCH = "options"
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StickySubagent(Instruction):
     """Runs `subworkflow` (branch id "stickySubagent") with its jobs on `agent_path` sticking to one
-    Subagent (JS7's StickySubagent). An Agent has one Subagent in js7es, so it sticks by itself."""
+    Subagent (JS7's StickySubagent): the order records in `stickySubagents` the Subagent its first job
+    in the block started on, and the block's later jobs on that Agent wait for it
+    (js7es.domain.agent.selection)."""
 
     TYPE_NAME = "StickySubagent"
     agent_path: str

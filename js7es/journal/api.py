@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from js7es.domain.event import KeyedEvent, Stamped
 from js7es.domain.problem import Problem, problem
-from js7es.journal.format import JsonObject
+from js7es.journal.format import JsonObject, event_body, event_line
 
 CommitListener = Callable[[list[Stamped]], None]
 SnapshotSource = Callable[[], Iterable[JsonObject]]
@@ -44,6 +44,23 @@ class Recovered:
 class Segment:
     file_event_id: int  # the last EventId before this segment's events
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """Consecutive committed events as the journal's event lines: JS7's Stamped JSON
+    (`value.dumps(stamped_to_json(s))`), each line with its newline. FileJournal serves the bytes it
+    wrote, so that readers and a standby get them without a re-encoding per reader."""
+
+    count: int  # number of events (lines)
+    last_event_id: int  # of the last line; the `after` asked for when there is none
+    data: bytes
+
+
+def encode_lines(stamped: Sequence[Stamped], after: int) -> Lines:
+    """`stamped` as the journal's lines (what a journal that keeps no bytes serves)."""
+    parts = [event_line(s.event_id, s.timestamp_ms, s.key, event_body(s.event)) for s in stamped]
+    return Lines(len(parts), stamped[-1].event_id if stamped else after, "".join(parts).encode())
 
 
 @dataclass(slots=True)
@@ -106,9 +123,13 @@ class Journal(ABC):
     - After a failed write the journal refuses everything (`JournalError`); the node must halt.
     - `read(after)` yields committed events only; a position older than what is kept is `EventSeqTorn`.
     - Replication (a cluster's standby copies the active's journal commit by commit): the active serves
-      `read_commits(after)`, the standby appends each commit with `persist_replicated`, which writes
-      the same event lines `persist` wrote on the active. So both journals hold identical event lines in
-      identical commits, and a standby that becomes active just goes on with `persist`.
+      `read_commit_lines(after)` (each commit's event lines, the bytes its journal wrote), the standby
+      decodes them and appends each commit with `persist_replicated(stamped, lines=)` (the commits
+      received together with `persist_replicated_group`), which writes those bytes as they came. So
+      both journals hold identical event lines in identical commits, and a standby that becomes active
+      just goes on with `persist`.
+    - Readers of the event stream get the journal's lines (`read_lines`, `cached_lines`): equal to
+      JS7's Stamped JSON of each event, never encoded again per reader by FileJournal.
     - Thread-safe: any thread may persist, read and wait.
 
     Offline operations on a closed journal (they are not part of this port because they address the
@@ -136,21 +157,37 @@ class Journal(ABC):
     def persist_sync(self, keyed_events: Sequence[KeyedEvent], timeout: float | None = None) -> list[Stamped]:
         return self.persist(keyed_events).result(timeout)
 
-    @abstractmethod
-    def persist_replicated(self, stamped: Sequence[Stamped]) -> Future[list[Stamped]]:
+    def persist_replicated(self, stamped: Sequence[Stamped], *, lines: bytes | None = None) -> Future[list[Stamped]]:
         """Commit events that already carry their EventIds and timestamps as ONE commit (a standby
         appending one of the active's commits), exactly as durable as `persist`: same group commit,
         hash chain, listeners, `wait_for` and readers. The event lines equal those `persist` writes for
         the same Stamped. Later `persist` calls continue with EventIds after them.
+
+        `lines`: the commit's event lines as the active's journal holds them (`read_commit_lines`),
+        from which the caller decoded `stamped`. The journal writes them as they came instead of
+        encoding `stamped` again (one line per event, each ending with a newline, else ValueError).
 
         Raises ValueError, and writes nothing, unless the EventIds strictly increase after every
         EventId this journal has assigned: a standby that receives such a commit has diverged from the
         active (or replays a commit twice), which is a bug of the caller, not a failure of the journal,
         so the journal stays usable. A closed or failed journal fails the future with JournalError.
         """
+        return self.persist_replicated_group([(stamped, lines)])
 
-    def persist_replicated_sync(self, stamped: Sequence[Stamped], timeout: float | None = None) -> list[Stamped]:
-        return self.persist_replicated(stamped).result(timeout)
+    def persist_replicated_sync(
+        self, stamped: Sequence[Stamped], timeout: float | None = None, *, lines: bytes | None = None
+    ) -> list[Stamped]:
+        return self.persist_replicated(stamped, lines=lines).result(timeout)
+
+    @abstractmethod
+    def persist_replicated_group(
+        self, commits: Sequence[tuple[Sequence[Stamped], bytes | None]]
+    ) -> Future[list[Stamped]]:
+        """`persist_replicated(stamped, lines=lines)` of each of `commits` (each still ONE commit), handed
+        to the journal at once so that one group commit (one fdatasync) can take them all: the
+        commits a standby received together. The future completes with the last commit's events when
+        all are durable (commits complete in order; a failure fails the later ones too). ValueError
+        as for `persist_replicated`, before any of the commits is queued."""
 
     @abstractmethod
     def on_committed(self, listener: CommitListener) -> None:
@@ -203,6 +240,23 @@ class Journal(ABC):
         diverged and must not continue mid-commit. Older than the oldest kept segment: EventSeqTorn,
         as for `read`. Served from memory near the head, so a standby can poll it cheaply.
         """
+
+    @abstractmethod
+    def read_lines(self, after: int, *, limit: int, until: int | None = None) -> Lines | Problem:
+        """At most `limit` committed events with `after` < EventId <= `until` (default: the last
+        committed one) as the journal's event lines, for the event stream: the bytes the journal wrote.
+        EventSeqTorn as for `read`."""
+
+    @abstractmethod
+    def cached_lines(self, after: int, *, limit: int, until: int | None = None) -> Lines | Problem | None:
+        """`read_lines` when the journal can answer from memory, without blocking on I/O (an event
+        loop may call it); None when the events must be read from disk (call `read_lines` in a thread)."""
+
+    @abstractmethod
+    def read_commit_lines(self, after: int, *, limit: int | None = None) -> Iterator[Lines] | Problem:
+        """`read_commits` as the journal's event lines, one `Lines` per commit: what the active sends
+        its standby, which appends each with `persist_replicated(…, lines=)`. Served from memory near
+        the head."""
 
     @abstractmethod
     def wait_for(self, after: int, timeout: float | None) -> bool:
@@ -259,6 +313,13 @@ class _SnapshotRefused(Exception):
     pass
 
 
+def check_replicated_lines(stamped: Sequence[Stamped], lines: bytes) -> None:
+    """Refuse (ValueError) replicated `lines` that are not one line per event of `stamped`."""
+    count = lines.count(b"\n")
+    if count != len(stamped) or not lines.endswith(b"\n"):
+        raise ValueError(f"replicated lines hold {count} lines for {len(stamped)} events")
+
+
 def check_replicated(stamped: Sequence[Stamped], last_assigned: int) -> None:
     """Refuse (ValueError) replicated EventIds that do not strictly increase after `last_assigned`."""
     last = last_assigned
@@ -270,7 +331,7 @@ def check_replicated(stamped: Sequence[Stamped], last_assigned: int) -> None:
         last = s.event_id
 
 
-def _last_event_id(commit: Sequence[Stamped]) -> int:
+def last_event_id_of(commit: Sequence[Stamped]) -> int:
     return commit[-1].event_id
 
 
@@ -278,9 +339,42 @@ def _event_id(stamped: Stamped) -> int:
     return stamped.event_id
 
 
+def _line_end(data: bytes, n: int) -> int:
+    """The byte offset after the first `n` lines of `data`."""
+    offset = 0
+    for _ in range(n):
+        offset = data.index(b"\n", offset) + 1
+    return offset
+
+
+def lines_after(
+    commits: Sequence[Sequence[Stamped]], lines: Sequence[bytes], after: int, limit: int, last: int
+) -> Lines:
+    """At most `limit` events with `after` < EventId <= `last` of `commits` (non-empty, in EventId
+    order), from `lines`, each commit's event lines."""
+    k = bisect.bisect_right(commits, after, key=last_event_id_of)
+    parts: list[bytes] = []
+    count = 0
+    last_served = after
+    while k < len(commits) and count < limit:
+        commit, data = commits[k], lines[k]
+        start = bisect.bisect_right(commit, after, key=_event_id) if commit[0].event_id <= after else 0
+        end = len(commit) if commit[-1].event_id <= last else bisect.bisect_right(commit, last, key=_event_id)
+        end = min(end, start + limit - count)
+        if end <= start:
+            break
+        parts.append(data if start == 0 and end == len(commit) else data[_line_end(data, start) : _line_end(data, end)])
+        count += end - start
+        last_served = commit[end - 1].event_id
+        if end < len(commit):
+            break
+        k += 1
+    return Lines(count, last_served, b"".join(parts))
+
+
 def events_after(commits: Sequence[Sequence[Stamped]], after: int, limit: int | None) -> list[Stamped]:
     """The events after `after` in `commits` (non-empty commits in EventId order), at most `limit`."""
-    k = bisect.bisect_right(commits, after, key=_last_event_id)
+    k = bisect.bisect_right(commits, after, key=last_event_id_of)
     if k == len(commits):
         return []
     first = commits[k]
@@ -297,10 +391,22 @@ def commits_after(
 ) -> list[list[Stamped]] | None:
     """The commits after `after`, at most `limit`; None unless `after` is `floor` (the EventId before the
     first commit) or the last EventId of one of `commits`."""
-    k = bisect.bisect_right(commits, after, key=_last_event_id)
-    if (commits[k - 1][-1].event_id if k else floor) != after:
+    k = commit_index_after(commits, floor, after)
+    if k is None:
         return None
     return [list(c) for c in commits[k : None if limit is None else k + limit]]
+
+
+def commit_lines(commits: Sequence[Sequence[Stamped]], lines: Sequence[bytes]) -> list[Lines]:
+    """Each commit with its lines, as `read_commit_lines` serves them."""
+    return [Lines(len(c), c[-1].event_id, data) for c, data in zip(commits, lines, strict=True)]
+
+
+def commit_index_after(commits: Sequence[Sequence[Stamped]], floor: int, after: int) -> int | None:
+    """The index of the first of `commits` after `after`; None unless `after` is `floor` (the EventId
+    before the first commit) or the last EventId of one of them (a commit boundary)."""
+    k = bisect.bisect_right(commits, after, key=last_event_id_of)
+    return k if (commits[k - 1][-1].event_id if k else floor) == after else None
 
 
 _HOLDS_LOCK = threading.Lock()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, overload
 
-from js7es.domain.event import KeyedEvent, Stamped
+from js7es.domain.event import KeyedEvent, Stamped, new_stamped
 from js7es.domain.problem import Problem
 from js7es.domain.value import loads
 from js7es.journal.api import (
@@ -26,14 +26,20 @@ from js7es.journal.api import (
     Journal,
     JournalCorruptError,
     JournalError,
+    Lines,
     ReaderAcks,
     Recovered,
     Segment,
     SnapshotSource,
     check_replicated,
+    check_replicated_lines,
+    commit_index_after,
+    commit_lines,
     commits_after,
+    encode_lines,
     event_seq_torn,
     events_after,
+    lines_after,
     not_a_commit_boundary,
     releasable,
     unknown_event_id,
@@ -53,6 +59,7 @@ from js7es.journal.format import (
     event_line,
     iter_commits,
     iter_event_lines,
+    iter_event_lines_with_ids,
     list_segments,
     scan_segment,
     segment_name,
@@ -246,8 +253,11 @@ class FileJournal(Journal):
         self._last_committed = recovered.last_event_id
         # The newest commits (whole, for read_commits), for readers near the head; `_recent_floor` is the
         # EventId before them, always a commit boundary. Empty after opening: what was recovered is read
-        # from the files (recovery does not hold the journal's events in memory).
+        # from the files (recovery does not hold the journal's events in memory). `_recent_lines` holds
+        # each of those commits' event lines as written: readers of lines get these bytes, not a
+        # re-encoding per reader.
         self._recent: list[_CommittedEvents] = []
+        self._recent_lines: list[bytes] = []
         self._recent_count = 0
         self._recent_floor = recovered.last_event_id
         self._hash = last_hash
@@ -531,30 +541,42 @@ class FileJournal(Journal):
             lines = []
             for ke, body in zip(keyed_events, bodies, strict=True):
                 last = floor if floor > last else last + 1
-                stamped.append(Stamped(last, now, ke.key, ke.event))
+                stamped.append(new_stamped(last, now, ke.key, ke.event))
                 lines.append(event_line(last, now, ke.key, body))
             self._last_assigned = last
             self._queue.append(_Commit(stamped, "".join(lines).encode(), future))
             self._cond.notify()
         return future
 
-    def persist_replicated(self, stamped: Sequence[Stamped]) -> Future[list[Stamped]]:
+    def persist_replicated_group(
+        self, commits: Sequence[tuple[Sequence[Stamped], bytes | None]]
+    ) -> Future[list[Stamped]]:
+        """Refused as a whole (ValueError): nothing of the group is queued then."""
         future: Future[list[Stamped]] = Future()
-        commit = list(stamped)
-        if not commit:
+        queued = []
+        for stamped, lines in commits:
+            commit = list(stamped)
+            if not commit:
+                continue
+            if lines is not None:  # the active's bytes as they came: both journals hold identical event lines
+                check_replicated_lines(commit, lines)
+                data = lines
+            else:  # the same line encoder as persist: the same bytes
+                data = encode_lines(commit, 0).data
+            queued.append(_Commit(commit, data, Future()))
+        if not queued:
             future.set_result([])
             return future
-        # The same line encoder as persist: both nodes' journals hold byte-identical event lines.
-        data = "".join(event_line(s.event_id, s.timestamp_ms, s.key, event_body(s.event)) for s in commit).encode()
         with self._cond:
             if self._failed is not None or self._closing:
                 future.set_exception(self._failed or JournalError("journal is closed"))
                 return future
-            check_replicated(commit, self._last_assigned)  # against queued commits too: nothing is queued
-            self._last_assigned = commit[-1].event_id  # persist continues after them
-            self._queue.append(_Commit(commit, data, future))
+            # Against queued commits too: nothing is queued.
+            check_replicated([s for c in queued for s in c.stamped], self._last_assigned)
+            self._last_assigned = queued[-1].stamped[-1].event_id  # persist continues after them
+            self._queue += queued
             self._cond.notify()
-        return future
+        return queued[-1].future
 
     def on_committed(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
@@ -622,8 +644,10 @@ class FileJournal(Journal):
             current.committed_size = end
             self._last_committed = last
             recent = self._recent
+            recent_lines = self._recent_lines
             for c in commits:
                 recent.append(tuple(c.stamped))
+                recent_lines.append(c.data)
             self._recent_count += count
             if self._recent_count > 2 * self._cache_events:
                 self._trim_recent()
@@ -646,6 +670,7 @@ class FileJournal(Journal):
             drop += 1
         self._recent_floor = recent[drop - 1][-1].event_id
         del recent[:drop]
+        del self._recent_lines[:drop]
         self._recent_count = count
 
     def _fail(self, error: JournalError, commits: list[_Commit]) -> None:
@@ -742,16 +767,82 @@ class FileJournal(Journal):
     def read_commits(self, after: int, *, limit: int | None = None) -> Iterator[list[Stamped]] | Problem:
         with self._state_lock:
             last = self._last_committed
-            oldest = self._segments[0].file_event_id
-            if after < oldest:
-                return event_seq_torn(after, oldest)
-            if after > last:
-                return not_a_commit_boundary(after, last)
+            refused = self._not_readable_by_commit(after, last)
+            if refused is not None:
+                return refused
             if after >= self._recent_floor:
                 commits = commits_after(self._recent, self._recent_floor, after, limit)
                 return not_a_commit_boundary(after, last) if commits is None else iter(commits)
             files = self._open_files(after)
         return self._read_commit_files(files, after, last, limit)
+
+    def _not_readable_by_commit(self, after: int, last: int) -> Problem | None:
+        """Why commits cannot be read after `after` (called under the state lock), or None."""
+        oldest = self._segments[0].file_event_id
+        if after < oldest:
+            return event_seq_torn(after, oldest)
+        return not_a_commit_boundary(after, last) if after > last else None
+
+    def cached_lines(self, after: int, *, limit: int, until: int | None = None) -> Lines | Problem | None:
+        with self._state_lock:
+            return self._cached_lines(after, limit, until)
+
+    def _cached_lines(self, after: int, limit: int, until: int | None) -> Lines | Problem | None:
+        """`cached_lines` (called under the state lock)."""
+        oldest = self._segments[0].file_event_id
+        if after < oldest:
+            return event_seq_torn(after, oldest)
+        last = self._last_committed if until is None else min(until, self._last_committed)
+        if after >= last:
+            return Lines(0, after, b"")
+        if after < self._recent_floor:
+            return None
+        return lines_after(self._recent, self._recent_lines, after, limit, last)
+
+    def read_lines(self, after: int, *, limit: int, until: int | None = None) -> Lines | Problem:
+        with self._state_lock:
+            cached = self._cached_lines(after, limit, until)
+            if cached is not None:
+                return cached
+            last = self._last_committed if until is None else min(until, self._last_committed)
+            files = self._open_files(after)
+        parts: list[bytes] = []
+        count = 0
+        last_read = after
+        try:
+            for f, start, end, _ in files:
+                for event_id, line in iter_event_lines_with_ids(f, start, end, after):
+                    if event_id > last or count >= limit:
+                        break
+                    parts.append(line)
+                    count += 1
+                    last_read = event_id
+                else:
+                    continue
+                break
+        finally:
+            for f, _, _, _ in files:
+                f.close()
+        return Lines(count, last_read, b"".join(parts))
+
+    def read_commit_lines(self, after: int, *, limit: int | None = None) -> Iterator[Lines] | Problem:
+        with self._state_lock:
+            last = self._last_committed
+            refused = self._not_readable_by_commit(after, last)
+            if refused is not None:
+                return refused
+            if after >= self._recent_floor:
+                k = commit_index_after(self._recent, self._recent_floor, after)
+                if k is None:
+                    return not_a_commit_boundary(after, last)
+                end = None if limit is None else k + limit
+                return iter(commit_lines(self._recent[k:end], self._recent_lines[k:end]))
+            files = self._open_files(after)
+        raw = self._file_commits_after(files, after)
+        if raw is None:
+            return not_a_commit_boundary(after, last)
+        commits = (Lines(len(lines), event_id, b"".join(lines)) for event_id, lines in raw)
+        return commits if limit is None else itertools.islice(commits, limit)
 
     def _open_files(self, after: int) -> list[_FileRegion]:
         """Open the segments holding the events after `after` (called under the state lock).
@@ -792,24 +883,33 @@ class FileJournal(Journal):
     def _read_commit_files(
         cls, files: list[_FileRegion], after: int, last: int, limit: int | None
     ) -> Iterator[list[Stamped]] | Problem:
-        """The commits after `after` from the files; NotACommitBoundary unless one ends at `after`.
+        """The commits after `after` from the files; NotACommitBoundary unless one ends at `after`."""
+        raw = cls._file_commits_after(files, after)
+        if raw is None:
+            return not_a_commit_boundary(after, last)
+        commits = cls._decode_commits(lines for _, lines in raw)
+        return commits if limit is None else itertools.islice(commits, limit)
+
+    @classmethod
+    def _file_commits_after(cls, files: list[_FileRegion], after: int) -> Iterator[tuple[int, list[bytes]]] | None:
+        """The commits after `after` from the files, as (last EventId, event lines); None (the files
+        closed) unless a commit ends at `after`.
 
         Reads up to the first commit after `after` before returning, to tell whether `after` is a
         commit boundary (the first region starts at one: a segment start or an index entry).
         """
         raw = cls._iter_file_commits(files)
         boundary = files[0][3]
-        first: list[bytes] | None = None
+        first: tuple[int, list[bytes]] | None = None
         for last_event_id, lines in raw:
             if last_event_id > after:
-                first = lines
+                first = last_event_id, lines
                 break
             boundary = last_event_id
         if boundary != after or first is None:
             raw.close()  # closes the files
-            return not_a_commit_boundary(after, last)
-        commits = cls._decode_commits(itertools.chain([first], (lines for _, lines in raw)))
-        return commits if limit is None else itertools.islice(commits, limit)
+            return None
+        return itertools.chain([first], raw)
 
     @staticmethod
     def _iter_file_commits(files: list[_FileRegion]) -> Generator[tuple[int, list[bytes]], None, None]:

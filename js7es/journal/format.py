@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from js7es.domain import codec
-from js7es.domain.event import NO_KEY, Event, Stamped
+from js7es.domain.event import NO_KEY, Event, Stamped, new_stamped
 from js7es.domain.value import dumps as value_dumps
 from js7es.domain.value import loads
 
@@ -84,13 +84,16 @@ def event_body(event: Event) -> str:
 
 
 def event_line(event_id: int, timestamp_ms: int, key: str, body: str) -> str:
-    """The line of a Stamped event: equal to value.dumps(stamped_to_json(stamped)) plus a newline."""
-    head = f'{{"eventId":{event_id}'
-    if timestamp_ms != event_id // 1000:
-        head += f',"timestamp":{timestamp_ms}'
-    if key != NO_KEY:
-        head += ',"Key":' + encode_string(key)
-    return head + "," + body[1:] + "\n"
+    """The line of a Stamped event: equal to value.dumps(stamped_to_json(stamped)) plus a newline.
+
+    One f-string per case (the journal writes a line per event: 0.5 instead of 0.8 µs)."""
+    if timestamp_ms == event_id // 1000:
+        if key == NO_KEY:
+            return f'{{"eventId":{event_id},{body[1:]}\n'
+        return f'{{"eventId":{event_id},"Key":{encode_string(key)},{body[1:]}\n'
+    if key == NO_KEY:
+        return f'{{"eventId":{event_id},"timestamp":{timestamp_ms},{body[1:]}\n'
+    return f'{{"eventId":{event_id},"timestamp":{timestamp_ms},"Key":{encode_string(key)},{body[1:]}\n'
 
 
 def commit_line(last_event_id: int, count: int, hash_: str) -> bytes:
@@ -157,7 +160,7 @@ def decode_stamped(obj: JsonObject) -> Stamped:
         raise codec.CodecError("eventId must be an integer")
     timestamp = obj.pop("timestamp", event_id // 1000)
     key = obj.pop("Key", NO_KEY)
-    return Stamped(event_id, timestamp, key, codec.decode(obj, Event))
+    return new_stamped(event_id, timestamp, key, codec.decode(obj, Event))
 
 
 def decode_lines(lines: Sequence[bytes]) -> list[Stamped]:
@@ -357,11 +360,15 @@ def _check_commit(
     return None
 
 
+_DIGITS = re.compile(rb"\d*")
+
+
 def _event_id_of(line: bytes) -> int:
-    end = len(EVENT_PREFIX)
-    while line[end : end + 1].isdigit():
-        end += 1
-    return int(line[len(EVENT_PREFIX) : end])
+    """The EventId at the start of an event line (ValueError without one): one C match per line,
+    not a Python loop over its digits (a rebuild reads every line of the journal)."""
+    match = _DIGITS.match(line, len(EVENT_PREFIX))
+    assert match is not None  # \d* matches the empty string too
+    return int(match[0])
 
 
 def _defect(path: Path, offset: int, line_no: int, pending: list[bytes], message: str, commit_follows: bool) -> Defect:
@@ -423,6 +430,18 @@ def iter_event_lines(f: BinaryIO, start: int | None, end: int | None, after: int
         for line in lines:
             if line.startswith(EVENT_PREFIX) and _event_id_of(line) > after:
                 yield line + b"\n"
+
+
+def iter_event_lines_with_ids(
+    f: BinaryIO, start: int | None, end: int | None, after: int
+) -> Iterator[tuple[int, bytes]]:
+    """`iter_event_lines` with each line's EventId: (EventId, line with its newline)."""
+    for lines in _line_batches(f, start, end):
+        for line in lines:
+            if line.startswith(EVENT_PREFIX):
+                event_id = _event_id_of(line)
+                if event_id > after:
+                    yield event_id, line + b"\n"
 
 
 def iter_commits(f: BinaryIO, start: int | None, end: int | None) -> Iterator[tuple[int, list[bytes]]]:

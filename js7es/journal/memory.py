@@ -1,9 +1,10 @@
-"""MemoryJournal: the journal's semantics without durability, for unit tests.
+"""MemoryJournal: the journal's semantics without durability, for unit tests (and a Subagent's events).
 
 Commits complete synchronously in the calling thread (under one lock, so listeners still see commits in
 EventId order). A `MemoryStore` outlives the journal objects, so tests can "restart" on it. Snapshot
 objects go through JSON like in a file, so a non-serializable snapshot fails here too. Each segment keeps
-its commits as committed, for `read_commits`. The offline operations `truncate_after` and
+its commits as committed, for `read_commits`, with their event lines as a FileJournal writes them
+(encoded once, at `persist`: readers of lines get these bytes). The offline operations `truncate_after` and
 `reset_to_snapshot` work on a store without an open journal, like FileJournal's on a directory.
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from js7es.domain.event import KeyedEvent, Stamped, next_event_id
+from js7es.domain.event import KeyedEvent, Stamped, new_stamped, next_event_id
 from js7es.domain.problem import Problem
 from js7es.domain.value import loads
 from js7es.journal.api import (
@@ -25,21 +26,27 @@ from js7es.journal.api import (
     CommitWaiter,
     Journal,
     JournalError,
+    Lines,
     ReaderAcks,
     Recovered,
     Segment,
     SnapshotSource,
     check_replicated,
+    check_replicated_lines,
+    commit_index_after,
+    commit_lines,
     commits_after,
+    encode_lines,
     event_seq_torn,
     events_after,
+    lines_after,
     not_a_commit_boundary,
     releasable,
     unknown_event_id,
     unknown_reader,
 )
 from js7es.journal.file import now_ms
-from js7es.journal.format import JsonObject, dumps, event_body
+from js7es.journal.format import JsonObject, dumps, event_body, event_line
 
 
 @dataclass(slots=True)
@@ -47,6 +54,7 @@ class _MemorySegment:
     file_event_id: int
     snapshot_json: str
     commits: list[tuple[Stamped, ...]] = field(default_factory=list)  # non-empty, in EventId order
+    lines: list[bytes] = field(default_factory=list)  # the event lines of each commit
 
     @property
     def last_event_id(self) -> int:
@@ -112,41 +120,53 @@ class MemoryJournal(Journal):
 
     def persist(self, keyed_events: Sequence[KeyedEvent]) -> Future[list[Stamped]]:
         future: Future[list[Stamped]] = Future()
-        for ke in keyed_events:
-            event_body(ke.event)  # proves the event encodable, as the file journal would
+        bodies = [event_body(ke.event) for ke in keyed_events]  # fails for an event the file journal refuses
         with self._lock:
             if self._closed:
                 future.set_exception(JournalError("journal is closed"))
                 return future
             now = self._clock()
             stamped = []
+            lines = []
             last = self._last
-            for ke in keyed_events:
+            for ke, body in zip(keyed_events, bodies, strict=True):
                 last = next_event_id(last, now)
-                stamped.append(Stamped(last, now, ke.key, ke.event))
-            self._commit(stamped)
+                stamped.append(new_stamped(last, now, ke.key, ke.event))
+                lines.append(event_line(last, now, ke.key, body))
+            self._commit(stamped, "".join(lines).encode())
             future.set_result(stamped)
         self._waiter.committed(self._last)
         return future
 
-    def persist_replicated(self, stamped: Sequence[Stamped]) -> Future[list[Stamped]]:
+    def persist_replicated_group(
+        self, commits: Sequence[tuple[Sequence[Stamped], bytes | None]]
+    ) -> Future[list[Stamped]]:
+        """Refused as a whole (ValueError), like FileJournal's."""
         future: Future[list[Stamped]] = Future()
-        commit = list(stamped)
-        for s in commit:
-            event_body(s.event)  # proves the events encodable, as the file journal would
+        checked: list[tuple[list[Stamped], bytes]] = []
+        for stamped, lines in commits:
+            commit = list(stamped)
+            if lines is not None and commit:
+                check_replicated_lines(commit, lines)
+            else:  # also proves the events encodable, as the file journal would
+                lines = encode_lines(commit, 0).data
+            checked.append((commit, lines))
         with self._lock:
             if self._closed:
                 future.set_exception(JournalError("journal is closed"))
                 return future
-            check_replicated(commit, self._last)
-            self._commit(commit)
-            future.set_result(commit)
+            check_replicated([s for commit, _ in checked for s in commit], self._last)
+            for commit, lines in checked:
+                self._commit(commit, lines)
+            nonempty = [commit for commit, _ in checked if commit]
+            future.set_result(nonempty[-1] if nonempty else [])
         self._waiter.committed(self._last)
         return future
 
-    def _commit(self, stamped: list[Stamped]) -> None:
+    def _commit(self, stamped: list[Stamped], lines: bytes) -> None:
         if stamped:
             self._store.segments[-1].commits.append(tuple(stamped))
+            self._store.segments[-1].lines.append(lines)
             self._last = stamped[-1].event_id
             for listener in self._listeners:
                 listener(stamped)
@@ -177,14 +197,20 @@ class MemoryJournal(Journal):
         with self._lock:
             return [Segment(s.file_event_id, f"memory--{s.file_event_id}") for s in self._store.segments]
 
+    def _segments_from(self, after: int) -> list[_MemorySegment] | Problem:
+        """The segments from the one holding the event after `after` on (under the lock)."""
+        segments = self._store.segments
+        if after < segments[0].file_event_id:
+            return event_seq_torn(after, segments[0].file_event_id)
+        return segments[bisect.bisect_right([s.file_event_id for s in segments], after) - 1 :]
+
     def read(self, after: int, *, limit: int | None = None) -> Iterator[Stamped] | Problem:
         with self._lock:
-            segments = self._store.segments
-            if after < segments[0].file_event_id:
-                return event_seq_torn(after, segments[0].file_event_id)
-            k = bisect.bisect_right([s.file_event_id for s in segments], after) - 1
+            segments = self._segments_from(after)
+            if isinstance(segments, Problem):
+                return segments
             result: list[Stamped] = []
-            for seg in segments[k:]:
+            for seg in segments:
                 result.extend(events_after(seg.commits, after, None if limit is None else limit - len(result)))
                 if limit is not None and len(result) >= limit:
                     break
@@ -192,18 +218,54 @@ class MemoryJournal(Journal):
 
     def read_commits(self, after: int, *, limit: int | None = None) -> Iterator[list[Stamped]] | Problem:
         with self._lock:
-            segments = self._store.segments
-            if after < segments[0].file_event_id:
-                return event_seq_torn(after, segments[0].file_event_id)
-            k = bisect.bisect_right([s.file_event_id for s in segments], after) - 1
-            first = commits_after(segments[k].commits, segments[k].file_event_id, after, limit)
+            segments = self._segments_from(after)
+            if isinstance(segments, Problem):
+                return segments
+            first = commits_after(segments[0].commits, segments[0].file_event_id, after, limit)
             if first is None:
                 return not_a_commit_boundary(after, self._last)
             result = first
-            for seg in segments[k + 1 :]:
+            for seg in segments[1:]:
                 if limit is not None and len(result) >= limit:
                     break
                 result.extend(list(c) for c in seg.commits)
+            return iter(result if limit is None else result[:limit])
+
+    def read_lines(self, after: int, *, limit: int, until: int | None = None) -> Lines | Problem:
+        with self._lock:
+            segments = self._segments_from(after)
+            if isinstance(segments, Problem):
+                return segments
+            last = self._last if until is None else min(until, self._last)
+            parts: list[bytes] = []
+            count = 0
+            last_served = after
+            for seg in segments:
+                if count >= limit or last_served >= last:
+                    break
+                got = lines_after(seg.commits, seg.lines, last_served, limit - count, last)
+                parts.append(got.data)
+                count += got.count
+                last_served = got.last_event_id
+            return Lines(count, last_served, b"".join(parts))
+
+    def cached_lines(self, after: int, *, limit: int, until: int | None = None) -> Lines | Problem | None:
+        return self.read_lines(after, limit=limit, until=until)  # all in memory
+
+    def read_commit_lines(self, after: int, *, limit: int | None = None) -> Iterator[Lines] | Problem:
+        with self._lock:
+            segments = self._segments_from(after)
+            if isinstance(segments, Problem):
+                return segments
+            seg = segments[0]
+            j = commit_index_after(seg.commits, seg.file_event_id, after)
+            if j is None:
+                return not_a_commit_boundary(after, self._last)
+            result = commit_lines(seg.commits[j:], seg.lines[j:])
+            for later in segments[1:]:
+                if limit is not None and len(result) >= limit:
+                    break
+                result += commit_lines(later.commits, later.lines)
             return iter(result if limit is None else result[:limit])
 
     def wait_for(self, after: int, timeout: float | None) -> bool:
@@ -270,6 +332,7 @@ class MemoryJournal(Journal):
         keep = ends.index(event_id)
         removed = sum(s.event_count() for s in segments[k + 1 :]) + sum(len(c) for c in target.commits[keep:])
         del target.commits[keep:]
+        del target.lines[keep:]
         del segments[k + 1 :]
         for reader, acked in store.acks.acks.items():
             store.acks.acks[reader] = min(acked, event_id)

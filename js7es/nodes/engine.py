@@ -161,6 +161,11 @@ class Engine:
         The events are applied before the first await: callers decide them from the state just before
         (no other decision may come between). Callers that keep emitting (an Agent's event stream)
         should `await admission()` before they decide, so that a snapshot's barrier is not starved."""
+        return await self.persist(self.apply_and_follow(keyed_events, follow=follow), final=final)
+
+    def apply_and_follow(self, keyed_events: Iterable[KeyedEvent], *, follow: Iterable[str] = ()) -> list[KeyedEvent]:
+        """`emit`'s deciding part: apply the events, then what the touched orders (and `follow`) do next;
+        returns them all, to be persisted by the caller in the same loop turn (`persist`)."""
         events = list(keyed_events)
         touched = list(dict.fromkeys(k.key for k in events if k.key))
         try:
@@ -175,7 +180,7 @@ class Engine:
         except InapplicableEventError as e:
             self._halt(str(e))
             raise
-        return await self.persist(events, final=final)
+        return events
 
     async def persist(self, events: list[KeyedEvent], *, final: bool = False) -> list[Stamped]:
         """Persist events that are applied already; returns them stamped, after listeners ran.

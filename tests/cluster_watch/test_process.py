@@ -3,6 +3,7 @@ confirmation with `js7es ctl confirm-node-loss`, and bad input (coded 4xx proble
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from js7es.nodes.certs import create_ca, create_node_certificate
+from js7es.nodes.controller.cluster.clients import Unreachable, WatchClient
 from js7es.nodes.tls import TlsConfig, client_ssl_context
 from tests.cluster_watch.support import B, P, state_json
 from tests.e2e.topology import HOST
@@ -363,3 +365,24 @@ def test_the_command_line_refuses_bad_configurations(tmp_path: Path) -> None:
     assert wrong.returncode == 2 and "unknown key(s) ['name'] in [cluster-watch]" in wrong.stderr
     for result in (missing, no_tls, wrong):
         assert "Traceback" not in result.stderr
+
+
+def test_a_node_given_several_watch_uris_takes_the_answer_of_the_one_that_answers(watch: Watch) -> None:
+    """The Controller's WatchClient with the URIs of a Cockpit pair: here one that does not answer (a
+    killed member) and the real Watch; with none answering, Unreachable."""
+    certs = watch.root / "certs"
+    context = client_ssl_context(TlsConfig.from_dir(certs / "primary", certs / "ca"))
+    dead = f"https://{HOST}:{free_port()}"
+
+    async def ask(uris: list[str]) -> Any:
+        client = WatchClient(uris, ssl_context=context, auth=None, timeout_s=2.0)
+        try:
+            return await client.report(report("several-uris", "Coupled", P, 100))
+        finally:
+            await client.close()
+
+    for uris in ([dead, watch.url], [watch.url, dead]):
+        answer = asyncio.run(ask(uris))
+        assert answer["TYPE"] == "Accepted" and answer["clusterState"]["setting"]["activeId"] == P
+    with pytest.raises(Unreachable):
+        asyncio.run(ask([dead, f"https://{HOST}:{free_port()}"]))

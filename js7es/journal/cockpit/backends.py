@@ -87,6 +87,10 @@ def _fenced_recorder(base: Any) -> Any:
             statement = kwargs.get("js7es_fence")
             if statement is not None:
                 curs.execute(statement[0], statement[1])
+                # Its result now: in the library's pipeline mode the fence's refusal would otherwise come
+                # back only as "pipeline aborted" at the pipeline's end, without its SQLSTATE (found by the
+                # suite under load); fetching syncs the pipeline and raises the database's own error.
+                curs.fetchall()
             super()._insert_events(curs, stored_events, **kwargs)
 
     return FencedPostgresApplicationRecorder

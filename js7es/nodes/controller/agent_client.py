@@ -8,9 +8,9 @@ from typing import Any
 
 from js7es.domain import codec
 from js7es.domain.agent.commands import AgentCommand
-from js7es.domain.event import Stamped, stamped_from_json
+from js7es.domain.event import Stamped
 from js7es.domain.problem import Problem
-from js7es.domain.value import loads
+from js7es.journal.format import decode_lines
 from js7es.nodes.client.http import AsyncNodeClient, timeouts
 
 
@@ -58,5 +58,5 @@ class AgentClient:
 
     async def _batches(self, response: Any) -> AsyncIterator[list[Stamped]]:
         async for lines in self._node.lines(response):
-            if lines:
-                yield [stamped_from_json(loads(line)) for line in lines]
+            if lines:  # one parse per chunk, not per line (node_bench's profile: 5 % of the Controller)
+                yield decode_lines(lines)

@@ -27,7 +27,14 @@ from js7es.domain.commands import Decided
 from js7es.domain.problem import Problem, ProblemError, problem
 from js7es.domain.value import dumps, value_from_json
 from js7es.nodes.controller.controller import ControllerCore
-from js7es.nodes.controller.requests import BadRequest, ReleaseEvents, command, fresh_order, item_operations
+from js7es.nodes.controller.requests import (
+    AgentClusterSwitchOverRequest,
+    BadRequest,
+    ReleaseEvents,
+    command,
+    fresh_order,
+    item_operations,
+)
 from js7es.nodes.http import Authenticator, json_response, problem_response, read_json, read_ndjson
 from js7es.nodes.http.body import is_ndjson
 from js7es.nodes.http.event_stream import event_stream_route
@@ -120,6 +127,11 @@ def controller_routes(
             if on_switchover is None:
                 return problem_response(problem("ClusterNodesNotCoupled", "This Controller is not a cluster node"))
             switched = await on_switchover()
+            if isinstance(switched, Problem):
+                return problem_response(switched)
+            return json_response({"TYPE": "Accepted"})
+        if isinstance(parsed, AgentClusterSwitchOverRequest):
+            switched = await active().switch_over_agent(parsed.agent_path)
             if isinstance(switched, Problem):
                 return problem_response(switched)
             return json_response({"TYPE": "Accepted"})

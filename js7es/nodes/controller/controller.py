@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from js7es.domain.agent.subagent_events import SubagentResetStartedByController
 from js7es.domain.commands import Command, Decided
 from js7es.domain.commands.items import UpdateItems
 from js7es.domain.commands.orders import AddOrders, FreshOrder
@@ -19,7 +20,7 @@ from js7es.domain.items import (
     UnsignedSimpleItemAdded,
     UnsignedSimpleItemChanged,
 )
-from js7es.domain.problem import Problem
+from js7es.domain.problem import Problem, problem
 from js7es.domain.state import ControllerState
 from js7es.domain.value import Value, value_to_json
 from js7es.journal.api import Journal
@@ -30,7 +31,8 @@ from js7es.nodes.engine import Engine, recover_state
 
 log = logging.getLogger(__name__)
 # Simple items the drivers send to the Agents when they change (besides what an order needs).
-_AGENT_ITEM_TYPES = frozenset({"SubagentItem", "WorkflowPathControl", "FileWatch"})
+_DETACHED_KINDS = ("OrderWatch:", "SubagentItem:", "SubagentBundle:")
+_AGENT_ITEM_TYPES = frozenset({"SubagentItem", "SubagentBundle", "WorkflowPathControl", "FileWatch"})
 
 
 class ControllerCore:
@@ -100,7 +102,9 @@ class ControllerCore:
                 items_changed = True
             if isinstance(s.event, (UnsignedItemAdded, UnsignedItemChanged)):  # a WorkflowControl
                 subagents_changed = True
-            if isinstance(s.event, ItemDeleted) and s.event.key.startswith("OrderWatch:"):  # to be detached
+            if isinstance(s.event, SubagentResetStartedByController):  # its Agent is told
+                subagents_changed = True
+            if isinstance(s.event, ItemDeleted) and s.event.key.startswith(_DETACHED_KINDS):  # to be detached
                 subagents_changed = True
             if isinstance(s.event, (UnsignedSimpleItemAdded, UnsignedSimpleItemChanged)):
                 subagents_changed = subagents_changed or value_to_json(s.event.item).get("TYPE") in _AGENT_ITEM_TYPES
@@ -125,6 +129,13 @@ class ControllerCore:
 
     async def update_items(self, operations: Sequence[Value]) -> Decided | Problem:
         return await self.engine.execute(UpdateItems(operations=tuple(operations)))
+
+    async def switch_over_agent(self, agent_path: str) -> Problem | None:
+        """ClusterSwitchOver(agentPath): the active Director of the Agent's pair hands over to its standby."""
+        driver = self.drivers.get(agent_path)
+        if driver is None:
+            return problem("UnknownKey", f"No such AgentRef: {agent_path}")
+        return await driver.switch_over()
 
     async def take_snapshot(self) -> int | Problem:
         return await self.engine.take_snapshot()

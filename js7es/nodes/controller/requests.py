@@ -21,6 +21,7 @@ from js7es.domain.commands.orders import (
     ResumeOrders,
     SuspendOrders,
 )
+from js7es.domain.commands.subagents import DisableSubagents, EnableSubagents, ResetSubagent
 from js7es.domain.commands.transfer import TransferOrders
 from js7es.domain.commands.workflow_controls import ControlWorkflow, ControlWorkflowPath
 from js7es.domain.problem import Problem, problem
@@ -239,7 +240,14 @@ class ReleaseEvents:
     until_event_id: int
 
 
-def command(obj: Any) -> Command | ReleaseEvents | str:
+@dataclass(frozen=True, slots=True)
+class AgentClusterSwitchOverRequest:
+    """ClusterSwitchOver with agentPath: the Agent's Director pair switches over (JS7's ControllerCommand)."""
+
+    agent_path: str
+
+
+def command(obj: Any) -> Command | ReleaseEvents | AgentClusterSwitchOverRequest | str:
     """A domain command, or the name of a node command (TakeSnapshot, ShutDown, NoOperation,
     ClusterSwitchOver)."""
     if not isinstance(obj, Mapping) or not isinstance(obj.get("TYPE"), str):
@@ -326,6 +334,15 @@ def command(obj: Any) -> Command | ReleaseEvents | str:
                 add_breakpoints=_positions(o, "addBreakpoints", where),
                 remove_breakpoints=_positions(o, "removeBreakpoints", where),
             )
+        case "ResetSubagent":
+            o = _object(obj, where, {"subagentId"}, {"force"})
+            return ResetSubagent(subagent_id=_string(o, "subagentId", where), force=_bool(o, "force", where))
+        case "EnableSubagents" | "DisableSubagents":  # js7es's: JOC changes the SubagentItems' `disabled`
+            o = _object(obj, where, {"subagentIds"}, set())
+            ids = _strings(o, "subagentIds", where)
+            return (
+                EnableSubagents(subagent_ids=ids) if type_ == "EnableSubagents" else DisableSubagents(subagent_ids=ids)
+            )
         case "ReleaseEvents":
             o = _object(obj, where, {"untilEventId"}, set())
             until = o["untilEventId"]
@@ -337,7 +354,14 @@ def command(obj: Any) -> Command | ReleaseEvents | str:
                 return notice_command(obj)
             except NoticeRequestError as e:
                 raise _bad(e.code, str(e)) from None
-        case "TakeSnapshot" | "NoOperation" | "ClusterSwitchOver":
+        case "ClusterSwitchOver":
+            o = _object(obj, where, set(), {"agentPath"})
+            if "agentPath" in o:
+                if not isinstance(o["agentPath"], str) or not o["agentPath"]:
+                    raise _bad("InvalidRequest", "ClusterSwitchOver.agentPath must be an AgentPath")
+                return AgentClusterSwitchOverRequest(agent_path=o["agentPath"])
+            return str(type_)
+        case "TakeSnapshot" | "NoOperation":
             _object(obj, where, set(), set())
             return str(type_)
         case "ShutDown":

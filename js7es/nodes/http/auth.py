@@ -20,6 +20,8 @@ Permissions (`PERMISSIONS`; a misspelt one is a configuration error):
 - ``UpdateItem`` — deploy items (workflows, agents, …);
 - ``ReadMetrics`` — ``GET /metrics``;
 - ``AgentDirector`` — a Controller acting on an Agent Director (the Controller's user at the Agent);
+- ``ClusterWatchClient`` — a Director of an Agent's Director pair reporting to the Controller, its
+  Cluster Watch (the Directors' user at the Controller: ``/cluster-watch/api`` report and node-loss);
 - ``SuperPermission`` — all of the above.
 
 Authentication (`Authenticator.authenticate`), the first that the request carries decides:
@@ -71,7 +73,9 @@ from js7es.nodes.http.responses import json_response
 
 logger = logging.getLogger(__name__)
 
-PERMISSIONS = frozenset({"ReadState", "Command", "UpdateItem", "ReadMetrics", "AgentDirector", "SuperPermission"})
+PERMISSIONS = frozenset(
+    {"ReadState", "Command", "UpdateItem", "ReadMetrics", "AgentDirector", "ClusterWatchClient", "SuperPermission"}
+)
 SUPER_PERMISSION = "SuperPermission"
 SESSION_HEADER = "x-js7-session"
 PEER_SCOPE_KEY = "js7es.peer"

@@ -21,7 +21,10 @@ it got. This bound is what lets uvicorn shut down gracefully (see libraries.md Â
 
 Waiting does not block the event loop and needs no thread: the journal's commit listener (running on
 the journal's writer thread) wakes the waiting requests through ``loop.call_soon_threadsafe``.
-Backlogs are read in chunks in a worker thread (a FileJournal may read old segments from disk).
+With the default encoding the stream serves the journal's own lines (`Journal.read_lines`: the bytes
+the journal wrote, never re-encoded per reader): the recent tail from memory on the event loop
+(`cached_lines`), older events in chunks in a worker thread (a FileJournal reads them from disk).
+Another `encode` reads Stamped events in a worker thread and encodes each.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -42,11 +45,12 @@ from starlette.responses import Response, StreamingResponse
 from js7es.domain.event import Stamped, stamped_to_json
 from js7es.domain.problem import Problem, problem
 from js7es.domain.value import dumps
-from js7es.journal.api import Journal, JournalError, unknown_event_id
+from js7es.journal.api import Journal, JournalError, Lines, unknown_event_id
 from js7es.nodes.http.auth import Authenticator, auth_problem_response
 from js7es.nodes.http.problems import problem_response
 from js7es.nodes.http.responses import NDJSON
 
+T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 MAX_DURATION = 60.0
@@ -65,33 +69,51 @@ class CommitSignal:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[bool]]] = set()
 
     def committed(self, _stamped: list[Stamped]) -> None:
         # On the journal's writer thread: must be quick and must never raise.
         with self._lock:
             waiters = list(self._waiters)
-        for loop, event in waiters:
+        for loop, future in waiters:
             with contextlib.suppress(RuntimeError):  # that loop is closed; its waiter is gone with it
-                loop.call_soon_threadsafe(event.set)
+                loop.call_soon_threadsafe(_resolve, future, True)
 
     async def wait(self, journal: Journal, after: int, timeout: float) -> bool:
-        """True when an event after `after` is committed, False after `timeout` seconds."""
-        event = asyncio.Event()
-        waiter = (asyncio.get_running_loop(), event)
+        """True when an event after `after` is committed, False after `timeout` seconds.
+
+        A plain future with a timer, not an asyncio.Event under wait_for: the waiter resumes in the
+        loop's next round after the commit instead of the third (the replication stream waits here
+        on the path of every commit of a cluster)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        waiter = (loop, future)
         with self._lock:
             self._waiters.add(waiter)
         try:
             if journal.last_event_id > after:  # checked after registering: no commit can slip between
                 return True
-            try:
-                await asyncio.wait_for(event.wait(), timeout)
-            except TimeoutError:
-                return journal.last_event_id > after
-            return True
+            woken = await resolved_within(future, timeout, False)
+            return woken or journal.last_event_id > after
         finally:
             with self._lock:
                 self._waiters.discard(waiter)
+
+
+async def resolved_within(future: asyncio.Future[T], timeout: float, otherwise: T) -> T:
+    """The future's result, or `otherwise` once `timeout` seconds passed (the future is then resolved
+    with it): one timer, woken in the loop's next round â€” unlike `asyncio.wait_for`, which takes three
+    rounds and a task."""
+    timer = future.get_loop().call_later(timeout, _resolve, future, otherwise)
+    try:
+        return await future
+    finally:
+        timer.cancel()
+
+
+def _resolve(future: asyncio.Future[T], value: T) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 _signals: weakref.WeakKeyDictionary[Journal, CommitSignal] = weakref.WeakKeyDictionary()
@@ -168,14 +190,38 @@ def _seconds(query: dict[str, str], name: str, maximum: float) -> float | Proble
     return min(float(value), maximum)
 
 
-def _read_chunk(
-    journal: Journal, after: int, limit: int, encode: Callable[[Stamped], Any]
-) -> Problem | tuple[int, int, bytes]:
-    """(number of events, last EventId, ndjson bytes) of up to `limit` events after `after`."""
+def _unavailable(e: JournalError) -> Problem:  # closed: the node is shutting down (or halting)
+    return problem("ServiceUnavailable", f"The journal is not available: {e}")
+
+
+async def _next_chunk(journal: Journal, after: int, limit: int, encode: Callable[[Stamped], Any]) -> Problem | Lines:
+    """Up to `limit` events after `after`: the journal's lines, from memory without a thread hand-off
+    when it has them there."""
+    if encode is not stamped_to_json:
+        return await asyncio.to_thread(_read_chunk, journal, after, limit, encode)
+    try:
+        lines = journal.cached_lines(after, limit=limit)
+    except JournalError as e:
+        return _unavailable(e)
+    if lines is None:
+        return await asyncio.to_thread(_read_lines, journal, after, limit)
+    return lines
+
+
+def _read_lines(journal: Journal, after: int, limit: int) -> Problem | Lines:
+    try:
+        lines = journal.read_lines(after, limit=limit)
+    except JournalError as e:
+        return _unavailable(e)
+    return lines
+
+
+def _read_chunk(journal: Journal, after: int, limit: int, encode: Callable[[Stamped], Any]) -> Problem | Lines:
+    """Up to `limit` events after `after` as lines of `encode`'s JSON."""
     try:
         events = journal.read(after, limit=limit)
-    except JournalError as e:  # closed: the node is shutting down (or halting)
-        return problem("ServiceUnavailable", f"The journal is not available: {e}")
+    except JournalError as e:
+        return _unavailable(e)
     if isinstance(events, Problem):
         return events
     lines = []
@@ -183,7 +229,7 @@ def _read_chunk(
     for stamped in events:
         lines.append(dumps(encode(stamped)))
         last = stamped.event_id
-    return len(lines), last, ("\n".join(lines) + "\n").encode() if lines else b""
+    return Lines(len(lines), last, ("\n".join(lines) + "\n").encode() if lines else b"")
 
 
 def event_stream_route(
@@ -214,7 +260,7 @@ def event_stream_route(
         after = last if parsed.after is None else parsed.after
         if after > last:
             return problem_response(unknown_event_id(after))
-        first = await asyncio.to_thread(_read_chunk, journal, after, _next_limit(parsed.limit, 0, chunk_events), encode)
+        first = await _next_chunk(journal, after, _next_limit(parsed.limit, 0, chunk_events), encode)
         if isinstance(first, Problem):  # EventSeqTorn: refused before streaming begins
             return problem_response(first)
         stream = _stream(journal, signal, parsed, after, first, max_duration, chunk_events, encode)
@@ -232,7 +278,7 @@ async def _stream(
     signal: CommitSignal,
     request: EventRequest,
     after: int,
-    first: tuple[int, int, bytes],
+    first: Lines,
     max_duration: float,
     chunk_events: int,
     encode: Callable[[Stamped], Any],
@@ -245,12 +291,12 @@ async def _stream(
     if heartbeat is not None:
         yield HEARTBEAT_LINE
     sent = 0
-    chunk: Problem | tuple[int, int, bytes] = first
+    chunk: Problem | Lines = first
     while True:
         if isinstance(chunk, Problem):  # released while we streamed: end; the client's retry gets the problem
             logger.warning("Event stream ends: %s", chunk)
             return
-        count, after, data = chunk
+        count, after, data = chunk.count, chunk.last_event_id, chunk.data
         if count:
             yield data
             sent += count
@@ -264,9 +310,9 @@ async def _stream(
             if not woke:
                 if heartbeat is not None and deadline - loop.time() > 0:
                     yield HEARTBEAT_LINE
-                chunk = (0, after, b"")
+                chunk = Lines(0, after, b"")
                 continue
             if request.delay:
                 await asyncio.sleep(max(0.0, min(request.delay, deadline - loop.time())))
         limit = _next_limit(request.limit, sent, chunk_events)
-        chunk = await asyncio.to_thread(_read_chunk, journal, after, limit, encode)
+        chunk = await _next_chunk(journal, after, limit, encode)

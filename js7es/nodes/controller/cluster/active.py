@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from js7es.domain.cluster import (
     ActiveShutDown,
@@ -46,11 +46,11 @@ from js7es.domain.cluster import (
 )
 from js7es.domain.event import NO_KEY, KeyedEvent
 from js7es.domain.problem import Problem, problem
+from js7es.journal.api import Journal
 from js7es.journal.file import FileJournal
 from js7es.nodes.client.http import Unreachable
 from js7es.nodes.controller.cluster.clients import WatchClient
-from js7es.nodes.controller.controller import ControllerCore
-from js7es.nodes.engine import RoleLost
+from js7es.nodes.engine import Engine, RoleLost
 
 log = logging.getLogger(__name__)
 STANDBY_HOLD = "cluster-standby"
@@ -63,6 +63,21 @@ def not_active_problem(active_id: str | None, active_uri: str | None, reason: st
         f"This cluster node is not active{where}{'; ' + reason if reason else ''}",
         **({"activeId": active_id, "activeUri": active_uri or ""} if active_id else {}),
     )
+
+
+class ClusterCore(Protocol):
+    """What a cluster node runs while it is active: a Controller (ControllerCore) or an Agent Director
+    (AgentDirector), over the journal and state the node recovered."""
+
+    journal: Journal
+    engine: Engine
+
+    @property
+    def state(self) -> Any: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +95,7 @@ class ActiveRole:
         node_id: str,
         setting: ClusterSetting,
         cluster_id: str,
-        core: ControllerCore,
+        core: ClusterCore,
         journal: FileJournal,
         watch: WatchClient,
         failed_over_event: ClusterEvent | None = None,
@@ -300,19 +315,28 @@ class ActiveRole:
         so that no commit can come between and make that report stale). If this node dies before writing
         it, the Watch knows a Coupled state the journals lack: harmless, as a standby asks to fail over
         only from a Coupled state in its own journal. The Watch is not awaited inside the quiesced
-        block (a slow Watch must not stall every command); if an event was committed meanwhile, the
-        Watch is told again.
+        block at first (a slow Watch must not stall every command); if an event was committed meanwhile,
+        the Watch is told again, and after two such attempts it is asked inside the block (under a
+        steady stream of orders a free attempt never wins: the cluster stayed PreparedToBeCoupled).
 
         The commit is not awaited: while it waits for the standby's acknowledgement, the peer loop must
         stay free to declare the standby lost."""
         coupled = ClusterCoupled(active_id=self.node_id)
-        for _ in range(10):
+        for attempt in range(4):
             reported = self.journal.last_event_id + 1
-            if not await self._watch_confirms(coupled, event_id=reported):
+            held = attempt >= 2  # under a steady stream of commits the free attempts never win
+            if not held and not await self._watch_confirms(coupled, event_id=reported):
                 return
-            async with self.engine.quiesced() as state:
+            async with self.engine.quiesced():
+                if held:
+                    # Commands wait for one answer of the Watch (bounded by its client's timeout).
+                    reported = self.journal.last_event_id + 1
+                    if not isinstance(self.core.state.cluster, PreparedToBeCoupled) or self._frozen is not None:
+                        return
+                    if not await self._watch_confirms(coupled, event_id=reported):
+                        return
                 # No await from here on: nothing can come between the check and ClusterCoupled.
-                if not isinstance(state.cluster, PreparedToBeCoupled) or self._frozen is not None:
+                if not isinstance(self.core.state.cluster, PreparedToBeCoupled) or self._frozen is not None:
                     return
                 if self.journal.last_event_id + 1 != reported:
                     continue  # events were committed meanwhile: tell the Watch again

@@ -1,4 +1,6 @@
-"""A Controller node of a cluster: which role it plays, and starting over after each change of role.
+"""A node of a cluster — a Controller, or an Agent Director of a Director pair — which role it plays,
+and starting over after each change of role. What runs while the node is active (the `ClusterCore`) is
+made by the `core_factory` from the journal and the state recovered; `state_type` recovers the state.
 
 The web service runs all the time; the role beneath it changes. At start, and whenever a role ends, the
 node opens its journal, recovers its state and decides:
@@ -30,11 +32,9 @@ from js7es.journal.file import FileJournal, fsync_directory
 from js7es.nodes.client.http import Unreachable
 from js7es.nodes.clock import clock_from_environment
 from js7es.nodes.config import ClusterSettings, NodeSettings
-from js7es.nodes.controller.agent_client import AgentClient
-from js7es.nodes.controller.cluster.active import ActiveRole, not_active_problem
+from js7es.nodes.controller.cluster.active import ActiveRole, ClusterCore, not_active_problem
 from js7es.nodes.controller.cluster.clients import PeerClient, WatchClient
 from js7es.nodes.controller.cluster.passive import JOURNAL_NAME, FatalClusterError, PassiveRole, Promoted
-from js7es.nodes.controller.controller import ControllerCore
 from js7es.nodes.engine import JournalDoesNotApplyError, halt, recover_state
 
 log = logging.getLogger(__name__)
@@ -45,18 +45,25 @@ class ClusterNode:
         self,
         settings: NodeSettings,
         *,
-        agent_client_factory: Callable[[str], AgentClient],
+        core_factory: Callable[[FileJournal, ControllerState], ClusterCore],
         peer_client: PeerClient,
         watch_client: WatchClient,
+        cluster_id: str | None = None,
+        state_type: type[ControllerState] = ControllerState,
+        journal_name: str = JOURNAL_NAME,
         on_halt: Callable[[str], None] = halt,
     ) -> None:
+        """`cluster_id`: the Controller's id (default) or the Agent's path."""
         assert settings.cluster is not None
         self.settings = settings
+        self.cluster_id = settings.controller_id if cluster_id is None else cluster_id
+        self.state_type = state_type
+        self.journal_name = journal_name
         self.cluster: ClusterSettings = settings.cluster
         self.node_id = self.cluster.node_id
         self.peer = peer_client
         self.watch = watch_client
-        self._agent_client_factory = agent_client_factory
+        self._core_factory = core_factory
         self._on_halt = on_halt
         self.role: ActiveRole | PassiveRole | None = None
         self.journal: FileJournal | None = None
@@ -75,7 +82,8 @@ class ClusterNode:
 
     # -- what the web service asks ------------------------------------------------------------------
 
-    def active_core(self) -> ControllerCore | Problem:
+    def active_core(self) -> Any:
+        """The active core (ControllerCore or AgentDirector), or the Problem why there is none here."""
         role = self.role
         if isinstance(role, ActiveRole):
             refused = role.refusal()
@@ -155,7 +163,7 @@ class ClusterNode:
             if decision == "set-aside":
                 journal.close()
                 self.journal = None
-                aside = await asyncio.to_thread(_set_journal_aside, self.settings.journal_dir)
+                aside = await asyncio.to_thread(_set_journal_aside, self.settings.journal_dir, self.journal_name)
                 log.warning("Fenced: the journal is set aside in %s; starting over as standby", aside)
                 journal, state = await self._open()
                 decision = "passive"
@@ -163,7 +171,7 @@ class ClusterNode:
                 journal.close()
                 self.journal = None
                 removed = await asyncio.to_thread(
-                    FileJournal.truncate_after, self.settings.journal_dir, JOURNAL_NAME, decision
+                    FileJournal.truncate_after, self.settings.journal_dir, self.journal_name, decision
                 )
                 log.warning("Fenced: journal truncated after failedAt=%d (%d events removed)", decision, removed)
                 journal, state = await self._open()
@@ -174,7 +182,9 @@ class ClusterNode:
         if decision == "passive":
             passive = PassiveRole(
                 node_id=self.node_id,
-                cluster_id=self.settings.controller_id,
+                cluster_id=self.cluster_id,
+                state_type=self.state_type,
+                journal_name=self.journal_name,
                 journal=journal,
                 state=state,
                 peer=self.peer,
@@ -191,20 +201,11 @@ class ClusterNode:
                 self.journal = passive.journal
                 self._earlier_applier_failures += passive.applier_failures
             return result
-        core = ControllerCore(
-            journal=journal,
-            state=state,
-            controller_id=self.settings.controller_id,
-            agent_client_factory=self._agent_client_factory,
-            agent_poll_timeout_s=self.settings.agent_poll_timeout_s,
-            agent_release_period_s=self.settings.agent_release_period_s,
-            snapshot_after_events=self.settings.snapshot_after_events,
-        )
-        core.register_readers(self.settings.readers)
+        core = self._core_factory(journal, state)
         active = ActiveRole(
             node_id=self.node_id,
             setting=self.setting,
-            cluster_id=self.settings.controller_id,
+            cluster_id=self.cluster_id,
             core=core,
             journal=journal,
             watch=self.watch,
@@ -233,7 +234,7 @@ class ClusterNode:
                 except Unreachable:
                     info = None
                 if isinstance(info, dict) and info.get("active") and info.get("ready"):
-                    aside = await asyncio.to_thread(_set_journal_aside, self.settings.journal_dir)
+                    aside = await asyncio.to_thread(_set_journal_aside, self.settings.journal_dir, self.journal_name)
                     log.error("%s: journal set aside in %s; starting over as standby of the active peer", e, aside)
                     continue
                 log.error("%s: waiting for the peer to be active, to start over from its snapshot", e)
@@ -244,7 +245,7 @@ class ClusterNode:
         for attempt in range(50):
             try:
                 journal = await asyncio.to_thread(
-                    FileJournal.open, self.settings.journal_dir, name=JOURNAL_NAME, clock=clock_from_environment()
+                    FileJournal.open, self.settings.journal_dir, name=self.journal_name, clock=clock_from_environment()
                 )
                 break
             except JournalError:
@@ -252,7 +253,7 @@ class ClusterNode:
                     raise
                 await asyncio.sleep(0.1)  # the previous role's journal is still closing
         self.journal = journal
-        state: ControllerState = await asyncio.to_thread(recover_state, journal, ControllerState)
+        state: ControllerState = await asyncio.to_thread(recover_state, journal, self.state_type)
         return journal, state
 
     async def _decide(self, state: ControllerState, journal: FileJournal) -> str | int:
@@ -289,13 +290,13 @@ class ClusterNode:
         )
 
 
-def _set_journal_aside(directory: Path) -> Path:
+def _set_journal_aside(directory: Path, journal_name: str = JOURNAL_NAME) -> Path:
     """Move this node's journal files into a new subdirectory ``set-aside-<time>``; returns it."""
     aside = directory / f"set-aside-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 1_000_000_000:09d}"
     aside.mkdir()
     for path in directory.iterdir():
         kept = path.name.endswith((".lock", "-readers.json"))  # the lock, and the readers' positions
-        if path.is_file() and path.name.startswith(JOURNAL_NAME) and not kept:
+        if path.is_file() and path.name.startswith(journal_name) and not kept:
             path.rename(aside / path.name)
     fsync_directory(directory)
     return aside

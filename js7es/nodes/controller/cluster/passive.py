@@ -1,7 +1,9 @@
 """The standby (passive) node of a Controller cluster.
 
 It pulls the active node's journal commit by commit from its own last EventId, writes each commit to its
-own journal durably (same EventIds, same event lines), applies it to its state and acknowledges it.
+own journal durably (same EventIds, the active's event lines as they came), acknowledges it and applies
+it to its state. The commits that arrive together (a group) are handed to the journal together and
+acknowledged once, when the last of them is durable.
 If its position is no longer kept by the active (released segments) or it has no journal of this
 cluster yet, it starts from the active's snapshot. When the replicated cluster state is Coupled and
 the active falls silent for the heartbeat timeout, it stops replicating and acknowledging and asks the
@@ -35,11 +37,38 @@ from js7es.journal.file import FileJournal
 from js7es.nodes.client.http import Unreachable
 from js7es.nodes.clock import clock_from_environment
 from js7es.nodes.controller.cluster.clients import PeerClient, WatchClient
+from js7es.nodes.controller.cluster.replication import ReplicatedCommit
 from js7es.nodes.engine import recover_state
+from js7es.nodes.http.event_stream import resolved_within
 
 log = logging.getLogger(__name__)
 JOURNAL_NAME = "controller"
 ACKS_PER_REQUEST = 20_000  # then the streamed request ends and a new one begins (bodies are bounded)
+
+
+class _Wakeup:
+    """A flag that one task awaits with a timeout. Setting it wakes that task in the next round of the
+    event loop (an asyncio.Event awaited through wait_for takes three rounds): the active's commit
+    waits for the acknowledgement that this task sends."""
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        self._set = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait(self, timeout: float) -> None:
+        """Until the flag is set or `timeout` seconds passed; clears the flag."""
+        if not self._set:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await resolved_within(self._waiter, timeout, None)
+            finally:
+                self._waiter = None
+        self._set = False
 
 
 class FatalClusterError(Exception):
@@ -61,6 +90,8 @@ class PassiveRole:
         *,
         node_id: str,
         cluster_id: str,
+        state_type: type[ControllerState] = ControllerState,
+        journal_name: str = JOURNAL_NAME,
         journal: FileJournal,
         state: ControllerState,
         peer: PeerClient,
@@ -72,6 +103,8 @@ class PassiveRole:
     ) -> None:
         self.node_id = node_id
         self.cluster_id = cluster_id
+        self.state_type = state_type
+        self.journal_name = journal_name
         self.journal = journal
         self.state = state
         self.peer = peer
@@ -84,7 +117,7 @@ class PassiveRole:
         self._last_heard = clock()
         self._written: asyncio.Queue[tuple[asyncio.Future[list[Stamped]], list[Stamped]]] = asyncio.Queue()
         self._acked_target = journal.last_event_id
-        self._ack_wanted = asyncio.Event()
+        self._ack_wanted = _Wakeup()
         # No acknowledgement while asking for the active's loss, nor after the consent: a restarted
         # active node takes an acknowledgement of its recovered position as proof that its standby
         # has not failed over.
@@ -204,18 +237,26 @@ class PassiveRole:
                         await self._start_from_snapshot("this node has no journal of the cluster yet")
                     return
                 continue
-            future = asyncio.wrap_future(self.journal.persist_replicated(item), loop=loop)
-            await self._written.put((future, item))
+            await self._write(item, loop)
+
+    async def _write(self, group: list[ReplicatedCommit], loop: asyncio.AbstractEventLoop) -> None:
+        """Hand a group of commits to the journal at once (one fdatasync for them all) and to the
+        applier, which acknowledges them when the last one is durable. (A refused group raises
+        ValueError and nothing of it is written.)"""
+        written = self.journal.persist_replicated_group([(c.stamped, c.lines) for c in group])
+        events = [s for commit in group for s in commit.stamped]
+        await self._written.put((asyncio.wrap_future(written, loop=loop), events))
 
     async def _apply_loop(self) -> None:
         while True:
-            future, commit = await self._written.get()
-            if not commit:
+            future, stamped = await self._written.get()
+            if not stamped:
                 return
-            stamped = await future
+            await future
             # Durable here: acknowledge before applying, the active's commit waits for it.
             self._acked_target = stamped[-1].event_id
             self._ack_wanted.set()
+            await asyncio.sleep(0)  # the acknowledgement goes out now, not after the group is applied
             for s in stamped:
                 applied = self.state.apply_stamped(s)
                 if isinstance(applied, Problem):
@@ -286,15 +327,15 @@ class PassiveRole:
         await asyncio.to_thread(
             FileJournal.reset_to_snapshot,
             directory,
-            JOURNAL_NAME,
+            self.journal_name,
             journal_id=journal_id,
             event_id=event_id,
             objects=objects,
         )
         self.journal = await asyncio.to_thread(
-            FileJournal.open, directory, name=JOURNAL_NAME, clock=clock_from_environment()
+            FileJournal.open, directory, name=self.journal_name, clock=clock_from_environment()
         )
-        self.state = recover_state(self.journal, ControllerState)
+        self.state = recover_state(self.journal, self.state_type)
         self._acked_target = self.journal.last_event_id
         self._events_since_snapshot = 0
 
@@ -334,9 +375,7 @@ class PassiveRole:
             heartbeat, timeout = self.timing
             if self._clock() - self._last_heard > timeout:
                 return  # the active is silent: end this request (it may be stuck) and open a new one later
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ack_wanted.wait(), heartbeat)
-            self._ack_wanted.clear()
+            await self._ack_wanted.wait(heartbeat)
             if self._failing_over or self.problem is not None:
                 continue
             yield f'{{"nodeId":"{self.node_id}","eventId":{self._acked_target}}}\n'.encode()

@@ -3,10 +3,11 @@
 - ``GET /controller/api/cluster``: this node's role and cluster state (``nodeId``, ``active``,
   ``clusterState`` in JS7's JSON, ``eventId``);
 - ``GET /controller/api/cluster/journal?after=&heartbeat=&nodeId=`` (active only): the replication
-  stream for the standby. ndjson: a header ``{"TYPE":"ClusterJournalHeader","journalId",...}``, then one
-  JSON array of Stamped events per commit of the active's journal, and ``{"TYPE":"Heartbeat"}`` after
-  each `heartbeat` seconds without commits. `after` must be a commit boundary (``NotACommitBoundary``)
-  and still kept (``EventSeqTorn``: the standby then starts from the snapshot);
+  stream for the standby. ndjson: a header ``{"TYPE":"ClusterJournalHeader","journalId",...}``, then
+  each commit of the active's journal as its event lines followed by a frame line
+  ``{"TYPE":"Commit","eventId","count"}`` (`replication`), and ``{"TYPE":"Heartbeat"}`` after each
+  `heartbeat` seconds without commits. `after` must be a commit boundary (``NotACommitBoundary``) and
+  still kept (``EventSeqTorn``: the standby then starts from the snapshot);
 - ``POST /controller/api/cluster/ack`` ``{"nodeId","eventId"}`` (active only): the standby has made the
   events up to `eventId` durable; sent at least every heartbeat;
 - ``GET /controller/api/cluster/snapshot`` (active only): a header with ``journalId`` and ``eventId``,
@@ -28,14 +29,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from js7es.domain.event import Stamped, stamped_to_json
+from js7es.domain.event import Stamped
 from js7es.domain.problem import Problem, ProblemError, problem
 from js7es.domain.value import dumps, loads
-from js7es.journal.api import CommitListener
+from js7es.journal.api import CommitListener, Lines
 from js7es.nodes.controller.api import PREFIX
-from js7es.nodes.controller.cluster.active import ActiveRole, not_active_problem
+from js7es.nodes.controller.cluster.active import ActiveRole, ClusterCore, not_active_problem
 from js7es.nodes.controller.cluster.node import ClusterNode
-from js7es.nodes.controller.controller import ControllerCore
+from js7es.nodes.controller.cluster.replication import HEARTBEAT, encode_commits
 from js7es.nodes.http import Authenticator, json_response, problem_response, read_json
 from js7es.nodes.http.event_stream import commit_signal
 from js7es.nodes.http.problems import register_status
@@ -53,7 +54,7 @@ COMMITS_PER_CHUNK = 500
 class CommittedView:
     """A core's journal as readers may see it: up to the last committed EventId of the engine."""
 
-    def __init__(self, core: ControllerCore) -> None:
+    def __init__(self, core: ClusterCore) -> None:
         self._core = core
         self._journal = core.journal
         self._listeners: list[CommitListener] = []
@@ -62,7 +63,7 @@ class CommittedView:
 
     @property
     def last_event_id(self) -> int:
-        return self._core.state.last_event_id
+        return int(self._core.state.last_event_id)
 
     def _committed(self, stamped: Any) -> None:
         for listener in list(self._listeners):
@@ -79,8 +80,14 @@ class CommittedView:
             return events
         return itertools.takewhile(lambda s: s.event_id <= cap, events)
 
+    def read_lines(self, after: int, *, limit: int) -> Lines | Problem:
+        return self._journal.read_lines(after, limit=limit, until=self.last_event_id)
 
-def committed_view(core: ControllerCore) -> CommittedView:
+    def cached_lines(self, after: int, *, limit: int) -> Lines | Problem | None:
+        return self._journal.cached_lines(after, limit=limit, until=self.last_event_id)
+
+
+def committed_view(core: ClusterCore) -> CommittedView:
     view = getattr(core, "_committed_view", None)
     if view is None:
         view = CommittedView(core)
@@ -88,7 +95,9 @@ def committed_view(core: ControllerCore) -> CommittedView:
     return view
 
 
-def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
+def cluster_routes(node: ClusterNode, auth: Authenticator, *, prefix: str = PREFIX) -> list[BaseRoute]:
+    """The cluster's routes under `prefix` (the Controller's API, or an Agent Director's `/agent/api`)."""
+
     def active_role() -> ActiveRole:
         role = node.role
         if not isinstance(role, ActiveRole) or role.engine.role_lost:
@@ -170,7 +179,7 @@ def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
             return problem_response(
                 problem("UnknownEventId", f"EventId {after} is not in the active node's journal", eventId=after)
             )
-        first = journal.read_commits(after, limit=COMMITS_PER_CHUNK)
+        first = journal.read_commit_lines(after, limit=COMMITS_PER_CHUNK)
         if isinstance(first, Problem):
             return problem_response(first)
         role.standby_reads(after)
@@ -189,14 +198,14 @@ def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
             commits = first_commits
             while not role.engine.role_lost:
                 if commits:
-                    yield "".join(dumps([stamped_to_json(s) for s in c]) + "\n" for c in commits).encode()
-                    position = commits[-1][-1].event_id
+                    yield encode_commits(commits)  # the journal's bytes, as its writer wrote them
+                    position = commits[-1].last_event_id
                 at_head = len(commits) < COMMITS_PER_CHUNK
                 if at_head:
                     woke = await signal.wait(journal, position, heartbeat)
                     if not woke:
-                        yield b'{"TYPE":"Heartbeat"}\n'
-                read = journal.read_commits(position, limit=COMMITS_PER_CHUNK)
+                        yield HEARTBEAT
+                read = journal.read_commit_lines(position, limit=COMMITS_PER_CHUNK)
                 if isinstance(read, Problem):
                     return
                 # At the head the journal serves from memory: no thread hand-off on the commit's path.
@@ -225,11 +234,11 @@ def cluster_routes(node: ClusterNode, auth: Authenticator) -> list[BaseRoute]:
         return StreamingResponse(lines(), media_type=NDJSON)
 
     return [
-        Route(f"{PREFIX}/cluster", get_cluster, methods=["GET"]),
-        Route(f"{PREFIX}/cluster/ack", post_ack, methods=["POST"]),
-        Route(f"{PREFIX}/cluster/acks", post_acks, methods=["POST"]),
-        Route(f"{PREFIX}/cluster/journal", get_journal, methods=["GET"]),
-        Route(f"{PREFIX}/cluster/snapshot", get_snapshot, methods=["GET"]),
+        Route(f"{prefix}/cluster", get_cluster, methods=["GET"]),
+        Route(f"{prefix}/cluster/ack", post_ack, methods=["POST"]),
+        Route(f"{prefix}/cluster/acks", post_acks, methods=["POST"]),
+        Route(f"{prefix}/cluster/journal", get_journal, methods=["GET"]),
+        Route(f"{prefix}/cluster/snapshot", get_snapshot, methods=["GET"]),
     ]
 
 

@@ -44,7 +44,9 @@ class ClusterSettings:
 
     node_id: str  # "Primary" or "Backup": the Primary is the active node when the cluster starts
     nodes: Mapping[str, str]  # node id -> URI of its Controller web service
-    watches: tuple[str, ...]  # URIs of Cluster Watches
+    # The Cluster Watch's URIs: one `js7es cluster-watch`, or the members of one Cockpit cluster (the
+    # active member answers as the Watch)
+    watches: tuple[str, ...]
     heartbeat_s: float = 0.3
     heartbeat_timeout_s: float = 1.5
     consent_timeout_s: float = 1.0
@@ -56,7 +58,7 @@ class ClusterSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeSettings:
-    kind: str  # "controller" or "agent"
+    kind: str  # "controller", "agent" or "subagent"
     config_file: Path
     data_dir: Path
     http: HttpSettings
@@ -69,8 +71,11 @@ class NodeSettings:
     agent_release_period_s: float = 5.0
     snapshot_after_events: int = 100_000  # a new journal segment with a snapshot after so many events
     readers: tuple[str, ...] = ()  # users whose ReleaseEvents old journal segments wait for
-    cluster: ClusterSettings | None = None  # Controller: a cluster of two nodes
+    cluster: ClusterSettings | None = None  # Controller: a cluster of two nodes; Agent: a Director pair
+    agent_id: str | None = None  # Agent: its AgentPath ([agent] id; required for a Director pair)
     peer_login: ClientLogin | None = None  # Controller cluster: login at the peer and the Watch without TLS
+    subagent_login: ClientLogin | None = None  # Agent: login at its remote Subagents without TLS
+    subagent_id: str | None = None  # Subagent: the id it answers to (None: the one its Director gives)
 
     @property
     def journal_dir(self) -> Path:
@@ -83,8 +88,15 @@ class NodeSettings:
 
 _SECTIONS = {
     "controller": {"controller", "http", "tls", "users", "agent-login", "timing", "journal", "cluster"},
-    "agent": {"agent", "http", "tls", "users", "journal"},
+    "agent": {"agent", "http", "tls", "users", "journal", "cluster", "subagent-login"},
+    "subagent": {"subagent", "http", "tls", "users"},
 }
+_NODE_KEYS = {
+    "controller": {"id", "data-dir"},
+    "agent": {"id", "data-dir", "process-limit"},
+    "subagent": {"id", "data-dir"},
+}
+_DEFAULT_PORTS = {"controller": 4444, "agent": 4445, "subagent": 4446}
 
 
 def load_settings(path: Path, kind: str) -> NodeSettings:
@@ -94,11 +106,14 @@ def load_settings(path: Path, kind: str) -> NodeSettings:
 def parse_settings(raw: Mapping[str, Any], path: Path, kind: str) -> NodeSettings:
     reader = _Reader(path)
     reader.known_sections(raw, _SECTIONS[kind])
-    node = reader.section(raw, kind, {"id", "data-dir"} if kind == "controller" else {"data-dir", "process-limit"})
+    node = reader.section(
+        raw, kind, {"id", "data-dir"} if kind == "controller" else {"id", "data-dir", "process-limit"}
+    )
+    node = reader.section(raw, kind, _NODE_KEYS[kind])
     base = path.parent
     data_dir = reader.path(node, f"{kind}.data-dir", base, required=True)
     assert data_dir is not None
-    http = reader.http(raw, 4444 if kind == "controller" else 4445)
+    http = reader.http(raw, _DEFAULT_PORTS[kind])
     tls = reader.tls(raw)
     users = reader.users(raw)
     settings: dict[str, Any] = {}
@@ -127,11 +142,35 @@ def parse_settings(raw: Mapping[str, Any], path: Path, kind: str) -> NodeSetting
         )
         if cluster:
             settings["cluster"], settings["peer_login"] = _cluster_settings(reader, cluster)
+    elif kind == "subagent":
+        subagent_id = node.get("id")
+        if subagent_id is not None and (not isinstance(subagent_id, str) or not subagent_id):
+            raise ConfigError(f"{path}: subagent.id must be a non-empty string")
+        settings["subagent_id"] = subagent_id
     else:
+        login = reader.section(raw, "subagent-login", {"user", "password"})
+        if login:
+            settings["subagent_login"] = ClientLogin(
+                user=reader.text(login, "subagent-login.user", ""),
+                password=reader.text(login, "subagent-login.password", ""),
+            )
         limit = node.get("process-limit")
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise ConfigError(f"{path}: agent.process-limit must be a number >= 1")
         settings["process_limit"] = limit
+        agent_id = node.get("id")
+        if agent_id is not None and (not isinstance(agent_id, str) or not agent_id):
+            raise ConfigError(f"{path}: agent.id must be the Agent's path")
+        settings["agent_id"] = agent_id
+        cluster = reader.section(
+            raw,
+            "cluster",
+            {"node-id", "nodes", "watches", "heartbeat", "heartbeat-timeout", "consent-timeout", "peer-login"},
+        )
+        if cluster:
+            if agent_id is None:
+                raise ConfigError(f"{path}: a Director pair ([cluster]) needs agent.id, the Agent's path")
+            settings["cluster"], settings["peer_login"] = _cluster_settings(reader, cluster)
     return NodeSettings(kind=kind, config_file=path, data_dir=data_dir, http=http, tls=tls, users=users, **settings)
 
 
@@ -150,11 +189,16 @@ def _cluster_settings(reader: _Reader, cluster: Mapping[str, Any]) -> tuple[Clus
     watches = cluster.get("watches", [])
     if (
         not isinstance(watches, list)
-        or len(watches) != 1
+        or not watches
+        or len(set(watches)) != len(watches)
         or not all(isinstance(w, str) and w.startswith(("http://", "https://")) for w in watches)
     ):
-        # Two Watches could each consent to a different side: one Watch per cluster (as JS7).
-        raise ConfigError(f"{file}: cluster.watches must be a list of exactly one Cluster Watch URI")
+        # Two Watches could each consent to a different side: one Watch per cluster (as JS7). Several URIs
+        # are the members of one Cockpit cluster, of which only the active member answers as the Watch.
+        raise ConfigError(
+            f"{file}: cluster.watches must be a list of the Cluster Watch's URIs: one `js7es cluster-watch`, "
+            "or the members of one Cockpit cluster"
+        )
     heartbeat = reader.seconds(cluster, "cluster.heartbeat", 0.3)
     heartbeat_timeout = reader.seconds(cluster, "cluster.heartbeat-timeout", 1.5)
     consent_timeout = reader.seconds(cluster, "cluster.consent-timeout", 1.0)

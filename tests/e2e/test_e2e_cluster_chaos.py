@@ -188,6 +188,7 @@ def stop_and_compare_journals(topo: ClusterTopology) -> int:
     return assert_journals_agree(topo)
 
 
+@pytest.mark.timeout(600)  # 128 s alone; twice past the default 300 s in a full run at load 9-10
 def test_the_active_killed_20_times_while_orders_flow(cluster: ClusterTopology) -> None:
     topo = cluster
     assert topo.wait_coupled() == "primary"

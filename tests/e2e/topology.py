@@ -40,13 +40,17 @@ class NodeProcess:
 
     @property
     def prefix(self) -> str:
-        return {"controller": "/controller/api", "cluster-watch": "/cluster-watch/api"}.get(self.kind, "/agent/api")
+        prefixes = {"controller": "/controller/api", "cluster-watch": "/cluster-watch/api", "subagent": "/subagent/api"}
+        return prefixes.get(self.kind, "/agent/api")
 
 
 @dataclass
 class Topology:
     root: Path
     agents: tuple[str, ...] = ("agent",)
+    # Subagent processes (`js7es subagent`), each accepting every Agent of `agents` as its Director;
+    # `agent_items()` attaches them to the first Agent.
+    subagents: tuple[str, ...] = ()
     controller_id: str = "js7es-test"
     nodes: dict[str, NodeProcess] = field(default_factory=dict)
     scheme: str = "https"
@@ -63,12 +67,14 @@ class Topology:
     def __post_init__(self) -> None:
         certs = self.root / "certs"
         create_ca(certs / "ca")
-        for name in ("controller", *self.agents, "client", *self.extra_certificates):
+        for name in ("controller", *self.agents, *self.subagents, "client", *self.extra_certificates):
             create_node_certificate(certs / "ca", certs / name, name, [HOST, "localhost"])
         self.client_tls = TlsConfig.from_dir(certs / "client", certs / "ca")
         self.nodes["controller"] = self._node("controller", "controller")
         for agent in self.agents:
             self.nodes[agent] = self._node("agent", agent)
+        for subagent in self.subagents:
+            self.nodes[subagent] = self._node("subagent", subagent)
 
     def add_controller(self, name: str, controller_id: str) -> NodeProcess:
         """Another Controller, not started, with its own id and certificate (CN = `name`) from our CA."""
@@ -86,6 +92,7 @@ class Topology:
             f"[{kind}]",
             f'data-dir = "{data_dir}"',
             *([f'id = "{controller_id or self.controller_id}"'] if kind == "controller" else []),
+            *([f'id = "{name}"'] if kind == "subagent" else []),
             "[http]",
             f'host = "{HOST}"',
             f"port = {port}",
@@ -106,6 +113,12 @@ class Topology:
                 'distinguished-names = ["CN=client"]',
                 'permissions = ["SuperPermission"]',
             ]
+        elif kind == "subagent":
+            lines += [
+                "[users.director]",
+                f"distinguished-names = {json.dumps([f'CN={agent}' for agent in self.agents])}",
+                'permissions = ["AgentDirector"]',
+            ]
         else:
             lines += [
                 "[users.controller]",
@@ -119,7 +132,7 @@ class Topology:
             journal.append(f"snapshot-after-events = {self.snapshot_after_events}")
         if self.journal_readers and kind == "controller":
             journal.append(f"readers = {json.dumps(list(self.journal_readers))}")
-        if journal:
+        if journal and kind != "subagent":
             lines += ["[journal]", *journal]
         config = data_dir / f"{kind}.toml"
         config.write_text("\n".join(lines) + "\n")
@@ -214,7 +227,13 @@ class Topology:
                     "uri": f"https://{HOST}:{self.nodes[agent].port}",
                 }
             )
+        items += [self.subagent_item(name, self.agents[0]) for name in self.subagents]
         return items
+
+    def subagent_item(self, name: str, agent: str, **fields: Any) -> dict[str, Any]:
+        """The SubagentItem of the Subagent process `name`, attached to `agent`."""
+        uri = f"https://{HOST}:{self.nodes[name].port}"
+        return {"TYPE": "SubagentItem", "id": name, "agentPath": agent, "uri": uri, **fields}
 
     def deploy(self, *workflows: dict[str, Any], version: str, with_agents: bool = True) -> httpx.Response:
         operations: list[dict[str, Any]] = [{"TYPE": "AddVersion", "versionId": version}]

@@ -19,13 +19,23 @@ from js7es.domain.event import Stamped
 from js7es.domain.order.events import OrderAdded
 from js7es.domain.state import ControllerState
 from js7es.domain.value import loads
+from js7es.journal.api import encode_lines
 from js7es.journal.file import FileJournal
 from js7es.journal.tools import replay
 from js7es.nodes.controller.cluster.passive import JOURNAL_NAME, PassiveRole
+from js7es.nodes.controller.cluster.replication import CommitDecoder, encode_commits
 from js7es.nodes.engine import Engine, recover_state
 from tests.nodes.test_engine import deploy
+from tests.nodes.waiting import until
 
 HEARTBEAT_S = 0.05
+
+
+def framed(commits: list[list[Stamped]]) -> Any:
+    """The commits as the standby's client decodes them from the replication stream."""
+    data = encode_commits(encode_lines(c, 0) for c in commits)
+    [group] = CommitDecoder().feed(data.splitlines())
+    return group
 
 
 class ActiveStandIn:
@@ -45,7 +55,7 @@ class ActiveStandIn:
             position = after
             while True:
                 for commit in [c for c in self.commits if c[0].event_id > position]:
-                    yield commit
+                    yield framed([commit])
                     position = commit[-1].event_id
                 await asyncio.sleep(heartbeat_s)
                 yield None
@@ -74,11 +84,19 @@ def add(*order_ids: str) -> AddOrders:
     return AddOrders(orders=tuple(FreshOrder(id=i, workflow_path="W") for i in order_ids))
 
 
-async def wait_until(condition: Any, timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.01)
+def standby_role(journal: FileJournal, active: Any) -> PassiveRole:
+    """The standby's role over `journal`, following `active` (a stand-in of the active's API), without a
+    Cluster Watch (no cluster state: it never asks for a failover)."""
+    return PassiveRole(
+        node_id="Backup",
+        cluster_id="c",
+        journal=journal,
+        state=recover_state(journal, ControllerState),
+        peer=active,
+        watch=None,  # type: ignore[arg-type]
+        heartbeat_s=HEARTBEAT_S,
+        heartbeat_timeout_s=1.0,
+    )
 
 
 def test_a_standby_that_cannot_apply_stops_acknowledging_and_starts_over_from_a_snapshot(tmp_path: Path) -> None:
@@ -100,23 +118,14 @@ def test_a_standby_that_cannot_apply_stops_acknowledging_and_starts_over_from_a_
         active.commits.append([bad])
 
         standby_journal = FileJournal.open(tmp_path / "standby", name=JOURNAL_NAME)
-        standby = PassiveRole(
-            node_id="Backup",
-            cluster_id="c",
-            journal=standby_journal,
-            state=recover_state(standby_journal, ControllerState),
-            peer=active,  # type: ignore[arg-type]
-            watch=None,  # type: ignore[arg-type]  (no cluster state: it never asks for a failover)
-            heartbeat_s=HEARTBEAT_S,
-            heartbeat_timeout_s=1.0,
-        )
+        standby = standby_role(standby_journal, active)
         role = asyncio.create_task(standby.run())
 
-        await wait_until(lambda: standby.problem is not None)
+        await until(lambda: standby.problem is not None)
         assert f"replicated event {bad.event_id} (OrderAdded) does not apply" in standby.problem
         assert standby.info()["problem"] == standby.problem
         assert standby.applier_failures == 1
-        await wait_until(lambda: active.snapshot_requests >= 1)
+        await until(lambda: active.snapshot_requests >= 1)
         acks_then = len(active.acks)
         await asyncio.sleep(10 * HEARTBEAT_S)  # several heartbeats: no acknowledgement while broken
         assert len(active.acks) == acks_then
@@ -134,10 +143,10 @@ def test_a_standby_that_cannot_apply_stops_acknowledging_and_starts_over_from_a_
         active.commits = list(active_journal.read_commits(snapshot_event_id))  # type: ignore[arg-type]
         active.snapshot_may_go.set()
 
-        await wait_until(lambda: standby.problem is None and standby.state.last_event_id == engine.state.last_event_id)
+        await until(lambda: standby.problem is None and standby.state.last_event_id == engine.state.last_event_id)
         assert standby.state.state_hash() == engine.state.state_hash()
         acks_then = len(active.acks)
-        await wait_until(lambda: len(active.acks) > acks_then)  # acknowledging again
+        await until(lambda: len(active.acks) > acks_then)  # acknowledging again
         assert active.acks[-1] == engine.state.last_event_id
         assert standby.info().get("problem") is None
 

@@ -10,6 +10,7 @@ import pytest
 
 from js7es.domain.commands.change_order import ChangeOrder, GoOrder
 from js7es.domain.commands.orders import AddOrders, CancelOrders, FreshOrder, ResumeOrders, SuspendOrders
+from js7es.domain.commands.subagents import DisableSubagents, EnableSubagents, ResetSubagent
 from js7es.domain.commands.transfer import TransferOrders
 from js7es.domain.commands.workflow_controls import ControlWorkflow, ControlWorkflowPath
 from js7es.domain.workflow.workflow import WorkflowId
@@ -126,3 +127,17 @@ def test_workflow_controls_go_and_transfer_as_in_js7() -> None:
         workflow_id=WorkflowId("W", "1")
     )
     assert refused({"TYPE": "TransferOrders", "workflowId": {"path": "W"}}) == "MissingField"
+
+
+def test_subagent_commands() -> None:
+    """JS7's ResetSubagent; js7es's Enable/DisableSubagents (JOC's enable/disable of Subagents)."""
+    assert command({"TYPE": "ResetSubagent", "subagentId": "s"}) == ResetSubagent(subagent_id="s")
+    assert command({"TYPE": "ResetSubagent", "subagentId": "s", "force": True}) == ResetSubagent(
+        subagent_id="s", force=True
+    )
+    assert command({"TYPE": "DisableSubagents", "subagentIds": ["a", "b"]}) == DisableSubagents(subagent_ids=("a", "b"))
+    assert command({"TYPE": "EnableSubagents", "subagentIds": ["a"]}) == EnableSubagents(subagent_ids=("a",))
+    assert refused({"TYPE": "ResetSubagent"}) == "MissingField"
+    assert refused({"TYPE": "ResetSubagent", "subagentId": "s", "force": "yes"}) == "InvalidRequest"
+    assert refused({"TYPE": "EnableSubagents", "subagentIds": "a"}) == "InvalidRequest"
+    assert refused({"TYPE": "DisableSubagents", "subagentIds": ["a"], "all": True}) == "UnknownField"

@@ -382,6 +382,12 @@ def test_item_files_get_their_kind_and_path_from_the_name(tmp_path: Path) -> Non
     assert a == {"TYPE": "AgentRef", "directors": ["s"], "path": "a1"}
     s = read_item_file(write(folder, "s1.subagent.json", {"agentPath": "a1", "uri": "https://h:1"}))
     assert s["TYPE"] == "SubagentItem" and s["id"] == "s1"
+    b = read_item_file(write(folder, "pair.subagentbundle.json", {"subagentToPriority": {"s1": 2, "s2": 1}}))
+    assert b == {"TYPE": "SubagentBundle", "subagentToPriority": {"s1": 2, "s2": 1}, "id": "pair"}
+    old = read_item_file(
+        write(folder, "p.subagentbundle.json", {"TYPE": "SubagentSelection", "subagentToPriority": {}})
+    )
+    assert old["TYPE"] == "SubagentBundle" and old["id"] == "p"
     kept = read_item_file(write(folder, "x.jobresource.json", {"path": "own", "env": {}}))
     assert kept["path"] == "own" and kept["TYPE"] == "JobResource"
     watch = read_item_file(write(folder, "inbox.fileordersource.json", {"agentPath": "a1", "directoryExpr": "'/in'"}))
@@ -464,6 +470,10 @@ def test_suspend_and_resume_a_workflow_skip_and_unskip_a_job(
     c2 = [e for e in events.seen if e.get("Key") == "c2"]
     assert "".join(e["chunk"] for e in c2 if e["TYPE"] == "OrderStdoutWritten") == "skipped\nran\n"
     assert failing(run(*where, "suspend-workflow", "no-such-workflow"), 1).startswith("UnknownItem: ")
+    assert ctl(where, "disable-subagent", "agent-director").stdout.strip() == "Disabled the Subagents agent-director"
+    assert ctl(where, "enable-subagent", "agent-director").stdout.strip() == "Enabled the Subagents agent-director"
+    assert failing(run(*where, "enable-subagent", "ghost"), 1).startswith("UnknownItem: ")
+    assert failing(run(*where, "reset-subagent", "agent-director"), 1).startswith("SubagentIsDirector: ")
 
 
 def test_go_lets_a_sleeping_order_go_on(where: list[str], deployed: None, events: Events, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ import asyncio
 import logging
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from js7es.journal.memory import MemoryJournal, MemoryStore
 from js7es.nodes.agent import file_watch
 from js7es.nodes.agent.file_watch import FileWatcher
 from js7es.nodes.engine import Engine, recover_state
+from tests.nodes.waiting import until
 
 NO_RESCAN_S = 600.0  # only inotify can wake the watcher within the test
 
@@ -62,13 +62,6 @@ class Agent:
             for s in self.stamped
             if isinstance(s.event, (ExternalOrderAppeared, ExternalOrderVanished))
         ]
-
-
-async def until(condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
 
 
 def test_inotify_start_files_hidden_files_and_restart(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import threading
@@ -17,10 +18,11 @@ from starlette.exceptions import StarletteDeprecationWarning
 from starlette.routing import Route
 
 from js7es.domain import codec
-from js7es.domain.event import Event, KeyedEvent
+from js7es.domain.event import Event, KeyedEvent, stamped_to_json
+from js7es.domain.value import dumps
 from js7es.journal import FileJournal, Journal, MemoryJournal
-from js7es.nodes.http import Authenticator, NodeOverview, Users, build_app, event_stream_route
-from js7es.nodes.http.event_stream import commit_signal
+from js7es.nodes.http import Authenticator, NodeOverview, Users, build_app, event_stream, event_stream_route
+from js7es.nodes.http.event_stream import CommitSignal, commit_signal
 
 with warnings.catch_warnings():  # starlette 1.10 prefers httpx2 for its TestClient; httpx works the same
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -43,13 +45,13 @@ def persist(journal: Journal, *ns: int) -> int:
     return stamped[-1].event_id
 
 
-def make_app(journal: Journal, *, max_duration: float = 60.0, chunk_events: int = 1000) -> Any:
+def make_app(journal: Journal, *, max_duration: float = 60.0, chunk_events: int = 1000, **options: Any) -> Any:
     users = Users.from_config(
         {"reader": {"password": "plain:secret", "permissions": ["ReadState"]}, "other": {"password": "plain:x"}}
     )
     auth = Authenticator(users, failed_login_delay=0)
     stream = event_stream_route(
-        lambda: journal, authenticator=auth, max_duration=max_duration, chunk_events=chunk_events
+        lambda: journal, authenticator=auth, max_duration=max_duration, chunk_events=chunk_events, **options
     )
     return build_app(
         prefix=PREFIX,
@@ -196,3 +198,82 @@ def test_the_stream_needs_read_state(journal: Journal) -> None:
     with TestClient(make_app(journal)) as client:
         assert client.get(f"{PREFIX}/event").status_code == 401
         assert client.get(f"{PREFIX}/event", auth=("other", "x")).status_code == 403
+
+
+def test_the_stream_serves_the_journal_lines_from_memory_and_from_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The body is the journal's own lines (equal to encoding each event again), the recent tail from
+    memory on the event loop, older events from the files in a worker thread."""
+    disk_reads: list[int] = []
+    real_read_lines = event_stream._read_lines
+
+    def counting_read_lines(journal: Journal, after: int, limit: int) -> Any:
+        disk_reads.append(after)
+        return real_read_lines(journal, after, limit)
+
+    monkeypatch.setattr(event_stream, "_read_lines", counting_read_lines)
+    with FileJournal.open(tmp_path, name="test", cache_events=4) as journal:
+        for n in range(0, 30, 3):
+            persist(journal, n, n + 1, n + 2)
+        events = list(journal.read(0))  # type: ignore[arg-type]
+        reencoded = b"".join((dumps(stamped_to_json(s)) + "\n").encode() for s in events)
+        in_file = b"".join(
+            line for line in journal.current_path.read_bytes().splitlines(True) if line.startswith(b'{"eventId":')
+        )
+        assert reencoded == in_file
+        with TestClient(make_app(journal, chunk_events=5), headers=READER) as client:
+            response = client.get(f"{PREFIX}/event?after=0")
+            assert response.status_code == 200 and response.content == reencoded
+            assert disk_reads  # the cache holds the last 4 to 8 events only
+            disk_reads.clear()
+            head = events[-5].event_id  # within the last commits: in memory
+            response = client.get(f"{PREFIX}/event?after={head}")
+            assert response.content == reencoded[reencoded.index(b'{"eventId":%d' % events[-4].event_id) :]
+            assert disk_reads == []
+            # A waiting stream gets a new commit from memory.
+            after = journal.last_event_id
+
+            def commit_when_waiting() -> None:
+                wait_until_waiting(journal)
+                persist(journal, 99)
+
+            committer = threading.Thread(target=commit_when_waiting)
+            committer.start()
+            response = client.get(f"{PREFIX}/event?after={after}&timeout=30&limit=1")
+            committer.join()
+            [new] = list(journal.read(after))  # type: ignore[arg-type]
+            assert response.content == (dumps(stamped_to_json(new)) + "\n").encode()
+            assert disk_reads == []
+
+
+def test_another_encoding_is_still_served(journal: Journal) -> None:
+    persist(journal, 1, 2, 3)
+    app = make_app(journal, chunk_events=2, encode=lambda s: {"id": s.event_id, "n": s.event.n})
+    with TestClient(app, headers=READER) as client:
+        events = events_of(client.get(f"{PREFIX}/event?after=0"))
+    assert [e["n"] for e in events] == [1, 2, 3] and set(events[0]) == {"id", "n"}
+
+
+def test_a_commit_wakes_a_waiter_in_the_next_round_of_the_loop() -> None:
+    """The replication stream and every long poll wait on the commit signal: a commit resumes them in
+    the loop's next round after its wake-up call (an asyncio.Event under wait_for took three)."""
+
+    async def run() -> None:
+        with MemoryJournal.open() as journal:
+            signal = CommitSignal()
+            woken: list[bool] = []
+
+            async def waiter() -> None:
+                woken.append(await signal.wait(journal, journal.last_event_id, 60))
+
+            task = asyncio.create_task(waiter())
+            await asyncio.sleep(0)  # it waits now
+            signal.committed([])  # as the writer thread would (call_soon_threadsafe)
+            await asyncio.sleep(0)  # the wake-up call runs
+            await asyncio.sleep(0)  # the waiter runs
+            assert woken == [True]
+            await task
+            assert await signal.wait(journal, journal.last_event_id, 0.01) is False  # the timeout
+
+    asyncio.run(run())

@@ -465,3 +465,38 @@ def test_internal_jobs_run_side_by_side_in_reused_threads() -> None:
     run_round()
     run_round()
     assert pool._threads == 3  # the second round reused the threads of the first
+
+
+def test_internal_jobs_queued_together_wake_one_thread_and_a_long_one_holds_up_the_others_only_moments() -> None:
+    import threading
+    import time
+
+    from js7es.nodes.subagent.internal import _DaemonPool
+
+    def wait_until(condition: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 5
+        while not condition():
+            assert time.monotonic() < deadline, "not reached"
+            time.sleep(0.01)
+
+    patient = _DaemonPool(64, spread_s=3600)  # the watcher never spreads the queue within this test
+    gate = threading.Event()
+    ran_on: list[str] = []
+    patient.submit(gate.wait)  # the first taker waits here until all jobs are queued
+    wait_until(lambda: patient._taken == 1)
+    for _ in range(50):
+        patient.submit(lambda: ran_on.append(threading.current_thread().name))
+    gate.set()
+    wait_until(lambda: len(ran_on) == 50)
+    # Fifty steps started in one commit: a thread is woken only when none is awake to take the next job
+    # (usually one for all; more when the taker ran a job between two submissions), not one per step.
+    assert len(set(ran_on)) < 25
+    assert patient._threads < 25
+
+    spreading = _DaemonPool(8, spread_s=0.005)
+    release = threading.Event()
+    after: list[bool] = []
+    spreading.submit(release.wait)  # a long job, then one queued behind it on the same taker
+    spreading.submit(lambda: after.append(True))
+    wait_until(lambda: after == [True])  # the watcher woke another thread for it
+    release.set()

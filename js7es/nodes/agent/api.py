@@ -7,16 +7,23 @@ certificate) may use it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from js7es.domain.agent.commands import AgentCommand, AgentNoOperation, ReleaseAgentEvents, ShutDownAgent
-from js7es.domain.agent.decide import ACCEPTED, decode_command
-from js7es.domain.problem import Problem, problem
+from js7es.domain.agent.commands import (
+    AgentClusterSwitchOver,
+    AgentCommand,
+    AgentNoOperation,
+    DedicateAgentDirector,
+    ReleaseAgentEvents,
+    ShutDownAgent,
+)
+from js7es.domain.agent.decide import ACCEPTED, NODE_COMMANDS, decode_command
+from js7es.domain.problem import Problem, ProblemError, problem
 from js7es.nodes.agent.director import AgentDirector
 from js7es.nodes.http import (
     ARRAY,
@@ -48,9 +55,11 @@ _SHAPES = {
         Shape("DetachOrder", {"orderId": STRING}),
         Shape("DetachItem", {"key": STRING}),  # a deleted FileWatch
         Shape("MarkOrder", {"orderId": STRING, "mark": OBJECT}),
+        Shape("ResetSubagent", {"subagentId": STRING}, {"force": BOOLEAN}),
         Shape("ReleaseEvents", {"untilEventId": INTEGER}),  # the node's commands: ReleaseEvents, ShutDown, …
         Shape("ShutDown", optional={"processSignal": STRING, "suppressSnapshot": BOOLEAN, "restart": BOOLEAN}),
         Shape("NoOperation"),
+        Shape("ClusterSwitchOver"),
     )
 }
 
@@ -71,18 +80,66 @@ def _checked(command: Mapping[str, Any]) -> Problem | None:
     return None
 
 
-def agent_routes(director: AgentDirector, auth: Authenticator, *, on_shutdown: Callable[[], None]) -> list[BaseRoute]:
-    async def one(command: Any) -> Any | Problem:
+def agent_routes(
+    director: AgentDirector | Callable[[], AgentDirector | Problem],
+    auth: Authenticator,
+    *,
+    on_shutdown: Callable[[], None],
+    event_journal: Callable[[AgentDirector], Any] | None = None,
+    on_switchover: Callable[[], Awaitable[Problem | None]] | None = None,
+) -> list[BaseRoute]:
+    """The Agent's API on `director`, or on the active Director of a pair that `director()` returns (a
+    Problem — ClusterNodeIsNotActive, naming the active node — when this node is not it); then
+    `event_journal` gives the committed view of its journal that readers may see."""
+
+    def active() -> AgentDirector:
+        found = director() if callable(director) else director
+        if isinstance(found, Problem):
+            raise ProblemError(found)
+        return found
+
+    def journal() -> Any:
+        found = active()
+        return event_journal(found) if event_journal is not None else found.journal
+
+    def decoded(command: Any) -> AgentCommand | Problem:
         if not isinstance(command, Mapping) or not isinstance(command.get("TYPE"), str):
             return problem("InvalidRequest", "A command is a JSON object with a TYPE")
         if command["TYPE"] == "Batch" or command["TYPE"] not in _SHAPES:
             return problem("UnknownCommand", f"Unknown Agent command {command['TYPE']!r}")
         if (refused := _checked(command)) is not None:
             return refused
-        decoded = decode_command(command)
+        return decode_command(command)
+
+    async def one(command: Any) -> Any | Problem:
+        return await execute_one(decoded(command))
+
+    async def execute_one(decoded: AgentCommand | Problem) -> Any | Problem:
         if isinstance(decoded, Problem):
             return decoded
+        try:
+            director = active()
+        except ProblemError as e:
+            return e.problem
+        if isinstance(decoded, AgentClusterSwitchOver):
+            if on_switchover is None:
+                return problem("ClusterNodesNotCoupled", "This Agent is not a Director pair")
+            return await on_switchover() or ACCEPTED
         return await _execute(director, decoded, on_shutdown)
+
+    async def batch(commands: list[AgentCommand | Problem]) -> list[Any]:
+        """All commands of a batch apply in order, then share one commit. The Controller's batches
+        (orders, marks, items) are decided in one pass (`AgentDirector.execute_batch`); a batch with a
+        node command or a dedication runs each command as if alone (Engine batches per loop turn)."""
+        state_commands = [c for c in commands if not isinstance(c, Problem)]
+        if any(isinstance(c, (*NODE_COMMANDS, DedicateAgentDirector)) for c in state_commands):
+            return list(await asyncio.gather(*(execute_one(c) for c in commands)))
+        try:
+            director = active()
+        except ProblemError as e:
+            return [c if isinstance(c, Problem) else e.problem for c in commands]
+        answers = iter(await director.execute_batch(state_commands))
+        return [c if isinstance(c, Problem) else next(answers) for c in commands]
 
     @auth.require(PERMISSION)
     async def post_command(request: Request, user: Any) -> Response:
@@ -93,8 +150,7 @@ def agent_routes(director: AgentDirector, auth: Authenticator, *, on_shutdown: C
             commands = body.get("commands")
             if not isinstance(commands, list):
                 return problem_response(problem("InvalidRequest", "Batch.commands must be a list"))
-            # All commands of a batch apply in order, then share one commit (Engine batches per loop turn).
-            answers = await asyncio.gather(*(one(command) for command in commands))
+            answers = await batch([decoded(command) for command in commands])
             results = [problem_body(r) if isinstance(r, Problem) else r for r in answers]
             return json_response(results)
         result = await one(body)
@@ -103,13 +159,14 @@ def agent_routes(director: AgentDirector, auth: Authenticator, *, on_shutdown: C
         return json_response(result)
 
     async def health(request: Request) -> Response:
-        return json_response({"status": "ok", "eventId": director.journal.last_event_id})
+        try:  # a Director pair's standby is healthy too: it follows the active
+            return json_response({"status": "ok", "eventId": active().journal.last_event_id})
+        except ProblemError:
+            return json_response({"status": "ok", "active": False})
 
     return [
         Route(f"{PREFIX}/command", post_command, methods=["POST"]),
-        Route(
-            f"{PREFIX}/event", event_stream_route(lambda: director.journal, authenticator=auth, permission=PERMISSION)
-        ),
+        Route(f"{PREFIX}/event", event_stream_route(journal, authenticator=auth, permission=PERMISSION)),
         Route(f"{PREFIX}/health", health, methods=["GET"]),
     ]
 

@@ -5,6 +5,13 @@ durable, and its end is journaled as `OrderProcessed`. A process that was runnin
 cannot be trusted to have ended cleanly: on restart its process group is killed (the pid files kept
 beside the journal name it) and the step ends as Disrupted(ProcessLost), so the order repeats it —
 unless the job is not restartable — and never runs it twice at the same time.
+
+Each step runs on a Subagent that `select_subagent` chooses (js7es.domain.agent.selection): the
+Director's own, or a remote Subagent through its driver (js7es.nodes.agent.subagents). A remote step
+survives the Director: after a restart the Director follows it again (its StartOrderProcess is
+idempotent at the Subagent), and its output and outcome are journaled from the Subagent's events, with
+the Subagent's event position (SubagentEventsObserved) in the same commit. When a remote Subagent loses
+its run (restart, reset) its steps end as ProcessLost.
 """
 
 from __future__ import annotations
@@ -24,8 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from js7es.domain.agent.agent_state import AgentState
-from js7es.domain.agent.events import ItemAttachedToMe
-from js7es.domain.event import KeyedEvent, Stamped
+from js7es.domain.agent.events import ItemAttachedToMe, ItemDetachedFromMe, SubagentEventsObserved
+from js7es.domain.agent.selection import (
+    RoundRobin,
+    job_bundle_id,
+    processing_started,
+    select_subagent,
+    unknown_bundle,
+)
+from js7es.domain.event import Event, KeyedEvent, Stamped
 from js7es.domain.order.admission import admission_start
 from js7es.domain.order.events import (
     OrderCancellationMarked,
@@ -43,6 +57,7 @@ from js7es.domain.order.states import Processing, Ready
 from js7es.domain.order.stop_positions import is_at_stop_position
 from js7es.domain.problem import Problem
 from js7es.domain.workflow.instructions import ExecuteAnonymous, ExecuteNamed
+from js7es.nodes.agent.subagents import ClientFactory, LocalSubagentDriver, RemoteJobProcess, SubagentPool
 from js7es.nodes.engine import Engine
 from js7es.nodes.subagent import JobProcess, ProcessLauncher, ProcessSpec
 
@@ -52,6 +67,7 @@ log = logging.getLogger(__name__)
 @dataclass(slots=True)
 class _Running:
     step: JobStep
+    subagent_id: str | None = None
     process: JobProcess | None = None
     kill_requested: bool = False
     kill_immediately: bool = False
@@ -68,7 +84,10 @@ class JobRunner:
         work_dir: Path,
         process_limit: int | None = None,
         launcher: ProcessLauncher | None = None,
+        subagent_client_factory: ClientFactory | None = None,
     ) -> None:
+        """`subagent_client_factory`: a client of a remote Subagent's URI (None: only the local Subagent,
+        with `launcher`, runs jobs)."""
         self.engine = engine
         self._own_launcher = launcher is None
         self.launcher = ProcessLauncher() if launcher is None else launcher
@@ -76,12 +95,22 @@ class JobRunner:
             atexit.register(self.launcher.close)  # its temp dir goes even when stop() is not reached
         self.work_dir = work_dir
         self.pid_dir = work_dir / "pids"
+        self._pid_dir_str = str(self.pid_dir)
         self.executables_dir = work_dir / "executables"
         self.process_limit = process_limit
+        self.pool = SubagentPool(
+            LocalSubagentDriver(self.launcher, self._local_id), client_factory=subagent_client_factory
+        )
+        self.pool.attach(self)
+        self.round_robin = RoundRobin()  # the Director's memory, never journaled (JS7's MutableRoundRobin)
         self._running: dict[str, _Running] = {}
         self._per_job: dict[str, int] = {}
-        self._waiting: dict[str, deque[str]] = {}
+        self._waiting: dict[str, _WaitQueue] = {}
+        self._refused_slot: str | None = None  # the job key `_reserve` found no slot for, last time
         self._tasks: set[asyncio.Task[None]] = set()
+        # OrderProcessed of the steps ended in this turn of the loop, with their job keys (_emit_processed)
+        self._processed: list[tuple[KeyedEvent, str | None]] = []
+        self._stopping = False
         for directory in (self.pid_dir, self.executables_dir):
             directory.mkdir(parents=True, exist_ok=True)
         engine.add_wake_time(self.admission_wake_time)
@@ -97,14 +126,21 @@ class JobRunner:
     def running_count(self) -> int:
         return len(self._running)
 
+    def _local_id(self) -> str | None:
+        return self.state.local_subagent_id
+
     # -- after each commit ------------------------------------------------------------------------
 
     def on_commit(self, stamped: Sequence[Stamped]) -> None:
         touched: list[str] = []
         for s in stamped:
             match s.event:
-                case ItemAttachedToMe(item=item) if self.state.local_subagent_enabled and _may_release_orders(item):
+                case ItemAttachedToMe(item=item) if _may_release_orders(item):
+                    if _is_subagent_item(item):
+                        self._spawn(self.pool.update(self.state))
                     touched.extend(self.state.orders)  # enabled again, a workflow resumed, a breakpoint gone
+                case ItemDetachedFromMe(key=key) if key.startswith("SubagentItem:"):
+                    self._spawn(self.pool.update(self.state))
                 case OrderProcessingStarted() if s.key in self._running:
                     self._spawn(self._run(s.key))
                 case (
@@ -178,7 +214,7 @@ class JobRunner:
         ):
             return None
         found = self._job_here(order)
-        if found is None or not self.state.local_subagent_enabled:  # disabled: enabling wakes them all
+        if found is None:
             return None
         workflow, job, instruction = found
         if is_at_stop_position(workflow, order):  # JS7's isOrderProcessable: it finishes on the Controller
@@ -193,23 +229,41 @@ class JobRunner:
                 return None
         key = job_key(workflow, order.position, instruction)
         if not self._has_slot(key, job.process_limit):  # checked first: evaluating the step costs
-            queue = self._waiting.setdefault(key, deque())
+            self._refused_slot = key
+            queue = self._waiting.get(key)
+            if queue is None:
+                queue = self._waiting[key] = _WaitQueue()
             if order_id not in queue:
                 self._enqueue(queue, order)
             return None
-        step = job_step(self.state, order, workflow, self.engine.ctx())
-        subagent_id = self.state.local_subagent_id
-        started = KeyedEvent(order_id, OrderProcessingStarted(subagent_id=subagent_id))
+        ctx = self.engine.ctx()
+        bundle_id = job_bundle_id(self.state, order, job, ctx)  # subagentBundleIdExpr
+        refused = bundle_id if isinstance(bundle_id, Problem) else unknown_bundle(self.state, bundle_id)
+        if refused is not None:  # it names no bundle nor Subagent (JS7: UnknownKey): the step fails
+            if fail_later:
+                return None
+            local = self.state.local_subagent_id or ""
+            return [
+                KeyedEvent(order_id, OrderProcessingStarted(subagent_id=local)),
+                KeyedEvent(order_id, OrderProcessed(outcome=Failed(error_message=refused.message))),
+            ]
+        assert not isinstance(bundle_id, Problem)
+        subagent_id = select_subagent(self.state, order, job, bundle_id, self.pool.is_coupled, self.round_robin)
+        if subagent_id is None:  # none available (disabled, not coupled): a change of the pool wakes it
+            return None
+        step = job_step(self.state, order, workflow, ctx)
+        event = processing_started(order, self.engine.here, bundle_id, subagent_id)  # StickySubagent's too
+        started = KeyedEvent(order_id, event)
         if isinstance(step, Problem):  # e.g. an argument does not evaluate: the step fails at once
             if fail_later:
                 return None  # needs the order's follow-up: done by the commit listener's try_start
             failed = KeyedEvent(order_id, OrderProcessed(outcome=Failed(error_message=step.message)))
             return [started, failed]
-        self._running[order_id] = _Running(step)
+        self._running[order_id] = _Running(step, subagent_id)
         self._per_job[step.job_key] = self._per_job.get(step.job_key, 0) + 1
         return [started]
 
-    def _enqueue(self, queue: deque[str], order: Order) -> None:
+    def _enqueue(self, queue: _WaitQueue, order: Order) -> None:
         """Waiting for a slot in priority order (JS7 2.7's order priority), first come first within one:
         behind every waiting order of the same or a higher priority (at the end when all are equal)."""
         priority = order.effective_priority
@@ -239,25 +293,27 @@ class JobRunner:
     def _start_waiting(self, key: str) -> None:
         """A slot is free: start the next waiting orders of the job — and, when the Agent's own limit
         was what held them, of the other jobs. Each queue is tried only while it gets its orders
-        started, so a long queue costs nothing while its job is busy."""
-        queues = [q for q in [self._waiting.get(key)] if q]
+        started, so a long queue costs nothing while its job is busy; the first order that finds no slot
+        stays first in line (nothing is searched or moved in the queue)."""
+        queues = [(key, q) for q in [self._waiting.get(key)] if q]
         if self.process_limit is not None:
-            queues += [q for k, q in self._waiting.items() if k != key and q]
-            queues.sort(key=lambda q: -self._priority(q[0]))  # the highest priority first (stable: this job's)
-        for queue in queues:
+            queues += [(k, q) for k, q in self._waiting.items() if k != key and q]
+            queues.sort(key=lambda kq: -self._priority(kq[1][0]))  # the highest priority first (stable: this job's)
+        for queue_key, queue in queues:
             while queue:
-                candidate = queue.popleft()
+                candidate = queue[0]
+                self._refused_slot = None
                 self.try_start(candidate)
-                if candidate not in self._running and candidate in queue:
-                    queue.remove(candidate)  # no slot: it went back to the end; keep the queue's order
-                    queue.appendleft(candidate)
-                    break
-                # started, or it cannot start at all any more (cancelled, detached): try the next one
+                if self._refused_slot == queue_key and candidate not in self._running:
+                    break  # no slot: it waits on, first in line
+                queue.popleft()  # started, or it cannot start here any more (cancelled, detached, moved on)
 
     # -- processes ------------------------------------------------------------------------------
 
     async def _run(self, order_id: str) -> None:
-        running = self._running[order_id]
+        running = self._running.get(order_id)
+        if running is None:  # a re-attached remote step whose outcome arrived before it ran
+            return
         step = running.step
         job = step.job
         order = self.state.orders[order_id]
@@ -280,28 +336,57 @@ class JobRunner:
             return_code_meaning=job.executable.return_code_meaning,
             fail_on_err_written=job.fail_on_err_written,
             v1_compatible=job.executable.v1_compatible,
+            step=f"{order.position}:{len(order.historic_outcomes)}",  # the same when re-attached
         )
-        pid_file = self._pid_file(order_id)
+        pid_file: str | None = None  # an OS process's (an internal job has none: no file to remove)
         outcome: Outcome
+        driver = self.pool.driver(running.subagent_id)
         try:
-            process = await self.launcher.start(spec, on_output)
+            if driver is None:  # not (any longer) a Subagent of this Agent
+                outcome = Disrupted(reason="ProcessLost", message=f"Unknown Subagent {running.subagent_id}")
+                raise _Ended
+            if self.pool.is_remote(running.subagent_id) and not self._processing_there(
+                order_id, running.subagent_id or ""
+            ):
+                return  # re-attached after a restart, but its outcome has arrived meanwhile: journaled
+            process = await driver.start(spec, on_output)
             running.process = process
             if process.pid is not None:
-                pid_file.write_text(str(process.pid))
+                pid_file = self._pid_file(order_id)
+                write_pid_file(pid_file, process.pid)
             if running.kill_requested:
                 process.kill(immediately=running.kill_immediately)
             outcome = await process.wait()
+            if isinstance(process, RemoteJobProcess):
+                return  # journaled with the Subagent's events (`subagent_events`), the slot freed there
+        except _Ended:
+            pass
         except Exception as e:  # the process could not be started: the step fails, the Agent goes on
             log.warning("Order %s: job process failed: %s", order_id, e)
             outcome = Failed(error_message=f"{type(e).__name__}: {e}")
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                pid_file.unlink()
+            if pid_file is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(pid_file)
         # The slot is free before OrderProcessed is committed, so that the order's next step can start
         # right after the commit; other waiting orders start then, too.
         key = self._release_slot(order_id)
-        await self._emit([KeyedEvent(order_id, OrderProcessed(outcome=outcome))])
-        if key is not None:
+        self._processed.append((KeyedEvent(order_id, OrderProcessed(outcome=outcome)), key))
+        if len(self._processed) == 1:
+            asyncio.get_running_loop().call_soon(self._emit_processed)
+
+    def _emit_processed(self) -> None:
+        """The steps that ended within one turn of the loop: their OrderProcessed (and what the orders do
+        next) in ONE emit — one follow-up pass and one waiter of the commit instead of one per order
+        (bench/node_bench.py's profile: the Agent's emit of OrderProcessed)."""
+        processed, self._processed = self._processed, []
+        if self._stopping:  # as if their tasks had been cancelled before the emit
+            return
+        self._spawn(self._commit_processed(processed))
+
+    async def _commit_processed(self, processed: list[tuple[KeyedEvent, str | None]]) -> None:
+        await self.engine.emit([event for event, _ in processed])
+        for key in dict.fromkeys(key for _, key in processed if key is not None):
             self._start_waiting(key)
 
     async def _emit(self, events: list[KeyedEvent]) -> None:
@@ -326,31 +411,117 @@ class JobRunner:
         if not task.cancelled() and task.exception() is not None:
             log.error("job runner task failed", exc_info=task.exception())
 
-    def _pid_file(self, order_id: str) -> Path:
-        return self.pid_dir / (hashlib.sha256(order_id.encode()).hexdigest()[:32] + ".pid")
+    def _pid_file(self, order_id: str) -> str:
+        # Plain strings and os calls: pathlib was 4 % of the Agent under the shell job's load (a file per step).
+        return f"{self._pid_dir_str}/{hashlib.sha256(order_id.encode()).hexdigest()[:32]}.pid"
 
     # -- start and stop ---------------------------------------------------------------------------
 
     async def recover(self) -> None:
-        """Kill what survived the last run and end its steps as ProcessLost; then start what is ready."""
+        """Kill what survived the last run on the local Subagent and end its steps as ProcessLost; follow
+        the steps on remote Subagents again; then start what is ready."""
         for pid_file in self.pid_dir.glob("*.pid"):
             with contextlib.suppress(ValueError, ProcessLookupError, PermissionError, FileNotFoundError):
                 os.killpg(int(pid_file.read_text().strip()), signal.SIGKILL)
             pid_file.unlink(missing_ok=True)
+        await self.pool.update(self.state)
         here = self.engine.here
-        lost = [
-            KeyedEvent(o.id, OrderProcessed(outcome=Disrupted(reason="ProcessLost", message="Agent restarted")))
-            for o in self.state.orders.values()
-            if isinstance(o.state, Processing) and here is not None and o.is_attached_to(here)
-        ]
+        lost = []
+        for o in self.state.orders.values():
+            if not (isinstance(o.state, Processing) and here is not None and o.is_attached_to(here)):
+                continue
+            if self.pool.is_remote(o.state.subagent_id) and self._reattach(o):
+                continue
+            lost.append(
+                KeyedEvent(o.id, OrderProcessed(outcome=Disrupted(reason="ProcessLost", message="Agent restarted")))
+            )
         if lost:
             await self.engine.emit(lost)
         for order_id in list(self.state.orders):
             self.try_start(order_id)
 
+    def _reattach(self, order: Order) -> bool:
+        """Follow an order's step on a remote Subagent again, after a restart of the Director."""
+        found = self._job_here(order)
+        if found is None:
+            return False
+        step = job_step(self.state, order, found[0], self.engine.ctx())
+        if isinstance(step, Problem):
+            return False
+        assert isinstance(order.state, Processing)
+        self._running[order.id] = _Running(step, order.state.subagent_id)
+        self._per_job[step.job_key] = self._per_job.get(step.job_key, 0) + 1
+        self._spawn(self._run(order.id))
+        return True
+
+    # -- remote Subagents (js7es.nodes.agent.subagents.SubagentHost) -------------------------------
+
+    def subagents_changed(self) -> None:
+        """A Subagent became coupled or uncoupled: orders waiting for one may start now."""
+        for order_id in list(self.state.orders):
+            self.try_start(order_id)
+
+    def _processing_there(self, order_id: str, subagent_id: str) -> bool:
+        order = self.state.orders.get(order_id)
+        return (
+            order is not None
+            and isinstance(order.state, Processing)
+            and order.state.subagent_id == subagent_id
+            and self.engine.here is not None
+            and order.is_attached_to(self.engine.here)
+        )
+
+    async def subagent_events(self, subagent_id: str, stamped: list[Stamped]) -> None:
+        """Journal a remote Subagent's events: the output and outcomes of the steps processing there (any
+        other is a repetition: dropped), with SubagentEventsObserved, in one commit."""
+        events: list[KeyedEvent] = []
+        ended: list[tuple[str, Outcome, str | None]] = []
+        done: set[str] = set()
+        for s in stamped:
+            if s.key in done or not self._processing_there(s.key, subagent_id):
+                continue
+            match s.event:
+                case OrderStdoutWritten() | OrderStderrWritten():
+                    events.append(KeyedEvent(s.key, s.event))
+                case OrderProcessed(outcome=outcome):
+                    events.append(KeyedEvent(s.key, s.event))
+                    done.add(s.key)
+                    ended.append((s.key, outcome, self._release_slot(s.key)))
+        events.append(KeyedEvent(subagent_id, SubagentEventsObserved(until_event_id=stamped[-1].event_id)))
+        await self.engine.emit(events)
+        self._ended_remotely(subagent_id, ended)
+
+    async def subagent_lost(self, subagent_id: str, died: Event, message: str) -> None:
+        """The Subagent lost its run: each step processing there ends as Disrupted(ProcessLost) — as
+        Disrupted without ProcessLost when the job is not restartable (JS7's
+        orderProcessLostIfRestartable), so that the order fails — with `died` in the same commit."""
+        events: list[KeyedEvent] = []
+        ended: list[tuple[str, Outcome, str | None]] = []
+        for order in list(self.state.orders.values()):
+            if not self._processing_there(order.id, subagent_id):
+                continue
+            found = self._job_here(order)
+            restartable = found is not None and not found[1].is_not_restartable
+            outcome = Disrupted(reason="ProcessLost" if restartable else "Other", message=message)
+            events.append(KeyedEvent(order.id, OrderProcessed(outcome=outcome)))
+            ended.append((order.id, outcome, self._release_slot(order.id)))
+        events.append(KeyedEvent(subagent_id, died))
+        await self.engine.emit(events)
+        self._ended_remotely(subagent_id, ended)
+
+    def _ended_remotely(self, subagent_id: str, ended: list[tuple[str, Outcome, str | None]]) -> None:
+        driver = self.pool.remotes.get(subagent_id)
+        for order_id, outcome, _ in ended:
+            if driver is not None:
+                driver.processed(order_id, outcome)
+        for key in dict.fromkeys(k for _, _, k in ended if k is not None):
+            self._start_waiting(key)
+
     async def stop(self) -> None:
+        self._stopping = True
+        await self.pool.stop()  # the remote Subagents' processes go on without the Director
         for running in self._running.values():
-            if running.process is not None:
+            if running.process is not None and not isinstance(running.process, RemoteJobProcess):
                 running.process.kill(immediately=True)
         for task in list(self._tasks):
             task.cancel()
@@ -359,8 +530,54 @@ class JobRunner:
             self.launcher.close()
 
 
+class _WaitQueue:
+    """The orders waiting for a slot of one job, in line, with a set beside the line: whether an order
+    waits costs the same with 10 or 10,000 waiting (a `deque` was searched for every touched order)."""
+
+    __slots__ = ("_ids", "_line")
+
+    def __init__(self) -> None:
+        self._line: deque[str] = deque()
+        self._ids: set[str] = set()
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._line)
+
+    def __getitem__(self, i: int) -> str:
+        return self._line[i]
+
+    def insert(self, i: int, order_id: str) -> None:
+        self._line.insert(i, order_id)
+        self._ids.add(order_id)
+
+    def popleft(self) -> str:
+        order_id = self._line.popleft()
+        self._ids.discard(order_id)  # never there twice: `_reserve` looks first
+        return order_id
+
+
+class _Ended(Exception):
+    """The step ended before it started (its outcome is set)."""
+
+
+def _is_subagent_item(item: Any) -> bool:
+    return isinstance(item, Mapping) and item.get("TYPE") in ("SubagentItem", "Subagent")
+
+
 def _may_release_orders(item: Any) -> bool:
     """Whether an attached item may let waiting orders start: anything but a workflow version, whose
     orders arrive after it (each touched by its own attachment); a new version would otherwise make
     every attachment cost a look at every order here."""
     return not (isinstance(item, Mapping) and item.get("TYPE") == "Workflow")
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    """The pid of a job's process, for the kill of leftovers at the next start (`recover`)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, str(pid).encode())
+    finally:
+        os.close(fd)

@@ -1,4 +1,5 @@
-"""``js7es controller --config FILE`` and ``js7es agent --config FILE``: run a node."""
+"""``js7es controller --config FILE``, ``js7es agent --config FILE`` and ``js7es subagent --config FILE``:
+run a node."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from js7es.nodes.cli.types import Subparsers
 
 
 def register(sub: Subparsers) -> None:
-    for kind in ("controller", "agent"):
+    for kind in ("controller", "agent", "subagent"):
         node = sub.add_parser(kind, help=f"run a{'n' if kind == 'agent' else ''} {kind.capitalize()} node")
         node.add_argument("--config", type=Path, required=True, help="the node's TOML configuration file")
         node.add_argument("--insecure", action="store_true", help="plain HTTP without TLS (tests, demos)")
@@ -20,11 +21,11 @@ def _run_node(args: argparse.Namespace) -> int:
     import logging
 
     from js7es.nodes.config import load_settings
-    from js7es.nodes.server import run_agent, run_controller
+    from js7es.nodes.server import run_agent, run_controller, run_subagent
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = load_settings(args.config, args.kind)
-    run = run_controller if args.kind == "controller" else run_agent
+    run = {"controller": run_controller, "agent": run_agent, "subagent": run_subagent}[args.kind]
     return run(settings, insecure=args.insecure)

@@ -109,6 +109,31 @@ class ControllerClient:
 
         return self._on_active(call)
 
+    def cluster_info(self) -> Any:
+        """``GET /cluster``, from the active node when one answers: a standby answers it too, with what
+        its own journal says — which lags, and right after its restart is its view from before (a node
+        killed while active says "Coupled, I am active" until it has caught up). So each node is asked
+        until one says it is active; none: the first answer."""
+        answers: list[Any] = []
+        error: ClientError | None = None
+        for _ in range(len(self._nodes.uris)):
+            try:
+                info = self.request("GET", "/cluster")
+            except ClientError as e:
+                error = e
+            else:
+                if not isinstance(info, dict) or info.get("active") is not False:
+                    return info
+                answers.append(info)
+            if not self._nodes.others:
+                break
+            self._nodes.advance()
+            self._switched()
+        if answers:
+            return answers[0]
+        assert error is not None
+        raise error
+
     def get_ndjson(self, path: str) -> list[Any]:
         """The lines of an ndjson answer (the snapshot), each parsed."""
 

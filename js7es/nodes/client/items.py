@@ -26,6 +26,8 @@ _KINDS = (  # file name suffix -> item TYPE, the key naming it
     (".agent.json", "AgentRef", "path"),
     (".subagent.json", "SubagentItem", "id"),
     (".subagentitem.json", "SubagentItem", "id"),
+    (".subagentbundle.json", "SubagentBundle", "id"),
+    (".subagentselection.json", "SubagentBundle", "id"),  # JS7's name up to 2.7.1
     (".jobresource.json", "JobResource", "path"),
     (".calendar.json", "Calendar", "path"),
     (".noticeboard.json", "GlobalBoard", "path"),  # JOC's export; boardType PLANNABLE: a PlannableBoard
@@ -37,6 +39,8 @@ _KEY_OF_TYPE = {
     "Workflow": "path",
     "AgentRef": "path",
     "SubagentItem": "id",
+    "SubagentBundle": "id",
+    "SubagentSelection": "id",
     "JobResource": "path",
     "Calendar": "path",
     "GlobalBoard": "path",
@@ -69,7 +73,8 @@ def read_item_file(path: Path) -> dict[str, Any]:
         if type_ not in _KEY_OF_TYPE and not (type_ is None and "instructions" in item):
             raise usage_error(
                 f"{path}: unknown item kind; name it *.workflow.json, *.agent.json, *.subagent.json, "
-                f"*.jobresource.json, *.calendar.json, *.noticeboard.json or *.fileordersource.json, or give it a TYPE "
+                "*.subagentbundle.json, *.jobresource.json, *.calendar.json, *.noticeboard.json or "
+                f"*.fileordersource.json, or give it a TYPE "
                 f"({', '.join(_KEY_OF_TYPE)})"
             )
         suffix, type_, key = ".json", type_ or "Workflow", _KEY_OF_TYPE[type_ or "Workflow"]
@@ -78,6 +83,8 @@ def read_item_file(path: Path) -> dict[str, Any]:
         if expected == "GlobalBoard":  # a notice board of either kind
             plannable = item.pop("boardType", None) == "PLANNABLE"
             expected = str(type_) if type_ in _BOARD_TYPES else "PlannableBoard" if plannable else expected
+        if expected == "SubagentBundle" and type_ == "SubagentSelection":  # JS7's name up to 2.7.1
+            type_ = expected
         if type_ is not None and type_ != expected:
             raise usage_error(f"{path}: the file name says {expected}, its TYPE says {type_}")
         type_ = expected
@@ -89,7 +96,7 @@ def read_item_file(path: Path) -> dict[str, Any]:
     if type_ == "Workflow" and not isinstance(item.get("instructions"), list):
         raise usage_error(f"{path}: a workflow needs a list of instructions")
     if type_ != "Workflow":
-        item = {"TYPE": type_, **item}
+        item = {"TYPE": type_, **{k: v for k, v in item.items() if k != "TYPE"}}
     if key not in item:
         item[key] = path.name[: -len(suffix)]
     return item

@@ -30,6 +30,9 @@ and the outcome into OrderProcessed.
   JS7_RETURN_VALUES: a file the job appends `name=value` lines to, read after the exit and removed.
 - Process ends (os_process.py): when the main process ends, what is left of its group is terminated
   (SIGTERM, SIGKILL after sigkill_delay_s); `wait()` returns only when the group is empty.
+- As a node of its own (`js7es subagent --config FILE`): node.py (`SubagentNode`: dedication to one
+  Director, its events in memory until released), api.py (`/subagent/api/command` and `/event`),
+  wire.py (a ProcessSpec as JS7's StartOrderProcess). The Director's side is js7es.nodes.agent.subagents.
 - Process limits are left to the caller (the Agent's JobRunner counts per job and per Agent);
   `ProcessLauncher.running` counts the launcher's running OS processes.
 """

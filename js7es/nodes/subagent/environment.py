@@ -59,7 +59,7 @@ def job_env(
     job_name: str | None,
     arguments: Mapping[str, Value],
     env: Mapping[str, str],
-    return_values_file: Path | None,
+    return_values_file: Path | str | None,
     v1_compatible: bool,
 ) -> dict[str, str]:
     result = dict(base)
@@ -82,13 +82,14 @@ class ReturnValuesError(ValueError):
     pass
 
 
-def read_return_values(path: Path) -> NamedValues:
+def read_return_values(path: Path | str) -> NamedValues:
     """`name=value` lines, both sides trimmed, as strings (JS7: StringValue); blank lines are skipped.
 
     No file means no values: the job need not write it, so it is not even created before the start.
     """
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as file:  # no pathlib per job step
+            text = file.read()
     except FileNotFoundError:
         return {}
     values: dict[str, Value] = {}

@@ -19,6 +19,7 @@ from js7es.domain.workflow.job import (
     ShellScriptExecutable,
 )
 from js7es.nodes.subagent.base import JobProcess, RefusedProcess
+from js7es.nodes.subagent.child_watcher import use_pidfd_child_watcher
 from js7es.nodes.subagent.environment import base_env, job_env
 from js7es.nodes.subagent.guard import JobGuard
 from js7es.nodes.subagent.internal import InternalJobProcess
@@ -46,9 +47,11 @@ class ProcessLauncher:
         chunk_delay_s: float = DEFAULT_CHUNK_DELAY_S,
         base_environ: Mapping[str, str] | None = None,
     ) -> None:
+        use_pidfd_child_watcher()
         self._own_temp_dir = temp_dir is None
         self.temp_dir = Path(tempfile.mkdtemp(prefix="js7es-subagent-")) if temp_dir is None else temp_dir.absolute()
         self.temp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._temp_dir_str = str(self.temp_dir)
         self.chunk_delay_s = chunk_delay_s
         self.base_env = base_env(base_environ)
         self._scripts = ScriptFiles(self.temp_dir)
@@ -87,7 +90,7 @@ class ProcessLauncher:
             case _:
                 return RefusedProcess(f"Unsupported executable {type(executable).__name__}")
         # The job need not write return values: the file is named, not created, before the start.
-        return_values_file = self.temp_dir / f"{self._prefix}{next(self._counter)}"
+        return_values_file = f"{self._temp_dir_str}/{self._prefix}{next(self._counter)}"
         env = job_env(
             self.base_env,
             order_id=spec.order_id,

@@ -88,7 +88,7 @@ class OsJobProcess(JobProcess):
         transport: asyncio.SubprocessTransport,
         protocol: _Protocol,
         *,
-        return_values_file: Path,
+        return_values_file: Path | str,
         on_end: Callable[[], None],
     ) -> None:
         self.spec = spec
@@ -220,10 +220,13 @@ class OsJobProcess(JobProcess):
                 await self._until_group_gone()
             self._group_gone = True  # from here on its pid may belong to another process: no more signals
             self._cancel_timers()
-            try:
-                await asyncio.wait_for(asyncio.shield(self._protocol.pipes_closed), PIPE_GRACE_S)
-            except TimeoutError:
-                log.warning("Order %s: output pipes still open after the process group has gone", self.spec.order_id)
+            if not self._protocol.pipes_closed.done():  # mostly they are: no timer and no task for that
+                try:
+                    await asyncio.wait_for(asyncio.shield(self._protocol.pipes_closed), PIPE_GRACE_S)
+                except TimeoutError:
+                    log.warning(
+                        "Order %s: output pipes still open after the process group has gone", self.spec.order_id
+                    )
             await self._protocol.collector.drain()
             return self._outcome(return_code)
         except asyncio.CancelledError:  # the Agent is stopping: leave nothing behind
@@ -235,7 +238,7 @@ class OsJobProcess(JobProcess):
             self._cancel_timers()
             self._transport.close()
             with contextlib.suppress(FileNotFoundError):
-                self._return_values_file.unlink()
+                os.unlink(self._return_values_file)
             self._on_end()
 
     def _outcome(self, return_code: int) -> Outcome:

@@ -9,6 +9,7 @@ step uses are deleted when more than MAX_UNUSED have piled up (e.g. after many d
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 from collections import OrderedDict
@@ -18,24 +19,31 @@ MAX_UNUSED = 256
 SHELL = "/bin/sh"
 
 
+@functools.lru_cache(maxsize=4 * MAX_UNUSED)
+def _file_name(script: str) -> str:
+    """A script's file name, from its text (hashed once per text while it is in use)."""
+    return "script-" + hashlib.sha256(script.encode()).hexdigest()[:32]
+
+
 class ScriptFiles:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._users: dict[Path, int] = {}
-        self._unused: OrderedDict[Path, None] = OrderedDict()
+        self._users: dict[str, int] = {}
+        self._unused: OrderedDict[str, None] = OrderedDict()
+        self._directory = str(directory)  # plain strings: no pathlib per step
 
     def acquire(self, script: str) -> list[str]:
         """The argv that runs the script: the file itself when it has a shebang, else `/bin/sh file`."""
-        path = self.directory / ("script-" + hashlib.sha256(script.encode()).hexdigest()[:32])
+        path = f"{self._directory}/{_file_name(script)}"
         known = path in self._users or path in self._unused
         self._unused.pop(path, None)
-        if not known or not path.exists():  # a stat per step: a tmp cleaner may have deleted it
-            self._write(path, script)
+        if not known or not os.path.exists(path):  # a stat per step: a tmp cleaner may have deleted it
+            self._write(Path(path), script)
         self._users[path] = self._users.get(path, 0) + 1
-        return [str(path)] if script.startswith("#!") else [SHELL, str(path)]
+        return [path] if script.startswith("#!") else [SHELL, path]
 
     def release(self, argv: list[str]) -> None:
-        path = Path(argv[-1])
+        path = argv[-1]
         count = self._users.get(path, 0) - 1
         if count > 0:
             self._users[path] = count
@@ -45,7 +53,7 @@ class ScriptFiles:
         while len(self._unused) > MAX_UNUSED:
             old, _ = self._unused.popitem(last=False)
             with contextlib.suppress(FileNotFoundError):
-                old.unlink()
+                os.unlink(old)
 
     @staticmethod
     def _write(path: Path, script: str) -> None:

@@ -34,3 +34,6 @@ class ProcessSpec:
     return_code_meaning: ReturnCodeMeaning = ReturnCodeMeaning()
     fail_on_err_written: bool = False
     v1_compatible: bool = False
+    # Which step of the order (its position and count of outcomes so far): a remote Subagent tells a
+    # repeated StartOrderProcess from the order's next step with it (None: the local launcher's, unused)
+    step: str | None = None

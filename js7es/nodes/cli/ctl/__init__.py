@@ -141,6 +141,17 @@ def register(sub: Subparsers) -> None:
             p.add_argument("label", metavar="LABEL", help="the instruction's label")
         p.set_defaults(action="control_workflow_path", control=control)
 
+    for name, control, text in (
+        ("disable-subagent", "disable", "disable Subagents: no new job starts on them (running ones go on)"),
+        ("enable-subagent", "enable", "enable disabled Subagents"),
+        ("reset-subagent", "reset", "reset a Subagent: its running processes are lost, their steps run again"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("subagents", metavar="SUBAGENT", nargs=1 if control == "reset" else "+")
+        if control == "reset":
+            p.add_argument("--force", action="store_true", help="even when the Subagent cannot be reached")
+        p.set_defaults(action="control_subagents", control=control)
+
     for name, function, text in (
         ("post-notice", "post_notice", "post a notice to a board (JS7's PostNotice)"),
         ("delete-notice", "delete_notice", "delete a board's notice (JS7's DeleteNotice)"),
@@ -211,7 +222,10 @@ def register(sub: Subparsers) -> None:
     plan.add_argument("--json", action="store_true", help="one planned order per line as JOC's JSON")
     plan.set_defaults(action="print_daily_plan")
 
-    switch = sub.add_parser("switch-over", help="make the standby of a coupled Controller cluster the active node")
+    switch = sub.add_parser(
+        "switch-over", help="make the standby of a coupled Controller cluster (or of an Agent's Director pair) active"
+    )
+    switch.add_argument("--agent", metavar="AGENT_PATH", help="switch over this Agent's Director pair instead")
     switch.set_defaults(action="switch_over")
 
     confirm = sub.add_parser(

@@ -189,6 +189,24 @@ def control_workflow_path(client: ControllerClient, args: argparse.Namespace) ->
     return 0
 
 
+def control_subagents(client: ControllerClient, args: argparse.Namespace) -> int:
+    """disable-subagent, enable-subagent (js7es's Disable/EnableSubagents, as JOC's), reset-subagent (JS7's
+    ResetSubagent)."""
+    command: dict[str, Any]
+    match args.control:
+        case "reset":
+            (subagent_id,) = args.subagents
+            command = {"TYPE": "ResetSubagent", "subagentId": subagent_id, "force": args.force}
+            done = f"Resetting the Subagent {subagent_id}"
+        case control:
+            command = {"TYPE": f"{control.capitalize()}Subagents", "subagentIds": list(args.subagents)}
+            done = f"{control.capitalize()}d the Subagents {', '.join(args.subagents)}"
+    client.login()
+    client.command(command)
+    print(done)
+    return 0
+
+
 def notice_id(args: argparse.Namespace) -> list[str]:
     """JS7's NoticeId: [board, key?] or, in a daily plan, ["DailyPlan", date, board, key?]."""
     plan = ["DailyPlan", args.plan] if args.plan else []
@@ -286,7 +304,7 @@ def print_overview(client: ControllerClient, args: argparse.Namespace) -> int:
 
 
 def print_cluster(client: ControllerClient, args: argparse.Namespace) -> int:
-    info = client.request("GET", "/cluster")
+    info = client.cluster_info()
     if args.json:
         print(dumps(info, indent=2))
         return 0
@@ -317,6 +335,11 @@ def _failover_possible(cluster_state: str | None, watch: dict[str, Any]) -> str:
 
 
 def switch_over(client: ControllerClient, args: argparse.Namespace) -> int:
+    agent = getattr(args, "agent", None)
+    if agent:
+        client.command({"TYPE": "ClusterSwitchOver", "agentPath": agent})
+        print(f"Switchover accepted: the standby Director of Agent {agent} becomes active")
+        return 0
     client.command({"TYPE": "ClusterSwitchOver"})
     print("Switchover accepted: the standby becomes active, this node restarts as standby")
     return 0

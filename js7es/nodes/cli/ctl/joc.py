@@ -31,6 +31,7 @@ DIRECT_ONLY = {
     "switch_over": "switch-over",
     "post_notice": "post-notice",
     "delete_notice": "delete-notice",
+    "control_subagents": "disable-subagent, enable-subagent, reset-subagent",
 }
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from js7es.domain.event import NO_KEY, KeyedEvent
-from js7es.domain.items import UnsignedSimpleItemAdded, UnsignedSimpleItemChanged
+from js7es.domain.items import ItemDeleted, UnsignedSimpleItemAdded, UnsignedSimpleItemChanged
 from js7es.domain.order.events import OrderProcessingStarted, OrderStdoutWritten
 from js7es.domain.value import dumps, value_from_json
 from js7es.projections.cockpit import schema
@@ -371,6 +371,45 @@ class QueriesContract:
         projector.apply(C1, stamp(changed, start=T0 * 1000 + 10_000_000))
         (agent,) = agents.list_agents(engine, C1)["agents"]
         assert (agent["url"], agent["disabled"]) == ("https://a:1", True)
+
+    def test_a_cluster_agent_shows_its_subagents_and_its_subagent_clusters(self, engine: Engine) -> None:
+        """Issue 16: the JS7 samples' agent-1 (two Directors, three Subagents) and a bundle over them."""
+        ref = {"TYPE": "AgentRef", "path": "A", "directors": ["A-1", "A-2"]}
+        subs = [{"TYPE": "SubagentItem", "id": f"A-{n}", "agentPath": "A", "uri": f"https://a{n}:1"} for n in (1, 2, 3)]
+        other = [
+            {"TYPE": "AgentRef", "path": "B", "directors": ["B-1"]},
+            {"TYPE": "SubagentItem", "id": "B-1", "agentPath": "B", "uri": "https://b:1"},
+        ]
+        bundle = {"TYPE": "SubagentBundle", "id": "fixed", "subagentToPriority": {"A-1": 3, "A-3": "$x + 1"}}
+        old = {"TYPE": "SubagentSelection", "id": "b-only", "subagentToPriority": {"B-1": 1}}
+        items = (ref, *subs, *other, bundle, old)
+        added = [KeyedEvent(NO_KEY, UnsignedSimpleItemAdded(item=value_from_json(i))) for i in items]
+        projector = project(engine, stamp(added), batch=20)
+        answer = agents.list_agents(engine, C1, agent_ids=["A"])
+        check(answer, "agent/agents_v-schema.json")
+        (agent,) = answer["agents"]
+        assert [(s["subagentId"], s["isDirector"], s["url"], s["disabled"]) for s in agent["subagents"]] == [
+            ("A-1", "PRIMARY_DIRECTOR", "https://a1:1", False),
+            ("A-2", "SECONDARY_DIRECTOR", "https://a2:1", False),
+            ("A-3", "NO_DIRECTOR", "https://a3:1", False),
+        ]
+        assert all(s["runningTasks"] == 0 and s["agentId"] == "A" for s in agent["subagents"])
+        clusters = agents.list_subagent_clusters(engine, C1)["subagentClusters"]
+        assert [(c["subagentClusterId"], c["agentId"], c["subagentIds"]) for c in clusters] == [
+            ("b-only", "B", [{"subagentId": "B-1", "priority": "1"}]),
+            ("fixed", "A", [{"subagentId": "A-1", "priority": "3"}, {"subagentId": "A-3", "priority": "$x + 1"}]),
+        ]
+        assert [c["subagentClusterId"] for c in agents.list_subagent_clusters(engine, C1, agent_ids=["A"])[
+            "subagentClusters"]] == ["fixed"]  # fmt: skip
+        changes = [
+            KeyedEvent(NO_KEY, UnsignedSimpleItemChanged(item=value_from_json({**subs[2], "disabled": True}))),
+            KeyedEvent(NO_KEY, ItemDeleted(key="SubagentBundle:b-only")),
+        ]
+        projector.apply(C1, stamp(changes, start=T0 * 1000 + 10_000_000))
+        (agent,) = agents.list_agents(engine, C1, agent_ids=["A"])["agents"]
+        assert [s["disabled"] for s in agent["subagents"]] == [False, False, True]
+        remaining = agents.list_subagent_clusters(engine, C1)["subagentClusters"]
+        assert [c["subagentClusterId"] for c in remaining] == ["fixed"]
 
     def test_deployed_paths_give_folders_to_every_query(self, engine: Engine) -> None:
         """A workflow deployed through the Cockpit's inventory shows at its path (deployed_objects); without

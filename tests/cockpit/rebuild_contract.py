@@ -5,6 +5,8 @@ carried rows may be stale."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -104,3 +106,30 @@ class RebuildContract:
             projector.apply(C1, events[i : i + 20], rebuilding=rebuilding)
         assert rebuilding.event_id == events[-1].event_id
         assert table_digests(engine, C1) == live
+
+    def test_the_cyclic_collector_is_off_during_a_rebuild_only(self, engine: Engine) -> None:
+        events = awkward_history()
+        seen: list[bool] = []
+
+        def watched() -> Iterator[Stamped]:
+            for stamped in events:
+                seen.append(gc.isenabled())
+                yield stamped
+
+        assert gc.isenabled()
+        rebuild(Projector(engine, task_log_limit=4096), C1, watched(), batch_size=7)
+        assert seen and not any(seen) and gc.isenabled()
+
+        def failing() -> Iterator[Stamped]:
+            yield from events[:10]
+            raise OSError("journal unreadable")
+
+        with pytest.raises(OSError):
+            rebuild(Projector(engine, task_log_limit=4096), C1, failing())
+        assert gc.isenabled()
+        gc.disable()
+        try:  # a caller's choice stays
+            rebuild(Projector(engine, task_log_limit=4096), C1, iter(events))
+            assert not gc.isenabled()
+        finally:
+            gc.enable()

@@ -50,6 +50,29 @@ def test_one_active_member_expiry_and_release(postgres_database: DatabaseFactory
     assert not b.release(2)
 
 
+def test_a_hand_over_goes_to_the_named_member_alone_until_the_lease_would_expire(
+    postgres_database: DatabaseFactory,
+) -> None:
+    engine, _, _ = postgres_database()
+    a, b, c = (lease(engine, m, lease_s=1.0) for m in "abc")
+    assert a.acquire() == 1
+    assert not b.hand_over(1, "c")  # only the holder hands over
+    assert a.hand_over(1, "b")  # switch_member: released to b
+    assert not a.renew(1)
+    assert a.acquire() is None and c.acquire() is None  # neither the old active nor a third takes it
+    row = c.read()
+    assert row is not None and (row.holder, row.generation) == ("", 1)
+    assert b.acquire() == 2
+    assert b.hand_over(2, "c")
+    deadline = time.monotonic() + 10
+    taken = None
+    while taken is None and time.monotonic() < deadline:  # c never comes: after the lease anyone takes it
+        time.sleep(0.2)
+        taken = a.acquire()
+    assert taken == 3
+    assert a.release(3) and b.acquire() == 4  # a plain release is for anyone
+
+
 def test_a_stale_generation_writes_nothing(postgres_database: DatabaseFactory) -> None:
     engine, url, schema_name = postgres_database()
     a, b = lease(engine, "a"), lease(engine, "b")

@@ -8,8 +8,9 @@
   trigger of the test logs, for every write to the projection's controllers row and to the Cockpit store,
   the writing process (PGAPPNAME) and the lease's generation inside the writing transaction.
 - A clean stop (SIGTERM) of the active releases the lease: the standby takes over at once.
-- The standby refuses a login (a write: the login history) with JOC's problem naming the active member;
-  /joc/api/jocs lists both members, which one is active and which one answers.
+- The standby forwards a login (a write: the login history) to the active member (forwarding.py; the
+  members' URIs are their own addresses, the default); /joc/api/jocs lists both members, which one is
+  active and which one answers.
 """
 
 from __future__ import annotations
@@ -65,7 +66,6 @@ def member(topology: Any, root: Path, name: str, url: str, schema_name: str | No
             "joc": {"root-password-hash": ROOT_HASH},
             "cluster": {
                 "member-id": name,
-                "uri": f"https://{name}",
                 "lease": LEASE_S,
                 "renew-interval": 1,
                 "poll-interval": 0.5,
@@ -119,8 +119,8 @@ def test_two_cockpits_one_active_kill_9_takeover_and_a_fenced_stale_member(tmp_p
         wait_until(lambda: cluster(b)["activeMember"] == "a", 30, "b to see a active")
         assert not cluster(b)["active"] and cluster(b)["generation"] is None
         assert b.overview()["controllers"][CONTROLLER_ID]["state"] == "Starting"  # b follows nothing
-        refused = login(b)  # a login is a write (the login history): the standby names the active member
-        assert refused.status_code == 503 and "JocClusterStandby" in refused.text and "'a'" in refused.text
+        forwarded = login(b)  # a login is a write (the login history): the standby forwards it to the active
+        assert forwarded.status_code == 200 and forwarded.headers["X-JS7ES-Forwarded-To"] == "a", forwarded.text
         answer = login(a)
         assert answer.status_code == 200, answer.text
         assert jocs(a, answer.headers["X-Access-Token"]) == {"a": (True, True), "b": (False, False)}
@@ -166,7 +166,10 @@ def test_two_cockpits_one_active_kill_9_takeover_and_a_fenced_stale_member(tmp_p
         assert a.process is not None and a.process.returncode == -signal.SIGTERM, a.log()  # re-raised after the stop
         assert "released the lease (generation 3)" in a.log()
         stopped = time.monotonic()
-        wait_until(lambda: cluster(b)["active"], 30, "b to take over from the stopped a")
+        try:
+            wait_until(lambda: cluster(b)["active"], 30, "b to take over from the stopped a")
+        except AssertionError as e:  # seen once in a loaded full run: what did b do meanwhile?
+            raise AssertionError(f"{e}\n---- b's log:\n{b.log()[-6000:]}") from None
         print(f"takeover after a clean stop: {time.monotonic() - stopped:.1f} s")
         assert cluster(b)["generation"] == 4
         add_orders(topology, 40, 10)

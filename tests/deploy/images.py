@@ -2,7 +2,8 @@
 engine's own image store under tags that carry a content key, so that a warm run builds nothing.
 
 - The base: Debian bookworm made by `debootstrap --variant=minbase` (Debian's mirror from this machine's
-  apt sources) with what the nodes need (Python 3.11 with venv, CA certificates, procps), imported with
+  apt sources) with what the nodes need (Python 3.11 with venv, CA certificates, procps) and PostgreSQL
+  (for the PostgreSQL image), imported with
   `docker import`. Tag `js7es-base:bookworm-<key>`, the key a hash of the suite, the variant and the
   package list. Building it needs root (debootstrap); about a minute.
 - The js7es image: deploy/Dockerfile with that base as its BASE, js7es and every dependency installed
@@ -37,8 +38,10 @@ DEPLOY = REPO / "deploy"
 SUITE = "bookworm"
 VARIANT = "minbase"
 # What the nodes need beyond minbase (passwd with useradd is in minbase):
-# Python 3.11 with venv (whose ensurepip brings pip offline), CA certificates, procps.
-BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "procps")
+# Python 3.11 with venv (whose ensurepip brings pip offline), CA certificates, procps; and Debian's
+# PostgreSQL for the PostgreSQL image: one debootstrap for every image (a second base of its own cost
+# a cold run one to two minutes more; the nodes' image carries the unused server, a test image only).
+BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "procps", "postgresql")
 BASE_REPOSITORY = "js7es-base"
 IMAGE_REPOSITORY = "js7es-test"
 KEEP_IMAGES = 3  # older images of a repository kept besides the current one (other branches' runs may use them)
@@ -329,7 +332,6 @@ def ensure_broker_image(client: Any, binary: Path) -> str:
 # ---------------------------------------------------------------------------------- the PostgreSQL image
 
 POSTGRES_REPOSITORY = "js7es-postgres"
-POSTGRES_PACKAGES = (*BASE_PACKAGES, "postgresql")
 # Debian's PostgreSQL with its main cluster (made by the package), for tests only: every host on the
 # test's own network is trusted (first line of pg_hba.conf), the server runs in the foreground on 5432
 # (the package chose another port if the machine that ran debootstrap had 5432 taken).
@@ -346,8 +348,8 @@ CMD ["sh", "-c", "exec pg_ctlcluster --foreground $(ls /etc/postgresql) main sta
 
 
 def ensure_postgres_image(client: Any) -> str:
-    """Debian bookworm's PostgreSQL on a base of its own (the package list is the base's key)."""
-    base = ensure_base(client, POSTGRES_PACKAGES)
+    """Debian bookworm's PostgreSQL (installed in the base) as a server."""
+    base = ensure_base(client)
     dockerfile = POSTGRES_DOCKERFILE.format(base=base)
     tag = f"{POSTGRES_REPOSITORY}:{digest(client.images.get(base).id, dockerfile)}"
     if image_exists(client, tag):

@@ -428,6 +428,7 @@ def test_an_agent_disabled_in_the_browser_holds_its_orders_until_enabled_again(u
     page.goto(ui.url + "/agents")
     row = page.locator("#agents-table tr[data-agent='agent']")
     assert row.locator(".agent-enabled").inner_text() == "yes"
+    assert "(Primary Director)" in row.locator(".agent-subagents").inner_text()  # its Subagents (issue 16)
     page.fill("#agent-comment", "agent maintenance from the UI test")
     row.get_by_role("button", name="Disable Agent agent").click()
     page.locator(".notice", has_text="Disabled the Agent agent").wait_for()

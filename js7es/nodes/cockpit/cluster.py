@@ -20,6 +20,7 @@ SQLite stays single-instance: without [cluster] a Cockpit is always active, with
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -40,9 +41,9 @@ class ClusterSettings:
     cluster_id: str
     member_id: str
     uri: str = ""  # how others reach this member's API (shown to clients of a standby)
-    lease_s: float = 8.0  # a lease not renewed this long is free
-    renew_s: float = 2.0  # the active renews this often
-    poll_s: float = 1.0  # a standby looks this often
+    lease_s: float = 4.0  # a lease not renewed this long is free (takeover after kill -9: bench/README.md)
+    renew_s: float = 1.0  # the active renews this often
+    poll_s: float = 0.5  # a standby looks this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +63,17 @@ class LeaseRow:
     expired: bool
 
 
-# Taken when released, expired, or still ours (a restart of this member: the old incarnation is fenced).
+# Taken when released (handed over to nobody, or to this member), expired, or still ours (a restart of this
+# member: the old incarnation is fenced).
 _ACQUIRE = sa.text(
     """
     INSERT INTO joc_cluster_lease AS l (cluster_id, holder, holder_uri, generation, expires_at)
     VALUES (:cluster, :member, :uri, 1, clock_timestamp() + make_interval(secs => :lease))
     ON CONFLICT (cluster_id) DO UPDATE
         SET holder = EXCLUDED.holder, holder_uri = EXCLUDED.holder_uri, generation = l.generation + 1,
-            expires_at = clock_timestamp() + make_interval(secs => :lease)
-        WHERE l.holder = '' OR l.holder = EXCLUDED.holder OR l.expires_at < clock_timestamp()
+            expires_at = clock_timestamp() + make_interval(secs => :lease), switch_to = ''
+        WHERE (l.holder = '' AND l.switch_to IN ('', EXCLUDED.holder)) OR l.holder = EXCLUDED.holder
+            OR l.expires_at < clock_timestamp()
     RETURNING generation
     """
 )
@@ -82,7 +85,15 @@ _RENEW = sa.text(
 )
 _RELEASE = sa.text(
     """
-    UPDATE joc_cluster_lease SET holder = '', holder_uri = '', expires_at = clock_timestamp()
+    UPDATE joc_cluster_lease SET holder = '', holder_uri = '', expires_at = clock_timestamp(), switch_to = ''
+    WHERE cluster_id = :cluster AND holder = :member AND generation = :generation
+    """
+)
+# A switch-over (JOC's SWITCH_MEMBER_ID): released to `target` alone until the lease would have expired.
+_HAND_OVER = sa.text(
+    """
+    UPDATE joc_cluster_lease SET holder = '', holder_uri = '', switch_to = :target,
+        expires_at = clock_timestamp() + make_interval(secs => :lease)
     WHERE cluster_id = :cluster AND holder = :member AND generation = :generation
     """
 )
@@ -108,6 +119,10 @@ _MEMBERS = sa.text(
     WHERE m.cluster_id = :cluster ORDER BY m.member_id
     """
 )
+_NEW_SECRET = sa.text(
+    "INSERT INTO joc_cluster_secrets (cluster_id, secret) VALUES (:cluster, :secret) ON CONFLICT DO NOTHING"
+)
+_SECRET = sa.text("SELECT secret FROM joc_cluster_secrets WHERE cluster_id = :cluster")
 LOCK_TIMEOUT_MS = 2000  # a lease statement waits this long for the writes in flight (their share locks)
 
 
@@ -148,6 +163,29 @@ class LeaseClient:
                 _RELEASE, {"cluster": s.cluster_id, "member": s.member_id, "generation": generation}
             ).rowcount
         return count == 1
+
+    def hand_over(self, generation: int, target: str) -> bool:
+        s = self.settings
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
+            count = connection.execute(
+                _HAND_OVER,
+                {
+                    "cluster": s.cluster_id,
+                    "member": s.member_id,
+                    "generation": generation,
+                    "target": target,
+                    "lease": s.lease_s,
+                },
+            ).rowcount
+        return count == 1
+
+    def secret(self) -> bytes:
+        """The cluster's key for vouching between members (created by the first member that asks)."""
+        with self.engine.begin() as connection:
+            connection.execute(_NEW_SECRET, {"cluster": self.settings.cluster_id, "secret": secrets.token_hex(32)})
+            value = connection.execute(_SECRET, {"cluster": self.settings.cluster_id}).scalar_one()
+        return bytes.fromhex(str(value))
 
     def heartbeat(self, started_at: datetime) -> None:
         """This member's row in joc_cluster_members (its URI, start and last sign of life)."""
@@ -191,6 +229,9 @@ class ClusterActivity:
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cockpit-cluster", daemon=True)
         self.started_at = datetime.now(UTC)
+        # monotonic time just before the statement that last took or renewed the lease (the hosted
+        # Cluster Watch answers only while that is younger than the lease: see held_for)
+        self._renewed_at: float | None = None
         fence.on_fenced(self._fenced)
 
     @property
@@ -200,6 +241,15 @@ class ClusterActivity:
     @property
     def active(self) -> bool:
         return self._generation is not None
+
+    def held_for(self) -> float:
+        """Seconds the lease is surely still ours by this process's clock (0 when not active): from just
+        before its last renewal, minus a quarter for clock drift. A member paused past its lease
+        (SIGSTOP) sees 0 at once when it continues, before its lease thread notices."""
+        renewed_at = self._renewed_at
+        if self._generation is None or renewed_at is None:
+            return 0.0
+        return max(0.0, renewed_at + self.settings.lease_s * 0.75 - time.monotonic())
 
     def start(self) -> ClusterActivity:
         self._thread.start()
@@ -222,6 +272,25 @@ class ClusterActivity:
                 log.info("Cockpit cluster %r: released the lease (generation %d)", self.settings.cluster_id, generation)
         except sa.exc.SQLAlchemyError as e:
             log.warning("Cockpit cluster %r: could not release the lease: %s", self.settings.cluster_id, e)
+
+    def switch_to(self, target: str) -> bool:
+        """Hands the lease to the member `target` (/joc/cluster/switch_member): this member steps down
+        (its services stop, its writes are refused from now on), then releases the lease to `target`
+        alone, which takes it at its next look. False when this member was not active."""
+        generation = self._generation
+        if generation is None:
+            return False
+        self._step_down(generation)
+        try:
+            handed = self.lease.hand_over(generation, target)
+        except sa.exc.SQLAlchemyError as e:
+            log.warning("Cockpit cluster %r: could not hand the lease over: %s", self.settings.cluster_id, e)
+            handed = False
+        if handed:
+            self.fence.active_member, self.fence.active_uri = "", ""
+            log.warning("Cockpit cluster %r: handed the lease over to %r", self.settings.cluster_id, target)
+        self._wake.set()
+        return handed
 
     def _fenced(self, generation: int) -> None:
         log.warning(
@@ -246,6 +315,7 @@ class ClusterActivity:
             generation = self._generation
             try:
                 self.lease.heartbeat(self.started_at)
+                attempt = time.monotonic()
                 if generation is None:
                     taken = self.lease.acquire()
                     if taken is not None and not self._stop.is_set():
@@ -253,7 +323,7 @@ class ClusterActivity:
                             "Cockpit cluster %r: %r is active (generation %d)", s.cluster_id, s.member_id, taken
                         )
                         self._generation = taken
-                        last_renewal = time.monotonic()
+                        last_renewal = self._renewed_at = attempt
                         self.fence.activate(taken)
                         self.fence.active_member, self.fence.active_uri = s.member_id, s.uri
                         self._on_active(taken)
@@ -262,7 +332,7 @@ class ClusterActivity:
                         if row is not None:
                             self.fence.active_member, self.fence.active_uri = row.holder, row.holder_uri
                 elif self.lease.renew(generation):
-                    last_renewal = time.monotonic()
+                    last_renewal = self._renewed_at = attempt
                 else:
                     log.warning("Cockpit cluster %r: the lease was taken over: stepping down", s.cluster_id)
                     self._step_down(generation)

@@ -24,7 +24,7 @@ DEFAULT_PORT = 4446
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProjectionSettings:
     batch_max_events: int = 1000  # events per transaction at most (the live follower)
-    rebuild_batch_events: int = 5000  # events per transaction in a rebuild
+    rebuild_batch_events: int = 20_000  # events per transaction in a rebuild
     task_log_limit: int = 10 * 1024 * 1024  # bytes of stdout+stderr kept per task; the rest is dropped, marked
     release_period_s: float = 5.0  # ReleaseEvents to the Controller at most this often
     poll_timeout_s: float = 50.0  # how long one event request waits for new events
@@ -117,7 +117,7 @@ def parse_cockpit_settings(raw: Mapping[str, Any], path: Path) -> CockpitSetting
     )
     projection = ProjectionSettings(
         batch_max_events=reader.number(p, "projection.batch-max-events", 1000, 1, 100_000),
-        rebuild_batch_events=reader.number(p, "projection.rebuild-batch-events", 5000, 1, 1_000_000),
+        rebuild_batch_events=reader.number(p, "projection.rebuild-batch-events", 20_000, 1, 1_000_000),
         task_log_limit=reader.number(p, "projection.task-log-limit", 10 * 1024 * 1024, 1024, 2**40),
         release_period_s=reader.seconds(p, "projection.release-period", 5.0),
         poll_timeout_s=reader.seconds(p, "projection.poll-timeout", 50.0),
@@ -207,8 +207,9 @@ def _cluster_settings(
     member_id = reader.text(section, "cluster.member-id", "")
     if not member_id:
         raise ConfigError(f"{path}: cluster.member-id is required (unique among the Cockpits of the cluster)")
-    lease_s = reader.seconds(section, "cluster.lease", 8.0)
-    renew_s = reader.seconds(section, "cluster.renew-interval", 2.0)
+    defaults = ClusterSettings(cluster_id="", member_id="")
+    lease_s = reader.seconds(section, "cluster.lease", defaults.lease_s)
+    renew_s = reader.seconds(section, "cluster.renew-interval", defaults.renew_s)
     if renew_s * 2 > lease_s:
         raise ConfigError(f"{path}: cluster.renew-interval must be at most half of cluster.lease")
     return ClusterSettings(
@@ -217,5 +218,5 @@ def _cluster_settings(
         uri=reader.text(section, "cluster.uri", "").rstrip("/"),
         lease_s=lease_s,
         renew_s=renew_s,
-        poll_s=reader.seconds(section, "cluster.poll-interval", 1.0),
+        poll_s=reader.seconds(section, "cluster.poll-interval", defaults.poll_s),
     )

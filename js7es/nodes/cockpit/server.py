@@ -1,6 +1,9 @@
 """The Cockpit process: migrations, one follower per Controller (followers.py: those of the configuration
 and those registered through the JOC API, joining and leaving while it runs), and a web service on uvicorn.
 
+The Cockpit is also the Cluster Watch of its Controller clusters at ``/cluster-watch/api`` (watch.py:
+only the active member answers).
+
 ``GET /cockpit/api`` (overview: each Controller's stored EventId and follower state; with
 ``[export.kafka]``, each export's position, checkpoint and lag under ``export.kafka``),
 ``GET /cockpit/api/health`` (public), ``GET /metrics``, the JOC API at ``/joc/api`` (api/) and the web UI
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import ssl
@@ -29,12 +33,15 @@ from starlette.routing import Route
 from js7es.domain.event import Stamped
 from js7es.journal.cockpit.fence import Fence
 from js7es.nodes.client.connection import ControllerConnection
+from js7es.nodes.cluster_watch.api import PREFIX as WATCH_PREFIX
+from js7es.nodes.cluster_watch.api import cluster_watch_routes
 from js7es.nodes.cockpit.api.service import JocService
 from js7es.nodes.cockpit.cluster import ClusterActivity, LeaseClient, joc_instance
 from js7es.nodes.cockpit.config import CockpitSettings
 from js7es.nodes.cockpit.follower import ControllerFollower
 from js7es.nodes.cockpit.followers import FollowerSet
 from js7es.nodes.cockpit.release import KAFKA_EXPORT, PROJECTION, ReleaseGate
+from js7es.nodes.cockpit.watch import CockpitClusterWatch
 from js7es.nodes.export.run import ExportStatus
 from js7es.nodes.export.service import KafkaExports
 from js7es.nodes.http import Authenticator, NodeMetrics, NodeOverview, Users, build_app, json_response
@@ -77,9 +84,10 @@ def open_projector(settings: CockpitSettings, fence: Fence | None = None) -> Pro
 
 class ActiveServices:
     """What only the active Cockpit runs: the followers (projections), the Kafka export, the daily plan
-    service and the JOC service's active part (audit projection, recovery, reconciliation). Started at the
-    start of a Cockpit outside a cluster; in a cluster on each takeover and stopped on each step-down, in
-    order, on the event loop (`activate` and `deactivate` may be called from any thread)."""
+    service, the JOC service's active part (audit projection, recovery, reconciliation) and the Cluster
+    Watch (watch.py: untaught at each start). Started at the start of a Cockpit outside a cluster; in a
+    cluster on each takeover and stopped on each step-down, in order, on the event loop (`activate` and
+    `deactivate` may be called from any thread)."""
 
     def __init__(
         self,
@@ -89,11 +97,13 @@ class ActiveServices:
         exports: KafkaExports | None,
         *,
         joc_active: bool,
+        watch: CockpitClusterWatch | None = None,
     ) -> None:
         self.settings = settings
         self.followers = followers
         self.joc = joc
         self.exports = exports
+        self.watch = watch
         self._joc_active = joc_active  # outside a cluster the JOC service activated itself at its start
         self._daily_plan: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -145,6 +155,8 @@ class ActiveServices:
             )
         if self.exports is not None:
             self.exports.start()
+        if self.watch is not None:
+            self.watch.start(self.generation if self.settings.cluster is not None else None)
         if self.settings.cluster is not None:
             log.warning("Cockpit %r is the active member: its services run", self.settings.cluster.member_id)
 
@@ -152,6 +164,8 @@ class ActiveServices:
         if not self.running:
             return
         self.running = False
+        if self.watch is not None:
+            self.watch.stop()  # first: a standby must not answer as the Watch
         if self._daily_plan is not None:
             self._daily_plan.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -222,6 +236,9 @@ def _lag_seconds(status: ExportStatus) -> float:
 def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
     tls = cockpit_tls(settings, insecure)
     cluster = settings.cluster
+    if cluster is not None and not cluster.uri:  # how the other members reach this one (forwarding.py)
+        scheme = "https" if tls is not None else "http"
+        cluster = dataclasses.replace(cluster, uri=f"{scheme}://{settings.http.host}:{settings.http.port}")
     fence = Fence(cluster.cluster_id, schema=settings.database_schema) if cluster is not None else None
     projector = open_projector(settings, fence)
     client_context: ssl.SSLContext | None = client_ssl_context(tls) if tls is not None else None
@@ -272,6 +289,19 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
         activity = ClusterActivity(
             LeaseClient(lease_engine, cluster), fence, on_active=active.activate, on_standby=active.deactivate
         )
+        from js7es.nodes.cockpit.api.forwarding import Forwarder
+
+        joc.services.cockpit_cluster = activity
+        joc.services.forwarder = Forwarder(
+            fence, cluster.member_id, client_context, secret=activity.lease.secret(), wait_s=cluster.lease_s + 2
+        )
+    watch_decisions = metrics.counter(
+        "js7es_cluster_watch_decisions",
+        "The Cluster Watch's answers, by request and outcome (Accepted or the problem code)",
+        ("request", "outcome"),
+    )
+    active.watch = CockpitClusterWatch(activity, decisions=watch_decisions)
+    joc.services.controllers.hosted_watch = active.watch
 
     version = joc.services.version
     if activity is not None and cluster is not None:
@@ -322,6 +352,7 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
             "database": projector.engine.dialect.name,
             "controllers": followers.statuses(),
             "cluster": cluster_status(),
+            "clusterWatch": {"running": active.watch is not None and active.watch.running},
         }
         if exports is not None:
             out["export"] = {"kafka": exports.to_json()}
@@ -360,6 +391,8 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
             await active.close()
             if activity is not None:
                 await asyncio.to_thread(activity.release)  # after the services: a standby takes over at once
+            if joc.services.forwarder is not None:
+                await joc.services.forwarder.close()
             joc.close()
             projector.engine.dispose()
             if lease_engine is not None:
@@ -370,7 +403,13 @@ def run_cockpit(settings: CockpitSettings, *, insecure: bool = False) -> int:
         overview=overview,
         authenticator=auth,
         metrics=metrics,
-        routes=[Route(f"{PREFIX}/health", health, methods=["GET"]), *joc.routes, *ui],
+        routes=[
+            Route(f"{PREFIX}/health", health, methods=["GET"]),
+            *joc.routes,
+            auth.session_route(WATCH_PREFIX),  # for `js7es ctl confirm-node-loss --watch <this Cockpit>`
+            *cluster_watch_routes(active.watch, auth),
+            *ui,
+        ],
         lifespan=lifespan,
     )
     return serve(app, settings.http.host, settings.http.port, tls, server_box)

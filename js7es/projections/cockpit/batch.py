@@ -24,6 +24,7 @@ from js7es.domain import codec
 from js7es.domain.agent.events import AgentCoupled, AgentCouplingFailed, AgentDedicated, AgentEventsObserved
 from js7es.domain.event import Stamped
 from js7es.domain.items import (
+    BUNDLE_TYPES,
     ItemDeleted,
     UnsignedSimpleItemAdded,
     UnsignedSimpleItemChanged,
@@ -468,6 +469,8 @@ class Batch:
                     self._agent_item(obj, ts)
                 elif isinstance(obj, dict) and obj.get("TYPE") in ("SubagentItem", "Subagent"):
                     self._subagent_item(obj, ts)
+                elif isinstance(obj, dict) and obj.get("TYPE") in BUNDLE_TYPES:
+                    self._subagent_bundle(obj, ts)
                 elif isinstance(obj, dict) and obj.get("TYPE") == "WorkflowPathControl":
                     self._workflow_path_control(obj, ts)
             case VersionedItemAdded(item=item) | VersionedItemChanged(item=item):
@@ -529,6 +532,14 @@ class Batch:
         if self.connection.execute(table.update().where(where).values(**values)).rowcount == 0:
             self.connection.execute(table.insert().values(**key, **values))
 
+    def _subagent_bundle(self, obj: dict[str, Any], ts: int) -> None:
+        table = schema.subagent_bundles
+        bundle_id = str(obj["id"])
+        values = {"priorities": _dumps(obj.get("subagentToPriority", {})), "deleted": False, "updated_at": ts}
+        where = sa.and_(table.c.controller_id == self.cid, table.c.bundle_id == bundle_id)
+        if self.connection.execute(table.update().where(where).values(**values)).rowcount == 0:
+            self.connection.execute(table.insert().values(controller_id=self.cid, bundle_id=bundle_id, **values))
+
     def _workflow_item(self, item: Any, ts: int) -> None:
         obj = value_to_json(item)
         path, version_id = str(obj["path"]), str(obj["versionId"])
@@ -562,6 +573,13 @@ class Batch:
             self.connection.execute(
                 table.update()
                 .where(table.c.controller_id == self.cid, table.c.subagent_id == name)
+                .values(deleted=True, updated_at=ts)
+            )
+        elif kind == "SubagentBundle":
+            table = schema.subagent_bundles
+            self.connection.execute(
+                table.update()
+                .where(table.c.controller_id == self.cid, table.c.bundle_id == name)
                 .values(deleted=True, updated_at=ts)
             )
         elif kind == "WorkflowPathControl":

@@ -70,6 +70,9 @@ def open_database(
 
 # A connection's execution option: its transactions only read (SQLite: a deferred BEGIN, no write lock).
 READ_ONLY = "js7es_read_only"
+# A connection's execution option: its writes are shared by every member of a Cockpit cluster (the sessions),
+# not the active's alone: no fence (fence_engine).
+UNFENCED = "js7es_unfenced"
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -91,15 +94,16 @@ def _sqlite_setup(engine: Engine) -> None:
 
 
 def fence_engine(engine: Engine, fence: Fence) -> None:
-    """Every transaction on `engine` that is not READ_ONLY runs the fence's statement first (fence.py): on
-    a standby it fails with NotActive before touching the database, and a stale member's transaction is
-    refused by the database (Fenced) before any of its writes. PostgreSQL only."""
+    """Every transaction on `engine` that is neither READ_ONLY nor UNFENCED runs the fence's statement first
+    (fence.py): on a standby it fails with NotActive before touching the database, and a stale member's
+    transaction is refused by the database (Fenced) before any of its writes. PostgreSQL only."""
     if is_sqlite(engine):
         raise ValueError("a Cockpit cluster needs PostgreSQL: SQLite is single-instance")
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get(READ_ONLY):
+        options = connection.get_execution_options()
+        if options.get(READ_ONLY) or options.get(UNFENCED):
             return
         sql, parameters = fence.statement()
         try:

@@ -68,6 +68,17 @@ subagents = Table(
     Column("updated_at", BigInteger, nullable=False),
 )
 
+# JS7's SubagentBundle items (JOC's Subagent clusters; migration 0011): `priorities` is the JSON of subagentToPriority.
+subagent_bundles = Table(
+    "subagent_bundles",
+    metadata,
+    Column("controller_id", ID, primary_key=True),
+    Column("bundle_id", ID, primary_key=True),
+    Column("priorities", Text, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
 # Every deployed workflow version; `is_current` marks the one new orders get.
 workflows = Table(
     "workflows",
@@ -308,6 +319,16 @@ joc_cluster_lease = Table(
     Column("holder_uri", String(1024), nullable=False),
     Column("generation", BigInteger, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+    # a switch-over's target: only it takes the released lease until it expires (migration 0010)
+    Column("switch_to", String(255), nullable=False, server_default=""),
+)
+# A random key per Cockpit cluster (migration 0010): a member vouches with it for the caller's address of a
+# request it forwards to the active one (nodes/cockpit/api/forwarding.py).
+joc_cluster_secrets = Table(
+    "joc_cluster_secrets",
+    metadata,
+    Column("cluster_id", String(255), primary_key=True),
+    Column("secret", String(64), nullable=False),
 )
 # Every member of a Cockpit cluster, with its heartbeat (JOC's JOC_INSTANCES; /joc/api/jocs).
 joc_cluster_members = Table(
@@ -320,6 +341,24 @@ joc_cluster_members = Table(
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
 )
 
+# The Cockpit's sessions (migration 0010; js7es/nodes/cockpit/api/sessions.py): keyed by the SHA-256 of the
+# access token, written by every member of a Cockpit cluster (not fenced). Not projected: kept by a rebuild.
+joc_sessions = Table(
+    "joc_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("account", String(255), nullable=False),
+    Column("identity_service", String(255), nullable=False),
+    Column("roles", Text, nullable=False),  # a JSON list
+    Column("created_ms", BigInteger, nullable=False),
+    Column("last_ms", BigInteger, nullable=False),  # wall clock of the last request
+    Column("caller_ip", String(255)),
+    Column("force_password_change", Boolean, nullable=False),
+    Column("selected_controller", String(512)),
+    Column("expired_ms", BigInteger),  # set when it timed out: answers 440 for a day, then it is deleted
+)
+Index("ix_joc_sessions_account", joc_sessions.c.account)
+
 # The tables of one Controller's read model, in the order a rebuild deletes them; the tables projected from
 # the Cockpit store (audit, deployed objects) are not.
 PROJECTED_TABLES = (
@@ -329,6 +368,7 @@ PROJECTED_TABLES = (
     orders,
     workflow_path_controls,
     workflows,
+    subagent_bundles,
     subagents,
     agents,
     controllers,

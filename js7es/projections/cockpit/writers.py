@@ -14,6 +14,7 @@ statement per table, which the server reads while the client still formats the n
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -53,6 +54,8 @@ class _Statistics:
 
 
 _statistics = _Statistics()
+# (connection string with its search_path, table) whose statistics a rebuild found in pg_stats
+_analyzed: set[tuple[str, str]] = set()
 
 
 class ExecutemanyWriter:
@@ -109,12 +112,17 @@ class CopyWriter:
             # any of them for this join, filtering all of the Controller's rows per changed row. With
             # them (controller_id: few values; the keys: unique) it takes the primary key, or a hash
             # join on a small table. Analyzing a table the rebuild has just filled costs milliseconds.
-            cursor.execute(
-                "SELECT EXISTS (SELECT FROM pg_stats WHERE schemaname = current_schema() AND tablename = %s)",
-                (table.name,),
-            )
-            if not cursor.fetchone()[0]:
-                cursor.execute(sql.SQL("ANALYZE {}").format(target))
+            # Statistics once there stay (emptying a Controller's rows keeps them): asked once per table.
+            analyzed = (self.driver.info.dsn, table.name)
+            if analyzed not in _analyzed:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT FROM pg_stats WHERE schemaname = current_schema() AND tablename = %s)",
+                    (table.name,),
+                )
+                if cursor.fetchone()[0]:
+                    _analyzed.add(analyzed)  # committed ones (an ANALYZE here may still roll back)
+                else:
+                    cursor.execute(sql.SQL("ANALYZE {}").format(target))
             cursor.execute(
                 sql.SQL("UPDATE {t} AS t SET {sets} FROM {s} AS s WHERE {keys}").format(
                     t=target,
@@ -131,17 +139,17 @@ class CopyWriter:
             )
             if cursor.rowcount != len(rows):
                 raise RuntimeError(f"{table.name}: {cursor.rowcount} rows updated of {len(rows)}")
-            cursor.execute(sql.SQL("DROP TABLE {}").format(changes))
 
     def _copy(self, target: sql.Composable, table: sa.Table, rows: Sequence[Row]) -> None:
         columns = [c.name for c in table.columns]
         statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
             target, sql.SQL(", ").join(sql.Identifier(c) for c in columns)
         )
+        values = operator.itemgetter(*columns)  # a row's values in column order, in C
         with self.driver.cursor() as cursor, cursor.copy(statement) as copy:
             copy.set_types([_binary_type(c) for c in table.columns])
             for row in rows:
-                copy.write_row([row[c] for c in columns])
+                copy.write_row(values(row))
 
 
 def _binary_type(column: sa.Column[Any]) -> str:

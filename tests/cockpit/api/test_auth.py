@@ -80,13 +80,13 @@ def test_logout_ends_the_session(joc: Joc) -> None:
 
 
 def test_an_idle_session_expires_with_440(joc: Joc) -> None:
-    clock = [1000.0]
-    joc.services.sessions._monotonic = lambda: clock[0]
+    clock = [1_700_000_000_000]
+    joc.services.sessions._wall_ms = lambda: clock[0]
     token = joc.login()
     assert joc.post("/touch", token=token).status_code == 200
-    clock[0] += 30 * 60 - 1
+    clock[0] += (30 * 60 - 1) * 1000
     assert joc.post("/touch", token=token).status_code == 200  # touched: the idle time starts again
-    clock[0] += 30 * 60 + 1
+    clock[0] += (30 * 60 + 1) * 1000
     r = joc.post("/touch", token=token)
     assert r.status_code == 440
     assert r.json()["error"]["code"] == "AUTH-440"

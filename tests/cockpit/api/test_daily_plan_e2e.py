@@ -23,8 +23,8 @@ from tests.cockpit.api.test_joc_e2e import CONTROLLER_ID, Setup, running_setup
 from tests.cockpit.test_cockpit_e2e import wait_until, workflow
 
 pytestmark = pytest.mark.slow
-STARTS = 4
-REPEAT_S = 4
+STARTS = 3
+REPEAT_S = 2  # 3 starts 2 s apart prove as much as 4 starts 4 s apart did, in 14 s less per test
 EVERY_DAY = {"type": "WORKINGDAYSCALENDAR", "includes": {"weekdays": [{"days": [0, 1, 2, 3, 4, 5, 6]}]}}
 
 

@@ -14,7 +14,9 @@ import sqlalchemy as sa
 from js7es.domain import codec
 from js7es.domain.cluster import ClusterSetting, Coupled
 from js7es.nodes.client.errors import ClientError
+from js7es.nodes.cluster_watch.watch import ClusterWatch
 from js7es.nodes.cockpit.api.services import NotFollowing
+from js7es.nodes.cockpit.watch import CockpitClusterWatch
 from js7es.projections.cockpit import schema
 from tests.cockpit.api.harness import Joc, running_joc
 
@@ -238,3 +240,31 @@ def test_confirm_node_loss_without_a_known_watch_or_with_one_away(setup: Any) ->
     with joc.services.engine.connect() as c:
         outcomes = c.execute(sa.select(schema.audit_log.c.outcome).where(schema.audit_log.c.request_id.isnot(None)))
         assert [o for (o,) in outcomes] == ["Refused: ControllerUnavailable: connection refused at https://down:4447"]
+
+
+def test_confirm_node_loss_to_the_cockpits_own_watch(tmp_path: Path) -> None:
+    """Without a Cluster Watch of its own the Controller's Watch is the Cockpit's (cockpit/watch.py): the
+    confirmation is decided there, audited; a Cockpit whose Watch is not running (a standby) refuses."""
+    watch = CockpitClusterWatch(None)
+    with running_joc(tmp_path, directory={"hosted_watch": watch}) as joc:
+        token = joc.login()
+        _project_cluster_state(joc, "js7es")
+        body = {"controllerId": "js7es", "auditLog": {"comment": "primary's host burnt"}}
+        got = error(joc.post("/controller/cluster/confirm_node_loss", body, token=token))
+        assert "ClusterWatchStandby" in got["message"], got
+        watch.start(None)
+        r = joc.post("/controller/cluster/confirm_node_loss", body, token=token)
+        assert r.status_code == 200 and r.json()["lostNodeId"] == "Primary", r.text
+        current = watch.current()
+        assert isinstance(current, ClusterWatch)
+        (confirmation,) = current.view("js7es")["confirmations"]
+        assert (confirmation["lostNodeId"], confirmation["confirmer"]) == ("Primary", "root")
+        joc.audited()
+        with joc.services.engine.connect() as c:
+            rows = c.execute(
+                sa.select(schema.audit_log.c.outcome, schema.audit_log.c.parameters).where(
+                    schema.audit_log.c.request == "/joc/api/controller/cluster/confirm_node_loss"
+                )
+            ).all()
+    outcomes = [(r.outcome.split(":")[0], json.loads(r.parameters)["clusterWatch"]) for r in rows]
+    assert outcomes == [("Refused", "this Cockpit"), ("Accepted", "this Cockpit")], rows

@@ -53,7 +53,11 @@ def joc_routes(services: CockpitServices) -> list[BaseRoute]:
         if not call.permitted(endpoint.permission, controller_id):
             raise access_denied(call.session.account, endpoint.permission)
 
-    routes: list[BaseRoute] = [route(e, authenticate, authorize) for e in API.endpoints.values()]
+    async def forward(request: HttpRequest) -> Response | None:
+        forwarder = services.forwarder  # set by the server of a Cockpit cluster member
+        return None if forwarder is None else await forwarder.forward(request)
+
+    routes: list[BaseRoute] = [route(e, authenticate, authorize, forward) for e in API.endpoints.values()]
 
     async def openapi(request: HttpRequest) -> Response:
         return joc_response(openapi_document(API))

@@ -102,7 +102,11 @@ async def _record_login(call: Call, account: str, *, succeeded: bool, reason: st
 
 
 @API.post(
-    LOGIN, summary="Log in with HTTP Basic; the token comes in X-Access-Token", response=AccountAnswer, access="public"
+    LOGIN,
+    summary="Log in with HTTP Basic; the token comes in X-Access-Token",
+    response=AccountAnswer,
+    access="public",
+    writes=True,  # the login history (the Cockpit store)
 )
 async def login(call: Call, body: Empty) -> Response:
     services = call.services
@@ -129,16 +133,15 @@ async def login(call: Call, body: Empty) -> Response:
     assert account is not None
     services.throttle.succeeded(name)
     await _record_login(call, name, succeeded=True, reason="", service=service)
-    token, session = services.sessions.open(
+    ids = services.controller_ids()
+    token, _ = services.sessions.open(
         account=name,
         identity_service=service,
         roles=account.roles,
         caller_ip=call.caller_ip,
         force_password_change=account.force_password_change,
+        selected_controller=ids[0] if len(ids) == 1 else None,
     )
-    ids = services.controller_ids()
-    if len(ids) == 1:
-        session.selected_controller = ids[0]
     timeout_ms = int(services.idle_timeout_s() * 1000)
     answer = account_answer(
         "",

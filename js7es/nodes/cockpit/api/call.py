@@ -56,6 +56,12 @@ class Call:
 
     @property
     def caller_ip(self) -> str | None:
+        """The caller's address; of a request forwarded by another member of the Cockpit cluster, the
+        address that member vouches for (forwarding.py)."""
+        forwarder = self.services.forwarder
+        vouched = forwarder.vouched_caller(self.request) if forwarder is not None else None
+        if vouched is not None:
+            return vouched
         return self.request.client.host if self.request.client else None
 
     def controller_id(self, body: BaseModel | None = None, *, required: bool = True) -> str:

@@ -53,7 +53,7 @@ API.get("/controller/ids", summary="The Controllers the account may see, and the
 async def switch(call: Call, body: ControllerIdParam) -> Any:
     controller_id = call.controller_id(body)
     assert call.session is not None
-    call.session.selected_controller = controller_id
+    call.services.sessions.select_controller(call.session, controller_id)
     return ok()
 
 

@@ -61,10 +61,19 @@ class Endpoint:
     before_password_change: bool = False
     # "raw": the body is not JSON (an upload); the handler reads `call.request` itself.
     body: Literal["json", "raw"] = "json"
+    # Whether the endpoint changes something (a standby forwards it to the active: forwarding.py); None:
+    # as its permission says (any but a …:view one changes; session-only endpoints read).
+    writes: bool | None = None
 
     @property
     def url(self) -> str:
         return PREFIX + self.path
+
+    @property
+    def changes(self) -> bool:
+        if self.writes is not None:
+            return self.writes
+        return self.access == "permission" and self.permission is not None and not self.permission.endswith(":view")
 
 
 @dataclass
@@ -95,6 +104,7 @@ class Api:
         before_password_change: bool = False,
         method: Literal["POST", "GET"] = "POST",
         body: Literal["json", "raw"] = "json",
+        writes: bool | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.add(
@@ -111,6 +121,7 @@ class Api:
                     controller_scoped=controller_scoped,
                     before_password_change=before_password_change,
                     body=body,
+                    writes=writes,
                 )
             )
             return handler
@@ -171,15 +182,28 @@ def standby_error(e: NotActive) -> JocError:
     return JocError("JOC-420", f"JocClusterStandby: {e}{active}: send changes there", status=503)
 
 
+Forward = Callable[[HttpRequest], Awaitable[Response | None]]
+
+
+async def _served_here(request: HttpRequest) -> Response | None:
+    return None
+
+
 def route(
     endpoint: Endpoint,
     authenticate: Callable[[HttpRequest, Endpoint], Call],
     authorize: Callable[[Call, BaseModel], None],
+    forward: Forward = _served_here,
 ) -> Route:
     """The endpoint's route: the session first (401/440 whatever the body), then the body (420 JOC-400),
-    then the permission for it (403: JOC, too, validates the body before it checks permissions)."""
+    then the permission for it (403: JOC, too, validates the body before it checks permissions). On a
+    standby of a Cockpit cluster `forward` sends a change to the active member (forwarding.py) first."""
 
     async def serve(request: HttpRequest) -> Response:
+        if endpoint.changes:
+            forwarded = await forward(request)
+            if forwarded is not None:
+                return forwarded
         try:
             call = authenticate(request, endpoint)
             body = await read_body(request, endpoint.request) if endpoint.body == "json" else Empty()
@@ -190,6 +214,11 @@ def route(
         except ProblemError as e:
             return JocError("JOC-420", f"{e.problem.code}: {e.problem.message}").response()
         except NotActive as e:  # a standby of a Cockpit cluster (or a fenced member): the active one writes
+            if not endpoint.changes:
+                log.warning("%s %s is declared reading but wrote: forwarded", endpoint.method, endpoint.path)
+                forwarded = await forward(request)
+                if forwarded is not None:
+                    return forwarded
             return standby_error(e).response()
         if isinstance(answer, Response):
             return answer

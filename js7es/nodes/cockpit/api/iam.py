@@ -237,6 +237,7 @@ class AccountChangePassword(Audited):
     response=OkResponse,
     access="session",
     before_password_change=True,
+    writes=True,
 )
 async def change_password(call: Call, body: AccountChangePassword) -> Response:
     joc_service(call, body.identityServiceName)
@@ -266,7 +267,7 @@ async def change_password(call: Call, body: AccountChangePassword) -> Response:
     )
     if own:
         assert call.session is not None
-        call.session.force_password_change = False
+        call.services.sessions.password_changed(call.session)
     else:
         call.services.sessions.close_account(body.accountName)
     return ok()

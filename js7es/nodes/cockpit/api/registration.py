@@ -14,8 +14,9 @@ and ControllerResourceModifyClusterImpl, the shapes of registerParam-, urlParam-
 - ``/controller/test``: whether a URL answers as a Controller, JOC's ``{controller: {url, controllerId,
   connectionState}}`` (no error when it does not answer: ``unreachable``).
 - ``/controller/cluster/confirm_node_loss``: tells the Controller's Cluster Watch (``[controllers.<id>]
-  cluster-watch``, or the registration's ``clusterWatchUrl``) that a node is really down, so that the
-  Watch lets the failover (or the loss of the passive node) through. The lost node is the request's
+  cluster-watch``, or the registration's ``clusterWatchUrl``; without either, the Cockpit's own Watch,
+  cockpit/watch.py, on the active member) that a node is really down, so that the Watch lets the
+  failover (or the loss of the passive node) through. The lost node is the request's
   ``lostNodeId`` (a js7es addition), else the active node of the cluster state the projection holds:
   with forceFailoverConfirmation the loss to confirm is the active node's, which the standby wants to
   take over from. Audited as a command to the Controller: the entry before, the outcome after.
@@ -23,8 +24,9 @@ and ControllerResourceModifyClusterImpl, the shapes of registerParam-, urlParam-
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -32,12 +34,18 @@ from js7es.domain.cockpit import commands as cmd
 from js7es.domain.cockpit import events as ev
 from js7es.domain.cockpit import keys
 from js7es.domain.cockpit.controllers import BACKUP, PRIMARY, STANDALONE, check_registration
+from js7es.domain.problem import Problem
 from js7es.nodes.client.errors import ClientError
+from js7es.nodes.cluster_watch.logic import Decision, NodeLossConfirmation
 from js7es.nodes.cockpit.api.call import Call
 from js7es.nodes.cockpit.api.endpoint import API
 from js7es.nodes.cockpit.api.joc import JocError, bad_request, delivered, joc_response, not_exist
 from js7es.nodes.cockpit.api.models import Audited, ControllerId, OkResponse, Request, Response, String255
 from js7es.nodes.cockpit.api.services import registration_connection
+
+if TYPE_CHECKING:
+    from js7es.nodes.cluster_watch.api import WatchGate
+    from js7es.nodes.cluster_watch.client import ClusterWatchClient
 
 MANAGE = "sos:products:joc:administration:controllers:manage"
 VIEW = "sos:products:joc:administration:controllers:view"
@@ -194,7 +202,7 @@ async def unregister(call: Call, body: UrlParam) -> Any:
     directory.following.remove(controller_id)
     directory.forget(controller_id)
     if call.session is not None and call.session.selected_controller == controller_id:
-        call.session.selected_controller = None
+        call.services.sessions.select_controller(call.session, None)
     return joc_response(delivered({"ok": True}))
 
 
@@ -242,7 +250,8 @@ async def confirm_node_loss(call: Call, body: ConfirmNodeLossParam) -> Any:
     directory = call.services.controllers
     controller_id = call.controller_id(body)
     watch = directory.cluster_watch(controller_id)
-    if watch is None:
+    hosted = directory.hosted_watch if watch is None else None
+    if watch is None and hosted is None:
         raise JocError(
             "JOC-400",
             f"No Cluster Watch is known for Controller '{controller_id}': set cluster-watch in "
@@ -263,15 +272,12 @@ async def confirm_node_loss(call: Call, body: ConfirmNodeLossParam) -> Any:
         raise bad_request(
             f"'{lost}' is no node of the Controller cluster '{controller_id}': {sorted(setting.id_to_uri)}"
         )
-    make_watch_client = directory.make_watch_client
-    if make_watch_client is None:
-        raise JocError("JOC-503", "this Cockpit cannot reach Cluster Watches")
-    confirmation = {"clusterId": controller_id, "lostNodeId": lost, "confirmer": call.account}
-
-    def send() -> Any:
-        with make_watch_client(watch) as client:
-            client.login()
-            return client.post("/confirm-node-loss", confirmation)
+    if hosted is not None:
+        watch = "this Cockpit"
+        send = _confirm_here(hosted, controller_id, lost, call.account)
+    else:
+        assert watch is not None
+        send = _confirm_at(directory.make_watch_client, watch, controller_id, lost, call.account)
 
     await call.services.audited_call(
         call.change_meta(body, controller_id),
@@ -284,3 +290,40 @@ async def confirm_node_loss(call: Call, body: ConfirmNodeLossParam) -> Any:
         ),
     )
     return joc_response(delivered({"ok": True, "lostNodeId": lost}))
+
+
+def _confirm_at(
+    make_watch_client: Callable[[str], ClusterWatchClient] | None, watch: str, cluster_id: str, lost: str, account: str
+) -> Callable[[], Any]:
+    """The confirmation to a Cluster Watch process at `watch` (called in a thread)."""
+    if make_watch_client is None:
+        raise JocError("JOC-503", "this Cockpit cannot reach Cluster Watches")
+    confirmation = {"clusterId": cluster_id, "lostNodeId": lost, "confirmer": account}
+
+    def send() -> Any:
+        with make_watch_client(watch) as client:
+            client.login()
+            return client.post("/confirm-node-loss", confirmation)
+
+    return send
+
+
+def _confirm_here(hosted: WatchGate, cluster_id: str, lost: str, account: str) -> Callable[[], Any]:
+    """The confirmation to this Cockpit's own Cluster Watch: decided on the event loop, as every decision
+    of the Watch (`send` is called in a thread); a standby's or the Watch's refusal is a ClientError."""
+    loop = asyncio.get_running_loop()
+
+    async def confirm() -> Decision:
+        watch = hosted.current()
+        if isinstance(watch, Problem):
+            return watch
+        decision = watch.confirm(cluster_id, NodeLossConfirmation(lost_node_id=lost, confirmer=account))
+        return await hosted.release("confirm-node-loss", decision)
+
+    def send() -> Any:
+        decision = asyncio.run_coroutine_threadsafe(confirm(), loop).result(timeout=60)
+        if isinstance(decision, Problem):
+            raise ClientError(str(decision), problem=decision)
+        return {"TYPE": "Accepted"}
+
+    return send

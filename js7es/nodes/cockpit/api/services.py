@@ -37,8 +37,11 @@ if TYPE_CHECKING:
     from js7es.domain.cockpit.controllers import ControllerRegistration
     from js7es.journal.cockpit.store import CockpitStore
     from js7es.nodes.client.controller import ControllerClient
+    from js7es.nodes.cluster_watch.api import WatchGate
     from js7es.nodes.cluster_watch.client import ClusterWatchClient
     from js7es.nodes.cockpit.api.call import ChangeMetaArgs
+    from js7es.nodes.cockpit.api.forwarding import Forwarder
+    from js7es.nodes.cockpit.cluster import ClusterActivity
     from js7es.nodes.cockpit.daily_plan import DailyPlanService
 
 log = logging.getLogger(__name__)
@@ -123,6 +126,8 @@ class ControllerDirectory:
     # The overview (GET /controller/api) of whatever answers at a URL, with the Cockpit's certificate
     overview: Callable[[str], Mapping[str, Any]] = _no_overview
     make_watch_client: Callable[[str], ClusterWatchClient] | None = None
+    # This Cockpit's own Cluster Watch (cockpit/watch.py), for the Controllers without a configured one
+    hosted_watch: WatchGate | None = None
     following: Following = field(default_factory=NotFollowing)
     _clients: dict[str, ControllerClient] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -204,7 +209,7 @@ class CockpitServices:
         self.engine = engine
         self.controllers = controllers
         self.throttle = throttle or LoginThrottle()
-        self.sessions = Sessions(self.idle_timeout_s)
+        self.sessions = Sessions(engine, self.idle_timeout_s)
         self.version = version
         self.batches = BatchSignal()  # signalled after each batch the projector commits (server.py)
         self.events_wait_s = events_wait_s
@@ -215,6 +220,8 @@ class CockpitServices:
         )
         self._cache_lock = threading.Lock()
         self.daily_plan: DailyPlanService | None = None  # set by start_joc (api/service.py)
+        self.forwarder: Forwarder | None = None  # a Cockpit cluster member's (server.py): a standby's changes
+        self.cockpit_cluster: ClusterActivity | None = None  # the same: its lease (joc_cluster.py)
         # /joc/api/jocs: JOC's Cockpit instances (server.py: the cluster's members; alone: this one)
         self.cockpit_instances: Callable[[], list[dict[str, Any]]] = lambda: [
             joc_instance("cockpit", "", active=True, current=True, version=self.version)

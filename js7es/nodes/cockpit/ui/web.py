@@ -2,7 +2,8 @@
 viewer (account, permissions, Controller) read through the API, rendering, and the error pages.
 
 The session cookie holds the JOC session's token (`Secure`, `HttpOnly`, `SameSite=Strict`); the CSRF
-token of a session is an HMAC of that token under a key of this process, sent back by every state change
+token of a session is an HMAC of that token under a key of this process (of the Cockpit cluster, in one:
+forwarding.Forwarder.cluster_key), sent back by every state change
 in the form field ``_csrf`` or the header ``X-CSRF-Token`` (htmx sends the header, see base.html). The
 login form has its own: a random value in a short-lived cookie and the form (double submit).
 """
@@ -118,7 +119,9 @@ class Ui:
         self.api = JocApi(joc_routes)
         self.assets = Assets(HERE / "static")
         self.accounts: dict[str, tuple[str, str]] = {}  # token hash -> (account, identity service), at login
-        self._key = secrets.token_bytes(32)
+        # in a Cockpit cluster every member's: a page rendered by one member posts to another after a takeover
+        forwarder = services.forwarder
+        self._key = (forwarder.cluster_key("ui-csrf") if forwarder else None) or secrets.token_bytes(32)
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -156,7 +159,7 @@ class Ui:
         return Viewer(
             event_id=event_id,
             token=token,
-            account=self.accounts.get(token_hash(token), ("", ""))[0],
+            account=self.accounts.get(token_hash(token), ("", ""))[0] or await self._account_of(token),
             csrf=self.csrf_of(token),
             permissions=permissions.body,
             controller_id=str(current),
@@ -164,6 +167,11 @@ class Ui:
             comment_required=self.services.comment_required(),
             roles=list(permissions.body.get("roles", [])),
         )
+
+    async def _account_of(self, token: str) -> str:
+        """The account of a session opened on another member of the Cockpit cluster (or before a restart)."""
+        session = await asyncio.to_thread(self.services.sessions.get, token)
+        return "" if session is None or isinstance(session, str) else session.account
 
     async def form(self, request: Request) -> dict[str, list[str]]:
         """The urlencoded form of a POST (multipart is not used by the UI)."""

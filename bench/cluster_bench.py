@@ -1,6 +1,6 @@
 """Cluster benchmark: failover time and coupled throughput of a Controller cluster; prints ONE JSON document.
 
-    .venv/bin/python bench/cluster_bench.py [--quick] [--runs N] [--seconds S] [--rounds R] [--dir DIR]
+    .venv/bin/python bench/cluster_bench.py [--quick] [--runs N] [--seconds S] [--rounds R] [--dir DIR] [--profile DIR]
 
 Real processes over mutual TLS, journal fsync on: `tests/e2e/cluster_topology.ClusterTopology` (Primary,
 Backup, a Cluster Watch, one Agent) and, for the comparison, `tests/e2e/topology.Topology` (a standalone
@@ -19,6 +19,10 @@ Controller and one Agent). Nothing is asserted; see bench/README.md.
    first command writes `date +%s%N`. The new active's own journal adds when it wrote
    ClusterFailedOver, OrderAdded and OrderProcessingStarted. Then the killed node is restarted (it
    fences its journal and becomes the standby) and the next run waits until Coupled again.
+
+With `--profile DIR` (py-spy installed), after phase 1 both cluster nodes and the Agent are sampled
+for 8 s under the coupled load (node_bench's `profile`); the summary goes into the report, the raw
+profiles (one line per stack) stay in DIR.
 
 Progress goes to stderr.
 """
@@ -43,7 +47,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine, raw_fdatasync_rate
-from bench.node_bench import Follower, drive, percentiles, post_orders, stop_nodes, workflows
+from bench.node_bench import Follower, drive, find_py_spy, percentiles, post_orders, profile, stop_nodes, workflows
 from js7es.nodes.config import ClusterSettings
 from tests.e2e.cluster_topology import NODES, ClusterTopology
 from tests.e2e.topology import Topology
@@ -369,6 +373,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="seconds per throughput round (default 15, 5 with --quick)")
     parser.add_argument("--rounds", type=int, help="throughput rounds per node kind (default 3, 1 with --quick)")
     parser.add_argument("--dir", help="directory on the disk to measure (default: a temp dir)")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="then py-spy both cluster nodes and the Agent under the coupled load for 8 s; raw profiles kept in DIR",
+    )
     args = parser.parse_args()
     runs = args.runs or (3 if args.quick else 10)
     seconds = args.seconds or (5.0 if args.quick else 15.0)
@@ -415,6 +424,15 @@ def main() -> None:
         count = 20 if args.quick else 50
         progress(f"1b. one order at a time: {count} x {rounds}, single and coupled in turn")
         report["sequentialLatency"] = sequential_latency(topologies, followers, count=count, rounds=rounds)
+        py_spy = find_py_spy()
+        if args.profile and py_spy is not None:
+            progress("1c. profile of the coupled cluster under load (py-spy, 8 s)")
+            cluster.wait_coupled(timeout=60)
+            out_dir = Path(args.profile)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            report["profile"] = profile(cluster, followers["coupled"], pids_of(cluster), out_dir, 8, py_spy)
+        elif args.profile:
+            report["profile"] = {"skipped": "py-spy is not installed"}
         for follower in followers.values():
             follower.stop()
         report["followerErrors"] = {kind: f.errors for kind, f in followers.items()}

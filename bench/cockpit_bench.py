@@ -6,6 +6,7 @@ beside the machine's own limit measured in the same run. Targets (issue 5): lag 
     .venv/bin/python bench/cockpit_bench.py --quick         # 8 s, 1,000 orders
     .venv/bin/python bench/cockpit_bench.py --databases sqlite
     .venv/bin/python bench/cockpit_bench.py --quick --rebuilds 3   # the best of 3 rebuilds, and each
+    .venv/bin/python bench/cockpit_bench.py --quick --keep-journal /tmp/j  # for cockpit_rebuild_profile.py
 
 Per database: a Controller and an Agent (real processes, mutual TLS) and `js7es cockpit` (a process)
 following the Controller into a fresh database (SQLite file, or a fresh schema on the PostgreSQL at
@@ -34,6 +35,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -49,7 +51,7 @@ import sqlalchemy as sa
 from bench._common import raw_fdatasync_rate
 from js7es.projections.cockpit.database import migrate, open_database, sqlite_url, stored_event_id
 from js7es.projections.cockpit.projector import Projector
-from js7es.projections.cockpit.rebuild import journal_events, rebuild
+from js7es.projections.cockpit.rebuild import REBUILD_BATCH, journal_events, rebuild
 from tests.cockpit.cockpit_process import COCKPIT_USER, CockpitProcess, controller_event_id
 from tests.e2e.topology import Topology
 
@@ -183,7 +185,9 @@ def lag_run(topology: Topology, engine: sa.Engine, seconds: float, rate: float) 
     }
 
 
-def rebuild_run(topology: Topology, make_engine: Any, orders: int, repeats: int) -> dict[str, Any]:
+def rebuild_run(
+    topology: Topology, make_engine: Any, orders: int, repeats: int, keep_journal: Path | None = None
+) -> dict[str, Any]:
     add_orders(topology, "burst", orders)
     journal = topology.nodes["controller"].data_dir / "state"
     # wait until every burst order has ended (the journal is then complete)
@@ -195,6 +199,8 @@ def rebuild_run(topology: Topology, make_engine: Any, orders: int, repeats: int)
             break
         if time.monotonic() > deadline:
             raise TimeoutError("burst did not end")
+    if keep_journal is not None:
+        shutil.copytree(journal, keep_journal)
     events = list(journal_events(journal))
     from_journal: list[float] = []
     projection_only: list[float] = []
@@ -212,7 +218,7 @@ def rebuild_run(topology: Topology, make_engine: Any, orders: int, repeats: int)
         "events": len(events),
         "fromJournalEventsPerSecond": round(max(from_journal)),
         "projectionOnlyEventsPerSecond": round(max(projection_only)),
-        "batchEvents": 5000,
+        "batchEvents": REBUILD_BATCH,
     }
     if repeats > 1:  # the best above; every run here, to show the spread on a busy machine
         report["fromJournalRuns"] = [round(x) for x in from_journal]
@@ -246,7 +252,9 @@ def postgres_limit(seconds: float) -> dict[str, Any]:
     return {"singleRowInsertCommitsPerSecond": round(single), "executemanyRowsPerSecond": round(batched)}
 
 
-def run_database(kind: str, root: Path, seconds: float, rate: float, orders: int, repeats: int) -> dict[str, Any]:
+def run_database(
+    kind: str, root: Path, seconds: float, rate: float, orders: int, repeats: int, keep_journal: Path | None = None
+) -> dict[str, Any]:
     schemas: list[str] = []
 
     def fresh() -> tuple[str, str | None]:
@@ -278,7 +286,7 @@ def run_database(kind: str, root: Path, seconds: float, rate: float, orders: int
         cockpit.kill()
         engine.dispose()
         progress(f"{kind}: {orders} orders, then rebuild")
-        rebuilt = rebuild_run(topology, make_engine, orders, repeats)
+        rebuilt = rebuild_run(topology, make_engine, orders, repeats, keep_journal and keep_journal / kind)
         progress(f"{kind}: rebuild {rebuilt}")
         if kind == "sqlite":
             machine = {"rawAppendFdatasyncPerSecond": raw_fdatasync_rate(root, 2)["appendsPerSecond"]}
@@ -304,6 +312,7 @@ def main() -> None:
     parser.add_argument(
         "--rebuilds", type=int, default=1, help="rebuilds of the burst's journal (the best is reported)"
     )
+    parser.add_argument("--keep-journal", type=Path, help="copy each burst's journal to DIR/<database>")
     args = parser.parse_args()
     seconds = args.seconds or (8.0 if args.quick else 20.0)
     orders = args.orders or (1000 if args.quick else 3000)
@@ -313,7 +322,7 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="cockpit-bench-") as tmp:
         for kind in args.databases.split(","):
-            report[kind] = run_database(kind, Path(tmp), seconds, args.rate, orders, args.rebuilds)
+            report[kind] = run_database(kind, Path(tmp), seconds, args.rate, orders, args.rebuilds, args.keep_journal)
     print(json.dumps(report, indent=2))
 
 

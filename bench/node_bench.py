@@ -8,11 +8,14 @@ bench/README.md):
 1. `inProcessJob`: orders/s through a one-job workflow with the in-process job `empty`, added in
    batches by a closed loop (at most `window` orders unfinished), counted as OrderFinished in the
    Controller's event stream; beside raw append+fdatasync of the same disk.
-2. `shellJob`: the same with the shell job `true` (processLimit 16), beside `sh -c true` at 16 at once.
+2. `shellJob`: the same with the shell job `true` (processLimit 16), beside `sh -c true` at 16 at once
+   (`shCTrueAt16`: with a pidfd per child, as the Agent and asyncio 3.12+ wait for them — the faster
+   and so the stricter limit; `shCTrueAt16ThreadWatcher`: with asyncio 3.11's thread per child).
 3. `latency`: orders scheduled over the next seconds while 100 orders/s of `empty` run beside them;
    from `scheduledFor` to the Agent's OrderProcessingStarted, to the Controller's, and to the `date`
    the job's process writes first thing.
-4. `profile`: py-spy (sampling, all threads, from outside) of both nodes under the load of phase 1.
+4. `profile`: py-spy (sampling, all threads, from outside) of both nodes under the load of phase 1
+   (`--profile-workflow shell`: of phase 2).
 
 Progress goes to stderr. py-spy is optional (`pip install py-spy`); without it phase 4 is skipped.
 """
@@ -42,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine, raw_fdatasync_rate
 from bench.process_bench import rate, sh_c_true
+from js7es.nodes.subagent.child_watcher import use_pidfd_child_watcher
 from js7es.nodes.tls import TlsConfig, client_ssl_context
 from tests.e2e.topology import HOST, Topology
 
@@ -427,14 +431,22 @@ def summarize_raw_profile(path: Path, top: int) -> dict[str, Any]:
 
 
 def profile(
-    topo: Topology, follower: Follower, pids: dict[str, int], out_dir: Path, seconds: float, py_spy: str
+    topo: Topology,
+    follower: Follower,
+    pids: dict[str, int],
+    out_dir: Path,
+    seconds: float,
+    py_spy: str,
+    native: bool = False,
+    workflow: str = "empty",
 ) -> dict[str, Any]:
     duration = max(2, int(seconds))
+    batch, window = (100, 500) if workflow == "empty" else (50, 100)  # as phase 1 or phase 2
     spies = {}
     for name, pid in pids.items():
         out = out_dir / f"{name}.pyspy.txt"
         command = [py_spy, "record", "--format", "raw", "-o", str(out), "-d", str(duration), "-r", "250"]
-        command += ["--gil", "--threads", "--pid", str(pid)]
+        command += ["--gil", "--threads", "--pid", str(pid)] + (["--native"] if native else [])
         spies[name] = (subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out)
     time.sleep(0.5)
     load = drive(
@@ -442,15 +454,17 @@ def profile(
         follower,
         pids,
         prefix="prof",
-        workflow="empty",
+        workflow=workflow,
         seconds=duration + 0.5,
-        batch=100,
-        window=500,
+        batch=batch,
+        window=window,
         warm_up=0.5,
     )
     result: dict[str, Any] = {
-        "tool": "py-spy record --gil --threads -r 250: samples of the thread holding the GIL (Python work)",
+        "tool": "py-spy record --gil --threads -r 250: samples of the thread holding the GIL (Python work)"
+        + (", --native: with the C frames (the garbage collector, the json encoder)" if native else ""),
         "durationSeconds": duration,
+        "workflow": workflow,
         "loadOrdersPerSecond": load["steadyStateOrdersPerSecond"],
     }
     for name, (spy, out) in spies.items():
@@ -491,6 +505,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="seconds per throughput phase")
     parser.add_argument("--dir", help="directory on the disk to measure (default: a temp dir)")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy phase")
+    parser.add_argument("--keep-profiles", help="copy py-spy's raw profiles (one line per stack) to this directory")
+    parser.add_argument("--shell-batch", type=int, default=50, help="phase 2: orders added per request")
+    parser.add_argument("--shell-window", type=int, default=100, help="phase 2: at most this many unfinished")
+    parser.add_argument(
+        "--profile-workflow", choices=("empty", "shell"), default="empty", help="the load profiled: phase 1 or 2"
+    )
+    parser.add_argument("--native", action="store_true", help="py-spy --native: C frames in the profiles too")
     args = parser.parse_args()
     seconds = args.seconds or (5.0 if args.quick else 20.0)
     warm_up = 1.0 if args.quick else 3.0
@@ -506,6 +527,9 @@ def main() -> None:
     try:
         progress("machine limits: append+fdatasync, sh -c true at 16 at once")
         report["rawAppendFdatasync"] = raw_fdatasync_rate(base, 1.0 if args.quick else 3.0)
+        spawn_threads = asyncio.run(rate(sh_c_true, SHELL_LIMIT, 2.0 if args.quick else 5.0))
+        report["shCTrueAt16ThreadWatcher"] = spawn_threads  # asyncio's default child watcher on 3.11
+        use_pidfd_child_watcher()  # what the Agent uses (and asyncio on 3.12+): the faster, the stricter limit
         spawn = asyncio.run(rate(sh_c_true, SHELL_LIMIT, 2.0 if args.quick else 5.0))
         report["shCTrueAt16"] = spawn
 
@@ -574,12 +598,15 @@ def main() -> None:
             prefix="p2",
             workflow="shell",
             seconds=seconds,
-            batch=50,
-            window=100,
+            batch=args.shell_batch,
+            window=args.shell_window,
             warm_up=warm_up,
         )
         phase2["processLimit"] = SHELL_LIMIT
         phase2["ratioToShCTrue"] = round((phase2["steadyStateOrdersPerSecond"] or 0) / spawn["perSecond"], 3)
+        phase2["ratioToShCTrueThreadWatcher"] = round(
+            (phase2["steadyStateOrdersPerSecond"] or 0) / spawn_threads["perSecond"], 3
+        )
         phase2["target"] = "ratioToShCTrue >= 0.5"
         report["shellJob"] = phase2
         progress(f"   {phase2['steadyStateOrdersPerSecond']} orders/s")
@@ -613,8 +640,11 @@ def main() -> None:
         elif py_spy is None:
             report["profile"] = "skipped: py-spy not installed (pip install py-spy)"
         else:
-            progress(f"4. py-spy of both nodes under the load of phase 1, {min(seconds, 10)} s")
-            report["profile"] = profile(topo, controller, pids, base, min(seconds, 10), py_spy)
+            phase = 1 if args.profile_workflow == "empty" else 2
+            progress(f"4. py-spy of both nodes under the load of phase {phase}, {min(seconds, 10)} s")
+            report["profile"] = profile(
+                topo, controller, pids, base, min(seconds, 10), py_spy, args.native, args.profile_workflow
+            )
         report["followerErrors"] = {f.path: f.errors for f in followers}
         report["loadAverageAtEnd"] = [round(x, 2) for x in os.getloadavg()]
         report["journalMiB"] = {
@@ -626,6 +656,10 @@ def main() -> None:
             follower.stop()
         if topo is not None:
             stop_nodes(topo)
+        if args.keep_profiles:
+            Path(args.keep_profiles).mkdir(parents=True, exist_ok=True)
+            for raw in base.glob("*.pyspy.txt"):
+                shutil.copy(raw, args.keep_profiles)
         shutil.rmtree(base, ignore_errors=True)
     print(json.dumps(report, indent=2))
 

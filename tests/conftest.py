@@ -7,13 +7,22 @@
   so that they start at once on every worker instead of queueing up at the end on one of them.
   (Every worker sorts alike, as xdist requires; a run without xdist keeps the files' order.)
 
+Internal accounts' passwords are hashed with argon2's cheapest profile in the tests and in the nodes they
+start (js7es/nodes/cockpit/api/passwords.py: JS7ES_TEST_MODE with JS7ES_TEST_PASSWORD_HASHING): at its
+recommended cost each hash took 0.1-0.3 s, minutes of the suite's run. One test checks the default cost.
+
 Ports, temporary directories, PostgreSQL schemas and Kafka topics are per test already (tests/ports.py,
 tmp_path, the fixtures in tests/cockpit and tests/projections), so that workers do not meet.
 """
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+os.environ.setdefault("JS7ES_TEST_MODE", "1")
+os.environ.setdefault("JS7ES_TEST_PASSWORD_HASHING", "cheapest")
 
 
 def _module(item: pytest.Item) -> str | None:

@@ -147,8 +147,13 @@ def test_the_cockpit_pair_is_the_watch_of_the_controller_cluster(tmp_path: Path)
         assert answer.json()["lostNodeId"] == NODE_ID[active]
         assert topology.wait_active(survivor, timeout=30) == survivor
         assert f"root confirmed the loss of {NODE_ID[active]}" in full_log(b)
-        audit = audit_entries(cluster, token)
-        assert any(e.get("request") == "./controller/cluster/confirm_node_loss" for e in audit), audit
+        wait_until(  # the audit log is projected from the Cockpit's store by its own follower
+            lambda: any(
+                e.get("request") == "./controller/cluster/confirm_node_loss" for e in audit_entries(cluster, token)
+            ),
+            30,
+            "the confirmation audited",
+        )
     finally:
         try:
             poller.stop()

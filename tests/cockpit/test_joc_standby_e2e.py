@@ -356,6 +356,11 @@ def test_kill_9_of_the_active_cockpit_during_a_burst_10_times(tmp_path: Path) ->
             return caught_up(engine, pair.topology, CONTROLLER_ID) and finished_runs(engine, CONTROLLER_ID) >= orders
 
         wait_until(settled, 300, "every order run and projected")
+
+        def audited() -> dict[str, int]:  # projected from the Cockpit's store by the active's own follower
+            return dict(pair.sql("SELECT comment, count(*) FROM audit_log WHERE comment LIKE 'cockpit-%' GROUP BY 1"))
+
+        wait_until(lambda: set(changes.accepted) <= set(audited()), 60, "every accepted change audited")
         stored = stored_event_id(engine, CONTROLLER_ID)
         live = table_digests(engine, CONTROLLER_ID)
         pair.a.kill(signal.SIGTERM)
@@ -371,8 +376,8 @@ def test_kill_9_of_the_active_cockpit_during_a_burst_10_times(tmp_path: Path) ->
         assert per_order and all(n == 1 for _, n in per_order)
         assert len(per_order) >= orders
         assert changes.accepted  # changes went through the Cockpits during the burst
-        audited = dict(pair.sql("SELECT comment, count(*) FROM audit_log WHERE comment LIKE 'cockpit-%' GROUP BY 1"))
-        assert all(audited.get(name) == 1 for name in changes.accepted), audited
-        assert all(n == 1 for n in audited.values()) and set(audited) <= set(changes.sent)
+        entries = audited()
+        assert all(entries.get(name) == 1 for name in changes.accepted), entries
+        assert all(n == 1 for n in entries.values()) and set(entries) <= set(changes.sent)
     finally:
         pair.close()

@@ -49,7 +49,10 @@ def test_add_order_fork_list_and_stop_on_failure(topology: Topology) -> None:
         {"TYPE": "ResumeOrder", "orderId": "o", "position": [2, "options", 1], "asSucceeded": True}
     )
     assert resumed.status_code == 200, resumed.text
-    events = topology.wait_for(lambda es: topology.terminated(es, "o", "added", "s", "s0"))
+    events = topology.wait_for(  # "added" deletes itself when terminated: its OrderDeleted follows its end
+        lambda es: topology.terminated(es, "o", "added", "s", "s0")
+        and "OrderDeleted" in topology.order_events(es, "added")
+    )
     assert topology.order_events(events, "s0") == ["OrderAdded", "OrderStarted", "OrderFinished"]
     assert without_output(topology.order_events(events, "s")) == [
         "OrderAdded",

@@ -175,7 +175,7 @@ def test_scheduled_order_starts_at_its_time(topology: Topology) -> None:
     events = topology.wait_for(lambda es: topology.terminated(es, "s"))
     started = next(e for e in events if e.get("Key") == "s" and e["TYPE"] == "OrderStarted")
     assert started["eventId"] // 1000 >= at
-    assert started["eventId"] // 1000 - at < 1000
+    assert started["eventId"] // 1000 - at < 3000  # on time, with room for a loaded machine (latency: bench/)
 
 
 def test_js7_order_commands_on_real_nodes(topology: Topology) -> None:

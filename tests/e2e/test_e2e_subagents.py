@@ -47,12 +47,14 @@ def done_file(topology: Topology) -> Path:
     return topology.root / "done.txt"
 
 
-def recording_job(topology: Topology, sleep: float = 0.0, **job: Any) -> dict[str, Any]:
+def recording_job(topology: Topology, sleep: float = 0.0, gate: Path | None = None, **job: Any) -> dict[str, Any]:
     """A job that appends "<order id> <working directory> <pid>" to runs.txt, sleeps `sleep` seconds (or
-    $SLEEP, the order's argument), says "done" and appends its order id to done.txt."""
+    $SLEEP, the order's argument) or waits until the file `gate` exists, says "done" and appends its order
+    id to done.txt."""
+    wait = f'while [ ! -e "{gate}" ]; do sleep 0.05; done\n' if gate else f"sleep ${{JS7_ARG_SLEEP:-{sleep}}}\n"
     script = (
         f'echo "$JS7_ORDER_ID $(pwd) $$" >> {runs_file(topology)}\n'
-        f"sleep ${{JS7_ARG_SLEEP:-{sleep}}}\n"
+        f"{wait}"
         f"echo done\necho $JS7_ORDER_ID >> {done_file(topology)}\n"
     )
     return shell(script, **job)
@@ -180,11 +182,14 @@ def add_one_by_one(topology: Topology, workflow_path: str, order_ids: list[str])
         topology.wait_for(is_started(order_id))
 
 
-def test_kill_9_of_a_subagent_mid_job_reruns_the_step_or_fails_a_not_restartable_one(cluster: Topology) -> None:
+def test_kill_9_of_a_subagent_mid_job_reruns_the_step_or_fails_a_not_restartable_one(
+    cluster: Topology, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"  # the jobs run until sub-1 was killed (not for a time a loaded machine may exceed)
     deploy(
         cluster,
-        workflow("w", execute(), J=recording_job(cluster, sleep=4, processLimit=10)),
-        workflow("nr", execute(), J=recording_job(cluster, sleep=4, processLimit=10, isNotRestartable=True)),
+        workflow("w", execute(), J=recording_job(cluster, gate=gate, processLimit=10)),
+        workflow("nr", execute(), J=recording_job(cluster, gate=gate, processLimit=10, isNotRestartable=True)),
     )
     restartable, not_restartable = ["w-0", "w-1", "w-2"], ["nr-0", "nr-1", "nr-2"]
     add_one_by_one(cluster, "w", restartable)
@@ -197,6 +202,7 @@ def test_kill_9_of_a_subagent_mid_job_reruns_the_step_or_fails_a_not_restartable
     assert len(pids_on_sub_1) == 2 and all(alive(pid) for pid in pids_on_sub_1)
 
     cluster.kill("sub-1")  # kill -9
+    gate.write_text("")
     wait_until(lambda: not any(alive(pid) for pid in pids_on_sub_1), what="the guard killing sub-1's jobs")
     others = ["w-0", "w-2", "nr-0", "nr-2"]
     events = cluster.wait_for(lambda es: cluster.terminated(es, *others), timeout=30)

@@ -5,7 +5,9 @@ a job skipped by its label does not run."""
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,12 +33,22 @@ def topology_events(events: list[dict[str, Any]], order_id: str) -> list[str]:
     return [e["TYPE"] for e in events if e.get("Key") == order_id]
 
 
-def test_suspend_resume_and_skip(topology: Topology) -> None:
+def suspended_at_agent(topology: Topology) -> bool:
+    """Whether the Agent holds workflow w's control as suspended (its own journal: ItemAttachedToMe)."""
+    with topology.client("agent", certificate="controller") as agent:
+        lines = agent.get("/agent/api/event", params={"after": 0, "timeout": 0}).text.splitlines()
+    attached = [e["item"] for e in map(json.loads, filter(None, lines)) if e["TYPE"] == "ItemAttachedToMe"]
+    controls = [i for i in attached if i.get("TYPE") == "WorkflowPathControl" and i.get("path") == "w"]
+    return bool(controls) and bool(controls[-1].get("suspended"))
+
+
+def test_suspend_resume_and_skip(topology: Topology, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"  # the running job ends only once the Agent holds the suspension
     w = workflow(
         "w",
         execute("FIRST"),
         execute("SECOND", label="SKIPPABLE"),
-        FIRST=shell("sleep 0.5\n"),
+        FIRST=shell(f'while [ ! -e "{gate}" ]; do sleep 0.02; done\n'),
         SECOND=shell("echo second\n"),
     )
     assert topology.deploy(w, version="1").status_code == 200
@@ -44,6 +56,11 @@ def test_suspend_resume_and_skip(topology: Topology) -> None:
     topology.wait_for(lambda es: "OrderProcessingStarted" in topology_events(es, "running"))
 
     control(topology, suspend=True)
+    deadline = time.monotonic() + 30
+    while not suspended_at_agent(topology):
+        assert time.monotonic() < deadline, "the suspension did not reach the Agent"
+        time.sleep(0.1)
+    gate.write_text("")
     assert topology.add_order("fresh", "w").status_code == 201
     topology.wait_for(lambda es: processed(es, "running") == 1)  # the running job ends
     time.sleep(QUIET_S)

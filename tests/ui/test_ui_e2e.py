@@ -100,6 +100,22 @@ class Ui:
         assert r.status_code == 200, r.text
         return str(r.json()["orderIds"][0])
 
+    def wait_projected(self, order_id: str) -> None:
+        """Until the Cockpit's projection holds the order (an order page renders only what is projected)."""
+        body = {"controllerId": CONTROLLER_ID, "orderIds": [order_id]}
+        with self.api(self.token()) as c:
+            wait_until(lambda: c.post("/orders", json=body).json()["orders"], 30, f"{order_id} in the projection")
+
+    def wait_audited(self, page: Any, comment: str) -> None:
+        """Until the audit page lists an entry with `comment`: the audit log is projected from the Cockpit's
+        store by its own follower, and the page is rendered once (not live), so it is loaded again."""
+
+        def audited() -> bool:
+            page.goto(self.url + "/audit?comment=" + comment.split()[0])
+            return int(page.locator("#audit-table tbody tr", has_text=comment).count()) > 0
+
+        wait_until(audited, 30, f"the audit entry '{comment}'")
+
 
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
@@ -194,6 +210,7 @@ def test_an_order_added_in_another_browser_shows_within_a_second(ui: Ui) -> None
 
 def test_a_running_tasks_log_grows_live_and_cancelling_with_a_comment_is_audited(ui: Ui) -> None:
     order_id = ui.add_order("/slow")
+    ui.wait_projected(order_id)
     page = ui.page()
     ui.login(page)
     page.goto(ui.url + f"/order?orderId={order_id.replace('#', '%23')}")
@@ -212,9 +229,8 @@ def test_a_running_tasks_log_grows_live_and_cancelling_with_a_comment_is_audited
     page.click("#cancel-button")
     page.locator(".notice", has_text="Cancel requested").wait_for()
     page.locator("#order-state", has_text="CANCELLED").wait_for(timeout=30_000)
-    page.goto(ui.url + "/audit?comment=stopped")
+    ui.wait_audited(page, "stopped by the UI test")
     row = page.locator("#audit-table tbody tr", has_text="stopped by the UI test")
-    row.first.wait_for()
     assert "/orders/cancel" in row.first.inner_text() and "root" in row.first.inner_text()
     page.context.close()
 
@@ -283,7 +299,15 @@ def test_an_administrator_adds_a_role_and_an_account_that_logs_in_and_sees_what_
     with ui.api(ui.token()) as c:
         service = c.post("/iam/identityservices", json={}).json()["identityServiceItems"][0]["identityServiceName"]
         stored = c.post("/iam/account", json={"identityServiceName": service, "accountName": "operator"}).json()
-        audit = c.post("/audit_log", json={"comment": "an account for the UI test"}).json()["auditLog"]
+
+        def audit_entries() -> list[dict[str, Any]]:  # projected from the Cockpit's store by its own follower
+            entries: list[dict[str, Any]] = c.post("/audit_log", json={"comment": "an account for the UI test"}).json()[
+                "auditLog"
+            ]
+            return entries
+
+        wait_until(audit_entries, 30, "the account's audit entry")
+        audit = audit_entries()
     assert stored["roles"] == ["viewer"] and stored["forcePasswordChange"] and not stored["disabled"]
     assert [e["request"] for e in audit] == ["./iam/account/store"]  # JOC writes its requests so
 
@@ -446,9 +470,7 @@ def test_an_agent_disabled_in_the_browser_holds_its_orders_until_enabled_again(u
     row.locator(".agent-enabled", has_text="yes").wait_for(timeout=10_000)
     page.goto(ui.url + f"/order?orderId={order_id.replace('#', '%23')}")
     page.locator("#order-state", has_text="FINISHED").wait_for(timeout=30_000)
-    page.goto(ui.url + "/audit?comment=agent+maintenance")
-    rows = page.locator("#audit-table tbody tr", has_text="agent maintenance from the UI test")
-    rows.first.wait_for()
+    ui.wait_audited(page, "agent maintenance from the UI test")
     assert "/agents/inventory/disable" in page.locator("#audit-table").inner_text()
     page.context.close()
 
@@ -488,13 +510,14 @@ def test_the_daily_plan_page_shows_a_planned_order_and_submits_it_with_a_comment
     page.fill("#dp-submit-comment", "submitted from the UI test")
     page.get_by_role("button", name="Submit all").click()
     page.locator(".notice").wait_for()
-    page.locator("#h-dp-orders ~ .table-wrap tbody tr", has_text="SUBMITTED").wait_for()
 
-    def audited() -> bool:  # the audit log is projected from the Cockpit's store by its own follower
-        page.goto(ui.url + "/audit?comment=submitted+from")
-        return page.locator("#audit-table tbody tr", has_text="submitted from the UI test").count() > 0
+    def submitted() -> bool:  # the plan's table is a projection of the Cockpit's store: load the page again
+        page.goto(ui.url + f"/daily-plan?date={tomorrow}")
+        return int(page.locator("#h-dp-orders ~ .table-wrap tbody tr", has_text="SUBMITTED").count()) == 1
 
-    wait_until(audited, 30, "the submission's audit entry")
+    wait_until(submitted, 30, "the order shown SUBMITTED")
+
+    ui.wait_audited(page, "submitted from the UI test")
     assert "/daily_plan/orders/submit" in page.locator("#audit-table").inner_text()
     page.context.close()
 

@@ -89,6 +89,14 @@ class Setup:
             answer: dict[str, Any] = c.get("/controller/api/order", params={"id": order_id}).json()
         return answer["orders"][0]
 
+    def wait_projected(self, order_id: str) -> None:
+        """Until the Cockpit's projection holds the order: /orders/confirm|resume|… resolve their orderIds
+        there (an order not yet projected is JOC-002), while `order` reads the Controller itself."""
+        body = {"controllerId": CONTROLLER_ID, "orderIds": [order_id]}
+        wait_until(  # a read: without the audit comment `post` adds
+            lambda: self.client.post("/orders", json=body).json()["orders"], f"{order_id} in the projection"
+        )
+
     def audited_comments(self, request: str) -> list[str | None]:
         table = schema.audit_log
         with self.engine.connect() as c:
@@ -210,6 +218,7 @@ def test_locks_show_holder_and_waiting_order(setup: Setup) -> None:
     assert single["ordersWaitingForLocksCount"] == 1 and "workflows" not in single
     assert setup.refused("/lock", {"controllerId": CONTROLLER_ID, "lockPath": "nothing"})["code"] == "JOC-002"
     # The holder is answered: it gives the lock back, the waiting one takes it.
+    setup.wait_projected(first)
     setup.ok("/orders/confirm", {"controllerId": CONTROLLER_ID, "orderIds": [first]})
     wait_until(lambda: setup.order(second)["state"]["TYPE"] == "Prompting", "the second order holding L")
 
@@ -313,6 +322,7 @@ def test_suspend_resume_skip_and_stop(setup: Setup) -> None:
     wait_until(lambda: setup.order(stopping)["isSuspended"], "the order suspended at the breakpoint")
     assert setup.order(stopping)["position"] == [1]
     setup.ok("/workflow/unstop", {**stop, "positions": [[1]]})
+    setup.wait_projected(stopping)
     setup.ok("/orders/resume", {"controllerId": CONTROLLER_ID, "orderIds": [stopping]})
     setup.topology.wait_for(lambda events: setup.topology.terminated(events, stopping))
     for request in ("/workflows/suspend", "/workflows/resume", "/workflow/skip", "/workflow/unskip", "/workflow/stop"):

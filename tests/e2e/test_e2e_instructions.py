@@ -50,8 +50,9 @@ def test_add_order_fork_list_and_stop_on_failure(topology: Topology) -> None:
     )
     assert resumed.status_code == 200, resumed.text
     events = topology.wait_for(  # "added" deletes itself when terminated: its OrderDeleted follows its end
-        lambda es: topology.terminated(es, "o", "added", "s", "s0")
-        and "OrderDeleted" in topology.order_events(es, "added")
+        lambda es: (
+            topology.terminated(es, "o", "added", "s", "s0") and "OrderDeleted" in topology.order_events(es, "added")
+        )
     )
     assert topology.order_events(events, "s0") == ["OrderAdded", "OrderStarted", "OrderFinished"]
     assert without_output(topology.order_events(events, "s")) == [

@@ -6,6 +6,7 @@ JS7's order, each step run once."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,35 @@ def test_waiting_orders_start_by_priority_under_the_agents_process_limit(tmp_pat
             assert started == ["a", "d", "b", "e", "c", "f"]
             await until(lambda: len(RUNS) == len(orders))
             assert sorted(RUNS) == sorted(priorities)
+        finally:
+            await director.stop()
+
+    asyncio.run(run())
+
+
+def test_a_freed_slot_starts_the_next_waiting_order_in_the_same_commit(tmp_path: Path) -> None:
+    """Process limit 1: each step's OrderProcessed and the start of the order that waited for its slot are
+    committed together (one commit per freed slot, not two in a row: node_bench's shell job)."""
+    RUNS.clear()
+
+    async def run() -> None:
+        director = AgentDirector(journal=MemoryJournal.open(), work_dir=tmp_path / "director", process_limit=1)
+        commits: list[list[tuple[str, str]]] = []
+        director.engine.on_commit(lambda stamped: commits.append([(s.key, type(s.event).__name__) for s in stamped]))
+        try:
+            assert not isinstance(
+                await director.execute(DedicateAgentDirector(agent_path=AGENT, controller_id="C")), Problem
+            )
+            ids = ["a", "b", "c", "d"]
+            answers = await director.execute_batch(
+                [AttachItems(items=(WORKFLOW,)), *(AttachOrder(order=order(i)) for i in ids)]
+            )
+            assert all(not isinstance(a, Problem) for a in answers)
+            await until(lambda: len(RUNS) == len(ids) and any(("d", "OrderProcessed") in c for c in commits))
+            for before, after in itertools.pairwise(ids):
+                [commit] = [c for c in commits if (before, "OrderProcessed") in c]
+                assert (after, "OrderProcessingStarted") in commit, commit
+            assert ids == RUNS  # one after the other, in their order
         finally:
             await director.stop()
 

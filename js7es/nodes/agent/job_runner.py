@@ -290,23 +290,32 @@ class JobRunner:
         self._per_job[key] -= 1
         return key
 
-    def _start_waiting(self, key: str) -> None:
-        """A slot is free: start the next waiting orders of the job — and, when the Agent's own limit
-        was what held them, of the other jobs. Each queue is tried only while it gets its orders
-        started, so a long queue costs nothing while its job is busy; the first order that finds no slot
-        stays first in line (nothing is searched or moved in the queue)."""
-        queues = [(key, q) for q in [self._waiting.get(key)] if q]
+    def _start_waiting(self, *keys: str) -> None:
+        """Slots of the jobs `keys` are free: start their next waiting orders, in one commit."""
+        if started := self._take_waiting(*keys):
+            self._spawn(self._emit(started))
+
+    def _take_waiting(self, *keys: str) -> list[KeyedEvent]:
+        """Slots of the jobs `keys` are free: the events that start the next waiting orders of these jobs
+        — and, when the Agent's own limit was what held them, of the other jobs —, their slots reserved.
+        Each queue is tried only while it gets its orders started, so a long queue costs nothing while
+        its job is busy; the first order that finds no slot stays first in line (nothing is searched or
+        moved in the queue)."""
+        queues = [(key, q) for key in keys for q in [self._waiting.get(key)] if q]
         if self.process_limit is not None:
-            queues += [(k, q) for k, q in self._waiting.items() if k != key and q]
-            queues.sort(key=lambda kq: -self._priority(kq[1][0]))  # the highest priority first (stable: this job's)
+            queues += [(k, q) for k, q in self._waiting.items() if k not in keys and q]
+            queues.sort(key=lambda kq: -self._priority(kq[1][0]))  # the highest priority first (stable: these jobs')
+        events: list[KeyedEvent] = []
         for queue_key, queue in queues:
             while queue:
                 candidate = queue[0]
                 self._refused_slot = None
-                self.try_start(candidate)
+                if started := self._reserve(candidate):
+                    events.extend(started)
                 if self._refused_slot == queue_key and candidate not in self._running:
                     break  # no slot: it waits on, first in line
                 queue.popleft()  # started, or it cannot start here any more (cancelled, detached, moved on)
+        return events
 
     # -- processes ------------------------------------------------------------------------------
 
@@ -385,9 +394,13 @@ class JobRunner:
         self._spawn(self._commit_processed(processed))
 
     async def _commit_processed(self, processed: list[tuple[KeyedEvent, str | None]]) -> None:
-        await self.engine.emit([event for event, _ in processed])
-        for key in dict.fromkeys(key for _, key in processed if key is not None):
-            self._start_waiting(key)
+        """The ended steps' OrderProcessed and, in the same commit, the starts of the orders that waited
+        for their slots: one commit per freed slot instead of two in a row (node_bench's shell job, 16
+        processes for 100 orders, waits for these commits more than for the CPU). Only the other orders'
+        starts join: an order's own next step follows its OrderProcessed (the engine's follow-up)."""
+        events = [event for event, _ in processed]
+        events.extend(self._take_waiting(*dict.fromkeys(key for _, key in processed if key is not None)))
+        await self.engine.emit(events)
 
     async def _emit(self, events: list[KeyedEvent]) -> None:
         await self.engine.emit(events)
@@ -514,8 +527,7 @@ class JobRunner:
         for order_id, outcome, _ in ended:
             if driver is not None:
                 driver.processed(order_id, outcome)
-        for key in dict.fromkeys(k for _, _, k in ended if k is not None):
-            self._start_waiting(key)
+        self._start_waiting(*dict.fromkeys(k for _, _, k in ended if k is not None))
 
     async def stop(self) -> None:
         self._stopping = True

@@ -500,3 +500,27 @@ def test_internal_jobs_queued_together_wake_one_thread_and_a_long_one_holds_up_t
     spreading.submit(lambda: after.append(True))
     wait_until(lambda: after == [True])  # the watcher woke another thread for it
     release.set()
+
+
+def test_a_job_process_ends_the_same_without_pidfds(
+    launcher: ProcessLauncher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the kernel refuses pidfd_open (old kernels, seccomp), a thread waits for each process instead:
+    its return code, its output and a kill by signal come out as with a pidfd — and no child watcher
+    thread of asyncio is involved either way (the processes are not asyncio's)."""
+
+    def refused(pid: int, flags: int = 0) -> int:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "pidfd_open", refused)
+    outcome, output, _ = run(run_job(launcher, tmp_path, script("echo out; echo err >&2; exit 3")))
+    assert isinstance(outcome, Failed) and outcome.named_values["returnCode"] == 3
+    assert output.text("stdout") == "out\n" and output.text("stderr") == "err\n"
+
+    async def killed() -> Outcome:
+        process, _ = await start(launcher, tmp_path, script("sleep 30"))
+        await asyncio.sleep(0.2)
+        process.kill(immediately=True)
+        return await process.wait()
+
+    assert isinstance(run(killed()), Killed)

@@ -110,13 +110,13 @@ class ProcessLauncher:
                 self._scripts.release(release)
 
         try:
-            transport, protocol = await OsJobProcess.spawn(argv, env, spec, on_output, self.chunk_delay_s)
+            child = await OsJobProcess.spawn(argv, env, spec, on_output, self.chunk_delay_s)
         except OSError as e:
             if release is not None:
                 self._scripts.release(release)
             return RefusedProcess(f"Cannot start {argv[0]}: {e.strerror or e}")
         self.running += 1
-        process = OsJobProcess(spec, transport, protocol, return_values_file=return_values_file, on_end=on_end)
+        process = OsJobProcess(spec, child, return_values_file=return_values_file, on_end=on_end)
         # Let its task enter its try block: a task cancelled before its first step (the loop stopping)
         # would run no cleanup at all, leaving the process group behind.
         await asyncio.sleep(0)

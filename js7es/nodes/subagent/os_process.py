@@ -21,8 +21,11 @@ import errno
 import logging
 import os
 import signal
+import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from js7es.domain.order.outcome import Failed, Outcome
 from js7es.domain.value import NamedValues
@@ -35,66 +38,126 @@ log = logging.getLogger(__name__)
 
 PIPE_GRACE_S = 2.0  # how long pipes may stay open after the group has gone
 GONE_AFTER_SIGKILL_S = 5.0  # a group still there this long after SIGKILL is given up (logged)
-_KIND: dict[int, StdoutOrStderr] = {1: "stdout", 2: "stderr"}
 
 
-class _Protocol(asyncio.SubprocessProtocol):
-    def __init__(self, on_output: OutputCallback, chunk_delay_s: float) -> None:
-        loop = asyncio.get_running_loop()
+class _Child:
+    """The job's process on the loop that started it, without an asyncio subprocess transport: its output
+    pipes read with `add_reader`, its end seen on its pidfd (a thread's `waitpid` where pidfds are
+    refused). asyncio's transport connects each pipe in tasks of its own and passes the end on through
+    two more loop turns; under the shell job's load (16 processes, the loop busy) every turn was about a
+    millisecond of the step's slot (bench/README.md, "the job's process without asyncio's transport")."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], on_output: OutputCallback, chunk_delay_s: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._popen = popen
+        self.pid = popen.pid
+        self.returncode: int | None = None
         self.collector = OutputCollector(on_output, chunk_delay_s=chunk_delay_s, pause=self._pause, resume=self._resume)
-        self.exited: asyncio.Future[None] = loop.create_future()
-        self.pipes_closed: asyncio.Future[None] = loop.create_future()
-        self.transport: asyncio.SubprocessTransport | None = None
-        self._open = {1, 2}
+        self.exited: asyncio.Future[None] = self._loop.create_future()
+        self.pipes_closed: asyncio.Future[None] = self._loop.create_future()
+        self._pipes: dict[int, tuple[StdoutOrStderr, IO[bytes]]] = {}
+        self._paused = False
+        pipes: tuple[tuple[StdoutOrStderr, IO[bytes] | None], ...] = (
+            ("stdout", popen.stdout),
+            ("stderr", popen.stderr),
+        )
+        for kind, pipe in pipes:
+            assert pipe is not None
+            fd = pipe.fileno()
+            os.set_blocking(fd, False)
+            self._pipes[fd] = (kind, pipe)
+            self._loop.add_reader(fd, self._read, fd)
+        self._pidfd: int | None = None
+        try:
+            self._pidfd = os.pidfd_open(self.pid)
+        except OSError:  # an old kernel, or a seccomp profile that refuses it: a thread waits
+            threading.Thread(target=self._wait_in_thread, name=f"waitpid-{self.pid}", daemon=True).start()
+        else:
+            self._loop.add_reader(self._pidfd, self._on_pidfd)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self.transport = transport
+    def _on_pidfd(self) -> None:
+        assert self._pidfd is not None
+        self._loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        self._pidfd = None
+        try:
+            _, status = os.waitpid(self.pid, 0)  # it has ended: no wait
+        except ChildProcessError:  # reaped elsewhere: as asyncio does, 255
+            log.warning("Process %d: its exit status was read elsewhere; taken as 255", self.pid)
+            self._ended(255)
+        else:
+            self._ended(os.waitstatus_to_exitcode(status))
 
-    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-        assert isinstance(data, bytes)
-        self.collector.feed_bytes(_KIND[fd], data)
+    def _wait_in_thread(self) -> None:
+        try:
+            _, status = os.waitpid(self.pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:
+            code = 255
+        with contextlib.suppress(RuntimeError):  # the loop has been closed meanwhile
+            self._loop.call_soon_threadsafe(self._ended, code)
 
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        if fd in self._open:
-            self._open.discard(fd)
-            self.collector.close(_KIND[fd])
-            if not self._open and not self.pipes_closed.done():
-                self.pipes_closed.set_result(None)
-
-    def process_exited(self) -> None:
+    def _ended(self, returncode: int) -> None:
+        self.returncode = returncode
+        self._popen.returncode = returncode  # reaped here: subprocess must not wait for the pid again
         if not self.exited.done():
             self.exited.set_result(None)
 
-    def _pipes(self) -> list[asyncio.ReadTransport]:
-        if self.transport is None:
-            return []
-        pipes = (self.transport.get_pipe_transport(fd) for fd in self._open)
-        return [p for p in pipes if isinstance(p, asyncio.ReadTransport) and not p.is_closing()]
+    def _read(self, fd: int) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if data:
+            self.collector.feed_bytes(self._pipes[fd][0], data)
+        else:
+            self._close_pipe(fd)
+
+    def _close_pipe(self, fd: int) -> None:
+        kind, pipe = self._pipes.pop(fd)
+        if not self._paused:
+            self._loop.remove_reader(fd)
+        pipe.close()
+        self.collector.close(kind)
+        if not self._pipes and not self.pipes_closed.done():
+            self.pipes_closed.set_result(None)
 
     def _pause(self) -> None:
-        for pipe in self._pipes():
-            pipe.pause_reading()
+        if not self._paused:
+            self._paused = True
+            for fd in self._pipes:
+                self._loop.remove_reader(fd)
 
     def _resume(self) -> None:
-        for pipe in self._pipes():
-            pipe.resume_reading()
+        if self._paused:
+            self._paused = False
+            for fd in self._pipes:
+                self._loop.add_reader(fd, self._read, fd)
+
+    def close(self) -> None:
+        """Stop reading its pipes (asyncio's transport does so, and kills a process still running); its
+        end is still reaped when it comes."""
+        for fd in list(self._pipes):
+            self._close_pipe(fd)
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
 
 
 class OsJobProcess(JobProcess):
     def __init__(
         self,
         spec: ProcessSpec,
-        transport: asyncio.SubprocessTransport,
-        protocol: _Protocol,
+        child: _Child,
         *,
         return_values_file: Path | str,
         on_end: Callable[[], None],
     ) -> None:
         self.spec = spec
-        self.pid = transport.get_pid()
-        self._transport = transport
-        self._protocol = protocol
+        self.pid = child.pid
+        self._child = child
         self._return_values_file = return_values_file
         self._on_end = on_end
         self._loop = asyncio.get_running_loop()
@@ -111,24 +174,21 @@ class OsJobProcess(JobProcess):
     @staticmethod
     async def spawn(
         argv: list[str], env: dict[str, str], spec: ProcessSpec, on_output: OutputCallback, chunk_delay_s: float
-    ) -> tuple[asyncio.SubprocessTransport, _Protocol]:
-        loop = asyncio.get_running_loop()
-        protocol = _Protocol(on_output, chunk_delay_s)
+    ) -> _Child:
         for attempt in range(5):
             try:
-                transport, _ = await loop.subprocess_exec(
-                    lambda: protocol,
-                    *argv,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.PIPE,
+                popen = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
                     cwd=spec.work_dir,
                     env=env,
                     start_new_session=True,  # its own process group, killed as a whole
                     # No preexec_fn: CPython then starts it with vfork and one exec. That it dies with
                     # the Agent is the job guard's work (guard.py, through the environment).
                 )
-                return transport, protocol
+                return _Child(popen, on_output, chunk_delay_s)
             except OSError as e:
                 # ETXTBSY: another thread forked while a script file was open for writing; it passes.
                 if e.errno != errno.ETXTBSY or attempt == 4:
@@ -142,12 +202,12 @@ class OsJobProcess(JobProcess):
     def kill(self, immediately: bool = False) -> None:
         if self._task.done():
             return
-        if self._ended_by is None and not self._protocol.exited.done():
+        if self._ended_by is None and not self._child.exited.done():
             self._ended_by = "killed"
         self._terminate(immediately)
 
     def _on_timeout(self) -> None:
-        if self._ended_by is None and not self._protocol.exited.done():
+        if self._ended_by is None and not self._child.exited.done():
             log.info("Order %s: process %s timed out after %ss", self.spec.order_id, self.pid, self.spec.timeout_s)
             self._ended_by = "timed out"
             self._terminate(False)
@@ -174,7 +234,7 @@ class OsJobProcess(JobProcess):
         try:
             os.killpg(self.pid, signum)
         except ProcessLookupError:
-            if self._protocol.exited.done():
+            if self._child.exited.done():
                 self._group_gone = True
         except PermissionError as e:
             log.warning("Order %s: cannot signal process group %s: %s", self.spec.order_id, self.pid, e)
@@ -211,8 +271,8 @@ class OsJobProcess(JobProcess):
 
     async def _run(self) -> Outcome:
         try:
-            await asyncio.shield(self._protocol.exited)  # a cancellation must not cancel the future itself
-            raw = self._transport.get_returncode()
+            await asyncio.shield(self._child.exited)  # a cancellation must not cancel the future itself
+            raw = self._child.returncode
             return_code = 128 - raw if raw is not None and raw < 0 else (raw or 0)
             if self._group_alive():
                 log.info("Order %s: process %s ended, its descendants are terminated", self.spec.order_id, self.pid)
@@ -220,23 +280,23 @@ class OsJobProcess(JobProcess):
                 await self._until_group_gone()
             self._group_gone = True  # from here on its pid may belong to another process: no more signals
             self._cancel_timers()
-            if not self._protocol.pipes_closed.done():  # mostly they are: no timer and no task for that
+            if not self._child.pipes_closed.done():  # mostly they are: no timer and no task for that
                 try:
-                    await asyncio.wait_for(asyncio.shield(self._protocol.pipes_closed), PIPE_GRACE_S)
+                    await asyncio.wait_for(asyncio.shield(self._child.pipes_closed), PIPE_GRACE_S)
                 except TimeoutError:
                     log.warning(
                         "Order %s: output pipes still open after the process group has gone", self.spec.order_id
                     )
-            await self._protocol.collector.drain()
+            await self._child.collector.drain()
             return self._outcome(return_code)
         except asyncio.CancelledError:  # the Agent is stopping: leave nothing behind
             self._sigkill()
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._protocol.exited), 1.0)  # reaped, not a zombie
+                await asyncio.wait_for(asyncio.shield(self._child.exited), 1.0)  # reaped, not a zombie
             raise
         finally:
             self._cancel_timers()
-            self._transport.close()
+            self._child.close()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._return_values_file)
             self._on_end()
@@ -247,7 +307,7 @@ class OsJobProcess(JobProcess):
             named_values = read_return_values(self._return_values_file)
         except (ReturnValuesError, OSError) as e:
             return Failed(error_message=f"Reading return values failed: {e}", named_values={"returnCode": return_code})
-        collector = self._protocol.collector
+        collector = self._child.collector
         return outcome_of(
             return_code,
             named_values,

@@ -9,8 +9,10 @@ bench/README.md):
    batches by a closed loop (at most `window` orders unfinished), counted as OrderFinished in the
    Controller's event stream; beside raw append+fdatasync of the same disk.
 2. `shellJob`: the same with the shell job `true` (processLimit 16), beside `sh -c true` at 16 at once
-   (`shCTrueAt16`: with a pidfd per child, as the Agent and asyncio 3.12+ wait for them — the faster
-   and so the stricter limit; `shCTrueAt16ThreadWatcher`: with asyncio 3.11's thread per child).
+   (`shCTrueAt16`: the faster, and so the stricter, of `shCTrueAt16Asyncio` — through asyncio with a
+   pidfd per child, as asyncio 3.12+ waits for them — and `shCTrueAt16Direct` — the Agent's own way:
+   Popen, the pipes by add_reader, the end on the pidfd; `shCTrueAt16ThreadWatcher`: through asyncio
+   with 3.11's thread per child, the limit as the issue measured it).
 3. `latency`: orders scheduled over the next seconds while 100 orders/s of `empty` run beside them;
    from `scheduledFor` to the Agent's OrderProcessingStarted, to the Controller's, and to the `date`
    the job's process writes first thing.
@@ -44,7 +46,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine, raw_fdatasync_rate
-from bench.process_bench import rate, sh_c_true
+from bench.process_bench import rate, sh_c_true, sh_c_true_direct
 from js7es.nodes.subagent.child_watcher import use_pidfd_child_watcher
 from js7es.nodes.tls import TlsConfig, client_ssl_context
 from tests.e2e.topology import HOST, Topology
@@ -530,7 +532,12 @@ def main() -> None:
         spawn_threads = asyncio.run(rate(sh_c_true, SHELL_LIMIT, 2.0 if args.quick else 5.0))
         report["shCTrueAt16ThreadWatcher"] = spawn_threads  # asyncio's default child watcher on 3.11
         use_pidfd_child_watcher()  # what the Agent uses (and asyncio on 3.12+): the faster, the stricter limit
-        spawn = asyncio.run(rate(sh_c_true, SHELL_LIMIT, 2.0 if args.quick else 5.0))
+        spawn_asyncio = asyncio.run(rate(sh_c_true, SHELL_LIMIT, 2.0 if args.quick else 5.0))
+        report["shCTrueAt16Asyncio"] = spawn_asyncio
+        # the Agent's own way of starting a process (Popen, add_reader, pidfd), without the Agent
+        spawn_direct = asyncio.run(rate(sh_c_true_direct, SHELL_LIMIT, 2.0 if args.quick else 5.0))
+        report["shCTrueAt16Direct"] = spawn_direct
+        spawn = max(spawn_asyncio, spawn_direct, key=lambda r: float(r["perSecond"]))  # the stricter limit
         report["shCTrueAt16"] = spawn
 
         progress("starting Controller and Agent (mutual TLS)")

@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,6 +76,53 @@ async def sh_c_true() -> None:
     )
     await process.communicate()
     assert process.returncode == 0
+
+
+async def sh_c_true_direct() -> None:
+    """`sh -c true` the way the Agent starts a job's process (subagent/os_process.py `_Child`), without
+    the Agent: Popen (vfork, one exec), both pipes read to their end with add_reader, the end seen on the
+    process's pidfd — no asyncio transport."""
+    loop = asyncio.get_running_loop()
+    popen = subprocess.Popen(
+        ["sh", "-c", "true"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    done = loop.create_future()
+    open_fds: set[int] = set()
+    pidfd = os.pidfd_open(popen.pid)
+    status: list[int] = []
+
+    def finish() -> None:
+        if not open_fds and status and not done.done():
+            done.set_result(None)
+
+    def read(fd: int) -> None:
+        if not os.read(fd, 65536):
+            loop.remove_reader(fd)
+            open_fds.discard(fd)
+            finish()
+
+    def ended() -> None:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        status.append(os.waitstatus_to_exitcode(os.waitpid(popen.pid, 0)[1]))
+        popen.returncode = status[0]
+        finish()
+
+    for pipe in (popen.stdout, popen.stderr):
+        assert pipe is not None
+        os.set_blocking(pipe.fileno(), False)
+        open_fds.add(pipe.fileno())
+        loop.add_reader(pipe.fileno(), read, pipe.fileno())
+    loop.add_reader(pidfd, ended)
+    await done
+    for pipe in (popen.stdout, popen.stderr):
+        assert pipe is not None
+        pipe.close()
+    assert status == [0]
 
 
 async def main(seconds: float) -> dict[str, Any]:

@@ -1,10 +1,13 @@
-"""How the job processes' ends reach the loop: a pidfd per process, not a thread per process.
+"""How the ends of asyncio's subprocesses reach the loop: a pidfd per process, not a thread per process.
 
 On Python 3.11 asyncio's default child watcher (ThreadedChildWatcher) starts a thread for every child
 that waits for it; on 3.12+ asyncio itself uses a pidfd per child where the kernel has pidfd_open
 (Linux >= 5.3). A thread per job step was visible in the Agent's profile under the shell job's load
 (bench/node_bench.py --profile-workflow shell), and `sh -c true` at 16 at once ran 30-40 % faster with
-pidfds (bench/README.md, "Issue 18: the shell job").
+pidfds (bench/README.md, "Issue 18: the shell job"). The job processes themselves no longer go through
+asyncio's subprocesses (os_process.py `_Child` reads their pidfds itself); the launcher still installs
+this for what else in the Agent's process starts asyncio subprocesses (an internal job's own code),
+and node_bench measures its `sh -c true` limit through it.
 
 `use_pidfd_child_watcher()` installs, on 3.11 only, 3.12's behaviour: the pidfd is registered with the
 loop that starts the process (whichever loop that is; 3.11's own PidfdChildWatcher serves one attached

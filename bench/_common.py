@@ -8,6 +8,7 @@ import json
 import os
 import pstats
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -78,4 +79,17 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "loadAverageAtStart": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def spread(values: list[float]) -> dict[str, Any]:
+    """Median and maximum (and the rest of the spread) of seconds."""
+    if not values:
+        return {"count": 0}
+    return {
+        "count": len(values),
+        "median": round(statistics.median(values), 3),
+        "max": round(max(values), 3),
+        "min": round(min(values), 3),
+        "mean": round(statistics.fmean(values), 3),
     }

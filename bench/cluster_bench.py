@@ -46,7 +46,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import machine, raw_fdatasync_rate
+from bench._common import machine, raw_fdatasync_rate, spread
 from bench.node_bench import Follower, drive, find_py_spy, percentiles, post_orders, profile, stop_nodes, workflows
 from js7es.nodes.config import ClusterSettings
 from tests.e2e.cluster_topology import NODES, ClusterTopology
@@ -62,19 +62,6 @@ def progress(message: str) -> None:
 
 def other(name: str) -> str:
     return "backup" if name == "primary" else "primary"
-
-
-def spread(values: list[float]) -> dict[str, Any]:
-    """Median and maximum (and the rest of the spread) of seconds."""
-    if not values:
-        return {"count": 0}
-    return {
-        "count": len(values),
-        "median": round(statistics.median(values), 3),
-        "max": round(max(values), 3),
-        "min": round(min(values), 3),
-        "mean": round(statistics.fmean(values), 3),
-    }
 
 
 # -- throughput --------------------------------------------------------------------------------------

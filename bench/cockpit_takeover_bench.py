@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import machine
+from bench._common import machine, spread
 from js7es.nodes.cockpit.cluster import ClusterSettings
 from tests.cockpit.test_joc_standby_e2e import ControllerOrders, Pair, add_order, cluster, login
 
@@ -41,18 +40,6 @@ LONGER = (8.0, 2.0, 1.0)
 
 def progress(message: str) -> None:
     print(f"[cockpit_takeover_bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def spread(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"count": 0}
-    return {
-        "count": len(values),
-        "median": round(statistics.median(values), 3),
-        "max": round(max(values), 3),
-        "min": round(min(values), 3),
-        "mean": round(statistics.fmean(values), 3),
-    }
 
 
 def until(predicate: Any, timeout: float) -> float | None:

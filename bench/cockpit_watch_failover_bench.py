@@ -33,8 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import machine
-from bench.cluster_bench import deploy, other, post_until_accepted, spread
+from bench._common import machine, spread
+from bench.cluster_bench import deploy, other, post_until_accepted
 from tests.cockpit.test_cockpit_e2e import Database
 from tests.cockpit.watch_cluster import MEMBERS, CockpitWatchedCluster, wait_until
 from tests.e2e.cluster_topology import NODES

@@ -40,6 +40,17 @@ def use_pidfd_child_watcher() -> None:
     _installed = True
 
 
+def reap(pid: int) -> int:
+    """The return code of the ended child `pid` (negative: the signal that ended it), reaping it; 255
+    when its status was read elsewhere, as asyncio takes it."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        log.warning("child process %d: its exit status was read elsewhere; taken as 255", pid)
+        return 255
+    return os.waitstatus_to_exitcode(status)
+
+
 def _pidfds_work() -> bool:
     pidfd_open = getattr(os, "pidfd_open", None)
     if pidfd_open is None:
@@ -76,13 +87,7 @@ if sys.version_info < (3, 12):
 
         def _end(self, loop: Any, pid: int, pidfd: int, callback: Callable[..., object], args: Any) -> None:
             loop._remove_reader(pidfd)
-            try:
-                _, status = os.waitpid(pid, 0)
-            except ChildProcessError:  # reaped elsewhere: as asyncio does, 255
-                log.warning("child process %d: its exit status was read elsewhere; taken as 255", pid)
-                return_code = 255
-            else:
-                return_code = os.waitstatus_to_exitcode(status)
+            return_code = reap(pid)
             with contextlib.suppress(OSError):
                 os.close(pidfd)
             callback(pid, return_code, *args)

@@ -30,6 +30,7 @@ from typing import IO
 from js7es.domain.order.outcome import Failed, Outcome
 from js7es.domain.value import NamedValues
 from js7es.nodes.subagent.base import EndedBy, JobProcess, outcome_of
+from js7es.nodes.subagent.child_watcher import reap
 from js7es.nodes.subagent.environment import ReturnValuesError, read_return_values
 from js7es.nodes.subagent.output import OutputCollector
 from js7es.nodes.subagent.spec import OutputCallback, ProcessSpec, StdoutOrStderr
@@ -80,20 +81,10 @@ class _Child:
         self._loop.remove_reader(self._pidfd)
         os.close(self._pidfd)
         self._pidfd = None
-        try:
-            _, status = os.waitpid(self.pid, 0)  # it has ended: no wait
-        except ChildProcessError:  # reaped elsewhere: as asyncio does, 255
-            log.warning("Process %d: its exit status was read elsewhere; taken as 255", self.pid)
-            self._ended(255)
-        else:
-            self._ended(os.waitstatus_to_exitcode(status))
+        self._ended(reap(self.pid))  # it has ended: no wait
 
     def _wait_in_thread(self) -> None:
-        try:
-            _, status = os.waitpid(self.pid, 0)
-            code = os.waitstatus_to_exitcode(status)
-        except ChildProcessError:
-            code = 255
+        code = reap(self.pid)
         with contextlib.suppress(RuntimeError):  # the loop has been closed meanwhile
             self._loop.call_soon_threadsafe(self._ended, code)
 

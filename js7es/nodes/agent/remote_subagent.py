@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -39,7 +38,7 @@ from js7es.domain.subagent.commands import (
 )
 from js7es.domain.value import loads
 from js7es.nodes.agent.subagents import RemoteJobProcess, SubagentHost
-from js7es.nodes.client.http import AsyncNodeClient, Unreachable, timeouts
+from js7es.nodes.client.http import NodeApiClient, Unreachable, timeouts
 from js7es.nodes.subagent.base import JobProcess
 from js7es.nodes.subagent.spec import OutputCallback, ProcessSpec
 from js7es.nodes.subagent.wire import start_command
@@ -52,30 +51,10 @@ RESET_TIMEOUT_S = 5.0
 BATCH_SIZE = 100  # commands per request
 
 
-class SubagentClient:
+class SubagentClient(NodeApiClient):
     """A Subagent's `/subagent/api`: answers are values or Problems; no answer raises Unreachable."""
 
-    def __init__(
-        self,
-        uri: str,
-        *,
-        ssl_context: ssl.SSLContext | None,
-        auth: tuple[str, str] | None = None,
-        timeout_s: float = 10.0,
-    ) -> None:
-        self._node = AsyncNodeClient(
-            uri,
-            ssl_context=ssl_context,
-            auth=auth,
-            timeout_s=timeout_s,
-            connect_s=3.0,
-            refused_code="SubagentRefused",
-            every_5xx_unreachable=True,
-        )
-        self.uri = self._node.uri
-
-    async def close(self) -> None:
-        await self._node.close()
+    REFUSED_CODE = "SubagentRefused"
 
     async def command(self, command: SubagentCommand, *, timeout_s: float | None = None) -> Any | Problem:
         kwargs = {} if timeout_s is None else {"timeout": timeouts(timeout_s)}

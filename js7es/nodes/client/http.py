@@ -346,3 +346,33 @@ class AsyncNodeClient:
             raise unreachable(self.uri, e) from e
         finally:
             await response.aclose()
+
+
+class NodeApiClient:
+    """Base of a node's command client (the Controller's `AgentClient`, the Director's `SubagentClient`):
+    `AsyncNodeClient` with every 5xx `Unreachable` (try again later) and the subclass's REFUSED_CODE for
+    answers that are not the API's."""
+
+    REFUSED_CODE = "UnexpectedResponse"
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        ssl_context: ssl.SSLContext | None,
+        auth: tuple[str, str] | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._node = AsyncNodeClient(
+            uri,
+            ssl_context=ssl_context,
+            auth=auth,
+            timeout_s=timeout_s,
+            connect_s=3.0,
+            refused_code=self.REFUSED_CODE,
+            every_5xx_unreachable=True,
+        )
+        self.uri = self._node.uri
+
+    async def close(self) -> None:
+        await self._node.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,34 +10,14 @@ from js7es.domain.agent.commands import AgentCommand
 from js7es.domain.event import Stamped
 from js7es.domain.problem import Problem
 from js7es.journal.format import decode_lines
-from js7es.nodes.client.http import AsyncNodeClient, timeouts
+from js7es.nodes.client.http import NodeApiClient, timeouts
 
 
-class AgentClient:
+class AgentClient(NodeApiClient):
     """An Agent's answers are values or Problems; an Agent that does not answer, or answers with a 5xx
     (whatever its body), raises `Unreachable`: try again later."""
 
-    def __init__(
-        self,
-        uri: str,
-        *,
-        ssl_context: ssl.SSLContext | None,
-        auth: tuple[str, str] | None = None,
-        timeout_s: float = 10.0,
-    ) -> None:
-        self._node = AsyncNodeClient(
-            uri,
-            ssl_context=ssl_context,
-            auth=auth,
-            timeout_s=timeout_s,
-            connect_s=3.0,
-            refused_code="AgentRefused",
-            every_5xx_unreachable=True,
-        )
-        self.uri = self._node.uri
-
-    async def close(self) -> None:
-        await self._node.close()
+    REFUSED_CODE = "AgentRefused"
 
     async def command(self, command: AgentCommand) -> Any | Problem:
         """Send a typed command (encoded by the codec); the Agent's reply, or its problem."""

@@ -6,7 +6,6 @@ SubagentResetStarted comes back; an order passes a StickySubagent block with a j
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from tests.e2e.test_e2e_orders import execute, shell, workflow
@@ -97,13 +96,4 @@ def test_bundles_deploy_refusals_are_whole_and_subagent_commands_reach_the_agent
     )
     assert deleted.status_code == 200, deleted.text
     wanted = {"SubagentBundle:bundle", "SubagentItem:agent-remote"}
-    with topology.client("agent", certificate="controller") as agent:  # the Agent's own journal
-
-        def detached() -> set[str]:
-            lines = agent.get("/agent/api/event", params={"after": 0, "timeout": 0}).text.splitlines()
-            return {e.get("key") for e in map(json.loads, filter(None, lines)) if e["TYPE"] == "ItemDetachedFromMe"}
-
-        deadline = time.monotonic() + 30
-        while detached() != wanted:
-            assert time.monotonic() < deadline, detached()
-            time.sleep(0.1)
+    topology.wait_for_agent(lambda es: {e.get("key") for e in es if e["TYPE"] == "ItemDetachedFromMe"} == wanted)

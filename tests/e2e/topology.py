@@ -257,6 +257,23 @@ class Topology:
             assert response.status_code == 200, response.text
             return [json.loads(line) for line in response.text.splitlines() if line.strip()]
 
+    def agent_events(self, agent: str = "agent") -> list[dict[str, Any]]:
+        """The Agent's own journal, as the Controller reads it (`/agent/api/event`)."""
+        with self.client(agent, certificate="controller") as c:
+            response = c.get("/agent/api/event", params={"after": 0, "timeout": 0})
+        assert response.status_code == 200, response.text
+        return [json.loads(line) for line in response.text.splitlines() if line.strip()]
+
+    def wait_for_agent(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 30, agent: str = "agent"
+    ) -> list[dict[str, Any]]:
+        """Poll the Agent's own journal until `predicate(all its events)` holds."""
+        deadline = time.monotonic() + timeout
+        while not predicate(events := self.agent_events(agent)):
+            assert time.monotonic() < deadline, f"timed out waiting in the journal of {agent}"
+            time.sleep(0.1)
+        return events
+
     def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 30) -> list[dict[str, Any]]:
         """Follow the Controller's event stream until `predicate(all events so far)` holds."""
         seen: list[dict[str, Any]] = []

@@ -14,13 +14,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from js7es.domain.commands.items import UpdateItems
 from js7es.domain.commands.orders import AddOrders, FreshOrder
 from js7es.domain.event import Stamped
 from js7es.domain.order.events import OrderAdded
+from js7es.domain.problem import Problem
 from js7es.domain.state import ControllerState
-from js7es.domain.value import loads
+from js7es.domain.value import loads, value_from_json
 from js7es.journal.api import encode_lines
 from js7es.journal.file import FileJournal
+from js7es.journal.format import list_segments
 from js7es.journal.tools import replay
 from js7es.nodes.controller.cluster.passive import JOURNAL_NAME, PassiveRole
 from js7es.nodes.controller.cluster.replication import CommitDecoder, encode_commits
@@ -155,6 +158,59 @@ def test_a_standby_that_cannot_apply_stops_acknowledging_and_starts_over_from_a_
             await role
         standby.journal.close()
         active_journal.close()
+        replayed = replay(tmp_path / "standby", ControllerState, False, name=JOURNAL_NAME)
+        assert replayed.ok, replayed.problems
+        assert replayed.state.state_hash() == engine.state.state_hash()
+
+    asyncio.run(run())
+
+
+def test_a_standby_holds_short_lived_orders_back_but_its_snapshots_and_its_state_have_them(tmp_path: Path) -> None:
+    """The orders wait for an Agent that never comes: each is held (js7es.domain.standby_apply) until
+    the standby's snapshot, or a read of its state, applies them."""
+
+    async def run() -> None:
+        active_journal = FileJournal.open(tmp_path / "active", name=JOURNAL_NAME)
+        engine = Engine(
+            state=recover_state(active_journal, ControllerState), journal=active_journal, here=None, controller_id="c"
+        )
+        job = {"agentPath": "AGENT", "executable": {"TYPE": "ShellScriptExecutable", "script": "true"}}
+        execute = {"TYPE": "Execute.Named", "jobName": "J"}
+        items: list[Any] = [
+            {"TYPE": "AddVersion", "versionId": "1"},
+            {"TYPE": "AddOrChangeSimple", "item": {"TYPE": "AgentRef", "path": "AGENT", "uri": "https://x"}},
+            {"TYPE": "AddOrChangeSimple", "item": {"path": "W", "instructions": [execute], "jobs": {"J": job}}},
+        ]
+        assert not isinstance(await engine.execute(UpdateItems(operations=tuple(map(value_from_json, items)))), Problem)
+        active = ActiveStandIn(active_journal.journal_id)
+
+        async def commit(*order_ids: str) -> None:
+            await engine.execute(add(*order_ids))
+            active.commits = list(active_journal.read_commits(0))  # type: ignore[arg-type]
+
+        standby_journal = FileJournal.open(tmp_path / "standby", name=JOURNAL_NAME)
+        standby = PassiveRole(
+            node_id="Backup", cluster_id="c", journal=standby_journal,
+            state=recover_state(standby_journal, ControllerState), peer=active, watch=None,  # type: ignore[arg-type]
+            heartbeat_s=HEARTBEAT_S, heartbeat_timeout_s=1.0, snapshot_after_events=12,
+        )  # fmt: skip
+        role = asyncio.create_task(standby.run())
+        await commit("a", "b")
+        await until(lambda: standby.info()["eventId"] == engine.state.last_event_id)
+        assert standby.info()["heldEvents"] == 4  # OrderAdded and OrderAttachable of each
+        for i in range(6):  # past snapshot_after_events: the standby's snapshot, with what it held
+            await commit(f"c{i}")
+        await until(lambda: list_segments(tmp_path / "standby", JOURNAL_NAME)[-1][0] > 0)  # a segment from a snapshot
+        await until(lambda: standby.info()["eventId"] == engine.state.last_event_id)
+        assert standby.state.state_hash() == engine.state.state_hash()  # a read applies all held
+        assert standby.info()["heldEvents"] == 0
+
+        role.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await role
+        standby.journal.close()
+        active_journal.close()
+        # From the standby's snapshot on, its events apply: no held order was missing from it.
         replayed = replay(tmp_path / "standby", ControllerState, False, name=JOURNAL_NAME)
         assert replayed.ok, replayed.problems
         assert replayed.state.state_hash() == engine.state.state_hash()

@@ -25,6 +25,7 @@ from typing import Any
 
 from js7es.domain.cluster import (
     ClusterFailedOver,
+    ClusterState,
     ClusterSwitchedOver,
     Coupled,
     HasNodes,
@@ -32,6 +33,7 @@ from js7es.domain.cluster import (
 )
 from js7es.domain.event import Stamped
 from js7es.domain.problem import Problem
+from js7es.domain.standby_apply import HoldingApplier
 from js7es.domain.state import ControllerState
 from js7es.journal.file import FileJournal
 from js7es.nodes.client.http import Unreachable
@@ -106,7 +108,7 @@ class PassiveRole:
         self.state_type = state_type
         self.journal_name = journal_name
         self.journal = journal
-        self.state = state
+        self._holding = HoldingApplier(state)
         self.peer = peer
         self.watch = watch
         self._heartbeat_s = heartbeat_s
@@ -131,19 +133,34 @@ class PassiveRole:
         self.problem: str | None = None  # set while the state does not follow the journal (see _applier_failed)
         self.applier_failures = 0
 
+    @property
+    def state(self) -> ControllerState:
+        """The replicated state, complete: the events held back are applied first
+        (js7es.domain.standby_apply). The cluster state needs no release: `cluster`."""
+        released = self._holding.release_all()
+        if released is not None:
+            self._applier_failed(f"held events do not apply: {released}")
+        return self._holding.state
+
+    @property
+    def cluster(self) -> ClusterState:
+        """The replicated cluster state (a cluster event is never held, nor applied before held events)."""
+        return self._holding.state.cluster
+
     def info(self) -> dict[str, Any]:
         return {
             "nodeId": self.node_id,
             "active": False,
-            "clusterState": cluster_state_to_json(self.state.cluster),
+            "clusterState": cluster_state_to_json(self.cluster),
             "eventId": self.journal.last_event_id,
             "applierFailures": self.applier_failures,
+            "heldEvents": self._holding.held_events,  # replicated, not applied yet (standby_apply)
             **({"problem": self.problem} if self.problem is not None else {}),
         }
 
     @property
     def timing(self) -> tuple[float, float]:
-        cluster = self.state.cluster
+        cluster = self.cluster
         if isinstance(cluster, HasNodes):
             t = cluster.setting.timing
             return t.heartbeat_ms / 1000, t.heartbeat_timeout_ms / 1000
@@ -250,16 +267,20 @@ class PassiveRole:
     async def _apply_loop(self) -> None:
         while True:
             future, stamped = await self._written.get()
-            if not stamped:
+            if not stamped:  # the end: nothing stays held (the node may be promoted next)
+                released = self._holding.release_all()
+                if released is not None:
+                    self._applier_failed(f"held events do not apply: {released}", recover=False)
                 return
             await future
             # Durable here: acknowledge before applying, the active's commit waits for it.
             self._acked_target = stamped[-1].event_id
             self._ack_wanted.set()
             await asyncio.sleep(0)  # the acknowledgement goes out now, not after the group is applied
+            apply = self._holding.apply
             for s in stamped:
-                applied = self.state.apply_stamped(s)
-                if isinstance(applied, Problem):
+                applied = apply(s)
+                if applied is not None:
                     what = f"replicated event {s.event_id} ({type(s.event).__name__})"
                     self._applier_failed(f"{what} does not apply: {applied}")
                     return
@@ -270,15 +291,16 @@ class PassiveRole:
             if self._events_since_snapshot >= self._snapshot_after and self._written.empty():
                 await self._snapshot()
 
-    def _applier_failed(self, reason: str) -> None:
+    def _applier_failed(self, reason: str, *, recover: bool = True) -> None:
         """This node's state no longer follows its journal (it must never happen; it did once, from a
         snapshot holding uncommitted events): stop acknowledging at once — the active then goes on
-        without this standby, with the Watch's consent — and start over from a fresh snapshot."""
+        without this standby, with the Watch's consent — and start over from a fresh snapshot (unless
+        the caller stopped the replication and decides: the node stops, or no failover)."""
         self.problem = f"The standby's state does not follow the replicated journal: {reason}"
         log.error("%s. No more acknowledgements; starting over from the active node's snapshot", self.problem)
         self.applier_failures += 1
         self._ack_wanted.set()
-        if self._recovering is None:
+        if recover and self._recovering is None:
             self._recovering = asyncio.get_running_loop().create_task(self._recover())
 
     async def _recover(self) -> None:
@@ -309,9 +331,12 @@ class PassiveRole:
             await asyncio.sleep(0.001)
 
     async def _snapshot(self) -> None:
-        objects = list(self.state.snapshot_objects())
+        state = self.state
+        if self.problem is not None:
+            return
+        objects = list(state.snapshot_objects())
         taken = await asyncio.to_thread(
-            self.journal.take_snapshot, objects, at_event_id=self.state.last_event_id, timeout=60
+            self.journal.take_snapshot, objects, at_event_id=state.last_event_id, timeout=60
         )
         if not isinstance(taken, Problem):
             self._events_since_snapshot = 0
@@ -335,7 +360,7 @@ class PassiveRole:
         self.journal = await asyncio.to_thread(
             FileJournal.open, directory, name=self.journal_name, clock=clock_from_environment()
         )
-        self.state = recover_state(self.journal, self.state_type)
+        self._holding = HoldingApplier(recover_state(self.journal, self.state_type))
         self._acked_target = self.journal.last_event_id
         self._events_since_snapshot = 0
 
@@ -388,7 +413,7 @@ class PassiveRole:
         while True:
             heartbeat, timeout = self.timing
             await asyncio.sleep(heartbeat / 2)
-            cluster = self.state.cluster
+            cluster = self.cluster
             if not isinstance(cluster, Coupled) or cluster.setting.active_id == self.node_id:
                 continue
             if self._clock() - self._last_heard < timeout or self.problem is not None:
@@ -410,7 +435,12 @@ class PassiveRole:
         lost = cluster.setting.active_id
         self._failing_over = True
         await self._stop_replication()  # nothing more may arrive after failedAt
-        if self.state.cluster != cluster:  # a replicated cluster event (ActiveShutDown, say) came first
+        if self.problem is not None:  # the held events did not apply: this state must not take over
+            self._failing_over = False
+            if self._recovering is None:
+                self._recovering = asyncio.get_running_loop().create_task(self._recover())
+            return False
+        if self.cluster != cluster:  # a replicated cluster event (ActiveShutDown, say) came first
             self._failing_over = False
             self._start_replication()
             return False
@@ -444,5 +474,9 @@ class PassiveRole:
         with contextlib.suppress(Unreachable):
             await self.peer.ack(self.node_id, event_id)  # the old active waits for it to finish
         log.info("Switched over: this node %s becomes active", self.node_id)
+        released = self._holding.release_all()
+        if released is not None:
+            self._applier_failed(f"held events do not apply: {released}")
+            return
         if not self._result.done():
             self._result.set_result(Promoted(self.journal, self.state, None))

@@ -1,5 +1,6 @@
 """js7es/nodes/client/http.py, the one HTTP client: problems decoded, the unreachable rule, ndjson lines
-across chunk boundaries, failover to the other node on ClusterNodeIsNotActive.
+across chunk boundaries, a stream's chunks read ahead and joined while its consumer is busy, failover to
+the other node on ClusterNodeIsNotActive.
 
 Decoding against httpx's MockTransport (a real httpx transport); the failover against two real uvicorn
 servers on loopback, one of them a standby.
@@ -8,7 +9,8 @@ servers on loopback, one of them a standby.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -28,6 +30,7 @@ from js7es.nodes.client.http import (
     asplit_lines,
     decode,
     ndjson_lines,
+    read_ahead,
     split_lines,
 )
 from tests.e2e.topology import free_port
@@ -148,3 +151,72 @@ def test_the_controller_client_fails_over_to_the_active_node(standby: str, activ
         pytest.raises(ClientError, match="ClusterNodeIsNotActive"),
     ):
         client.get("/cluster")
+
+
+# -- read_ahead --------------------------------------------------------------------------------------
+
+
+class Source:
+    """An async generator of batches, each as soon as the test lets it go; remembers its closing."""
+
+    def __init__(self) -> None:
+        self.go: asyncio.Queue[list[int] | BaseException | None] = asyncio.Queue()
+        self.closed = False
+
+    async def batches(self) -> AsyncGenerator[list[int], None]:
+        try:
+            while (item := await self.go.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.closed = True
+
+
+def test_read_ahead_joins_what_came_while_the_consumer_was_busy() -> None:
+    async def run() -> None:
+        source = Source()
+        got: list[list[int]] = []
+        source.go.put_nowait([1])
+        async with contextlib.aclosing(read_ahead(source.batches())) as batches:
+            async for batch in batches:
+                got.append(batch)
+                if batch == [1]:  # busy (a commit, say) while three more chunks come
+                    for chunk in ([2], [3, 4], [5]):
+                        source.go.put_nowait(chunk)
+                        await asyncio.sleep(0.01)
+                elif batch == [2, 3, 4, 5]:
+                    source.go.put_nowait(None)  # the stream's end
+        assert got == [[1], [2, 3, 4, 5]]
+        assert source.closed
+
+    asyncio.run(run())
+
+
+def test_read_ahead_gives_every_batch_before_the_stream_s_error() -> None:
+    async def run() -> None:
+        source = Source()
+        for item in ([1], [2], Unreachable("the stream broke")):
+            source.go.put_nowait(item)
+        got: list[int] = []
+        with pytest.raises(Unreachable, match="the stream broke"):
+            async for batch in read_ahead(source.batches()):
+                got += batch
+        assert got == [1, 2]
+
+    asyncio.run(run())
+
+
+def test_read_ahead_stops_reading_when_the_consumer_stops() -> None:
+    async def run() -> None:
+        source = Source()
+        source.go.put_nowait([1])
+        async with contextlib.aclosing(read_ahead(source.batches())) as batches:
+            async for _ in batches:
+                break
+        assert source.closed  # and its reader task with it: nothing reads the stream on
+        source.go.put_nowait([2])
+        await asyncio.sleep(0.01)
+        assert source.go.qsize() == 1
+
+    asyncio.run(run())

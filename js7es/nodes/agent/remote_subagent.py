@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from js7es.domain import codec
@@ -38,7 +38,7 @@ from js7es.domain.subagent.commands import (
 )
 from js7es.domain.value import loads
 from js7es.nodes.agent.subagents import RemoteJobProcess, SubagentHost
-from js7es.nodes.client.http import NodeApiClient, Unreachable, timeouts
+from js7es.nodes.client.http import NodeApiClient, Unreachable, read_ahead, timeouts
 from js7es.nodes.subagent.base import JobProcess
 from js7es.nodes.subagent.spec import OutputCallback, ProcessSpec
 from js7es.nodes.subagent.wire import start_command
@@ -62,18 +62,18 @@ class SubagentClient(NodeApiClient):
 
     async def events(
         self, after: int, *, heartbeat_s: float, timeout_s: float
-    ) -> AsyncIterator[list[Stamped]] | Problem:
-        """The Subagent's events after `after` in batches as they come, an empty batch per heartbeat;
-        a stream silent for `timeout_s` raises Unreachable."""
+    ) -> AsyncGenerator[list[Stamped], None] | Problem:
+        """The Subagent's events after `after` in batches as they come (joined while the Director
+        commits the last batch: `read_ahead`); a stream silent for `timeout_s` raises Unreachable."""
         params = {"after": str(after), "heartbeat": str(heartbeat_s), "delay": "0.005"}
         response = await self._node.open_stream(
             "/subagent/api/event", params, timeout=timeouts(timeout_s, connect_s=3.0)
         )
         if isinstance(response, Problem):
             return response
-        return self._batches(response)
+        return read_ahead(self._batches(response))
 
-    async def _batches(self, response: Any) -> AsyncIterator[list[Stamped]]:
+    async def _batches(self, response: Any) -> AsyncGenerator[list[Stamped], None]:
         async for lines in self._node.lines(response):
             yield [stamped_from_json(loads(line)) for line in lines]
 
@@ -302,8 +302,8 @@ class RemoteSubagentDriver:
             batches = _checked(
                 await client.events(after, heartbeat_s=self.heartbeat_s, timeout_s=self.heartbeat_timeout_s)
             )
-            async for stamped in batches:
-                if stamped:
+            async with contextlib.aclosing(batches):  # its read-ahead ends with this loop
+                async for stamped in batches:
                     await self.host.engine.admission()
                     await self.host.subagent_events(self.subagent_id, stamped)
                     self._committed = stamped[-1].event_id

@@ -11,7 +11,8 @@ It owns what they have in common:
 - `Unreachable`: the other side did not answer, try again later (or another node);
 - `TransportErrors`: a synchronous client's transport failures as one-line `ClientError`s;
 - `split_lines` / `asplit_lines`: ndjson chunks as their complete lines, in the chunks they came in
-  (`ndjson_lines`: the lines of a whole body);
+  (`ndjson_lines`: the lines of a whole body); `read_ahead`: a stream's chunks joined while its
+  consumer is busy;
 - `Failover`: the URIs of a cluster's nodes, going on with the next one when a node is not the active
   one (ClusterNodeIsNotActive) or does not answer;
 - `AsyncNodeClient`: JSON requests and ndjson streams of one node, every failure an `Unreachable` or a
@@ -23,8 +24,9 @@ session. httpx is imported when a client is made, so the command line stays ligh
 
 from __future__ import annotations
 
+import contextlib
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -161,6 +163,54 @@ async def asplit_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[bytes
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop()
         yield [line for line in lines if line.strip()]
+
+
+async def read_ahead(batches: AsyncGenerator[list[T], None]) -> AsyncGenerator[list[T], None]:
+    """The items of `batches`, read on by a task while the consumer is busy with the last batch: all
+    that arrived meanwhile comes as one batch. A consumer that awaits a commit per batch (the
+    Controller reading an Agent's events) then keeps up with a stream that comes in many small chunks,
+    one commit per wait instead of one per chunk. The stream's end, or its error, comes after every
+    batch before it. `batches` is closed when this generator is (`contextlib.aclosing`)."""
+    import asyncio
+
+    queue: asyncio.Queue[list[T] | BaseException | None] = asyncio.Queue()
+
+    async def read() -> None:
+        try:
+            async for batch in batches:
+                queue.put_nowait(batch)
+        except Exception as e:
+            queue.put_nowait(e)
+        else:
+            queue.put_nowait(None)
+
+    reader = asyncio.get_running_loop().create_task(read())
+    try:
+        ended: BaseException | None = None
+        while ended is None:
+            item = await queue.get()
+            joined: list[T] = []
+            while True:
+                if item is None:
+                    ended = StopAsyncIteration()
+                    break
+                if isinstance(item, BaseException):
+                    ended = item
+                    break
+                joined += item
+                if queue.empty():
+                    break
+                item = queue.get_nowait()
+            if joined:
+                yield joined
+        if not isinstance(ended, StopAsyncIteration):
+            raise ended
+    finally:
+        reader.cancel()
+        with contextlib.suppress(BaseException):
+            await reader
+        with contextlib.suppress(Exception):
+            await batches.aclose()
 
 
 class TransportErrors:

@@ -385,20 +385,21 @@ class AgentDriver:
         while True:
             after = self.state.agents[self.agent_path].event_id
             batches = _checked(await client.events(after, timeout_s=self.poll_timeout_s, limit=10_000))
-            async for stamped in batches:
-                await self.engine.admission()  # before deciding from the state: emit applies at once
-                known = adopted_order_watch_events(self.state, controller_events(self.agent_path, stamped))
-                if isinstance(known, Problem):
-                    raise _CouplingProblem(f"Agent events do not fit: {known}")
-                events = known
-                checked: PreApplied = {}
-                inapplicable = check_applicable(self.state.orders, events, checked)
-                if inapplicable is not None:
-                    raise _CouplingProblem(f"Agent events do not fit: {inapplicable}")
-                with self.state.applying_checked(checked):  # what the check computed is not computed again
-                    applied = self.engine.apply_and_follow(events)
-                await self.engine.persist(applied)
-                self._adopted = self.state.agents[self.agent_path].event_id  # committed with that emit
+            async with contextlib.aclosing(batches):  # its read-ahead ends with this loop
+                async for stamped in batches:
+                    await self.engine.admission()  # before deciding from the state: emit applies at once
+                    known = adopted_order_watch_events(self.state, controller_events(self.agent_path, stamped))
+                    if isinstance(known, Problem):
+                        raise _CouplingProblem(f"Agent events do not fit: {known}")
+                    events = known
+                    checked: PreApplied = {}
+                    inapplicable = check_applicable(self.state.orders, events, checked)
+                    if inapplicable is not None:
+                        raise _CouplingProblem(f"Agent events do not fit: {inapplicable}")
+                    with self.state.applying_checked(checked):  # what the check computed is not computed again
+                        applied = self.engine.apply_and_follow(events)
+                    await self.engine.persist(applied)
+                    self._adopted = self.state.agents[self.agent_path].event_id  # committed with that emit
 
     async def _release_loop(self, client: AgentClient) -> None:
         while True:

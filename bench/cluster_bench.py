@@ -1,6 +1,7 @@
 """Cluster benchmark: failover time and coupled throughput of a Controller cluster; prints ONE JSON document.
 
-    .venv/bin/python bench/cluster_bench.py [--quick] [--runs N] [--seconds S] [--rounds R] [--dir DIR] [--profile DIR]
+    .venv/bin/python bench/cluster_bench.py [--quick] [--runs N] [--seconds S] [--rounds R] [--window N]
+                                            [--dir DIR] [--keep] [--profile DIR]
 
 Real processes over mutual TLS, journal fsync on: `tests/e2e/cluster_topology.ClusterTopology` (Primary,
 Backup, a Cluster Watch, one Agent) and, for the comparison, `tests/e2e/topology.Topology` (a standalone
@@ -72,12 +73,18 @@ def pids_of(topo: Topology) -> dict[str, int]:
 
 
 def throughput(
-    topologies: dict[str, Topology], followers: dict[str, Follower], *, rounds: int, seconds: float, warm_up: float
+    topologies: dict[str, Topology],
+    followers: dict[str, Follower],
+    *,
+    rounds: int,
+    seconds: float,
+    warm_up: float,
+    window: int = 500,
 ) -> dict[str, Any]:
     """Alternating rounds of node_bench's `inProcessJob` on the standalone Controller and the cluster."""
     cluster = topologies["coupled"]
     assert isinstance(cluster, ClusterTopology)
-    phase = {"workflow": "empty", "batch": 100, "window": 500}
+    phase = {"workflow": "empty", "batch": 100, "window": window}
     results: dict[str, list[dict[str, Any]]] = {"single": [], "coupled": []}
     for kind, topo in topologies.items():  # the Agent coupled, the workflow attached, code imported
         warm = drive(topo, followers[kind], pids_of(topo), prefix=f"warm{kind}", seconds=2, warm_up=0, **phase)
@@ -360,6 +367,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="seconds per throughput round (default 15, 5 with --quick)")
     parser.add_argument("--rounds", type=int, help="throughput rounds per node kind (default 3, 1 with --quick)")
     parser.add_argument("--dir", help="directory on the disk to measure (default: a temp dir)")
+    parser.add_argument("--window", type=int, default=500, help="unfinished orders at most (default 500)")
+    parser.add_argument("--keep", action="store_true", help="keep the nodes' directories (journals) afterwards")
     parser.add_argument(
         "--profile",
         metavar="DIR",
@@ -399,7 +408,7 @@ def main() -> None:
         for follower in followers.values():
             follower.start()
         progress(f"1. throughput: {rounds} round(s) of {seconds} s each, single and coupled in turn")
-        phase1 = throughput(topologies, followers, rounds=rounds, seconds=seconds, warm_up=warm_up)
+        phase1 = throughput(topologies, followers, rounds=rounds, seconds=seconds, warm_up=warm_up, window=args.window)
         phase1["coupledToRawFsyncRatio"] = round(
             phase1["coupledOrdersPerSecond"] / report["rawAppendFdatasync"]["appendsPerSecond"], 3
         )
@@ -446,7 +455,10 @@ def main() -> None:
         for topo in (single, cluster):
             if topo is not None:
                 stop_nodes(topo)
-        shutil.rmtree(base, ignore_errors=True)
+        if args.keep:
+            progress(f"kept {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
     print(json.dumps(report, indent=2))
 
 

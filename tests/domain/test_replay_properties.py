@@ -22,6 +22,7 @@ from js7es.domain.commands.orders import (
 )
 from js7es.domain.commands.transfer import TransferOrders
 from js7es.domain.commands.workflow_controls import ControlWorkflow, ControlWorkflowPath
+from js7es.domain.event import Stamped
 from js7es.domain.lock import Exclusive, NonExclusive
 from js7es.domain.order.order import Order
 from js7es.domain.order.outcome import Disrupted, Failed, Outcome, Succeeded
@@ -242,16 +243,18 @@ class Run:
             "lost": Disrupted(reason="ProcessLost"),
         }[self.outcome]
 
-    def persist(self) -> None:
+    def persist(self) -> list[Stamped]:
+        """The simulator's new events in one commit; returns them stamped."""
         new = self.sim.log[self.persisted :]
         self.persisted = len(self.sim.log)
         if not new:
-            return
+            return []
         stamped = self.journal.persist_sync(new, timeout=10)
         ids = [s.event_id for s in stamped]
         assert ids == sorted(set(ids)) and ids[0] > self.last_event_id  # strictly increasing
         self.last_event_id = ids[-1]
         self.sim.state.last_event_id = ids[-1]
+        return list(stamped)
 
     def recovered_state(self) -> ControllerState:
         recovered = self.journal.recovered

@@ -26,15 +26,11 @@ class RecordingRun(Run):
         store = MemoryStore()
         super().__init__(lambda: MemoryJournal.open(store))
 
-    def persist(self) -> None:
-        new = self.sim.log[self.persisted :]
-        self.persisted = len(self.sim.log)
-        if not new:
-            return
-        stamped = self.journal.persist_sync(new, timeout=10)
-        assert stamped[0].event_id > self.last_event_id
-        self.last_event_id = self.sim.state.last_event_id = stamped[-1].event_id
-        self.commits.append((list(stamped), self.sim.state.state_hash()))
+    def persist(self) -> list[Stamped]:
+        stamped = super().persist()
+        if stamped:
+            self.commits.append((stamped, self.sim.state.state_hash()))
+        return stamped
 
     def act(self, action: tuple[Any, ...]) -> None:
         if action[0] == "add-transient":  # on "job", deleted when it ends: the busy scheduler's usual order

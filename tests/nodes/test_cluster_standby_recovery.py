@@ -102,6 +102,18 @@ def standby_role(journal: FileJournal, active: Any) -> PassiveRole:
     )
 
 
+async def stopped_and_replayed(role: asyncio.Task[Any], standby: PassiveRole, engine: Engine, tmp_path: Path) -> None:
+    """Stop the standby's role and close both journals; the standby's journal replays to the active's state."""
+    role.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await role
+    standby.journal.close()
+    engine.journal.close()
+    replayed = replay(tmp_path / "standby", ControllerState, False, name=JOURNAL_NAME)
+    assert replayed.ok, replayed.problems
+    assert replayed.state.state_hash() == engine.state.state_hash()
+
+
 def test_a_standby_that_cannot_apply_stops_acknowledging_and_starts_over_from_a_snapshot(tmp_path: Path) -> None:
     async def run() -> None:
         active_journal = FileJournal.open(tmp_path / "active", name=JOURNAL_NAME)
@@ -153,14 +165,7 @@ def test_a_standby_that_cannot_apply_stops_acknowledging_and_starts_over_from_a_
         assert active.acks[-1] == engine.state.last_event_id
         assert standby.info().get("problem") is None
 
-        role.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await role
-        standby.journal.close()
-        active_journal.close()
-        replayed = replay(tmp_path / "standby", ControllerState, False, name=JOURNAL_NAME)
-        assert replayed.ok, replayed.problems
-        assert replayed.state.state_hash() == engine.state.state_hash()
+        await stopped_and_replayed(role, standby, engine, tmp_path)
 
     asyncio.run(run())
 
@@ -205,14 +210,7 @@ def test_a_standby_holds_short_lived_orders_back_but_its_snapshots_and_its_state
         assert standby.state.state_hash() == engine.state.state_hash()  # a read applies all held
         assert standby.info()["heldEvents"] == 0
 
-        role.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await role
-        standby.journal.close()
-        active_journal.close()
         # From the standby's snapshot on, its events apply: no held order was missing from it.
-        replayed = replay(tmp_path / "standby", ControllerState, False, name=JOURNAL_NAME)
-        assert replayed.ok, replayed.problems
-        assert replayed.state.state_hash() == engine.state.state_hash()
+        await stopped_and_replayed(role, standby, engine, tmp_path)
 
     asyncio.run(run())

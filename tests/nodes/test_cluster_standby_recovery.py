@@ -102,6 +102,18 @@ def standby_role(journal: FileJournal, active: Any) -> PassiveRole:
     )
 
 
+def complete(standby: PassiveRole) -> ControllerState:
+    """The standby's state with all it held applied (as it takes over)."""
+    state = standby.complete_state()
+    assert state is not None, standby.problem
+    return state
+
+
+def applied(standby: PassiveRole) -> int:
+    """The EventId up to which the standby applied what it replicated."""
+    return complete(standby).last_event_id
+
+
 async def stopped_and_replayed(role: asyncio.Task[Any], standby: PassiveRole, engine: Engine, tmp_path: Path) -> None:
     """Stop the standby's role and close both journals; the standby's journal replays to the active's state."""
     role.cancel()
@@ -158,8 +170,8 @@ def test_a_standby_that_cannot_apply_stops_acknowledging_and_starts_over_from_a_
         active.commits = list(active_journal.read_commits(snapshot_event_id))  # type: ignore[arg-type]
         active.snapshot_may_go.set()
 
-        await until(lambda: standby.problem is None and standby.state.last_event_id == engine.state.last_event_id)
-        assert standby.state.state_hash() == engine.state.state_hash()
+        await until(lambda: standby.problem is None and applied(standby) == engine.state.last_event_id)
+        assert complete(standby).state_hash() == engine.state.state_hash()
         acks_then = len(active.acks)
         await until(lambda: len(active.acks) > acks_then)  # acknowledging again
         assert active.acks[-1] == engine.state.last_event_id
@@ -201,13 +213,14 @@ def test_a_standby_holds_short_lived_orders_back_but_its_snapshots_and_its_state
         )  # fmt: skip
         role = asyncio.create_task(standby.run())
         await commit("a", "b")
-        await until(lambda: standby.info()["eventId"] == engine.state.last_event_id)
-        assert standby.info()["heldEvents"] == 4  # OrderAdded and OrderAttachable of each
+        # Durable (eventId) comes before applied: wait for the applier. OrderAdded and OrderAttachable of each.
+        await until(lambda: standby.info()["heldEvents"] == 4)
+        assert standby.cluster is not None and standby.info()["heldEvents"] == 4  # what requests read: no release
         for i in range(6):  # past snapshot_after_events: the standby's snapshot, with what it held
             await commit(f"c{i}")
         await until(lambda: list_segments(tmp_path / "standby", JOURNAL_NAME)[-1][0] > 0)  # a segment from a snapshot
-        await until(lambda: standby.info()["eventId"] == engine.state.last_event_id)
-        assert standby.state.state_hash() == engine.state.state_hash()  # a read applies all held
+        await until(lambda: applied(standby) == engine.state.last_event_id)
+        assert complete(standby).state_hash() == engine.state.state_hash()  # all held applied, as at a takeover
         assert standby.info()["heldEvents"] == 0
 
         # From the standby's snapshot on, its events apply: no held order was missing from it.

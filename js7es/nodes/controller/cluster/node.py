@@ -91,8 +91,7 @@ class ClusterNode:
         return self._not_active()
 
     def _not_active(self) -> Problem:
-        state = self.role.state if isinstance(self.role, PassiveRole) else None
-        cluster = state.cluster if state is not None else None
+        cluster = self.role.cluster if isinstance(self.role, PassiveRole) else None
         if isinstance(cluster, HasNodes) and cluster.setting.active_id != self.node_id:
             active = cluster.setting.active_id
             return not_active_problem(active, cluster.setting.uri(active))

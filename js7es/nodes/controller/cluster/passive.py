@@ -133,13 +133,14 @@ class PassiveRole:
         self.problem: str | None = None  # set while the state does not follow the journal (see _applier_failed)
         self.applier_failures = 0
 
-    @property
-    def state(self) -> ControllerState:
-        """The replicated state, complete: the events held back are applied first
-        (js7es.domain.standby_apply). The cluster state needs no release: `cluster`."""
+    def complete_state(self, *, recover: bool = True) -> ControllerState | None:
+        """The replicated state with every event held back applied (js7es.domain.standby_apply); None
+        when one does not apply: an applier failure (`_applier_failed`), the state is not to be used.
+        The cluster state needs none of this: `cluster`."""
         released = self._holding.release_all()
         if released is not None:
-            self._applier_failed(f"held events do not apply: {released}")
+            self._applier_failed(f"held events do not apply: {released}", recover=recover)
+            return None
         return self._holding.state
 
     @property
@@ -268,9 +269,7 @@ class PassiveRole:
         while True:
             future, stamped = await self._written.get()
             if not stamped:  # the end: nothing stays held (the node may be promoted next)
-                released = self._holding.release_all()
-                if released is not None:
-                    self._applier_failed(f"held events do not apply: {released}", recover=False)
+                self.complete_state(recover=False)
                 return
             await future
             # Durable here: acknowledge before applying, the active's commit waits for it.
@@ -331,8 +330,8 @@ class PassiveRole:
             await asyncio.sleep(0.001)
 
     async def _snapshot(self) -> None:
-        state = self.state
-        if self.problem is not None:
+        state = self.complete_state()
+        if state is None:
             return
         objects = list(state.snapshot_objects())
         taken = await asyncio.to_thread(
@@ -467,16 +466,13 @@ class PassiveRole:
         log.warning("Failing over: active node %s lost (the Cluster Watch consented), failedAt=%d", lost, failed_at)
         event = ClusterFailedOver(failed_active_id=lost, activated_id=self.node_id, failed_at=failed_at)
         if not self._result.done():
-            self._result.set_result(Promoted(self.journal, self.state, event))
+            self._result.set_result(Promoted(self.journal, self._holding.state, event))  # complete: stopped
         return True
 
     async def _promote_after_switchover(self, event_id: int) -> None:
         with contextlib.suppress(Unreachable):
             await self.peer.ack(self.node_id, event_id)  # the old active waits for it to finish
         log.info("Switched over: this node %s becomes active", self.node_id)
-        released = self._holding.release_all()
-        if released is not None:
-            self._applier_failed(f"held events do not apply: {released}")
-            return
-        if not self._result.done():
-            self._result.set_result(Promoted(self.journal, self.state, None))
+        state = self.complete_state()
+        if state is not None and not self._result.done():
+            self._result.set_result(Promoted(self.journal, state, None))

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from js7es.domain.order.outcome import Succeeded
 from js7es.domain.workflow.job import ShellScriptExecutable
 from js7es.nodes.subagent import ProcessLauncher, ProcessSpec, StdoutOrStderr
+from js7es.nodes.subagent.child_watcher import reap
 
 
 async def rate(step: Callable[[], Awaitable[None]], concurrency: int, seconds: float) -> dict[str, Any]:
@@ -108,7 +109,7 @@ async def sh_c_true_direct() -> None:
     def ended() -> None:
         loop.remove_reader(pidfd)
         os.close(pidfd)
-        status.append(os.waitstatus_to_exitcode(os.waitpid(popen.pid, 0)[1]))
+        status.append(reap(popen.pid))
         popen.returncode = status[0]
         finish()
 

@@ -186,25 +186,18 @@ async def read_ahead(batches: AsyncGenerator[list[T], None]) -> AsyncGenerator[l
 
     reader = asyncio.get_running_loop().create_task(read())
     try:
-        ended: BaseException | None = None
-        while ended is None:
-            item = await queue.get()
-            joined: list[T] = []
-            while True:
-                if item is None:
-                    ended = StopAsyncIteration()
-                    break
-                if isinstance(item, BaseException):
-                    ended = item
-                    break
-                joined += item
-                if queue.empty():
-                    break
-                item = queue.get_nowait()
+        while True:
+            items = [await queue.get()]
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            # The end or the error is the reader's last item: after every batch it read.
+            joined = [x for item in items if isinstance(item, list) for x in item]
             if joined:
                 yield joined
-        if not isinstance(ended, StopAsyncIteration):
-            raise ended
+            if items[-1] is None:
+                return
+            if isinstance(items[-1], BaseException):
+                raise items[-1]
     finally:
         reader.cancel()
         with contextlib.suppress(BaseException):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import hashlib
 import logging
 import os
 import signal
@@ -57,6 +56,7 @@ from js7es.domain.order.states import Processing, Ready
 from js7es.domain.order.stop_positions import is_at_stop_position
 from js7es.domain.problem import Problem
 from js7es.domain.workflow.instructions import ExecuteAnonymous, ExecuteNamed
+from js7es.nodes.agent.pid_log import PidLog
 from js7es.nodes.agent.subagents import ClientFactory, LocalSubagentDriver, RemoteJobProcess, SubagentPool
 from js7es.nodes.engine import Engine
 from js7es.nodes.subagent import JobProcess, ProcessLauncher, ProcessSpec
@@ -94,8 +94,8 @@ class JobRunner:
         if self._own_launcher:
             atexit.register(self.launcher.close)  # its temp dir goes even when stop() is not reached
         self.work_dir = work_dir
-        self.pid_dir = work_dir / "pids"
-        self._pid_dir_str = str(self.pid_dir)
+        self.pid_dir = work_dir / "pids"  # a file per step, as earlier versions kept them: read at `recover`
+        self.pid_log = PidLog(work_dir)
         self.executables_dir = work_dir / "executables"
         self.process_limit = process_limit
         self.pool = SubagentPool(
@@ -111,8 +111,7 @@ class JobRunner:
         # OrderProcessed of the steps ended in this turn of the loop, with their job keys (_emit_processed)
         self._processed: list[tuple[KeyedEvent, str | None]] = []
         self._stopping = False
-        for directory in (self.pid_dir, self.executables_dir):
-            directory.mkdir(parents=True, exist_ok=True)
+        self.executables_dir.mkdir(parents=True, exist_ok=True)
         engine.add_wake_time(self.admission_wake_time)
         engine.on_wake(self.try_start)
 
@@ -347,7 +346,7 @@ class JobRunner:
             v1_compatible=job.executable.v1_compatible,
             step=f"{order.position}:{len(order.historic_outcomes)}",  # the same when re-attached
         )
-        pid_file: str | None = None  # an OS process's (an internal job has none: no file to remove)
+        pid: int | None = None  # an OS process's (an internal job has none)
         outcome: Outcome
         driver = self.pool.driver(running.subagent_id)
         try:
@@ -361,8 +360,8 @@ class JobRunner:
             process = await driver.start(spec, on_output)
             running.process = process
             if process.pid is not None:
-                pid_file = self._pid_file(order_id)
-                write_pid_file(pid_file, process.pid)
+                pid = process.pid
+                self.pid_log.started(pid)
             if running.kill_requested:
                 process.kill(immediately=running.kill_immediately)
             outcome = await process.wait()
@@ -374,9 +373,8 @@ class JobRunner:
             log.warning("Order %s: job process failed: %s", order_id, e)
             outcome = Failed(error_message=f"{type(e).__name__}: {e}")
         finally:
-            if pid_file is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(pid_file)
+            if pid is not None:
+                self.pid_log.ended(pid)
         # The slot is free before OrderProcessed is committed, so that the order's next step can start
         # right after the commit; other waiting orders start then, too.
         key = self._release_slot(order_id)
@@ -424,16 +422,13 @@ class JobRunner:
         if not task.cancelled() and task.exception() is not None:
             log.error("job runner task failed", exc_info=task.exception())
 
-    def _pid_file(self, order_id: str) -> str:
-        # Plain strings and os calls: pathlib was 4 % of the Agent under the shell job's load (a file per step).
-        return f"{self._pid_dir_str}/{hashlib.sha256(order_id.encode()).hexdigest()[:32]}.pid"
-
     # -- start and stop ---------------------------------------------------------------------------
 
     async def recover(self) -> None:
         """Kill what survived the last run on the local Subagent and end its steps as ProcessLost; follow
         the steps on remote Subagents again; then start what is ready."""
-        for pid_file in self.pid_dir.glob("*.pid"):
+        self.pid_log.kill_leftovers()
+        for pid_file in self.pid_dir.glob("*.pid"):  # left by an earlier version
             with contextlib.suppress(ValueError, ProcessLookupError, PermissionError, FileNotFoundError):
                 os.killpg(int(pid_file.read_text().strip()), signal.SIGKILL)
             pid_file.unlink(missing_ok=True)
@@ -538,6 +533,7 @@ class JobRunner:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.pid_log.close()
         if self._own_launcher:
             self.launcher.close()
 
@@ -584,12 +580,3 @@ def _may_release_orders(item: Any) -> bool:
     orders arrive after it (each touched by its own attachment); a new version would otherwise make
     every attachment cost a look at every order here."""
     return not (isinstance(item, Mapping) and item.get("TYPE") == "Workflow")
-
-
-def write_pid_file(path: str, pid: int) -> None:
-    """The pid of a job's process, for the kill of leftovers at the next start (`recover`)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, str(pid).encode())
-    finally:
-        os.close(fd)

@@ -441,6 +441,7 @@ def profile(
     py_spy: str,
     native: bool = False,
     workflow: str = "empty",
+    wall: bool = False,
 ) -> dict[str, Any]:
     duration = max(2, int(seconds))
     batch, window = (100, 500) if workflow == "empty" else (50, 100)  # as phase 1 or phase 2
@@ -448,7 +449,7 @@ def profile(
     for name, pid in pids.items():
         out = out_dir / f"{name}.pyspy.txt"
         command = [py_spy, "record", "--format", "raw", "-o", str(out), "-d", str(duration), "-r", "250"]
-        command += ["--gil", "--threads", "--pid", str(pid)] + (["--native"] if native else [])
+        command += ["--idle" if wall else "--gil", "--threads", "--pid", str(pid)] + (["--native"] if native else [])
         spies[name] = (subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out)
     time.sleep(0.5)
     load = drive(
@@ -463,7 +464,11 @@ def profile(
         warm_up=0.5,
     )
     result: dict[str, Any] = {
-        "tool": "py-spy record --gil --threads -r 250: samples of the thread holding the GIL (Python work)"
+        "tool": (
+            "py-spy record --idle --threads -r 250: every thread's wall clock, waits included"
+            if wall
+            else "py-spy record --gil --threads -r 250: samples of the thread holding the GIL (Python work)"
+        )
         + (", --native: with the C frames (the garbage collector, the json encoder)" if native else ""),
         "durationSeconds": duration,
         "workflow": workflow,
@@ -514,6 +519,9 @@ def main() -> None:
         "--profile-workflow", choices=("empty", "shell"), default="empty", help="the load profiled: phase 1 or 2"
     )
     parser.add_argument("--native", action="store_true", help="py-spy --native: C frames in the profiles too")
+    parser.add_argument(
+        "--wall", action="store_true", help="py-spy --idle instead of --gil: where each thread's time goes, waits too"
+    )
     args = parser.parse_args()
     seconds = args.seconds or (5.0 if args.quick else 20.0)
     warm_up = 1.0 if args.quick else 3.0
@@ -650,7 +658,7 @@ def main() -> None:
             phase = 1 if args.profile_workflow == "empty" else 2
             progress(f"4. py-spy of both nodes under the load of phase {phase}, {min(seconds, 10)} s")
             report["profile"] = profile(
-                topo, controller, pids, base, min(seconds, 10), py_spy, args.native, args.profile_workflow
+                topo, controller, pids, base, min(seconds, 10), py_spy, args.native, args.profile_workflow, args.wall
             )
         report["followerErrors"] = {f.path: f.errors for f in followers}
         report["loadAverageAtEnd"] = [round(x, 2) for x in os.getloadavg()]

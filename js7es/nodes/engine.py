@@ -68,6 +68,7 @@ class _Batch:
 
     done: asyncio.Future[list[Stamped]]
     events: list[KeyedEvent] = field(default_factory=list)
+    orders: dict[str, Any] = field(default_factory=dict)  # its events' orders as the commit leaves them
 
 
 class Engine:
@@ -110,6 +111,8 @@ class Engine:
         self._frozen: RoleLost | None = None
         # While set, new decisions wait: the state is being read at a commit boundary (`quiesced`).
         self._barrier: asyncio.Future[None] | None = None
+        # While a commit's listeners run: its events' orders as that commit leaves them (`committed_orders`).
+        self._committed_orders: dict[str, Any] = {}
 
     def ctx(self) -> Context:
         return Context(now_ms=self.clock(), here=self.here, controller_id=self.controller_id)
@@ -127,8 +130,16 @@ class Engine:
                 raise InapplicableEventError(str(problem))
 
     def on_commit(self, listener: CommitListener) -> None:
-        """Called on the loop thread after each commit, in order, with its stamped events."""
+        """Called on the loop thread after each commit, in order, with its stamped events. The state may
+        be ahead of the commit then (events of the commits still in flight are applied): a listener that
+        acts on an order takes it from `committed_order`."""
         self._listeners.append(listener)
+
+    def committed_order(self, key: str) -> Any:
+        """In a commit listener: the order `key` (one of the commit's events' keys) as the commit leaves it,
+        None if it has gone or is no order. Acting on the live state instead would act on events not yet
+        committed (an Agent told of a mark that a crash then loses)."""
+        return self._committed_orders.get(key)
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -215,6 +226,9 @@ class Engine:
         try:
             for hook in self._before_commit:
                 batch.events.extend(hook(list(batch.events)))
+            # Everything applied so far is in this commit or an earlier one: the state is this commit's.
+            orders = self.state.orders
+            batch.orders = {k.key: orders.get(k.key) for k in batch.events}
             journal_future = self.journal.persist(batch.events)
         except Exception as e:
             self._finish_failed(batch, e)
@@ -259,6 +273,7 @@ class Engine:
         if self._events_since_snapshot >= self.snapshot_after_events and not self._snapshotting:
             self._snapshotting = True
             asyncio.get_running_loop().create_task(self._snapshot_and_release())
+        self._committed_orders = batch.orders
         for listener in self._listeners:
             try:
                 result = listener(stamped)

@@ -59,8 +59,9 @@ class AgentDriver:
         self.release_period_s = release_period_s
         # Orders with something to send, in arrival order; attachments wait behind detachments and
         # marks, so that a flood of new orders does not hold back the ones finishing.
-        self._pending: dict[str, None] = {}
-        self._pending_attach: dict[str, None] = {}
+        # Each order as its last commit left it: commands are decided from committed orders only.
+        self._pending: dict[str, Order] = {}
+        self._pending_attach: dict[str, Order] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._items_sent: set[str] = set()
@@ -88,25 +89,27 @@ class AgentDriver:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def order_changed(self, order_id: str) -> None:
-        order = self.state.orders.get(order_id)
-        if order is not None and order.attached is not None and order.attached.kind == "Attaching":
-            self._pending_attach[order_id] = None
-        else:
-            self._pending[order_id] = None
+    def order_changed(self, order: Order) -> None:
+        """`order` as a commit left it (Engine.committed_order). The Agent is told only what is committed:
+        the live state may hold events still in flight, which a crash or a failover would lose while the
+        Agent acted on them (a mark sent ahead of its commit made the Agent's OrderCancellationMarked an
+        event the restarted Controller refused)."""
+        attaching = order.attached is not None and order.attached.kind == "Attaching"
+        queue, other = (self._pending_attach, self._pending) if attaching else (self._pending, self._pending_attach)
+        other.pop(order.id, None)
+        queue[order.id] = order  # one already queued keeps its place
         self._wake.set()
 
     def items_changed(self) -> None:
         """An item changed at the Controller: send this Agent its SubagentItems again where they differ."""
         self._wake.set()
 
-    def _take_pending(self, n: int) -> list[str]:
-        taken: list[str] = []
+    def _take_pending(self, n: int) -> list[Order]:
+        taken: list[Order] = []
         for queue in (self._pending, self._pending_attach):
             while queue and len(taken) < n:
                 order_id = next(iter(queue))
-                del queue[order_id]
-                taken.append(order_id)
+                taken.append(queue.pop(order_id))
         return taken
 
     # -- the session loop -------------------------------------------------------------------------
@@ -215,9 +218,10 @@ class AgentDriver:
         # FileWatches the Agent runs: those deleted here meanwhile are detached by the send loop
         self._file_watches_there = set(coupled.get("fileWatchPaths", ())) if isinstance(coupled, dict) else set()
         self._subagent_keys_there = set(coupled.get("subagentKeys", ())) if isinstance(coupled, dict) else set()
-        for order in self.state.orders.values():
-            if self._is_mine(order):
-                self.order_changed(order.id)
+        async with self.engine.quiesced() as state:  # at a commit boundary: every order as committed
+            for order in state.orders.values():
+                if self._is_mine(order):
+                    self.order_changed(order)
         self._wake.set()
         async with asyncio.TaskGroup() as group:
             group.create_task(self._send_loop(client))
@@ -241,10 +245,10 @@ class AgentDriver:
                     if isinstance(reply, dict) and reply.get("TYPE") == "Problem":
                         log.warning("Agent %s refused its SubagentItems: %s", self.agent_path, reply)
                         self._subagents_sent.clear()
-            while order_ids := self._take_pending(BATCH_SIZE):
+            while orders := self._take_pending(BATCH_SIZE):
                 commands: list[agent_commands.AgentCommand] = []
-                for order_id in order_ids:
-                    commands.extend(self._commands_for(order_id))
+                for order in orders:
+                    commands.extend(self._commands_for(order))
                 if commands:
                     replies = _checked(await client.command(agent_commands.AgentBatch(commands=tuple(commands))))
                     for command, reply in zip(commands, replies, strict=False):
@@ -252,9 +256,8 @@ class AgentDriver:
                             log.warning("Agent %s refused %s: %s", self.agent_path, type_name_of(type(command)), reply)
                             self._items_sent.clear()  # maybe the Agent lost an item: send them again
 
-    def _commands_for(self, order_id: str) -> list[agent_commands.AgentCommand]:
-        order = self.state.orders.get(order_id)
-        if order is None or order.attached is None or order.attached.agent_path != self.agent_path:
+    def _commands_for(self, order: Order) -> list[agent_commands.AgentCommand]:
+        if order.attached is None or order.attached.agent_path != self.agent_path:
             return []
         match order.attached.kind:
             case "Attaching":

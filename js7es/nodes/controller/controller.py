@@ -108,11 +108,11 @@ class ControllerCore:
                 subagents_changed = True
             if isinstance(s.event, (UnsignedSimpleItemAdded, UnsignedSimpleItemChanged)):
                 subagents_changed = subagents_changed or value_to_json(s.event.item).get("TYPE") in _AGENT_ITEM_TYPES
-            order = self.state.orders.get(s.key)
+            order = self.engine.committed_order(s.key)  # not the live one: it may be ahead of the commit
             if order is not None and order.attached is not None:
                 driver = self.drivers.get(order.attached.agent_path)
                 if driver is not None:
-                    driver.order_changed(order.id)
+                    driver.order_changed(order)
         if items_changed:
             self._sync_drivers()
         if subagents_changed:

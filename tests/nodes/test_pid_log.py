@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from js7es.domain.agent.agent_state import AgentState
 from js7es.domain.agent.commands import AttachItems, AttachOrder, DedicateAgentDirector
 from js7es.domain.order import states as st
+from js7es.domain.order.events import OrderProcessed
 from js7es.domain.order.order import Order
 from js7es.domain.problem import Problem
 from js7es.domain.workflow.workflow import WorkflowId
@@ -24,6 +26,22 @@ from tests.nodes.test_process import assert_group_gone, group_members, runs
 from tests.nodes.waiting import until
 
 AGENT = "agent"
+
+
+def shell_workflow(script: str) -> dict[str, Any]:
+    job = {"agentPath": AGENT, "executable": {"TYPE": "ShellScriptExecutable", "script": script}}
+    return {
+        "TYPE": "Workflow",
+        "path": "W",
+        "versionId": "1",
+        "instructions": [{"TYPE": "Execute.Anonymous", "job": job}],
+    }
+
+
+async def dedicated(work_dir: Path) -> AgentDirector:
+    director = AgentDirector(journal=MemoryJournal.open(), work_dir=work_dir)
+    assert not isinstance(await director.execute(DedicateAgentDirector(agent_path=AGENT, controller_id="C")), Problem)
+    return director
 
 
 def test_it_names_the_started_and_not_ended_and_ignores_a_torn_last_line(tmp_path: Path) -> None:
@@ -68,26 +86,10 @@ def test_the_next_start_kills_the_group_of_a_step_that_a_crash_left_running(tmp_
     """A step runs (a shell with a background child, both in the step's process group); the Agent is gone
     without stopping it (a crash, the job guard not there). The next start's `recover` kills the group."""
     work_dir = tmp_path / "agent"
-    workflow = {
-        "TYPE": "Workflow",
-        "path": "W",
-        "versionId": "1",
-        "instructions": [
-            {
-                "TYPE": "Execute.Anonymous",
-                "job": {
-                    "agentPath": AGENT,
-                    "executable": {"TYPE": "ShellScriptExecutable", "script": "sleep 30 &\nsleep 30\n"},
-                },
-            }
-        ],
-    }
+    workflow = shell_workflow("sleep 30 &\nsleep 30\n")
 
     async def run() -> None:
-        crashed = AgentDirector(journal=MemoryJournal.open(), work_dir=work_dir)
-        assert not isinstance(
-            await crashed.execute(DedicateAgentDirector(agent_path=AGENT, controller_id="C")), Problem
-        )
+        crashed = await dedicated(work_dir)
         ready = Order(id="o", workflow_id=WorkflowId("W", "1"), position=(0,), state=st.Ready())
         answers = await crashed.execute_batch([AttachItems(items=(workflow,)), AttachOrder(order=ready)])
         assert not any(isinstance(a, Problem) for a in answers)
@@ -110,28 +112,15 @@ def test_the_next_start_kills_the_group_of_a_step_that_a_crash_left_running(tmp_
 
 def test_a_step_that_ended_is_not_named(tmp_path: Path) -> None:
     work_dir = tmp_path / "agent"
-    workflow = {
-        "TYPE": "Workflow",
-        "path": "W",
-        "versionId": "1",
-        "instructions": [
-            {
-                "TYPE": "Execute.Anonymous",
-                "job": {"agentPath": AGENT, "executable": {"TYPE": "ShellScriptExecutable", "script": "exit 0\n"}},
-            }
-        ],
-    }
+    workflow = shell_workflow("exit 0\n")
 
     async def run() -> None:
-        director = AgentDirector(journal=MemoryJournal.open(), work_dir=work_dir)
+        director = await dedicated(work_dir)
         processed: list[str] = []
         director.engine.on_commit(
-            lambda stamped: processed.extend(s.key for s in stamped if type(s.event).__name__ == "OrderProcessed")
+            lambda commit: processed.extend(s.key for s in commit if isinstance(s.event, OrderProcessed))
         )
         try:
-            assert not isinstance(
-                await director.execute(DedicateAgentDirector(agent_path=AGENT, controller_id="C")), Problem
-            )
             orders = [
                 Order(id=f"o{i}", workflow_id=WorkflowId("W", "1"), position=(0,), state=st.Ready()) for i in range(3)
             ]

@@ -68,7 +68,7 @@ class _Batch:
 
     done: asyncio.Future[list[Stamped]]
     events: list[KeyedEvent] = field(default_factory=list)
-    orders: dict[str, Any] = field(default_factory=dict)  # its events' orders as the commit leaves them
+    orders: dict[str, Order | None] = field(default_factory=dict)  # its events' orders as the commit leaves them
 
 
 class Engine:
@@ -111,8 +111,8 @@ class Engine:
         self._frozen: RoleLost | None = None
         # While set, new decisions wait: the state is being read at a commit boundary (`quiesced`).
         self._barrier: asyncio.Future[None] | None = None
-        # While a commit's listeners run: its events' orders as that commit leaves them (`committed_orders`).
-        self._committed_orders: dict[str, Any] = {}
+        # While a commit's listeners run: its events' orders as that commit leaves them (`committed_order`).
+        self._committed_orders: dict[str, Order | None] = {}
 
     def ctx(self) -> Context:
         return Context(now_ms=self.clock(), here=self.here, controller_id=self.controller_id)
@@ -135,10 +135,10 @@ class Engine:
         acts on an order takes it from `committed_order`."""
         self._listeners.append(listener)
 
-    def committed_order(self, key: str) -> Any:
+    def committed_order(self, key: str) -> Order | None:
         """In a commit listener: the order `key` (one of the commit's events' keys) as the commit leaves it,
-        None if it has gone or is no order. Acting on the live state instead would act on events not yet
-        committed (an Agent told of a mark that a crash then loses)."""
+        None if it has gone or is no order (and outside a listener). Acting on the live state instead would
+        act on events not yet committed (an Agent told of a mark that a crash then loses)."""
         return self._committed_orders.get(key)
 
     # -- writing ----------------------------------------------------------------------------------
@@ -281,6 +281,7 @@ class Engine:
                     await result
             except Exception:
                 log.exception("commit listener failed")
+        self._committed_orders = {}
         batch.done.set_result(stamped)
 
     async def admission(self) -> None:

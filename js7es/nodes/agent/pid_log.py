@@ -26,22 +26,19 @@ FILE_NAME = "job-processes"
 class PidLog:
     def __init__(self, directory: Path) -> None:
         self.path = directory / FILE_NAME
-        self._path = str(self.path)
         self._leftovers = read_running(self.path)  # a previous run's, kept in the file until killed
         self._running: set[int] = set()
         self._lines = 0
         self._fd: int | None = None
 
-    def kill_leftovers(self) -> list[int]:
-        """Kill the groups the file names as running (a previous run's), then start the file anew;
-        returns their ids."""
+    def kill_leftovers(self) -> None:
+        """Kill the groups the file names as running (a previous run's), then start the file anew."""
         leftovers, self._leftovers = self._leftovers, set()
         for pid in leftovers:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
                 log.warning("Killed process group %d, left behind by the Agent's last run", pid)
         self._rewrite()
-        return sorted(leftovers)
 
     def started(self, pid: int) -> None:
         self._leftovers.discard(pid)  # that process has gone: its pid is another's now
@@ -66,11 +63,11 @@ class PidLog:
 
     def _rewrite(self) -> None:
         self.close()
-        tmp = f"{self._path}.tmp"
+        tmp = self.path.with_name(FILE_NAME + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC, 0o600)
         try:
             os.write(fd, "".join(f"+{pid}\n" for pid in sorted(self._leftovers | self._running)).encode())
-            os.replace(tmp, self._path)
+            os.replace(tmp, self.path)
         except BaseException:
             os.close(fd)
             raise

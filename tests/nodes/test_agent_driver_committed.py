@@ -20,6 +20,7 @@ from js7es.domain.value import value_from_json
 from js7es.journal.memory import MemoryJournal
 from js7es.nodes.controller.agent_driver import AgentDriver
 from js7es.nodes.controller.controller import ControllerCore
+from tests.nodes.waiting import until
 
 AGENT = "agent-1"
 ITEMS: list[dict[str, Any]] = [
@@ -61,14 +62,6 @@ class HeldJournal(MemoryJournal):
 
 def commands(driver: AgentDriver) -> list[str]:
     return [type(c).__name__ for order in driver._take_pending(100) for c in driver._commands_for(order)]
-
-
-async def until(condition: Any) -> None:
-    for _ in range(200):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition not reached")
 
 
 def test_a_commit_listener_sends_the_agent_the_order_as_committed_not_a_mark_still_in_flight() -> None:

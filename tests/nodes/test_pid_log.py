@@ -4,6 +4,8 @@ crash left behind (the job guard being the first line of that defence)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +72,19 @@ def test_it_is_rewritten_with_the_running_ones_when_it_has_grown(
     assert len(log.path.read_text().splitlines()) <= 10
 
 
-def test_a_new_run_keeps_a_previous_runs_entries_until_it_kills_them(tmp_path: Path) -> None:
+def test_a_new_run_keeps_a_previous_runs_entries_until_it_kills_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    killed: list[tuple[int, int]] = []
+    monkeypatch.setattr(os, "killpg", lambda pgid, signum: killed.append((pgid, signum)))  # no stranger is hit
     first = PidLog(tmp_path)
-    first.started(4_000_000)  # above pid_max: no such group, nothing is killed
+    first.started(101)
     first.close()
     second = PidLog(tmp_path)
     second.started(11)  # the file is rewritten: the previous run's entry stays in it
-    assert read_running(second.path) == {4_000_000, 11}
-    assert second.kill_leftovers() == [4_000_000]
+    assert read_running(second.path) == {101, 11}
+    second.kill_leftovers()
+    assert killed == [(101, signal.SIGKILL)]  # the previous run's group only, not this run's
     assert read_running(second.path) == {11}
     second.close()
 

@@ -2,7 +2,7 @@
 
 A real "Agent" process (a Python child running a ProcessLauncher) starts a job that leaves a background
 child behind and one that made itself a new session; kill -9 of that process must take all three,
-and nothing that is not marked.
+and nothing that is not marked. The Agent's process spawner (spawner.py) ends with it.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ AGENT = textwrap.dedent(
         async def on_output(kind, chunk):
             pass
         await launcher.start(spec, on_output)
-        print(launcher.guard.pid, flush=True)
+        print(launcher.guard.pid, launcher.spawner.pid, flush=True)
         await asyncio.sleep(300)
 
     asyncio.run(main())
@@ -81,7 +81,7 @@ def test_kill_9_of_the_agent_kills_its_jobs_and_what_they_started(tmp_path: Path
     pids: dict[str, int] = {}
     try:
         assert agent.stdout is not None
-        guard_pid = int(agent.stdout.readline())
+        guard_pid, spawner_pid = map(int, agent.stdout.readline().split())
         names = ("main", "background", "escaped")
         assert wait_for(lambda: all((tmp_path / n).exists() and (tmp_path / n).read_text().strip() for n in names))
         pids = {n: int((tmp_path / n).read_text()) for n in names}
@@ -97,6 +97,7 @@ def test_kill_9_of_the_agent_kills_its_jobs_and_what_they_started(tmp_path: Path
             n: pid for n, pid in pids.items() if alive(pid)
         }
         assert wait_for(lambda: not alive(guard_pid)), "the guard did not end after its work"
+        assert wait_for(lambda: not alive(spawner_pid)), "the process spawner did not end with its Agent"
         assert alive(bystander.pid)
     finally:
         for pid in pids.values():

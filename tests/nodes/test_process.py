@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import stat
+import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from js7es.domain.workflow.job import (
     ShellScriptExecutable,
 )
 from js7es.nodes.subagent import CHUNK_SIZE, JobProcess, ProcessLauncher, ProcessSpec, StdoutOrStderr
+from js7es.nodes.subagent.os_process import SPAWNER_LOST_MESSAGE, OsJobProcess
+from js7es.nodes.subagent.spawner import ProcessSpawner
 
 T = TypeVar("T")
 SAMPLE = Path(__file__).parent.parent / "fixtures" / "js7-samples" / "child-processes.workflow.json"
@@ -48,9 +51,15 @@ class Output:
         return "".join(c for k, c in self.chunks if k == kind)
 
 
-@pytest.fixture
-def launcher(tmp_path: Path) -> Iterator[ProcessLauncher]:
-    launcher = ProcessLauncher(tmp_path / "subagent-tmp", base_environ={"PATH": os.environ["PATH"], "HOME": "/home/x"})
+@pytest.fixture(params=["spawner", "direct"])
+def launcher(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ProcessLauncher]:
+    """Both ways of starting a process: by the process spawner (the default), and by the Agent itself."""
+    launcher = ProcessLauncher(
+        tmp_path / "subagent-tmp",
+        base_environ={"PATH": os.environ["PATH"], "HOME": "/home/x"},
+        spawner=request.param == "spawner",
+    )
+    assert (launcher.spawner is not None) == (request.param == "spawner")
     yield launcher
     launcher.close()
 
@@ -524,3 +533,124 @@ def test_a_job_process_ends_the_same_without_pidfds(
         return await process.wait()
 
     assert isinstance(run(killed()), Killed)
+
+
+# -- how the process is started: by the process spawner, or by the Agent itself -------------------
+
+
+def test_a_missing_command_or_work_dir_is_refused_with_the_reason(launcher: ProcessLauncher, tmp_path: Path) -> None:
+    outcome, _, _ = run(run_job(launcher, tmp_path, CommandLineExecutable(command="no-such-command-js7es x")))
+    assert outcome == Failed(error_message="Cannot start no-such-command-js7es: No such file or directory")
+    outcome, _, _ = run(run_job(launcher, tmp_path, script("true\n"), work_dir=tmp_path / "missing"))
+    assert isinstance(outcome, Failed) and outcome.error_message is not None
+    assert outcome.error_message.endswith("No such file or directory")
+    (tmp_path / "other").mkdir()
+    for work_dir in (tmp_path / "other", tmp_path):
+        outcome, output, _ = run(run_job(launcher, tmp_path, script("pwd\n"), work_dir=work_dir))
+        assert output.text("stdout") == f"{work_dir}\n"
+
+
+def test_a_job_inherits_only_its_standard_descriptors_and_no_ignored_signal(
+    launcher: ProcessLauncher, tmp_path: Path
+) -> None:
+    probe = (
+        "import os\n"
+        "def is_open(fd):\n"
+        "    try:\n"
+        "        os.fstat(fd)\n"
+        "    except OSError:\n"
+        "        return False\n"
+        "    return True\n"
+        "print([fd for fd in range(3, 1024) if is_open(fd)])\n"
+    )
+    (tmp_path / "executables").mkdir()
+    (tmp_path / "executables" / "probe.py").write_text(probe)
+    command = f"{sys.executable} -I {tmp_path / 'executables' / 'probe.py'}"
+    outcome, output, _ = run(run_job(launcher, tmp_path, CommandLineExecutable(command=command)))
+    assert outcome == Succeeded(named_values={"returnCode": 0}), output.chunks
+    assert output.text("stdout") == "[]\n"
+    # Python ignores SIGPIPE and SIGXFSZ; the shell it starts must not inherit that. glibc's posix_spawn
+    # leaves its own two internal signals (32 and 33, below SIGRTMIN) ignored in the child, as in the
+    # children of every program that uses it (Java's ProcessBuilder, and so JS7's jobs, included).
+    outcome, output, _ = run(run_job(launcher, tmp_path, script("grep SigIgn /proc/$$/status\n")))
+    ignored = int(output.text("stdout").removeprefix("SigIgn:\t"), 16)
+    assert ignored & ~(1 << 31 | 1 << 32) == 0, f"{ignored:x}"
+
+
+def test_an_environment_larger_than_a_socket_message(launcher: ProcessLauncher, tmp_path: Path) -> None:
+    big = {f"BIG{i}": str(i) * 100_000 for i in range(1, 5)}  # 400 kB (one variable may have 128 kB)
+    outcome, output, _ = run(
+        run_job(launcher, tmp_path, script('echo ${#BIG1} ${#BIG4} "${BIG4%"${BIG4#?}"}"\n'), env=big)
+    )
+    assert outcome == Succeeded(named_values={"returnCode": 0}), output.chunks
+    assert output.text("stdout") == "100000 100000 4\n"
+
+
+def test_a_lost_spawner_kills_its_running_processes_fails_their_steps_and_is_started_again(
+    tmp_path: Path,
+) -> None:
+    launcher = ProcessLauncher(tmp_path / "subagent-tmp")
+    try:
+
+        async def scenario() -> None:
+            started = asyncio.Event()
+            output = Output(on_chunk=after_marker("started", started.set))
+            process, _ = await start(launcher, tmp_path, script("echo started\nexec sleep 300\n"), output)
+            await started.wait()
+            assert launcher.spawner is not None
+            spawner_pid = launcher.spawner.pid
+            assert spawner_pid is not None
+            os.kill(spawner_pid, signal.SIGKILL)
+            outcome = await process.wait()
+            assert outcome == Failed(error_message=SPAWNER_LOST_MESSAGE)
+            assert isinstance(process, OsJobProcess)
+            assert_group_gone(process.pid)
+            outcome, output, _ = await run_job(launcher, tmp_path, script("echo again\n"))
+            assert outcome == Succeeded(named_values={"returnCode": 0})
+            assert output.text("stdout") == "again\n"
+            assert launcher.spawner.pid not in (None, spawner_pid)
+
+        run(scenario())
+    finally:
+        launcher.close()
+
+
+def test_a_spawn_cancelled_in_flight_leaves_no_process(tmp_path: Path) -> None:
+    spawner = ProcessSpawner()
+    marker = f"{time.time_ns() % 10**9 / 10**6:.6f}"  # an argument no other process has
+    ended: list[int | None] = []
+
+    def marked() -> list[int]:
+        return [pid for pid in group_members_of_marker(marker) if runs(pid)]
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(
+            spawner.spawn(["sleep", marker], dict(os.environ), str(tmp_path), lambda _, code: ended.append(code))
+        )
+        for _ in range(3):  # the request is sent, its reply not yet read
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        deadline = time.monotonic() + 10
+        while marked() or spawner._on_exit:  # started, then killed and reaped
+            assert time.monotonic() < deadline, marked()
+            await asyncio.sleep(0.01)
+
+    try:
+        run(scenario())
+        assert ended == []  # not the cancelled caller's business any more
+    finally:
+        spawner.close()
+
+
+def group_members_of_marker(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found

@@ -26,6 +26,7 @@ from js7es.nodes.subagent.internal import InternalJobProcess
 from js7es.nodes.subagent.os_process import OsJobProcess
 from js7es.nodes.subagent.output import DEFAULT_CHUNK_DELAY_S
 from js7es.nodes.subagent.scripts import ScriptFiles
+from js7es.nodes.subagent.spawner import ProcessSpawner
 from js7es.nodes.subagent.spec import OutputCallback, ProcessSpec
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,10 @@ class ProcessLauncher:
     file; it is created if missing and, when the launcher made it itself, removed by `close()`.
 
     `base_environ`: where the clean base environment is copied from (default: the Agent's os.environ,
-    see environment.BASE_ENV_NAMES). Process limits (per job, per Agent) are the caller's business:
-    the Agent's JobRunner counts its running steps before it starts one.
+    see environment.BASE_ENV_NAMES). `spawner=False`: the processes are started by the Agent's own
+    process, its event loop waiting for each exec (where the spawner is not supported, always so).
+    Process limits (per job, per Agent) are the caller's business: the Agent's JobRunner counts its
+    running steps before it starts one.
     """
 
     def __init__(
@@ -46,6 +49,7 @@ class ProcessLauncher:
         *,
         chunk_delay_s: float = DEFAULT_CHUNK_DELAY_S,
         base_environ: Mapping[str, str] | None = None,
+        spawner: bool = True,
     ) -> None:
         use_pidfd_child_watcher()
         self._own_temp_dir = temp_dir is None
@@ -60,8 +64,12 @@ class ProcessLauncher:
         self.running = 0
         # Kills this launcher's job processes and what they started when the Agent dies (guard.py).
         self.guard = JobGuard() if JobGuard.supported() else None
+        # Starts them beside the event loop (spawner.py); without it the loop waits for each exec.
+        self.spawner = ProcessSpawner() if spawner and ProcessSpawner.supported() else None
 
     def close(self) -> None:
+        if self.spawner is not None:
+            self.spawner.close()
         if self.guard is not None:
             self.guard.close()
         if self._own_temp_dir:
@@ -110,7 +118,7 @@ class ProcessLauncher:
                 self._scripts.release(release)
 
         try:
-            child = await OsJobProcess.spawn(argv, env, spec, on_output, self.chunk_delay_s)
+            child = await OsJobProcess.spawn(argv, env, spec, on_output, self.chunk_delay_s, self.spawner)
         except OSError as e:
             if release is not None:
                 self._scripts.release(release)

@@ -33,48 +33,63 @@ from js7es.nodes.subagent.base import EndedBy, JobProcess, outcome_of
 from js7es.nodes.subagent.child_watcher import reap
 from js7es.nodes.subagent.environment import ReturnValuesError, read_return_values
 from js7es.nodes.subagent.output import OutputCollector
+from js7es.nodes.subagent.spawner import ProcessSpawner
 from js7es.nodes.subagent.spec import OutputCallback, ProcessSpec, StdoutOrStderr
 
 log = logging.getLogger(__name__)
 
 PIPE_GRACE_S = 2.0  # how long pipes may stay open after the group has gone
 GONE_AFTER_SIGKILL_S = 5.0  # a group still there this long after SIGKILL is given up (logged)
+SPAWNER_LOST_MESSAGE = "The process spawner ended while the process ran: it was killed, its exit status is unknown"
 
 
 class _Child:
     """The job's process on the loop that started it, without an asyncio subprocess transport: its output
-    pipes read with `add_reader`, its end seen on its pidfd (a thread's `waitpid` where pidfds are
-    refused). asyncio's transport connects each pipe in tasks of its own and passes the end on through
-    two more loop turns; under the shell job's load (16 processes, the loop busy) every turn was about a
-    millisecond of the step's slot (bench/README.md, "the job's process without asyncio's transport")."""
+    pipes read with `add_reader`, its end reported by the process spawner (spawner.py) or, when the Agent
+    started it itself, seen on its pidfd (a thread's `waitpid` where pidfds are refused). asyncio's
+    transport connects each pipe in tasks of its own and passes the end on through two more loop turns;
+    under the shell job's load (16 processes, the loop busy) every turn was about a millisecond of the
+    step's slot (bench/README.md, "the job's process without asyncio's transport")."""
 
-    def __init__(self, popen: subprocess.Popen[bytes], on_output: OutputCallback, chunk_delay_s: float) -> None:
+    def __init__(self, on_output: OutputCallback, chunk_delay_s: float) -> None:
         self._loop = asyncio.get_running_loop()
-        self._popen = popen
-        self.pid = popen.pid
+        self._popen: subprocess.Popen[bytes] | None = None
+        self.pid = 0
         self.returncode: int | None = None
+        self.lost = False  # its spawner ended before it did: killed, its exit status unknown
         self.collector = OutputCollector(on_output, chunk_delay_s=chunk_delay_s, pause=self._pause, resume=self._resume)
         self.exited: asyncio.Future[None] = self._loop.create_future()
         self.pipes_closed: asyncio.Future[None] = self._loop.create_future()
         self._pipes: dict[int, tuple[StdoutOrStderr, IO[bytes]]] = {}
         self._paused = False
-        pipes: tuple[tuple[StdoutOrStderr, IO[bytes] | None], ...] = (
-            ("stdout", popen.stdout),
-            ("stderr", popen.stderr),
-        )
-        for kind, pipe in pipes:
-            assert pipe is not None
+        self._pidfd: int | None = None
+
+    def attach(self, pid: int, stdout: IO[bytes], stderr: IO[bytes]) -> None:
+        self.pid = pid
+        for kind, pipe in (("stdout", stdout), ("stderr", stderr)):
             fd = pipe.fileno()
             os.set_blocking(fd, False)
-            self._pipes[fd] = (kind, pipe)
+            self._pipes[fd] = (kind, pipe)  # type: ignore[assignment]
             self._loop.add_reader(fd, self._read, fd)
-        self._pidfd: int | None = None
+
+    def watch(self, popen: subprocess.Popen[bytes]) -> None:
+        """Its end seen here: the Agent's own child."""
+        self._popen = popen
         try:
             self._pidfd = os.pidfd_open(self.pid)
         except OSError:  # an old kernel, or a seccomp profile that refuses it: a thread waits
             threading.Thread(target=self._wait_in_thread, name=f"waitpid-{self.pid}", daemon=True).start()
         else:
             self._loop.add_reader(self._pidfd, self._on_pidfd)
+
+    def spawner_exit(self, pid: int, returncode: int | None) -> None:
+        """Its end as the spawner reports it; None: the spawner has ended before it did."""
+        if returncode is None:
+            self.lost = True
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            returncode = -signal.SIGKILL
+        self._ended(returncode)
 
     def _on_pidfd(self) -> None:
         assert self._pidfd is not None
@@ -90,7 +105,8 @@ class _Child:
 
     def _ended(self, returncode: int) -> None:
         self.returncode = returncode
-        self._popen.returncode = returncode  # reaped here: subprocess must not wait for the pid again
+        if self._popen is not None:
+            self._popen.returncode = returncode  # reaped here: subprocess must not wait for the pid again
         if not self.exited.done():
             self.exited.set_result(None)
 
@@ -132,7 +148,7 @@ class _Child:
         end is still reaped when it comes."""
         for fd in list(self._pipes):
             self._close_pipe(fd)
-        if self.returncode is None:
+        if self.returncode is None and self.pid:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
 
@@ -164,22 +180,38 @@ class OsJobProcess(JobProcess):
 
     @staticmethod
     async def spawn(
-        argv: list[str], env: dict[str, str], spec: ProcessSpec, on_output: OutputCallback, chunk_delay_s: float
+        argv: list[str],
+        env: dict[str, str],
+        spec: ProcessSpec,
+        on_output: OutputCallback,
+        chunk_delay_s: float,
+        spawner: ProcessSpawner | None,
     ) -> _Child:
+        """Started by `spawner`, or by the Agent itself when there is none."""
         for attempt in range(5):
+            child = _Child(on_output, chunk_delay_s)
             try:
-                popen = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    cwd=spec.work_dir,
-                    env=env,
-                    start_new_session=True,  # its own process group, killed as a whole
-                    # No preexec_fn: CPython then starts it with vfork and one exec. That it dies with
-                    # the Agent is the job guard's work (guard.py, through the environment).
-                )
-                return _Child(popen, on_output, chunk_delay_s)
+                if spawner is not None:
+                    pid, (stdout, stderr) = await spawner.spawn(argv, env, str(spec.work_dir), child.spawner_exit)
+                    # the child owns them from here (closed at their end, or by close())
+                    out, err = open(stdout, "rb", buffering=0), open(stderr, "rb", buffering=0)  # noqa: SIM115
+                    child.attach(pid, out, err)
+                else:
+                    popen = subprocess.Popen(
+                        argv,
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        cwd=spec.work_dir,
+                        env=env,
+                        start_new_session=True,  # its own process group, killed as a whole
+                        # No preexec_fn: CPython then starts it with vfork and one exec. That it dies with
+                        # the Agent is the job guard's work (guard.py, through the environment).
+                    )
+                    assert popen.stdout is not None and popen.stderr is not None
+                    child.attach(popen.pid, popen.stdout, popen.stderr)
+                    child.watch(popen)
+                return child
             except OSError as e:
                 # ETXTBSY: another thread forked while a script file was open for writing; it passes.
                 if e.errno != errno.ETXTBSY or attempt == 4:
@@ -279,6 +311,8 @@ class OsJobProcess(JobProcess):
                         "Order %s: output pipes still open after the process group has gone", self.spec.order_id
                     )
             await self._child.collector.drain()
+            if self._child.lost:
+                return Failed(error_message=SPAWNER_LOST_MESSAGE)
             return self._outcome(return_code)
         except asyncio.CancelledError:  # the Agent is stopping: leave nothing behind
             self._sigkill()

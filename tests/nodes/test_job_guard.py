@@ -122,3 +122,72 @@ def test_the_guard_starts_with_the_first_job_and_ends_with_close() -> None:
     guard.close()
     assert not alive(pid)
     guard.close()  # idempotent
+
+
+SPAWNING_AGENT = textwrap.dedent(
+    """
+    import asyncio, os, sys
+    from js7es.nodes.subagent.spawner import ProcessSpawner
+
+    async def main():
+        spawner = ProcessSpawner()
+        await spawner.spawn(["true"], dict(os.environ), "/", lambda pid, code: None)  # started
+        print(spawner.pid, flush=True)
+        sys.stdin.readline()  # the test has stopped the spawner
+        asyncio.ensure_future(spawner.spawn(["sleep", sys.argv[1]], dict(os.environ), "/", lambda pid, code: None))
+        await asyncio.sleep(0.2)  # the request is in the socket, unread
+        print("sent", flush=True)
+        await asyncio.sleep(300)
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_a_request_the_agent_sent_just_before_it_died_starts_no_process() -> None:
+    """The spawner dies with its Agent (parent-death signal): a request left unread in its socket must
+    not start a process after the Agent's death, which neither the job guard nor the next Agent would
+    know. The spawner is stopped (SIGSTOP) while the request arrives and continued after the kill."""
+    marker = f"{300 + time.time_ns() % 10**6 / 10**6:.6f}"
+    agent = subprocess.Popen(
+        [sys.executable, "-c", SPAWNING_AGENT, marker],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        text=True,
+    )
+    spawner_pid = 0
+    try:
+        assert agent.stdin is not None and agent.stdout is not None
+        spawner_pid = int(agent.stdout.readline())
+        os.kill(spawner_pid, signal.SIGSTOP)
+        agent.stdin.write("go\n")
+        agent.stdin.flush()
+        assert agent.stdout.readline() == "sent\n"
+        agent.send_signal(signal.SIGKILL)
+        agent.wait(10)
+        os.kill(spawner_pid, signal.SIGCONT)
+        assert wait_for(lambda: not alive(spawner_pid)), "the spawner outlived its Agent"
+        time.sleep(0.3)
+        assert not processes_with_argument(marker)
+    finally:
+        for pid in processes_with_argument(marker):
+            os.kill(pid, signal.SIGKILL)
+        agent.kill()
+        agent.wait(10)
+        for stream in (agent.stdin, agent.stdout):
+            if stream is not None:
+                stream.close()
+        if spawner_pid:
+            with contextlib.suppress(OSError):
+                os.kill(spawner_pid, signal.SIGKILL)
+
+
+def processes_with_argument(argument: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if argument.encode() in (entry / "cmdline").read_bytes().split(b"\0") and alive(int(entry.name)):
+                    found.append(int(entry.name))
+    return found

@@ -7,10 +7,11 @@ Agent's own work per step (bench/README.md, "the process spawner"). The spawner 
 the loop, and starts each child with posix_spawn, cheaper than Popen.
 
 The spawner is started at the first spawn and lives in a session of its own (a Ctrl-C to the Agent's
-process group does not reach it). It ends when the Agent closes its end or dies. Should it end while the
-Agent runs (killed by someone, the OOM killer), its running children cannot report their exit status
-any more: each of them is told `lost`, its job process kills the group and fails the step; a request
-in flight fails as not started. The next spawn starts a new spawner.
+process group does not reach it). It ends when the Agent closes its end, and dies with the Agent (its
+parent-death signal: a request sent just before the Agent died must not start a process nobody
+knows). Should it end while the Agent runs (killed by someone, the OOM killer), its running children
+cannot report their exit status any more: each of them is told `lost`, its job process kills the group
+and fails the step; a request in flight fails as not started. The next spawn starts a new spawner.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class ProcessSpawner:
         OSError as Popen raises it. `on_exit` is called once when the child has ended, maybe before this
         returns to its caller."""
         loop = asyncio.get_running_loop()
+        if self._process is not None and self._process.poll() is not None:  # found dead: its in-flight ones fail
+            self._lost()
         if self._requests is None:
             self._start(loop)
         elif loop is not self._loop:
@@ -114,7 +117,7 @@ class ProcessSpawner:
         try:
             theirs = (their_requests.fileno(), their_replies.fileno())
             self._process = subprocess.Popen(
-                [sys.executable, "-I", "-S", str(_SCRIPT), *map(str, theirs)],
+                [sys.executable, "-I", "-S", str(_SCRIPT), *map(str, theirs), str(os.getpid())],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 pass_fds=theirs,

@@ -1,5 +1,5 @@
-"""The process spawner's own process (run as a script: `python -I -S spawner_process.py REQUESTS REPLIES`;
-standard library only).
+"""The process spawner's own process (run as a script: `python -I -S spawner_process.py REQUESTS REPLIES
+AGENT_PID`; standard library only).
 
 It starts the job processes for the Agent, so that the Agent's event loop does not wait while each
 child execs: a child started with vfork holds its parent until its exec is done, and under the shell
@@ -17,12 +17,14 @@ Each child is started with one exec (posix_spawn), in a new session (its own pro
 /dev/null, SIGPIPE and SIGXFSZ at their defaults, as subprocess.Popen starts it. Every descriptor of this
 process is close-on-exec, so a child inherits only its three standard ones. When REQUESTS ends (the
 Agent closed it or died), the spawner exits; the children are not its business then (the job guard
-kills the jobs of a dead Agent; a stopping Agent has ended its own).
+kills the jobs of a dead Agent; a stopping Agent has ended its own). It dies with the Agent at once,
+by the parent-death signal, so that it starts nothing for a dead Agent.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import marshal
 import os
 import selectors
@@ -33,6 +35,7 @@ import struct
 import sys
 
 _HEADER = struct.Struct(">I")
+PR_SET_PDEATHSIG = 1
 _DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)  # Python ignores them; a child must not inherit that
 
 
@@ -120,7 +123,22 @@ class Spawner:
         socket.send_fds(self._replies, [marshal.dumps(reply)], fds)
 
 
+def die_with(parent: int) -> bool:
+    """SIGKILL to this process when `parent` (the Agent) ends; whether it still runs. A request that
+    the Agent sent just before it died must not start a process after its death: the job guard may
+    have scanned for its jobs already, and the next Agent knows nothing of it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            print(f"process spawner: prctl: {os.strerror(ctypes.get_errno())}", file=sys.stderr)
+    except (OSError, AttributeError) as e:  # no prctl: ended by its requests' end only
+        print(f"process spawner: no parent-death signal: {e}", file=sys.stderr)
+    return os.getppid() == parent
+
+
 def main(argv: list[str]) -> int:
+    if not die_with(int(argv[3])):
+        return 1
     requests = socket.socket(fileno=int(argv[1]))
     replies = socket.socket(fileno=int(argv[2]))
     for sock in (requests, replies):  # passed to this process inheritable: no child must get them

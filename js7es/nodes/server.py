@@ -31,7 +31,14 @@ from js7es.nodes.controller.api import PREFIX as CONTROLLER_PREFIX
 from js7es.nodes.controller.api import controller_routes
 from js7es.nodes.controller.controller import ControllerCore
 from js7es.nodes.http import Authenticator, NodeMetrics, NodeOverview, Users, build_app
-from js7es.nodes.tls import TlsConfig, client_ssl_context, uvicorn_http_protocol, uvicorn_ssl_kwargs
+from js7es.nodes.http.body import MAX_BODY_BYTES
+from js7es.nodes.tls import (
+    TlsConfig,
+    client_ssl_context,
+    uvicorn_http_protocol,
+    uvicorn_ssl_kwargs,
+    uvicorn_ws_protocol,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +101,9 @@ def server_config(app: Starlette, host: str, port: int, tls: TlsConfig | None) -
         port=port,
         loop="asyncio",
         http=uvicorn_http_protocol(tls),
+        ws=uvicorn_ws_protocol(tls),  # the Agent's command stream (agent/api.py)
+        ws_max_size=MAX_BODY_BYTES,  # as a POSTed command
+        ws_per_message_deflate=False,  # small JSON messages on loopback or a LAN: compression costs CPU
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=3,

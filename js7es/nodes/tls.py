@@ -8,10 +8,13 @@ signed by the CA (`ssl.CERT_REQUIRED`); the Cockpit, which browsers reach withou
 
 uvicorn does not pass the client certificate to the application, so `PeerCertH11Protocol` reads it
 from the connection once (it is the same for every request on a keep-alive connection) and puts
-``scope["js7es.peer"] = {"commonName", "subject", "sha256"}`` into the scope of each request on it;
-js7es.nodes.http.auth maps it to a user. Use::
+``scope["js7es.peer"] = {"commonName", "subject", "sha256"}`` into the scope of each request on it
+(`PeerCertWebSocketProtocol` likewise for a connection upgraded to a WebSocket); js7es.nodes.http.auth
+maps it to a user. Use::
 
-    config = uvicorn.Config(app, **uvicorn_ssl_kwargs(tls), http=uvicorn_http_protocol(tls))
+    config = uvicorn.Config(
+        app, **uvicorn_ssl_kwargs(tls), http=uvicorn_http_protocol(tls), ws=uvicorn_ws_protocol(tls)
+    )
     client = HttpOptions(verify=client_ssl_context(tls), timeout_s=10).sync_client(url)  # js7es.nodes.client.http
 """
 
@@ -29,6 +32,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 PEER_SCOPE_KEY = "js7es.peer"
 MINIMUM_TLS_VERSION = ssl.TLSVersion.TLSv1_2
@@ -136,16 +140,28 @@ class PeerCertH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        peer = _verified_peer(transport)
-        if peer is None:
-            return
-        app = self.app
+        self.app = _with_peer(self.app, transport)
 
-        async def app_with_peer(scope: Any, receive: Any, send: Any) -> None:
-            scope[PEER_SCOPE_KEY] = dict(peer)
-            await app(scope, receive, send)
 
-        self.app = app_with_peer
+class PeerCertWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol (a connection upgraded by PeerCertH11Protocol), with the client
+    certificate in the WebSocket's scope likewise."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.app = _with_peer(self.app, transport)
+
+
+def _with_peer(app: Any, transport: asyncio.BaseTransport) -> Any:
+    peer = _verified_peer(transport)
+    if peer is None:
+        return app
+
+    async def app_with_peer(scope: Any, receive: Any, send: Any) -> None:
+        scope[PEER_SCOPE_KEY] = dict(peer)
+        await app(scope, receive, send)
+
+    return app_with_peer
 
 
 def _verified_peer(transport: asyncio.BaseTransport) -> PeerCert | None:
@@ -155,6 +171,11 @@ def _verified_peer(transport: asyncio.BaseTransport) -> PeerCert | None:
         return None
     der = ssl_object.getpeercert(binary_form=True)
     return peer_cert_from_der(der) if der else None
+
+
+def uvicorn_ws_protocol(tls: TlsConfig | None) -> type[asyncio.Protocol]:
+    """The class for `uvicorn.Config(ws=...)`: with TLS, the one that exposes the client certificate."""
+    return PeerCertWebSocketProtocol if tls is not None else WebSocketsSansIOProtocol
 
 
 def uvicorn_http_protocol(tls: TlsConfig | None) -> type[asyncio.Protocol]:

@@ -7,12 +7,14 @@ certificate) may use it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from js7es.domain.agent.commands import (
     AgentClusterSwitchOver,
@@ -24,6 +26,7 @@ from js7es.domain.agent.commands import (
 )
 from js7es.domain.agent.decide import ACCEPTED, NODE_COMMANDS, decode_command
 from js7es.domain.problem import Problem, ProblemError, problem
+from js7es.domain.value import dumps
 from js7es.nodes.agent.director import AgentDirector
 from js7es.nodes.http import (
     ARRAY,
@@ -37,10 +40,12 @@ from js7es.nodes.http import (
     problem_response,
     read_json,
 )
+from js7es.nodes.http.body import decode_json
 from js7es.nodes.http.event_stream import event_stream_route
-from js7es.nodes.http.problems import problem_body, register_status
+from js7es.nodes.http.problems import problem_body, register_status, status_of
 
 PREFIX = "/agent/api"
+WS_POLICY_VIOLATION = 1008  # RFC 6455: the close code of a refused user
 PERMISSION = "AgentDirector"
 register_status("AgentWrongController", 403)
 
@@ -141,22 +146,42 @@ def agent_routes(
         answers = iter(await director.execute_batch(state_commands))
         return [c if isinstance(c, Problem) else next(answers) for c in commands]
 
+    async def answer(body: Any) -> tuple[int, Any]:
+        """The HTTP status and JSON body of the answer to a command (or Batch) `body`."""
+        if isinstance(body, Mapping) and body.get("TYPE") == "Batch":
+            commands = body.get("commands")
+            if not isinstance(commands, list):
+                return _problem_answer(problem("InvalidRequest", "Batch.commands must be a list"))
+            answers = await batch([decoded(command) for command in commands])
+            return 200, [problem_body(r) if isinstance(r, Problem) else r for r in answers]
+        result = await one(body)
+        return _problem_answer(result) if isinstance(result, Problem) else (200, result)
+
     @auth.require(PERMISSION)
     async def post_command(request: Request, user: Any) -> Response:
         body = await read_json(request)
         if isinstance(body, Problem):
             return problem_response(body)
-        if isinstance(body, Mapping) and body.get("TYPE") == "Batch":
-            commands = body.get("commands")
-            if not isinstance(commands, list):
-                return problem_response(problem("InvalidRequest", "Batch.commands must be a list"))
-            answers = await batch([decoded(command) for command in commands])
-            results = [problem_body(r) if isinstance(r, Problem) else r for r in answers]
-            return json_response(results)
-        result = await one(body)
-        if isinstance(result, Problem):
-            return problem_response(result)
-        return json_response(result)
+        status, answer_body = await answer(body)
+        return json_response(answer_body, status=status)
+
+    async def command_stream(websocket: WebSocket) -> None:
+        """The same commands over one WebSocket (the Controller's AgentClient): each text message one
+        command or Batch as POSTed, each answer one text message, "STATUS JSON", in order."""
+        user = await auth.check(websocket, PERMISSION)
+        if isinstance(user, Problem):
+            await websocket.close(code=WS_POLICY_VIOLATION, reason=user.message[:120])
+            return
+        await websocket.accept()
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                data = message.get("bytes") or message.get("text", "").encode()
+                body = decode_json(data)
+                status, answer_body = _problem_answer(body) if isinstance(body, Problem) else await answer(body)
+                await websocket.send_text(f"{status} {dumps(answer_body)}")
 
     async def health(request: Request) -> Response:
         try:  # a Director pair's standby is healthy too: it follows the active
@@ -166,9 +191,14 @@ def agent_routes(
 
     return [
         Route(f"{PREFIX}/command", post_command, methods=["POST"]),
+        WebSocketRoute(f"{PREFIX}/command", command_stream),
         Route(f"{PREFIX}/event", event_stream_route(journal, authenticator=auth, permission=PERMISSION)),
         Route(f"{PREFIX}/health", health, methods=["GET"]),
     ]
+
+
+def _problem_answer(p: Problem) -> tuple[int, Any]:
+    return status_of(p), problem_body(p)
 
 
 async def _execute(director: AgentDirector, command: AgentCommand, on_shutdown: Callable[[], None]) -> Any | Problem:

@@ -62,7 +62,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -328,7 +328,7 @@ class Authenticator:
         self.failed_login_delay = failed_login_delay
         self.public = public  # JS7's `public = on`: everybody is a super user (tests, demos)
 
-    async def authenticate(self, request: Request) -> User | Problem:
+    async def authenticate(self, request: HTTPConnection) -> User | Problem:
         token = request.headers.get(SESSION_HEADER)
         if token is not None:
             return self.sessions.get(token) or invalid_session_token()
@@ -343,7 +343,7 @@ class Authenticator:
             logger.info("Client certificate %r maps to no user", peer.get("subject") or peer.get("commonName"))
         return ANONYMOUS if self.public else unauthorized()
 
-    async def check(self, request: Request, permission: str | None) -> User | Problem:
+    async def check(self, request: HTTPConnection, permission: str | None) -> User | Problem:
         user = await self.authenticate(request)
         if isinstance(user, User) and not user.has(permission):
             assert permission is not None

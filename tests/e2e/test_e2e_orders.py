@@ -475,3 +475,29 @@ def test_plain_http_only_with_the_explicit_insecure_flag(tmp_path: Path) -> None
     assert refused.returncode == 2
     assert "plain HTTP needs the explicit --insecure flag" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_the_controller_commands_its_agent_over_the_command_stream(tmp_path: Path) -> None:
+    """Under mutual TLS, the Agent knowing the Controller by its client certificate (on the upgraded
+    connection too): no command is POSTed, they all go over the WebSocket (agent_client.py)."""
+    metrics = {"password": "plain:metrics-secret", "permissions": ["ReadMetrics"]}
+    topo = Topology(tmp_path, extra_users={"agent": {"metrics": metrics}})
+    topo.start_all()
+    try:
+        assert topo.deploy(workflow("w", execute(), J=shell("true\n")), version="1").status_code == 200
+        ids = [f"s-{i}" for i in range(10)]
+        for order_id in ids:
+            assert topo.add_order(order_id, "w").status_code == 201
+        events = topo.wait_for(lambda es: topo.terminated(es, *ids))
+        assert all(topo.order_events(events, i)[-1] == "OrderFinished" for i in ids)
+        with topo.client("agent") as agent:
+            response = agent.get("/metrics", auth=("metrics", "metrics-secret"))
+        assert response.status_code == 200, response.text
+        posted = [
+            line for line in response.text.splitlines()
+            if line.startswith("js7es_http_requests_total{") and 'route="/agent/api/command"' in line
+        ]  # fmt: skip
+        assert posted == [], posted
+        assert 'route="/agent/api/event"' in response.text  # the counting works: the event stream is counted
+    finally:
+        topo.stop_all()

@@ -12,9 +12,11 @@ import uvicorn
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """The app's ``http://127.0.0.1:<port>`` while the block runs."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+def serving(app: Any, **config: Any) -> Iterator[str]:
+    """The app's ``http://127.0.0.1:<port>`` while the block runs (`config`: more of uvicorn's settings)."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", **config)
+    )
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

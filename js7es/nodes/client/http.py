@@ -129,10 +129,27 @@ def decode(
 ) -> Any | Problem:
     """The JSON value of a success, else the answer's coded Problem. A 5xx without a coded problem (or
     with InternalError) raises Unreachable; `every_5xx_unreachable` (the Agent: try again later) any 5xx."""
-    status = response.status_code
+    return decode_answer(
+        response.status_code,
+        response.content,
+        uri,
+        refused_code=refused_code,
+        every_5xx_unreachable=every_5xx_unreachable,
+    )
+
+
+def decode_answer(
+    status: int,
+    content: bytes,
+    uri: str,
+    *,
+    refused_code: str = "UnexpectedResponse",
+    every_5xx_unreachable: bool = False,
+) -> Any | Problem:
+    """`decode` of an answer's HTTP status and body, however it came."""
     if every_5xx_unreachable and status >= 500:
         raise Unreachable(f"{uri}: HTTP {status}")
-    body = json_body(response.content)
+    body = json_body(content)
     if status >= 400:
         p = problem_of(body, status, uri, refused_code=refused_code)
         if status >= 500 and p.code in (refused_code, "UnexpectedResponse", "InternalError"):

@@ -1,0 +1,157 @@
+"""The Controller's command stream to an Agent (js7es/nodes/controller/agent_client.py, agent/api.py): the
+Agent's own routes on a real uvicorn (with its WebSocket protocol), the Controller's AgentClient.
+
+The Agent here has no Director: every command is answered with the Problem its `director()` gives, so
+what is checked is the way there and back — the stream, its answers as a POST's, the fall-back to
+POST, a broken stream. That the real Controller and Agent use the stream under mutual TLS (a user
+known by its client certificate) is tests/e2e/test_e2e_orders.py's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+
+from js7es.domain.agent.commands import AgentBatch, AgentNoOperation
+from js7es.domain.problem import Problem, problem
+from js7es.nodes.agent.api import agent_routes
+from js7es.nodes.client.http import Unreachable
+from js7es.nodes.controller.agent_client import AgentClient
+from js7es.nodes.http import Authenticator, Users
+from js7es.nodes.server import server_config
+from tests.nodes.serving import serving
+
+NOT_HERE = problem("AgentNotHere", "no Director in this test")  # answered with 400
+
+USERS = {
+    "controller": {"password": "plain:secret", "permissions": ["AgentDirector"]},
+    "reader": {"password": "plain:secret", "permissions": ["ReadMetrics"]},
+}
+
+
+class Counting:
+    """Counts the HTTP requests (POSTs) and WebSocket connections that reach the app."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.posts = 0
+        self.streams = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            self.posts += 1
+        if scope["type"] == "websocket":
+            self.streams += 1
+        await self.app(scope, receive, send)
+
+
+@contextmanager
+def agent(*, with_stream: bool = True) -> Iterator[tuple[str, Counting]]:
+    routes = agent_routes(lambda: NOT_HERE, Authenticator(Users.from_config(USERS)), on_shutdown=lambda: None)
+    if not with_stream:  # an Agent of an earlier js7es
+        routes = [r for r in routes if not isinstance(r, WebSocketRoute)]
+    app = Counting(Starlette(routes=routes))
+    # the nodes' own uvicorn configuration (its WebSocket protocol, message size, no compression)
+    config = server_config(Starlette(), "127.0.0.1", 0, None)
+    with serving(app, ws=config.ws, ws_max_size=config.ws_max_size, ws_per_message_deflate=False) as uri:
+        yield uri, app
+
+
+def run(client: AgentClient, *commands: Any) -> list[Any]:
+    async def scenario() -> list[Any]:
+        try:
+            return [await client.command(c) for c in commands]
+        finally:
+            await client.close()
+
+    return asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+async def post(client: AgentClient) -> Any:
+    try:
+        return await client._node.post("/agent/api/command", {"TYPE": "NoOperation"})
+    finally:
+        await client.close()
+
+
+def test_commands_go_over_one_stream_and_are_answered_as_posted() -> None:
+    with agent() as (uri, app):
+        answers = run(AgentClient(uri, ssl_context=None, auth=("controller", "secret")), *[AgentNoOperation()] * 5)
+        assert app.posts == 0 and app.streams == 1
+        posted = asyncio.run(post(AgentClient(uri, ssl_context=None, auth=("controller", "secret"))))
+    assert answers == [NOT_HERE] * 5  # the Problem itself, code and message, as the POST answers it
+    assert posted == NOT_HERE
+    batch = AgentBatch(commands=(AgentNoOperation(), AgentNoOperation()))
+    with agent() as (uri, app):
+        (answer,) = run(AgentClient(uri, ssl_context=None, auth=("controller", "secret")), batch)
+        assert app.posts == 0
+    assert isinstance(answer, list) and len(answer) == 2
+    assert all(a["TYPE"] == "Problem" and a["code"] == "AgentNotHere" for a in answer)
+
+
+def test_a_user_refused_on_the_stream_gets_the_posts_answer() -> None:
+    with agent() as (uri, app):
+        answers = run(AgentClient(uri, ssl_context=None, auth=("reader", "secret")), AgentNoOperation())
+        assert app.posts == 1
+    assert isinstance(answers[0], Problem) and answers[0].code == "Forbidden"
+    with agent() as (uri, app):
+        answers = run(AgentClient(uri, ssl_context=None, auth=("controller", "wrong")), AgentNoOperation())
+    assert isinstance(answers[0], Problem) and answers[0].code == "InvalidLogin"
+
+
+def test_an_agent_without_the_stream_gets_posts() -> None:
+    with agent(with_stream=False) as (uri, app):
+        answers = run(AgentClient(uri, ssl_context=None, auth=("controller", "secret")), *[AgentNoOperation()] * 3)
+        assert app.posts == 3 and app.streams == 1  # asked once
+    assert answers == [NOT_HERE] * 3
+
+
+def test_a_broken_stream_is_unreachable_and_the_next_command_opens_a_new_one() -> None:
+    with agent() as (uri, app):
+        client = AgentClient(uri, ssl_context=None, auth=("controller", "secret"))
+
+        async def scenario() -> None:
+            try:
+                assert await client.command(AgentNoOperation()) == NOT_HERE
+                client._stream.transport.abort()  # the connection breaks (an Agent killed, a network cut)
+                with pytest.raises(Unreachable, match="command stream"):
+                    await client.command(AgentNoOperation())
+                assert await client.command(AgentNoOperation()) == NOT_HERE
+            finally:
+                await client.close()
+
+        asyncio.run(asyncio.wait_for(scenario(), 30))
+        assert app.streams == 2 and app.posts == 0
+
+
+def test_an_agent_that_does_not_answer_in_time_is_unreachable() -> None:
+    async def silent(websocket: Any) -> None:  # takes the command, answers nothing
+        await websocket.accept()
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    app = Counting(Starlette(routes=[WebSocketRoute("/agent/api/command", silent)]))
+    with serving(app) as uri:
+        client = AgentClient(uri, ssl_context=None, timeout_s=0.5)
+
+        async def scenario() -> None:
+            try:
+                with pytest.raises(Unreachable, match="TimeoutError"):
+                    await client.command(AgentNoOperation())
+                assert client._stream is None  # out of step: closed, the next command opens a new one
+            finally:
+                await client.close()
+
+        asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_the_uvicorn_of_every_node_serves_websockets() -> None:
+    config = server_config(Starlette(), "127.0.0.1", 0, None)
+    assert isinstance(config, uvicorn.Config) and config.ws not in ("none", None)

@@ -423,6 +423,9 @@ class NodeApiClient:
         auth: tuple[str, str] | None = None,
         timeout_s: float = 10.0,
     ) -> None:
+        self._ssl_context = ssl_context
+        self._auth = auth
+        self._timeout_s = timeout_s
         self._node = AsyncNodeClient(
             uri,
             ssl_context=ssl_context,

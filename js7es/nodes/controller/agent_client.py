@@ -36,21 +36,9 @@ class AgentClient(NodeApiClient):
 
     REFUSED_CODE = "AgentRefused"
 
-    def __init__(
-        self,
-        uri: str,
-        *,
-        ssl_context: ssl.SSLContext | None,
-        auth: tuple[str, str] | None = None,
-        timeout_s: float = 10.0,
-    ) -> None:
-        super().__init__(uri, ssl_context=ssl_context, auth=auth, timeout_s=timeout_s)
-        self._ssl_context = ssl_context
-        self._auth = auth
-        self._timeout_s = timeout_s
-        self._stream: Any = None  # websockets' ClientConnection
-        self._stream_refused = False
-        self._stream_lock: asyncio.Lock | None = None
+    _stream: Any = None  # websockets' ClientConnection, while open
+    _stream_refused = False  # the Agent refused the upgrade: POSTs
+    _stream_lock: asyncio.Lock | None = None  # one command at a time on the stream
 
     async def command(self, command: AgentCommand) -> Any | Problem:
         """Send a typed command (encoded by the codec); the Agent's reply, or its problem."""

@@ -654,3 +654,22 @@ def group_members_of_marker(marker: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def test_closing_the_spawner_kills_a_child_still_running(tmp_path: Path) -> None:
+    spawner = ProcessSpawner()
+    marker = f"{time.time_ns() % 10**9 / 10**6 + 1000:.6f}"
+
+    async def scenario() -> int:
+        pid, fds = await spawner.spawn(["sleep", marker], dict(os.environ), str(tmp_path), lambda _, code: None)
+        for fd in fds:
+            os.close(fd)
+        return pid
+
+    try:
+        pid = run(scenario())
+        assert runs(pid)
+    finally:
+        spawner.close()
+    assert_group_gone(pid, waited=False)
+    assert not [p for p in group_members_of_marker(marker) if runs(p)]

@@ -9,9 +9,10 @@ the loop, and starts each child with posix_spawn, cheaper than Popen.
 The spawner is started at the first spawn and lives in a session of its own (a Ctrl-C to the Agent's
 process group does not reach it). It ends when the Agent closes its end, and dies with the Agent (its
 parent-death signal: a request sent just before the Agent died must not start a process nobody
-knows). Should it end while the Agent runs (killed by someone, the OOM killer), its running children
-cannot report their exit status any more: each of them is told `lost`, its job process kills the group
-and fails the step; a request in flight fails as not started. The next spawn starts a new spawner.
+knows; the signal comes when the thread that started it ends, the loop's thread). Should it end while
+the Agent runs (killed by someone, the OOM killer), its running children cannot report their exit
+status any more: each of them is told `lost`, its job process kills the group and fails the step; a
+request in flight fails as not started. The next spawn starts a new spawner.
 """
 
 from __future__ import annotations
@@ -100,8 +101,13 @@ class ProcessSpawner:
             raise
 
     def close(self) -> None:
-        """Ends the spawner (its children are the caller's business: killed before, as a stopping Agent does)."""
+        """Ends the spawner. Its children are the caller's business (a stopping Agent kills its steps
+        first); a child still running now would be nobody's, so its process group is killed."""
         process = self._process
+        for pid in self._on_exit:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        self._on_exit.clear()
         self._disconnect()
         if process is not None:
             try:
@@ -174,7 +180,9 @@ class ProcessSpawner:
                 if not future.done():
                     future.set_exception(OSError(errno, strerror, filename))
             case ("exited", int(pid), int(code)):
-                self._on_exit.pop(pid)(pid, code)
+                callback = self._on_exit.pop(pid, None)
+                if callback is not None:
+                    callback(pid, code)
             case _:
                 log.error("The process spawner replied something unknown: %r", reply)
 

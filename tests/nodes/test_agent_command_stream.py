@@ -10,6 +10,8 @@ known by its client certificate) is tests/e2e/test_e2e_orders.py's.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -155,3 +157,26 @@ def test_an_agent_that_does_not_answer_in_time_is_unreachable() -> None:
 def test_the_uvicorn_of_every_node_serves_websockets() -> None:
     config = server_config(Starlette(), "127.0.0.1", 0, None)
     assert isinstance(config, uvicorn.Config) and config.ws not in ("none", None)
+
+
+def test_bad_input_on_the_stream_is_answered_with_a_coded_problem() -> None:
+    from websockets.asyncio.client import connect
+
+    async def scenario(uri: str) -> list[str]:
+        headers = {"Authorization": "Basic " + base64.b64encode(b"controller:secret").decode()}
+        async with connect("ws:" + uri.split(":", 1)[1] + "/agent/api/command", additional_headers=headers) as ws:
+            answers = []
+            for message in ("{not json", b"[1, 2]", '{"TYPE": "Batch", "commands": 7}', '{"TYPE": "Nonsense"}'):
+                await ws.send(message)
+                answers.append(str(await ws.recv()))
+            return answers
+
+    with agent() as (uri, _):
+        answers = asyncio.run(asyncio.wait_for(scenario(uri), 30))
+    codes = [(a.split(" ", 1)[0], json.loads(a.split(" ", 1)[1])["code"]) for a in answers]
+    assert codes == [
+        ("400", "InvalidJson"),
+        ("400", "InvalidRequest"),
+        ("400", "InvalidRequest"),
+        ("400", "UnknownCommand"),
+    ]

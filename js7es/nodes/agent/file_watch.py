@@ -41,6 +41,7 @@ from js7es.domain.expression import MapScope, evaluate_text
 from js7es.domain.orderwatch.events import ExternalOrderAppeared, ExternalOrderVanished
 from js7es.domain.orderwatch.item import FILE_ARGUMENT, FileWatch
 from js7es.nodes.engine import Engine
+from js7es.nodes.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +187,7 @@ class _DirectoryWatch:
             if directory.is_dir() or _nearest_ancestor(directory) != ancestor:
                 return  # created before the ancestor's watch was armed (`mkdir -p`): look again
             timeout = self.rescan_period_s if inotify is not None else min(self.rescan_period_s, POLL_PERIOD_S)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await wait_event(self._wake, timeout)
         finally:
             if inotify is not None:
                 inotify.close()
@@ -205,8 +205,7 @@ class _DirectoryWatch:
             if _identity(directory) != identity:  # deleted and re-created, or replaced: arm again
                 return
             timeout = period if next_due is None else max(0.0, min(period, next_due - time.monotonic()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await wait_event(self._wake, timeout)
             await asyncio.sleep(SETTLE_S)
 
     async def _scan(self, directory: Path) -> float | None:

@@ -26,7 +26,6 @@ Decisions where JOC is silent or js7es differs:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -53,6 +52,7 @@ from js7es.nodes.client.items import deploy_operations, new_version_id
 from js7es.nodes.cockpit.api import selection
 from js7es.nodes.cockpit.api.joc import JocError, now_ms
 from js7es.nodes.crash import crash_point
+from js7es.nodes.waiting import wait_event
 from js7es.projections.cockpit.queries import daily_plan as q
 
 if TYPE_CHECKING:
@@ -558,8 +558,7 @@ class DailyPlanService:
                 raise
             except Exception:
                 log.exception("daily plan service round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval_s)
+            await wait_event(self._wake, interval_s)
 
 
 def _fresh_order(order: ev.PlanOrder) -> dict[str, Any]:

@@ -168,8 +168,9 @@ class ControllerFollower:
     async def _write(self, client: httpx.AsyncClient, queue: asyncio.Queue[Any]) -> None:
         limit = self.settings.batch_max_events
         while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=self.settings.release_period_s)
+            try:  # asyncio.timeout, not 3.11's wait_for, which can drop a stop's cancellation (nodes/waiting.py)
+                async with asyncio.timeout(self.settings.release_period_s):
+                    item = await queue.get()
             except TimeoutError:  # quiet: release what the last batches committed
                 await self._maybe_release(client, self.status.event_id)
                 continue

@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import threading
 
+from js7es.nodes.waiting import wait_event
+
 
 class BatchSignal:
     def __init__(self) -> None:
@@ -55,9 +57,7 @@ class Waiter:
     async def wait(self, timeout_s: float) -> bool:
         """True when signalled (and re-armed), False after `timeout_s`."""
         event = self._entry[1]
-        try:
-            await asyncio.wait_for(event.wait(), timeout_s)
-        except TimeoutError:
+        if not await wait_event(event, timeout_s):
             return False
         event.clear()
         return True

@@ -180,3 +180,33 @@ def test_bad_input_on_the_stream_is_answered_with_a_coded_problem() -> None:
         ("400", "InvalidRequest"),
         ("400", "UnknownCommand"),
     ]
+
+
+def test_a_command_on_a_superseded_stream_is_not_executed() -> None:
+    """What arrives on an older stream after a newer one opened is stale (TCP delivering it after a
+    network cut healed): the Agent closes that stream and does not execute it."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    async def scenario(uri: str) -> tuple[str, int | None]:
+        headers = {"Authorization": "Basic " + base64.b64encode(b"controller:secret").decode()}
+        url = "ws:" + uri.split(":", 1)[1] + "/agent/api/command"
+        async with connect(url, additional_headers=headers) as old, connect(url, additional_headers=headers) as new:
+            await new.send('{"TYPE": "NoOperation"}')
+            answer = str(await new.recv())
+            await old.send('{"TYPE": "NoOperation"}')
+            with pytest.raises(ConnectionClosed) as closed:
+                await old.recv()
+            return answer, closed.value.rcvd.code if closed.value.rcvd is not None else None
+
+    executed: list[Any] = []
+
+    def director() -> Problem:
+        executed.append(1)
+        return NOT_HERE
+
+    routes = agent_routes(director, Authenticator(Users.from_config(USERS)), on_shutdown=lambda: None)
+    with serving(Starlette(routes=routes), ws_per_message_deflate=False) as uri:
+        answer, code = asyncio.run(asyncio.wait_for(scenario(uri), 30))
+    assert answer.startswith("400 ") and code == 4001
+    assert executed == [1]  # the newer stream's command only

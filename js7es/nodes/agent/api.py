@@ -46,6 +46,7 @@ from js7es.nodes.http.problems import problem_body, register_status, status_of
 
 PREFIX = "/agent/api"
 WS_POLICY_VIOLATION = 1008  # RFC 6455: the close code of a refused user
+WS_SUPERSEDED = 4001  # a command stream closed because a newer one was opened (RFC 6455: 4000-4999 are private)
 PERMISSION = "AgentDirector"
 register_status("AgentWrongController", 403)
 
@@ -165,18 +166,31 @@ def agent_routes(
         status, answer_body = await answer(body)
         return json_response(answer_body, status=status)
 
+    streams = [0]  # the number of the newest command stream
+
     async def command_stream(websocket: WebSocket) -> None:
         """The same commands over one WebSocket (the Controller's AgentClient): each text message one
-        command or Batch as POSTed, each answer one text message, "STATUS JSON", in order."""
+        command or Batch as POSTed, each answer one text message, "STATUS JSON", in order.
+
+        Only the newest stream is served: a Controller opens a new one when the old one failed (or a new
+        active Controller does), and what still arrives on an older one is stale — a command the
+        Controller gave up on and sent again, which TCP may deliver after a network cut heals, long after
+        its newer copy and what followed it (an AttachOrder after the order's DetachOrder would run the
+        order a second time). Such a stream is closed, its command not executed."""
         user = await auth.check(websocket, PERMISSION)
         if isinstance(user, Problem):
             await websocket.close(code=WS_POLICY_VIOLATION, reason=user.message[:120])
             return
         await websocket.accept()
+        streams[0] += 1
+        mine = streams[0]
         with contextlib.suppress(WebSocketDisconnect):
             while True:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
+                    return
+                if mine != streams[0]:
+                    await websocket.close(code=WS_SUPERSEDED, reason="superseded by a newer command stream")
                     return
                 data = message.get("bytes") or message.get("text", "").encode()
                 body = decode_json(data)

@@ -48,14 +48,20 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine, raw_fdatasync_rate
-from bench.process_bench import rate, sh_c_true, sh_c_true_direct, sh_c_true_posix_spawn, spawner_rate
+from bench.process_bench import (
+    proc_cpu_ms,
+    rate,
+    sh_c_true,
+    sh_c_true_direct,
+    sh_c_true_posix_spawn,
+    spawner_rate,
+)
 from js7es.nodes.subagent.child_watcher import use_pidfd_child_watcher
 from js7es.nodes.tls import TlsConfig, client_ssl_context
 from tests.e2e.topology import HOST, Topology
 
 EMPTY_LIMIT = 1000  # processLimit of the in-process job: the Agent may run every attached order at once
 SHELL_LIMIT = 16
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def progress(message: str) -> None:
@@ -174,11 +180,7 @@ class Follower(threading.Thread):
 
 def cpu_seconds(pid: int) -> dict[str, float]:
     """utime+stime of the process and of its waited-for children (the Agent's job processes)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return {
-        "self": (int(fields[11]) + int(fields[12])) / CLK_TCK,
-        "children": (int(fields[13]) + int(fields[14])) / CLK_TCK,
-    }
+    return {kind: ms / 1000 for kind, ms in proc_cpu_ms(pid).items()}
 
 
 def spawner_of(agent_pid: int) -> int | None:

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 PIPE_GRACE_S = 2.0  # how long pipes may stay open after the group has gone
 GONE_AFTER_SIGKILL_S = 5.0  # a group still there this long after SIGKILL is given up (logged)
-SPAWNER_LOST_MESSAGE = "The process spawner ended while the process ran: it was killed, its exit status is unknown"
+SPAWNER_LOST_MESSAGE = "The process spawner ended while the process ran: it was ended, its exit status is unknown"
 
 
 class _Child:
@@ -66,10 +66,11 @@ class _Child:
 
     def attach(self, pid: int, stdout: IO[bytes], stderr: IO[bytes]) -> None:
         self.pid = pid
-        for kind, pipe in (("stdout", stdout), ("stderr", stderr)):
+        pipes: tuple[tuple[StdoutOrStderr, IO[bytes]], ...] = (("stdout", stdout), ("stderr", stderr))
+        for kind, pipe in pipes:
             fd = pipe.fileno()
             os.set_blocking(fd, False)
-            self._pipes[fd] = (kind, pipe)  # type: ignore[assignment]
+            self._pipes[fd] = (kind, pipe)
             self._loop.add_reader(fd, self._read, fd)
 
     def watch(self, popen: subprocess.Popen[bytes]) -> None:
@@ -83,11 +84,10 @@ class _Child:
             self._loop.add_reader(self._pidfd, self._on_pidfd)
 
     def spawner_exit(self, pid: int, returncode: int | None) -> None:
-        """Its end as the spawner reports it; None: the spawner has ended before it did."""
+        """Its end as the spawner reports it; None: the spawner ended before it did, the process may still run
+        (`OsJobProcess._run` ends its group, as what is left after any step)."""
         if returncode is None:
             self.lost = True
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
             returncode = -signal.SIGKILL
         self._ended(returncode)
 

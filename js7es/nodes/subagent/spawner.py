@@ -11,8 +11,9 @@ process group does not reach it). It ends when the Agent closes its end, and die
 parent-death signal: a request sent just before the Agent died must not start a process nobody
 knows; the signal comes when the thread that started it ends, the loop's thread). Should it end while
 the Agent runs (killed by someone, the OOM killer), its running children cannot report their exit
-status any more: each of them is told `lost`, its job process kills the group and fails the step; a
-request in flight fails as not started. The next spawn starts a new spawner.
+status any more: each of them is told `lost`, and its job process ends its group (SIGTERM, then SIGKILL,
+as what is left after any step) and fails the step; a request in flight fails as not started. The next
+spawn starts a new spawner.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import socket
 import struct
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ _SCRIPT = Path(__file__).with_name("spawner_process.py")
 _HEADER = struct.Struct(">I")
 _REPLY_SIZE = 4096
 
-ExitCallback = Callable[[int, int | None], None]  # pid, its return code or None when the spawner was lost
+ExitCallback = Callable[[int, int | None], None]  # pid, its return code, or None: the spawner was lost
 
 
 class SpawnerLost(OSError):
@@ -104,9 +105,7 @@ class ProcessSpawner:
         """Ends the spawner. Its children are the caller's business (a stopping Agent kills its steps
         first); a child still running now would be nobody's, so its process group is killed."""
         process = self._process
-        for pid in self._on_exit:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
+        _kill_groups(self._on_exit)
         self._on_exit.clear()
         self._disconnect()
         if process is not None:
@@ -191,8 +190,7 @@ class ProcessSpawner:
         for fd in fds:
             os.close(fd)
         if pid in self._on_exit:  # not reported ended (and so not reaped, but for moments): its group is its
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
+            _kill_groups([pid])
             self._on_exit[pid] = lambda _pid, _code: None
 
     def _lost(self) -> None:
@@ -223,3 +221,10 @@ class ProcessSpawner:
         for sock in (requests, replies):
             if sock is not None:
                 sock.close()
+
+
+def _kill_groups(pids: Iterable[int]) -> None:
+    """SIGKILL to the process groups of children not reported ended (so not reaped: the ids are theirs)."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)

@@ -21,12 +21,14 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 
+from js7es.domain import codec
 from js7es.domain.agent.commands import AgentBatch, AgentNoOperation
 from js7es.domain.problem import Problem, problem
 from js7es.nodes.agent.api import agent_routes
 from js7es.nodes.client.http import Unreachable
 from js7es.nodes.controller.agent_client import AgentClient
 from js7es.nodes.http import Authenticator, Users
+from js7es.nodes.http.body import MAX_BODY_BYTES
 from js7es.nodes.server import server_config
 from tests.nodes.serving import serving
 
@@ -115,6 +117,24 @@ def test_an_agent_without_the_stream_gets_posts() -> None:
     assert answers == [NOT_HERE] * 3
 
 
+def test_a_large_command_goes_over_the_stream_and_only_one_beyond_the_agents_limit_is_posted() -> None:
+    """Every command the Agent can take goes over the stream, so that its guard against stale commands
+    (the newest stream only) covers all it executes; a command beyond its limit is POSTed and refused
+    there as PayloadTooLarge, not executed. The large Batch's answer (a Problem per command) is larger
+    than the command limit: answers have none, as a POST's."""
+    large = AgentBatch(commands=(AgentNoOperation(),) * 150_000)  # about 3.6 MB as JSON, 16 MB answered
+    too_large = AgentBatch(commands=(AgentNoOperation(),) * 400_000)  # about 9.6 MB
+    assert 2 * 2**20 < len(json.dumps(codec.encode(large))) < MAX_BODY_BYTES < len(json.dumps(codec.encode(too_large)))
+    with agent() as (uri, app):
+        large_answer, too_large_answer = run(
+            AgentClient(uri, ssl_context=None, auth=("controller", "secret")), large, too_large
+        )
+        assert app.streams == 1 and app.posts == 1
+    assert isinstance(large_answer, list) and len(large_answer) == 150_000
+    assert large_answer[-1]["code"] == "AgentNotHere"
+    assert isinstance(too_large_answer, Problem) and too_large_answer.code == "PayloadTooLarge"
+
+
 def test_a_broken_stream_is_unreachable_and_the_next_command_opens_a_new_one() -> None:
     with agent() as (uri, app):
         client = AgentClient(uri, ssl_context=None, auth=("controller", "secret"))
@@ -166,7 +186,7 @@ def test_bad_input_on_the_stream_is_answered_with_a_coded_problem() -> None:
         headers = {"Authorization": "Basic " + base64.b64encode(b"controller:secret").decode()}
         async with connect("ws:" + uri.split(":", 1)[1] + "/agent/api/command", additional_headers=headers) as ws:
             answers = []
-            for message in ("{not json", b"[1, 2]", '{"TYPE": "Batch", "commands": 7}', '{"TYPE": "Nonsense"}'):
+            for message in ("{not json", b"", b"[1, 2]", '{"TYPE": "Batch", "commands": 7}', '{"TYPE": "Nonsense"}'):
                 await ws.send(message)
                 answers.append(str(await ws.recv()))
             return answers
@@ -175,6 +195,7 @@ def test_bad_input_on_the_stream_is_answered_with_a_coded_problem() -> None:
         answers = asyncio.run(asyncio.wait_for(scenario(uri), 30))
     codes = [(a.split(" ", 1)[0], json.loads(a.split(" ", 1)[1])["code"]) for a in answers]
     assert codes == [
+        ("400", "InvalidJson"),
         ("400", "InvalidJson"),
         ("400", "InvalidRequest"),
         ("400", "InvalidRequest"),

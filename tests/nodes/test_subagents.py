@@ -6,6 +6,8 @@ cheaply: ResetSubagent (`SubagentPool.reset`), coupling changes, a repeated star
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -14,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from js7es.domain import codec
 from js7es.domain.agent.agent_state import AgentState, SubagentRun
 from js7es.domain.agent.commands import AttachItems, AttachOrder, DedicateAgentDirector
 from js7es.domain.agent.events import (
@@ -210,16 +213,40 @@ def _json(command: Any) -> Any:
 USERS = {"director": {"password": "plain:pw", "permissions": ["AgentDirector"]}}
 
 
+class Counting:
+    """Counts the POSTs and WebSocket connections that reach the Subagent."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.posts = 0
+        self.streams = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            self.posts += 1
+        if scope["type"] == "websocket":
+            self.streams += 1
+        await self.app(scope, receive, send)
+
+
 @pytest.fixture
-def subagent(tmp_path: Path) -> Iterator[tuple[SubagentNode, str]]:
+def counted_subagent(tmp_path: Path) -> Iterator[tuple[SubagentNode, str, Counting]]:
     node = SubagentNode(work_dir=tmp_path / "subagent", subagent_id="sub")
     auth = Authenticator(Users.from_config(USERS))
-    app = build_app(
-        prefix=PREFIX, overview=NodeOverview(id="sub"), authenticator=auth, routes=subagent_routes(node, auth)
+    app = Counting(
+        build_app(
+            prefix=PREFIX, overview=NodeOverview(id="sub"), authenticator=auth, routes=subagent_routes(node, auth)
+        )
     )
     with serving(app) as uri:
-        yield node, uri
+        yield node, uri, app
     node.launcher.close()
+
+
+@pytest.fixture
+def subagent(counted_subagent: tuple[SubagentNode, str, Counting]) -> tuple[SubagentNode, str]:
+    node, uri, _ = counted_subagent
+    return node, uri
 
 
 def workflow_json(script_text: str, **job: Any) -> dict[str, Any]:
@@ -338,6 +365,66 @@ def test_a_director_runs_steps_on_its_subagent_and_resets_it(
             await director.director.stop()
 
     asyncio.run(run())
+
+
+def test_the_director_commands_its_subagent_over_the_command_stream(
+    tmp_path: Path, counted_subagent: tuple[SubagentNode, str, Counting]
+) -> None:
+    """Dedication, coupling, starts, releases and heartbeats: all over one stream, none POSTed (a POST has
+    no guard against a stale StartOrderProcess, tests below)."""
+    node, uri, app = counted_subagent
+
+    async def run() -> None:
+        director = Director(tmp_path, uri)
+        await director.start(workflow_json("echo hello"))
+        try:
+            for i in range(3):
+                await director.attach(f"o{i}")
+            await until(lambda: all(director.processed(f"o{i}") for i in range(3)))
+            await until(lambda: events_of(node) == [])  # released too
+        finally:
+            await director.director.stop()
+
+    asyncio.run(run())
+    assert app.posts == 0 and app.streams == 1
+
+
+def test_a_start_on_a_superseded_command_stream_starts_no_process(
+    subagent: tuple[SubagentNode, str],
+) -> None:
+    """A StartOrderProcess that still arrives on an older stream after the Director opened a newer one is
+    stale (the Director gave up on it and sent it again; TCP may deliver it after a network cut heals,
+    after the step ran and its outcome was released): the Subagent does not start it."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    node, uri = subagent
+    start = json.dumps(codec.encode(StartOrderProcess(order_id="o", executable=script("true"), step="0:0")))
+
+    async def scenario() -> tuple[int | None, str]:
+        headers = {"Authorization": "Basic " + base64.b64encode(b"director:pw").decode()}
+        url = "ws:" + uri.split(":", 1)[1] + PREFIX + "/command"
+        async with connect(url, additional_headers=headers) as old, connect(url, additional_headers=headers) as new:
+            await new.send(json.dumps(codec.encode(DEDICATE)))
+            assert str(await new.recv()).startswith("200 ")
+            await old.send(start)
+            with pytest.raises(ConnectionClosed) as closed:
+                await old.recv()
+            code = closed.value.rcvd.code if closed.value.rcvd is not None else None
+            assert not node.launcher.running and not [s for s in events_of(node) if s.key == "o"]
+            await new.send(start)  # the same command on the newest stream: started
+            return code, str(await new.recv())
+
+    code, answer = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert code == 4001
+    assert answer == '200 {"TYPE":"Accepted"}'
+    asyncio.run(asyncio.wait_for(until_processed(node, "o"), 30))
+    processed = [s.event for s in events_of(node) if s.key == "o" and isinstance(s.event, OrderProcessed)]
+    assert len(processed) == 1  # once: the stale copy started nothing
+
+
+async def until_processed(node: SubagentNode, order_id: str) -> None:
+    await until(lambda: any(s.key == order_id and isinstance(s.event, OrderProcessed) for s in events_of(node)))
 
 
 def test_a_restarted_subagent_loses_its_steps_and_a_not_restartable_one_fails(

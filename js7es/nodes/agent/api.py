@@ -7,14 +7,12 @@ certificate) may use it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.routing import BaseRoute, Route
 
 from js7es.domain.agent.commands import (
     AgentClusterSwitchOver,
@@ -26,7 +24,6 @@ from js7es.domain.agent.commands import (
 )
 from js7es.domain.agent.decide import ACCEPTED, NODE_COMMANDS, decode_command
 from js7es.domain.problem import Problem, ProblemError, problem
-from js7es.domain.value import dumps
 from js7es.nodes.agent.director import AgentDirector
 from js7es.nodes.http import (
     ARRAY,
@@ -40,13 +37,11 @@ from js7es.nodes.http import (
     problem_response,
     read_json,
 )
-from js7es.nodes.http.body import decode_json
+from js7es.nodes.http.command_stream import command_stream_route, problem_answer
 from js7es.nodes.http.event_stream import event_stream_route
-from js7es.nodes.http.problems import problem_body, register_status, status_of
+from js7es.nodes.http.problems import problem_body, register_status
 
 PREFIX = "/agent/api"
-WS_POLICY_VIOLATION = 1008  # RFC 6455: the close code of a refused user
-WS_SUPERSEDED = 4001  # a command stream closed because a newer one was opened (RFC 6455: 4000-4999 are private)
 PERMISSION = "AgentDirector"
 register_status("AgentWrongController", 403)
 
@@ -152,11 +147,11 @@ def agent_routes(
         if isinstance(body, Mapping) and body.get("TYPE") == "Batch":
             commands = body.get("commands")
             if not isinstance(commands, list):
-                return _problem_answer(problem("InvalidRequest", "Batch.commands must be a list"))
+                return problem_answer(problem("InvalidRequest", "Batch.commands must be a list"))
             answers = await batch([decoded(command) for command in commands])
             return 200, [problem_body(r) if isinstance(r, Problem) else r for r in answers]
         result = await one(body)
-        return _problem_answer(result) if isinstance(result, Problem) else (200, result)
+        return problem_answer(result) if isinstance(result, Problem) else (200, result)
 
     @auth.require(PERMISSION)
     async def post_command(request: Request, user: Any) -> Response:
@@ -166,37 +161,6 @@ def agent_routes(
         status, answer_body = await answer(body)
         return json_response(answer_body, status=status)
 
-    streams = [0]  # the number of the newest command stream
-
-    async def command_stream(websocket: WebSocket) -> None:
-        """The same commands over one WebSocket (the Controller's AgentClient): each text message one
-        command or Batch as POSTed, each answer one text message, "STATUS JSON", in order.
-
-        Only the newest stream is served: a Controller opens a new one when the old one failed (or a new
-        active Controller does), and what still arrives on an older one is stale — a command the
-        Controller gave up on and sent again, which TCP may deliver after a network cut heals, long after
-        its newer copy and what followed it (an AttachOrder after the order's DetachOrder would run the
-        order a second time). Such a stream is closed, its command not executed."""
-        user = await auth.check(websocket, PERMISSION)
-        if isinstance(user, Problem):
-            await websocket.close(code=WS_POLICY_VIOLATION, reason=user.message[:120])
-            return
-        await websocket.accept()
-        streams[0] += 1
-        mine = streams[0]
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                if mine != streams[0]:
-                    await websocket.close(code=WS_SUPERSEDED, reason="superseded by a newer command stream")
-                    return
-                data = message.get("bytes") or message.get("text", "").encode()
-                body = decode_json(data)
-                status, answer_body = _problem_answer(body) if isinstance(body, Problem) else await answer(body)
-                await websocket.send_text(f"{status} {dumps(answer_body)}")
-
     async def health(request: Request) -> Response:
         try:  # a Director pair's standby is healthy too: it follows the active
             return json_response({"status": "ok", "eventId": active().journal.last_event_id})
@@ -205,14 +169,11 @@ def agent_routes(
 
     return [
         Route(f"{PREFIX}/command", post_command, methods=["POST"]),
-        WebSocketRoute(f"{PREFIX}/command", command_stream),
+        # the same commands over one WebSocket, only the newest served (http/command_stream.py)
+        command_stream_route(f"{PREFIX}/command", answer, auth, PERMISSION),
         Route(f"{PREFIX}/event", event_stream_route(journal, authenticator=auth, permission=PERMISSION)),
         Route(f"{PREFIX}/health", health, methods=["GET"]),
     ]
-
-
-def _problem_answer(p: Problem) -> tuple[int, Any]:
-    return status_of(p), problem_body(p)
 
 
 async def _execute(director: AgentDirector, command: AgentCommand, on_shutdown: Callable[[], None]) -> Any | Problem:

@@ -38,7 +38,8 @@ from js7es.domain.subagent.commands import (
 )
 from js7es.domain.value import loads
 from js7es.nodes.agent.subagents import RemoteJobProcess, SubagentHost
-from js7es.nodes.client.http import NodeApiClient, Unreachable, read_ahead, timeouts
+from js7es.nodes.client.command_stream import CommandStreamClient
+from js7es.nodes.client.http import Unreachable, read_ahead, timeouts
 from js7es.nodes.subagent.base import JobProcess
 from js7es.nodes.subagent.spec import OutputCallback, ProcessSpec
 from js7es.nodes.subagent.wire import start_command
@@ -51,14 +52,17 @@ RESET_TIMEOUT_S = 5.0
 BATCH_SIZE = 100  # commands per request
 
 
-class SubagentClient(NodeApiClient):
-    """A Subagent's `/subagent/api`: answers are values or Problems; no answer raises Unreachable."""
+class SubagentClient(CommandStreamClient):
+    """A Subagent's `/subagent/api`: answers are values or Problems; no answer raises Unreachable. Commands
+    go over its command stream (client/command_stream.py): a StartOrderProcess the Director gave up on
+    and sent again, delivered late after a network cut healed, would otherwise start the step a second
+    time once its outcome was released (the Subagent's repetition check has forgotten the step then)."""
 
     REFUSED_CODE = "SubagentRefused"
+    COMMAND_PATH = "/subagent/api/command"
 
     async def command(self, command: SubagentCommand, *, timeout_s: float | None = None) -> Any | Problem:
-        kwargs = {} if timeout_s is None else {"timeout": timeouts(timeout_s)}
-        return await self._node.post("/subagent/api/command", codec.encode(command), **kwargs)
+        return await self.send_command(codec.encode(command), timeout_s=timeout_s)
 
     async def events(
         self, after: int, *, heartbeat_s: float, timeout_s: float

@@ -30,6 +30,7 @@ from js7es.nodes.http import (
     problem_response,
     read_json,
 )
+from js7es.nodes.http.command_stream import command_stream_route, problem_answer
 from js7es.nodes.http.event_stream import event_stream_route
 from js7es.nodes.http.problems import problem_body, register_status
 from js7es.nodes.subagent.node import SubagentNode
@@ -94,34 +95,39 @@ def decode_command(body: Any) -> SubagentCommand | Problem:
 
 
 def subagent_routes(node: SubagentNode, auth: Authenticator) -> list[BaseRoute]:
-    @auth.require(PERMISSION)
-    async def post_command(request: Request, user: Any) -> Response:
-        body = await read_json(request)
-        if isinstance(body, Problem):
-            return problem_response(body)
+    async def answer(body: Any) -> tuple[int, Any]:
+        """The HTTP status and JSON body of the answer to a command (or Batch) `body`."""
         if isinstance(body, Mapping) and body.get("TYPE") == "Batch":  # executed in order, one reply each
             commands = body.get("commands")
             if not isinstance(commands, list) or set(body) != {"TYPE", "commands"}:
-                return problem_response(problem("InvalidRequest", "A Batch is {TYPE, commands: [...]}"))
+                return problem_answer(problem("InvalidRequest", "A Batch is {TYPE, commands: [...]}"))
             replies = []
             for one in commands:
                 command = decode_command(one)
                 result = command if isinstance(command, Problem) else await node.execute(command)
                 replies.append(problem_body(result) if isinstance(result, Problem) else result)
-            return json_response(replies)
+            return 200, replies
         command = decode_command(body)
         if isinstance(command, Problem):
-            return problem_response(command)
+            return problem_answer(command)
         result = await node.execute(command)
-        if isinstance(result, Problem):
-            return problem_response(result)
-        return json_response(result)
+        return problem_answer(result) if isinstance(result, Problem) else (200, result)
+
+    @auth.require(PERMISSION)
+    async def post_command(request: Request, user: Any) -> Response:
+        body = await read_json(request)
+        if isinstance(body, Problem):
+            return problem_response(body)
+        status, answer_body = await answer(body)
+        return json_response(answer_body, status=status)
 
     async def health(request: Request) -> Response:
         return json_response({"status": "ok", "isDedicated": node.dedication is not None})
 
     return [
         Route(f"{PREFIX}/command", post_command, methods=["POST"]),
+        # the same commands over one WebSocket, only the newest served (http/command_stream.py)
+        command_stream_route(f"{PREFIX}/command", answer, auth, PERMISSION),
         Route(f"{PREFIX}/event", event_stream_route(lambda: node.journal, authenticator=auth, permission=PERMISSION)),
         Route(f"{PREFIX}/health", health, methods=["GET"]),
     ]

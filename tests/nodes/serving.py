@@ -28,3 +28,19 @@ def serving(app: Any, **config: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class Counting:
+    """An ASGI app's wrapper that counts the POSTs and the WebSocket connections reaching it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.posts = 0
+        self.streams = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            self.posts += 1
+        if scope["type"] == "websocket":
+            self.streams += 1
+        await self.app(scope, receive, send)

@@ -30,7 +30,7 @@ from js7es.nodes.controller.agent_client import AgentClient
 from js7es.nodes.http import Authenticator, Users
 from js7es.nodes.http.body import MAX_BODY_BYTES
 from js7es.nodes.server import server_config
-from tests.nodes.serving import serving
+from tests.nodes.serving import Counting, serving
 
 NOT_HERE = problem("AgentNotHere", "no Director in this test")  # answered with 400
 
@@ -38,22 +38,6 @@ USERS = {
     "controller": {"password": "plain:secret", "permissions": ["AgentDirector"]},
     "reader": {"password": "plain:secret", "permissions": ["ReadMetrics"]},
 }
-
-
-class Counting:
-    """Counts the HTTP requests (POSTs) and WebSocket connections that reach the app."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.posts = 0
-        self.streams = 0
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            self.posts += 1
-        if scope["type"] == "websocket":
-            self.streams += 1
-        await self.app(scope, receive, send)
 
 
 @contextmanager

@@ -49,7 +49,7 @@ from js7es.nodes.subagent.api import PREFIX, decode_command, subagent_routes
 from js7es.nodes.subagent.node import SubagentNode
 from js7es.nodes.subagent.spec import ProcessSpec
 from js7es.nodes.subagent.wire import spec_of, start_command
-from tests.nodes.serving import serving
+from tests.nodes.serving import Counting, serving
 from tests.nodes.waiting import until
 
 AGENT = "agent"
@@ -211,22 +211,6 @@ def _json(command: Any) -> Any:
 # -- a Director driving a Subagent over HTTP ------------------------------------------------------------
 
 USERS = {"director": {"password": "plain:pw", "permissions": ["AgentDirector"]}}
-
-
-class Counting:
-    """Counts the POSTs and WebSocket connections that reach the Subagent."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.posts = 0
-        self.streams = 0
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            self.posts += 1
-        if scope["type"] == "websocket":
-            self.streams += 1
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture

@@ -34,10 +34,8 @@ from js7es.nodes.http import (
     Authenticator,
     Shape,
     json_response,
-    problem_response,
-    read_json,
 )
-from js7es.nodes.http.command_stream import command_stream_route, problem_answer
+from js7es.nodes.http.command_stream import command_routes, problem_answer
 from js7es.nodes.http.event_stream import event_stream_route
 from js7es.nodes.http.problems import problem_body, register_status
 
@@ -153,14 +151,6 @@ def agent_routes(
         result = await one(body)
         return problem_answer(result) if isinstance(result, Problem) else (200, result)
 
-    @auth.require(PERMISSION)
-    async def post_command(request: Request, user: Any) -> Response:
-        body = await read_json(request)
-        if isinstance(body, Problem):
-            return problem_response(body)
-        status, answer_body = await answer(body)
-        return json_response(answer_body, status=status)
-
     async def health(request: Request) -> Response:
         try:  # a Director pair's standby is healthy too: it follows the active
             return json_response({"status": "ok", "eventId": active().journal.last_event_id})
@@ -168,9 +158,8 @@ def agent_routes(
             return json_response({"status": "ok", "active": False})
 
     return [
-        Route(f"{PREFIX}/command", post_command, methods=["POST"]),
-        # the same commands over one WebSocket, only the newest served (http/command_stream.py)
-        command_stream_route(f"{PREFIX}/command", answer, auth, PERMISSION),
+        # POSTed, and over one WebSocket of which only the newest is served (http/command_stream.py)
+        *command_routes(f"{PREFIX}/command", answer, auth, PERMISSION),
         Route(f"{PREFIX}/event", event_stream_route(journal, authenticator=auth, permission=PERMISSION)),
         Route(f"{PREFIX}/health", health, methods=["GET"]),
     ]

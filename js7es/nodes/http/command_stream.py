@@ -19,19 +19,37 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.routing import WebSocketRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from js7es.domain.problem import Problem
 from js7es.domain.value import dumps
 from js7es.nodes.http.auth import Authenticator
-from js7es.nodes.http.body import decode_json
-from js7es.nodes.http.problems import problem_body, status_of
+from js7es.nodes.http.body import decode_json, read_json
+from js7es.nodes.http.problems import problem_body, problem_response, status_of
+from js7es.nodes.http.responses import json_response
 
 WS_POLICY_VIOLATION = 1008  # RFC 6455: the close code of a refused user
 WS_SUPERSEDED = 4001  # a command stream closed because a newer one was opened (RFC 6455: 4000-4999 are private)
 
 Answer = Callable[[Any], Awaitable[tuple[int, Any]]]
+
+
+def command_routes(path: str, answer: Answer, auth: Authenticator, permission: str) -> list[BaseRoute]:
+    """`POST path` and the command stream at `path`: `answer(body)` gives a command's (or Batch's) HTTP
+    status and JSON body for both."""
+
+    @auth.require(permission)
+    async def post_command(request: Request, user: Any) -> Response:
+        body = await read_json(request)
+        if isinstance(body, Problem):
+            return problem_response(body)
+        status, answer_body = await answer(body)
+        return json_response(answer_body, status=status)
+
+    return [Route(path, post_command, methods=["POST"]), command_stream_route(path, answer, auth, permission)]
 
 
 def command_stream_route(path: str, answer: Answer, auth: Authenticator, permission: str) -> WebSocketRoute:

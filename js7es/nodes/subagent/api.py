@@ -27,10 +27,8 @@ from js7es.nodes.http import (
     Authenticator,
     Shape,
     json_response,
-    problem_response,
-    read_json,
 )
-from js7es.nodes.http.command_stream import command_stream_route, problem_answer
+from js7es.nodes.http.command_stream import command_routes, problem_answer
 from js7es.nodes.http.event_stream import event_stream_route
 from js7es.nodes.http.problems import problem_body, register_status
 from js7es.nodes.subagent.node import SubagentNode
@@ -113,21 +111,12 @@ def subagent_routes(node: SubagentNode, auth: Authenticator) -> list[BaseRoute]:
         result = await node.execute(command)
         return problem_answer(result) if isinstance(result, Problem) else (200, result)
 
-    @auth.require(PERMISSION)
-    async def post_command(request: Request, user: Any) -> Response:
-        body = await read_json(request)
-        if isinstance(body, Problem):
-            return problem_response(body)
-        status, answer_body = await answer(body)
-        return json_response(answer_body, status=status)
-
     async def health(request: Request) -> Response:
         return json_response({"status": "ok", "isDedicated": node.dedication is not None})
 
     return [
-        Route(f"{PREFIX}/command", post_command, methods=["POST"]),
-        # the same commands over one WebSocket, only the newest served (http/command_stream.py)
-        command_stream_route(f"{PREFIX}/command", answer, auth, PERMISSION),
+        # POSTed, and over one WebSocket of which only the newest is served (http/command_stream.py)
+        *command_routes(f"{PREFIX}/command", answer, auth, PERMISSION),
         Route(f"{PREFIX}/event", event_stream_route(lambda: node.journal, authenticator=auth, permission=PERMISSION)),
         Route(f"{PREFIX}/health", health, methods=["GET"]),
     ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -259,9 +260,14 @@ class Director:
         self.stamped: list[Stamped] = []
         self.director.engine.on_commit(self.stamped.extend)
 
+    timeout_s = 10.0  # the Subagent's answer to a command
+
     def _client(self, uri: str) -> SubagentClient:
         return SubagentClient(
-            uri if self.reachable else "http://127.0.0.1:9", ssl_context=None, auth=("director", "pw")
+            uri if self.reachable else "http://127.0.0.1:9",
+            ssl_context=None,
+            auth=("director", "pw"),
+            timeout_s=self.timeout_s,
         )
 
     @property
@@ -405,6 +411,132 @@ def test_a_start_on_a_superseded_command_stream_starts_no_process(
     asyncio.run(asyncio.wait_for(until_processed(node, "o"), 30))
     processed = [s.event for s in events_of(node) if s.key == "o" and isinstance(s.event, OrderProcessed)]
     assert len(processed) == 1  # once: the stale copy started nothing
+
+
+class CuttingProxy:
+    """A TCP proxy in front of the Subagent that cuts the network: while cut, what the Director sends on
+    its open connections is held (in flight) and new connections are refused; healed, new connections
+    pass, and what was held is delivered when `deliver` says — TCP retransmits what was never
+    acknowledged, even for a socket its sender has closed meanwhile, and may do so long after a new
+    connection has carried the newer copy."""
+
+    def __init__(self, upstream: str) -> None:
+        self._host, port = upstream.rsplit("//", 1)[1].rsplit(":", 1)
+        self._port = int(port)
+        self.connections: list[_Connection] = []
+        self.cut_off = False
+        self.uri = ""
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+        self.uri = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    def cut(self) -> list[_Connection]:
+        self.cut_off = True
+        held = [c for c in self.connections if not c.ended]
+        for connection in held:
+            connection.holding = True
+        return held
+
+    def heal(self) -> None:
+        self.cut_off = False
+
+    async def close(self) -> None:
+        self._server.close()
+        for connection in self.connections:
+            connection.upstream.close()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.cut_off:  # nothing reaches the Subagent
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection(self._host, self._port)
+        connection = _Connection(up_writer)
+        self.connections.append(connection)
+
+        async def down() -> None:  # the Subagent's answers, lost while cut
+            with contextlib.suppress(OSError):
+                while data := await up_reader.read(65536):
+                    if not connection.holding:
+                        writer.write(data)
+            writer.close()
+
+        task = asyncio.create_task(down())
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                connection.pass_on(data)
+        connection.pass_on(b"")  # the Director's end of it: held too while cut
+        await task
+
+
+class _Connection:
+    def __init__(self, upstream: asyncio.StreamWriter) -> None:
+        self.upstream = upstream
+        self.holding = False
+        self.ended = False  # the Director has closed it
+        self.held: list[bytes] = []
+
+    def pass_on(self, data: bytes) -> None:
+        if not data:
+            self.ended = True
+        if self.holding:
+            self.held.append(data)
+        elif data:
+            self.upstream.write(data)
+        else:
+            self.upstream.close()
+
+    async def deliver(self) -> int:
+        """What was held, now; its end a moment later (the data and the FIN may come in separate
+        segments); returns how many bytes came."""
+        self.holding = False
+        held, self.held = self.held, []
+        data = b"".join(held)
+        self.upstream.write(data)
+        await asyncio.sleep(0.5)
+        if held and not held[-1]:
+            self.upstream.close()
+        return len(data)
+
+
+def test_a_start_held_in_a_network_cut_and_delivered_after_the_step_ran_starts_nothing(
+    tmp_path: Path, subagent: tuple[SubagentNode, str]
+) -> None:
+    """The hazard itself, over real connections: the network between Director and Subagent is cut while
+    the Director sends a StartOrderProcess; the Director gives up on it; healed, it couples again on a new
+    connection and sends it again; the step runs, its outcome is journaled and released (the Subagent
+    forgets the step). Only then does the first copy arrive (TCP's retransmission): it must start
+    nothing. Over POSTs it started the step a second time (checked: with the stream refused, this test
+    fails with two runs)."""
+    node, uri = subagent
+    tally = tmp_path / "tally"
+
+    async def run() -> None:
+        proxy = CuttingProxy(uri)
+        await proxy.start()
+        director = Director(tmp_path, proxy.uri)
+        director.timeout_s = 1.0  # gives up on a command soon
+        await director.start(workflow_json(f"echo ran >> {tally}"))
+        try:
+            # a connection for commands besides the event stream's (over POSTs: after the first heartbeat)
+            await until(lambda: len([c for c in proxy.connections if not c.ended]) >= 2)
+            held = proxy.cut()
+            await director.attach("o")
+            await until(lambda: not director.director.runner.pool.is_coupled("sub"))  # it gave up
+            proxy.heal()
+            await until(lambda: director.processed("o") == [Succeeded(named_values={"returnCode": 0})])
+            await until(lambda: events_of(node) == [])  # released: the Subagent has forgotten the step
+            assert tally.read_text() == "ran\n"
+            delivered = sum(await asyncio.gather(*(c.deliver() for c in held)))  # the retransmission
+            assert delivered > 0
+            await asyncio.sleep(1.0)  # a second run would have written by now (its script is one echo)
+            assert tally.read_text() == "ran\n"
+            assert not [s for s in events_of(node) if s.key == "o"]  # nothing started, nothing to report
+        finally:
+            await director.director.stop()
+            await proxy.close()
+
+    asyncio.run(asyncio.wait_for(run(), 60))
 
 
 async def until_processed(node: SubagentNode, order_id: str) -> None:

@@ -21,6 +21,7 @@ from tests.e2e.test_e2e_orders import execute, shell, workflow
 from tests.e2e.topology import Topology
 
 LOCAL = "agent-director"
+METRICS_USER = {"password": "plain:metrics-secret", "permissions": ["ReadMetrics"]}
 QUIET_S = 1.0  # long enough for a job on an idle node to have started many times over
 
 
@@ -28,7 +29,8 @@ QUIET_S = 1.0  # long enough for a job on an idle node to have started many time
 def cluster(tmp_path: Path) -> Iterator[Topology]:
     """A Controller, an Agent and two Subagent processes (sub-1, sub-2) attached to it, started."""
     other = {"other": {"distinguished-names": ["CN=other"], "permissions": ["AgentDirector"]}}
-    topo = Topology(tmp_path, subagents=("sub-1", "sub-2"), extra_users={"sub-1": other}, extra_certificates=("other",))
+    users = {"sub-1": {**other, "metrics": METRICS_USER}, "sub-2": {"metrics": METRICS_USER}}
+    topo = Topology(tmp_path, subagents=("sub-1", "sub-2"), extra_users=users, extra_certificates=("other",))
     for name in topo.nodes:
         topo.start(name, wait=False)
     try:
@@ -141,6 +143,16 @@ def test_round_robin_over_the_local_and_two_remote_subagents(cluster: Topology) 
             "OrderFinished",
         ], (order_id, names)
         assert outcomes(events, order_id) == ["Succeeded"]
+    # Under mutual TLS, each Subagent knowing the Director by its certificate on the upgraded connection
+    # too: every command came over the command stream, none POSTed (a POST has no guard against a stale
+    # StartOrderProcess: tests/nodes/test_subagents.py).
+    for name in ("sub-1", "sub-2"):
+        with cluster.client(name) as subagent:
+            response = subagent.get("/metrics", auth=("metrics", "metrics-secret"))
+        assert response.status_code == 200, response.text
+        requests = [line for line in response.text.splitlines() if line.startswith("js7es_http_requests_total{")]
+        assert not [line for line in requests if 'route="/subagent/api/command"' in line], requests
+        assert any('route="/subagent/api/event"' in line for line in requests)  # the counting works
 
 
 def test_a_dedicated_subagent_refuses_another_director(cluster: Topology) -> None:

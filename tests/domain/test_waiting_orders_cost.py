@@ -24,21 +24,21 @@ class CountingOrders(dict[str, Any]):
 
     walks = 0
 
-    def __iter__(self) -> Any:
+    def _walk(self, view: Any) -> Any:
         self.walks += 1
-        return super().__iter__()
+        return view
+
+    def __iter__(self) -> Any:
+        return self._walk(super().__iter__())
 
     def keys(self) -> Any:
-        self.walks += 1
-        return super().keys()
+        return self._walk(super().keys())
 
     def values(self) -> Any:
-        self.walks += 1
-        return super().values()
+        return self._walk(super().values())
 
     def items(self) -> Any:
-        self.walks += 1
-        return super().items()
+        return self._walk(super().items())
 
 
 def workflow(script: str) -> dict[str, Any]:

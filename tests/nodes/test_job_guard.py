@@ -135,7 +135,8 @@ SPAWNING_AGENT = textwrap.dedent(
         print(spawner.pid, flush=True)
         sys.stdin.readline()  # the test has stopped the spawner
         asyncio.ensure_future(spawner.spawn(["sleep", sys.argv[1]], dict(os.environ), "/", lambda pid, code: None))
-        await asyncio.sleep(0.2)  # the request is in the socket, unread
+        while not spawner._waiting:  # the request is sent (in the same step: a small one fits the socket), unread
+            await asyncio.sleep(0)
         print("sent", flush=True)
         await asyncio.sleep(300)
 

@@ -459,6 +459,7 @@ class CuttingProxy:
                 while data := await up_reader.read(65536):
                     if not connection.holding:
                         writer.write(data)
+            connection.subagent_ended.set()
             writer.close()
 
         task = asyncio.create_task(down())
@@ -475,6 +476,7 @@ class _Connection:
         self.holding = False
         self.ended = False  # the Director has closed it
         self.held: list[bytes] = []
+        self.subagent_ended = asyncio.Event()  # the Subagent has closed it: it has handled what came
 
     def pass_on(self, data: bytes) -> None:
         if not data:
@@ -529,9 +531,11 @@ def test_a_start_held_in_a_network_cut_and_delivered_after_the_step_ran_starts_n
             assert tally.read_text() == "ran\n"
             delivered = sum(await asyncio.gather(*(c.deliver() for c in held)))  # the retransmission
             assert delivered > 0
-            await asyncio.sleep(1.0)  # a second run would have written by now (its script is one echo)
-            assert tally.read_text() == "ran\n"
+            # Each held connection ended as the Director had ended it; the Subagent has handled what came on it.
+            await asyncio.wait_for(asyncio.gather(*(c.subagent_ended.wait() for c in held)), 10)
+            assert "o" not in node._processes  # a start would be there at once, before its answer
             assert not [s for s in events_of(node) if s.key == "o"]  # nothing started, nothing to report
+            assert tally.read_text() == "ran\n"
         finally:
             await director.director.stop()
             await proxy.close()

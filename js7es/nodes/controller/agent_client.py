@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -15,10 +14,6 @@ from js7es.journal.format import decode_lines
 from js7es.nodes.client.command_stream import CommandStreamClient
 from js7es.nodes.client.http import read_ahead, timeouts
 
-log = logging.getLogger(__name__)
-
-COMMAND_PATH = "/agent/api/command"
-
 
 class AgentClient(CommandStreamClient):
     """An Agent's answers are values or Problems; an Agent that does not answer, or answers with a 5xx
@@ -26,7 +21,7 @@ class AgentClient(CommandStreamClient):
     stream (client/command_stream.py)."""
 
     REFUSED_CODE = "AgentRefused"
-    COMMAND_PATH = COMMAND_PATH
+    COMMAND_PATH = "/agent/api/command"
 
     async def command(self, command: AgentCommand) -> Any | Problem:
         """Send a typed command (encoded by the codec); the Agent's reply, or its problem."""
